@@ -1,0 +1,120 @@
+"""What a question asks for: its key terms and the kind of answer it wants.
+
+Used by the extractive answerer to score sentences and to decide whether the
+best sentence actually answers (a question about the articles' own people can
+score high on similarity while the text does not hold what it asks).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+from wordfreq import zipf_frequency
+
+_stemmer = Stemmer.Stemmer("english")
+
+WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+
+# Function words carry no topic; question words are handled by answer_kind.
+STOPWORDS = frozenset(
+    """a an the of in on at to for from by with about as into onto over under after before during since until
+    and or but nor so yet if then than that this these those there here which who whom whose what when where why
+    how is are was were be been being am do does did done doing have has had having will would shall should can
+    could may might must it its it's he him his she her hers they them their theirs we us our you your i me my
+    not no yes also very much many more most some any each every other such own same just only one ones
+    according called named known kind type sort""".split()
+)
+
+REPORTING_VERBS = frozenset(
+    "say says said saying tell tells told state states stated announce announced claim claimed comment commented "
+    "add added argue argued respond responded reply replied declare declared".split()
+)
+
+MONTHS = "january february march april may june july august september october november december".split()
+_MONTH_RE = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_NUMBER_WORDS = (
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands "
+    "million millions billion billions trillion dozen dozens half"
+).split()
+
+PATTERNS = {
+    "number": re.compile(r"\b\d[\d,.]*\b|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.I),
+    "date": re.compile(
+        r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b|\b" + _MONTH_RE + r"\b|\b(?:century|centuries|decade|monday|tuesday|wednesday|"
+        r"thursday|friday|saturday|sunday|today|yesterday|tomorrow|tonight|morning|evening|week|weeks|month|months|year|years|"
+        r"era|period|age|bc|bce|ad|ce)\b",
+        re.I,
+    ),
+    "age": re.compile(r"\b\d{1,3}\b[- ]?(?:years?[- ]old|-year-old)?|\baged? \d+|\b\d{1,3}\b", re.I),
+    "quote": re.compile(r"[\"“”]|\b(?:" + "|".join(REPORTING_VERBS) + r")\b", re.I),
+}
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    text: str
+    kind: str | None  # "number", "date", "age", "quote", "person", "place" or None (open)
+    terms: dict[str, float]  # stemmed key term -> weight (rarer words weigh more)
+    proper_terms: frozenset[str]  # stems of capitalised words (names) in the question
+
+
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word.lower().strip("'’-"))
+
+
+@lru_cache(maxsize=65536)
+def term_weight(word: str) -> float:
+    """Rarer words say more about what is asked: weight from Zipf frequency."""
+    zipf = zipf_frequency(word.lower(), "en")
+    return max(0.3, 7.0 - zipf)
+
+
+def analyse(question: str) -> QuestionAnalysis:
+    terms: dict[str, float] = {}
+    proper: set[str] = set()
+    for i, word in enumerate(WORD.findall(question)):
+        if word.lower() in STOPWORDS and not word.isdigit():
+            continue
+        s = stem(word)
+        terms[s] = max(terms.get(s, 0.0), term_weight(word))
+        if word[0].isupper() and i > 0:
+            proper.add(s)
+    return QuestionAnalysis(question, answer_kind(question), terms, frozenset(proper))
+
+
+def answer_kind(question: str) -> str | None:
+    q = question.lower().strip()
+    if re.search(r"\bhow old\b|\bwhat age\b|\bage of\b", q):
+        return "age"
+    if re.search(r"\bhow (?:many|much|long|far|large|big|tall|high|often)\b|\bwhat (?:percentage|percent|number|amount)\b", q):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (?:year|date|day|month|time|century|decade|period)\b|\bwhich (?:year|date|day|month|century)\b", q):
+        return "date"
+    verbs = set(re.findall(r"\w+", q))
+    if re.match(r"^(?:what|how) (?:did|does|do|has|have|had|will|would) .*\b(?:say|tell|state|announce|claim|comment)\b", q) and verbs & REPORTING_VERBS:
+        return "quote"
+    if re.match(r"^(?:who|whom|whose)\b", q):
+        return "person"
+    if re.match(r"^where\b", q):
+        return "place"
+    return None
+
+
+def sentence_has_kind(kind: str | None, sentence: str, analysis: QuestionAnalysis) -> bool:
+    """Does the sentence hold something of the asked-for kind, beyond what the question already says?"""
+    if kind is None:
+        return True
+    if kind in PATTERNS:
+        question_hits = {m.group().lower() for m in PATTERNS[kind].finditer(analysis.text)}
+        return any(m.group().lower() not in question_hits for m in PATTERNS[kind].finditer(sentence))
+    if kind in ("person", "place"):
+        # a capitalised word (not sentence-initial) that the question does not mention
+        for i, word in enumerate(WORD.findall(sentence)):
+            if i > 0 and word[0].isupper() and stem(word) not in analysis.terms:
+                return True
+        return bool(re.search(r"\b(?:official|minister|president|spokesman|spokeswoman|leader|king|queen|scientist)s?\b", sentence, re.I))
+    return True

@@ -1,0 +1,182 @@
+"""`assistant` command line: ingest | ask | list | remove | serve (and eval, from assistant.eval)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import errors
+
+app = typer.Typer(
+    help="Answer questions about your articles, citing the passages. Settings: ASSISTANT_* variables or assistant.toml.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+
+def _assistant(**overrides):
+    from .core import Assistant
+    from .settings import load_settings
+
+    return Assistant(load_settings(**overrides))
+
+
+def fail(message: str, code: int = 1) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def run(fn):
+    """Turn AssistantError into a one-line message and a non-zero exit, never a traceback."""
+    try:
+        return fn()
+    except errors.AssistantError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive): .txt .md .html .pdf")]):
+    """Add articles to the index. Unchanged files are skipped; changed ones replace their old chunks."""
+
+    def go():
+        assistant = _assistant()
+        with Progress(
+            TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            TextColumn("{task.description}"), console=console, transient=True,
+        ) as progress:
+            task = progress.add_task("", total=None)
+
+            def on_progress(done: int, total: int, path: str) -> None:
+                progress.update(task, completed=done, total=total, description=Path(path).name)
+
+            report = assistant.ingest(paths, on_progress=on_progress)
+        for path, reason in report.failed:
+            console.print(f"[red]failed:[/red] {path}: {reason}", highlight=False)
+        console.print(
+            f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
+            f"failed {len(report.failed)} ({report.chunks_added} chunks written)",
+            highlight=False,
+        )
+        if not report.ok:
+            raise typer.Exit(1)
+
+    run(go)
+
+
+@app.command()
+def ask(
+    question: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    backend: Annotated[Optional[str], typer.Option(help="Answer backend (default from settings).")] = None,
+    k: Annotated[Optional[int], typer.Option(help="Passages to retrieve.")] = None,
+    article: Annotated[Optional[list[str]], typer.Option(help="Only these article ids (repeatable).")] = None,
+):
+    """Ask one question."""
+    from .retrieval import Filters
+
+    def go():
+        assistant = _assistant()
+        answer = assistant.ask(question, filters=Filters(article_ids=tuple(article or ())), backend=backend, k=k)
+        if as_json:
+            print(json.dumps(answer.public(), ensure_ascii=False, indent=2))
+            return
+        out.print(answer.answer, highlight=False, markup=False)
+        if answer.notice:
+            console.print(f"[yellow]note:[/yellow] {answer.notice}", highlight=False)
+        for c in answer.citations:
+            out.print(f"\n[{c.n}] {c.title} ({c.source}, chars {c.start}-{c.end})", highlight=False, markup=False)
+            out.print(f"    “{c.quote}”", highlight=False, markup=False)
+
+    run(go)
+
+
+@app.command("list")
+def list_articles(as_json: Annotated[bool, typer.Option("--json")] = False):
+    """List indexed articles."""
+
+    def go():
+        articles = _assistant().articles()
+        if as_json:
+            print(json.dumps([dataclasses.asdict(a) for a in articles], indent=2, ensure_ascii=False))
+            return
+        table = Table("id", "title", "published", "chunks", "source")
+        for a in articles:
+            table.add_row(a.id, a.title, a.published or "", str(a.chunks), a.source)
+        out.print(table)
+        console.print(f"{len(articles)} article(s)")
+
+    run(go)
+
+
+@app.command()
+def remove(article_ids: list[str]):
+    """Remove articles (by id, see `assistant list`)."""
+
+    def go():
+        assistant = _assistant()
+        for article_id in article_ids:
+            assistant.remove(article_id)
+            console.print(f"removed {article_id}")
+
+    run(go)
+
+
+@app.command()
+def serve(
+    port: Annotated[Optional[int], typer.Option(help="Port (default 7860).")] = None,
+    host: Annotated[Optional[str], typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    seed: Annotated[Optional[Path], typer.Option(help="Ingest this folder first if the index is empty.")] = None,
+):
+    """Serve the chat page (and the HTTP API and widget) on http://HOST:PORT/."""
+
+    def go():
+        from .web.app import serve as serve_app
+
+        assistant = _assistant(port=port, host=host)
+        if seed is not None and assistant.index.is_empty():
+            console.print(f"index is empty: ingesting {seed}")
+            report = assistant.ingest([seed])
+            for path, reason in report.failed:
+                console.print(f"[red]failed:[/red] {path}: {reason}", highlight=False)
+        serve_app(assistant)
+
+    run(go)
+
+
+@app.command()
+def backends():
+    """List the answer backends."""
+    from .answer import backend_names
+
+    for name in backend_names():
+        out.print(name)
+
+
+def _register_optional_commands() -> None:
+    try:
+        from .eval.cli import register as register_eval
+    except ImportError:
+        return
+    register_eval(app, run)
+
+
+_register_optional_commands()
+
+
+def main() -> None:  # console-script entry point
+    app(prog_name="assistant")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Every error the assistant raises on purpose, in one place.
+
+Surfaces turn these into a one-line CLI message with a non-zero exit, an HTTP
+4xx with a JSON body, or a message in the chat. Anything else is a bug.
+
+    AssistantError
+    ├── ConfigError                 settings that cannot work
+    ├── IngestError(path)           one input file could not be ingested
+    │   ├── SourceNotFound
+    │   ├── UnsupportedFileType
+    │   ├── FileTooLarge
+    │   ├── UndecodableFile         binary or unknown encoding
+    │   └── EmptyDocument           nothing readable left after extraction
+    ├── StoreError                  the index cannot be read or written
+    │   ├── EmbedderMismatch        index built with another embedder
+    │   └── IndexBusy               another process holds the write lock
+    ├── ArticleNotFound
+    ├── InvalidRequest(field)       a question or filter that cannot be asked
+    └── BackendError                an answer backend failed (LLM down, garbage)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class AssistantError(Exception):
+    """Base class: the message is meant for the user."""
+
+    #: HTTP status a web surface answers with.
+    status_code = 400
+
+
+class ConfigError(AssistantError):
+    status_code = 500
+
+
+class IngestError(AssistantError):
+    status_code = 422
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class SourceNotFound(IngestError):
+    status_code = 404
+
+
+class UnsupportedFileType(IngestError):
+    status_code = 415
+
+
+class FileTooLarge(IngestError):
+    status_code = 413
+
+
+class UndecodableFile(IngestError):
+    pass
+
+
+class EmptyDocument(IngestError):
+    pass
+
+
+class StoreError(AssistantError):
+    status_code = 503
+
+
+class EmbedderMismatch(StoreError):
+    pass
+
+
+class IndexBusy(StoreError):
+    pass
+
+
+class ArticleNotFound(AssistantError):
+    status_code = 404
+
+    def __init__(self, article_id: str):
+        self.article_id = article_id
+        super().__init__(f"no article with id {article_id!r} in the index")
+
+
+class InvalidRequest(AssistantError):
+    status_code = 422
+
+    def __init__(self, field: str, reason: str):
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+class BackendError(AssistantError):
+    status_code = 502

@@ -1,0 +1,128 @@
+"""Index stage: ``[Chunk]`` → stored vectors, with a manifest that makes writes atomic.
+
+Write order for a batch of articles (each step safe to die after):
+1. embed and upsert the new chunks' vectors (ids carry the content hash, so
+   they never overwrite the live version);
+2. commit the manifest (one SQLite transaction): the new chunks become live;
+3. delete the replaced chunks' vectors.
+Readers only trust chunk ids the manifest lists, so a crash between 1 and 2
+leaves the index answering exactly as before; the next write sweeps the orphans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from .. import errors
+from ..embeddings import Embedder
+from ..models import Article, ArticleInfo, Chunk
+from ..settings import Settings
+from .manifest import Manifest
+from .vectors import ChromaVectorStore, VectorHit, VectorStore
+
+__all__ = ["Index", "Manifest", "VectorStore", "ChromaVectorStore", "VectorHit"]
+
+
+def published_ordinal(published: str | None) -> int:
+    """yyyymmdd as an int: Chroma compares numbers, not date strings."""
+    if not published:
+        return 0
+    digits = published[:10].replace("-", "")
+    return int(digits) if digits.isdigit() and len(digits) == 8 else 0
+
+
+class Index:
+    def __init__(self, settings: Settings, embedder: Embedder, store: VectorStore | None = None):
+        self.settings = settings
+        self.embedder = embedder
+        root = Path(settings.index_dir)
+        self.manifest = Manifest(root / "manifest.sqlite3")
+        self.store = store or ChromaVectorStore(
+            path=None if settings.chroma_url else root / "chroma",
+            url=settings.chroma_url,
+            collection=settings.collection,
+        )
+        self._lock = FileLock(str(root / "write.lock"))
+        self._check_embedder()
+
+    def _check_embedder(self) -> None:
+        recorded = self.manifest.get_meta("embedder")
+        if recorded is not None and recorded != self.embedder.name:
+            raise errors.EmbedderMismatch(
+                f"the index at {self.settings.index_dir} was built with embedder {recorded!r} but this process "
+                f"uses {self.embedder.name!r}; re-ingest into a new ASSISTANT_INDEX_DIR or switch the embedder back"
+            )
+
+    # --- writing -----------------------------------------------------------
+    def writing(self, timeout: float = 600):
+        """Hold the cross-process write lock (ingest and remove are serialised)."""
+        self._lock.timeout = timeout
+        return _LockContext(self._lock, self.settings.index_dir)
+
+    def sweep_orphans(self) -> int:
+        """Delete vectors the manifest does not list (left by an ingest that died)."""
+        orphans = list(self.store.ids() - self.manifest.all_chunk_ids())
+        if orphans:
+            self.store.delete(orphans)
+        return len(orphans)
+
+    def is_unchanged(self, article: Article) -> bool:
+        return self.manifest.content_hash(article.id) == article.content_hash
+
+    def write(self, batch: list[tuple[Article, list[Chunk]]], on_embedded: Callable[[int], None] | None = None) -> int:
+        """Index a batch of articles atomically; returns the number of chunks added."""
+        if not batch:
+            return 0
+        if self.manifest.get_meta("embedder") is None:
+            self.manifest.set_meta("embedder", self.embedder.name)
+        chunks = [c for _, cs in batch for c in cs]
+        vectors = self.embedder.encode([c.text for c in chunks])
+        if on_embedded:
+            on_embedded(len(chunks))
+        meta_by_article = {
+            a.id: {"article_id": a.id, "source": a.source, "published": published_ordinal(a.published)}
+            for a, _ in batch
+        }
+        replaced = [cid for a, _ in batch for cid in self.manifest.chunk_ids(a.id)]
+        self.store.add([c.id for c in chunks], vectors, [meta_by_article[c.article_id] for c in chunks])
+        self.manifest.commit_articles(batch)
+        stale = list(set(replaced) - {c.id for c in chunks})
+        if stale:
+            self.store.delete(stale)
+        return len(chunks)
+
+    def remove(self, article_id: str) -> None:
+        ids = self.manifest.delete_article(article_id)
+        self.store.delete(ids)
+
+    # --- reading -----------------------------------------------------------
+    def articles(self) -> list[ArticleInfo]:
+        return self.manifest.articles()
+
+    def is_empty(self) -> bool:
+        return self.manifest.article_count() == 0
+
+    def dense_search(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[VectorHit]:
+        """Nearest live chunks. Over-fetches so orphaned vectors cannot crowd out live ones."""
+        hits = self.store.query(vector, k * 2 + 8, where)
+        live = self.manifest.chunks([h.id for h in hits])
+        return [h for h in hits if h.id in live][:k]
+
+
+class _LockContext:
+    def __init__(self, lock: FileLock, where):
+        self.lock, self.where = lock, where
+
+    def __enter__(self):
+        try:
+            self.lock.acquire()
+        except Timeout:
+            raise errors.IndexBusy(f"another process is writing to the index at {self.where}; try again when it ends") from None
+        return self
+
+    def __exit__(self, *exc):
+        self.lock.release()

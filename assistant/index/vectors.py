@@ -1,0 +1,108 @@
+"""Vector stores: a small base class and the Chroma implementation.
+
+Like httpx's transports, the rest of the code talks to :class:`VectorStore`
+only; which Chroma client sits behind it (embedded on disk, or a `chroma run`
+server) is a setting.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .. import errors
+
+
+@dataclass(frozen=True, slots=True)
+class VectorHit:
+    id: str
+    similarity: float  # cosine similarity, higher is closer
+
+
+class VectorStore(abc.ABC):
+    @abc.abstractmethod
+    def add(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None: ...
+
+    @abc.abstractmethod
+    def delete(self, ids: list[str]) -> None: ...
+
+    @abc.abstractmethod
+    def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[VectorHit]: ...
+
+    @abc.abstractmethod
+    def ids(self) -> set[str]: ...
+
+    @abc.abstractmethod
+    def count(self) -> int: ...
+
+
+class ChromaVectorStore(VectorStore):
+    """Chroma collection with cosine space; we pass our own vectors (no embedding function)."""
+
+    # Chroma caps how many records one call may carry.
+    _BATCH = 4000
+
+    def __init__(self, *, path: Path | None = None, url: str | None = None, collection: str = "articles"):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        try:
+            if url:
+                parsed = urlparse(url)
+                self.client = chromadb.HttpClient(
+                    host=parsed.hostname or "127.0.0.1",
+                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                    ssl=parsed.scheme == "https",
+                    settings=chroma_settings,
+                )
+            else:
+                assert path is not None
+                path.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            self.collection = self.client.get_or_create_collection(
+                collection,
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+        except Exception as exc:  # chromadb raises a zoo of types for "can't open"
+            where = url or str(path)
+            raise errors.StoreError(f"cannot open the Chroma store at {where}: {exc}") from None
+
+    def add(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None:
+        for i in range(0, len(ids), self._BATCH):
+            self.collection.upsert(
+                ids=ids[i : i + self._BATCH],
+                embeddings=vectors[i : i + self._BATCH],
+                metadatas=metadatas[i : i + self._BATCH],
+            )
+
+    def delete(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), self._BATCH):
+            self.collection.delete(ids=ids[i : i + self._BATCH])
+
+    def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[VectorHit]:
+        if k <= 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=[vector], n_results=k, where=where or None, include=["distances"]
+        )
+        ids, distances = result["ids"][0], result["distances"][0]
+        return [VectorHit(i, 1.0 - float(d)) for i, d in zip(ids, distances)]
+
+    def ids(self) -> set[str]:
+        out: set[str] = set()
+        offset = 0
+        while True:
+            page = self.collection.get(include=[], limit=self._BATCH, offset=offset)["ids"]
+            out.update(page)
+            if len(page) < self._BATCH:
+                return out
+            offset += self._BATCH
+
+    def count(self) -> int:
+        return self.collection.count()

@@ -1,0 +1,194 @@
+"""Load stage: a file on disk → a cleaned :class:`Article`.
+
+Formats: .txt, .md/.markdown, .html/.htm (main text via trafilatura), .pdf (pypdf).
+Bytes are decoded by BOM, then strict UTF-8, then charset-normalizer's best
+guess; a file that decodes to nothing readable is rejected, never mangled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from .. import errors
+from ..models import Article
+from .cleaning import clean_text, find_dateline
+
+TEXT_SUFFIXES = {".txt", ".text"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+PDF_SUFFIXES = {".pdf"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def iter_files(paths: list[str | Path]) -> Iterator[Path]:
+    """Expand folders recursively (supported suffixes only); files are yielded as given."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES and not child.name.startswith("."):
+                    yield child
+        else:
+            yield path  # missing or unsupported files are reported by load_article
+
+
+def article_id_for(source: str) -> str:
+    """Stable id: readable stem plus a hash of the source, so re-ingest finds the same article."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(source).stem).strip("-")[:48] or "article"
+    return f"{stem}-{hashlib.sha1(source.encode()).hexdigest()[:8]}"
+
+
+def load_article(path: str | Path, *, max_bytes: int, source: str | None = None) -> Article:
+    """Read, extract and clean one file. ``source`` overrides the recorded origin (uploads)."""
+    path = Path(path)
+    if not path.exists():
+        raise errors.SourceNotFound(path, "no such file or folder")
+    if not path.is_file():
+        raise errors.UnsupportedFileType(path, "not a regular file")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise errors.UnsupportedFileType(
+            path, f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
+    size = path.stat().st_size
+    if size > max_bytes:  # checked before reading, so a huge file never lands in memory
+        raise errors.FileTooLarge(path, f"{size:,} bytes is over the {max_bytes:,}-byte limit")
+    if size == 0:
+        raise errors.EmptyDocument(path, "file is empty")
+    data = path.read_bytes()
+    source = source or str(path.resolve())
+
+    if suffix in PDF_SUFFIXES:
+        title, text, url, published = _extract_pdf(path, data)
+    elif suffix in HTML_SUFFIXES:
+        title, text, url, published = _extract_html(path, decode_bytes(path, data))
+    else:
+        title, text, url, published = _extract_plain(decode_bytes(path, data), markdown=suffix in MARKDOWN_SUFFIXES)
+
+    text = clean_text(text)
+    if not text.strip():
+        raise errors.EmptyDocument(path, "no readable text after extraction")
+    if published is None:
+        dateline = find_dateline(text)
+        published = dateline.iso if dateline else None
+    title = (title or _first_line(text) or path.stem).strip()[:300]
+    return Article(
+        id=article_id_for(source),
+        title=title,
+        text=text,
+        source=source,
+        url=url,
+        published=published,
+        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+    )
+
+
+def decode_bytes(path: Path, data: bytes) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                raise errors.UndecodableFile(path, f"starts with a {encoding} byte-order mark but is not valid {encoding}")
+    if b"\x00" in data[:8192]:
+        raise errors.UndecodableFile(path, "looks like a binary file (NUL bytes), not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise errors.UndecodableFile(path, "could not detect a text encoding; is it a binary file?")
+    text = str(best)
+    if _control_ratio(text) > 0.01:
+        raise errors.UndecodableFile(path, f"decodes as {best.encoding} only to control characters; binary file?")
+    return text
+
+
+def _control_ratio(text: str) -> float:
+    if not text:
+        return 0.0
+    bad = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
+    return bad / len(text)
+
+
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+
+
+def _extract_plain(text: str, *, markdown: bool) -> tuple[str | None, str, str | None, str | None]:
+    title = url = published = None
+    if markdown:
+        match = _FRONT_MATTER.match(text)
+        if match:
+            import yaml
+
+            try:
+                meta = yaml.safe_load(match.group(1)) or {}
+            except yaml.YAMLError:
+                meta = {}
+            if isinstance(meta, dict):
+                title = _str_or_none(meta.get("title"))
+                url = _str_or_none(meta.get("url") or meta.get("link"))
+                published = _str_or_none(meta.get("date") or meta.get("published"))
+            text = text[match.end():]
+        heading = re.search(r"^#\s+(.+)$", text, re.M)
+        if heading and title is None:
+            title = heading.group(1).strip()
+    url_line = re.search(r"^(?:URL|Source|Link):\s*(https?://\S+)\s*$", text, re.M | re.I)
+    if url_line:
+        url = url or url_line.group(1)
+    return title, text, url, published
+
+
+def _extract_html(path: Path, html: str) -> tuple[str | None, str, str | None, str | None]:
+    import trafilatura
+
+    try:
+        doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True)
+    except Exception as exc:  # lxml raises many types on hostile markup
+        raise errors.UndecodableFile(path, f"could not parse HTML ({type(exc).__name__})") from None
+    if doc is None or not (doc.text or "").strip():
+        raise errors.EmptyDocument(path, "no main text found in the HTML")
+    return doc.title, doc.text, doc.url, doc.date
+
+
+def _extract_pdf(path: Path, data: bytes) -> tuple[str | None, str, str | None, str | None]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = reader.metadata.title if reader.metadata else None
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise errors.UndecodableFile(path, f"not a readable PDF ({exc})") from None
+    text = "\n\n".join(pages)
+    if not text.strip():
+        raise errors.EmptyDocument(path, "PDF has no text layer (scanned image?); OCR it first")
+    return title, text, None, None
+
+
+def _first_line(text: str) -> str | None:
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line
+    return None
+
+
+def _str_or_none(value) -> str | None:
+    return str(value).strip() if value not in (None, "") else None

@@ -1,0 +1,113 @@
+"""The plain typed values that flow between stages (see DESIGN.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A cleaned article. ``text`` is what chunks and citations point into."""
+
+    id: str
+    title: str
+    text: str
+    source: str
+    url: str | None = None
+    published: str | None = None
+    content_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    id: str
+    article_id: str
+    text: str
+    start: int  # character offsets into Article.text
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A retrieved chunk with its article's metadata, ranked and scored."""
+
+    chunk: Chunk
+    title: str
+    source: str
+    score: float  # dense cosine similarity of the chunk to the question, 0..1
+    rank: int
+    article_text: str = field(default="", repr=False)
+    published: str | None = None
+
+
+class Citation(BaseModel):
+    n: int
+    article_id: str
+    title: str
+    source: str
+    quote: str  # the cited sentence(s), verbatim from the article
+    start: int  # span of the quote in the article text
+    end: int
+    score: float
+    passage: str = ""  # the whole passage the quote sits in, for context
+    passage_start: int = 0
+    # span of the answering phrase inside the quote, when the answerer found one
+    highlight_start: int | None = None
+    highlight_end: int | None = None
+
+
+class Answer(BaseModel):
+    answer: str
+    citations: list[Citation] = []
+    refused: bool = False
+    notice: str | None = None  # e.g. "the LLM was unreachable; extractive answer shown"
+
+    def public(self) -> dict:
+        """The documented JSON shape of `assistant ask --json` and the API."""
+        return {
+            "answer": self.answer,
+            "citations": [
+                {
+                    "n": c.n,
+                    "article_id": c.article_id,
+                    "title": c.title,
+                    "source": c.source,
+                    "quote": c.quote,
+                    "start": c.start,
+                    "end": c.end,
+                    "score": round(c.score, 4),
+                }
+                for c in self.citations
+            ],
+            "refused": self.refused,
+            **({"notice": self.notice} if self.notice else {}),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleInfo:
+    """What `assistant list` shows of an indexed article."""
+
+    id: str
+    title: str
+    source: str
+    url: str | None
+    published: str | None
+    chunks: int
+    chars: int
+    ingested_at: str
+
+
+@dataclass(slots=True)
+class IngestReport:
+    added: list[str] = field(default_factory=list)  # article ids newly indexed
+    replaced: list[str] = field(default_factory=list)  # changed content, old chunks replaced
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
+    chunks_added: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed

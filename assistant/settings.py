@@ -1,0 +1,92 @@
+"""All settings in one typed place.
+
+Precedence, highest first: explicit arguments, ``ASSISTANT_*`` environment
+variables, the TOML file named by ``ASSISTANT_CONFIG`` (default
+``assistant.toml`` in the working directory, if present), the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore", frozen=True)
+
+    # --- storage -----------------------------------------------------------
+    index_dir: Path = Field(Path("index"), description="On-disk index (Chroma + manifest).")
+    chroma_url: str | None = Field(None, description="Use a Chroma server instead of the on-disk store.")
+    collection: str = Field("articles", description="Chroma collection name.")
+
+    # --- ingest ------------------------------------------------------------
+    chunk_tokens: int = Field(128, ge=16, le=256, description="Chunk size in embedder tokens.")
+    chunk_overlap_tokens: int = Field(32, ge=0, le=128)
+    max_file_bytes: int = Field(20 * 1024 * 1024, description="Files larger than this are rejected unread.")
+    embed_batch_size: int = Field(64, ge=1)
+
+    # --- retrieval ---------------------------------------------------------
+    top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")
+    hybrid: bool = Field(True, description="Fuse keyword (BM25) with dense retrieval.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+
+    # --- answer ------------------------------------------------------------
+    backend: str = Field("extractive", description="Answer backend name (see `assistant backends`).")
+    max_answer_sentences: int = Field(3, ge=1, le=5)
+    refusal_threshold: float = Field(
+        0.30,
+        description="Minimum support score for the best sentence; below it the assistant refuses. "
+        "Calibrated with `make eval` on shared/evaldata.",
+    )
+    max_question_chars: int = Field(2000, ge=10)
+    prompts_dir: Path = Field(PROJECT_ROOT / "prompts")
+
+    # --- LLM backends ------------------------------------------------------
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: str = "not-needed"
+    llm_timeout_s: float = 30.0
+    llm_max_retries: int = 2
+    llm_max_tokens: int = 256
+
+    # --- serving -----------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 7860
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get("ASSISTANT_CONFIG", "assistant.toml"))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file)
+        return (init_settings, env_settings, toml)
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment and config file, with a readable error."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
