@@ -100,7 +100,10 @@ class ExtractiveBackend(AnswerBackend):
         total = sum(analysis.terms.values()) or 1.0
         for c, sim in zip(candidates, semantic.tolist()):
             c.semantic = float(np.clip(sim, 0.0, 1.0))
-            c.lexical = sum(w for t, w in analysis.terms.items() if t in c.stems) / total
+            # Names often sit in the sentence before ("Kerry ... . He said"), so context counts, for less.
+            in_sentence = sum(w for t, w in analysis.terms.items() if t in c.stems)
+            in_context = sum(w for t, w in analysis.terms.items() if t in c.context_stems)
+            c.lexical = (0.75 * in_sentence + 0.25 * in_context) / total
             c.kind_ok = sentence_has_kind(analysis.kind, c.text, analysis)
             c.score = (
                 W_SEMANTIC * c.semantic

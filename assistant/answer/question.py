@@ -25,7 +25,7 @@ STOPWORDS = frozenset(
     how is are was were be been being am do does did done doing have has had having will would shall should can
     could may might must it its it's he him his she her hers they them their theirs we us our you your i me my
     not no yes also very much many more most some any each every other such own same just only one ones
-    according called named known kind type sort""".split()
+    according called named known""".split()
 )
 
 REPORTING_VERBS = frozenset(
@@ -73,10 +73,15 @@ def term_weight(word: str) -> float:
     return max(0.3, 7.0 - zipf)
 
 
+# Phrases that frame a question without naming what it is about.
+_FRAMES = re.compile(r"\b(?:stands?|stood) for\b|\bshort for\b|\bis meant by\b|\b(?:type|kind|sort)s? of\b", re.I)
+
+
 def analyse(question: str) -> QuestionAnalysis:
+    framed = _FRAMES.sub(" ", question)
     terms: dict[str, float] = {}
     proper: set[str] = set()
-    for i, word in enumerate(WORD.findall(question)):
+    for i, word in enumerate(WORD.findall(framed)):
         if word.lower() in STOPWORDS and not word.isdigit():
             continue
         s = stem(word)

@@ -110,7 +110,13 @@ def decode_bytes(path: Path, data: bytes) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is not None:
+        # Short Western text fits many code pages equally well; prefer windows-1252 among the
+        # least chaotic, as browsers do (WHATWG decodes "latin-1" as windows-1252 too).
+        tied = [m for m in matches if m.percent_chaos <= best.percent_chaos]
+        best = next((m for m in tied if m.encoding in ("cp1252", "latin_1", "iso8859_15")), best)
     if best is None:
         raise errors.UndecodableFile(path, "could not detect a text encoding; is it a binary file?")
     text = str(best)

@@ -1,0 +1,40 @@
+# Two commands for a new user: `make serve` and `make test`. Everything else builds on them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 7860
+
+.PHONY: serve test install browser eval clean-index help
+
+help:
+	@echo "make serve   install into .venv, ingest seeds/ if the index is empty, serve http://127.0.0.1:$(PORT)/"
+	@echo "make test    install into .venv (and Debian's chromium if missing), run the test suite"
+	@echo "make eval    score the assistant on ../shared/evaldata/xquad-dev and print the summary"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall whenever the project's dependencies change.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/assistant serve --port $(PORT) --seed seeds
+
+# The browser tests drive Debian's Chromium; install it when missing (needs root, as on CI).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# pytest exits 5 when it collected no tests: that is a failure here, not a pass.
+test: $(STAMP) browser
+	$(BIN)/python -m pytest; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
+
+clean-index:
+	find index -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -1,0 +1,106 @@
+"""Ingest into a real Chroma index: idempotence, replacement, removal, and failures that lose nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from conftest import SEED_ARTICLE, SEEDS
+from typer.testing import CliRunner
+
+from assistant import errors
+from assistant.cli import app
+
+
+def _snapshot(assistant):
+    """Everything a reader can see: articles with their chunk counts, and the vectors."""
+    return (
+        [(a.id, a.chunks) for a in assistant.articles()],
+        sorted(assistant.index.manifest.all_chunk_ids()),
+        sorted(assistant.index.store.ids()),
+    )
+
+
+def test_reingesting_an_unchanged_file_adds_nothing(make_assistant):
+    assistant = make_assistant()
+    first = assistant.ingest([SEEDS])
+    assert len(first.added) == 1 and first.chunks_added > 0
+    before = _snapshot(assistant)
+    second = assistant.ingest([SEEDS])
+    assert second.added == [] and second.unchanged == first.added and second.chunks_added == 0
+    assert _snapshot(assistant) == before
+
+
+def test_changed_file_replaces_its_old_chunks(make_assistant, tmp_path):
+    assistant = make_assistant()
+    path = tmp_path / "story.txt"
+    path.write_text("Old headline\n\nThe bridge was painted green in 1990.\n")
+    assistant.ingest([path])
+    assert assistant.ask("What colour was the bridge painted?").citations
+    path.write_text("New headline\n\nThe bridge was painted red in 2021 after a long debate.\n")
+    report = assistant.ingest([path])
+    assert len(report.replaced) == 1
+    (info,) = assistant.articles()
+    assert info.title == "New headline"
+    texts = [c.text for c in assistant.index.manifest.all_chunks()]
+    assert not any("green" in t for t in texts)
+    assert assistant.index.store.ids() == assistant.index.manifest.all_chunk_ids(), "no stale vectors remain"
+    answer = assistant.ask("What colour was the bridge painted?")
+    assert "red" in answer.answer and "green" not in answer.answer
+
+
+def test_remove_article(make_assistant):
+    assistant = make_assistant()
+    assistant.ingest([SEEDS])
+    (info,) = assistant.articles()
+    assistant.remove(info.id)
+    assert assistant.articles() == [] and assistant.index.store.count() == 0
+    with pytest.raises(errors.ArticleNotFound):
+        assistant.remove(info.id)
+
+
+def test_bad_files_fail_alone_and_leave_the_index_unchanged(make_assistant, tmp_path):
+    assistant = make_assistant()
+    assistant.ingest([SEEDS])
+    before = _snapshot(assistant)
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "empty.txt").write_bytes(b"")
+    (batch / "binary.txt").write_bytes(bytes(range(256)) * 50)
+    (batch / "legacy.txt").write_bytes("Le café de José ouvre à Zürich en 1921.\n".encode("latin-1"))
+    report = assistant.ingest([batch, tmp_path / "missing.txt"])
+    failed = {path.split("/")[-1]: reason for path, reason in report.failed}
+    assert set(failed) == {"empty.txt", "binary.txt", "missing.txt"}
+    assert len(report.added) == 1
+    after = _snapshot(assistant)
+    assert set(before[0]) <= set(after[0]) and len(after[0]) == len(before[0]) + 1
+    legacy = next(a for a in assistant.articles() if a.title.startswith("Le café"))
+    assert "Zürich" in assistant.article(legacy.id).text
+
+
+def test_cli_ingest_reports_each_bad_file_and_exits_nonzero(tmp_path):
+    index = tmp_path / "index"
+    good = tmp_path / "good"
+    good.mkdir()
+    shutil.copy(SEED_ARTICLE, good / SEED_ARTICLE.name)
+    (tmp_path / "empty.txt").write_bytes(b"")
+    runner = CliRunner()
+    env = {"ASSISTANT_INDEX_DIR": str(index)}
+    result = runner.invoke(app, ["ingest", str(good), str(tmp_path / "empty.txt"), str(tmp_path / "nope.md")], env=env)
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.startswith("failed:")]
+    assert len(lines) == 2
+    assert any("empty.txt" in line and "empty" in line for line in lines)
+    assert any("nope.md" in line and "no such file" in line for line in lines)
+    listed = runner.invoke(app, ["list", "--json"], env=env)
+    assert listed.exit_code == 0
+    assert [a["title"] for a in json.loads(listed.stdout)] == ["Kerry in Moscow 'seeking joint bombing campaign in Syria'"]
+
+
+def test_index_refuses_another_embedder(make_assistant):
+    assistant = make_assistant()
+    assistant.ingest([SEEDS])
+    assistant.index.manifest.set_meta("embedder", "some-other-model")
+    with pytest.raises(errors.EmbedderMismatch, match="some-other-model"):
+        make_assistant()
