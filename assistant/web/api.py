@@ -1,0 +1,153 @@
+"""The HTTP API under /api/: ask (JSON or Server-Sent Events) and manage the articles.
+
+Keys, origins, rates and body sizes are checked by :mod:`.guard` before any of
+this runs. The endpoints are plain ``def`` so FastAPI runs the blocking
+Assistant calls in its threadpool (and iterates the streaming generator there).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, File, Request, Security, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.exceptions import HTTPException
+
+from ..core import Assistant
+from ..errors import AssistantError
+from ..models import Answer
+from .guard import error
+from .schemas import AnswerOut, ArticleOut, AskRequest, ErrorOut, IngestReportOut, Removed
+
+log = logging.getLogger("assistant.web")
+
+
+BEARER = HTTPBearer(auto_error=False, description="An admin or widget key.")
+KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="Or send the key in this header.")
+
+
+# Declared so /docs documents the key (and offers "Authorize"); ApiGuard checks it, before the body is read.
+def _documented_key(
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+    header: Annotated[str | None, Security(KEY_HEADER)],
+) -> None:
+    return None
+
+
+ERRORS = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in {
+        401: "No key, or an unknown one.",
+        403: "The key's role or the request's Origin is not allowed here.",
+        413: "The request body is too large.",
+        422: "The body or the question is invalid.",
+        429: "Too many requests for this key; see Retry-After.",
+    }.items()
+}
+
+router = APIRouter(prefix="/api", dependencies=[Depends(_documented_key)], responses=ERRORS)
+
+
+def get_assistant(request: Request) -> Assistant:
+    return request.app.state.assistant
+
+
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]
+
+
+@router.post("/ask", tags=["ask"], response_model_exclude_none=True)
+def ask(body: AskRequest, assistant: AssistantDep) -> AnswerOut:
+    """Answer a question from the articles, with citations (admin or widget key)."""
+    return AnswerOut.of(assistant.ask(body.question, body.history_turns(), body.to_filters()))
+
+
+@router.post("/ask/stream", tags=["ask"], response_class=EventSourceResponse)
+def ask_stream(body: AskRequest, assistant: AssistantDep) -> Iterator[ServerSentEvent]:
+    """The answer as Server-Sent Events (admin or widget key).
+
+    `token` events (`{"text": piece}`) as the answer is produced, then one `answer`
+    event with the checked answer and its citations (the shape of POST /api/ask),
+    then `done`. A failure ends the stream with an `error` event (`{"error", "status"}`).
+    """
+    try:
+        for piece in assistant.stream(body.question, body.history_turns(), body.to_filters()):
+            if isinstance(piece, Answer):
+                yield ServerSentEvent(event="answer", data=AnswerOut.of(piece).model_dump(exclude_none=True))
+            else:
+                yield ServerSentEvent(event="token", data={"text": piece})
+    except AssistantError as exc:
+        yield ServerSentEvent(event="error", data={"error": str(exc), "status": exc.status_code})
+        return
+    except Exception:  # the response has started: report in-band, never with a traceback
+        log.exception("streaming an answer failed")
+        yield ServerSentEvent(event="error", data={"error": "internal server error", "status": 500})
+        return
+    yield ServerSentEvent(event="done", data={})
+
+
+@router.get("/articles", tags=["articles"])
+def list_articles(assistant: AssistantDep) -> list[ArticleOut]:
+    """Every indexed article (admin key)."""
+    return [ArticleOut.of(a) for a in assistant.articles()]
+
+
+@router.post("/articles", tags=["articles"])
+def upload_articles(
+    files: Annotated[list[UploadFile], File(description="Articles: .txt .md .html .pdf")],
+    assistant: AssistantDep,
+) -> IngestReportOut:
+    """Ingest uploaded files (admin key). Files that fail are listed in `failed`; the others still land."""
+    with tempfile.TemporaryDirectory(prefix="assistant-upload-") as tmp:
+        names: dict[str, str] = {}
+        for i, upload in enumerate(files):
+            name = _safe_name(upload.filename)
+            path = Path(tmp) / str(i) / name  # one folder per file: two uploads may share a name
+            path.parent.mkdir()
+            with path.open("wb") as out:
+                shutil.copyfileobj(upload.file, out)
+            names[str(path)] = name
+        report = assistant.ingest(list(names), sources={path: f"upload:{name}" for path, name in names.items()})
+    return IngestReportOut.of(report, names)
+
+
+@router.delete("/articles/{article_id}", tags=["articles"])
+def remove_article(article_id: str, assistant: AssistantDep) -> Removed:
+    """Remove an article and its vectors (admin key)."""
+    assistant.remove(article_id)
+    return Removed(removed=article_id)
+
+
+def _safe_name(filename: str | None) -> str:
+    """The file's own name without any folders, safe to create in a temp dir (the suffix picks the loader)."""
+    name = PurePosixPath((filename or "").replace("\\", "/")).name
+    name = re.sub(r"[^\w.\- ]", "_", name).strip(" .")[:200]
+    return name or "upload"
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Every error is ``{"error": message}`` with a fitting status; never a stack trace."""
+
+    @app.exception_handler(AssistantError)
+    async def assistant_error(request: Request, exc: AssistantError):
+        return error(exc.status_code, str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        return error(exc.status_code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return error(422, f"invalid request: {problems}")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        return error(500, "internal server error")  # Starlette still logs the exception

@@ -1,0 +1,144 @@
+"""API keys: who may call the HTTP API, with which role, from which web origins.
+
+Two roles. Admin keys are server-side secrets: they may ask, list, upload and
+remove. Widget keys are public (they sit in a host page's HTML), so they may
+only ask, and only from the origins they are bound to.
+
+Keys come from ``ASSISTANT_ADMIN_KEYS`` / ``ASSISTANT_WIDGET_KEYS`` (comma
+separated; widget keys share ``ASSISTANT_WIDGET_ORIGINS``) and from an optional
+keys file (``ASSISTANT_KEYS_FILE``, TOML or JSON)::
+
+    admin_keys = ["long-random-secret"]
+
+    [[widget_keys]]
+    key = "public-widget-key"
+    origins = ["https://www.example.com"]
+
+Keys are looked up by their SHA-256 digest and only ever logged as a short
+fingerprint of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ConfigError
+from ..settings import Settings
+
+Role = Literal["admin", "widget"]
+
+
+def fingerprint(secret: str) -> str:
+    """What logs and messages may show of a key."""
+    return _digest(secret)[:8]
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalize_origin(origin: str) -> str:
+    """``scheme://host[:port]`` in lower case, as browsers send it in the Origin header."""
+    parts = urlsplit(origin.strip().rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+        raise ConfigError(f"widget origin {origin!r} must look like https://www.example.com (no path)")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    role: Role
+    fingerprint: str
+    origins: frozenset[str] = field(default_factory=frozenset)
+
+    def allows_origin(self, origin: str | None, own_origin: str) -> bool:
+        """Admin keys are not bound to origins; widget keys need an allowed Origin header.
+
+        The server's own origin is always allowed: that is the ``/widget`` page.
+        """
+        if self.role == "admin":
+            return True
+        return origin is not None and origin.lower() in self.origins | {own_origin.lower()}
+
+
+class KeyRing:
+    def __init__(self, keys: dict[str, ApiKey] | None = None):
+        self._by_digest = {_digest(secret): key for secret, key in (keys or {}).items()}
+
+    def lookup(self, secret: str | None) -> ApiKey | None:
+        # Compared by digest, so lookup time does not depend on how much of a key matched.
+        return self._by_digest.get(_digest(secret)) if secret else None
+
+    @property
+    def empty(self) -> bool:
+        return not self._by_digest
+
+    @property
+    def widget_origins(self) -> frozenset[str]:
+        """Every origin some widget key may be used from (for CORS and frame-ancestors)."""
+        return frozenset(o for k in self._by_digest.values() for o in k.origins)
+
+
+class _WidgetKeyEntry(BaseModel):
+    key: str
+    origins: list[str] = []
+
+
+class _KeysFile(BaseModel):
+    admin_keys: list[str] = []
+    widget_keys: list[_WidgetKeyEntry] = []
+
+
+def load_keyring(settings: Settings) -> KeyRing:
+    """Every key from the settings and the keys file."""
+    shared_origins = _origins(_split(settings.widget_origins))
+    keys: dict[str, ApiKey] = {}
+
+    def add(secret: str, role: Role, origins: frozenset[str]) -> None:
+        if secret in keys:
+            raise ConfigError(f"API key {fingerprint(secret)} is configured twice")
+        keys[secret] = ApiKey(role, fingerprint(secret), origins)
+
+    for secret in _split(settings.admin_keys.get_secret_value()):
+        add(secret, "admin", frozenset())
+    for secret in _split(settings.widget_keys.get_secret_value()):
+        add(secret, "widget", shared_origins)
+    if settings.keys_file is not None:
+        listed = _read_keys_file(Path(settings.keys_file))
+        for secret in listed.admin_keys:
+            add(secret, "admin", frozenset())
+        for entry in listed.widget_keys:
+            add(entry.key, "widget", _origins(entry.origins) or shared_origins)
+    return KeyRing(keys)
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _origins(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(normalize_origin(v) for v in values)
+
+
+def _read_keys_file(path: Path) -> _KeysFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+        return _KeysFile.model_validate(data)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the keys file {path}: {exc.strerror}") from None
+    except ValidationError as exc:  # report where, never the values (they are keys)
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise ConfigError(f"the keys file {path} is not valid at {where}: {first['msg']}") from None
+    except ValueError as exc:  # JSON/TOML syntax: the message names a line and column only
+        raise ConfigError(f"the keys file {path} is not valid: {exc}") from None

@@ -1,0 +1,408 @@
+"""The HTTP API on real servers on 127.0.0.1: keys, origins, limits, asking (JSON and SSE), articles, readiness."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+import httpx
+import pytest
+from servers import ServerThread
+
+from assistant.core import Assistant
+from assistant.errors import ConfigError, StoreError
+from assistant.settings import load_settings
+from assistant.web.app import create_app
+from assistant.web.auth import load_keyring
+from assistant.web.guard import RateLimiter
+
+ADMIN = "admin-key-0123456789"
+SECOND_ADMIN = "admin-key-abcdefghij"
+WIDGET = "widget-key-0123456789"
+ALLOWED = "http://allowed.example"
+EVIL = "http://evil.example"
+JIG = "What does JIG stand for?"
+CITATION_FIELDS = {"n", "article_id", "title", "source", "quote", "start", "end", "score"}
+
+
+def keyed(base: Assistant, **overrides) -> Assistant:
+    """Another Assistant over ``base``'s index (same store and embedder) with other settings."""
+    settings = load_settings(**(base.settings.model_dump() | overrides))
+    return Assistant(settings, embedder=base.embedder, store=base.index.store)
+
+
+def admin(**headers) -> dict:
+    return {"Authorization": f"Bearer {ADMIN}", **headers}
+
+
+def widget(origin: str | None = ALLOWED) -> dict:
+    return {"X-API-Key": WIDGET, **({"Origin": origin} if origin else {})}
+
+
+def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
+    events, name, data = [], "message", []
+    for line in [*response.iter_lines(), ""]:
+        if not line:
+            if data:
+                events.append((name, json.loads("\n".join(data))))
+            name, data = "message", []
+        elif line.startswith("event:"):
+            name = line.removeprefix("event:").strip()
+        elif line.startswith("data:"):
+            data.append(line.removeprefix("data:").strip())
+    return events
+
+
+@pytest.fixture(scope="module")
+def api(seeded_assistant):
+    assistant = keyed(seeded_assistant, admin_keys=ADMIN, widget_keys=WIDGET, widget_origins=ALLOWED)
+    with ServerThread(create_app(assistant)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def client(api):
+    with httpx.Client(base_url=api.url, timeout=60) as client:
+        yield client
+
+
+# --- 401: no key, no entry ---------------------------------------------------------
+
+API_ROUTES = [
+    ("POST", "/api/ask", {"json": {"question": JIG}}),
+    ("POST", "/api/ask/stream", {"json": {"question": JIG}}),
+    ("GET", "/api/articles", {}),
+    ("POST", "/api/articles", {"files": {"files": ("a.txt", b"text")}}),
+    ("DELETE", "/api/articles/some-id", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), API_ROUTES)
+def test_every_api_route_needs_a_key(client, method, path, body):
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "wrong"}, {"Authorization": "Basic x"}):
+        response = client.request(method, path, headers=headers, **body)
+        assert response.status_code == 401, (headers, response.text)
+        assert "API key" in response.json()["error"]
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_key_is_checked_before_the_body(client):
+    response = client.post("/api/ask", content=b"not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 401
+
+
+def test_without_configured_keys_the_api_is_closed_but_the_chat_page_works(seeded_assistant):
+    with ServerThread(create_app(seeded_assistant)) as server:
+        response = httpx.post(server.url + "/api/ask", json={"question": JIG}, headers={"X-API-Key": "anything"})
+        assert response.status_code == 401
+        assert "no API keys are configured" in response.json()["error"]
+        assert httpx.get(server.url + "/").status_code == 200
+
+
+# --- 403: origins and roles ----------------------------------------------------------
+
+def test_widget_keys_work_only_from_allowed_origins(client):
+    assert client.post("/api/ask", json={"question": JIG}, headers=widget(ALLOWED)).status_code == 200
+    for origin in (EVIL, None, ALLOWED + ":8080"):
+        response = client.post("/api/ask", json={"question": JIG}, headers=widget(origin))
+        assert response.status_code == 403, origin
+        assert "origin not allowed" in response.json()["error"]
+
+
+def test_widget_keys_may_only_ask(client):
+    refused = [
+        client.get("/api/articles", headers=widget()),
+        client.post("/api/articles", files={"files": ("a.txt", b"some text")}, headers=widget()),
+        client.delete("/api/articles/000_1083003a9cf2d7aa-746c2daf", headers=widget()),
+    ]
+    assert [r.status_code for r in refused] == [403, 403, 403]
+    assert refused[0].json() == {"error": "a widget key may only ask questions"}
+
+
+def test_admin_keys_are_not_bound_to_origins(client):
+    assert client.get("/api/articles", headers=admin(Origin=EVIL)).status_code == 200
+
+
+def test_cors_answers_allowed_origins_only(client):
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+    allowed = client.options("/api/ask/stream", headers={"Origin": ALLOWED, **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == ALLOWED
+    assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+    refused = client.options("/api/ask/stream", headers={"Origin": EVIL, **preflight})
+    assert "access-control-allow-origin" not in refused.headers
+    answered = client.post("/api/ask", json={"question": JIG}, headers=widget(ALLOWED))
+    assert answered.headers["access-control-allow-origin"] == ALLOWED
+
+
+# --- 413 and 422 ----------------------------------------------------------------------
+
+def test_oversized_bodies_are_413(client):
+    big = json.dumps({"question": "x" * 70_000}).encode()
+    declared = client.post("/api/ask", content=big, headers=admin(**{"Content-Type": "application/json"}))
+    assert declared.status_code == 413
+    assert declared.json() == {"error": "request body is over the 65,536-byte limit"}
+
+    def chunked():  # no Content-Length: the guard has to count the bytes
+        for _ in range(10):
+            yield b"x" * 10_000
+
+    streamed = client.post("/api/ask", content=chunked(), headers=admin(**{"Content-Type": "application/json"}))
+    assert streamed.status_code == 413
+    assert "65,536-byte limit" in streamed.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "body.question: Field required"),
+        ({"question": 42}, "body.question: Input should be a valid string"),
+        ({"question": JIG, "history": [{"question": "only half"}]}, "body.history.0.answer: Field required"),
+        ({"question": JIG, "filters": {"published_from": "2016-13-45"}}, "body.filters.published_from"),
+        ({"question": JIG, "colour": "blue"}, "body.colour: Extra inputs are not permitted"),
+        ({"question": "   "}, "question: is empty"),
+        ({"question": "why " * 600}, "the limit is 2,000"),
+    ],
+)
+def test_invalid_bodies_are_422_with_a_message(client, body, message):
+    response = client.post("/api/ask", json=body, headers=admin())
+    assert response.status_code == 422
+    assert message in response.json()["error"]
+    assert "Traceback" not in response.text
+
+
+def test_malformed_json_is_422(client):
+    response = client.post("/api/ask", content=b"{not json", headers=admin(**{"Content-Type": "application/json"}))
+    assert response.status_code == 422 and "JSON decode error" in response.json()["error"]
+
+
+# --- 429 ----------------------------------------------------------------------------------
+
+def test_each_key_has_a_rate_limit(seeded_assistant):
+    limited = keyed(seeded_assistant, admin_keys=f"{ADMIN},{SECOND_ADMIN}", api_rate_per_minute=2)
+    with ServerThread(create_app(limited)) as server:
+        statuses = [httpx.get(server.url + "/api/articles", headers=admin()).status_code for _ in range(2)]
+        assert statuses == [200, 200]
+        refused = httpx.get(server.url + "/api/articles", headers=admin())
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        assert "too many requests" in refused.json()["error"]
+        other = httpx.get(server.url + "/api/articles", headers={"X-API-Key": SECOND_ADMIN})
+        assert other.status_code == 200
+
+
+def test_the_token_bucket_refills():
+    now = [0.0]
+    limiter = RateLimiter(per_minute=60, clock=lambda: now[0])
+    assert all(limiter.take("k") == 0 for _ in range(60))
+    assert limiter.take("k") == pytest.approx(1.0)
+    now[0] += 1.0
+    assert limiter.take("k") == 0 and limiter.take("k") > 0
+    assert limiter.take("other") == 0
+
+
+# --- asking -------------------------------------------------------------------------------
+
+def test_ask_returns_the_documented_answer_shape(client, seeded_assistant):
+    body = client.post("/api/ask", json={"question": JIG}, headers=admin()).json()
+    assert body == seeded_assistant.ask(JIG).public()
+    assert set(body) == {"answer", "citations", "refused"}
+    assert "Joint Implementation Group" in body["answer"] and body["refused"] is False
+    citation = body["citations"][0]
+    assert set(citation) == CITATION_FIELDS
+    assert citation["title"].startswith("Kerry in Moscow")
+
+
+def test_ask_uses_history_and_filters(client):
+    first = client.post("/api/ask", json={"question": JIG}, headers=admin()).json()
+    follow_up = client.post(
+        "/api/ask",
+        json={"question": "Who will he meet on Friday?", "history": [{"question": JIG, "answer": first["answer"]}]},
+        headers=admin(),
+    ).json()
+    assert "Lavrov" in follow_up["answer"]
+    filtered = client.post(
+        "/api/ask", json={"question": JIG, "filters": {"article_ids": ["no-such-article"]}}, headers=admin()
+    ).json()
+    assert filtered["refused"] is True and filtered["citations"] == []
+
+
+def test_stream_sends_tokens_then_the_checked_answer_then_done(client):
+    with client.stream("POST", "/api/ask/stream", json={"question": JIG}, headers=widget()) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = sse_events(response)
+    names = [name for name, _ in events]
+    assert names[-2:] == ["answer", "done"] and names[0] == "token"
+    assert set(names[:-2]) == {"token"}
+    answer = events[-2][1]
+    assert "".join(data["text"] for name, data in events if name == "token") == answer["answer"]
+    assert "Joint Implementation Group" in answer["answer"]
+    assert set(answer["citations"][0]) == CITATION_FIELDS
+
+
+def test_stream_reports_errors_as_an_error_event(client):
+    with client.stream("POST", "/api/ask/stream", json={"question": "  "}, headers=admin()) as response:
+        events = sse_events(response)
+    assert events == [("error", {"error": "question: is empty", "status": 422})]
+
+
+# --- articles -----------------------------------------------------------------------------
+
+FESTIVAL = (
+    "Lantern festival returns to Oxbridge Harbour\n\n"
+    "The Oxbridge Harbour lantern festival will return on 12 March, organisers said on Monday.\n\n"
+    "Every lantern in the festival is made by the Saltmarsh Paper Guild, a cooperative of forty local artisans.\n"
+)
+FESTIVAL_QUESTION = "Which guild makes the lanterns?"
+
+
+@pytest.fixture(scope="module")
+def writable(tmp_path_factory):
+    root = tmp_path_factory.mktemp("api-writable")
+    settings = load_settings(
+        index_dir=root / "index", admin_keys=ADMIN, max_file_bytes=100_000, api_max_upload_bytes=1024 * 1024
+    )
+    with ServerThread(create_app(Assistant(settings))) as server:
+        with httpx.Client(base_url=server.url, headers=admin(), timeout=120) as client:
+            yield client
+
+
+def test_upload_then_ask_then_delete(writable):
+    uploaded = writable.post(
+        "/api/articles",
+        files=[
+            ("files", ("festival.txt", FESTIVAL.encode(), "text/plain")),
+            ("files", ("tool.exe", b"MZ\x90\x00", "application/octet-stream")),
+            ("files", ("empty.txt", b"", "text/plain")),
+            ("files", ("huge.txt", b"word " * 30_000, "text/plain")),
+        ],
+    )
+    assert uploaded.status_code == 200
+    report = uploaded.json()
+    assert len(report["added"]) == 1 and report["ok"] is False and report["chunks_added"] >= 1
+    failed = {f["file"]: f["error"] for f in report["failed"]}
+    assert set(failed) == {"tool.exe", "empty.txt", "huge.txt"}
+    assert "unsupported file type" in failed["tool.exe"] and "limit" in failed["huge.txt"]
+    article_id = report["added"][0]
+
+    listed = {a["id"]: a for a in writable.get("/api/articles").json()}
+    assert listed[article_id]["source"] == "upload:festival.txt"
+    answer = writable.post("/api/ask", json={"question": FESTIVAL_QUESTION}).json()
+    assert "Saltmarsh Paper Guild" in answer["answer"]
+    assert answer["citations"][0]["article_id"] == article_id
+
+    assert writable.delete(f"/api/articles/{article_id}").json() == {"removed": article_id}
+    assert article_id not in {a["id"] for a in writable.get("/api/articles").json()}
+    after = writable.post("/api/ask", json={"question": FESTIVAL_QUESTION}).json()
+    assert after["refused"] is True and after["citations"] == []
+    again = writable.delete(f"/api/articles/{article_id}")
+    assert again.status_code == 404 and article_id in again.json()["error"]
+
+
+def test_uploads_have_their_own_body_limit(writable):
+    response = writable.post("/api/articles", files={"files": ("big.txt", b"x" * (1024 * 1024 + 1))})
+    assert response.status_code == 413
+    assert "1,048,576-byte limit" in response.json()["error"]
+
+
+# --- readiness, docs, widget files -----------------------------------------------------------
+
+def _wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_ready_reflects_warm_up_and_the_store(seeded_assistant, monkeypatch):
+    assistant = keyed(seeded_assistant)
+    loaded = threading.Event()
+    monkeypatch.setattr(assistant, "warm_up", loaded.wait)  # hold the warm-up until we say so
+    with ServerThread(create_app(assistant)) as server:
+        assert httpx.get(server.url + "/health").status_code == 200
+        waiting = httpx.get(server.url + "/ready")
+        assert waiting.status_code == 503 and "warming up" in waiting.json()["reason"]
+        loaded.set()
+        _wait_for(lambda: httpx.get(server.url + "/ready").status_code == 200)
+        body = httpx.get(server.url + "/ready").json()
+        assert body["status"] == "ready" and body["articles"] == 1 and body["vectors"] >= 1
+
+        def unreadable():
+            raise StoreError("the Chroma store is gone")
+
+        monkeypatch.setattr(assistant.index.store, "count", unreadable)
+        broken = httpx.get(server.url + "/ready")
+        assert broken.status_code == 503 and "the Chroma store is gone" in broken.json()["reason"]
+
+
+def test_docs_describe_the_api(client):
+    assert client.get("/docs").status_code == 200
+    spec = client.get("/openapi.json").json()
+    paths = {"/api/ask", "/api/ask/stream", "/api/articles", "/api/articles/{article_id}", "/ready"}
+    assert paths <= set(spec["paths"])
+    assert {"AskRequest", "AnswerOut", "CitationOut", "IngestReportOut"} <= set(spec["components"]["schemas"])
+    assert spec["components"]["securitySchemes"]
+    assert "429" in spec["paths"]["/api/ask"]["post"]["responses"]
+
+
+def test_widget_files_and_frame_ancestors(client):
+    script = client.get("/embed.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "innerHTML" not in script.text  # text goes in with textContent only
+    assert client.get("/embed.css").headers["content-type"].startswith("text/css")
+    page = client.get("/widget")
+    assert page.headers["content-security-policy"] == f"frame-ancestors 'self' {ALLOWED}"
+
+
+# --- keys ----------------------------------------------------------------------------------
+
+def test_keys_never_reach_the_logs(client, caplog):
+    caplog.set_level(logging.DEBUG)
+    client.post("/api/ask", json={"question": JIG}, headers=widget(EVIL))
+    client.post("/api/ask", json={"question": JIG}, headers=admin())
+    client.get("/api/articles", headers={"X-API-Key": "not-a-key-xyz"})
+    assert caplog.text  # something was logged (the refused origin, with a fingerprint)
+    for secret in (WIDGET, ADMIN, "not-a-key-xyz"):
+        assert secret not in caplog.text
+    assert ADMIN not in repr(load_settings(admin_keys=ADMIN))
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_keys_file(tmp_path, suffix):
+    data = {
+        "admin_keys": ["file-admin"],
+        "widget_keys": [{"key": "site-a", "origins": ["https://A.example/"]}, {"key": "site-b"}],
+    }
+    path = tmp_path / f"keys{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(data))
+    else:
+        path.write_text(
+            'admin_keys = ["file-admin"]\n\n[[widget_keys]]\nkey = "site-a"\norigins = ["https://A.example/"]\n\n'
+            '[[widget_keys]]\nkey = "site-b"\n'
+        )
+    ring = load_keyring(load_settings(keys_file=path, widget_origins="https://shared.example", admin_keys="env-admin"))
+    assert ring.lookup("file-admin").role == ring.lookup("env-admin").role == "admin"
+    assert ring.lookup("site-a").origins == {"https://a.example"}
+    assert ring.lookup("site-b").origins == {"https://shared.example"}  # no origins of its own: the shared list
+    assert ring.lookup("nope") is None and ring.lookup(None) is None
+    assert ring.widget_origins == {"https://a.example", "https://shared.example"}
+
+
+def test_bad_key_settings_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="must look like"):
+        load_keyring(load_settings(widget_keys="w", widget_origins="example.com/path"))
+    with pytest.raises(ConfigError, match="configured twice") as duplicate:
+        load_keyring(load_settings(admin_keys="same-secret", widget_keys="same-secret"))
+    assert "same-secret" not in str(duplicate.value)
+    broken = tmp_path / "keys.json"
+    broken.write_text('{"admin_keys": "secret-not-a-list"}')
+    with pytest.raises(ConfigError, match="admin_keys") as shape:
+        load_keyring(load_settings(keys_file=broken))
+    assert "secret-not-a-list" not in str(shape.value)

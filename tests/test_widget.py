@@ -1,0 +1,168 @@
+"""The embeddable widget in headless Chromium, on host pages served from other origins on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SEEDS
+from servers import ServerThread, free_port
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+from test_chat_page import HOSTILE, _browser
+
+from assistant.core import Assistant
+from assistant.settings import load_settings
+from assistant.web.app import create_app
+
+pytestmark = pytest.mark.browser
+
+WIDGET_KEY = "widget-key-for-the-browser-tests"
+# A host page whose CSS would wreck any widget that did not isolate its styles.
+HOST_PAGE = """<!doctype html>
+<html><head><title>Harbour News</title>
+<style>
+  body {{ font-family: Georgia, serif; color: darkred; background: #f5f0e6; }}
+  button {{ background: hotpink !important; border: 5px dashed lime !important; }}
+  div, p, blockquote {{ font-size: 30px !important; }}
+</style></head>
+<body>
+  <h1>Harbour News</h1>
+  <p>A host page on another origin that embeds the article assistant.</p>
+  <script src="{assistant}/embed.js" data-key="{key}" data-title="Ask Harbour News"
+          data-position="bottom-right"></script>
+</body></html>
+"""
+IFRAME_PAGE = """<!doctype html>
+<html><head><title>Harbour News (iframe)</title></head>
+<body><h1>Harbour News</h1>
+  <iframe src="{assistant}/widget#key={key}&title=Ask%20in%20a%20frame" width="420" height="560"></iframe>
+</body></html>
+"""
+
+
+def host_site(assistant_url: str) -> Starlette:
+    """A second site: the pages a customer would write, pointing at the assistant's server."""
+
+    def page(template: str):
+        return lambda request: HTMLResponse(template.format(assistant=assistant_url, key=WIDGET_KEY))
+
+    return Starlette(routes=[Route("/", page(HOST_PAGE)), Route("/iframe", page(IFRAME_PAGE))])
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory):
+    """The assistant's server, a host site on its widget allowlist, and one that is not."""
+    root = tmp_path_factory.mktemp("widget")
+    (root / "vandal.txt").write_text(HOSTILE)
+    allowed_port = free_port()
+    settings = load_settings(
+        index_dir=root / "index", widget_keys=WIDGET_KEY, widget_origins=f"http://127.0.0.1:{allowed_port}"
+    )
+    assistant = Assistant(settings)
+    assert assistant.ingest([SEEDS, root / "vandal.txt"]).ok
+    with ServerThread(create_app(assistant)) as server:
+        site = host_site(server.url)
+        with ServerThread(site, port=allowed_port) as allowed, ServerThread(site) as not_allowed:
+            yield {"assistant": server.url, "allowed": allowed.url, "not_allowed": not_allowed.url}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    page = context.new_page()
+    dialogs: list[str] = []  # any alert() would land here: article HTML must never run
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    yield page
+    context.close()
+    assert dialogs == []
+
+
+def ask(page, question: str) -> None:
+    box = page.locator("article-assistant textarea")  # Playwright's CSS pierces the open shadow root
+    box.fill(question)
+    box.press("Enter")
+
+
+def test_widget_answers_with_citations_and_keeps_the_conversation(page, sites, artifacts_dir):
+    from playwright.sync_api import expect
+
+    page.goto(sites["allowed"])
+    launcher = page.locator("article-assistant .launcher")
+    expect(launcher).to_be_visible()
+    # The host page's `button { background: hotpink !important }` does not reach into the widget.
+    assert launcher.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(37, 99, 235)"
+    launcher.click()
+    expect(page.locator("article-assistant .title")).to_have_text("Ask Harbour News")
+    ask(page, "What does JIG stand for?")
+    answer = page.locator("article-assistant .msg.bot .text")
+    expect(answer).to_contain_text("Joint Implementation Group", timeout=60_000)
+    citation = page.locator("article-assistant .citation")
+    expect(citation).to_contain_text("Kerry in Moscow")
+    expect(citation.locator(".quote")).to_contain_text('"Joint Implementation Group" or JIG')
+    page.screenshot(path=str(artifacts_dir / "widget.png"))
+
+    page.reload()  # the conversation (and the open panel) survive a reload
+    expect(page.locator("article-assistant .msg.user")).to_have_text("What does JIG stand for?")
+    expect(page.locator("article-assistant .citation")).to_contain_text("Kerry in Moscow")
+    ask(page, "Who will he meet on Friday?")  # the saved history makes the follow-up resolve
+    expect(answer.nth(1)).to_contain_text("Lavrov", timeout=60_000)
+
+    page.locator("article-assistant .new").click()
+    expect(page.locator("article-assistant .msg")).to_have_count(0)
+
+
+def test_widget_on_a_site_not_allowed_shows_an_error_and_no_answer(page, sites, artifacts_dir):
+    from playwright.sync_api import expect
+
+    page.goto(sites["not_allowed"])
+    page.locator("article-assistant .launcher").click()
+    ask(page, "What does JIG stand for?")
+    error = page.locator("article-assistant .error")
+    expect(error).to_contain_text("is not allowed to use this assistant", timeout=30_000)
+    expect(error).to_contain_text(sites["not_allowed"])
+    expect(page.locator("article-assistant .msg.bot")).to_have_count(0)
+    page.screenshot(path=str(artifacts_dir / "widget-origin-not-allowed.png"))
+
+
+def test_article_html_shows_as_text_in_the_widget(page, sites, artifacts_dir):
+    from playwright.sync_api import expect
+
+    page.goto(sites["allowed"])
+    page.locator("article-assistant .launcher").click()
+    ask(page, "What did the vandal type into the guestbook on Monday?")
+    answer = page.locator("article-assistant .msg.bot .text")
+    expect(answer).to_contain_text("<script>alert(1)</script>", timeout=60_000)
+    ask(page, "What appeared in the guestbook on Tuesday?")
+    quote = page.locator("article-assistant .citation .quote").last
+    expect(quote).to_contain_text("<img src=x onerror=alert(1)>", timeout=60_000)
+    page.wait_for_timeout(300)
+    assert page.locator("article-assistant img").count() == 0
+    assert page.locator("article-assistant script").count() == 0
+    page.screenshot(path=str(artifacts_dir / "widget-hostile.png"))
+
+
+def test_widget_page_in_an_iframe(page, sites, artifacts_dir):
+    from playwright.sync_api import expect
+
+    page.goto(sites["allowed"] + "/iframe")
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("article-assistant .title")).to_have_text("Ask in a frame")
+    box = frame.locator("article-assistant textarea")
+    box.fill("What does JIG stand for?")
+    box.press("Enter")
+    expect(frame.locator("article-assistant .citation")).to_contain_text("Kerry in Moscow", timeout=60_000)
+    page.screenshot(path=str(artifacts_dir / "widget-iframe.png"))
+
+    # frame-ancestors: a site that is not allowed cannot frame /widget at all.
+    page.goto(sites["not_allowed"] + "/iframe", wait_until="load")  # "load" waits for the frame too
+    assert page.frames[1].url == "chrome-error://chromewebdata/"  # Chromium's page for a blocked frame
