@@ -36,5 +36,13 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
+EVALDATA ?= ../shared/evaldata
+EVAL_OUT ?= eval-out
+
+# Score the assistant on xquad-dev and print the summary; EVAL_ARGS adds options (--fail-under ...).
+eval: $(STAMP)
+	$(BIN)/assistant eval $(EVALDATA)/xquad-dev/questions.jsonl --corpus $(EVALDATA)/xquad-dev/articles --out $(EVAL_OUT)/xquad-dev $(EVAL_ARGS)
+	@echo "report: $(EVAL_OUT)/xquad-dev/report.html"
+
 clean-index:
 	find index -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -1,0 +1,100 @@
+"""The evaluation corpus's own index, cached by content so a second run does not re-embed it.
+
+Each corpus gets ``<cache root>/<key>/`` as its ASSISTANT index_dir, where the
+key hashes every file's relative path and bytes plus the settings that change
+what gets indexed. It is never the user's index, and never a Chroma server.
+A reused index records the sources (absolute paths) of the run that built it;
+gold articles are matched by file name, so a moved corpus still scores right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from .. import errors
+from ..core import Assistant, ProgressCallback
+from ..embeddings import EMBEDDER_NAME
+from ..ingest.loaders import iter_files
+from ..settings import Settings
+
+CACHE_DIR_ENV = "ASSISTANT_EVAL_CACHE_DIR"
+# Bump when the layout of a cached index changes, so old caches are not reused.
+CACHE_FORMAT = 1
+# Written last: a cache directory without it is an interrupted build and is rebuilt.
+COMPLETE_MARKER = "eval-index.json"
+
+
+@dataclass
+class EvalIndex:
+    assistant: Assistant
+    cache_dir: Path
+    cached: bool  # reused from an earlier run
+    ingest_s: float  # seconds this run spent preparing the index
+    articles: int
+    failed: list[tuple[str, str]]  # (path, reason) of corpus files that could not be ingested
+
+
+def default_cache_root() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "article-assistant" / "eval"
+
+
+def corpus_key(corpus: Path, files: list[Path], settings: Settings) -> str:
+    digest = hashlib.sha256()
+    indexing = {
+        "format": CACHE_FORMAT,
+        "embedder": EMBEDDER_NAME,
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap_tokens": settings.chunk_overlap_tokens,
+        "max_file_bytes": settings.max_file_bytes,
+    }
+    digest.update(json.dumps(indexing, sort_keys=True).encode())
+    for path in files:
+        digest.update(path.relative_to(corpus).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def open_eval_index(
+    corpus: Path, settings: Settings, cache_root: Path, on_progress: ProgressCallback | None = None
+) -> EvalIndex:
+    if not corpus.is_dir():
+        raise errors.InvalidRequest("--corpus", f"{corpus} is not a folder")
+    files = list(iter_files([corpus]))
+    if not files:
+        raise errors.InvalidRequest("--corpus", f"{corpus} holds no .txt, .md, .html or .pdf files")
+    started = time.perf_counter()
+    cache_dir = cache_root / corpus_key(corpus, files, settings)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    # Two evals of the same corpus at once: the second waits, then reuses the first's index.
+    with FileLock(str(cache_dir) + ".lock"):
+        marker = cache_dir / COMPLETE_MARKER
+        cached = marker.exists()
+        if not cached:
+            shutil.rmtree(cache_dir, ignore_errors=True)  # leftovers of an interrupted build
+        assistant = Assistant(settings.model_copy(update={"index_dir": cache_dir, "chroma_url": None}))
+        assistant.backend()  # an unknown --backend fails now, not after the ingest
+        if cached:
+            built = json.loads(marker.read_text())
+        else:
+            report = assistant.ingest([corpus], on_progress=on_progress)
+            built = {"corpus": str(corpus.resolve()), "articles": len(report.added), "failed": report.failed}
+            if not report.added:
+                raise errors.InvalidRequest("--corpus", f"no article in {corpus} could be ingested")
+            marker.write_text(json.dumps(built, indent=2))
+    return EvalIndex(
+        assistant=assistant,
+        cache_dir=cache_dir,
+        cached=cached,
+        ingest_s=time.perf_counter() - started,
+        articles=built["articles"],
+        failed=[tuple(f) for f in built["failed"]],
+    )

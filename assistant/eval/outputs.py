@@ -1,0 +1,151 @@
+"""The run's files besides the report: results.jsonl, summary.json, the ragas export; and --compare."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+from .. import errors
+from ..embeddings import EMBEDDER_NAME
+from ..settings import Settings
+from .metrics import METRICS
+from .records import QuestionResult
+
+RESULTS_FILE = "results.jsonl"
+SUMMARY_FILE = "summary.json"
+REPORT_FILE = "report.html"
+
+
+# What shapes an LLM backend's answers; recorded only when such a backend ran.
+LLM_SETTINGS = ("openai_model", "local_model_file", "llm_temperature", "llm_max_tokens", "llm_max_passages")
+
+
+def settings_used(settings: Settings) -> dict:
+    """The settings that change a run's numbers, recorded with them."""
+    used = {
+        "backend": settings.backend,
+        "k": settings.top_k,
+        "hybrid": settings.hybrid,
+        "rrf_k": settings.rrf_k,
+        "refusal_threshold": settings.refusal_threshold,
+        "max_answer_sentences": settings.max_answer_sentences,
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap_tokens": settings.chunk_overlap_tokens,
+        "embedder": EMBEDDER_NAME,
+    }
+    if settings.backend != "extractive":
+        used.update({name: _json_plain(getattr(settings, name)) for name in LLM_SETTINGS if hasattr(settings, name)})
+    return used
+
+
+def _json_plain(value):
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
+def write_result_line(stream: TextIO, result: QuestionResult) -> None:
+    # One write per line and a flush, so results survive a Ctrl-C or a crash mid-run.
+    stream.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+    stream.flush()
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_ragas(path: Path, results: Sequence[QuestionResult], refusal_text: str) -> None:
+    """question/answer/contexts/ground_truth JSONL; an unanswerable question's ground truth is the refusal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as stream:
+        for r in results:
+            record = {
+                "question": r.question,
+                "answer": r.answer,
+                "contexts": [p["text"] for p in r.retrieved],
+                "ground_truth": r.gold[0] if r.gold else refusal_text,
+            }
+            stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def run_info(questions_file: Path, corpus: Path, interrupted: bool, index_cached: bool, n_planned: int) -> dict:
+    return {
+        "questions_file": str(questions_file),
+        "corpus": str(corpus),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "interrupted": interrupted,
+        "n_questions_planned": n_planned,
+        "index_cached": index_cached,
+    }
+
+
+# --- showing metrics --------------------------------------------------------------
+def shown_decimals(name: str) -> int | None:
+    """Decimals a metric is shown with; None: as many as needed (counts, word medians)."""
+    if name.endswith(("_ms", "_s")):
+        return 1
+    if name.startswith(("n_", "answer_words")):
+        return None
+    return 3
+
+
+def format_metric(name: str, value, *, signed: bool = False) -> str:
+    """How a metric value (or, ``signed``, a change of it) is shown on the terminal and in the report."""
+    if value is None:
+        return "n/a"
+    sign = "+" if signed else ""
+    decimals = shown_decimals(name)
+    return f"{value:{sign}g}" if decimals is None else f"{value:{sign},.{decimals}f}"
+
+
+# --- --compare -----------------------------------------------------------------
+@dataclass(frozen=True)
+class MetricChange:
+    metric: str
+    previous: float | None
+    current: float | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.previous is None or self.current is None:
+            return None
+        return self.current - self.previous
+
+    @property
+    def verdict(self) -> str:
+        """"better", "worse" or "" (no change, no direction, or n/a)."""
+        better = METRICS[self.metric].better
+        decimals = shown_decimals(self.metric)
+        # A change too small to show (+0.000) is no change.
+        if better is None or not self.delta or (decimals is not None and round(self.delta, decimals) == 0):
+            return ""
+        return "better" if (self.delta > 0) == (better == "higher") else "worse"
+
+
+def load_summary(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise errors.InvalidRequest("--compare", f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise errors.InvalidRequest("--compare", f"{path} is not a summary.json ({exc})") from None
+    if not isinstance(data, dict) or not any(name in data for name in METRICS):
+        raise errors.InvalidRequest("--compare", f"{path} is not a summary.json (no metric keys)")
+    return data
+
+
+def compare(summary: dict, previous: dict) -> list[MetricChange]:
+    return [MetricChange(name, _number(previous.get(name)), _number(summary.get(name))) for name in METRICS]
+
+
+def changed_settings(summary: dict, previous: dict) -> dict[str, tuple]:
+    """Settings that differ between the runs: (previous, current) by name."""
+    before, now = previous.get("settings") or {}, summary.get("settings") or {}
+    return {k: (before.get(k), now.get(k)) for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)}
+
+
+def _number(value) -> float | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+

@@ -1,0 +1,118 @@
+"""Read evaluation questions: JSONL (shared/evaldata format) or CSV with ``question,answer`` columns.
+
+JSONL line: ``{"id", "question", "answers": [gold, ...], "article": file name or null, "answerable": bool}``;
+only ``question`` is required (``answerable`` defaults to "has answers").
+CSV: ``question`` and ``answer`` columns, an empty answer meaning "should refuse";
+optional ``id`` and ``article`` columns.
+Every problem is reported as ``FILE, line N: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from .. import errors
+from .records import EvalQuestion
+
+JSONL_SUFFIXES = {".jsonl", ".json", ".ndjson"}
+CSV_SUFFIXES = {".csv"}
+
+
+def load_questions(path: Path) -> list[EvalQuestion]:
+    if not path.is_file():
+        raise errors.InvalidRequest(str(path), "no such questions file")
+    suffix = path.suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        questions = _load_jsonl(path)
+    elif suffix in CSV_SUFFIXES:
+        questions = _load_csv(path)
+    else:
+        raise errors.InvalidRequest(str(path), f"unsupported questions file type {suffix or '(none)'}; use .jsonl or .csv")
+    if not questions:
+        raise errors.InvalidRequest(str(path), "holds no questions")
+    return questions
+
+
+def _problem(path: Path, line: int, reason: str) -> errors.InvalidRequest:
+    return errors.InvalidRequest(f"{path}, line {line}", reason)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")  # -sig: spreadsheets save CSV with a BOM
+    except UnicodeDecodeError as exc:
+        raise errors.InvalidRequest(str(path), f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def _load_jsonl(path: Path) -> list[EvalQuestion]:
+    questions: list[EvalQuestion] = []
+    seen_ids: set[str] = set()
+    for line_no, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise _problem(path, line_no, f"not valid JSON ({exc.msg}, column {exc.colno})") from None
+        if not isinstance(record, dict):
+            raise _problem(path, line_no, "expected a JSON object")
+        question = _question_from_record(record, default_id=f"line-{line_no}", fail=lambda r: _problem(path, line_no, r))
+        if question.id in seen_ids:
+            raise _problem(path, line_no, f"duplicate id {question.id!r}")
+        seen_ids.add(question.id)
+        questions.append(question)
+    return questions
+
+
+def _question_from_record(record: dict, *, default_id: str, fail) -> EvalQuestion:
+    """Validate one JSONL record; ``fail(reason)`` builds the error to raise."""
+    question = record.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise fail('"question" must be a non-empty string')
+    answers = record.get("answers", [])
+    if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+        raise fail('"answers" must be a list of strings')
+    answerable = record.get("answerable", bool(answers))
+    if not isinstance(answerable, bool):
+        raise fail('"answerable" must be true or false')
+    if answerable and not any(a.strip() for a in answers):
+        raise fail('an answerable question needs at least one non-empty "answers" string')
+    article = record.get("article")
+    if article is not None and not isinstance(article, str):
+        raise fail('"article" must be a file name or null')
+    return EvalQuestion(
+        id=str(record.get("id") or default_id),
+        question=question.strip(),
+        answers=tuple(a for a in answers if a.strip()),
+        article=article or None,
+        answerable=answerable,
+    )
+
+
+def _load_csv(path: Path) -> list[EvalQuestion]:
+    reader = csv.DictReader(_read_text(path).splitlines())
+    columns = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
+    missing = [c for c in ("question", "answer") if c not in columns]
+    if missing:
+        raise _problem(path, 1, f"missing column(s) {', '.join(missing)}; the header must name question,answer")
+    questions: list[EvalQuestion] = []
+    for row in reader:
+
+        def cell(name: str) -> str:
+            return (row.get(columns.get(name, ""), "") or "").strip()
+
+        if not cell("question"):
+            raise _problem(path, reader.line_num, "empty question")
+        answer = cell("answer")
+        questions.append(
+            EvalQuestion(
+                id=cell("id") or f"line-{reader.line_num}",
+                question=cell("question"),
+                answers=(answer,) if answer else (),
+                article=cell("article") or None,
+                answerable=bool(answer),
+            )
+        )
+    return questions

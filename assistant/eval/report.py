@@ -1,0 +1,113 @@
+"""report.html: one self-contained page (inline CSS, plots as base64 PNG) readable offline from disk.
+
+All text from questions, answers and articles goes through Jinja's autoescape.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import jinja2
+
+from .metrics import METRICS, is_failure
+from .outputs import format_metric
+from .records import QuestionResult
+from .report_template import REPORT_TEMPLATE
+
+
+def write_report(path: Path, summary: dict, results: Sequence[QuestionResult]) -> None:
+    path.write_text(render_report(summary, results), encoding="utf-8")
+
+
+def render_report(summary: dict, results: Sequence[QuestionResult]) -> str:
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    environment.filters["basename"] = lambda source: Path(source).name
+    threshold = summary["settings"]["refusal_threshold"]
+    return environment.from_string(REPORT_TEMPLATE).render(
+        summary=summary,
+        metrics=[(name, format_metric(name, summary.get(name)), m.description) for name, m in METRICS.items()],
+        plots=[plot for plot in (
+            _latency_plot(results),
+            _score_plot(results, threshold, summary["settings"]["backend"]),
+            _article_plot(results),
+        ) if plot],
+        failures=[r for r in results if is_failure(r)],
+    )
+
+
+# --- plots -------------------------------------------------------------------
+def _figure(height: float = 3.2):
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display; must precede pyplot
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(7.5, height), dpi=100)
+
+
+def _png_data_uri(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _latency_plot(results: Sequence[QuestionResult]) -> dict | None:
+    latencies = [r.latency_ms for r in results]
+    if not latencies:
+        return None
+    fig, ax = _figure()
+    ax.hist(latencies, bins=30, color="#4c72b0")
+    ax.set_xlabel("latency per question (ms): retrieve + answer")
+    ax.set_ylabel("questions")
+    return {"title": "Latency", "image": _png_data_uri(fig), "caption": ""}
+
+
+def _score_plot(results: Sequence[QuestionResult], threshold: float, backend: str) -> dict | None:
+    groups = {
+        "answerable": [r.top_passage_score for r in results if r.answerable and r.top_passage_score is not None],
+        "unanswerable": [r.top_passage_score for r in results if not r.answerable and r.top_passage_score is not None],
+    }
+    if not any(groups.values()):
+        return None
+    fig, ax = _figure()
+    for (label, scores), colour in zip(groups.items(), ("#55a868", "#c44e52")):
+        if scores:
+            ax.hist(scores, bins=30, range=(0, 1), alpha=0.6, color=colour, label=f"{label} ({len(scores)})", density=True)
+    ax.axvline(threshold, color="black", linestyle="--", label=f"refusal_threshold = {threshold:g}")
+    ax.set_xlabel("top retrieved passage score (dense cosine)")
+    ax.set_ylabel("density")
+    ax.legend()
+    caption = (
+        "The score is the top passage's dense cosine similarity (top_passage_score in results.jsonl). "
+        f"The {backend} backend applies the threshold to its own support score for the best sentence, "
+        "so the line marks the setting's value, not the exact decision boundary."
+    )
+    return {"title": "Top retrieval score: answerable vs unanswerable", "image": _png_data_uri(fig), "caption": caption}
+
+
+def _article_plot(results: Sequence[QuestionResult]) -> dict | None:
+    by_article: dict[str, list[float]] = defaultdict(list)
+    for r in results:
+        if r.answerable and r.article:
+            by_article[r.article].append(r.outcome["str_em"])
+    if not by_article:
+        return None
+    names = sorted(by_article, key=lambda a: sum(by_article[a]) / len(by_article[a]))
+    fig, ax = _figure(height=max(2.5, 0.28 * len(names) + 1))
+    ax.barh(
+        [f"{name} ({len(by_article[name])})" for name in names],
+        [sum(by_article[n]) / len(by_article[n]) for n in names],
+        color="#4c72b0",
+    )
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("STR-EM (answerable questions; count in brackets)")
+    ax.tick_params(axis="y", labelsize=8)
+    return {"title": "STR-EM per article", "image": _png_data_uri(fig), "caption": ""}

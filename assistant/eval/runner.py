@@ -1,0 +1,83 @@
+"""Ask every question once: retrieve, answer, time it, score it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .. import errors
+from ..chain import AnswerChain
+from ..core import Assistant
+from ..models import Answer, Passage
+from .metrics import question_outcome
+from .records import EvalQuestion, QuestionResult
+
+
+@dataclass
+class RunResults:
+    results: list[QuestionResult]
+    interrupted: bool  # Ctrl-C stopped the run; ``results`` holds the questions that finished
+
+
+def ask_all(
+    assistant: Assistant,
+    questions: Sequence[EvalQuestion],
+    on_result: Callable[[QuestionResult], None] | None = None,
+) -> RunResults:
+    """Ask each question with the assistant's settings (backend, top_k, ...); Ctrl-C ends the run early."""
+    chain = assistant.chain()
+    assistant.warm_up()  # load models before the clock starts, so question 1's latency is not the load time
+    results: list[QuestionResult] = []
+    try:
+        for question in questions:
+            result = ask_one(assistant, chain, question)
+            results.append(result)
+            if on_result:
+                on_result(result)
+    except KeyboardInterrupt:
+        return RunResults(results, interrupted=True)
+    return RunResults(results, interrupted=False)
+
+
+def ask_one(assistant: Assistant, chain: AnswerChain, question: EvalQuestion) -> QuestionResult:
+    """Retrieve once and answer from those same passages, so the scored passages are the ones the answer saw."""
+    result = QuestionResult(
+        id=question.id,
+        question=question.question,
+        gold=list(question.answers),
+        article=question.article,
+        answerable=question.answerable,
+    )
+    started = time.perf_counter()
+    try:
+        prepared = chain.prepare.invoke(AnswerChain.inputs(assistant.validate_question(question.question)))
+        answer = chain.backend.answer(prepared["standalone"], prepared["passages"])
+    except errors.AssistantError as exc:
+        result.error = str(exc)
+    else:
+        _record_answer(result, prepared["passages"], answer)
+    result.latency_ms = (time.perf_counter() - started) * 1000
+    result.outcome = question_outcome(result)
+    return result
+
+
+def _record_answer(result: QuestionResult, passages: list[Passage], answer: Answer) -> None:
+    result.answer = answer.answer
+    result.refused = answer.refused
+    result.notice = answer.notice
+    result.citations = [
+        c.model_dump(include={"n", "article_id", "title", "source", "quote", "passage", "score"}) for c in answer.citations
+    ]
+    result.retrieved = [
+        {
+            "rank": p.rank,
+            "chunk_id": p.chunk.id,
+            "article_id": p.chunk.article_id,
+            "source": p.source,
+            "score": round(p.score, 4),
+            "text": p.chunk.text,
+        }
+        for p in passages
+    ]
+    result.top_passage_score = result.retrieved[0]["score"] if passages else None

@@ -1,0 +1,239 @@
+"""`assistant eval` end to end through the real CLI: real embedder, real Chroma, a tiny corpus made here.
+
+One module-scoped run is shared by most tests; the model loads once per process, and
+runs after the first reuse the cached corpus index, so each extra run takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import assistant.eval.runner as eval_runner
+from assistant.cli import app
+from assistant.eval.metrics import METRICS
+
+ARTICLES = {
+    "Lunar_Rover.md": "# Lunar Roving Vehicle\n\nThe Lunar Roving Vehicle was a battery-powered four-wheeled rover "
+    "used on the Moon in the last three missions of the American Apollo program, in 1971 and 1972. "
+    "Boeing was the company that built the rover. Each rover carried two astronauts, their equipment and lunar samples.\n",
+    "Honey_Bee.md": "# Honey bee\n\nHoney bees live in colonies with a single queen. A worker bee lives for about "
+    "six weeks in summer. The queen bee can live for up to five years and lays up to 2,000 eggs a day.\n",
+    "Glass_Making.md": "# Glass making\n\nMost glass is made by melting sand, soda ash and limestone together in a "
+    "furnace at about 1,700 degrees Celsius. The molten glass is then shaped by blowing, pressing or floating it "
+    "on a bed of molten tin.\n",
+}
+# The gold of "tricky" occurs nowhere, so it always lands in the report's failure list, markup and all.
+TRICKY_QUESTION = "Which colour is the <script>alert(1)</script> rover & its wheels?"
+QUESTIONS = [
+    {"id": "rover", "question": "Which company built the lunar rover?", "answers": ["Boeing"],
+     "article": "Lunar_Rover.md", "answerable": True},
+    {"id": "queen", "question": "How long can a queen bee live?", "answers": ["five years", "5 years"],
+     "article": "Honey_Bee.md", "answerable": True},
+    {"id": "glass", "question": "What is glass made from?", "answers": ["sand"],
+     "article": "Glass_Making.md", "answerable": True},
+    {"id": "tricky", "question": TRICKY_QUESTION, "answers": ["<b>plaid</b>"],
+     "article": "Lunar_Rover.md", "answerable": True},
+    {"id": "worldcup", "question": "Who won the 1998 football World Cup?", "answers": [],
+     "article": None, "answerable": False},
+]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("eval")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, text in ARTICLES.items():
+        (corpus / name).write_text(text)
+    (root / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS))
+    return root
+
+
+def run_eval(workspace: Path, *args: str):
+    """`assistant eval` in-process, with the eval cache and the user's index both inside ``workspace``."""
+    env = {
+        "ASSISTANT_EVAL_CACHE_DIR": str(workspace / "cache"),
+        "ASSISTANT_INDEX_DIR": str(workspace / "user-index"),
+        "ASSISTANT_CONFIG": str(workspace / "no-such.toml"),
+        "COLUMNS": "200",  # rich wraps at the terminal width; keep one-line messages on one line
+    }
+    return CliRunner().invoke(app, ["eval", *args], env=env)
+
+
+def default_args(workspace: Path, out: str) -> list[str]:
+    return [str(workspace / "questions.jsonl"), "--corpus", str(workspace / "corpus"), "--out", str(workspace / out)]
+
+
+@pytest.fixture(scope="module")
+def first_run(workspace):
+    result = run_eval(workspace, *default_args(workspace, "first"))
+    assert result.exit_code == 0, result.output
+    return result, workspace / "first"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_writes_results_one_line_per_question(first_run):
+    _, out = first_run
+    results = read_jsonl(out / "results.jsonl")
+    assert [r["id"] for r in results] == [q["id"] for q in QUESTIONS]
+    for r in results:
+        assert {"question", "gold", "answer", "refused", "citations", "retrieved", "outcome", "latency_ms",
+                "top_passage_score"} <= set(r)
+        assert r["latency_ms"] > 0
+        assert r["retrieved"] and {"chunk_id", "score", "source", "text"} <= set(r["retrieved"][0])
+        assert r["top_passage_score"] == r["retrieved"][0]["score"]
+        assert {"str_em", "token_f1", "reciprocal_rank", "refusal_correct"} <= set(r["outcome"])
+    rover = results[0]
+    assert not rover["refused"] and "Boeing" in rover["answer"] and rover["outcome"]["str_em"] == 1.0
+    assert rover["citations"][0]["source"].endswith("Lunar_Rover.md")
+
+
+def test_summary_has_every_metric_and_the_settings(first_run):
+    _, out = first_run
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(METRICS) <= set(summary)
+    assert summary["n_questions"] == 5 and summary["index_cached"] is False and summary["interrupted"] is False
+    assert summary["n_answerable"] == 4 and summary["n_unanswerable"] == 1 and summary["n_errors"] == 0
+    assert {"backend", "k", "hybrid", "refusal_threshold", "chunk_tokens", "embedder"} <= set(summary["settings"])
+    # three articles fit in the top 5 passages: every gold that exists is retrieved; "plaid" exists nowhere
+    assert summary["answer_recall_at_k"] == 0.75
+    assert summary["str_em"] <= 0.75
+    for name, metric in METRICS.items():
+        value = summary[name]
+        assert value is None or value >= 0
+        if metric.better == "higher":
+            assert value is None or value <= 1
+
+
+def test_report_is_self_contained_and_escaped(first_run):
+    _, out = first_run
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3  # latency, score vs threshold, per-article STR-EM
+    assert 'src="http' not in html and "<link" not in html and "<script" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; rover &amp; its wheels?" in html
+    assert "&lt;b&gt;plaid&lt;/b&gt;" in html
+    assert "<details>" in html
+
+
+def test_terminal_shows_the_summary_table(first_run):
+    result, _ = first_run
+    for name in METRICS:
+        assert name in result.stdout
+    assert "corpus index built" in result.stderr
+
+
+def test_corpus_gets_its_own_cached_index_apart_from_the_users(first_run, workspace):
+    cached = [p for p in (workspace / "cache").iterdir() if p.is_dir()]
+    assert len(cached) == 1 and (cached[0] / "eval-index.json").exists()
+    assert not (workspace / "user-index").exists()
+
+
+def test_second_run_reuses_the_index_and_compares(first_run, workspace):
+    result = run_eval(workspace, *default_args(workspace, "second"), "--compare", str(workspace / "first/summary.json"))
+    assert result.exit_code == 0, result.output
+    assert "corpus index reused" in result.stderr
+    summary = json.loads((workspace / "second/summary.json").read_text())
+    assert summary["index_cached"] is True
+    # the extractive backend is deterministic: same answers, so no change in any answer metric
+    assert "previous" in result.stdout and "Δ" in result.stdout
+    rows = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("│")}
+    assert "+0.000" in rows["str_em"] and "+0.000" in rows["mrr"]
+    assert "+0" in rows["n_questions"]
+
+
+def test_gates_exit_1_naming_each_metric_out_of_bounds(first_run, workspace):
+    result = run_eval(
+        workspace, *default_args(workspace, "gated"),
+        "--fail-under", "str_em=1.01", "--fail-under", "mrr=0", "--fail-over", "latency_p50_ms=0.001",
+    )
+    assert result.exit_code == 1
+    assert "error: str_em = " in result.stderr and "is under the floor 1.01" in result.stderr
+    assert "latency_p50_ms = " in result.stderr and "is above the ceiling 0.001" in result.stderr
+    assert "mrr" not in result.stderr  # its floor was met
+    assert (workspace / "gated/summary.json").exists()  # the files are written before the gates are checked
+
+
+def test_csv_questions_and_ragas_export(first_run, workspace):
+    questions = workspace / "questions.csv"
+    questions.write_text(
+        "question,answer\nWhich company built the lunar rover?,Boeing\n"
+        "How long can a queen bee live?,five years\nWho won the 1998 football World Cup?,\n"
+    )
+    ragas = workspace / "ragas.jsonl"
+    result = run_eval(
+        workspace, str(questions), "--corpus", str(workspace / "corpus"), "--out", str(workspace / "csv"),
+        "--ragas", str(ragas),
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((workspace / "csv/summary.json").read_text())
+    assert summary["n_questions"] == 3
+    assert summary["mrr"] is None and summary["article_hit_at_1"] is None  # CSV names no articles
+    assert summary["answer_recall_at_k"] == 1.0
+    exported = read_jsonl(ragas)
+    assert [set(r) for r in exported] == [{"question", "answer", "contexts", "ground_truth"}] * 3
+    assert exported[0]["ground_truth"] == "Boeing" and exported[0]["contexts"]
+    assert exported[2]["ground_truth"] == "The articles don't say."  # the refusal is the right reply
+
+
+def test_ctrl_c_keeps_what_ran(first_run, workspace, monkeypatch):
+    real_ask_one = eval_runner.ask_one
+    calls = []
+
+    def interrupted_on_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_ask_one(*args, **kwargs)
+
+    monkeypatch.setattr(eval_runner, "ask_one", interrupted_on_third)
+    result = run_eval(workspace, *default_args(workspace, "interrupted"))
+    assert result.exit_code == 130
+    assert "interrupted" in result.stderr
+    out = workspace / "interrupted"
+    assert len(read_jsonl(out / "results.jsonl")) == 2
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_questions"] == 2 and summary["n_questions_planned"] == 5 and summary["interrupted"] is True
+    assert "Interrupted: 2 of 5 questions ran" in (out / "report.html").read_text()
+
+
+def test_limit(first_run, workspace):
+    result = run_eval(workspace, *default_args(workspace, "limited"), "--limit", "2")
+    assert result.exit_code == 0, result.output
+    assert len(read_jsonl(workspace / "limited/results.jsonl")) == 2
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--fail-under", "bogus=0.5"], "error: --fail-under: unknown metric 'bogus'; choose one of answer_recall_at_k"),
+        (["--fail-over", "str_em"], "error: --fail-over: expected METRIC=VALUE, got 'str_em'"),
+        (["--compare", "/no/such/summary.json"], "error: --compare: /no/such/summary.json: no such file"),
+        (["--backend", "nope"], "error: unknown answer backend 'nope'"),
+        (["--k", "0"], "error: invalid settings: top_k"),
+    ],
+)
+def test_bad_options_are_one_line_errors(workspace, extra, message):
+    result = run_eval(workspace, *default_args(workspace, "bad"), *extra)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(message), result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_missing_corpus_and_malformed_questions_are_one_line_errors(workspace):
+    result = run_eval(workspace, str(workspace / "questions.jsonl"), "--corpus", str(workspace / "no-corpus"))
+    assert result.exit_code == 1
+    assert result.stderr == f"error: --corpus: {workspace / 'no-corpus'} is not a folder\n"
+
+    broken = workspace / "broken.jsonl"
+    broken.write_text(json.dumps(QUESTIONS[0]) + "\n" + '{"question": "unterminated\n')
+    result = run_eval(workspace, str(broken), "--corpus", str(workspace / "corpus"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {broken}, line 2: not valid JSON")
+    assert result.stderr.count("\n") == 1
