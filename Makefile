@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 7860
 
-.PHONY: serve test install browser eval clean-index help
+.PHONY: serve test install browser eval eval-ablation clean-index help
 
 help:
 	@echo "make serve   install into .venv, ingest seeds/ if the index is empty, serve http://127.0.0.1:$(PORT)/"
@@ -43,6 +43,10 @@ EVAL_OUT ?= eval-out
 eval: $(STAMP)
 	$(BIN)/assistant eval $(EVALDATA)/xquad-dev/questions.jsonl --corpus $(EVALDATA)/xquad-dev/articles --out $(EVAL_OUT)/xquad-dev $(EVAL_ARGS)
 	@echo "report: $(EVAL_OUT)/xquad-dev/report.html"
+
+# One eval run per retrieval/answer change on xquad-dev and seed; prints the README's ablation table.
+eval-ablation: $(STAMP)
+	$(BIN)/python bench/ablation.py
 
 clean-index:
 	find index -mindepth 1 ! -name README.md -exec rm -rf {} +

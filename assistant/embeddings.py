@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -19,6 +20,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 EMBEDDER_NAME = "all-MiniLM-L6-v2"
+# Sentence and question vectors reused across questions (~1.5 KB each).
+CACHE_ENTRIES = 50_000
 
 
 def packaged_model_dir() -> Path:
@@ -36,6 +39,8 @@ class Embedder:
         self.model_dir = model_dir or packaged_model_dir()
         self.batch_size = batch_size
         self._lock = threading.Lock()  # torch modules are not safe to call from many threads at once
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @cached_property
     def model(self):
@@ -67,8 +72,24 @@ class Embedder:
             )
         return vectors.astype(np.float32, copy=False)
 
+    def encode_cached(self, texts: list[str]) -> np.ndarray:
+        """Like encode, but remembers vectors: answering re-reads the same sentences many times."""
+        with self._cache_lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            for t in found:
+                self._cache.move_to_end(t)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            fresh = dict(zip(missing, self.encode(missing)))
+            found.update(fresh)
+            with self._cache_lock:
+                self._cache.update(fresh)
+                while len(self._cache) > CACHE_ENTRIES:
+                    self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
+
     def encode_one(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        return self.encode_cached([text])[0]
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])

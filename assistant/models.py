@@ -63,6 +63,9 @@ class Answer(BaseModel):
     citations: list[Citation] = []
     refused: bool = False
     notice: str | None = None  # e.g. "the LLM was unreachable; extractive answer shown"
+    # How well the best sentence matches the question (the score the refusal threshold applies to);
+    # internal: evaluation plots it, the public JSON leaves it out.
+    support: float | None = None
 
     def public(self) -> dict:
         """The documented JSON shape of `assistant ask --json` and the API."""

@@ -114,8 +114,8 @@ class HybridRetriever(BaseRetriever):
         similarity = {h.id: h.similarity for h in dense}
         missing = [cid for cid in ranked[: k * 2] if cid not in similarity]
         if missing:  # keyword-only hits: score them on the same cosine scale as dense ones
-            vectors = self.embedder.encode([chunks[cid].text for cid in missing])
-            similarity.update(zip(missing, (vectors @ query_vector).tolist()))
+            stored = self.index.store.vectors(missing)
+            similarity.update((cid, float(vector @ query_vector)) for cid, vector in stored.items())
         return self._to_passages([chunks[cid] for cid in ranked], similarity, k)
 
     def _to_passages(self, chunks: list[Chunk], similarity: dict[str, float], k: int) -> list[Passage]:

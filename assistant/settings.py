@@ -47,9 +47,18 @@ class Settings(BaseSettings):
     backend: str = Field("extractive", description="Answer backend name (see `assistant backends`).")
     max_answer_sentences: int = Field(3, ge=1, le=5)
     refusal_threshold: float = Field(
-        0.30,
-        description="Minimum support score for the best sentence; below it the assistant refuses. "
-        "Calibrated with `make eval` on shared/evaldata.",
+        0.33,
+        description="Minimum support (0.7 x similarity + 0.3 x question-term overlap) of the best sentence; "
+        "below it the assistant refuses. Calibrated on shared/evaldata (bench/ablation.py).",
+    )
+    refusal_checks: bool = Field(
+        True, description="Also refuse when the best sentence lacks the asked-for kind or the question's terms."
+    )
+    extractive_scoring: Literal["semantic", "signals"] = Field(
+        "signals", description="Rank sentences by similarity alone, or by the weighted signals."
+    )
+    second_sentence_margin: float = Field(
+        0.4, ge=0.0, description="Add the runner-up sentence when its score is within this margin (0 = never)."
     )
     max_question_chars: int = Field(2000, ge=10)
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts")

@@ -10,7 +10,8 @@ passages do not actually hold what is asked.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -18,18 +19,37 @@ from ..ingest.chunking import split_sentences
 from ..ingest.cleaning import find_dateline
 from ..models import Answer, Citation, Passage
 from .base import AnswerBackend, register
-from .question import PATTERNS, WORD, QuestionAnalysis, analyse, sentence_has_kind, stem
+from .question import PATTERNS, STOPWORDS, WORD, QuestionAnalysis, analyse, sentence_has_kind, stem
 
-# Weights of the sentence score; tuned with `make eval-ablation` on shared/evaldata.
-W_SEMANTIC = 0.55
-W_LEXICAL = 0.45
-W_KIND = 0.10
-W_RANK = 0.04
+# Weights of the sentence signals, fitted as a pairwise ranker (logistic regression on
+# sentence pairs, 2-fold cross-validated) on shared/evaldata/xquad-dev; see bench/ablation.py.
+SIGNAL_WEIGHTS = {
+    "semantic": 3.59,  # cosine(question, sentence)
+    "terms": 0.79,  # weighted share of question terms in the sentence
+    "terms_in_context": 1.48,  # ... in the sentence, the one before it, or the title
+    "kind": 1.98,  # holds the kind of thing asked for (number, date, name, quote)
+    "passage_rank": 1.13,  # 1 / retrieval rank of its passage
+    "passage_score": 1.83,  # dense similarity of its passage
+    "new_words": 0.65,  # share of its content words the question does not already have
+    "predicate_terms": 1.59,  # share of the question's non-name terms in the sentence
+    "fragment": -0.69,  # fewer than 6 words
+    "length": 0.85,  # words / 80, capped: longer sentences hold more
+}
+# Share of semantic similarity (vs question-term overlap) in the support score.
+SUPPORT_SEMANTIC = 0.7
 # A sentence must cover at least this share (by weight) of the question's
 # non-name terms, counting the sentence before it and the title as context.
 MIN_PREDICATE_COVERAGE = 0.34
+# ... unless the question without its names is at least this similar to the sentence.
+MIN_PREDICATE_SIMILARITY = 0.15
 # Kinds of answer that the chosen sentence must contain, or the assistant refuses.
 STRICT_KINDS = {"age", "number", "date", "quote"}
+
+
+@lru_cache(maxsize=512)
+def article_sentences(article_id: str, text: str) -> list[tuple[int, int]]:
+    """Sentence spans of a whole article, split once and reused across questions."""
+    return split_sentences(text)
 
 
 @dataclass
@@ -39,10 +59,10 @@ class Candidate:
     end: int
     text: str
     scoring_text: str
+    context_text: str  # the sentence before + this one: pronouns often point back
     context_stems: frozenset[str]  # stems of this sentence + the one before + the title
     stems: frozenset[str]
-    semantic: float = 0.0
-    lexical: float = 0.0
+    signals: dict[str, float] = field(default_factory=dict)
     kind_ok: bool = True
     score: float = 0.0
 
@@ -58,9 +78,10 @@ class ExtractiveBackend(AnswerBackend):
             return self.refusal()
         self._score(analysis, candidates, passages)
         best = max(candidates, key=lambda c: c.score)
+        support = self.support(best)
         if self._should_refuse(analysis, best):
-            return self.refusal()
-        return self._compose(analysis, [best], passages)
+            return self.refusal().model_copy(update={"support": support})
+        return self._compose(analysis, self._choose(candidates), passages).model_copy(update={"support": support})
 
     # --- candidates ----------------------------------------------------------
     def _candidates(self, passages: list[Passage]) -> list[Candidate]:
@@ -70,60 +91,97 @@ class ExtractiveBackend(AnswerBackend):
             text = p.article_text
             dateline = find_dateline(text)
             title_stems = _stems(p.title)
-            spans = split_sentences(text, p.chunk.start, p.chunk.end)
-            previous_stems: frozenset[str] = frozenset()
-            for s, e in spans:
-                sentence = text[s:e]
-                stems = _stems(sentence)
-                is_dateline = dateline is not None and s == dateline.start
+            spans = article_sentences(p.chunk.article_id, text)
+            for j, (s, e) in enumerate(spans):
+                if e <= p.chunk.start or s >= p.chunk.end:
+                    continue
                 key = (p.chunk.article_id, s)
-                if key not in seen and (is_dateline or len(WORD.findall(sentence)) >= 2):
-                    seen.add(key)
-                    scoring = sentence
-                    if is_dateline:
-                        # A bare date line says nothing by itself; say what it is.
-                        scoring = f"The article was published on {sentence}."
-                        stems = stems | _stems("article published date")
-                    out.append(
-                        Candidate(
-                            passage=i, start=s, end=e, text=sentence, scoring_text=scoring,
-                            context_stems=stems | previous_stems | title_stems, stems=stems,
-                        )
+                sentence = text[s:e]
+                is_dateline = dateline is not None and s == dateline.start
+                if key in seen or not (is_dateline or len(WORD.findall(sentence)) >= 2) or sentence == p.title:
+                    continue  # the headline names the topic; it never answers
+                seen.add(key)
+                stems = _stems(sentence)
+                scoring = sentence
+                if is_dateline:
+                    # A bare date line says nothing by itself; say what it is.
+                    scoring = f"The article was published on {sentence}."
+                    stems = stems | _stems("article published date")
+                previous = text[spans[j - 1][0] : spans[j - 1][1]] if j > 0 else ""
+                out.append(
+                    Candidate(
+                        passage=i, start=s, end=e, text=sentence, scoring_text=scoring,
+                        context_text=f"{previous} {scoring}".strip(),
+                        context_stems=stems | _stems(previous) | title_stems, stems=stems,
                     )
-                previous_stems = stems
+                )
         return out
 
     # --- scoring -----------------------------------------------------------
     def _score(self, analysis: QuestionAnalysis, candidates: list[Candidate], passages: list[Passage]) -> None:
-        vectors = self.embedder.encode([analysis.text] + [c.scoring_text for c in candidates])
-        semantic = vectors[1:] @ vectors[0]
-        total = sum(analysis.terms.values()) or 1.0
-        for c, sim in zip(candidates, semantic.tolist()):
-            c.semantic = float(np.clip(sim, 0.0, 1.0))
-            # Names often sit in the sentence before ("Kerry ... . He said"), so context counts, for less.
-            in_sentence = sum(w for t, w in analysis.terms.items() if t in c.stems)
-            in_context = sum(w for t, w in analysis.terms.items() if t in c.context_stems)
-            c.lexical = (0.75 * in_sentence + 0.25 * in_context) / total
+        vectors = self.embedder.encode_cached([analysis.text] + [c.scoring_text for c in candidates])
+        semantic = (vectors[1:] @ vectors[0]).tolist()
+        terms = analysis.terms
+        total = sum(terms.values()) or 1.0
+        predicate = analysis.predicate_terms
+        predicate_total = sum(predicate.values())
+        for c, sim in zip(candidates, semantic):
             c.kind_ok = sentence_has_kind(analysis.kind, c.text, analysis)
-            c.score = (
-                W_SEMANTIC * c.semantic
-                + W_LEXICAL * c.lexical
-                + (W_KIND if c.kind_ok else 0.0)
-                + W_RANK / (passages[c.passage].rank)
-            )
+            words = WORD.findall(c.text)
+            content = [w for w in words if w.lower() not in STOPWORDS]
+            passage = passages[c.passage]
+            c.signals = {
+                "semantic": float(np.clip(sim, 0.0, 1.0)),
+                "terms": sum(w for t, w in terms.items() if t in c.stems) / total,
+                "terms_in_context": sum(w for t, w in terms.items() if t in c.context_stems) / total,
+                "kind": float(c.kind_ok),
+                "passage_rank": 1.0 / passage.rank,
+                "passage_score": passage.score,
+                "new_words": sum(stem(w) not in terms for w in content) / max(1, len(content)),
+                "predicate_terms": (
+                    sum(w for t, w in predicate.items() if t in c.stems) / predicate_total if predicate else 1.0
+                ),
+                "fragment": float(len(words) < 6),
+                "length": min(len(words), 80) / 80,
+            }
+            if self.settings.extractive_scoring == "semantic":
+                c.score = c.signals["semantic"]
+            else:
+                c.score = sum(SIGNAL_WEIGHTS[name] * value for name, value in c.signals.items())
+
+    @staticmethod
+    def support(best: Candidate) -> float:
+        """How well the best sentence answers: mostly its meaning, partly the question's words in it."""
+        return SUPPORT_SEMANTIC * best.signals["semantic"] + (1 - SUPPORT_SEMANTIC) * best.signals["terms"]
 
     def _should_refuse(self, analysis: QuestionAnalysis, best: Candidate) -> bool:
-        support = W_SEMANTIC * best.semantic + W_LEXICAL * best.lexical
-        if support < self.settings.refusal_threshold:
+        if self.support(best) < self.settings.refusal_threshold:
             return True
+        if not self.settings.refusal_checks:
+            return False
         if analysis.kind in STRICT_KINDS and not best.kind_ok:
             return True
-        predicate = {t: w for t, w in analysis.terms.items() if t not in analysis.proper_terms}
+        # A question about the articles' own people can match their names well while what it asks
+        # ("serve ... for dinner") is nowhere: refuse when neither the words nor the sense of the
+        # question without its names are in the sentence and its context.
+        predicate = analysis.predicate_terms
         if predicate:
-            covered = sum(w for t, w in predicate.items() if t in best.context_stems)
-            if covered / sum(predicate.values()) < MIN_PREDICATE_COVERAGE:
-                return True
+            covered = sum(w for t, w in predicate.items() if t in best.context_stems) / sum(predicate.values())
+            if covered < MIN_PREDICATE_COVERAGE:
+                vectors = self.embedder.encode_cached([analysis.without_names, best.text])
+                if float(vectors[0] @ vectors[1]) < MIN_PREDICATE_SIMILARITY:
+                    return True
         return False
+
+    def _choose(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The best sentence, and the runner-up when it scores almost as well."""
+        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+        chosen = ranked[:1]
+        margin = self.settings.second_sentence_margin
+        if len(ranked) > 1 and margin > 0 and ranked[0].score - ranked[1].score < margin:
+            chosen.append(ranked[1])
+        # Keep article order so two sentences read naturally.
+        return sorted(chosen, key=lambda c: (c.passage, c.start))
 
     # --- output ------------------------------------------------------------
     def _compose(self, analysis: QuestionAnalysis, chosen: list[Candidate], passages: list[Passage]) -> Answer:

@@ -61,6 +61,17 @@ class QuestionAnalysis:
     terms: dict[str, float]  # stemmed key term -> weight (rarer words weigh more)
     proper_terms: frozenset[str]  # stems of capitalised words (names) in the question
 
+    @property
+    def without_names(self) -> str:
+        """The question with its names taken out: what it asks, whoever it is about."""
+        words = WORD.findall(_FRAMES.sub(" ", self.text))
+        return " ".join(w for i, w in enumerate(words) if not (i > 0 and w[0].isupper()))
+
+    @property
+    def predicate_terms(self) -> dict[str, float]:
+        """What is asked about the names: the terms that are not names."""
+        return {t: w for t, w in self.terms.items() if t not in self.proper_terms}
+
 
 def stem(word: str) -> str:
     return _stemmer.stemWord(word.lower().strip("'’-"))
@@ -77,15 +88,24 @@ def term_weight(word: str) -> float:
 _FRAMES = re.compile(r"\b(?:stands?|stood) for\b|\bshort for\b|\bis meant by\b|\b(?:type|kind|sort)s? of\b", re.I)
 
 
+_TYPE_NOUN = re.compile(r"(?:which|what)\s+([a-z]+)\b", re.I)
+_AUXILIARIES = frozenset("is are was were do does did has have had can could will would should may might".split())
+
+
 def analyse(question: str) -> QuestionAnalysis:
     framed = _FRAMES.sub(" ", question)
     terms: dict[str, float] = {}
     proper: set[str] = set()
+    # In "Which newspaper ...?" the noun names the kind of answer; the answering sentence
+    # seldom repeats it ("... published by The Washington Post"), so it weighs little.
+    type_noun = _TYPE_NOUN.match(question.strip())
+    type_stem = stem(type_noun.group(1)) if type_noun and type_noun.group(1).lower() not in _AUXILIARIES else None
     for i, word in enumerate(WORD.findall(framed)):
         if word.lower() in STOPWORDS and not word.isdigit():
             continue
         s = stem(word)
-        terms[s] = max(terms.get(s, 0.0), term_weight(word))
+        weight = term_weight(word) * (0.5 if s == type_stem else 1.0)
+        terms[s] = max(terms.get(s, 0.0), weight)
         if word[0].isupper() and i > 0:
             proper.add(s)
     return QuestionAnalysis(question, answer_kind(question), terms, frozenset(proper))

@@ -34,6 +34,8 @@ class QuestionResult:
     retrieved: list[dict] = field(default_factory=list)  # rank, chunk_id, article_id, source, score, text
     # Dense cosine of the top retrieved passage: the score plotted against the refusal threshold.
     top_passage_score: float | None = None
+    # The backend's own support score, when it reports one: what refusal_threshold is applied to.
+    support: float | None = None
     latency_ms: float = 0.0
     outcome: dict = field(default_factory=dict)  # per-metric values, see metrics.question_outcome
 

@@ -71,9 +71,15 @@ def _latency_plot(results: Sequence[QuestionResult]) -> dict | None:
 
 
 def _score_plot(results: Sequence[QuestionResult], threshold: float, backend: str) -> dict | None:
+    # Plot the score the threshold is applied to when the backend reports it, else the top passage's.
+    use_support = any(r.support is not None for r in results)
+
+    def score(r: QuestionResult) -> float | None:
+        return r.support if use_support else r.top_passage_score
+
     groups = {
-        "answerable": [r.top_passage_score for r in results if r.answerable and r.top_passage_score is not None],
-        "unanswerable": [r.top_passage_score for r in results if not r.answerable and r.top_passage_score is not None],
+        "answerable": [score(r) for r in results if r.answerable and score(r) is not None],
+        "unanswerable": [score(r) for r in results if not r.answerable and score(r) is not None],
     }
     if not any(groups.values()):
         return None
@@ -82,14 +88,19 @@ def _score_plot(results: Sequence[QuestionResult], threshold: float, backend: st
         if scores:
             ax.hist(scores, bins=30, range=(0, 1), alpha=0.6, color=colour, label=f"{label} ({len(scores)})", density=True)
     ax.axvline(threshold, color="black", linestyle="--", label=f"refusal_threshold = {threshold:g}")
-    ax.set_xlabel("top retrieved passage score (dense cosine)")
+    ax.set_xlabel("support of the best sentence" if use_support else "top retrieved passage score (dense cosine)")
     ax.set_ylabel("density")
     ax.legend()
-    caption = (
-        "The score is the top passage's dense cosine similarity (top_passage_score in results.jsonl). "
-        f"The {backend} backend applies the threshold to its own support score for the best sentence, "
-        "so the line marks the setting's value, not the exact decision boundary."
-    )
+    if use_support:
+        caption = (
+            f"The score is the {backend} backend's support for its best sentence (support in results.jsonl): "
+            "below the line it refuses; it also refuses above it when the sentence lacks what the question asks."
+        )
+    else:
+        caption = (
+            "The score is the top passage's dense cosine similarity (top_passage_score in results.jsonl); "
+            f"the {backend} backend reports no support score of its own, so the line marks the setting's value."
+        )
     return {"title": "Top retrieval score: answerable vs unanswerable", "image": _png_data_uri(fig), "caption": caption}
 
 

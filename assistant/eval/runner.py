@@ -81,3 +81,4 @@ def _record_answer(result: QuestionResult, passages: list[Passage], answer: Answ
         for p in passages
     ]
     result.top_passage_score = result.retrieved[0]["score"] if passages else None
+    result.support = answer.support

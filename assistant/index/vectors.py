@@ -34,6 +34,9 @@ class VectorStore(abc.ABC):
     def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[VectorHit]: ...
 
     @abc.abstractmethod
+    def vectors(self, ids: list[str]) -> dict[str, np.ndarray]: ...
+
+    @abc.abstractmethod
     def ids(self) -> set[str]: ...
 
     @abc.abstractmethod
@@ -93,6 +96,12 @@ class ChromaVectorStore(VectorStore):
         )
         ids, distances = result["ids"][0], result["distances"][0]
         return [VectorHit(i, 1.0 - float(d)) for i, d in zip(ids, distances)]
+
+    def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        got = self.collection.get(ids=ids, include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
 
     def ids(self) -> set[str]:
         out: set[str] = set()

@@ -154,6 +154,8 @@ def _extract_plain(text: str, *, markdown: bool) -> tuple[str | None, str, str |
         heading = re.search(r"^#\s+(.+)$", text, re.M)
         if heading and title is None:
             title = heading.group(1).strip()
+        # Headings stay as lines of text; their markup would otherwise land in quotes.
+        text = re.sub(r"^#{1,6}\s+", "", text, flags=re.M)
     url_line = re.search(r"^(?:URL|Source|Link):\s*(https?://\S+)\s*$", text, re.M | re.I)
     if url_line:
         url = url or url_line.group(1)
