@@ -1,0 +1,59 @@
+"""ASSISTANT_CHROMA_URL: the same ingest and ask against a real `chroma run` server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import SEEDS
+from servers import free_port
+
+from assistant.core import Assistant
+from assistant.settings import load_settings
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    process = subprocess.Popen(
+        [chroma, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("chroma server did not start")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_ingest_and_ask_against_a_chroma_server(chroma_server, tmp_path):
+    assistant = Assistant(load_settings(index_dir=tmp_path / "index", chroma_url=chroma_server, collection="server-test"))
+    report = assistant.ingest([SEEDS])
+    assert report.ok and report.chunks_added > 0
+    assert not (tmp_path / "index" / "chroma").exists(), "vectors live on the server, not on local disk"
+    assert assistant.index.store.count() == report.chunks_added
+    answer = assistant.ask("What does JIG stand for?")
+    assert "Joint Implementation Group" in answer.answer and answer.citations
+    assert assistant.ask("What is the capital of France?").refused
+    # a second client (another app process would do the same) sees the same vectors
+    other = Assistant(load_settings(index_dir=tmp_path / "index", chroma_url=chroma_server, collection="server-test"))
+    assert other.index.store.count() == report.chunks_added
+    assert "Lavrov" in other.ask("Who will Kerry meet on Friday?").answer
