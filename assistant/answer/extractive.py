@@ -79,9 +79,10 @@ class ExtractiveBackend(AnswerBackend):
         self._score(analysis, candidates, passages)
         best = max(candidates, key=lambda c: c.score)
         support = self.support(best)
-        if self._should_refuse(analysis, best):
+        chosen = self._choose(candidates)
+        if self._should_refuse(analysis, best, chosen):
             return self.refusal().model_copy(update={"support": support})
-        return self._compose(analysis, self._choose(candidates), passages).model_copy(update={"support": support})
+        return self._compose(analysis, chosen, passages).model_copy(update={"support": support})
 
     # --- candidates ----------------------------------------------------------
     def _candidates(self, passages: list[Passage]) -> list[Candidate]:
@@ -154,12 +155,12 @@ class ExtractiveBackend(AnswerBackend):
         """How well the best sentence answers: mostly its meaning, partly the question's words in it."""
         return SUPPORT_SEMANTIC * best.signals["semantic"] + (1 - SUPPORT_SEMANTIC) * best.signals["terms"]
 
-    def _should_refuse(self, analysis: QuestionAnalysis, best: Candidate) -> bool:
+    def _should_refuse(self, analysis: QuestionAnalysis, best: Candidate, chosen: list[Candidate]) -> bool:
         if self.support(best) < self.settings.refusal_threshold:
             return True
         if not self.settings.refusal_checks:
             return False
-        if analysis.kind in STRICT_KINDS and not best.kind_ok:
+        if analysis.kind in STRICT_KINDS and not any(c.kind_ok for c in chosen):
             return True
         # A question about the articles' own people can match their names well while what it asks
         # ("serve ... for dinner") is nowhere: refuse when neither the words nor the sense of the
