@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 7860
 
-.PHONY: serve test install browser eval eval-ablation clean-index help
+.PHONY: serve test install local browser eval eval-ablation clean-index help
 
 help:
 	@echo "make serve   install into .venv, ingest seeds/ if the index is empty, serve http://127.0.0.1:$(PORT)/"
@@ -23,6 +23,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The `local` LLM backend's runtime: llama-cpp-python, compiled from source (several minutes, once).
+local: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[test,local]"
 
 serve: $(STAMP)
 	$(BIN)/assistant serve --port $(PORT) --seed seeds
