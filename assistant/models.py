@@ -57,6 +57,26 @@ class Citation(BaseModel):
     highlight_start: int | None = None
     highlight_end: int | None = None
 
+    @classmethod
+    def quoting(
+        cls, n: int, passage: Passage, start: int, end: int, score: float, highlight: tuple[int, int] | None = None
+    ) -> "Citation":
+        """Cite the article text ``[start, end)`` inside ``passage``."""
+        return cls(
+            n=n,
+            article_id=passage.chunk.article_id,
+            title=passage.title,
+            source=passage.source,
+            quote=passage.article_text[start:end],
+            start=start,
+            end=end,
+            score=round(score, 4),
+            passage=passage.chunk.text,
+            passage_start=passage.chunk.start,
+            highlight_start=highlight[0] if highlight else None,
+            highlight_end=highlight[1] if highlight else None,
+        )
+
 
 class Answer(BaseModel):
     answer: str

@@ -263,18 +263,5 @@ def compose(checked: Sequence[CheckedClaim], passages: Sequence[Passage]) -> tup
     for p, n in numbers.items():
         ev, score = quotes[p]
         passage = passages[p]
-        citations.append(
-            Citation(
-                n=n,
-                article_id=passage.chunk.article_id,
-                title=passage.title,
-                source=passage.source,
-                quote=ev.text,
-                start=ev.start,
-                end=ev.end,
-                score=round(score, 4),
-                passage=passage.chunk.text,
-                passage_start=passage.chunk.start,
-            )
-        )
+        citations.append(Citation.quoting(n, passage, ev.start, ev.end, score))
     return " ".join(parts), citations

@@ -190,23 +190,7 @@ class ExtractiveBackend(AnswerBackend):
         citations: list[Citation] = []
         for n, c in enumerate(chosen, start=1):
             p = passages[c.passage]
-            highlight = _highlight(analysis, c.text)
-            citations.append(
-                Citation(
-                    n=n,
-                    article_id=p.chunk.article_id,
-                    title=p.title,
-                    source=p.source,
-                    quote=c.text,
-                    start=c.start,
-                    end=c.end,
-                    score=round(c.score, 4),
-                    passage=p.chunk.text,
-                    passage_start=p.chunk.start,
-                    highlight_start=highlight[0] if highlight else None,
-                    highlight_end=highlight[1] if highlight else None,
-                )
-            )
+            citations.append(Citation.quoting(n, p, c.start, c.end, c.score, _highlight(analysis, c.text)))
             parts.append(f"{c.text.rstrip()} [{n}]")
         return Answer(answer=" ".join(parts), citations=citations, refused=False)
 
