@@ -59,7 +59,6 @@ class Candidate:
     end: int
     text: str
     scoring_text: str
-    context_text: str  # the sentence before + this one: pronouns often point back
     context_stems: frozenset[str]  # stems of this sentence + the one before + the title
     stems: frozenset[str]
     signals: dict[str, float] = field(default_factory=dict)
@@ -112,7 +111,6 @@ class ExtractiveBackend(AnswerBackend):
                 out.append(
                     Candidate(
                         passage=i, start=s, end=e, text=sentence, scoring_text=scoring,
-                        context_text=f"{previous} {scoring}".strip(),
                         context_stems=stems | _stems(previous) | title_stems, stems=stems,
                     )
                 )
