@@ -23,9 +23,9 @@ from starlette.exceptions import HTTPException
 
 from ..core import Assistant
 from ..errors import AssistantError
-from ..models import Answer
+from ..models import Answer, ArticleInfo
 from .guard import error
-from .schemas import AnswerOut, ArticleOut, AskRequest, ErrorOut, IngestReportOut, Removed
+from .schemas import AnswerOut, AskRequest, ErrorOut, IngestReportOut, Removed
 
 log = logging.getLogger("assistant.web")
 
@@ -94,9 +94,9 @@ def ask_stream(body: AskRequest, assistant: AssistantDep) -> Iterator[ServerSent
 
 
 @router.get("/articles", tags=["articles"])
-def list_articles(assistant: AssistantDep) -> list[ArticleOut]:
+def list_articles(assistant: AssistantDep) -> list[ArticleInfo]:
     """Every indexed article (admin key)."""
-    return [ArticleOut.of(a) for a in assistant.articles()]
+    return assistant.articles()  # FastAPI documents and serialises the dataclass itself
 
 
 @router.post("/articles", tags=["articles"])

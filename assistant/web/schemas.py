@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..answer import Turn
-from ..models import Answer, ArticleInfo, IngestReport
+from ..models import Answer, IngestReport
 from ..retrieval import Filters
 
 
@@ -70,21 +69,6 @@ class AnswerOut(BaseModel):
     @classmethod
     def of(cls, answer: Answer) -> AnswerOut:
         return cls.model_validate(answer.public())
-
-
-class ArticleOut(BaseModel):
-    id: str
-    title: str
-    source: str
-    url: str | None
-    published: str | None
-    chunks: int
-    chars: int
-    ingested_at: str
-
-    @classmethod
-    def of(cls, info: ArticleInfo) -> ArticleOut:
-        return cls(**asdict(info))
 
 
 class FailedFile(BaseModel):
