@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -11,7 +12,7 @@ from .answer import Turn, create_backend
 from .answer.base import AnswerBackend
 from .chain import AnswerChain
 from .embeddings import Embedder, get_embedder
-from .index import Index
+from .index import Index, embedder_kind
 from .index.vectors import VectorStore
 from .ingest.chunking import chunk_article
 from .ingest.loaders import iter_files, load_article
@@ -28,10 +29,21 @@ ProgressCallback = Callable[[int, int, str], None]
 WRITE_BATCH_CHUNKS = 256
 
 
+# Terminal escape sequences (colours, window titles) pasted along with a question: CSI, OSC, and two-byte ones.
+_TERMINAL_ESCAPE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+
+
+def _clean_question(question: str) -> str:
+    """The question without escape sequences and control characters (they carry no meaning and confuse
+    tokenisers), its whitespace collapsed."""
+    text = _TERMINAL_ESCAPE.sub(" ", question)
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 class Assistant:
     def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None, store: VectorStore | None = None):
         self.settings = settings or load_settings()
-        self.embedder = embedder or get_embedder(self.settings.embed_batch_size)
+        self.embedder = embedder or get_embedder(embedder_kind(self.settings), self.settings.embed_batch_size)
         self.index = Index(self.settings, self.embedder, store)
         self.prompts = load_prompts(Path(self.settings.prompts_dir))
         self.retriever = HybridRetriever(index=self.index, embedder=self.embedder, settings=self.settings)
@@ -79,23 +91,19 @@ class Assistant:
                 if on_progress:
                     on_progress(done, len(files), str(path))
             report.chunks_added += self.index.write(batch)
+        if report.added or report.replaced:
+            self.retriever.refresh_keyword_index()
         return report
 
     def _chunk(self, article: Article) -> list[Chunk]:
-        tokenizer = self.embedder.tokenizer
-
-        def count_tokens(texts: list[str]) -> list[int]:
-            if not texts:
-                return []
-            return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
-
         return chunk_article(
-            article, count_tokens, size=self.settings.chunk_tokens, overlap=self.settings.chunk_overlap_tokens
+            article, self.embedder.count_tokens, size=self.settings.chunk_tokens, overlap=self.settings.chunk_overlap_tokens
         )
 
     def remove(self, article_id: str) -> None:
         with self.index.writing():
             self.index.remove(article_id)
+        self.retriever.refresh_keyword_index()
 
     def articles(self) -> list[ArticleInfo]:
         return self.index.articles()
@@ -144,9 +152,7 @@ class Assistant:
     def validate_question(self, question: str) -> str:
         if not isinstance(question, str):
             raise errors.InvalidRequest("question", "must be a string")
-        # Control characters carry no meaning in a question and confuse tokenisers.
-        cleaned = "".join(ch if ch.isprintable() else " " for ch in question).strip()
-        cleaned = " ".join(cleaned.split())
+        cleaned = _clean_question(question)
         if not cleaned:
             raise errors.InvalidRequest("question", "is empty")
         if len(cleaned) > self.settings.max_question_chars:
@@ -157,5 +163,5 @@ class Assistant:
 
     def warm_up(self) -> None:
         """Load the models and the keyword index now rather than on the first question."""
-        self.embedder.encode_one("warm up")
-        self.retriever._keyword_index()
+        self.embedder.load()
+        self.retriever.keyword_index()

@@ -1,19 +1,24 @@
 """Retrieve stage: question (+ filters) → ranked, scored ``[Passage]``.
 
 Dense (Chroma, cosine) and keyword (BM25 via bm25s) rankings are fused by
-reciprocal rank. The BM25 index lives in memory and is rebuilt when the
-manifest's generation changes. ``HybridRetriever`` is a LangChain retriever,
-so it composes into the chain like any other.
+reciprocal rank. ``HybridRetriever`` is a LangChain retriever, so it composes
+into the chain like any other.
+
+The BM25 index (``index.keyword``) reflects one manifest generation. When the
+manifest moves on (an ingest), questions keep using the previous BM25 index
+while a new one builds in the background, so nobody waits on a rebuild: chunks
+it names that are gone are dropped against the manifest, and new ones are
+found by the dense side meanwhile. An ingest in this process refreshes it
+before returning.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import bm25s
 import numpy as np
-import Stemmer
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -21,10 +26,11 @@ from pydantic import ConfigDict, PrivateAttr
 
 from .embeddings import Embedder
 from .index import Index, published_ordinal
+from .index.keyword import KeywordIndex, load_or_build
 from .models import Chunk, Passage
 from .settings import Settings
 
-_stemmer = Stemmer.Stemmer("english")
+log = logging.getLogger("assistant.retrieval")
 
 
 @dataclass(frozen=True)
@@ -63,18 +69,6 @@ class Filters:
         return True
 
 
-def keyword_tokens(text: str) -> list[str]:
-    return bm25s.tokenize(text, stopwords="en", stemmer=_stemmer, return_ids=False, show_progress=False)[0]
-
-
-@dataclass
-class _KeywordIndex:
-    generation: int
-    chunks: list[Chunk]
-    bm25: bm25s.BM25 | None
-    article_meta: dict[str, tuple[str, str | None]] = field(default_factory=dict)
-
-
 class HybridRetriever(BaseRetriever):
     """Dense + BM25, fused by reciprocal rank; returns Documents carrying a :class:`Passage`."""
 
@@ -83,7 +77,8 @@ class HybridRetriever(BaseRetriever):
     index: Index
     embedder: Embedder
     settings: Settings
-    _keyword: _KeywordIndex | None = None
+    _keyword: KeywordIndex | None = PrivateAttr(default=None)
+    # Held while a BM25 index builds; released by the thread that built it.
     _keyword_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     # --- LangChain entry point ---------------------------------------------
@@ -148,38 +143,36 @@ class HybridRetriever(BaseRetriever):
 
     # --- keyword side ------------------------------------------------------
     def _keyword_search(self, question: str, k: int, filters: Filters) -> list[str]:
-        keyword = self._keyword_index()
-        if keyword.bm25 is None:
-            return []
-        tokens = keyword_tokens(question)
-        if not tokens:
-            return []
+        keyword = self.keyword_index()
         mask = None
         if filters != Filters():
-            mask = np.array(
-                [filters.admits(c.article_id, *keyword.article_meta[c.article_id]) for c in keyword.chunks], dtype=np.float32
-            )
-        k = min(k, len(keyword.chunks))
-        docs, scores = keyword.bm25.retrieve([tokens], k=k, show_progress=False, weight_mask=mask, n_threads=1)
-        return [keyword.chunks[i].id for i, s in zip(docs[0], scores[0]) if s > 0]
+            admitted = [a.id for a in self.index.articles() if filters.admits(a.id, a.source, a.published)]
+            mask = np.isin(keyword.article_ids, admitted).astype(np.float32)
+        return keyword.search(question, k, mask)
 
-    def _keyword_index(self) -> _KeywordIndex:
-        generation = self.index.manifest.generation
+    def keyword_index(self, *, fresh: bool = False) -> KeywordIndex:
+        """The BM25 index: current, or the previous one while the current one builds (unless ``fresh``)."""
         current = self._keyword
-        if current is not None and current.generation == generation:
+        if current is not None and current.generation == self.index.manifest.generation:
             return current
-        with self._keyword_lock:
-            if self._keyword is not None and self._keyword.generation == generation:
+        if current is None or fresh:
+            with self._keyword_lock:
+                if self._keyword is None or self._keyword.generation != self.index.manifest.generation:
+                    self._keyword = load_or_build(self.index.manifest, self.index.keyword_dir)
                 return self._keyword
-            chunks = self.index.manifest.all_chunks()
-            bm25 = None
-            if chunks:
-                corpus = bm25s.tokenize(
-                    [c.text for c in chunks], stopwords="en", stemmer=_stemmer, show_progress=False
-                )
-                bm25 = bm25s.BM25()
-                bm25.index(corpus, show_progress=False)
-            meta = {a.id: (a.source, a.published) for a in self.index.articles()}
-            self._keyword = _KeywordIndex(generation, chunks, bm25, meta)
-            return self._keyword
+        if self._keyword_lock.acquire(blocking=False):  # one rebuild at a time
+            threading.Thread(target=self._rebuild_keyword_index, name="keyword-index", daemon=True).start()
+        return current
 
+    def refresh_keyword_index(self) -> None:
+        """After this process changed the index: rebuild now if questions were being answered."""
+        if self._keyword is not None:
+            self.keyword_index(fresh=True)
+
+    def _rebuild_keyword_index(self) -> None:
+        try:
+            self._keyword = load_or_build(self.index.manifest, self.index.keyword_dir)
+        except Exception:  # the stale index keeps serving; the next question tries again
+            log.exception("rebuilding the keyword index failed")
+        finally:
+            self._keyword_lock.release()

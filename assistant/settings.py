@@ -36,7 +36,12 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(128, ge=16, le=256, description="Chunk size in embedder tokens.")
     chunk_overlap_tokens: int = Field(32, ge=0, le=128)
     max_file_bytes: int = Field(20 * 1024 * 1024, description="Files larger than this are rejected unread.")
-    embed_batch_size: int = Field(64, ge=1)
+    embed_batch_size: int = Field(16, ge=1, description="Texts per encoder call: 16 measured fastest on 2 cores (bench/ingest.py).")
+    embedder: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
+        "auto",
+        description="Embedding runtime. auto: whatever built the index, or onnx for a new index. "
+        "An index is never queried with vectors from another embedder.",
+    )
 
     # --- retrieval ---------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")

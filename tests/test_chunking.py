@@ -10,8 +10,7 @@ from assistant.ingest.loaders import load_article
 
 
 def _count(texts):
-    tokenizer = get_embedder().tokenizer
-    return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
+    return get_embedder().count_tokens(texts)
 
 
 def test_chunks_fit_the_token_budget_and_overlap():

@@ -21,7 +21,7 @@ from filelock import FileLock
 
 from .. import errors
 from ..core import Assistant, ProgressCallback
-from ..embeddings import EMBEDDER_NAME
+from ..embeddings import name_for
 from ..ingest.loaders import iter_files
 from ..settings import Settings
 
@@ -51,7 +51,7 @@ def corpus_key(corpus: Path, files: list[Path], settings: Settings) -> str:
     digest = hashlib.sha256()
     indexing = {
         "format": CACHE_FORMAT,
-        "embedder": EMBEDDER_NAME,
+        "embedder": name_for(settings.embedder),
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_tokens": settings.chunk_overlap_tokens,
         "max_file_bytes": settings.max_file_bytes,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import errors
-from ..embeddings import EMBEDDER_NAME
+from ..embeddings import name_for
 from ..settings import Settings
 from .metrics import METRICS
 from .records import QuestionResult
@@ -37,7 +37,7 @@ def settings_used(settings: Settings) -> dict:
         "second_sentence_margin": settings.second_sentence_margin,
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_tokens": settings.chunk_overlap_tokens,
-        "embedder": EMBEDDER_NAME,
+        "embedder": name_for(settings.embedder),
     }
     if settings.backend != "extractive":
         used.update({name: _json_plain(getattr(settings, name)) for name in LLM_SETTINGS if hasattr(settings, name)})

@@ -18,7 +18,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from .. import errors
-from ..embeddings import Embedder
+from ..embeddings import DEFAULT_KIND, Embedder, kind_for_name
 from ..models import Article, ArticleInfo, Chunk
 from ..settings import Settings
 from .manifest import Manifest
@@ -35,6 +35,16 @@ def published_ordinal(published: str | None) -> int:
     return int(digits) if digits.isdigit() and len(digits) == 8 else 0
 
 
+def embedder_kind(settings: Settings) -> str:
+    """The embedder to open the index with: the configured one, else the one that built it."""
+    if settings.embedder != "auto":
+        return settings.embedder
+    manifest = Path(settings.index_dir) / "manifest.sqlite3"
+    recorded = Manifest(manifest).get_meta("embedder") if manifest.exists() else None
+    # An index from an unknown embedder opens with the default, and Index then refuses it clearly.
+    return (kind_for_name(recorded) if recorded else None) or DEFAULT_KIND
+
+
 class Index:
     def __init__(self, settings: Settings, embedder: Embedder, store: VectorStore | None = None):
         self.settings = settings
@@ -47,6 +57,7 @@ class Index:
             collection=settings.collection,
         )
         self._lock = FileLock(str(root / "write.lock"))
+        self.keyword_dir = root / "keyword"
         self._check_embedder()
 
     def _check_embedder(self) -> None:
@@ -54,7 +65,8 @@ class Index:
         if recorded is not None and recorded != self.embedder.name:
             raise errors.EmbedderMismatch(
                 f"the index at {self.settings.index_dir} was built with embedder {recorded!r} but this process "
-                f"uses {self.embedder.name!r}; re-ingest into a new ASSISTANT_INDEX_DIR or switch the embedder back"
+                f"uses {self.embedder.name!r} (ASSISTANT_EMBEDDER={self.embedder.kind}); set ASSISTANT_EMBEDDER=auto "
+                "to use the index's own, or ingest into a new ASSISTANT_INDEX_DIR"
             )
 
     # --- writing -----------------------------------------------------------

@@ -1,0 +1,97 @@
+"""The keyword (BM25) side of the index, built from the manifest's chunk texts.
+
+Tokenising every chunk is the slow part (a minute at 100k chunks), so each
+build is saved under ``<index>/keyword/gen-<N>`` for the manifest generation it
+reflects, and a restart loads it (memory-mapped) instead. The saved copy is a
+cache, never the truth: a missing or unreadable one is rebuilt.
+
+Saves go to a temporary folder renamed into place, so a reader never sees a
+half-written index; older generations are pruned after a save.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from .manifest import Manifest
+
+log = logging.getLogger("assistant.index")
+_stemmer = Stemmer.Stemmer("english")
+CHUNKS_FILE = "chunks.json"
+
+
+def keyword_tokens(text: str) -> list[str]:
+    return bm25s.tokenize(text, stopwords="en", stemmer=_stemmer, return_ids=False, show_progress=False)[0]
+
+
+@dataclass(frozen=True)
+class KeywordIndex:
+    generation: int
+    chunk_ids: list[str]  # row i of the BM25 matrix is chunk_ids[i]
+    article_ids: np.ndarray  # article of each row, for filter masks
+    bm25: bm25s.BM25 | None  # None when the index holds no chunks
+
+    def search(self, question: str, k: int, mask: np.ndarray | None = None) -> list[str]:
+        tokens = keyword_tokens(question)
+        if self.bm25 is None or not tokens:
+            return []
+        k = min(k, len(self.chunk_ids))
+        docs, scores = self.bm25.retrieve([tokens], k=k, show_progress=False, weight_mask=mask, n_threads=1)
+        return [self.chunk_ids[i] for i, s in zip(docs[0], scores[0]) if s > 0]
+
+
+def load_or_build(manifest: Manifest, folder: Path | None) -> KeywordIndex:
+    """The keyword index for the manifest's current generation: loaded if saved, else built (and saved)."""
+    generation = manifest.generation
+    saved = folder / f"gen-{generation}" if folder else None
+    if saved is not None and (saved / CHUNKS_FILE).exists():
+        try:
+            return _load(saved, generation)
+        except (OSError, ValueError) as exc:  # a cache: rebuild rather than fail
+            log.warning("keyword index %s unreadable (%s); rebuilding", saved, exc)
+    index = _build(manifest, generation)
+    if saved is not None and index.bm25 is not None:
+        _save(index, saved)
+    return index
+
+
+def _build(manifest: Manifest, generation: int) -> KeywordIndex:
+    chunks = manifest.all_chunks()
+    bm25 = None
+    if chunks:
+        corpus = bm25s.tokenize([c.text for c in chunks], stopwords="en", stemmer=_stemmer, show_progress=False)
+        bm25 = bm25s.BM25()
+        bm25.index(corpus, show_progress=False)
+    return KeywordIndex(generation, [c.id for c in chunks], np.array([c.article_id for c in chunks]), bm25)
+
+
+def _load(saved: Path, generation: int) -> KeywordIndex:
+    rows = json.loads((saved / CHUNKS_FILE).read_text())
+    bm25 = bm25s.BM25.load(str(saved), mmap=True, show_progress=False)
+    return KeywordIndex(generation, rows["chunk_ids"], np.array(rows["article_ids"]), bm25)
+
+
+def _save(index: KeywordIndex, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
+    try:
+        index.bm25.save(str(partial), show_progress=False)
+        rows = {"chunk_ids": index.chunk_ids, "article_ids": index.article_ids.tolist()}
+        (partial / CHUNKS_FILE).write_text(json.dumps(rows))
+        partial.rename(target)
+    except OSError as exc:  # another process saved the same generation first, or the disk is full
+        log.debug("keyword index not saved to %s: %s", target, exc)
+        shutil.rmtree(partial, ignore_errors=True)
+        return
+    for old in target.parent.iterdir():
+        if old != target and old.name.startswith("gen-"):
+            shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,139 @@
+"""Query latency, memory and cold start at 1k, 10k and 100k chunks.
+
+For each size, an index of the synthetic corpus (bench/corpus.py) is built
+once with the default settings and cached in bench/out/indexes/. Then a fresh
+process (so memory and cold start are its own) opens it and measures:
+
+- cold start: from launching the process to its first answer (imports, model
+  load, keyword index, the first question);
+- retrieval alone (`Assistant.retrieve`: embed the question, dense + BM25,
+  fuse) and a full default answer (`Assistant.ask`), p50/p95 over distinct
+  xquad-dev questions (different ones for each, so no cached vectors help);
+- resident memory (RSS) after the runs, and its peak.
+
+    .venv/bin/python bench/query.py [--sizes 1000,10000,100000] [--questions 200] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import corpus  # noqa: E402
+
+from assistant.eval.metrics import percentile  # noqa: E402
+
+ROOT = corpus.ROOT
+INDEXES = ROOT / "bench" / "out" / "indexes"
+QUESTIONS = ROOT.parent / "shared" / "evaldata" / "xquad-dev" / "questions.jsonl"
+
+
+def build_index(size: int) -> Path:
+    from assistant.core import Assistant
+    from assistant.settings import load_settings
+
+    index_dir = INDEXES / f"chunks-{size}"
+    done = index_dir / ".complete"
+    if done.exists():
+        return index_dir
+    folder = corpus.build(size)
+    assistant = Assistant(load_settings(index_dir=index_dir))
+    started = time.perf_counter()
+
+    def progress(n: int, total: int, _path: str) -> None:
+        if n % 200 == 0 or n == total:
+            print(f"  building {size}-chunk index: {n}/{total} files, {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+    report = assistant.ingest([folder], on_progress=progress)
+    done.write_text(json.dumps({"chunks": report.chunks_added, "articles": len(report.added),
+                                "seconds": round(time.perf_counter() - started, 1)}))
+    return index_dir
+
+
+def rss_kb() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+
+
+def measure(index_dir: Path, n_questions: int, launched: float) -> dict:
+    """Runs in a fresh process: everything it loads counts toward cold start and memory."""
+    from assistant.core import Assistant
+    from assistant.settings import load_settings
+
+    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines() if line.strip()]
+    assistant = Assistant(load_settings(index_dir=index_dir))
+    first = assistant.ask(questions[0])
+    cold_start = time.time() - launched
+    asked, retrieved = questions[1 : 1 + n_questions], questions[1 + n_questions : 1 + 2 * n_questions]
+    answer_ms, retrieve_ms = [], []
+    for q in asked:
+        t = time.perf_counter()
+        assistant.ask(q)
+        answer_ms.append((time.perf_counter() - t) * 1000)
+    for q in retrieved:
+        t = time.perf_counter()
+        assistant.retrieve(q)
+        retrieve_ms.append((time.perf_counter() - t) * 1000)
+    return {
+        "chunks": assistant.index.store.count(),
+        "articles": assistant.index.manifest.article_count(),
+        "cold_start_s": round(cold_start, 2),
+        "first_answer_refused": first.refused,
+        "retrieve_p50_ms": round(statistics.median(retrieve_ms), 1),
+        "retrieve_p95_ms": round(percentile(retrieve_ms, 95), 1),
+        "answer_p50_ms": round(statistics.median(answer_ms), 1),
+        "answer_p95_ms": round(percentile(answer_ms, 95), 1),
+        "rss_mb": round(rss_kb() / 1024),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--questions", type=int, default=200, help="questions per measurement")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # worker mode
+    parser.add_argument("--launched", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.questions, args.launched)))
+        return {}
+
+    rows = []
+    for size in [int(s) for s in args.sizes.split(",")]:
+        index_dir = build_index(size)
+        launched = time.time()
+        worker = subprocess.run(
+            [sys.executable, __file__, "--measure", str(index_dir), "--launched", str(launched),
+             "--questions", str(args.questions)],
+            capture_output=True, text=True, check=True, cwd=ROOT,
+        )
+        rows.append({"target": size, **json.loads(worker.stdout.strip().splitlines()[-1])})
+        print(f"  measured {size}: {rows[-1]}", file=sys.stderr)
+
+    machine = f"{os.cpu_count()} cores, {platform.machine()}, no GPU"
+    print(f"\nQuery latency (default settings, {args.questions} questions each), {machine}\n")
+    print("| chunks | retrieval p50 / p95 ms | full answer p50 / p95 ms | RSS MB (peak) | cold start to first answer s |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['chunks']:,} | {r['retrieve_p50_ms']} / {r['retrieve_p95_ms']} | {r['answer_p50_ms']} / "
+              f"{r['answer_p95_ms']} | {r['rss_mb']} ({r['peak_rss_mb']}) | {r['cold_start_s']} |")
+    result = {"machine": machine, "rows": rows}
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
