@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -25,11 +27,21 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
-def _assistant(**overrides):
+@contextmanager
+def _assistant(command: str, **overrides) -> Iterator:
+    """The Assistant, with the index claimed for this command (see assistant.index.ownership)."""
     from .core import Assistant
+    from .index.ownership import claim, describe
     from .settings import load_settings
 
-    return Assistant(load_settings(**overrides))
+    settings = load_settings(**overrides)
+
+    def waiting(owner: dict) -> None:
+        console.print(f"waiting: the index at {settings.index_dir} is in use by {describe(owner)}", highlight=False)
+
+    url = f"http://{settings.host}:{settings.port}/" if command == "serve" else None
+    with claim(settings, command, url=url, on_wait=waiting):
+        yield Assistant(settings)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -50,8 +62,7 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders (r
     """Add articles to the index. Unchanged files are skipped; changed ones replace their old chunks."""
 
     def go():
-        assistant = _assistant()
-        with Progress(
+        with _assistant("ingest") as assistant, Progress(
             TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
             TextColumn("{task.description}"), console=console, transient=True,
         ) as progress:
@@ -86,8 +97,8 @@ def ask(
     from .retrieval import Filters
 
     def go():
-        assistant = _assistant()
-        answer = assistant.ask(question, filters=Filters(article_ids=tuple(article or ())), backend=backend, k=k)
+        with _assistant("ask") as assistant:
+            answer = assistant.ask(question, filters=Filters(article_ids=tuple(article or ())), backend=backend, k=k)
         if as_json:
             print(json.dumps(answer.public(), ensure_ascii=False, indent=2))
             return
@@ -106,7 +117,8 @@ def list_articles(as_json: Annotated[bool, typer.Option("--json")] = False):
     """List indexed articles."""
 
     def go():
-        articles = _assistant().articles()
+        with _assistant("list") as assistant:
+            articles = assistant.articles()
         if as_json:
             print(json.dumps([dataclasses.asdict(a) for a in articles], indent=2, ensure_ascii=False))
             return
@@ -124,10 +136,10 @@ def remove(article_ids: list[str]):
     """Remove articles (by id, see `assistant list`)."""
 
     def go():
-        assistant = _assistant()
-        for article_id in article_ids:
-            assistant.remove(article_id)
-            console.print(f"removed {article_id}")
+        with _assistant("remove") as assistant:
+            for article_id in article_ids:
+                assistant.remove(article_id)
+                console.print(f"removed {article_id}")
 
     run(go)
 
@@ -143,13 +155,13 @@ def serve(
     def go():
         from .web.app import serve as serve_app
 
-        assistant = _assistant(port=port, host=host)
-        if seed is not None and assistant.index.is_empty():
-            console.print(f"index is empty: ingesting {seed}")
-            report = assistant.ingest([seed])
-            for path, reason in report.failed:
-                console.print(f"[red]failed:[/red] {path}: {reason}", highlight=False)
-        serve_app(assistant)
+        with _assistant("serve", port=port, host=host) as assistant:
+            if seed is not None and assistant.index.is_empty():
+                console.print(f"index is empty: ingesting {seed}")
+                report = assistant.ingest([seed])
+                for path, reason in report.failed:
+                    console.print(f"[red]failed:[/red] {path}: {reason}", highlight=False)
+            serve_app(assistant)
 
     run(go)
 

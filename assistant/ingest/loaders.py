@@ -1,6 +1,7 @@
 """Load stage: a file on disk → a cleaned :class:`Article`.
 
-Formats: .txt, .md/.markdown, .html/.htm (main text via trafilatura), .pdf (pypdf).
+Formats: .txt, .md/.markdown, .html/.htm (main text via trafilatura; all text, read
+flat, when the page nests too deep for lxml), .pdf (pypdf).
 Bytes are decoded by BOM, then strict UTF-8, then charset-normalizer's best
 guess; a file that decodes to nothing readable is rejected, never mangled.
 """
@@ -11,6 +12,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 
 from .. import errors
@@ -165,6 +167,12 @@ def _extract_plain(text: str, *, markdown: bool) -> tuple[str | None, str, str |
 def _extract_html(path: Path, html: str) -> tuple[str | None, str, str | None, str | None]:
     import trafilatura
 
+    if _nests_too_deep(html):
+        # libxml2 (under trafilatura) drops every element nested deeper than 256: read such a page flat.
+        title, text = _flat_html_text(html)
+        if not text.strip():
+            raise errors.EmptyDocument(path, "no text found in the HTML")
+        return title, text, None, None
     try:
         doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True)
     except Exception as exc:  # lxml raises many types on hostile markup
@@ -172,6 +180,67 @@ def _extract_html(path: Path, html: str) -> tuple[str | None, str, str | None, s
     if doc is None or not (doc.text or "").strip():
         raise errors.EmptyDocument(path, "no main text found in the HTML")
     return doc.title, doc.text, doc.url, doc.date
+
+
+def _nests_too_deep(html: str) -> bool:
+    """Whether lxml would cut the page off at its nesting limit (and lose the text below it)."""
+    import lxml.html
+    from lxml import etree
+
+    parser = lxml.html.HTMLParser(encoding="utf-8")
+    try:
+        lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
+    except (etree.LxmlError, ValueError):
+        return False  # not for this check to judge; trafilatura reports it
+    return any(entry.type_name == "ERR_RESOURCE_LIMIT" for entry in parser.error_log)
+
+
+class _FlatText(HTMLParser):
+    """All text of a page outside scripts and styles, a line per block; no tree, so no depth limit."""
+
+    SKIP = {"script", "style", "noscript", "template"}
+    BLOCKS = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
+              "blockquote", "pre", "table", "ul", "ol", "header", "footer", "main", "aside", "nav", "hr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title: list[str] = []
+        self._skipping = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        self._tag(tag, opening=True)
+
+    def handle_startendtag(self, tag, attrs):
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        self._tag(tag, opening=False)
+
+    def _tag(self, tag: str, *, opening: bool) -> None:
+        if tag != "title":
+            self._in_title = False  # a title holds no tags: an unclosed one ends at the next
+        if tag in self.SKIP:
+            self._skipping = self._skipping + 1 if opening else max(0, self._skipping - 1)
+        elif tag == "title":
+            self._in_title = opening
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title.append(data)
+        elif not self._skipping:
+            self.parts.append(data)
+
+
+def _flat_html_text(html: str) -> tuple[str | None, str]:
+    parser = _FlatText()
+    parser.feed(html)
+    parser.close()
+    return " ".join("".join(parser.title).split()) or None, "".join(parser.parts)
 
 
 def _extract_pdf(path: Path, data: bytes) -> tuple[str | None, str, str | None, str | None]:

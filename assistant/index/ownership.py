@@ -1,0 +1,93 @@
+"""One process at a time opens an on-disk index: a server, or a command.
+
+Chroma's on-disk store keeps its vector index in memory per process, so two
+processes writing one folder would each miss (or overwrite) the other's
+changes. Every `assistant` command therefore claims the index folder first
+(``owner.lock``, an OS lock that dies with its process, so a killed process
+never leaves the index claimed) and records who it is in ``owner.json``:
+
+- a second ``serve``, or ``serve`` while a command runs, is refused at once
+  with a message naming the holder;
+- a command while a server runs is refused too, and told to use the server's
+  API (the server can ingest, list, remove and answer);
+- a command while another command runs waits its turn (two ingests are
+  serialised), up to ``timeout`` seconds.
+
+With a Chroma server (``chroma_url``) the store is shared safely, so several
+processes may use one index and nothing is claimed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from ..errors import IndexBusy
+from ..settings import Settings
+
+OWNER_FILE = "owner.json"
+
+
+def describe(owner: dict) -> str:
+    who = f"`assistant {owner.get('command', '?')}` (pid {owner.get('pid', '?')})"
+    return f"{who} serving {owner['url']}" if owner.get("url") else who
+
+
+def read_owner(index_dir: Path) -> dict:
+    try:
+        return json.loads((index_dir / OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+@contextmanager
+def claim(
+    settings: Settings,
+    command: str,
+    *,
+    url: str | None = None,
+    timeout: float = 600,
+    on_wait: Callable[[dict], None] | None = None,
+) -> Iterator[None]:
+    if settings.chroma_url:
+        yield
+        return
+    root = Path(settings.index_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(root / "owner.lock"), is_singleton=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        owner = read_owner(root)
+        if command == "serve" or owner.get("command") == "serve":
+            raise IndexBusy(_refusal(root, command, owner)) from None
+        if on_wait:
+            on_wait(owner)
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise IndexBusy(f"the index at {root} is still in use by {describe(owner)} after {timeout:.0f} s") from None
+    me = {"pid": os.getpid(), "command": command, "url": url, "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    (root / OWNER_FILE).write_text(json.dumps(me))
+    try:
+        yield
+    finally:
+        if read_owner(root).get("pid") == os.getpid():
+            (root / OWNER_FILE).unlink(missing_ok=True)
+        lock.release()
+
+
+def _refusal(root: Path, command: str, owner: dict) -> str:
+    held = f"the index at {root} is in use by {describe(owner)}"
+    if owner.get("command") == "serve":
+        hint = "use that server (its API can ingest, list and remove; see /docs), or stop it first"
+        if command == "serve":
+            hint = "open that server, or stop it first (or give this one another ASSISTANT_INDEX_DIR)"
+        return f"{held}: {hint}"
+    return f"{held}: start the server when it has finished"

@@ -1,0 +1,128 @@
+"""One index, two processes: a second server or a command is refused clearly, and nothing is harmed.
+
+Also: /ready tells the truth when the store behind a running server goes away.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import ROOT, SEEDS
+from servers import free_port
+from test_chroma_server import start_chroma
+
+CLI = str(Path(sys.executable).parent / "assistant")
+pytestmark = pytest.mark.slow
+
+
+def _env(index: Path, **extra: str) -> dict:
+    return {**os.environ, "ASSISTANT_INDEX_DIR": str(index), "ASSISTANT_ADMIN_KEYS": "admin-test-key", **extra}
+
+
+def _cli(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def _wait(url: str, path: str, status: int = 200, timeout: float = 120) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            response = httpx.get(url + path, timeout=2)
+            if response.status_code == status:
+                return response
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{url}{path} did not return {status} within {timeout} s")
+        time.sleep(0.3)
+
+
+class Server:
+    """`assistant serve` as a real process on 127.0.0.1."""
+
+    def __init__(self, env: dict, *args: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen([CLI, "serve", "--port", str(self.port), *args], env=env, cwd=ROOT,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def __enter__(self):
+        _wait(self.url, "/ready")
+        return self
+
+    def __exit__(self, *exc):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+def _articles(url: str) -> list[str]:
+    response = httpx.get(url + "/api/articles", headers={"Authorization": "Bearer admin-test-key"}, timeout=30)
+    response.raise_for_status()
+    return sorted(a["id"] for a in response.json())
+
+
+def test_second_serve_is_refused(tmp_path):
+    env = _env(tmp_path / "index")
+    with Server(env, "--seed", str(SEEDS)) as first:
+        before = _articles(first.url)
+        second = _cli("serve", "--port", str(free_port()), env=env, timeout=60)
+        assert second.returncode != 0
+        assert "in use by `assistant serve`" in second.stderr and first.url in second.stderr
+        assert "Traceback" not in second.stderr
+        # the first server is unharmed and still answers from the same index
+        assert _articles(first.url) == before
+        answer = httpx.post(first.url + "/api/ask", json={"question": "What does JIG stand for?"},
+                            headers={"Authorization": "Bearer admin-test-key"}, timeout=60).json()
+        assert "Joint Implementation Group" in answer["answer"]
+
+
+def test_cli_ingest_while_serving_is_refused(tmp_path):
+    env = _env(tmp_path / "index")
+    extra = tmp_path / "extra.txt"
+    extra.write_text("Harbour report\n\nThe new harbour crane lifted 40 tonnes on its first day.\n")
+    with Server(env, "--seed", str(SEEDS)) as server:
+        before = _articles(server.url)
+        ingest = _cli("ingest", str(extra), env=env)
+        assert ingest.returncode != 0
+        assert "in use by `assistant serve`" in ingest.stderr and "API" in ingest.stderr
+        assert _articles(server.url) == before
+        ask = _cli("ask", "What does JIG stand for?", env=env)
+        assert ask.returncode != 0 and "in use by `assistant serve`" in ask.stderr
+    # once the server is gone, the same command works and the index holds both articles
+    assert _cli("ingest", str(extra), env=env).returncode == 0
+    listed = _cli("list", "--json", env=env)
+    assert listed.returncode == 0 and listed.stdout.count('"id"') == len(before) + 1
+
+
+def test_a_killed_server_leaves_the_index_free(tmp_path):
+    env = _env(tmp_path / "index")
+    server = Server(env, "--seed", str(SEEDS))
+    with server:
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=30)
+    listed = _cli("list", "--json", env=env)  # the OS released the claim with the process
+    assert listed.returncode == 0 and '"id"' in listed.stdout
+
+
+def test_ready_is_false_when_the_store_cannot_be_read(tmp_path):
+    chroma = start_chroma(tmp_path / "chroma-data")
+    env = _env(tmp_path / "index", ASSISTANT_CHROMA_URL=chroma.url, ASSISTANT_COLLECTION="ready-test")
+    try:
+        with Server(env, "--seed", str(SEEDS)) as server:
+            assert _wait(server.url, "/ready").json()["vectors"] > 0
+            chroma.stop()  # the store goes away under a running server
+            broken = _wait(server.url, "/ready", status=503)
+            assert "cannot be read" in broken.json()["reason"]
+            assert httpx.get(server.url + "/health").status_code == 200  # the process itself is fine
+            chroma.start()  # same data folder: the store comes back, and so does readiness
+            assert _wait(server.url, "/ready").json()["vectors"] > 0
+    finally:
+        chroma.stop()
