@@ -1,0 +1,66 @@
+"""bench/load.py against a real server: concurrent askers during an upload, no errors, the upload answerable."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+import pytest
+from conftest import EVALDATA, ROOT, SEEDS
+
+
+def _load_bench():
+    spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "load.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load_bench()
+
+
+@pytest.mark.slow
+def test_load_during_an_upload_has_no_errors_and_the_upload_becomes_answerable(tmp_path):
+    out = tmp_path / "load.json"
+    code = bench.main([
+        "--clients", "4", "--duration", "8",
+        "--ingest-articles", "3", "--ingest-paragraphs", "6", "--ingest-after", "2",
+        "--corpus", str(SEEDS), "--questions", str(EVALDATA / "seed" / "questions.jsonl"),
+        "--sample-every", "2", "--json", str(out),
+    ])
+    summary = json.loads(out.read_text())
+    assert code == 0, summary["failures"]
+    assert summary["errors"] == 0 and summary["errors_by_kind"] == {}
+    assert summary["ok"] > 0 and summary["throughput_rps"] > 0
+    assert summary["latency"]["p50_ms"] > 0 and summary["latency"]["p95_ms"] >= summary["latency"]["p50_ms"]
+    ingest = summary["ingest"]
+    assert ingest["ok"] and ingest["added"] == 3 and ingest["chunks_added"] > 0
+    assert ingest["start_s"] < ingest["end_s"] <= summary["elapsed_s"] + 1
+    assert summary["latency_during_ingest"]["requests"] > 0, "some questions were asked while the upload was ingested"
+    checks = summary["uploaded_answerable"]
+    assert checks and all(c["ok"] for c in checks), checks
+    assert all(f"upload:{c['article']}" in c["cited"] and c["expected"] in c["answer"] for c in checks)
+    memory = summary["memory"]
+    assert memory["rss_start_mb"] > 0 and memory["rss_end_mb"] > 0 and len(memory["samples"]) >= 2
+    assert summary["server_log"]["tracebacks"] == 0
+
+
+@pytest.mark.parametrize("url", ["http://example.com:7860", "http://10.0.0.5:7860", "http://127.0.0.1.nip.io",
+                                 "ftp://127.0.0.1/", "http://0.0.0.0:7860"])
+def test_only_a_local_server_is_load_tested(url):
+    with pytest.raises(SystemExit, match="refusing"):
+        bench.parse_args(["--url", url, "--key", "k"])
+
+
+def test_local_urls_are_accepted():
+    assert bench.parse_args(["--url", "http://localhost:7860/", "--key", "k"]).url == "http://localhost:7860"
+    assert bench.parse_args(["--url", "http://127.0.0.1:7860", "--key", "k"]).url == "http://127.0.0.1:7860"
+
+
+def test_synthetic_articles_hold_the_fact_their_question_asks_for():
+    articles = bench.synthetic_articles(5, 4, seed=1)
+    assert len({a.name for a in articles}) == 5
+    for a in articles:
+        assert a.answer in a.text and a.question.endswith("?")
