@@ -75,3 +75,25 @@ def test_ingest_and_ask_against_a_chroma_server(chroma_server, tmp_path):
     other = Assistant(load_settings(index_dir=tmp_path / "index", chroma_url=chroma_server, collection="server-test"))
     assert other.index.store.count() == report.chunks_added
     assert "Lavrov" in other.ask("Who will Kerry meet on Friday?").answer
+
+
+def test_two_app_processes_share_one_index_through_the_server(chroma_server, tmp_path):
+    """What several app processes behind a load balancer do: one ingests, the other answers from it."""
+    index, env = tmp_path / "index", tmp_path / "extra"
+    env.mkdir()
+    (env / "harbour.txt").write_text(
+        "Harbour crane report\n\nThe new harbour crane, named Big Ada, lifted 40 tonnes on its first day in March.\n"
+    )
+    settings = load_settings(index_dir=index, chroma_url=chroma_server, collection="shared-test")
+    serving = Assistant(settings)
+    serving.ingest([SEEDS])
+    assert "Joint Implementation Group" in serving.ask("What does JIG stand for?").answer
+    writer = Assistant(settings)  # a second process: no claim on the index in server mode
+    assert writer.ingest([env]).ok
+    answer = serving.ask("What was the harbour crane named?")  # dense side finds it at once
+    assert "Big Ada" in answer.answer and answer.citations[0].source.endswith("harbour.txt")
+    deadline = time.monotonic() + 30  # the keyword side catches up in the background
+    while serving.retriever.keyword_index().generation != serving.index.manifest.generation:
+        assert time.monotonic() < deadline, "the keyword index was not rebuilt"
+        time.sleep(0.1)
+    assert any(p.source.endswith("harbour.txt") for p in serving.retrieve("Big Ada crane tonnes"))

@@ -49,8 +49,7 @@ def chunk_article(
 ) -> list[Chunk]:
     """Pack sentences into chunks of at most ``size`` tokens with ``overlap`` tokens shared."""
     text = article.text
-    sentences = _cap_long_sentences(text, split_sentences(text), count_tokens, size)
-    lengths = count_tokens([text[s:e] for s, e in sentences])
+    sentences, lengths = _cap_long_sentences(text, split_sentences(text), count_tokens, size)
     chunks: list[Chunk] = []
     i = 0
     while i < len(sentences):
@@ -81,9 +80,11 @@ def chunk_article(
 
 def _cap_long_sentences(
     text: str, spans: list[Span], count_tokens: Callable[[list[str]], list[int]], size: int
-) -> list[Span]:
-    """Cut any sentence longer than ``size`` tokens at word boundaries."""
+) -> tuple[list[Span], list[int]]:
+    """Cut any sentence longer than ``size`` tokens at word boundaries; the spans and their token counts."""
     lengths = count_tokens([text[s:e] for s, e in spans])
+    if all(n <= size for n in lengths):
+        return spans, lengths  # the usual case: count once
     out: list[Span] = []
     for (s, e), n in zip(spans, lengths):
         if n <= size:
@@ -94,4 +95,4 @@ def _cap_long_sentences(
         for w in range(0, len(words), per_piece):
             piece = words[w : w + per_piece]
             out.append((s + piece[0][0], s + piece[-1][1]))
-    return out
+    return out, count_tokens([text[s:e] for s, e in out])

@@ -24,12 +24,14 @@ _FURNITURE = [
 ]
 
 _WS = re.compile(r"[ \t\u00a0]+")
+# Unicode category Cc (C0 and C1 controls, DEL) but tab and newline.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean_text(text: str) -> str:
     """Normalise whitespace and Unicode, drop furniture lines and repeated paragraphs."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    text = _CONTROL.sub("", text)
     kept: list[str] = []
     seen: set[str] = set()
     for raw_line in text.split("\n"):
