@@ -57,7 +57,7 @@ def main() -> None:
         for i, (name, change) in enumerate(ROWS):
             env.update(change)
             summary = run_row(name, dict(env), question_set, opts.limit, out_root / question_set / f"row{i}")
-            cells = [_fmt(summary.get(c)) for c in COLUMNS]
+            cells = [_fmt(summary.get(c), c) for c in COLUMNS]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
             print(lines[-1], flush=True)
     table = "\n".join(lines)
@@ -66,10 +66,14 @@ def main() -> None:
     print(table)
 
 
-def _fmt(value) -> str:
+# Counts and milliseconds read best whole; rates to three places.
+WHOLE = {"answer_words_median", "latency_p50_ms"}
+
+
+def _fmt(value, column: str) -> str:
     if value is None:
         return "n/a"
-    return f"{value:.0f}" if isinstance(value, (int, float)) and abs(value) >= 10 else f"{value:.3f}"
+    return f"{value:.0f}" if column in WHOLE else f"{value:.3f}"
 
 
 if __name__ == "__main__":

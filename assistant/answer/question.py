@@ -41,12 +41,20 @@ _NUMBER_WORDS = (
     "million millions billion billions trillion dozen dozens half"
 ).split()
 
+_ORDINAL_WORDS = (
+    "third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
+).split()
+
 PATTERNS = {
     "number": re.compile(r"\b\d[\d,.]*\b|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.I),
     "date": re.compile(
         r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b|\b" + _MONTH_RE + r"\b|\b(?:century|centuries|decade|monday|tuesday|wednesday|"
         r"thursday|friday|saturday|sunday|today|yesterday|tomorrow|tonight|morning|evening|week|weeks|month|months|year|years|"
-        r"era|period|age|bc|bce|ad|ce)\b",
+        r"era|period|age|bc|bce|ad|ce)\b"
+        # ordinals ("the nineteenth century", "the 5th"; not "first"/"second", which mostly rank) and
+        # clock times ("4:51", "3 pm")
+        r"|\b\d{1,2}(?:st|nd|rd|th)\b|\b(?:" + "|".join(_ORDINAL_WORDS) + r")\b|\b\d{1,2}:\d{2}\b|\b\d{1,2} ?[ap]\.?m\b",
         re.I,
     ),
     "age": re.compile(r"\b\d{1,3}\b[- ]?(?:years?[- ]old|-year-old)?|\baged? \d+|\b\d{1,3}\b", re.I),
