@@ -58,7 +58,7 @@ def claim(
     if settings.chroma_url:
         yield
         return
-    root = Path(settings.index_dir)
+    root = Path(settings.index_dir).resolve()  # messages name the folder in full
     root.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(root / "owner.lock"), is_singleton=False)
     try:
