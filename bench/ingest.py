@@ -50,7 +50,8 @@ def raw_encode_seconds(kind: str, texts: list[str], batch_size: int) -> float:
     return time.perf_counter() - started
 
 
-def measure(kind: str, folder: Path, batch_size: int) -> dict:
+def measure(kind: str, folder: Path, batch_size: int) -> tuple[dict, list[str]]:
+    """The runtime's ingest and bare-encoder figures, and the chunk texts it embedded."""
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as index_dir:
         settings = load_settings(index_dir=index_dir, embedder=kind, embed_batch_size=batch_size)
         assistant = Assistant(settings)
@@ -69,7 +70,7 @@ def measure(kind: str, folder: Path, batch_size: int) -> dict:
         ingest_s = time.perf_counter() - started
         texts = [chunk.text for chunk in assistant.index.manifest.all_chunks()]
     raw_s = raw_encode_seconds(kind, texts, batch_size)
-    return {
+    row = {
         "embedder": kind,
         "articles": len(report.added),
         "files": files,
@@ -79,8 +80,8 @@ def measure(kind: str, folder: Path, batch_size: int) -> dict:
         "ingest_articles_per_s": round(len(report.added) / ingest_s, 2),
         "raw_chunks_per_s": round(len(texts) / raw_s, 1),
         "ingest_over_raw": round((report.chunks_added / ingest_s) / (len(texts) / raw_s), 3),
-        "_texts": texts,
     }
+    return row, texts
 
 
 def cosine_to_torch(kind: str, texts: list[str], batch_size: int) -> tuple[float, float]:
@@ -101,16 +102,13 @@ def main(argv: list[str] | None = None) -> dict:
 
     folder = corpus.build(args.chunks)
     kinds = args.embedders.split(",")
-    rows = [measure(kind, folder, args.batch_size) for kind in kinds]
-    texts = rows[0].pop("_texts")
-    for row in rows[1:]:
-        row.pop("_texts")
+    measured = [measure(kind, folder, args.batch_size) for kind in kinds]
+    rows, texts = [row for row, _ in measured], measured[0][1]
     torch_raw = next((r["raw_chunks_per_s"] for r in rows if r["embedder"] == "torch"), None)
     for row in rows:
         row["raw_vs_torch"] = round(row["raw_chunks_per_s"] / torch_raw, 2) if torch_raw else None
-        row["cosine_to_torch_mean"], row["cosine_to_torch_min"] = (
-            (1.0, 1.0) if row["embedder"] == "torch" else map(lambda x: round(x, 4), cosine_to_torch(row["embedder"], texts, args.batch_size))
-        )
+        mean, least = (1.0, 1.0) if row["embedder"] == "torch" else cosine_to_torch(row["embedder"], texts, args.batch_size)
+        row["cosine_to_torch_mean"], row["cosine_to_torch_min"] = round(mean, 4), round(least, 4)
 
     machine = f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, no GPU"
     print(f"\nIngest throughput, {rows[0]['chunks']} chunks / {rows[0]['articles']} articles, batch {args.batch_size}, {machine}\n")

@@ -87,6 +87,11 @@ def page(browser):
     assert dialogs == []
 
 
+def open_widget(page, url: str) -> None:
+    page.goto(url)
+    page.locator("article-assistant .launcher").click()
+
+
 def ask(page, question: str) -> None:
     box = page.locator("article-assistant textarea")  # Playwright's CSS pierces the open shadow root
     box.fill(question)
@@ -124,8 +129,7 @@ def test_widget_answers_with_citations_and_keeps_the_conversation(page, sites, a
 def test_widget_on_a_site_not_allowed_shows_an_error_and_no_answer(page, sites, artifacts_dir):
     from playwright.sync_api import expect
 
-    page.goto(sites["not_allowed"])
-    page.locator("article-assistant .launcher").click()
+    open_widget(page, sites["not_allowed"])
     ask(page, "What does JIG stand for?")
     error = page.locator("article-assistant .error")
     expect(error).to_contain_text("is not allowed to use this assistant", timeout=30_000)
@@ -137,8 +141,7 @@ def test_widget_on_a_site_not_allowed_shows_an_error_and_no_answer(page, sites, 
 def test_article_html_shows_as_text_in_the_widget(page, sites, artifacts_dir):
     from playwright.sync_api import expect
 
-    page.goto(sites["allowed"])
-    page.locator("article-assistant .launcher").click()
+    open_widget(page, sites["allowed"])
     ask(page, "What did the vandal type into the guestbook on Monday?")
     answer = page.locator("article-assistant .msg.bot .text")
     expect(answer).to_contain_text("<script>alert(1)</script>", timeout=60_000)
