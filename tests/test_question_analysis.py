@@ -30,3 +30,28 @@ def test_what_the_question_already_says_does_not_count():
     assert analysis.kind == "date"
     assert not sentence_has_kind("date", "The war ended in the 1990s.", analysis)
     assert sentence_has_kind("date", "The war ended in March 1995.", analysis)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When did the war end?", "date"),
+        ("Since when has the bridge been closed?", "date"),
+        ("The treaty was signed when?", "date"),
+        ("In what year did the war end?", "date"),
+        # "when" and "age" inside the question do not make it ask for a date or an age
+        ("What happens when the immune system is less active than normal?", None),
+        ("The presence of what can be used to determine the relative age of rocks?", None),
+        ("How old is John Kerry?", "age"),
+        ("What was the age of the oldest player?", "age"),
+        ("Who chairs the panel?", "person"),
+    ],
+)
+def test_the_question_word_decides_the_kind(question, kind):
+    assert analyse(question).kind == kind
+
+
+def test_a_named_event_answers_when():
+    analysis = analyse("When was the Rhineland subject to the treaty?")
+    assert sentence_has_kind("date", "At the end of World War I, the Rhineland was subject to the treaty.", analysis)
+    assert not sentence_has_kind("date", "The Rhineland was subject to the treaty.", analysis)

@@ -79,7 +79,7 @@ class ExtractiveBackend(AnswerBackend):
         best = max(candidates, key=lambda c: c.score)
         support = self.support(best)
         chosen = self._choose(candidates)
-        if self._should_refuse(analysis, best, chosen):
+        if self.refusal_reason(analysis, best, chosen):
             return self.refusal().model_copy(update={"support": support})
         return self._compose(analysis, chosen, passages).model_copy(update={"support": support})
 
@@ -153,13 +153,14 @@ class ExtractiveBackend(AnswerBackend):
         """How well the best sentence answers: mostly its meaning, partly the question's words in it."""
         return SUPPORT_SEMANTIC * best.signals["semantic"] + (1 - SUPPORT_SEMANTIC) * best.signals["terms"]
 
-    def _should_refuse(self, analysis: QuestionAnalysis, best: Candidate, chosen: list[Candidate]) -> bool:
+    def refusal_reason(self, analysis: QuestionAnalysis, best: Candidate, chosen: list[Candidate]) -> str | None:
+        """Why the passages do not answer the question ("support", "kind", "predicate"), or None."""
         if self.support(best) < self.settings.refusal_threshold:
-            return True
+            return "support"
         if not self.settings.refusal_checks:
-            return False
+            return None
         if analysis.kind in STRICT_KINDS and not any(c.kind_ok for c in chosen):
-            return True
+            return "kind"
         # A question about the articles' own people can match their names well while what it asks
         # ("serve ... for dinner") is nowhere: refuse when neither the words nor the sense of the
         # question without its names are in the sentence and its context.
@@ -169,8 +170,8 @@ class ExtractiveBackend(AnswerBackend):
             if covered < MIN_PREDICATE_COVERAGE:
                 vectors = self.embedder.encode_cached([analysis.without_names, best.text])
                 if float(vectors[0] @ vectors[1]) < MIN_PREDICATE_SIMILARITY:
-                    return True
-        return False
+                    return "predicate"
+        return None
 
     def _choose(self, candidates: list[Candidate]) -> list[Candidate]:
         """The best sentence, and the runner-up when it scores almost as well."""

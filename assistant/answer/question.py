@@ -62,6 +62,13 @@ PATTERNS = {
 }
 
 
+# A time given by a named event: a temporal preposition, then a capitalised name.
+_EVENT_TIME = re.compile(
+    r"\b(?i:after|before|during|following|until|since|at the (?:end|start|beginning|time|height) of)\s+(?:the\s+)?"
+    r"[A-Z][\w'’-]*(?:\s+(?:of\s+)?[A-Z0-9][\w'’-]*)*"
+)
+
+
 @dataclass(frozen=True)
 class QuestionAnalysis:
     text: str
@@ -121,11 +128,14 @@ def analyse(question: str) -> QuestionAnalysis:
 
 def answer_kind(question: str) -> str | None:
     q = question.lower().strip()
-    if re.search(r"\bhow old\b|\bwhat age\b|\bage of\b", q):
+    # The question word decides the kind: "when" asks for a time only as the question word
+    # ("What happens when the immune system ...?" does not), "age" only in "how old"/"what age".
+    if re.search(r"\bhow old\b|\bwhat age\b|^(?:what|which) (?:is|was) (?:the |their |his |her )?age\b", q):
         return "age"
     if re.search(r"\bhow (?:many|much|long|far|large|big|tall|high|often)\b|\bwhat (?:percentage|percent|number|amount)\b", q):
         return "number"
-    if re.search(r"\bwhen\b|\bwhat (?:year|date|day|month|time|century|decade|period)\b|\bwhich (?:year|date|day|month|century)\b", q):
+    if re.search(r"^(?:since |until |and |but |so )?when\b|\bwhen\W*$|\bwhat (?:year|date|day|month|time|century|decade|period)\b"
+                 r"|\bwhich (?:year|date|day|month|century)\b", q):
         return "date"
     verbs = set(re.findall(r"\w+", q))
     if re.match(r"^(?:what|how) (?:did|does|do|has|have|had|will|would) .*\b(?:say|tell|state|announce|claim|comment)\b", q) and verbs & REPORTING_VERBS:
@@ -143,7 +153,10 @@ def sentence_has_kind(kind: str | None, sentence: str, analysis: QuestionAnalysi
         return True
     if kind in PATTERNS:
         question_hits = {m.group().lower() for m in PATTERNS[kind].finditer(analysis.text)}
-        return any(m.group().lower() not in question_hits for m in PATTERNS[kind].finditer(sentence))
+        if any(m.group().lower() not in question_hits for m in PATTERNS[kind].finditer(sentence)):
+            return True
+        # "When ...?" is also answered by a named event: "at the end of World War I".
+        return kind == "date" and any(m.group().lower() not in analysis.text.lower() for m in _EVENT_TIME.finditer(sentence))
     if kind in ("person", "place"):
         # a capitalised word (not sentence-initial) that the question does not mention
         for i, word in enumerate(WORD.findall(sentence)):
