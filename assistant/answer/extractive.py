@@ -154,11 +154,15 @@ class ExtractiveBackend(AnswerBackend):
         return SUPPORT_SEMANTIC * best.signals["semantic"] + (1 - SUPPORT_SEMANTIC) * best.signals["terms"]
 
     def refusal_reason(self, analysis: QuestionAnalysis, best: Candidate, chosen: list[Candidate]) -> str | None:
-        """Why the passages do not answer the question ("support", "kind", "predicate"), or None."""
+        """Why the passages do not answer the question ("support", "terms", "kind", "predicate"), or None."""
         if self.support(best) < self.settings.refusal_threshold:
             return "support"
         if not self.settings.refusal_checks:
             return None
+        # Similar in meaning yet sharing no key word of the question, even with its context:
+        # the sentence is about something else ("plague in Paris in 1466" matched to plague in London).
+        if analysis.terms and best.signals["terms_in_context"] == 0:
+            return "terms"
         if analysis.kind in STRICT_KINDS and not any(c.kind_ok for c in chosen):
             return "kind"
         # A question about the articles' own people can match their names well while what it asks
