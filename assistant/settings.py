@@ -62,7 +62,10 @@ class Settings(BaseSettings):
         "signals", description="Rank sentences by similarity alone, or by the weighted signals."
     )
     second_sentence_margin: float = Field(
-        0.4, ge=0.0, description="Add the runner-up sentence when its score is within this margin (0 = never)."
+        0.8, ge=0.0, description="Add the runner-up sentence when its score is within this margin (0 = never)."
+    )
+    answer_max_words: int = Field(
+        30, ge=0, description="A longer answer sentence is quoted by the clauses around the question's terms (0 = whole)."
     )
     max_question_chars: int = Field(2000, ge=10)
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts")

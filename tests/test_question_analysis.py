@@ -17,7 +17,13 @@ from assistant.answer.question import analyse, sentence_has_kind
         ("When did the war end?", "The war ended on the 5th of May.", True),
         ("When did the war end?", "The war was the second of its kind.", False),  # a rank, not a date
         ("How old is John Kerry?", "Kerry is due in Moscow later on Thursday.", False),
+        ("How old is John Kerry?", "Kerry arrived on 14 July for two days of talks.", False),  # numbers, not an age
+        ("How old is John Kerry?", "John Kerry, 72, arrived in Moscow.", True),
+        ("How old was Elway?", "Elway won at age 38.", True),
+        ("How old must a member be?", "Members must be over the age of 18.", True),
         ("How many ships sank?", "Twelve ships sank in the storm.", True),
+        ("How many treaties mention rights?", "None of the treaties mention rights.", True),
+        ("How old are the fossils?", "The fossils date from about 515 million years ago.", True),
     ],
 )
 def test_sentence_holds_the_kind_asked_for(question, sentence, holds):

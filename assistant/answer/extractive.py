@@ -19,6 +19,7 @@ from ..ingest.chunking import split_sentences
 from ..ingest.cleaning import find_dateline
 from ..models import Answer, Citation, Passage
 from .base import AnswerBackend, register
+from .clauses import answering_span
 from .question import PATTERNS, STOPWORDS, WORD, QuestionAnalysis, analyse, sentence_has_kind, stem
 
 # Weights of the sentence signals, fitted as a pairwise ranker (logistic regression on
@@ -163,7 +164,9 @@ class ExtractiveBackend(AnswerBackend):
         # the sentence is about something else ("plague in Paris in 1466" matched to plague in London).
         if analysis.terms and best.signals["terms_in_context"] == 0:
             return "terms"
-        if analysis.kind in STRICT_KINDS and not any(c.kind_ok for c in chosen):
+        # The answer stands on its best sentence: a runner-up that happens to hold a number or a quote
+        # does not make an unanswered "How many ...?" answered.
+        if analysis.kind in STRICT_KINDS and not best.kind_ok:
             return "kind"
         # A question about the articles' own people can match their names well while what it asks
         # ("serve ... for dinner") is nowhere: refuse when neither the words nor the sense of the
@@ -193,8 +196,11 @@ class ExtractiveBackend(AnswerBackend):
         citations: list[Citation] = []
         for n, c in enumerate(chosen, start=1):
             p = passages[c.passage]
-            citations.append(Citation.quoting(n, p, c.start, c.end, c.score, _highlight(analysis, c.text)))
-            parts.append(f"{c.text.rstrip()} [{n}]")
+            # A long sentence is quoted by its answering clauses; the citation points at exactly those.
+            s, e = answering_span(analysis, c.text, self.settings.answer_max_words)
+            quote = c.text[s:e].rstrip()
+            citations.append(Citation.quoting(n, p, c.start + s, c.start + s + len(quote), c.score, _highlight(analysis, quote)))
+            parts.append(f"{'…' if s > 0 else ''}{quote}{'…' if e < len(c.text.rstrip()) else ''} [{n}]")
         return Answer(answer=" ".join(parts), citations=citations, refused=False)
 
 

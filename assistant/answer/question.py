@@ -38,7 +38,7 @@ _MONTH_RE = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _NUMBER_WORDS = (
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
     "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands "
-    "million millions billion billions trillion dozen dozens half"
+    "million millions billion billions trillion dozen dozens half none"
 ).split()
 
 _ORDINAL_WORDS = (
@@ -51,13 +51,19 @@ PATTERNS = {
     "date": re.compile(
         r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b|\b" + _MONTH_RE + r"\b|\b(?:century|centuries|decade|monday|tuesday|wednesday|"
         r"thursday|friday|saturday|sunday|today|yesterday|tomorrow|tonight|morning|evening|week|weeks|month|months|year|years|"
-        r"era|period|age|bc|bce|ad|ce)\b"
+        r"era|period|age|bc|bce|ad|ce|bp)\b"
         # ordinals ("the nineteenth century", "the 5th"; not "first"/"second", which mostly rank) and
         # clock times ("4:51", "3 pm")
         r"|\b\d{1,2}(?:st|nd|rd|th)\b|\b(?:" + "|".join(_ORDINAL_WORDS) + r")\b|\b\d{1,2}:\d{2}\b|\b\d{1,2} ?[ap]\.?m\b",
         re.I,
     ),
-    "age": re.compile(r"\b\d{1,3}\b[- ]?(?:years?[- ]old|-year-old)?|\baged? \d+|\b\d{1,3}\b", re.I),
+    # An age is a number said to be one: "38 years old", "aged 38", "at age 38", "the age of 18",
+    # or the news style "Kerry, 72, said"; not any small number ("14 July").
+    "age": re.compile(
+        r"\b\d{1,3}[- ](?:years?[- ]old|year-old)\b|\bage(?:d| of)? \d{1,3}\b|\bat \d{1,3}\b(?! ?%)|,\s*\d{1,3},"
+        # the age of a thing: "515 million years ago"
+        r"|\b\d[\d,.]*(?:[- ](?:thousand|million|billion))?[- ]years?\b", re.I
+    ),
     "quote": re.compile(r"[\"“”]|\b(?:" + "|".join(REPORTING_VERBS) + r")\b", re.I),
 }
 

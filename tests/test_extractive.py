@@ -1,0 +1,78 @@
+"""The extractive answerer's own rules: quoting long sentences by their answering clauses, the runner-up, refusals."""
+
+from __future__ import annotations
+
+from assistant.answer.clauses import answering_span, clause_spans
+from assistant.answer.extractive import Candidate
+from assistant.answer.question import analyse
+
+HUTTON = (
+    "Hutton, who had farmed in Berwickshire for years, published his paper in 1788, in which he argued that "
+    "the Earth must be much older than had been supposed, and he was ignored by most of his colleagues for "
+    "decades, until Lyell took up his ideas in the next century."
+)
+
+
+def test_clauses_cover_the_sentence_in_order():
+    spans = clause_spans(HUTTON)
+    assert [HUTTON[s:e] for s, e in spans][:2] == ["Hutton,", "who had farmed in Berwickshire for years,"]
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert " ".join(HUTTON[s:e] for s, e in spans).split() == HUTTON.split()  # only spaces between clauses go
+    assert spans[-1][1] == len(HUTTON)
+
+
+def test_a_long_sentence_is_quoted_by_the_clauses_around_the_question():
+    analysis = analyse("When did Hutton publish his paper?")
+    start, end = answering_span(analysis, HUTTON, max_words=30)
+    quote = HUTTON[start:end]
+    assert "1788" in quote and "published his paper" in quote
+    assert "Lyell" not in quote  # the far clauses go
+    assert len(quote.split()) < len(HUTTON.split())
+
+
+def test_short_sentences_and_zero_budget_keep_the_whole_sentence():
+    analysis = analyse("When did Hutton publish his paper?")
+    short = "Hutton published his paper in 1788."
+    assert answering_span(analysis, short, max_words=30) == (0, len(short))
+    assert answering_span(analysis, HUTTON, max_words=0) == (0, len(HUTTON))
+
+
+def test_answer_quotes_exact_article_text_with_ellipses(make_assistant, tmp_path):
+    article = tmp_path / "articles" / "hutton.md"
+    article.parent.mkdir()
+    article.write_text(
+        "# James Hutton\n\nJames Hutton was a Scottish geologist and farmer. " + HUTTON + "\n\n"
+        "He also wrote on agriculture and on the theory of rain.\n"
+    )
+    assistant = make_assistant()
+    assert assistant.ingest([article.parent]).ok
+    answer = assistant.ask("When did Hutton publish his paper?")
+    assert not answer.refused and "1788" in answer.answer
+    assert "Lyell" not in answer.answer and "…" in answer.answer
+    first = answer.citations[0]
+    assert assistant.article(first.article_id).text[first.start : first.end] == first.quote
+    assert "1788" in first.quote
+
+
+def _candidate(text: str, **signals: float) -> Candidate:
+    base = {"semantic": 0.7, "terms": 0.5, "terms_in_context": 0.5, "predicate_terms": 1.0, "kind": 1.0}
+    return Candidate(
+        passage=0, start=0, end=len(text), text=text, scoring_text=text,
+        context_stems=frozenset(), stems=frozenset(), signals={**base, **signals},
+    )
+
+
+def test_refuses_a_sentence_that_shares_no_word_with_the_question(make_assistant):
+    backend = make_assistant().backend("extractive")
+    analysis = analyse("How many people died of plague in Paris in 1466?")
+    unrelated = _candidate("Thousands perished in London that summer.", semantic=0.6, terms=0.0, terms_in_context=0.0)
+    assert backend.refusal_reason(analysis, unrelated, [unrelated]) == "terms"
+
+
+def test_a_runner_up_holding_a_number_does_not_answer_how_many(make_assistant):
+    backend = make_assistant().backend("extractive")
+    analysis = analyse("How many civilians were killed in Aleppo?")
+    best = _candidate("Civilians in Aleppo were killed in air strikes.")
+    best.kind_ok = False
+    runner_up = _candidate("The talks lasted 3 days.")
+    assert backend.refusal_reason(analysis, best, [best, runner_up]) == "kind"
