@@ -23,7 +23,7 @@ from .clauses import answering_span
 from .question import PATTERNS, STOPWORDS, WORD, QuestionAnalysis, analyse, sentence_has_kind, stem
 
 # Weights of the sentence signals, fitted as a pairwise ranker (logistic regression on
-# sentence pairs, 2-fold cross-validated) on shared/evaldata/xquad-dev; see bench/ablation.py.
+# sentence pairs) on shared/evaldata/xquad-dev; bench/fit_ranker.py refits and cross-validates them by article.
 SIGNAL_WEIGHTS = {
     "semantic": 3.59,  # cosine(question, sentence)
     "terms": 0.79,  # weighted share of question terms in the sentence
