@@ -61,3 +61,21 @@ def test_a_named_event_answers_when():
     analysis = analyse("When was the Rhineland subject to the treaty?")
     assert sentence_has_kind("date", "At the end of World War I, the Rhineland was subject to the treaty.", analysis)
     assert not sentence_has_kind("date", "The Rhineland was subject to the treaty.", analysis)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "sentence", "holds"),
+    [
+        ("How much did the city spend on the bridge?", "money", "The bridge cost $54 million to build.", True),
+        ("How much did the city spend on the bridge?", "money", "The bridge took nine years to build.", False),
+        ("What is the treasurer's annual salary?", "money", "The treasurer earns 90,000 euros a year.", True),
+        ("Which company made the fuse?", "name", "The fuse was made by Kessler Components.", True),
+        ("Which company made the fuse?", "name", "The fuse was made by an outside manufacturer.", False),
+        ("Which country signed the treaty in 1985?", "name", "Greenland signed a treaty in 1985.", True),  # a name may lead
+        ("What is the phone number of the hotline?", "number", "The hotline is open around the clock.", False),
+    ],
+)
+def test_money_and_name_questions(question, kind, sentence, holds):
+    analysis = analyse(question)
+    assert analysis.kind == kind
+    assert sentence_has_kind(kind, sentence, analysis) is holds

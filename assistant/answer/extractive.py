@@ -44,7 +44,7 @@ MIN_PREDICATE_COVERAGE = 0.34
 # ... unless the question without its names is at least this similar to the sentence.
 MIN_PREDICATE_SIMILARITY = 0.15
 # Kinds of answer that the chosen sentence must contain, or the assistant refuses.
-STRICT_KINDS = {"age", "number", "date", "quote"}
+STRICT_KINDS = {"age", "number", "money", "date", "quote", "name"}
 
 
 @lru_cache(maxsize=512)

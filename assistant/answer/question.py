@@ -65,7 +65,31 @@ PATTERNS = {
         r"|\b\d[\d,.]*(?:[- ](?:thousand|million|billion))?[- ]years?\b", re.I
     ),
     "quote": re.compile(r"[\"“”]|\b(?:" + "|".join(REPORTING_VERBS) + r")\b", re.I),
+    # a sum ("$54 million", "640 million euros"), else any currency word
+    "money": re.compile(
+        r"[$€£¥₹] ?\d[\d,.]*(?: ?(?:million|billion|trillion|bn|m)\b)?"
+        r"|\b(?:\d[\d,.]* (?:(?:million|billion|trillion) )?)?(?:dollars?|euros?|pounds?|yen|francs?|rupees?|pesos?|yuan|cents?)\b"
+        r"|[$€£¥₹]",
+        re.I,
+    ),
 }
+# "How much did they spend?", "What is her salary?": a sum of money, which the answer must hold.
+_MONEY_QUESTION = re.compile(
+    r"\bhow much (?:money\b|(?:did|does|do|will|would|has|have|had) .*\b(?:spend|spent|pay|paid|cost|earn|raise|give|"
+    r"donate|invest|lose|charge|fund|sell|sold|receive)\b|(?:is|was|are|were) .*\bworth\b)"
+    r"|\bwhat (?:is|was|were|are) (?:the |its |his |her |their )?(?:[\w-]+['’]s )?(?:annual |weekly |monthly |total |average )?"
+    r"(?:salary|wage|price|cost|fee|budget|revenue|profit|value)\b",
+    re.I,
+)
+# "Which company ...?", "What is the name of ...?": a name, which the answer must hold.
+_NAME_QUESTION = re.compile(
+    r"^(?:in |at |from |to |for |by |with |of )?(?:which|what) (?:\w+ )?(?:city|cities|country|countries|state|states|"
+    r"company|companies|firm|firms|club|clubs|team|teams|university|universities|college|party|parties|newspaper|"
+    r"newspapers|organi[sz]ations?|agency|agencies|institute|institution|town|towns|province|region|airline|bank|banks|"
+    r"band|brand|network|magazine|ministry|court|museum|hospital|church|county|nation|nations|language)\b"
+    r"|\bwhat (?:is|was|are|were) the names? of\b",
+    re.I,
+)
 
 
 # A time given by a named event: a temporal preposition, then a capitalised name.
@@ -78,7 +102,7 @@ _EVENT_TIME = re.compile(
 @dataclass(frozen=True)
 class QuestionAnalysis:
     text: str
-    kind: str | None  # "number", "date", "age", "quote", "person", "place" or None (open)
+    kind: str | None  # "number", "money", "date", "age", "quote", "person", "place", "name" or None (open)
     terms: dict[str, float]  # stemmed key term -> weight (rarer words weigh more)
     proper_terms: frozenset[str]  # stems of capitalised words (names) in the question
 
@@ -138,7 +162,10 @@ def answer_kind(question: str) -> str | None:
     # ("What happens when the immune system ...?" does not), "age" only in "how old"/"what age".
     if re.search(r"\bhow old\b|\bwhat age\b|^(?:what|which) (?:is|was) (?:the |their |his |her )?age\b", q):
         return "age"
-    if re.search(r"\bhow (?:many|much|long|far|large|big|tall|high|often)\b|\bwhat (?:percentage|percent|number|amount)\b", q):
+    if _MONEY_QUESTION.search(q):
+        return "money"
+    if re.search(r"\bhow (?:many|much|long|far|large|big|tall|high|often)\b|\bwhat (?:percentage|percent|number|amount)\b"
+                 r"|\b(?:phone|telephone) number\b", q):
         return "number"
     if re.search(r"^(?:since |until |and |but |so )?when\b|\bwhen\W*$|\bwhat (?:year|date|day|month|time|century|decade|period)\b"
                  r"|\bwhich (?:year|date|day|month|century)\b", q):
@@ -150,6 +177,8 @@ def answer_kind(question: str) -> str | None:
         return "person"
     if re.match(r"^where\b", q):
         return "place"
+    if _NAME_QUESTION.search(q):
+        return "name"
     return None
 
 
@@ -163,6 +192,8 @@ def sentence_has_kind(kind: str | None, sentence: str, analysis: QuestionAnalysi
             return True
         # "When ...?" is also answered by a named event: "at the end of World War I".
         return kind == "date" and any(m.group().lower() not in analysis.text.lower() for m in _EVENT_TIME.finditer(sentence))
+    if kind == "name":
+        return _has_new_name(sentence, analysis)
     if kind in ("person", "place"):
         # a capitalised word (not sentence-initial) that the question does not mention
         for i, word in enumerate(WORD.findall(sentence)):
@@ -170,3 +201,11 @@ def sentence_has_kind(kind: str | None, sentence: str, analysis: QuestionAnalysi
                 return True
         return bool(re.search(r"\b(?:official|minister|president|spokesman|spokeswoman|leader|king|queen|scientist)s?\b", sentence, re.I))
     return True
+
+
+def _has_new_name(sentence: str, analysis: QuestionAnalysis) -> bool:
+    """A capitalised word the question does not mention; first in the sentence only if it is a rare word (a name)."""
+    for i, word in enumerate(WORD.findall(sentence)):
+        if word[0].isupper() and stem(word) not in analysis.terms and (i > 0 or zipf_frequency(word.lower(), "en") < 4.5):
+            return True
+    return False
