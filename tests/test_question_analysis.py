@@ -16,6 +16,7 @@ from assistant.answer.question import analyse, sentence_has_kind
         ("When does the ferry leave?", "The ferry leaves at 7 pm every day.", True),
         ("When did the war end?", "The war ended on the 5th of May.", True),
         ("When did the war end?", "The war was the second of its kind.", False),  # a rank, not a date
+        ("When does immunodeficiency occur?", "It occurs when the immune system is less active.", True),
         ("How old is John Kerry?", "Kerry is due in Moscow later on Thursday.", False),
         ("How old is John Kerry?", "Kerry arrived on 14 July for two days of talks.", False),  # numbers, not an age
         ("How old is John Kerry?", "John Kerry, 72, arrived in Moscow.", True),

@@ -38,10 +38,12 @@ SIGNAL_WEIGHTS = {
 }
 # Share of semantic similarity (vs question-term overlap) in the support score.
 SUPPORT_SEMANTIC = 0.7
-# A sentence must cover at least this share (by weight) of the question's
-# non-name terms, counting the sentence before it and the title as context.
+# The predicate check refuses when the best sentence (with the one before it and the title)
+# covers less than this share, by weight, of the question's non-name terms,
 MIN_PREDICATE_COVERAGE = 0.34
-# ... unless the question without its names is at least this similar to the sentence.
+# misses at least this many of them (one missing word is often a paraphrase: "final" for "last"),
+MIN_PREDICATE_MISSING = 2
+# and is less similar than this to the question without its names.
 MIN_PREDICATE_SIMILARITY = 0.15
 # Kinds of answer that the chosen sentence must contain, or the assistant refuses.
 STRICT_KINDS = {"age", "number", "money", "date", "quote", "name"}
@@ -174,7 +176,8 @@ class ExtractiveBackend(AnswerBackend):
         predicate = analysis.predicate_terms
         if predicate:
             covered = sum(w for t, w in predicate.items() if t in best.context_stems) / sum(predicate.values())
-            if covered < MIN_PREDICATE_COVERAGE:
+            missing = sum(t not in best.context_stems for t in predicate)
+            if covered < MIN_PREDICATE_COVERAGE and missing >= MIN_PREDICATE_MISSING:
                 vectors = self.embedder.encode_cached([analysis.without_names, best.text])
                 if float(vectors[0] @ vectors[1]) < MIN_PREDICATE_SIMILARITY:
                     return "predicate"

@@ -96,6 +96,8 @@ _NAME_QUESTION = re.compile(
 _EVENT_TIME = re.compile(
     r"\b(?i:after|before|during|following|until|since|at the (?:end|start|beginning|time|height) of)\s+(?:the\s+)?"
     r"[A-Z][\w'’-]*(?:\s+(?:of\s+)?[A-Z0-9][\w'’-]*)*"
+    # ... or by a condition: "occurs when the immune system is less active"
+    r"|\b(?i:when|whenever|once)\s+(?:the\s+|a\s+|an\s+)?[\w'’-]+"
 )
 
 
