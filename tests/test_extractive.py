@@ -93,3 +93,13 @@ def test_one_paraphrased_word_is_answered_two_missing_words_are_refused(make_ass
     assert not paraphrase.refused and "Rufus Firefly" in paraphrase.answer
     not_in_text = assistant.ask("What did Rufus Firefly eat for breakfast?")
     assert not_in_text.refused
+
+
+def test_a_relative_clause_brings_the_name_it_leans_on():
+    sentence = (
+        "The past record was held by John Elway, who led the Broncos to victory in the final at age 38 and is "
+        "currently the club's executive vice president of football operations and general manager."
+    )
+    analysis = analyse("Who is the general manager of the Broncos?")
+    start, end = answering_span(analysis, sentence, max_words=20)
+    assert "John Elway" in sentence[start:end]

@@ -6,18 +6,22 @@ becomes quite complex, however, given the uncertainties of fossilization, ...".
 So a long sentence keeps the run of clauses from the first to the last one that
 holds a key term of the question (or the kind of thing asked for), plus one
 clause on each side, where the answer usually sits; clauses farther out go.
+A fragment or a relative clause at the left end brings the clause it leans on
+("... John Elway, who led the Broncos ..." keeps "John Elway").
 """
 
 from __future__ import annotations
 
 import re
 
-from .question import WORD, QuestionAnalysis, sentence_has_kind, stem
+from .question import PATTERNS, WORD, QuestionAnalysis, sentence_has_kind, stem
 
 # Clause boundaries: after , ; : ; around parentheses and dashes; before a relative or contrastive word.
 _BOUNDARY = re.compile(
     r"(?<=[,;:])\s+|\s+(?=\()|(?<=\))\s+|\s+[–—]\s+|\s+(?=(?:which|while|where|who|whereas|although|but)\b)"
 )
+
+_RELATIVE = re.compile(r"(?:who|whom|whose|which|where)\b", re.I)
 
 
 def clause_spans(sentence: str) -> list[tuple[int, int]]:
@@ -49,7 +53,13 @@ def answering_span(analysis: QuestionAnalysis, sentence: str, max_words: int) ->
     if kinds:  # reach the nearest clause holding what is asked for
         first = min(first, min(kinds, key=lambda i: abs(i - first)))
         last = max(last, min(kinds, key=lambda i: abs(i - last)))
-    if first > 0 and not has_kind[first]:
+    # One clause more on each side, unless the end clause already holds the number, date... asked for;
+    # and a fragment ("(1685),") or a relative clause ("who led ...") brings the clause it leans on.
+    holds_asked = [kind and analysis.kind in PATTERNS for kind in has_kind]
+    if first > 0 and not holds_asked[first]:
         first -= 1
-    last = min(len(spans) - 1, last + 1)
+    while first > 0 and (len(clauses[first].split()) < 4 or _RELATIVE.match(clauses[first])):
+        first -= 1
+    if not holds_asked[last]:
+        last = min(len(spans) - 1, last + 1)
     return spans[first][0], spans[last][1]
