@@ -81,10 +81,9 @@ class ExtractiveBackend(AnswerBackend):
         self._score(analysis, candidates, passages)
         best = max(candidates, key=lambda c: c.score)
         support = self.support(best)
-        chosen = self._choose(candidates)
-        if self.refusal_reason(analysis, best, chosen):
+        if self.refusal_reason(analysis, best):
             return self.refusal().model_copy(update={"support": support})
-        return self._compose(analysis, chosen, passages).model_copy(update={"support": support})
+        return self._compose(analysis, self._choose(candidates), passages).model_copy(update={"support": support})
 
     # --- candidates ----------------------------------------------------------
     def _candidates(self, passages: list[Passage]) -> list[Candidate]:
@@ -156,7 +155,7 @@ class ExtractiveBackend(AnswerBackend):
         """How well the best sentence answers: mostly its meaning, partly the question's words in it."""
         return SUPPORT_SEMANTIC * best.signals["semantic"] + (1 - SUPPORT_SEMANTIC) * best.signals["terms"]
 
-    def refusal_reason(self, analysis: QuestionAnalysis, best: Candidate, chosen: list[Candidate]) -> str | None:
+    def refusal_reason(self, analysis: QuestionAnalysis, best: Candidate) -> str | None:
         """Why the passages do not answer the question ("support", "terms", "kind", "predicate"), or None."""
         if self.support(best) < self.settings.refusal_threshold:
             return "support"

@@ -192,22 +192,23 @@ def sentence_has_kind(kind: str | None, sentence: str, analysis: QuestionAnalysi
         question_hits = {m.group().lower() for m in PATTERNS[kind].finditer(analysis.text)}
         if any(m.group().lower() not in question_hits for m in PATTERNS[kind].finditer(sentence)):
             return True
-        # "When ...?" is also answered by a named event: "at the end of World War I".
+        # "When ...?" is also answered by a named event or a condition: "at the end of World War I".
         return kind == "date" and any(m.group().lower() not in analysis.text.lower() for m in _EVENT_TIME.finditer(sentence))
     if kind == "name":
-        return _has_new_name(sentence, analysis)
+        return _has_new_name(sentence, analysis, rare_first_word=True)
     if kind in ("person", "place"):
-        # a capitalised word (not sentence-initial) that the question does not mention
-        for i, word in enumerate(WORD.findall(sentence)):
-            if i > 0 and word[0].isupper() and stem(word) not in analysis.terms:
-                return True
+        if _has_new_name(sentence, analysis, rare_first_word=False):
+            return True
         return bool(re.search(r"\b(?:official|minister|president|spokesman|spokeswoman|leader|king|queen|scientist)s?\b", sentence, re.I))
     return True
 
 
-def _has_new_name(sentence: str, analysis: QuestionAnalysis) -> bool:
-    """A capitalised word the question does not mention; first in the sentence only if it is a rare word (a name)."""
+def _has_new_name(sentence: str, analysis: QuestionAnalysis, rare_first_word: bool) -> bool:
+    """A capitalised word the question does not mention; the sentence's first word counts only
+    with ``rare_first_word`` and when it is a rare word (a name, not "The")."""
     for i, word in enumerate(WORD.findall(sentence)):
-        if word[0].isupper() and stem(word) not in analysis.terms and (i > 0 or zipf_frequency(word.lower(), "en") < 4.5):
+        if not word[0].isupper() or stem(word) in analysis.terms:
+            continue
+        if i > 0 or (rare_first_word and zipf_frequency(word.lower(), "en") < 4.5):
             return True
     return False
