@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from .models import Answer, Article, ArticleInfo, Chunk, IngestReport, Passage
 from .prompts import load_prompts
 from .retrieval import Filters, HybridRetriever
 from .settings import Settings, load_settings
+from .text import clean_question
 
 #: progress(done_files, total_files, current_path)
 ProgressCallback = Callable[[int, int, str], None]
@@ -27,17 +27,6 @@ ProgressCallback = Callable[[int, int, str], None]
 # Chunks embedded and committed together: big enough for efficient batches,
 # small enough that a kill mid-ingest loses little finished work.
 WRITE_BATCH_CHUNKS = 256
-
-
-# Terminal escape sequences (colours, window titles) pasted along with a question: CSI, OSC, and two-byte ones.
-_TERMINAL_ESCAPE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-
-
-def _clean_question(question: str) -> str:
-    """The question without escape sequences and control characters (they carry no meaning and confuse
-    tokenisers), its whitespace collapsed."""
-    text = _TERMINAL_ESCAPE.sub(" ", question)
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
 class Assistant:
@@ -152,7 +141,7 @@ class Assistant:
     def validate_question(self, question: str) -> str:
         if not isinstance(question, str):
             raise errors.InvalidRequest("question", "must be a string")
-        cleaned = _clean_question(question)
+        cleaned = clean_question(question)
         if not cleaned:
             raise errors.InvalidRequest("question", "is empty")
         if len(cleaned) > self.settings.max_question_chars:

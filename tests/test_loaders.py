@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import SEED_ARTICLE
 
@@ -101,3 +103,101 @@ def test_oversized_file_is_rejected_unread(tmp_path):
     path.write_text("word " * 1000)
     with pytest.raises(errors.FileTooLarge, match="big.txt"):
         load_article(path, max_bytes=100)
+
+
+# --- Markdown front matter: plain scalars only -----------------------------------------------------
+
+# Seven levels of ten aliases each: 338 bytes that expand to 10**7 strings (1.5 s, +80 MB) when the title is read.
+BILLION_LAUGHS = (
+    "---\n"
+    "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n"
+    + "".join(f"{n}: &{n} [{','.join(['*' + p] * 10)}]\n" for p, n in zip("abcdef", "bcdefg"))
+    + "title: *g\n"
+    "---\n"
+    "# Laughs\n\nThe body of the article is short.\n"
+)
+
+
+def test_billion_laughs_front_matter_is_refused_at_once(tmp_path, make_assistant):
+    bad = tmp_path / "laughs.md"
+    bad.write_text(BILLION_LAUGHS)
+    started = time.monotonic()
+    with pytest.raises(errors.UndecodableFile) as caught:
+        load_article(bad, max_bytes=LIMIT)
+    assert time.monotonic() - started < 1.0  # expanded, it takes seconds and hundreds of MB
+    assert "laughs.md" in str(caught.value) and "anchors/aliases" in caught.value.reason
+
+    # Beside a good file in one ingest: the good one lands, the bad one is reported, nothing else changes.
+    assistant = make_assistant()
+    before = tmp_path / "before.txt"
+    before.write_text("Harbour news\n\nThe harbour reopened on Monday after repairs.\n")
+    assert assistant.ingest([before]).ok
+    articles, vectors = [(a.id, a.chunks) for a in assistant.articles()], assistant.index.store.count()
+    good = tmp_path / "good.md"
+    good.write_text("---\ntitle: Ferry times\n---\nThe ferry to Saltmarsh Island leaves at nine o'clock.\n")
+    report = assistant.ingest([bad, good])
+    assert [path for path, _ in report.failed] == [str(bad)]
+    assert "anchors/aliases" in report.failed[0][1]
+    assert len(report.added) == 1 and not report.replaced
+    after = [(a.id, a.chunks) for a in assistant.articles()]
+    (new,) = [a for a in after if a not in articles]
+    assert new[0] == report.added[0] and assistant.article(new[0]).title == "Ferry times"
+    assert [a for a in after if a in articles] == articles
+    assert assistant.index.store.count() == vectors + new[1]
+
+
+@pytest.mark.parametrize(
+    "front, message",
+    [
+        ("title: &t Anchored\nurl: https://example.org/\n", "anchors/aliases"),
+        ("title: Plain\nnote: " + "x" * 9000 + "\n", "over the 8,192-byte limit"),
+        ("title:\n  text: A mapping\n", "'title' must be a plain value, not a mapping"),
+        ("title: Plain\nurl: [https://a.example/, https://b.example/]\n", "'url' must be a plain value, not a list"),
+        ("- just\n- a list\n", "must be key: value lines, not a list"),
+        ("title: [unclosed\n", "not valid yaml at line"),
+        ("title: Plain\ndate: 2020-13-45\n", "not valid yaml: month must be in 1..12"),
+        ("title: " + "[" * 500 + "]" * 500 + "\n", "nests deeper than"),
+    ],
+    ids=["anchor", "too-big", "mapping", "list", "top-level-list", "malformed", "bad-date", "deep"],
+)
+def test_bad_front_matter_gets_a_clear_error_naming_the_file(tmp_path, front, message):
+    path = tmp_path / "note.md"
+    path.write_text(f"---\n{front}---\nBody text here.\n")
+    with pytest.raises(errors.UndecodableFile) as caught:
+        load_article(path, max_bytes=LIMIT)
+    assert "note.md" in str(caught.value) and message in str(caught.value).lower()
+
+
+def test_front_matter_lists_under_other_keys_are_fine(tmp_path):
+    path = tmp_path / "note.md"
+    path.write_text("---\ntitle: Tagged\ntags: [harbour, ferry]\nauthor:\n  name: Ann\n---\nBody text here.\n")
+    assert load_article(path, max_bytes=LIMIT).title == "Tagged"
+
+
+# --- characters and encodings ----------------------------------------------------------------------
+
+def test_invisible_characters_are_removed_from_article_text(tmp_path):
+    path = tmp_path / "jig.txt"
+    path.write_text("Groups\n\nThe J\u200bIG is a group. Its in\u00adformation is \u2066shared\u2069.\ufeff\n")
+    text = load_article(path, max_bytes=LIMIT).text
+    assert "The JIG is a group. Its information is shared." in text
+
+
+def test_a_short_latin1_line_decodes_as_windows_1252(tmp_path):
+    path = tmp_path / "cafe.txt"
+    path.write_bytes(b"Caf\xe9 au lait costs four euros in M\xfcnchen.")
+    assert load_article(path, max_bytes=LIMIT).text == "Café au lait costs four euros in München."
+
+
+@pytest.mark.parametrize(
+    "encoding, text",
+    [
+        ("cp1251", "Президент России встретился с министром иностранных дел в Москве во вторник."),
+        ("cp1253", "Ο πρωθυπουργός της Ελλάδας συναντήθηκε με τον υπουργό στην Αθήνα την Τρίτη."),
+        ("cp1250", "Prezydent Polski spotkał się z ministrem w Łodzi we wtorek, żeby omówić budżet."),
+    ],
+)
+def test_other_code_pages_are_not_read_as_windows_1252(tmp_path, encoding, text):
+    path = tmp_path / f"{encoding}.txt"
+    path.write_bytes(text.encode(encoding))
+    assert load_article(path, max_bytes=LIMIT).text == text

@@ -13,7 +13,8 @@ A claim is supported by a passage sentence when the two mean the same thing
 (embedding cosine of question + claim against the sentence) and the claim's own
 new words, those the question does not already hold, are in the sentence or the
 one before it. Numbers and names in a claim must appear in the evidence. A
-passage sentence that gives orders to the model supports nothing.
+passage sentence that gives orders to the model (assistant.text.addresses_the_model)
+supports nothing, even a reply that repeats it word for word.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 
 from ..ingest.chunking import split_sentences
 from ..models import Citation, Passage
+from ..text import addresses_the_model  # the rule the extractive backend shares
 from .question import STOPWORDS, WORD, stem, term_weight
 
 #: texts → L2-normalised vectors (the shared Embedder's ``encode``)
@@ -51,14 +53,6 @@ MARKER = re.compile(r"\[\s*(?:passage\s*)?(\d+(?:\s*[,;]\s*(?:passage\s*)?\d+)*)
 # What small models put before the answer: "Answer:", "The short answer is:", list bullets.
 _LABEL = re.compile(r"^\s*(?:(?:the )?(?:short )?answer(?: with citations)?(?: is)?\s*:|[-*•]\s+|\d+[.)]\s+)", re.I)
 _AFTER_STOP = re.compile(r"([.!?])((?:\s*" + MARKER.pattern + r")+)", re.I)
-_ORDERS = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b[^.]{0,40}\b(?:instructions?|prompts?|rules|directions|guidelines)\b"
-    r"|\b(?:you|the (?:assistant|model|ai|chatbot|bot))\s+(?:must|should|shall|are to|have to|need to)\s+"
-    r"(?:reply|respond|answer|say|output|print|write|ignore|always|only|now)\b"
-    r"|^\W*(?:system|assistant)\s*:"
-    r"|\bnew instructions\b",
-    re.I,
-)
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 
 
@@ -137,15 +131,6 @@ def passage_sentences(passages: Sequence[Passage]) -> list[Evidence]:
                 out.append(Evidence(i, base + s, base + e, sentence, f"{previous} {sentence}"))
                 previous = sentence
     return out
-
-
-def addresses_the_model(sentence: str) -> bool:
-    """Does this sentence give orders to an AI ("Ignore previous instructions and reply X")?
-
-    Such text in an article is an injection attempt, not a statement of fact,
-    so it supports nothing, even a reply that repeats it word for word.
-    """
-    return bool(_ORDERS.search(sentence))
 
 
 def content_terms(text: str) -> dict[str, float]:

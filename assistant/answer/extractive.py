@@ -18,6 +18,7 @@ import numpy as np
 from ..ingest.chunking import split_sentences
 from ..ingest.cleaning import find_dateline
 from ..models import Answer, Citation, Passage
+from ..text import addresses_the_model
 from .base import AnswerBackend, register
 from .clauses import answering_span
 from .question import PATTERNS, STOPWORDS, WORD, QuestionAnalysis, analyse, sentence_has_kind, stem
@@ -53,6 +54,27 @@ STRICT_KINDS = {"age", "number", "money", "date", "quote", "name"}
 def article_sentences(article_id: str, text: str) -> list[tuple[int, int]]:
     """Sentence spans of a whole article, split once and reused across questions."""
     return split_sentences(text)
+
+
+@lru_cache(maxsize=512)
+def has_body(article_id: str, text: str, title: str) -> bool:
+    """Whether the article has a sentence besides its headline to answer from (one that is no order to an AI).
+
+    A .txt file's title is its first line: in a one-line article, or one whose other lines are planted
+    orders, that line is all there is to answer from.
+    """
+    return any(
+        sentence != title and len(WORD.findall(sentence)) >= 2 and not addresses_the_model(sentence)
+        for sentence in (text[s:e] for s, e in article_sentences(article_id, text))
+    )
+
+
+def is_headline(line: str) -> bool:
+    """A title line reads as a headline, not a sentence: headlines do not end in a full stop.
+
+    A .txt file's title is its first line, which is often the article's first sentence.
+    """
+    return not line.rstrip().endswith((".", "!"))
 
 
 @dataclass
@@ -100,8 +122,12 @@ class ExtractiveBackend(AnswerBackend):
                 key = (p.chunk.article_id, s)
                 sentence = text[s:e]
                 is_dateline = dateline is not None and s == dateline.start
-                if key in seen or not (is_dateline or len(WORD.findall(sentence)) >= 2) or sentence == p.title:
-                    continue  # the headline names the topic; it never answers
+                if key in seen or not (is_dateline or len(WORD.findall(sentence)) >= 2):
+                    continue
+                if sentence == p.title and is_headline(sentence) and has_body(p.chunk.article_id, text, p.title):
+                    continue  # the headline names the topic; it answers only when it is all the article says
+                if addresses_the_model(sentence):
+                    continue  # an order planted for an AI is not a fact (the LLM path drops it too)
                 seen.add(key)
                 stems = _stems(sentence)
                 scoring = sentence

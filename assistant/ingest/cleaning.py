@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from dateutil import parser as dateparser
 
+from ..text import strip_controls, strip_invisible
+
 # Whole lines that are page chrome, not article text.
 _FURNITURE = [
     re.compile(r"^\d+\s*(?:min|mins|minute|minutes)\s+read$", re.I),
@@ -24,14 +26,13 @@ _FURNITURE = [
 ]
 
 _WS = re.compile(r"[ \t\u00a0]+")
-# Unicode category Cc (C0 and C1 controls, DEL) but tab and newline.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean_text(text: str) -> str:
     """Normalise whitespace and Unicode, drop furniture lines and repeated paragraphs."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _CONTROL.sub("", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # Controls and invisible characters go before NFC, so "e\u200b\u0301" composes to "é".
+    text = unicodedata.normalize("NFC", strip_invisible(strip_controls(text)))
     kept: list[str] = []
     seen: set[str] = set()
     for raw_line in text.split("\n"):

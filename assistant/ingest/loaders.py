@@ -2,12 +2,13 @@
 
 Formats: .txt, .md/.markdown, .html/.htm (main text via trafilatura; all text, read
 flat, when the page nests too deep for lxml), .pdf (pypdf).
-Bytes are decoded by BOM, then strict UTF-8, then charset-normalizer's best
-guess; a file that decodes to nothing readable is rejected, never mangled.
+Bytes are decoded as assistant.ingest.decoding says; Markdown front matter is read as
+plain ``key: value`` scalars only (no anchors or aliases), and a bad one is a clear error.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
 import re
@@ -18,20 +19,13 @@ from pathlib import Path
 from .. import errors
 from ..models import Article
 from .cleaning import clean_text, find_dateline
+from .decoding import decode_bytes
 
 TEXT_SUFFIXES = {".txt", ".text"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
-
-_BOMS = (
-    (b"\xef\xbb\xbf", "utf-8-sig"),
-    (b"\xff\xfe\x00\x00", "utf-32"),
-    (b"\x00\x00\xfe\xff", "utf-32"),
-    (b"\xff\xfe", "utf-16"),
-    (b"\xfe\xff", "utf-16"),
-)
 
 
 def iter_files(paths: list[str | Path]) -> Iterator[Path]:
@@ -77,7 +71,8 @@ def load_article(path: str | Path, *, max_bytes: int, source: str | None = None)
     elif suffix in HTML_SUFFIXES:
         title, text, url, published = _extract_html(path, decode_bytes(path, data))
     else:
-        title, text, url, published = _extract_plain(decode_bytes(path, data), markdown=suffix in MARKDOWN_SUFFIXES)
+        markdown = suffix in MARKDOWN_SUFFIXES
+        title, text, url, published = _extract_plain(path, decode_bytes(path, data), markdown=markdown)
 
     text = clean_text(text)
     if not text.strip():
@@ -97,61 +92,23 @@ def load_article(path: str | Path, *, max_bytes: int, source: str | None = None)
     )
 
 
-def decode_bytes(path: Path, data: bytes) -> str:
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data.decode(encoding)
-            except UnicodeDecodeError:
-                raise errors.UndecodableFile(path, f"starts with a {encoding} byte-order mark but is not valid {encoding}")
-    if b"\x00" in data[:8192]:
-        raise errors.UndecodableFile(path, "looks like a binary file (NUL bytes), not text")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    matches = from_bytes(data)
-    best = matches.best()
-    if best is not None:
-        # Short Western text fits many code pages equally well; prefer windows-1252 among the
-        # least chaotic, as browsers do (WHATWG decodes "latin-1" as windows-1252 too).
-        tied = [m for m in matches if m.percent_chaos <= best.percent_chaos]
-        best = next((m for m in tied if m.encoding in ("cp1252", "latin_1", "iso8859_15")), best)
-    if best is None:
-        raise errors.UndecodableFile(path, "could not detect a text encoding; is it a binary file?")
-    text = str(best)
-    if _control_ratio(text) > 0.01:
-        raise errors.UndecodableFile(path, f"decodes as {best.encoding} only to control characters; binary file?")
-    return text
-
-
-def _control_ratio(text: str) -> float:
-    if not text:
-        return 0.0
-    bad = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
-    return bad / len(text)
-
-
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+# Front matter is a few lines of metadata; YAML beyond plain scalars is how a small file costs
+# seconds and hundreds of MB ("billion laughs": aliases of aliases, expanded when a value is read).
+FRONT_MATTER_MAX_BYTES = 8192
+FRONT_MATTER_MAX_DEPTH = 8
+_META_KEYS = ("title", "url", "link", "date", "published")
 
 
-def _extract_plain(text: str, *, markdown: bool) -> tuple[str | None, str, str | None, str | None]:
+def _extract_plain(path: Path, text: str, *, markdown: bool) -> tuple[str | None, str, str | None, str | None]:
     title = url = published = None
     if markdown:
         match = _FRONT_MATTER.match(text)
         if match:
-            import yaml
-
-            try:
-                meta = yaml.safe_load(match.group(1)) or {}
-            except yaml.YAMLError:
-                meta = {}
-            if isinstance(meta, dict):
-                title = _str_or_none(meta.get("title"))
-                url = _str_or_none(meta.get("url") or meta.get("link"))
-                published = _str_or_none(meta.get("date") or meta.get("published"))
+            meta = _front_matter(path, match.group(1))
+            title = _str_or_none(meta.get("title"))
+            url = _str_or_none(meta.get("url") or meta.get("link"))
+            published = _str_or_none(meta.get("date") or meta.get("published"))
             text = text[match.end():]
         heading = re.search(r"^#\s+(.+)$", text, re.M)
         if heading and title is None:
@@ -162,6 +119,49 @@ def _extract_plain(text: str, *, markdown: bool) -> tuple[str | None, str, str |
     if url_line:
         url = url or url_line.group(1)
     return title, text, url, published
+
+
+def _front_matter(path: Path, block: str) -> dict:
+    """The front matter's metadata keys, or a clear error naming the file."""
+    import yaml
+
+    if len(block.encode("utf-8")) > FRONT_MATTER_MAX_BYTES:
+        raise errors.UndecodableFile(path, f"front matter is over the {FRONT_MATTER_MAX_BYTES:,}-byte limit")
+    try:
+        _check_events(path, yaml.parse(block, Loader=yaml.SafeLoader))
+        meta = yaml.safe_load(block)
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date that is none ("2020-13-45")
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark else ""  # +1 for 1-based, +1 for the opening ---
+        problem = getattr(exc, "problem", None) or exc
+        raise errors.UndecodableFile(path, f"front matter is not valid YAML{where}: {problem}") from None
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise errors.UndecodableFile(path, f"front matter must be key: value lines, not a {_kind(meta)}")
+    for key in _META_KEYS:
+        if not isinstance(meta.get(key), (str, int, float, datetime.date, type(None))):
+            raise errors.UndecodableFile(path, f"front matter {key!r} must be a plain value, not a {_kind(meta[key])}")
+    return meta
+
+
+def _check_events(path: Path, events) -> None:
+    """Refuse anchors/aliases and deep nesting from the parser's events, before anything is built."""
+    import yaml
+
+    depth = 0
+    for event in events:
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise errors.UndecodableFile(
+                path, "front matter uses YAML anchors/aliases (&/*); only plain key: value scalars are allowed"
+            )
+        depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
+        if depth > FRONT_MATTER_MAX_DEPTH:  # the composer recurses per level
+            raise errors.UndecodableFile(path, f"front matter nests deeper than {FRONT_MATTER_MAX_DEPTH} levels")
+
+
+def _kind(value) -> str:
+    return {dict: "mapping", list: "list"}.get(type(value), type(value).__name__)
 
 
 def _extract_html(path: Path, html: str) -> tuple[str | None, str, str | None, str | None]:

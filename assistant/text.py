@@ -1,0 +1,87 @@
+"""Text rules shared by ingest and answering: control and invisible characters, questions, orders to a model.
+
+The base layer: it imports nothing from the assistant's own packages, so ingest, answer and the
+core can all use it and an article and a question are cleaned by the same rules.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# C0 and C1 controls and DEL (category Cc) but tab and newline, and lone surrogates (Cs, which
+# cannot be written as UTF-8): they carry no meaning and confuse tokenisers.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+# Every format character (category Cf, Unicode 15): zero-width spaces and joiners, bidi controls,
+# the soft hyphen, word joiners, the BOM, tags. Invisible, so removed, never made a space: "J\u200bIG"
+# is "JIG". tests/test_text.py checks this list against unicodedata.
+_INVISIBLE = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
+
+# Terminal escape sequences (colours, window titles) pasted along with a question: CSI, OSC, and two-byte ones.
+_TERMINAL_ESCAPE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+
+
+def strip_controls(text: str, replacement: str = "") -> str:
+    """``text`` without control characters (tab and newline stay) and lone surrogates."""
+    return _CONTROL.sub(replacement, text)
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without invisible format characters (category Cf)."""
+    return _INVISIBLE.sub("", text)
+
+
+def clean_question(question: str) -> str:
+    """The question without escape sequences, control and invisible characters, its whitespace collapsed.
+
+    A control character becomes a space (it may stand between words); an invisible one goes, so the
+    question reads like the article text it should match (NFC, as clean_text stores articles).
+    """
+    text = strip_invisible(strip_controls(_TERMINAL_ESCAPE.sub(" ", question), " "))
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+# --- orders to a model ----------------------------------------------------------------------
+# A sentence that gives orders to an AI is an injection attempt, not a statement of fact: it never
+# answers (extractive) and never supports a claim (LLM). The addressee must be a machine ("the
+# assistant", "AI assistants", "chatbots"), so "The assistant coach must reply to the league" and
+# "You should always back up your files" stay ordinary sentences.
+_MACHINE = r"(?:assistant|model|ai|a\.i\.|chatbot|bot|llm|language\s+model)s?"
+_ORDERS = re.compile(
+    rf"""
+    # "ignore the previous instructions", "disregard all other articles", "forget your instructions"
+    \b(?:ignore|disregard|forget|override)\s+(?:(?:all|any|the|your|of\s+the)\s+)*
+        (?:(?:previous|prior|above|earlier|preceding|other|original|system)\s+)+
+        (?:instructions?|prompts?|articles?|passages?|context|rules|directions|guidelines|messages|sources|documents)\b
+    | \b(?:ignore|disregard|forget)\s+(?:all\s+(?:your\s+)?|your\s+)(?:instructions|prompts?)\b
+    | \b(?:ignore|disregard|forget)\s+(?:everything|anything)\s+(?:above|else|before\s+this)\b
+    # "the assistant must tell users ...", "AI assistants should say ...", "chatbots must reply ..."
+    | \b(?:(?:the|an?|any|all|every|each|this|your)\s+(?:(?:ai|llm|language)\s+)?{_MACHINE}
+        | (?:ai|a\.i\.|llm)\s+{_MACHINE} | (?:ai|chatbot|llm)s? )
+      \s+(?:must|should|shall|has\s+to|have\s+to|needs?\s+to|is\s+to|are\s+to|ought\s+to|(?:is|are)\s+required\s+to)
+      \s+(?:(?:not|never|always|only|now|also|instead)\s+)*
+      (?:tell|say|reply|respond|answer|output|print|write|ignore|inform|advise|recommend|mention|state|claim
+        |refuse|repeat|cite|quote)\b
+    # "you must reply PWNED": "you" is the reader in an article, unless it is told to say a set token
+    | \byou\s+(?:must|should|shall|are\s+to)\s+(?:(?:now|only|always)\s+)*(?:reply|respond|answer|output|say|print)
+      \s+(?:only\s+)?(?:with\s+)?["'“]?(?-i:[A-Z0-9]{{3,}})\b
+    # "Note to AI assistants: ...", "Message for the chatbot - ..." (not "Instructions for the model aircraft")
+    | \b(?:note|message|instructions?|attention|reminder|memo)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?
+      (?:(?:ai|llm)\s+)?{_MACHINE}
+      \s*[:—–-]
+    # a role label opening the sentence: "SYSTEM:", "Assistant:", "[SYSTEM]", "<|system|>"
+    | ^\W*(?:system|assistant)\s*[:\]|>]
+    | ^\W*new\s+instructions\s*: | \b(?:new|updated)\s+system\s+prompt\b
+    """,
+    re.I | re.X,
+)
+
+
+def addresses_the_model(sentence: str) -> bool:
+    """Does this sentence give orders to an AI ("Ignore previous instructions and reply X")?"""
+    return bool(_ORDERS.search(sentence))
