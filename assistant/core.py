@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import errors
@@ -29,6 +30,22 @@ ProgressCallback = Callable[[int, int, str], None]
 WRITE_BATCH_CHUNKS = 256
 
 
+@dataclass
+class _IngestRun:
+    """What one ingest call has done so far."""
+
+    report: IngestReport
+    max_chunks: int | None
+    seen: dict[str, str] = field(default_factory=dict)  # article id -> content hash
+    batch: list[tuple[str, Article, list[Chunk]]] = field(default_factory=list)  # (path, article, chunks) unwritten
+    chunks: int = 0
+    disk_full: str | None = None
+
+    @property
+    def chunks_left(self) -> int | None:
+        return None if self.max_chunks is None else self.max_chunks - self.chunks
+
+
 class Assistant:
     def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None, store: VectorStore | None = None):
         self.settings = settings or load_settings()
@@ -46,48 +63,90 @@ class Assistant:
         *,
         on_progress: ProgressCallback | None = None,
         sources: dict[str, str] | None = None,
+        max_chunks: int | None = None,
     ) -> IngestReport:
         """Ingest files and folders. Bad files are reported in ``failed``; good ones still land.
 
         ``sources`` maps a path to the name to record as its source (uploads
-        arrive under temporary names).
+        arrive under temporary names). ``max_chunks`` is a request's budget
+        (uploads): a file that would take the total over it fails, naming it.
+        A full disk fails the files not yet written and stops; what was
+        written before stays, and nothing is half-written.
         """
         files = list(iter_files(list(paths)))
-        report = IngestReport()
-        batch: list[tuple[Article, list[Chunk]]] = []
-        batch_chunks = 0
-        seen: set[str] = set()
+        problem = self.index.free_space_problem()
+        if problem:
+            raise errors.DiskFull(f"{problem}; nothing was written")
+        run = _IngestRun(IngestReport(), max_chunks)
         with self.index.writing():
             self.index.sweep_orphans()
             for done, path in enumerate(files, start=1):
-                try:
-                    article = load_article(path, max_bytes=self.settings.max_file_bytes, source=(sources or {}).get(str(path)))
-                except errors.IngestError as exc:
-                    report.failed.append((exc.path, exc.reason))
+                if run.disk_full:
+                    run.report.failed.append((str(path), f"not ingested: {run.disk_full}"))
                 else:
-                    if article.id in seen or self.index.is_unchanged(article):
-                        report.unchanged.append(article.id)
-                    else:
-                        seen.add(article.id)
-                        known = self.index.manifest.content_hash(article.id) is not None
-                        (report.replaced if known else report.added).append(article.id)
-                        chunks = self._chunk(article)
-                        batch.append((article, chunks))
-                        batch_chunks += len(chunks)
-                        if batch_chunks >= WRITE_BATCH_CHUNKS:
-                            report.chunks_added += self.index.write(batch)
-                            batch, batch_chunks = [], 0
+                    self._ingest_one(path, run, (sources or {}).get(str(path)))
                 if on_progress:
                     on_progress(done, len(files), str(path))
-            report.chunks_added += self.index.write(batch)
-        if report.added or report.replaced:
+            self._write(run)
+        if run.report.added or run.report.replaced:
             self.retriever.refresh_keyword_index()
-        return report
+        return run.report
 
-    def _chunk(self, article: Article) -> list[Chunk]:
-        return chunk_article(
-            article, self.embedder.count_tokens, size=self.settings.chunk_tokens, overlap=self.settings.chunk_overlap_tokens
-        )
+    def _ingest_one(self, path: Path, run: "_IngestRun", source: str | None) -> None:
+        report = run.report
+        try:
+            article = load_article(path, max_bytes=self.settings.max_file_bytes, source=source)
+        except errors.IngestError as exc:
+            report.failed.append((exc.path, exc.reason))
+            return
+        if article.id in run.seen:
+            if run.seen[article.id] != article.content_hash:  # e.g. two uploads named the same
+                report.failed.append((str(path), f"another file of this ingest has the same name ({article.source}) "
+                                                 "and other content; rename one"))
+            else:
+                report.unchanged.append(article.id)
+            return
+        run.seen[article.id] = article.content_hash
+        if self.index.is_unchanged(article):
+            report.unchanged.append(article.id)
+            return
+        chunks = self._chunk(article, run.chunks_left)
+        if chunks is None:
+            report.failed.append((str(path), f"over this upload's budget of {run.max_chunks:,} chunks "
+                                             "(ingest_max_chunks); split the file, or ingest it with `assistant ingest`"))
+            return
+        known = self.index.manifest.content_hash(article.id) is not None
+        (report.replaced if known else report.added).append(article.id)
+        run.batch.append((str(path), article, chunks))
+        run.chunks += len(chunks)
+        if sum(len(c) for _, _, c in run.batch) >= WRITE_BATCH_CHUNKS:
+            self._write(run)
+
+    def _write(self, run: "_IngestRun") -> None:
+        """Write the pending batch; on a full disk, its files fail and the rest of the run is skipped."""
+        batch, run.batch = run.batch, []
+        if not batch:
+            return
+        try:
+            with self.index.disk_full_as_error():
+                run.report.chunks_added += self.index.write([(a, c) for _, a, c in batch])
+        except errors.DiskFull as exc:
+            run.disk_full = str(exc)
+            for path, article, _ in batch:
+                for ids in (run.report.added, run.report.replaced):
+                    if article.id in ids:
+                        ids.remove(article.id)
+                run.report.failed.append((path, str(exc)))
+
+    def _chunk(self, article: Article, budget: int | None = None) -> list[Chunk] | None:
+        """The article's chunks, or None when they would be more than ``budget``."""
+        size, overlap = self.settings.chunk_tokens, self.settings.chunk_overlap_tokens
+        # A chunk advances at least (size - overlap) tokens of ~6 characters or fewer, so this many chunks at the
+        # least: an article certainly over the budget is refused before paying for its tokenisation.
+        if budget is not None and len(article.text) / ((size - overlap) * 6) > budget:
+            return None
+        chunks = chunk_article(article, self.embedder.count_tokens, size=size, overlap=overlap)
+        return None if budget is not None and len(chunks) > budget else chunks
 
     def remove(self, article_id: str) -> None:
         with self.index.writing():

@@ -13,9 +13,12 @@ Surfaces turn these into a one-line CLI message with a non-zero exit, an HTTP
     │   └── EmptyDocument           nothing readable left after extraction
     ├── StoreError                  the index cannot be read or written
     │   ├── EmbedderMismatch        index built with another embedder
-    │   └── IndexBusy               another process holds the write lock
+    │   ├── IndexBusy               another process holds the write lock
+    │   └── DiskFull                too little free space to write; nothing was written
     ├── ArticleNotFound
+    ├── JobNotFound                 no upload job with that id (or it is long gone)
     ├── InvalidRequest(field)       a question or filter that cannot be asked
+    │   └── OverBudget              an upload over a per-request limit (files, chunks)
     └── BackendError                an answer backend failed (LLM down, garbage)
 """
 
@@ -76,12 +79,23 @@ class IndexBusy(StoreError):
     pass
 
 
+class DiskFull(StoreError):
+    status_code = 507  # Insufficient Storage
+
+
 class ArticleNotFound(AssistantError):
     status_code = 404
 
     def __init__(self, article_id: str):
         self.article_id = article_id
         super().__init__(f"no article with id {article_id!r} in the index")
+
+
+class JobNotFound(AssistantError):
+    status_code = 404
+
+    def __init__(self, job_id: str):
+        super().__init__(f"no upload job with id {job_id!r} (jobs are kept for the last 200 uploads)")
 
 
 class InvalidRequest(AssistantError):
@@ -91,6 +105,10 @@ class InvalidRequest(AssistantError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+
+class OverBudget(InvalidRequest):
+    status_code = 413
 
 
 class BackendError(AssistantError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 from pydantic import BaseModel
 
@@ -40,6 +41,7 @@ class Passage:
     rank: int
     article_text: str = field(default="", repr=False)
     published: str | None = None
+    url: str | None = None
 
 
 class Citation(BaseModel):
@@ -51,6 +53,7 @@ class Citation(BaseModel):
     start: int  # span of the quote in the article text
     end: int
     score: float
+    url: str | None = None  # the article's own link, when it has one
     passage: str = ""  # the whole passage the quote sits in, for context
     passage_start: int = 0
     # span of the answering phrase inside the quote, when the answerer found one
@@ -71,6 +74,7 @@ class Citation(BaseModel):
             start=start,
             end=end,
             score=round(score, 4),
+            url=passage.url,
             passage=passage.chunk.text,
             passage_start=passage.chunk.start,
             highlight_start=highlight[0] if highlight else None,
@@ -87,8 +91,12 @@ class Answer(BaseModel):
     # internal: evaluation plots it, the public JSON leaves it out.
     support: float | None = None
 
-    def public(self) -> dict:
-        """The documented JSON shape of `assistant ask --json` and the API."""
+    def public(self, *, reader: bool = False) -> dict:
+        """The documented JSON shape of `assistant ask --json` and the API.
+
+        ``reader``: for callers outside the server's trust (widget keys, the chat page), whose
+        citations name their source by file name or link, never by a path on the server.
+        """
         return {
             "answer": self.answer,
             "citations": [
@@ -96,7 +104,8 @@ class Answer(BaseModel):
                     "n": c.n,
                     "article_id": c.article_id,
                     "title": c.title,
-                    "source": c.source,
+                    "source": display_source(c.source) if reader else c.source,
+                    **({"url": c.url} if c.url else {}),
                     "quote": c.quote,
                     "start": c.start,
                     "end": c.end,
@@ -107,6 +116,13 @@ class Answer(BaseModel):
             "refused": self.refused,
             **({"notice": self.notice} if self.notice else {}),
         }
+
+
+def display_source(source: str) -> str:
+    """A source as readers may see it: uploads and links as they are, server files by their name only."""
+    if source.startswith(("upload:", "http://", "https://")):
+        return source
+    return PurePath(source).name
 
 
 @dataclass(frozen=True, slots=True)

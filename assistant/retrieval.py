@@ -135,6 +135,7 @@ class HybridRetriever(BaseRetriever):
                     rank=len(passages) + 1,
                     article_text=article.text,
                     published=article.published,
+                    url=article.url,
                 )
             )
             if len(passages) == k:

@@ -102,7 +102,34 @@ class Settings(BaseSettings):
         "", description="Comma-separated origins (scheme://host[:port]) where widget keys may be used."
     )
     keys_file: Path | None = Field(None, description="TOML or JSON file with admin keys and widget keys with origins.")
-    api_rate_per_minute: int = Field(60, ge=1, description="Requests per minute per key (token bucket).")
+    api_rate_per_minute: int = Field(
+        60, ge=1, description="Requests per minute per key and client address, on every surface (API, widget, chat page)."
+    )
+    failed_auth_per_minute: int = Field(
+        10, ge=1, description="Refused keys (unknown, wrong origin) per minute per client address before 429."
+    )
+    trusted_proxies: str = Field(
+        "", description="Comma-separated proxy addresses whose X-Forwarded-For names the client (empty: trust none)."
+    )
+    public_url: str | None = Field(
+        None, description="The server's own origin as browsers see it (https://assistant.example.com); default "
+        "http://HOST:PORT. The /widget page's requests come from it.",
+    )
+    page_uploads: Literal["sign-in", "off"] = Field(
+        "sign-in", description="The chat page's article controls: sign-in (with admin keys set, only after signing in "
+        "with one; with none, only on 127.0.0.1) or off.",
+    )
+    session_secret: SecretStr | None = Field(
+        None, description="Signs the chat page's admin sign-in cookie; default: random per process (set it for replicas)."
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="How long a chat page sign-in lasts.")
+    ingest_max_files: int = Field(100, ge=1, description="Most files in one upload request.")
+    ingest_max_chunks: int = Field(
+        4000, ge=1, description="Most chunks one upload request may add (about 45 s of embedding on 2 cores)."
+    )
+    min_free_disk_bytes: int = Field(
+        64 * 1024 * 1024, ge=0, description="Below this free space under index_dir, writes are refused and /ready is 503."
+    )
     api_max_json_bytes: int = Field(64 * 1024, ge=1024, description="Largest JSON request body.")
     api_max_upload_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, description="Largest upload request (all files together); each file is also "

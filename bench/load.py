@@ -379,7 +379,7 @@ async def upload(client: httpx.AsyncClient, run: Run, t0: float) -> None:
     run.ingest.update(articles=len(run.articles), bytes=sum(len(a.text.encode()) for a in run.articles))
     run.ingest["start_s"] = time.perf_counter() - t0
     try:
-        response = await call(client, "POST", "/api/articles", run, timeout=3600, files=files)
+        response = await call(client, "POST", "/api/articles?wait=true", run, timeout=3600, files=files)
     except httpx.HTTPError as exc:
         run.ingest.update(end_s=time.perf_counter() - t0, ok=False, error=f"{type(exc).__name__}: {exc}")
         return

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
+import httpx
 import uvicorn
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = Path(sys.executable).parent / "assistant"
 
 
 def free_port() -> int:
@@ -34,3 +42,53 @@ class ServerThread:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class ServeProcess:
+    """`assistant serve` as a real process on 127.0.0.1, with its own index, temp dir and log under ``root``."""
+
+    def __init__(self, root: Path, env: dict[str, str], *args: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.tmp = root / "tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.log_path = root / f"serve-{self.port}.log"
+        self.env = {**os.environ, "TMPDIR": str(self.tmp), "ASSISTANT_INDEX_DIR": str(root / "index"), **env}
+        self.env.pop("GRADIO_TEMP_DIR", None)
+        self.command = [str(CLI), "serve", "--port", str(self.port), *args]
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "ServeProcess":
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(self.command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 180
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"assistant serve exited with {self.process.returncode}:\n{self.log()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/ready", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"assistant serve was not ready within 180 s:\n{self.log()[-3000:]}")
+            time.sleep(0.3)
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+    def run_to_exit(self, timeout: float) -> subprocess.CompletedProcess:
+        return subprocess.run(self.command, env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def upload_area(self) -> Path:
+        """The server's upload folder (see assistant/web/uploads.py)."""
+        return self.tmp / f"assistant-uploads-{self.process.pid}"
+
+    def rss_mib(self) -> float:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024

@@ -54,13 +54,13 @@ def sites(tmp_path_factory):
     """The assistant's server, a host site on its widget allowlist, and one that is not."""
     root = tmp_path_factory.mktemp("widget")
     (root / "vandal.txt").write_text(HOSTILE)
-    allowed_port = free_port()
-    settings = load_settings(
-        index_dir=root / "index", widget_keys=WIDGET_KEY, widget_origins=f"http://127.0.0.1:{allowed_port}"
+    allowed_port, port = free_port(), free_port()
+    settings = load_settings(  # the port is the server's own origin, where /widget calls the API from
+        index_dir=root / "index", widget_keys=WIDGET_KEY, widget_origins=f"http://127.0.0.1:{allowed_port}", port=port
     )
     assistant = Assistant(settings)
     assert assistant.ingest([SEEDS, root / "vandal.txt"]).ok
-    with ServerThread(create_app(assistant)) as server:
+    with ServerThread(create_app(assistant), port=port) as server:
         site = host_site(server.url)
         with ServerThread(site, port=allowed_port) as allowed, ServerThread(site) as not_allowed:
             yield {"assistant": server.url, "allowed": allowed.url, "not_allowed": not_allowed.url}

@@ -11,7 +11,10 @@ leaves the index answering exactly as before; the next write sweeps the orphans.
 
 from __future__ import annotations
 
+import errno
+import shutil
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +78,31 @@ class Index:
         self._lock.timeout = timeout
         return _LockContext(self._lock, self.settings.index_dir)
 
+    def free_space_problem(self) -> str | None:
+        """Why writing now would fill the disk under the index, or None (never raises)."""
+        try:
+            free = shutil.disk_usage(self.settings.index_dir).free
+        except OSError:
+            return None
+        if free < self.settings.min_free_disk_bytes:
+            # No path: /ready, which anyone may call, says this too.
+            return (
+                f"the disk under the index is full ({free / 2**20:.0f} MiB free, "
+                f"min_free_disk_bytes is {self.settings.min_free_disk_bytes / 2**20:.0f} MiB)"
+            )
+        return None
+
+    @contextmanager
+    def disk_full_as_error(self):
+        """Turn the store's and the manifest's out-of-space failures into DiskFull (a failed batch commits nothing)."""
+        try:
+            yield
+        except Exception as exc:  # Chroma's Rust core raises its own types; the message tells
+            if not _is_disk_full(exc):
+                raise
+            raise errors.DiskFull("the disk under the index is full; nothing more was written and the index "
+                                  "answers as before") from None
+
     def sweep_orphans(self) -> int:
         """Delete vectors the manifest does not list (left by an ingest that died)."""
         orphans = list(self.store.ids() - self.manifest.all_chunk_ids())
@@ -123,6 +151,14 @@ class Index:
         hits = self.store.query(vector, k * 2 + 8, where)
         live = self.manifest.chunks([h.id for h in hits])
         return [h for h in hits if h.id in live][:k]
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC from the OS, SQLite's "database or disk is full", or either wrapped by Chroma's Rust core."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return "disk is full" in text or "no space left" in text or "database or disk is full" in text
 
 
 class _LockContext:

@@ -10,22 +10,23 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, File, Request, Security, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, Security, UploadFile
+from fastapi.responses import JSONResponse
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.exceptions import HTTPException
 
 from ..core import Assistant
-from ..errors import AssistantError
+from ..errors import AssistantError, OverBudget
 from ..models import Answer, ArticleInfo
 from .guard import error
-from .schemas import AnswerOut, AskRequest, ErrorOut, IngestReportOut, Removed
+from .schemas import AnswerOut, AskRequest, ErrorOut, IngestReportOut, JobOut, Removed
+from .uploads import IngestJobs, new_upload_folder
 
 log = logging.getLogger("assistant.web")
 
@@ -63,24 +64,31 @@ def get_assistant(request: Request) -> Assistant:
 AssistantDep = Annotated[Assistant, Depends(get_assistant)]
 
 
+def is_reader(request: Request) -> bool:
+    """A widget key's caller: sees sources as readers do (the guard records the key's role)."""
+    return request.scope.get("state", {}).get("key_role") != "admin"
+
+
 @router.post("/ask", tags=["ask"], response_model_exclude_none=True)
-def ask(body: AskRequest, assistant: AssistantDep) -> AnswerOut:
+def ask(body: AskRequest, assistant: AssistantDep, request: Request) -> AnswerOut:
     """Answer a question from the articles, with citations (admin or widget key)."""
-    return AnswerOut.of(assistant.ask(body.question, body.history_turns(), body.to_filters()))
+    answer = assistant.ask(body.question, body.history_turns(), body.to_filters())
+    return AnswerOut.of(answer, reader=is_reader(request))
 
 
 @router.post("/ask/stream", tags=["ask"], response_class=EventSourceResponse)
-def ask_stream(body: AskRequest, assistant: AssistantDep) -> Iterator[ServerSentEvent]:
+def ask_stream(body: AskRequest, assistant: AssistantDep, request: Request) -> Iterator[ServerSentEvent]:
     """The answer as Server-Sent Events (admin or widget key).
 
     `token` events (`{"text": piece}`) as the answer is produced, then one `answer`
     event with the checked answer and its citations (the shape of POST /api/ask),
     then `done`. A failure ends the stream with an `error` event (`{"error", "status"}`).
     """
+    reader = is_reader(request)
     try:
         for piece in assistant.stream(body.question, body.history_turns(), body.to_filters()):
             if isinstance(piece, Answer):
-                yield ServerSentEvent(event="answer", data=AnswerOut.of(piece).model_dump(exclude_none=True))
+                yield ServerSentEvent(event="answer", data=AnswerOut.of(piece, reader=reader).model_dump(exclude_none=True))
             else:
                 yield ServerSentEvent(event="token", data={"text": piece})
     except AssistantError as exc:
@@ -99,23 +107,49 @@ def list_articles(assistant: AssistantDep) -> list[ArticleInfo]:
     return assistant.articles()  # FastAPI documents and serialises the dataclass itself
 
 
-@router.post("/articles", tags=["articles"])
+@router.post("/articles", tags=["articles"], status_code=202, responses={200: {"model": IngestReportOut}})
 def upload_articles(
     files: Annotated[list[UploadFile], File(description="Articles: .txt .md .html .pdf")],
     assistant: AssistantDep,
-) -> IngestReportOut:
-    """Ingest uploaded files (admin key). Files that fail are listed in `failed`; the others still land."""
-    with tempfile.TemporaryDirectory(prefix="assistant-upload-") as tmp:
-        names: dict[str, str] = {}
+    request: Request,
+    wait: Annotated[bool, Query(description="Answer when the ingest is done (200 and its report), not at once.")] = False,
+) -> JobOut:
+    """Ingest uploaded files as a background job (admin key): 202 and the job to poll at `status_url`.
+
+    Files that fail are listed in the report's `failed`; the others still land. One request holds at most
+    `ingest_max_files` files and `api_max_upload_bytes` bytes, and may add at most `ingest_max_chunks` chunks.
+    """
+    limit = assistant.settings.ingest_max_files
+    if len(files) > limit:
+        raise OverBudget("files", f"{len(files)} files in one upload; the limit is {limit} (ingest_max_files)")
+    folder = new_upload_folder()
+    names: dict[str, str] = {}
+    try:
         for i, upload in enumerate(files):
             name = _safe_name(upload.filename)
-            path = Path(tmp) / str(i) / name  # one folder per file: two uploads may share a name
+            path = folder / str(i) / name  # one folder per file: two uploads may share a name
             path.parent.mkdir()
             with path.open("wb") as out:
                 shutil.copyfileobj(upload.file, out)
             names[str(path)] = name
-        report = assistant.ingest(list(names), sources={path: f"upload:{name}" for path, name in names.items()})
-    return IngestReportOut.of(report, names)
+    except OSError as exc:  # e.g. the temp disk is full: nothing was ingested
+        shutil.rmtree(folder, ignore_errors=True)
+        return error(507, f"could not store the upload on the server: {exc.strerror}; nothing was ingested")
+    jobs: IngestJobs = request.app.state.jobs
+    job = jobs.submit(folder, names)
+    if wait:
+        job = jobs.wait(job, timeout=3600)
+        if job.status == "failed":
+            return error(job.error_status, job.error or "ingest failed")
+        if job.report is not None:
+            return JSONResponse(IngestReportOut.of(job.report, job.names).model_dump(), status_code=200)
+    return JobOut.of(job)
+
+
+@router.get("/jobs/{job_id}", tags=["articles"], response_model_exclude_none=True)
+def upload_job(job_id: str, request: Request) -> JobOut:
+    """An upload job's progress, and its report once done (admin key)."""
+    return JobOut.of(request.app.state.jobs.get(job_id))
 
 
 @router.delete("/articles/{article_id}", tags=["articles"])

@@ -3,35 +3,52 @@
 from __future__ import annotations
 
 import logging
+import re
+from contextlib import asynccontextmanager
 
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
 from ..core import Assistant
+from ..errors import ConfigError
 from .api import add_error_handlers
 from .api import router as api_router
 from .auth import load_keyring
 from .chat import build_chat_page
-from .guard import ApiGuard
+from .guard import SECRET_PARAMS, Guard
+from .limits import RateLimits
 from .ready import Readiness
 from .ready import router as ready_router
 from .render import CSS
+from .session import PageAccess, exposure_problem, session_router
+from .uploads import IngestJobs, release_upload_area, use_upload_area
 from .widget import widget_router
 
 log = logging.getLogger("assistant.web")
 
 
 def create_app(assistant: Assistant) -> FastAPI:
-    app = FastAPI(title="Article assistant", docs_url="/docs", openapi_url="/openapi.json")
+    settings = assistant.settings
+    use_upload_area()  # before the page mounts: Gradio reads its upload folder from it
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        release_upload_area()
+
+    app = FastAPI(title="Article assistant", docs_url="/docs", openapi_url="/openapi.json", lifespan=lifespan)
     app.state.assistant = assistant
-    # The HTTP API and the widget (see README "Embed it in your site").
-    app.state.keyring = keyring = load_keyring(assistant.settings)
-    app.add_middleware(ApiGuard, keyring=keyring, settings=assistant.settings)
+    app.state.jobs = IngestJobs(assistant)
+    # One gate for every surface (see README "Security").
+    app.state.keyring = keyring = load_keyring(settings)
+    app.state.access = access = PageAccess(keyring, settings)
+    app.add_middleware(Guard, keyring=keyring, settings=settings, limits=RateLimits(settings), access=access)
     add_error_handlers(app)
     app.include_router(api_router)
     app.include_router(ready_router)
     app.include_router(widget_router(keyring))
+    app.include_router(session_router(access))
     # Warm up in the background: the server answers /health at once, /ready once loaded.
     app.state.readiness = Readiness(assistant)
     app.state.readiness.start()
@@ -41,16 +58,42 @@ def create_app(assistant: Assistant) -> FastAPI:
         """The process is up."""
         return {"status": "ok"}
 
-    page = build_chat_page(assistant)
+    page = build_chat_page(assistant, access)
     page.queue(default_concurrency_limit=4)
-    return gr.mount_gradio_app(app, page, path="/", css=CSS, footer_links=[], ssr_mode=False)
+    mounted = gr.mount_gradio_app(
+        app, page, path="/", css=CSS, footer_links=[], ssr_mode=False, max_file_size=settings.max_file_bytes
+    )
+    # Gradio checks that a file named in a request was uploaded (not any path on the server) only once it
+    # believes it was launched; a mounted page is never launched, so say so, or any server file is readable.
+    page.has_launched = True
+    return mounted
+
+
+class _RedactSecrets(logging.Filter):
+    """Access-log lines never carry a key that someone put in a URL (the request is refused anyway)."""
+
+    PATTERN = re.compile(r"(?i)([?&](?:" + "|".join(SECRET_PARAMS) + r")=)[^&\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
+        return True
 
 
 def serve(assistant: Assistant) -> None:
     settings = assistant.settings
+    problem = exposure_problem(settings, load_keyring(settings))
+    if problem:
+        raise ConfigError(problem)
     app = create_app(assistant)
     base = f"http://{settings.host}:{settings.port}"
     print(f"serving the chat page on {base}/, the API docs on {base}/docs, the widget on {base}/embed.js", flush=True)
     if app.state.keyring.empty:
-        print("no API keys configured: /api/ answers 401; see README 'Embed it in your site' to add some", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+        print("no API keys configured: /api/ answers 401; see README 'Security' to add some", flush=True)
+    logging.getLogger("uvicorn.access").addFilter(_RedactSecrets())
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    # Forwarded-for headers name the client only when they come from a proxy the settings trust.
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level,
+        proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
+    )

@@ -60,14 +60,15 @@ class ApiKey:
     fingerprint: str
     origins: frozenset[str] = field(default_factory=frozenset)
 
-    def allows_origin(self, origin: str | None, own_origin: str) -> bool:
+    def allows_origin(self, origin: str | None, own_origins: frozenset[str]) -> bool:
         """Admin keys are not bound to origins; widget keys need an allowed Origin header.
 
-        The server's own origin is always allowed: that is the ``/widget`` page.
+        The server's own origins (from settings, never from the request's Host header) are
+        always allowed: that is the ``/widget`` page.
         """
         if self.role == "admin":
             return True
-        return origin is not None and origin.lower() in self.origins | {own_origin.lower()}
+        return origin is not None and origin.lower() in self.origins | own_origins
 
 
 class KeyRing:
@@ -78,9 +79,16 @@ class KeyRing:
         # Compared by digest, so lookup time does not depend on how much of a key matched.
         return self._by_digest.get(_digest(secret)) if secret else None
 
+    def by_fingerprint(self, fingerprint: str) -> ApiKey | None:
+        return next((k for k in self._by_digest.values() if k.fingerprint == fingerprint), None)
+
     @property
     def empty(self) -> bool:
         return not self._by_digest
+
+    @property
+    def has_admin(self) -> bool:
+        return any(k.role == "admin" for k in self._by_digest.values())
 
     @property
     def widget_origins(self) -> frozenset[str]:
@@ -119,6 +127,14 @@ def load_keyring(settings: Settings) -> KeyRing:
         for entry in listed.widget_keys:
             add(entry.key, "widget", _origins(entry.origins) or shared_origins)
     return KeyRing(keys)
+
+
+def own_origins(settings: Settings) -> frozenset[str]:
+    """Where the server's own pages (``/widget``) are served from, as browsers name it."""
+    if settings.public_url:
+        return frozenset({normalize_origin(settings.public_url)})
+    hosts = {settings.host} | ({"127.0.0.1", "localhost"} if settings.host in ("127.0.0.1", "localhost", "::1") else set())
+    return frozenset(f"http://{host}:{settings.port}" for host in hosts)
 
 
 def _split(value: str) -> list[str]:

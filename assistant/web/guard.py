@@ -1,15 +1,23 @@
-"""The gate in front of every ``/api/`` route: CORS, key, origin, role, rate and body size.
+"""The gate in front of every route: keys, origins, roles, rates and body sizes, for all surfaces.
+
+    /api/…                 key (admin or widget) → origin → role → rate per key and client → body size
+    chat page POSTs        rate per client → body size (Gradio serves each event handler over HTTP:
+                           /gradio_api/call/<name>, /queue/join, /run/<name>, …, so they are doors too)
+    /gradio_api/upload     also the page's admin sign-in (see :mod:`.session`)
+    any URL with ?key=     refused: keys travel in headers, never in URLs that land in logs
 
 It is plain ASGI middleware rather than FastAPI dependencies so that it runs
 before the body is read: a request without a key gets 401, not a 422 about its
-body, and an oversized upload is refused before it is spooled to disk.
+body, and an oversized upload is refused before it is spooled to disk. Every
+401 a request ends with (a wrong key here, a wrong sign-in) counts against its
+client's refused-key limit, and is logged with the key's fingerprint only.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import time
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -18,15 +26,21 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..settings import Settings
-from .auth import ApiKey, KeyRing
+from .auth import ApiKey, KeyRing, fingerprint, own_origins
+from .limits import RateLimits
+from .session import PageAccess
 
 log = logging.getLogger("assistant.web")
 
 API_PREFIX = "/api/"
 # The only routes a widget key may call.
 WIDGET_ROUTES = {("POST", "/api/ask"), ("POST", "/api/ask/stream")}
-UPLOAD_ROUTE = ("POST", "/api/articles")
+UPLOAD_ROUTES = {("POST", "/api/articles")}
+PAGE_UPLOAD_ROUTES = {("POST", "/gradio_api/upload"), ("POST", "/upload")}
+SIGN_IN_ROUTES = {("POST", "/sign-in")}
 KEY_HELP = "send an API key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
+# Query parameters that would carry a secret into access logs and browser history.
+SECRET_PARAMS = {"key", "api_key", "apikey", "token", "access_token"}
 
 
 class BodyTooLarge(HTTPException):
@@ -34,30 +48,6 @@ class BodyTooLarge(HTTPException):
 
     def __init__(self, limit: int):
         super().__init__(413, f"request body is over the {limit:,}-byte limit")
-
-
-class RateLimiter:
-    """A token bucket per key: bursts up to ``per_minute`` requests, refilled evenly.
-
-    Only touched from the event loop, so it needs no lock.
-    """
-
-    def __init__(self, per_minute: int, clock=time.monotonic):
-        self.capacity = float(per_minute)
-        self.refill_per_s = per_minute / 60.0
-        self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # fingerprint -> (tokens, when)
-
-    def take(self, who: str) -> float:
-        """Spend a token: 0 if allowed, else the seconds until one is available."""
-        now = self.clock()
-        tokens, then = self._buckets.get(who, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - then) * self.refill_per_s)
-        if tokens < 1:
-            self._buckets[who] = (tokens, now)
-            return (1 - tokens) / self.refill_per_s
-        self._buckets[who] = (tokens - 1, now)
-        return 0.0
 
 
 def presented_key(headers: Headers) -> str | None:
@@ -71,16 +61,33 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> J
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-class ApiGuard:
-    def __init__(self, app: ASGIApp, *, keyring: KeyRing, settings: Settings):
+def client_address(scope: Scope) -> str:
+    """The TCP peer, or what a trusted proxy said (uvicorn rewrote ``client`` for trusted proxies only)."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def cookies_of(headers: Headers) -> dict[str, str]:
+    jar = SimpleCookie()
+    try:
+        jar.load(headers.get("cookie", ""))
+    except Exception:  # a malformed Cookie header is no sign-in
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+class Guard:
+    def __init__(self, app: ASGIApp, *, keyring: KeyRing, settings: Settings, limits: RateLimits, access: PageAccess):
         self.app = app
         self.keyring = keyring
-        self.limiter = RateLimiter(settings.api_rate_per_minute)
+        self.limits = limits
+        self.access = access
+        self.own_origins = own_origins(settings)
         self.max_json = settings.api_max_json_bytes
         self.max_upload = settings.api_max_upload_bytes
         # CORS only on /api/, only for widget origins; Gradio keeps its own policy for the chat page.
         self.cors = CORSMiddleware(
-            self.guarded,
+            self.api,
             allow_origins=sorted(keyring.widget_origins),
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
@@ -89,49 +96,111 @@ class ApiGuard:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (scope["path"] + "/").startswith(API_PREFIX):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = client_address(scope)
+        if _secret_in_query(scope):
+            await error(400, f"keys are never accepted in the URL (it lands in logs); {KEY_HELP}")(scope, receive, send)
+            return
+        is_api = (scope["path"] + "/").startswith(API_PREFIX)
+        if is_api or _route(scope) in SIGN_IN_ROUTES:
+            wait = self.limits.failures_exhausted(client)
+            if wait:  # this client has presented too many wrong keys: it waits before it may present more
+                await self._too_many(scope, receive, send, wait, f"too many refused keys from {client}")
+                return
+        if _route(scope) in SIGN_IN_ROUTES:
+            send = self._counting_refusals(send, client)
+        if is_api:
             await self.cors(scope, receive, send)
-        else:
+        elif scope["method"] == "POST":
+            await self.page(scope, receive, send)
+        else:  # the page itself, its assets, the widget's files, /health, /ready, /docs
             await self.app(scope, receive, send)
 
-    async def guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
+    # --- the HTTP API -----------------------------------------------------------
+    async def api(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
-        key = self.keyring.lookup(presented_key(headers))
-        refusal = self.refusal(scope, headers, key)
+        secret = presented_key(headers)
+        key = self.keyring.lookup(secret)
+        refusal = self._api_refusal(scope, headers, key, secret)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        limit = self.max_upload if _route(scope) == UPLOAD_ROUTE else self.max_json
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            await error(413, BodyTooLarge(limit).detail)(scope, receive, send)
+        scope.setdefault("state", {})["key_role"] = key.role  # the API shows readers no server paths
+        wait = self.limits.request(key.fingerprint, client_address(scope))
+        if wait:
+            await self._too_many(scope, receive, send, wait, f"key {key.fingerprint} rate-limited")
             return
-        await self.app(scope, _counting(receive, limit), send)
+        await self._sized(scope, receive, send, self.max_upload if _route(scope) in UPLOAD_ROUTES else self.max_json)
 
-    def refusal(self, scope: Scope, headers: Headers, key: ApiKey | None) -> JSONResponse | None:
-        """The error response for a request that may not go on, or None."""
+    def _api_refusal(self, scope: Scope, headers: Headers, key: ApiKey | None, secret: str | None) -> JSONResponse | None:
+        """The error response for an API request that may not go on, or None."""
+        client = client_address(scope)
         if key is None:
             if self.keyring.empty:
                 message = "no API keys are configured on this server; set ASSISTANT_ADMIN_KEYS or ASSISTANT_KEYS_FILE"
             else:
                 message = f"missing or unknown API key; {KEY_HELP}"
+            if secret:  # a wrong key, not a missing one (a misconfigured page should not lock itself out)
+                log.warning("refused unknown key %s from %s", fingerprint(secret), client)
+                self.limits.failure(client)
             return error(401, message, {"WWW-Authenticate": "Bearer"})
         origin = headers.get("origin")
-        own_origin = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
-        if not key.allows_origin(origin, own_origin):
-            log.info("key %s refused from origin %s", key.fingerprint, origin)
+        if not key.allows_origin(origin, self.own_origins):
+            log.warning("key %s refused from origin %s (client %s)", key.fingerprint, origin, client)
+            self.limits.failure(client)
             return error(403, f"this key may not be used from {origin or 'outside a browser'}; origin not allowed")
         if key.role == "widget" and _route(scope) not in WIDGET_ROUTES:
             return error(403, "a widget key may only ask questions")
-        wait = self.limiter.take(key.fingerprint)
-        if wait:
-            log.info("key %s rate-limited", key.fingerprint)
-            return error(429, "too many requests; slow down", {"Retry-After": str(math.ceil(wait))})
         return None
+
+    # --- the chat page's own endpoints -------------------------------------------------
+    async def page(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = client_address(scope)
+        wait = self.limits.request("page", client)
+        if wait:
+            await self._too_many(scope, receive, send, wait, f"chat page rate-limited for {client}")
+            return
+        if _route(scope) in PAGE_UPLOAD_ROUTES:
+            if not self.access.may_change_articles(cookies_of(Headers(scope=scope))):
+                await error(403, self.access.refusal())(scope, receive, send)
+                return
+            await self._sized(scope, receive, send, self.max_upload)
+            return
+        await self._sized(scope, receive, send, self.max_json)
+
+    # --- shared ------------------------------------------------------------------
+    async def _sized(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await error(413, BodyTooLarge(limit).detail)(scope, receive, send)
+            return
+        try:
+            await self.app(scope, _counting(receive, limit), send)
+        except BodyTooLarge as exc:  # raised mid-body where no JSON handler is below (the Gradio mount)
+            await error(413, exc.detail)(scope, receive, send)
+
+    async def _too_many(self, scope: Scope, receive: Receive, send: Send, wait: int, why: str) -> None:
+        log.warning("%s; answered 429", why)
+        await error(429, f"too many requests; retry in {wait} s", {"Retry-After": str(wait)})(scope, receive, send)
+
+    def _counting_refusals(self, send: Send, client: str) -> Send:
+        async def send_counted(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                self.limits.failure(client)
+            await send(message)
+
+        return send_counted
 
 
 def _route(scope: Scope) -> tuple[str, str]:
     return scope["method"], scope["path"].rstrip("/")
+
+
+def _secret_in_query(scope: Scope) -> bool:
+    query = scope.get("query_string", b"").decode("latin-1")
+    return any(name.lower() in SECRET_PARAMS for name, _ in parse_qsl(query, keep_blank_values=True))
 
 
 def _counting(receive: Receive, limit: int) -> Receive:

@@ -39,6 +39,9 @@ class Readiness:
     def check(self) -> tuple[bool, dict]:
         if self.problem is not None:
             return False, {"status": "not ready", "reason": self.problem}
+        full = self.assistant.index.free_space_problem()
+        if full:  # answers still flow, but no upload could land: a balancer should send writers elsewhere
+            return False, {"status": "not ready", "reason": full}
         try:  # both halves of the index must answer
             articles = self.assistant.index.manifest.article_count()
             vectors = self.assistant.index.store.count()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from html import escape
 
-from ..models import Answer, ArticleInfo, Citation
+from ..models import Answer, ArticleInfo, Citation, display_source
 
 
-def citation_html(c: Citation) -> str:
+def citation_html(c: Citation, *, reader: bool = False) -> str:
     """The passage with the cited sentence marked and, inside it, the answering phrase in bold."""
     passage = c.passage or c.quote
     q_start = max(0, c.start - c.passage_start) if c.passage else 0
@@ -26,17 +26,22 @@ def citation_html(c: Citation) -> str:
         f'<div class="citation" data-n="{c.n}">'
         f'<div class="citation-head"><span class="citation-n">[{c.n}]</span> '
         f'<span class="citation-title">{escape(c.title)}</span></div>'
-        f'<div class="citation-source">{escape(c.source)} · characters {c.start}–{c.end}</div>'
+        f'<div class="citation-source">{escape(display_source(c.source) if reader else c.source)}'
+        f'{" · " + escape(c.url) if c.url else ""} · characters {c.start}–{c.end}</div>'
         f'<blockquote class="citation-passage">{body}</blockquote></div>'
     )
 
 
-def sources_html(answer: Answer | None) -> str:
+def sources_html(answer: Answer | None, *, reader: bool = False) -> str:
     if answer is None:
         return '<div class="sources-empty">Cited passages appear here.</div>'
     if answer.refused or not answer.citations:
         return '<div class="sources-empty">No passage supports an answer, so nothing is cited.</div>'
-    return "".join(citation_html(c) for c in answer.citations)
+    return "".join(citation_html(c, reader=reader) for c in answer.citations)
+
+
+def status_html(lines: list[str]) -> str:
+    return "".join(f"<p>{escape(line)}</p>" for line in lines)
 
 
 def articles_html(articles: list[ArticleInfo]) -> str:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..answer import Turn
 from ..models import Answer, IngestReport
 from ..retrieval import Filters
+from .uploads import IngestJob
 
 
 class TurnIn(BaseModel):
@@ -53,7 +56,8 @@ class CitationOut(BaseModel):
     n: int = Field(description="The [n] marker in the answer.")
     article_id: str
     title: str
-    source: str
+    source: str = Field(description="Where the article came from: for widget keys a file name or link, never a path.")
+    url: str | None = Field(None, description="The article's own link, when it has one.")
     quote: str = Field(description="The cited sentence(s), verbatim from the article.")
     start: int = Field(description="Character offset of the quote in the stored article text.")
     end: int
@@ -67,8 +71,8 @@ class AnswerOut(BaseModel):
     notice: str | None = Field(None, description="Present when something degraded, e.g. the LLM was unreachable.")
 
     @classmethod
-    def of(cls, answer: Answer) -> AnswerOut:
-        return cls.model_validate(answer.public())
+    def of(cls, answer: Answer, *, reader: bool = False) -> AnswerOut:
+        return cls.model_validate(answer.public(reader=reader))
 
 
 class FailedFile(BaseModel):
@@ -94,6 +98,23 @@ class IngestReportOut(BaseModel):
             failed=[FailedFile(file=names.get(path, path), error=reason) for path, reason in report.failed],
             chunks_added=report.chunks_added,
             ok=report.ok,
+        )
+
+
+class JobOut(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    files: int
+    done: int = Field(description="Files handled so far.")
+    status_url: str
+    report: IngestReportOut | None = Field(None, description="When done.")
+    error: str | None = Field(None, description="When failed: why (nothing was written).")
+
+    @classmethod
+    def of(cls, job: IngestJob) -> JobOut:
+        return cls(
+            id=job.id, status=job.status, files=job.files, done=job.done, status_url=f"/api/jobs/{job.id}",
+            report=IngestReportOut.of(job.report, job.names) if job.report else None, error=job.error,
         )
 
 

@@ -1,0 +1,162 @@
+"""Where uploaded files wait to be ingested, and the ingest jobs that take them.
+
+One folder per server process (``$TMPDIR/assistant-uploads-<pid>``), removed at
+exit; a process that was killed leaves its folder behind, and the next server
+on the machine sweeps it. The chat page's uploads (Gradio's cache) go there
+too, unless GRADIO_TEMP_DIR says otherwise.
+
+Uploads through the API run as jobs on one worker thread: the request returns
+at once with a job to poll, questions keep being answered meanwhile, and two
+uploads never compete for the cores.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from .. import errors
+from ..core import Assistant
+from ..models import IngestReport
+
+log = logging.getLogger("assistant.web")
+
+PREFIX = "assistant-uploads-"
+_area: Path | None = None
+_users = 0  # apps of this process using the area; the last one to stop removes it
+_area_lock = threading.Lock()
+
+
+def upload_area() -> Path:
+    """This process's upload folder (created, and stale ones of dead processes swept, on first use)."""
+    global _area
+    with _area_lock:
+        if _area is None:
+            base = Path(tempfile.gettempdir())
+            sweep(base)
+            _area = base / f"{PREFIX}{os.getpid()}"
+            os.environ.setdefault("GRADIO_TEMP_DIR", str(_area / "page"))  # read by Gradio when the page mounts
+            atexit.register(shutil.rmtree, _area, True)  # a normal exit; SIGTERM ends through release_upload_area
+        (_area / "page").mkdir(parents=True, exist_ok=True)
+        return _area
+
+
+def use_upload_area() -> Path:
+    global _users
+    area = upload_area()
+    with _area_lock:
+        _users += 1
+    return area
+
+
+def release_upload_area() -> None:
+    """An app stopped (uvicorn re-raises SIGTERM after shutdown, so atexit would not run): the last one cleans up."""
+    global _users
+    with _area_lock:
+        _users = max(0, _users - 1)
+        if _users == 0 and _area is not None:
+            shutil.rmtree(_area, ignore_errors=True)
+
+
+def sweep(base: Path) -> list[Path]:
+    """Remove the upload folders of processes that no longer run."""
+    removed = []
+    for folder in base.glob(f"{PREFIX}*"):
+        pid = folder.name.removeprefix(PREFIX)
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def new_upload_folder() -> Path:
+    return Path(tempfile.mkdtemp(prefix="upload-", dir=upload_area()))
+
+
+@dataclass
+class IngestJob:
+    id: str
+    files: int
+    status: Literal["queued", "running", "done", "failed"] = "queued"
+    done: int = 0  # files handled so far
+    report: IngestReport | None = None
+    error: str | None = None
+    error_status: int = 500  # the HTTP status of ``error``
+    names: dict[str, str] = field(default_factory=dict, repr=False)  # temp path -> uploaded name
+    created: float = field(default_factory=time.time)
+
+
+class IngestJobs:
+    """Upload jobs, run one at a time on a worker thread; the newest ``keep`` are remembered."""
+
+    def __init__(self, assistant: Assistant, keep: int = 200):
+        self.assistant = assistant
+        self.keep = keep
+        self._jobs: OrderedDict[str, IngestJob] = OrderedDict()
+        self._lock = threading.Lock()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assistant-ingest")
+
+    def submit(self, folder: Path, names: dict[str, str]) -> IngestJob:
+        job = IngestJob(id=uuid.uuid4().hex, files=len(names), names=names)
+        with self._lock:
+            self._jobs[job.id] = job
+            while len(self._jobs) > self.keep:
+                self._jobs.popitem(last=False)
+        self._worker.submit(self._run, job, folder)
+        return job
+
+    def get(self, job_id: str) -> IngestJob:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise errors.JobNotFound(job_id)
+        return job
+
+    def _run(self, job: IngestJob, folder: Path) -> None:
+        job.status = "running"
+
+        def progress(done: int, total: int, path: str) -> None:
+            job.done = done
+
+        try:
+            job.report = self.assistant.ingest(
+                list(job.names),
+                sources={path: f"upload:{name}" for path, name in job.names.items()},
+                on_progress=progress,
+                max_chunks=self.assistant.settings.ingest_max_chunks,
+            )
+            job.status = "done"
+        except errors.AssistantError as exc:
+            job.status, job.error, job.error_status = "failed", str(exc), exc.status_code
+        except Exception:  # a bug: the job says so, the log has the traceback
+            log.exception("ingest job %s failed", job.id)
+            job.status, job.error = "failed", "internal error while ingesting; see the server log"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def wait(self, job: IngestJob, timeout: float) -> IngestJob:
+        deadline = time.monotonic() + timeout
+        while job.status in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return job
