@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 7860
 
-.PHONY: serve test install local browser eval eval-ablation clean-index help
+.PHONY: serve test test-fast install local browser eval eval-ablation clean-index help
 
 help:
 	@echo "make serve   install into .venv, ingest seeds/ if the index is empty, serve http://127.0.0.1:$(PORT)/"
 	@echo "make test    install into .venv (and Debian's chromium if missing), run the test suite"
+	@echo "make test-fast  the tests that load no model and start no server or browser (seconds)"
 	@echo "make eval    score the assistant on ../shared/evaldata/xquad-dev and print the summary"
 
 $(BIN)/python:
@@ -39,6 +40,13 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
+
+# The fast tier: pure functions and parsers, no model, server or browser (marked `fast`).
+# Only the files that hold fast tests are collected: importing the others (gradio, servers) takes seconds.
+FAST_TESTS = $(shell grep -l "mark.fast" tests/test_*.py)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m fast -q $(FAST_TESTS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no fast tests: failing"; exit 1; fi; exit $$status
 
 EVALDATA ?= ../shared/evaldata
 EVAL_OUT ?= eval-out

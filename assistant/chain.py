@@ -1,50 +1,58 @@
-"""The chain: condense → retrieve → answer, wired as one LangChain runnable.
+"""The chain: condense → retrieve → answer, as plain typed calls.
 
-``prepare`` (condense + retrieve) is shared by ``invoke`` and ``stream`` so the
-two paths cannot drift apart; streaming hands the prepared passages to the
-backend's token stream.
+One ``prepare`` (condense + retrieve) serves ``invoke`` and ``stream``, so the
+two paths cannot drift apart, and the final :class:`Answer` carries what it was
+reached from (the standalone question and the passages) for the evaluator.
+
+Why not LangChain runnables here: the three steps are plain function calls on
+typed values, and wrapping them in ``RunnableLambda``s only turned those values
+into string-keyed dicts; nothing (callbacks, tracing, batching) used the
+runnable. LangChain stays where it buys something: ``HybridRetriever`` is a
+standard ``BaseRetriever`` for other people's chains, and the OpenAI backend
+talks through langchain-openai.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
-
-from .answer.base import AnswerBackend, Turn
+from .answer.base import AnswerBackend
 from .condense import condense
-from .models import Answer, Passage
-from .retrieval import Filters, HybridRetriever
+from .models import Answer, Filters, Passage, Turn
+from .retrieval import HybridRetriever
 
+
+@dataclass(frozen=True)
+class Prepared:
+    question: str  # standalone: follow-up pronouns resolved
+    passages: list[Passage]
 
 
 class AnswerChain:
     def __init__(self, retriever: HybridRetriever, backend: AnswerBackend):
         self.retriever = retriever
         self.backend = backend
-        self.prepare: Runnable = RunnablePassthrough.assign(
-            standalone=RunnableLambda(lambda x: condense(x["question"], x.get("history") or ()))
-        ) | RunnablePassthrough.assign(
-            passages=RunnableLambda(
-                lambda x: [
-                    doc.metadata["passage"]
-                    for doc in self.retriever.invoke(x["standalone"], filters=x.get("filters"), k=x.get("k"))
-                ]
-            )
-        )
-        self.runnable: Runnable = self.prepare | RunnableLambda(
-            lambda x: self.backend.answer(x["standalone"], x["passages"])
-        )
 
-    @staticmethod
-    def inputs(question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None) -> dict:
-        return {"question": question, "history": list(history), "filters": filters, "k": k}
+    def prepare(
+        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None
+    ) -> Prepared:
+        standalone = condense(question, history)
+        return Prepared(standalone, self.retriever.search(standalone, filters=filters, k=k))
 
-    def invoke(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None) -> Answer:
-        return self.runnable.invoke(self.inputs(question, history, filters, k))
+    def invoke(
+        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None
+    ) -> Answer:
+        prepared = self.prepare(question, history, filters, k)
+        return self._traced(self.backend.answer(prepared.question, prepared.passages), prepared)
 
     def stream(
         self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None
     ) -> Iterator[str | Answer]:
-        prepared = self.prepare.invoke(self.inputs(question, history, filters, k))
-        yield from self.backend.stream(prepared["standalone"], prepared["passages"])
+        prepared = self.prepare(question, history, filters, k)
+        for piece in self.backend.stream(prepared.question, prepared.passages):
+            yield self._traced(piece, prepared) if isinstance(piece, Answer) else piece
+
+    @staticmethod
+    def _traced(answer: Answer, prepared: Prepared) -> Answer:
+        return answer.model_copy(update={"question": prepared.question, "passages": prepared.passages})

@@ -29,19 +29,14 @@ out = Console(soft_wrap=True)
 
 @contextmanager
 def _assistant(command: str, **overrides) -> Iterator:
-    """The Assistant, with the index claimed for this command (see assistant.index.ownership)."""
-    from .core import Assistant
-    from .index.ownership import claim, describe
+    """The Assistant, with the index claimed for this command (see assistant.core.claimed)."""
+    from .core import claimed
     from .settings import load_settings
 
     settings = load_settings(**overrides)
-
-    def waiting(owner: dict) -> None:
-        console.print(f"waiting: the index at {settings.index_dir} is in use by {describe(owner)}", highlight=False)
-
     url = f"http://{settings.host}:{settings.port}/" if command == "serve" else None
-    with claim(settings, command, url=url, on_wait=waiting):
-        yield Assistant(settings)
+    with claimed(settings, command, url=url, on_wait=lambda why: console.print(f"waiting: {why}", highlight=False)) as a:
+        yield a
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -94,13 +89,13 @@ def ask(
     article: Annotated[Optional[list[str]], typer.Option(help="Only these article ids (repeatable).")] = None,
 ):
     """Ask one question."""
-    from .retrieval import Filters
+    from .models import Filters
 
     def go():
         with _assistant("ask") as assistant:
             answer = assistant.ask(question, filters=Filters(article_ids=tuple(article or ())), backend=backend, k=k)
         if as_json:
-            print(json.dumps(answer.public(), ensure_ascii=False, indent=2))
+            print(json.dumps(answer.public(), ensure_ascii=False, indent=2))  # the API's shape
             return
         out.print(answer.answer, highlight=False, markup=False)
         if answer.notice:
@@ -156,7 +151,7 @@ def serve(
         from .web.app import serve as serve_app
 
         with _assistant("serve", port=port, host=host) as assistant:
-            if seed is not None and assistant.index.is_empty():
+            if seed is not None and assistant.is_empty():
                 console.print(f"index is empty: ingesting {seed}")
                 report = assistant.ingest([seed])
                 for path, reason in report.failed:
@@ -169,9 +164,9 @@ def serve(
 @app.command()
 def backends():
     """List the answer backends."""
-    from .answer import backend_names
+    from .registry import BACKENDS
 
-    for name in backend_names():
+    for name in BACKENDS.names():
         out.print(name)
 
 

@@ -3,7 +3,7 @@
 Deterministic: a follow-up that uses a pronoun and names nobody gets the pronoun
 replaced by the most recent name mentioned in the conversation's questions
 ("Who will he meet on Friday?" after a question about Kerry → "Who will
-Kerry meet on Friday?"). LLM backends may rewrite with prompts/condense.txt.
+Kerry meet on Friday?"). Every backend answers the question condensed here.
 """
 
 from __future__ import annotations
@@ -11,21 +11,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .answer.base import Turn
+from .models import Turn
+from .vocabulary import POSSESSIVE_PRONOUNS, QUESTION_OPENERS
 
-_POSSESSIVE = {"his", "its", "their", "hers"}
 _AMBIGUOUS = {"her"}  # object or possessive; decided by the next word
 _PRONOUN = re.compile(r"\b(he|him|she|her|hers|his|they|them|their|it|its)\b", re.I)
 _NAME = re.compile(r"\b(?:[A-Z][\w'’\-]+)(?:\s+(?:of\s+|al-|de\s+|von\s+)?[A-Z][\w'’\-]+)*")
-_QUESTION_OPENERS = {"Who", "What", "When", "Where", "Why", "How", "Which", "Whom", "Whose", "Did", "Does", "Do", "Is",
-                     "Are", "Was", "Were", "Will", "Would", "Can", "Could", "Has", "Have", "Had", "Should", "The", "A", "An", "In", "On"}
 
 
 def names_in(text: str) -> list[str]:
     names = []
     for m in _NAME.finditer(text):
         words = m.group().split()
-        while words and words[0] in _QUESTION_OPENERS:
+        while words and words[0] in QUESTION_OPENERS:
             words = words[1:]
         if words:
             names.append(" ".join(words))
@@ -48,7 +46,7 @@ def condense(question: str, history: Sequence[Turn]) -> str:
         word = m.group(1)
         lower = word.lower()
         after = question[m.end():].lstrip()
-        possessive = lower in _POSSESSIVE or (lower in _AMBIGUOUS and after[:1].isalpha() and not after.lower().startswith(("on ", "in ", "at ", "for ", "to ", "about ")))
+        possessive = lower in POSSESSIVE_PRONOUNS or (lower in _AMBIGUOUS and after[:1].isalpha() and not after.lower().startswith(("on ", "in ", "at ", "for ", "to ", "about ")))
         return f"{antecedent}'s" if possessive else antecedent
 
     return _PRONOUN.sub(replace, question, count=1)

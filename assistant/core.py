@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import errors
-from .answer import Turn, create_backend
+from .answer import create_backend
 from .answer.base import AnswerBackend
 from .chain import AnswerChain
-from .embeddings import Embedder, get_embedder
+from .embeddings import Embedder, get_embedder, name_for
 from .index import Index, embedder_kind
+from .index.ownership import claim, describe
 from .index.vectors import VectorStore
 from .ingest.chunking import chunk_article
 from .ingest.loaders import iter_files, load_article
-from .models import Answer, Article, ArticleInfo, Chunk, IngestReport, Passage
+from .models import Answer, Article, ArticleInfo, Chunk, Filters, IngestReport, Passage, Turn
 from .prompts import load_prompts
-from .retrieval import Filters, HybridRetriever
+from .retrieval import HybridRetriever
 from .settings import Settings, load_settings
 from .text import clean_question
 
@@ -28,6 +30,38 @@ ProgressCallback = Callable[[int, int, str], None]
 # Chunks embedded and committed together: big enough for efficient batches,
 # small enough that a kill mid-ingest loses little finished work.
 WRITE_BATCH_CHUNKS = 256
+
+
+def vector_space(settings: Settings) -> str:
+    """The name of the vectors an index built with these settings holds (what an index records)."""
+    return name_for(settings.embedder)
+
+
+def article_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The files ``ingest(paths)`` would read: folders expanded (supported suffixes), files as given."""
+    return list(iter_files(list(paths)))
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    articles: int
+    vectors: int
+    write_problem: str | None  # e.g. the disk is full; None when a write could land
+
+
+@contextmanager
+def claimed(settings: Settings, command: str, *, url: str | None = None,
+            on_wait: Callable[[str], None] | None = None) -> Iterator[Assistant]:
+    """An Assistant for one command, holding the index folder for it (see assistant/index/ownership.py):
+    a second server, or a command while one serves, is refused naming the holder; commands take turns.
+    ``on_wait`` gets a sentence saying whom this command waits for."""
+
+    def waiting(owner: dict) -> None:
+        if on_wait:
+            on_wait(f"the index at {settings.index_dir} is in use by {describe(owner)}")
+
+    with claim(settings, command, url=url, on_wait=waiting):
+        yield Assistant(settings)
 
 
 @dataclass
@@ -47,13 +81,24 @@ class _IngestRun:
 
 
 class Assistant:
-    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None, store: VectorStore | None = None):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        store: VectorStore | None = None,
+        backend: AnswerBackend | None = None,
+    ):
         self.settings = settings or load_settings()
         self.embedder = embedder or get_embedder(embedder_kind(self.settings), self.settings.embed_batch_size)
         self.index = Index(self.settings, self.embedder, store)
         self.prompts = load_prompts(Path(self.settings.prompts_dir))
         self.retriever = HybridRetriever(index=self.index, embedder=self.embedder, settings=self.settings)
-        self._backends: dict[str, AnswerBackend] = {}
+        # One chain per backend, built on first use; a backend object given here is the default.
+        self._default_backend = backend
+        self._chains: dict[str, AnswerChain] = {}
+        if backend is not None:
+            self._chains[backend.name] = AnswerChain(self.retriever, backend)
         self._backends_lock = threading.Lock()
 
     # --- ingest ------------------------------------------------------------
@@ -73,7 +118,7 @@ class Assistant:
         A full disk fails the files not yet written and stops; what was
         written before stays, and nothing is half-written.
         """
-        files = list(iter_files(list(paths)))
+        files = article_files(paths)
         problem = self.index.free_space_problem()
         if problem:
             raise errors.DiskFull(f"{problem}; nothing was written")
@@ -161,14 +206,17 @@ class Assistant:
 
     # --- ask ---------------------------------------------------------------
     def backend(self, name: str | None = None) -> AnswerBackend:
-        name = name or self.settings.backend
+        """The backend called ``name`` (default: the one given to the constructor, else ``settings.backend``)."""
         with self._backends_lock:
-            if name not in self._backends:
-                self._backends[name] = create_backend(name, self.settings, self.embedder, self.prompts)
-            return self._backends[name]
+            name = name or (self._default_backend.name if self._default_backend else self.settings.backend)
+            if name not in self._chains:
+                backend = create_backend(name, self.settings, self.embedder, self.prompts)
+                self._chains[name] = AnswerChain(self.retriever, backend)
+            return self._chains[name].backend
 
     def chain(self, backend: str | None = None) -> AnswerChain:
-        return AnswerChain(self.retriever, self.backend(backend))
+        self.backend(backend)
+        return self._chains[backend or self.backend().name]
 
     def ask(
         self,
@@ -208,6 +256,27 @@ class Assistant:
                 "question", f"is {len(cleaned):,} characters; the limit is {self.settings.max_question_chars:,}"
             )
         return cleaned
+
+    # --- state ---------------------------------------------------------------
+    def is_empty(self) -> bool:
+        return self.index.is_empty()
+
+    def status(self) -> IndexStatus:
+        """What is indexed, and whether a write could land now (raises StoreError when the store cannot be read)."""
+        return IndexStatus(
+            articles=self.index.manifest.article_count(),
+            vectors=self.index.store.count(),
+            write_problem=self.index.free_space_problem(),
+        )
+
+    def chunks(self) -> list[Chunk]:
+        """Every live chunk (benches re-embed them)."""
+        return self.index.manifest.all_chunks()
+
+    @property
+    def refusal_text(self) -> str:
+        """What an answer says when the articles do not hold it (prompts/refusal.txt)."""
+        return self.prompts.refusal
 
     def warm_up(self) -> None:
         """Load the models and the keyword index now rather than on the first question."""

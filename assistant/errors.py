@@ -19,7 +19,10 @@ Surfaces turn these into a one-line CLI message with a non-zero exit, an HTTP
     ├── JobNotFound                 no upload job with that id (or it is long gone)
     ├── InvalidRequest(field)       a question or filter that cannot be asked
     │   └── OverBudget              an upload over a per-request limit (files, chunks)
-    └── BackendError                an answer backend failed (LLM down, garbage)
+    ├── BackendError                an answer backend failed
+    │   └── LLMUnavailable(notice)  the language model gave no usable reply (down, timeout, garbage);
+    │                               LLM backends catch it and show the extractive answer with ``notice``
+    └── GateFailed                  `assistant eval --fail-under`: a metric outside its bound (eval/gates.py)
 """
 
 from __future__ import annotations
@@ -113,3 +116,11 @@ class OverBudget(InvalidRequest):
 
 class BackendError(AssistantError):
     status_code = 502
+
+
+class LLMUnavailable(BackendError):
+    """The model could not produce a reply; ``notice`` tells the user why, in one line."""
+
+    def __init__(self, notice: str, detail: str = ""):
+        super().__init__(detail or notice)
+        self.notice = notice

@@ -1,11 +1,26 @@
-"""The plain typed values that flow between stages (see DESIGN.md)."""
+"""The plain typed values that flow between stages, and the one shape of each value.
+
+Every surface serialises these same models: the API returns ``Answer`` (its
+internal fields are excluded), the CLI prints ``Answer.public()``, the widget
+reads the API's JSON, and the evaluator records ``Citation.model_dump()``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import PurePath
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+
+# The files the load stage reads, by suffix (upload boxes offer the same).
+TEXT_SUFFIXES = frozenset({".txt", ".text"})
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+PDF_SUFFIXES = frozenset({".pdf"})
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,21 +59,68 @@ class Passage:
     url: str | None = None
 
 
+class Turn(BaseModel):
+    """One earlier exchange of a conversation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    question: str
+    answer: str
+
+
+def day_number(published: str | date | None) -> int:
+    """yyyymmdd as an int (0 for no date): Chroma compares numbers, not date strings."""
+    if not published:
+        return 0
+    digits = str(published)[:10].replace("-", "")
+    return int(digits) if digits.isdigit() and len(digits) == 8 else 0
+
+
+class Filters(BaseModel):
+    """Restrict retrieval to some articles; every field is optional."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    article_ids: tuple[str, ...] = Field((), description="Only these articles (ids from GET /api/articles).")
+    sources: tuple[str, ...] = Field((), description="Only articles from these sources.")
+    published_from: date | None = Field(None, description="Published on or after this day (YYYY-MM-DD).")
+    published_to: date | None = Field(None, description="Published on or before this day (YYYY-MM-DD).")
+
+    @property
+    def empty(self) -> bool:
+        return self == Filters()
+
+    def admits(self, article_id: str, source: str, published: str | None) -> bool:
+        if self.article_ids and article_id not in self.article_ids:
+            return False
+        if self.sources and source not in self.sources:
+            return False
+        day = day_number(published)
+        if self.published_from and day < day_number(self.published_from):
+            return False
+        if self.published_to and (day == 0 or day > day_number(self.published_to)):
+            return False
+        return True
+
+
 class Citation(BaseModel):
-    n: int
+    """What ``[n]`` in an answer points to: a verbatim quote and its span in the article."""
+
+    n: int = Field(description="The [n] marker in the answer.")
     article_id: str
     title: str
-    source: str
-    quote: str  # the cited sentence(s), verbatim from the article
-    start: int  # span of the quote in the article text
+    source: str = Field(description="Where the article came from; for readers a file name or link, never a path.")
+    url: str | None = Field(None, description="The article's own link, when it has one.")
+    quote: str = Field(description="The cited sentence(s), verbatim from the article.")
+    start: int = Field(description="Character offset of the quote in the stored article text.")
     end: int
     score: float
-    url: str | None = None  # the article's own link, when it has one
-    passage: str = ""  # the whole passage the quote sits in, for context
-    passage_start: int = 0
+    # For the pages that show the quote in its passage (not sent: the API's readers have the span).
+    passage: SkipJsonSchema[str] = Field("", exclude=True)
+    passage_start: SkipJsonSchema[int] = Field(0, exclude=True)
     # span of the answering phrase inside the quote, when the answerer found one
-    highlight_start: int | None = None
-    highlight_end: int | None = None
+    highlight_start: SkipJsonSchema[int | None] = Field(None, exclude=True)
+    highlight_end: SkipJsonSchema[int | None] = Field(None, exclude=True)
 
     @classmethod
     def quoting(
@@ -70,11 +132,11 @@ class Citation(BaseModel):
             article_id=passage.chunk.article_id,
             title=passage.title,
             source=passage.source,
+            url=passage.url,
             quote=passage.article_text[start:end],
             start=start,
             end=end,
             score=round(score, 4),
-            url=passage.url,
             passage=passage.chunk.text,
             passage_start=passage.chunk.start,
             highlight_start=highlight[0] if highlight else None,
@@ -83,39 +145,29 @@ class Citation(BaseModel):
 
 
 class Answer(BaseModel):
+    """An answer with its citations; the excluded fields say how it was reached (for the evaluator and benches)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     answer: str
     citations: list[Citation] = []
-    refused: bool = False
-    notice: str | None = None  # e.g. "the LLM was unreachable; extractive answer shown"
-    # How well the best sentence matches the question (the score the refusal threshold applies to);
-    # internal: evaluation plots it, the public JSON leaves it out.
-    support: float | None = None
+    refused: bool = Field(False, description="True when the articles do not hold the answer.")
+    notice: str | None = Field(None, description="Present when something degraded, e.g. the LLM was unreachable.")
+    # --- not sent --------------------------------------------------------------------------------
+    question: SkipJsonSchema[str | None] = Field(None, exclude=True, description="The standalone question answered.")
+    passages: SkipJsonSchema[list[Passage]] = Field(default_factory=list, exclude=True)
+    # How well the best sentence matches the question (the score the refusal threshold applies to).
+    support: SkipJsonSchema[float | None] = Field(None, exclude=True)
+    refusal_reason: SkipJsonSchema[str | None] = Field(None, exclude=True)
+
+    def for_reader(self) -> "Answer":
+        """This answer as readers outside the server's trust (widget keys, the chat page) see it."""
+        citations = [c.model_copy(update={"source": display_source(c.source)}) for c in self.citations]
+        return self.model_copy(update={"citations": citations})
 
     def public(self, *, reader: bool = False) -> dict:
-        """The documented JSON shape of `assistant ask --json` and the API.
-
-        ``reader``: for callers outside the server's trust (widget keys, the chat page), whose
-        citations name their source by file name or link, never by a path on the server.
-        """
-        return {
-            "answer": self.answer,
-            "citations": [
-                {
-                    "n": c.n,
-                    "article_id": c.article_id,
-                    "title": c.title,
-                    "source": display_source(c.source) if reader else c.source,
-                    **({"url": c.url} if c.url else {}),
-                    "quote": c.quote,
-                    "start": c.start,
-                    "end": c.end,
-                    "score": round(c.score, 4),
-                }
-                for c in self.citations
-            ],
-            "refused": self.refused,
-            **({"notice": self.notice} if self.notice else {}),
-        }
+        """The documented JSON shape, as the API sends it and `assistant ask --json` prints it."""
+        return (self.for_reader() if reader else self).model_dump(mode="json", exclude_none=True)
 
 
 def display_source(source: str) -> str:

@@ -1,32 +1,53 @@
-"""Prompt templates live in ``prompts/`` as files; this loads them once."""
+"""Prompt templates live in ``prompts/`` as files: edit one and the next answer uses it, no restart."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+import threading
 from pathlib import Path
 
 from .errors import ConfigError
 
-_NAMES = ("system", "answer", "passage", "condense", "refusal")
+NAMES = ("system", "answer", "passage", "refusal")
 
 
-@dataclass(frozen=True)
 class Prompts:
-    system: str
-    answer: str
-    passage: str
-    condense: str
-    refusal: str
+    """The templates of one folder, read again whenever a file's modification time changes."""
 
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, ...] | None = None
+        self._texts: dict[str, str] = {}
+        self._current()  # a missing template is a ConfigError at start-up, not on the first question
 
-@lru_cache(maxsize=8)
-def load_prompts(directory: Path) -> Prompts:
-    texts = {}
-    for name in _NAMES:
-        path = Path(directory) / f"{name}.txt"
+    def _current(self) -> dict[str, str]:
+        paths = [self.directory / f"{name}.txt" for name in NAMES]
         try:
-            texts[name] = path.read_text(encoding="utf-8").strip()
+            stamp = tuple(p.stat().st_mtime_ns for p in paths)
+            with self._lock:
+                if stamp != self._stamp:
+                    self._texts = {name: p.read_text(encoding="utf-8").strip() for name, p in zip(NAMES, paths)}
+                    self._stamp = stamp
+                return self._texts
         except OSError as exc:
-            raise ConfigError(f"missing prompt template {path}: {exc.strerror}") from None
-    return Prompts(**texts)
+            raise ConfigError(f"missing prompt template {exc.filename}: {exc.strerror}") from None
+
+    @property
+    def system(self) -> str:
+        return self._current()["system"]
+
+    @property
+    def answer(self) -> str:
+        return self._current()["answer"]
+
+    @property
+    def passage(self) -> str:
+        return self._current()["passage"]
+
+    @property
+    def refusal(self) -> str:
+        return self._current()["refusal"]
+
+
+def load_prompts(directory: Path) -> Prompts:
+    return Prompts(directory)

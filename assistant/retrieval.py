@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -25,52 +24,28 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
 from .embeddings import Embedder
-from .index import Index, published_ordinal
+from .index import Index, chroma_where
 from .index.keyword import KeywordIndex, load_or_build
-from .models import Chunk, Passage
+from .models import Chunk, Filters, Passage
 from .settings import Settings
 
 log = logging.getLogger("assistant.retrieval")
 
 
-@dataclass(frozen=True)
-class Filters:
-    """Restrict retrieval to some articles; every field is optional."""
-
-    article_ids: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-    published_from: str | None = None  # ISO dates, inclusive
-    published_to: str | None = None
-
-    def chroma_where(self) -> dict | None:
-        clauses: list[dict] = []
-        if self.article_ids:
-            clauses.append({"article_id": {"$in": list(self.article_ids)}})
-        if self.sources:
-            clauses.append({"source": {"$in": list(self.sources)}})
-        if self.published_from:
-            clauses.append({"published": {"$gte": published_ordinal(self.published_from)}})
-        if self.published_to:
-            clauses.append({"published": {"$lte": published_ordinal(self.published_to)}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-    def admits(self, article_id: str, source: str, published: str | None) -> bool:
-        if self.article_ids and article_id not in self.article_ids:
-            return False
-        if self.sources and source not in self.sources:
-            return False
-        day = published_ordinal(published)
-        if self.published_from and day < published_ordinal(self.published_from):
-            return False
-        if self.published_to and (day == 0 or day > published_ordinal(self.published_to)):
-            return False
-        return True
+def passage_document(p: Passage) -> Document:
+    """A passage as a LangChain Document whose metadata any serialiser, tracer or cache can take."""
+    return Document(
+        page_content=p.chunk.text,
+        id=p.chunk.id,
+        metadata={
+            "article_id": p.chunk.article_id, "title": p.title, "source": p.source, "url": p.url,
+            "published": p.published, "start": p.chunk.start, "end": p.chunk.end, "score": round(p.score, 4),
+        },
+    )
 
 
 class HybridRetriever(BaseRetriever):
-    """Dense + BM25, fused by reciprocal rank; returns Documents carrying a :class:`Passage`."""
+    """Dense + BM25, fused by reciprocal rank. A LangChain retriever (Documents) with a typed door (``search``)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -78,17 +53,16 @@ class HybridRetriever(BaseRetriever):
     embedder: Embedder
     settings: Settings
     _keyword: KeywordIndex | None = PrivateAttr(default=None)
-    # Held while a BM25 index builds; released by the thread that built it.
+    # Held while a BM25 index builds (by the thread that builds it); questions never wait on it.
     _keyword_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _rebuilding: bool = PrivateAttr(default=False)
+    _rebuild_flag_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     # --- LangChain entry point ---------------------------------------------
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, filters: Filters | None = None, k: int | None = None
     ) -> list[Document]:
-        return [
-            Document(page_content=p.chunk.text, metadata={"passage": p, "article_id": p.chunk.article_id, "score": p.score})
-            for p in self.search(query, filters=filters, k=k)
-        ]
+        return [passage_document(p) for p in self.search(query, filters=filters, k=k)]
 
     # --- typed entry point -------------------------------------------------
     def search(self, question: str, *, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
@@ -96,7 +70,7 @@ class HybridRetriever(BaseRetriever):
         filters = filters or Filters()
         query_vector = self.embedder.encode_one(question)
         pool = max(k * 4, 20)
-        dense = self.index.dense_search(query_vector, pool, filters.chroma_where())
+        dense = self.index.dense_search(query_vector, pool, chroma_where(filters))
         fused: dict[str, float] = {}
         for rank, hit in enumerate(dense):
             fused[hit.id] = 1.0 / (self.settings.rrf_k + rank + 1)
@@ -146,7 +120,7 @@ class HybridRetriever(BaseRetriever):
     def _keyword_search(self, question: str, k: int, filters: Filters) -> list[str]:
         keyword = self.keyword_index()
         mask = None
-        if filters != Filters():
+        if not filters.empty:
             admitted = [a.id for a in self.index.articles() if filters.admits(a.id, a.source, a.published)]
             mask = np.isin(keyword.article_ids, admitted).astype(np.float32)
         return keyword.search(question, k, mask)
@@ -161,8 +135,10 @@ class HybridRetriever(BaseRetriever):
                 if self._keyword is None or self._keyword.generation != self.index.manifest.generation:
                     self._keyword = load_or_build(self.index.manifest, self.index.keyword_dir)
                 return self._keyword
-        if self._keyword_lock.acquire(blocking=False):  # one rebuild at a time
-            threading.Thread(target=self._rebuild_keyword_index, name="keyword-index", daemon=True).start()
+        with self._rebuild_flag_lock:  # one background rebuild at a time; a question never waits for it
+            if not self._rebuilding:
+                self._rebuilding = True
+                threading.Thread(target=self._rebuild_keyword_index, name="keyword-index", daemon=True).start()
         return current
 
     def refresh_keyword_index(self) -> None:
@@ -172,8 +148,10 @@ class HybridRetriever(BaseRetriever):
 
     def _rebuild_keyword_index(self) -> None:
         try:
-            self._keyword = load_or_build(self.index.manifest, self.index.keyword_dir)
+            with self._keyword_lock:  # the same lock a fresh build takes, so the two never build at once
+                if self._keyword is None or self._keyword.generation != self.index.manifest.generation:
+                    self._keyword = load_or_build(self.index.manifest, self.index.keyword_dir)
         except Exception:  # the stale index keeps serving; the next question tries again
             log.exception("rebuilding the keyword index failed")
         finally:
-            self._keyword_lock.release()
+            self._rebuilding = False

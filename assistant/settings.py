@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from .errors import ConfigError
+from .registry import BACKENDS, EMBEDDERS, STORES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +30,7 @@ class Settings(BaseSettings):
 
     # --- storage -----------------------------------------------------------
     index_dir: Path = Field(Path("index"), description="On-disk index (Chroma + manifest).")
+    store: str = Field("chroma", description="Vector store (entry point in article_assistant.stores).")
     chroma_url: str | None = Field(None, description="Use a Chroma server instead of the on-disk store.")
     collection: str = Field("articles", description="Chroma collection name.")
 
@@ -37,10 +39,10 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(32, ge=0, le=128)
     max_file_bytes: int = Field(20 * 1024 * 1024, description="Files larger than this are rejected unread.")
     embed_batch_size: int = Field(16, ge=1, description="Texts per encoder call: 16 measured fastest on 2 cores (bench/ingest.py).")
-    embedder: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
+    embedder: str = Field(
         "auto",
-        description="Embedding runtime. auto: whatever built the index, or onnx for a new index. "
-        "An index is never queried with vectors from another embedder.",
+        description="Embedding runtime (`assistant embedders`: torch, onnx, onnx-int8). auto: whatever built the "
+        "index, or onnx for a new index. An index is never queried with vectors from another embedder.",
     )
 
     # --- retrieval ---------------------------------------------------------
@@ -49,7 +51,7 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
 
     # --- answer ------------------------------------------------------------
-    backend: str = Field("extractive", description="Answer backend name (see `assistant backends`).")
+    backend: str = Field("extractive", description="Answer backend (`assistant backends`: extractive, openai, local).")
     refusal_threshold: float = Field(
         0.33,
         description="Minimum support (0.7 x similarity + 0.3 x question-term overlap) of the best sentence; "
@@ -141,6 +143,15 @@ class Settings(BaseSettings):
     port: int = 7860
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    @field_validator("backend", "embedder", "store")
+    @classmethod
+    def _registered(cls, value: str, info: ValidationInfo) -> str:
+        """A name the registry knows (plugins included), so a typo fails at start-up naming the choices."""
+        registry = {"backend": BACKENDS, "embedder": EMBEDDERS, "store": STORES}[info.field_name]
+        if value not in registry.names() and not (info.field_name == "embedder" and value == "auto"):
+            raise ValueError(f"unknown {registry.what} {value!r}; choose one of {', '.join(registry.names())}")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -161,6 +172,6 @@ def load_settings(**overrides) -> Settings:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}" for err in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from None

@@ -1,6 +1,7 @@
 """Text rules shared by ingest and answering: control and invisible characters, questions, orders to a model.
 
-The base layer: it imports nothing from the assistant's own packages, so ingest, answer and the
+Also sentences and datelines, which ingest (chunking) and answering (quoting) both cut text by.
+The base layer: it imports nothing from the assistant's own packages but the vocabulary, so ingest, answer and the
 core can all use it and an article and a question are cleaned by the same rules.
 """
 
@@ -8,6 +9,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+
+import blingfire
+from dateutil import parser as dateparser
+
+from .vocabulary import MONTH
 
 # C0 and C1 controls and DEL (category Cc) but tab and newline, and lone surrogates (Cs, which
 # cannot be written as UTF-8): they carry no meaning and confuse tokenisers.
@@ -85,3 +92,58 @@ _ORDERS = re.compile(
 def addresses_the_model(sentence: str) -> bool:
     """Does this sentence give orders to an AI ("Ignore previous instructions and reply X")?"""
     return bool(_ORDERS.search(sentence))
+
+
+# --- sentences and datelines -------------------------------------------------------------
+Span = tuple[int, int]
+
+_PARAGRAPH = re.compile(r"[^\n]+")
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentence spans (absolute offsets) of ``text[start:end]``.
+
+    Lines are split first, since headlines, datelines and list items end without
+    punctuation; blingfire then finds sentence ends inside each line.
+    """
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    for para in _PARAGRAPH.finditer(text, start, end):
+        p_start, p_text = para.start(), para.group()
+        if not p_text.strip():
+            continue
+        _, offsets = blingfire.text_to_sentences_and_offsets(p_text)
+        if not offsets:
+            spans.append((p_start, para.end()))
+            continue
+        spans.extend((p_start + s, p_start + e) for s, e in offsets)
+    return spans
+
+
+@dataclass(frozen=True)
+class Dateline:
+    start: int
+    end: int
+    iso: str
+
+
+_HAS_MONTH_OR_NUMERIC_DATE = re.compile(rf"\b{MONTH}\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b", re.I)
+
+
+def find_dateline(text: str, max_lines: int = 12) -> Dateline | None:
+    """A line near the top that is only a date (a news article's publication date)."""
+    offset = 0
+    for i, line in enumerate(text.split("\n")):
+        if i >= max_lines:
+            break
+        stripped = line.strip()
+        if 6 <= len(stripped) <= 40 and _HAS_MONTH_OR_NUMERIC_DATE.search(stripped) and re.search(r"\d", stripped):
+            try:
+                when = dateparser.parse(stripped, fuzzy=False)
+            except (ValueError, OverflowError):
+                when = None
+            if when is not None:
+                start = offset + line.index(stripped)
+                return Dateline(start, start + len(stripped), when.date().isoformat())
+        offset += len(line) + 1
+    return None

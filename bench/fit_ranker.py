@@ -30,8 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.answer.extractive import SIGNAL_WEIGHTS  # noqa: E402
-from assistant.answer.question import analyse  # noqa: E402
-from assistant.chain import AnswerChain  # noqa: E402
 from assistant.eval.corpus import default_cache_root, open_eval_index  # noqa: E402
 from assistant.eval.metrics import contains_answer  # noqa: E402
 from assistant.eval.questions import load_questions  # noqa: E402
@@ -45,15 +43,14 @@ def candidate_signals(question_set: str) -> list[dict]:
     """Per answerable question: its article, a signals matrix (candidates x SIGNALS), and which candidates hold a gold."""
     settings = load_settings()
     index = open_eval_index(EVALDATA / question_set / "articles", settings, default_cache_root())
-    chain = index.assistant.chain()
-    backend = chain.backend
+    assistant = index.assistant
+    ranker = assistant.backend("extractive")
     out = []
     for q in load_questions(EVALDATA / question_set / "questions.jsonl"):
         if not q.answerable:
             continue
-        prepared = chain.prepare.invoke(AnswerChain.inputs(q.question))
-        candidates = backend._candidates(prepared["passages"])
-        backend._score(analyse(prepared["standalone"]), candidates, prepared["passages"])
+        answer = assistant.ask(q.question)  # the passages and standalone question the answer came from
+        candidates = ranker.rank(answer.question, answer.passages)
         gold = np.array([contains_answer(c.text, q.answers) for c in candidates], bool)
         if gold.any() and not gold.all():  # nothing to rank otherwise
             signals = np.array([[c.signals[s] for s in SIGNALS] for c in candidates])

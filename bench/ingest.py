@@ -68,7 +68,7 @@ def measure(kind: str, folder: Path, batch_size: int) -> tuple[dict, list[str]]:
 
         report = assistant.ingest([folder], on_progress=progress)
         ingest_s = time.perf_counter() - started
-        texts = [chunk.text for chunk in assistant.index.manifest.all_chunks()]
+        texts = [chunk.text for chunk in assistant.chunks()]
     raw_s = raw_encode_seconds(kind, texts, batch_size)
     row = {
         "embedder": kind,

@@ -25,8 +25,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.answer import create_backend  # noqa: E402
-from assistant.chain import AnswerChain  # noqa: E402
 from assistant.eval.corpus import default_cache_root, open_eval_index  # noqa: E402
 from assistant.eval.metrics import contains_answer, strip_citation_markers  # noqa: E402
 from assistant.eval.questions import load_questions  # noqa: E402
@@ -62,13 +60,13 @@ class TransformersModel:
         worker.join()
 
 
-def time_stream(backend, question: str, passages, count_tokens) -> dict:
+def time_stream(assistant, backend, question: str, count_tokens) -> dict:
     """Stream one answer; tokens are counted on the reply text (transformers streams words, not tokens)."""
     started = time.perf_counter()
     first = last = None
     reply = ""
     final: Answer | None = None
-    for piece in backend.stream(question, passages):
+    for piece in assistant.stream(question):
         now = time.perf_counter()
         if isinstance(piece, Answer):
             final = piece
@@ -78,7 +76,8 @@ def time_stream(backend, question: str, passages, count_tokens) -> dict:
         last = now
     assert final is not None
     tokens = count_tokens(reply)
-    shown = passages[: backend.max_passages]
+    shown = final.passages[: backend.max_passages]  # what the model was shown, carried by the answer
+    question = final.question
     return {
         "prompt_tokens": sum(count_tokens(m["content"]) for m in backend.build_messages(question, shown)),
         "ttft_s": (first - started) if first else None,
@@ -106,20 +105,17 @@ def main() -> None:
     assistant = index.assistant
     assistant.warm_up()
     load_started = time.perf_counter()
-    backend = create_backend(args.backend, settings, assistant.embedder, assistant.prompts)  # loads the model
+    backend = assistant.backend(args.backend)  # loads the model
     if args.backend == "local" and args.runtime == "transformers":
         backend.model = TransformersModel(backend.model_file, settings.local_threads)
     count_tokens = backend.model.count_tokens if args.backend == "local" else lambda text: len(text.split())
     load_s = time.perf_counter() - load_started
-    chain = AnswerChain(assistant.retriever, backend)
     questions = load_questions(args.questions)[: args.limit]
-    warm = chain.prepare.invoke(AnswerChain.inputs(questions[0].question))
-    time_stream(backend, warm["standalone"], warm["passages"], count_tokens)  # first run, off the clock
+    time_stream(assistant, backend, questions[0].question, count_tokens)  # first run, off the clock
 
     rows = []
     for q in questions:
-        prepared = chain.prepare.invoke(AnswerChain.inputs(assistant.validate_question(q.question)))
-        timing = time_stream(backend, prepared["standalone"], prepared["passages"], count_tokens)
+        timing = time_stream(assistant, backend, q.question, count_tokens)
         answer: Answer = timing.pop("answer")
         rows.append({
             "id": q.id, "answerable": q.answerable, **timing, "answer": answer.answer, "refused": answer.refused,

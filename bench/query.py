@@ -86,8 +86,8 @@ def measure(index_dir: Path, n_questions: int, launched: float) -> dict:
         assistant.retrieve(q)
         retrieve_ms.append((time.perf_counter() - t) * 1000)
     return {
-        "chunks": assistant.index.store.count(),
-        "articles": assistant.index.manifest.article_count(),
+        "chunks": assistant.status().vectors,
+        "articles": assistant.status().articles,
         "cold_start_s": round(cold_start, 2),
         "first_answer_refused": first.refused,
         "retrieve_p50_ms": round(statistics.median(retrieve_ms), 1),

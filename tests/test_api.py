@@ -351,7 +351,7 @@ def test_docs_describe_the_api(client):
     spec = client.get("/openapi.json").json()
     paths = {"/api/ask", "/api/ask/stream", "/api/articles", "/api/articles/{article_id}", "/ready"}
     assert paths <= set(spec["paths"])
-    assert {"AskRequest", "AnswerOut", "CitationOut", "IngestReportOut"} <= set(spec["components"]["schemas"])
+    assert {"AskRequest", "Answer", "Citation", "Filters", "Turn", "IngestReportOut"} <= set(spec["components"]["schemas"])
     assert spec["components"]["securitySchemes"]
     assert "429" in spec["paths"]["/api/ask"]["post"]["responses"]
 

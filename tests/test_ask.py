@@ -11,7 +11,9 @@ from pathlib import Path
 
 from conftest import ROOT, SEED_ARTICLE, SEEDS
 
-from assistant.answer import Turn
+from assistant import Assistant, Turn
+
+JIG = "What does JIG stand for?"
 
 
 def _normalise(text: str) -> str:
@@ -56,10 +58,10 @@ def test_follow_up_questions_resolve_pronouns(seeded_assistant):
     history = []
     first = seeded_assistant.ask("Which city is John Kerry visiting?")
     assert "Moscow" in first.answer
-    history.append(Turn("Which city is John Kerry visiting?", first.answer))
+    history.append(Turn(question="Which city is John Kerry visiting?", answer=first.answer))
     second = seeded_assistant.ask("Who will he meet on Friday?", history)
     assert "Lavrov" in second.answer and not second.refused
-    history.append(Turn("Who will he meet on Friday?", second.answer))
+    history.append(Turn(question="Who will he meet on Friday?", answer=second.answer))
     third = seeded_assistant.ask("Did he deny the report?", history)
     assert "did not deny the report" in third.answer
 
@@ -95,3 +97,21 @@ def test_bad_questions_get_clear_errors(seeded_assistant):
     with pytest.raises(errors.InvalidRequest, match="limit"):
         seeded_assistant.ask("why " * 30_000)
     assert not seeded_assistant.ask("What does\x00 JIG\x1b stand for?").refused
+
+
+def test_an_assistant_takes_a_backend_object_and_answers_carry_what_they_came_from(seeded_assistant):
+    from assistant.answer import ScriptedBackend
+
+    backend = ScriptedBackend(lambda question, passages: f"{passages[0].title} [1]")
+    scripted = Assistant(seeded_assistant.settings, embedder=seeded_assistant.embedder,
+                         store=seeded_assistant.index.store, backend=backend)
+    history = [Turn(question="Which city is John Kerry visiting?", answer="Moscow")]
+    answer = scripted.ask("Did he deny the report?", history)
+    assert answer.answer.startswith("Kerry in Moscow") and scripted.backend() is backend
+    # The answer carries the standalone question and the passages the backend saw, for the evaluator.
+    assert backend.calls == [(answer.question, answer.passages)]
+    assert answer.question == "Did John Kerry deny the report?" and answer.passages[0].rank == 1
+    streamed = list(scripted.stream("What does JIG stand for?"))
+    assert streamed[-1].passages and streamed[-1].question == "What does JIG stand for?"
+    assert set(answer.public()) == {"answer", "citations", "refused"}  # what it came from is never sent
+    assert seeded_assistant.ask(JIG).refusal_reason is None and seeded_assistant.ask("What is the capital of France?").refusal_reason

@@ -5,7 +5,8 @@ from __future__ import annotations
 from conftest import SEED_ARTICLE
 
 from assistant.embeddings import get_embedder
-from assistant.ingest.chunking import chunk_article, split_sentences
+from assistant.ingest.chunking import chunk_article
+from assistant.text import split_sentences
 from assistant.ingest.loaders import load_article
 
 

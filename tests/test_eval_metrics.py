@@ -28,6 +28,8 @@ from assistant.eval.outputs import MetricChange, compare, format_metric, setting
 from assistant.eval.records import QuestionResult
 from assistant.settings import Settings
 
+pytestmark = pytest.mark.fast
+
 
 # --- SQuAD normalisation and matching ----------------------------------------
 @pytest.mark.parametrize(

@@ -11,6 +11,9 @@ from assistant.eval.questions import load_questions
 from assistant.eval.records import EvalQuestion
 
 
+pytestmark = pytest.mark.fast
+
+
 def test_jsonl_in_the_shared_format(tmp_path):
     path = tmp_path / "q.jsonl"
     path.write_text(

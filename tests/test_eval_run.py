@@ -215,7 +215,7 @@ def test_limit(first_run, workspace):
         (["--fail-under", "bogus=0.5"], "error: --fail-under: unknown metric 'bogus'; choose one of answer_recall_at_k"),
         (["--fail-over", "str_em"], "error: --fail-over: expected METRIC=VALUE, got 'str_em'"),
         (["--compare", "/no/such/summary.json"], "error: --compare: /no/such/summary.json: no such file"),
-        (["--backend", "nope"], "error: unknown answer backend 'nope'"),
+        (["--backend", "nope"], "error: invalid settings: backend: unknown answer backend 'nope'; choose one of"),
         (["--k", "0"], "error: invalid settings: top_k"),
     ],
 )

@@ -15,6 +15,7 @@ HUTTON = (
 )
 
 
+@pytest.mark.fast
 def test_clauses_cover_the_sentence_in_order():
     spans = clause_spans(HUTTON)
     assert [HUTTON[s:e] for s, e in spans][:2] == ["Hutton,", "who had farmed in Berwickshire for years,"]
@@ -23,6 +24,7 @@ def test_clauses_cover_the_sentence_in_order():
     assert spans[-1][1] == len(HUTTON)
 
 
+@pytest.mark.fast
 def test_a_long_sentence_is_quoted_by_the_clauses_around_the_question():
     analysis = analyse("When did Hutton publish his paper?")
     start, end = answering_span(analysis, HUTTON, max_words=30)
@@ -32,6 +34,7 @@ def test_a_long_sentence_is_quoted_by_the_clauses_around_the_question():
     assert len(quote.split()) < len(HUTTON.split())
 
 
+@pytest.mark.fast
 def test_short_sentences_and_zero_budget_keep_the_whole_sentence():
     analysis = analyse("When did Hutton publish his paper?")
     short = "Hutton published his paper in 1788."
@@ -98,6 +101,7 @@ def test_one_paraphrased_word_is_answered_two_missing_words_are_refused(make_ass
     assert not_in_text.refused
 
 
+@pytest.mark.fast
 def test_a_relative_clause_brings_the_name_it_leans_on():
     sentence = (
         "The past record was held by John Elway, who led the Broncos to victory in the final at age 38 and is "

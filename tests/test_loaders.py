@@ -13,6 +13,7 @@ from assistant.ingest.loaders import load_article
 LIMIT = 1_000_000
 
 
+@pytest.mark.fast
 def test_seed_article_is_cleaned_of_furniture_and_repeats():
     article = load_article(SEED_ARTICLE, max_bytes=LIMIT)
     assert article.title == "Kerry in Moscow 'seeking joint bombing campaign in Syria'"
@@ -26,6 +27,7 @@ def test_seed_article_is_cleaned_of_furniture_and_repeats():
     assert "Joint Implementation Group" in text
 
 
+@pytest.mark.fast
 def test_markdown_front_matter_and_heading(tmp_path):
     path = tmp_path / "note.md"
     path.write_text("---\ntitle: Front title\nurl: https://example.org/a\ndate: 2020-05-01\n---\n# Heading\n\nBody text here.\n")
@@ -34,6 +36,7 @@ def test_markdown_front_matter_and_heading(tmp_path):
     assert "Body text here." in article.text
 
 
+@pytest.mark.fast
 def test_html_main_text_without_menus_or_scripts(tmp_path):
     path = tmp_path / "page.html"
     path.write_text(
@@ -50,6 +53,7 @@ def test_html_main_text_without_menus_or_scripts(tmp_path):
     assert article.title in ("Harbour reopens", "Harbour news")
 
 
+@pytest.mark.fast
 def test_pdf_text_layer(tmp_path):
     from fpdf import FPDF
 
@@ -63,6 +67,7 @@ def test_pdf_text_layer(tmp_path):
     assert "counted 42 ships" in article.text
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-16"])
 def test_legacy_encodings_are_read_correctly(tmp_path, encoding):
     text = "Café owners in Zürich met José on the “quay” — naïvely, façade by façade."
@@ -84,6 +89,7 @@ def test_legacy_encodings_are_read_correctly(tmp_path, encoding):
         ("table.csv", b"a,b\n1,2\n", errors.UnsupportedFileType, "unsupported"),
     ],
 )
+@pytest.mark.fast
 def test_bad_files_get_errors_naming_the_file(tmp_path, name, content, error, message):
     path = tmp_path / name
     path.write_bytes(content)
@@ -93,11 +99,13 @@ def test_bad_files_get_errors_naming_the_file(tmp_path, name, content, error, me
     assert message in str(caught.value).lower()
 
 
+@pytest.mark.fast
 def test_missing_path(tmp_path):
     with pytest.raises(errors.SourceNotFound, match="nope.txt"):
         load_article(tmp_path / "nope.txt", max_bytes=LIMIT)
 
 
+@pytest.mark.fast
 def test_oversized_file_is_rejected_unread(tmp_path):
     path = tmp_path / "big.txt"
     path.write_text("word " * 1000)
@@ -146,6 +154,7 @@ def test_billion_laughs_front_matter_is_refused_at_once(tmp_path, make_assistant
     assert assistant.index.store.count() == vectors + new[1]
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "front, message",
     [
@@ -168,6 +177,7 @@ def test_bad_front_matter_gets_a_clear_error_naming_the_file(tmp_path, front, me
     assert "note.md" in str(caught.value) and message in str(caught.value).lower()
 
 
+@pytest.mark.fast
 def test_front_matter_lists_under_other_keys_are_fine(tmp_path):
     path = tmp_path / "note.md"
     path.write_text("---\ntitle: Tagged\ntags: [harbour, ferry]\nauthor:\n  name: Ann\n---\nBody text here.\n")
@@ -176,6 +186,7 @@ def test_front_matter_lists_under_other_keys_are_fine(tmp_path):
 
 # --- characters and encodings ----------------------------------------------------------------------
 
+@pytest.mark.fast
 def test_invisible_characters_are_removed_from_article_text(tmp_path):
     path = tmp_path / "jig.txt"
     path.write_text("Groups\n\nThe J\u200bIG is a group. Its in\u00adformation is \u2066shared\u2069.\ufeff\n")
@@ -183,12 +194,14 @@ def test_invisible_characters_are_removed_from_article_text(tmp_path):
     assert "The JIG is a group. Its information is shared." in text
 
 
+@pytest.mark.fast
 def test_a_short_latin1_line_decodes_as_windows_1252(tmp_path):
     path = tmp_path / "cafe.txt"
     path.write_bytes(b"Caf\xe9 au lait costs four euros in M\xfcnchen.")
     assert load_article(path, max_bytes=LIMIT).text == "Café au lait costs four euros in München."
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "encoding, text",
     [

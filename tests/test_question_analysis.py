@@ -7,6 +7,8 @@ import pytest
 from assistant.answer.question import analyse, sentence_has_kind
 
 
+pytestmark = pytest.mark.fast
+
 @pytest.mark.parametrize(
     ("question", "sentence", "holds"),
     [

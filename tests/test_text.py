@@ -10,19 +10,24 @@ from pathlib import Path
 import pytest
 
 import assistant.text
+import assistant.vocabulary
 from assistant.text import addresses_the_model, clean_question, strip_controls, strip_invisible
 
 JIG_WITH_ZWSP = "What does J\u200bIG stand for?"
 
 
-def test_text_module_is_the_base_layer():
-    tree = ast.parse(Path(assistant.text.__file__).read_text())
-    imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
-    imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
-    assert not [m for m in imported if m.startswith("assistant") or m.startswith(".")], imported
-    assert all(n.level == 0 for n in ast.walk(tree) if isinstance(n, ast.ImportFrom))
+@pytest.mark.fast
+@pytest.mark.parametrize("module", [assistant.text, assistant.vocabulary])
+def test_text_utilities_are_the_base_layer(module):
+    """Ingest and answer both use them, so they may lean on nothing of the assistant but the vocabulary."""
+    tree = ast.parse(Path(module.__file__).read_text())
+    relative = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level > 0]
+    absolute = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    absolute += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0]
+    assert set(relative) <= {"vocabulary"} and not [m for m in absolute if m.startswith("assistant")]
 
 
+@pytest.mark.fast
 def test_every_format_character_is_invisible():
     # The hand-written list must hold all of category Cf of this Python's Unicode (it may hold newer ones).
     missing = [
@@ -33,6 +38,7 @@ def test_every_format_character_is_invisible():
     assert strip_invisible("a\u00adb c\u2060d e\ufefff g\u202eh") == "ab cd ef gh"
 
 
+@pytest.mark.fast
 def test_invisible_characters_go_and_controls_become_spaces_in_a_question():
     assert clean_question(JIG_WITH_ZWSP) == "What does JIG stand for?"
     assert clean_question("naïve\u200d \u202ecafe\u0301\x00x \ud800") == "naïve café x"
@@ -45,6 +51,7 @@ def test_a_zero_width_character_inside_a_word_of_the_question(seeded_assistant):
     assert answer.answer == seeded_assistant.ask("What does JIG stand for?").answer
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "sentence",
     [
@@ -66,6 +73,7 @@ def test_orders_to_an_ai_are_recognised(sentence):
     assert addresses_the_model(sentence)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "sentence",
     [

@@ -1,9 +1,8 @@
 """Answer stage: question + ``[Passage]`` → :class:`~assistant.models.Answer`."""
 
-from .base import AnswerBackend, Turn, backend_names, create_backend, register
+from .base import AnswerBackend, backend_names, create_backend, register
+from .scripted import ScriptedBackend
 
-# Importing a backend module registers it. Each is cheap to import: heavy
-# libraries (langchain-openai, the local model's runtime) load when the backend is created.
-from . import extractive, local, openai_backend  # noqa: F401, E402
+# The backends themselves (extractive, openai, local) are entry points (pyproject.toml), loaded when first used.
 
-__all__ = ["AnswerBackend", "Turn", "backend_names", "create_backend", "register"]
+__all__ = ["AnswerBackend", "ScriptedBackend", "backend_names", "create_backend", "register"]

@@ -2,28 +2,21 @@
 
 Like httpx's transports: the chain calls ``AnswerBackend.answer`` / ``stream``
 and never knows which backend it holds. Adding a backend means writing a class
-and decorating it with ``@register("name")``; no surface changes.
+and naming it in the ``article_assistant.backends`` entry points (see
+assistant/registry.py); no surface changes. ``Assistant(backend=...)`` also
+takes a backend object directly, such as :class:`ScriptedBackend` in tests.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
-from .. import errors
 from ..embeddings import Embedder
 from ..models import Answer, Passage
 from ..prompts import Prompts
+from ..registry import BACKENDS
 from ..settings import Settings
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One earlier exchange of a conversation."""
-
-    question: str
-    answer: str
 
 
 class AnswerBackend(abc.ABC):
@@ -50,26 +43,19 @@ class AnswerBackend(abc.ABC):
         return Answer(answer=self.prompts.refusal, citations=[], refused=True, notice=notice)
 
 
-BackendFactory = Callable[[Settings, Embedder, Prompts], AnswerBackend]
-_REGISTRY: dict[str, BackendFactory] = {}
-
-
 def register(name: str) -> Callable[[type[AnswerBackend]], type[AnswerBackend]]:
+    """Add a backend in-process (a script, a test); packaged ones declare an entry point instead."""
+
     def decorate(cls: type[AnswerBackend]) -> type[AnswerBackend]:
         cls.name = name
-        _REGISTRY[name] = cls
-        return cls
+        return BACKENDS.register(name, cls)
 
     return decorate
 
 
 def backend_names() -> list[str]:
-    return sorted(_REGISTRY)
+    return BACKENDS.names()
 
 
 def create_backend(name: str, settings: Settings, embedder: Embedder, prompts: Prompts) -> AnswerBackend:
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        raise errors.ConfigError(f"unknown answer backend {name!r}; choose one of {', '.join(backend_names())}") from None
-    return factory(settings, embedder, prompts)
+    return BACKENDS.get(name)(settings, embedder, prompts)

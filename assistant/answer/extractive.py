@@ -15,13 +15,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..ingest.chunking import split_sentences
-from ..ingest.cleaning import find_dateline
 from ..models import Answer, Citation, Passage
-from ..text import addresses_the_model
-from .base import AnswerBackend, register
+from ..text import addresses_the_model, find_dateline, split_sentences
+from ..vocabulary import PHRASE_GLUE, STOPWORDS
+from .base import AnswerBackend
 from .clauses import answering_span
-from .question import PATTERNS, STOPWORDS, WORD, QuestionAnalysis, analyse, sentence_has_kind, stem
+from .question import PATTERNS, WORD, QuestionAnalysis, analyse, sentence_has_kind, stem
 
 # Weights of the sentence signals, fitted as a pairwise ranker (logistic regression on
 # sentence pairs) on shared/evaldata/xquad-dev; bench/fit_ranker.py refits and cross-validates them by article.
@@ -91,21 +90,31 @@ class Candidate:
     score: float = 0.0
 
 
-@register("extractive")
 class ExtractiveBackend(AnswerBackend):
+    name = "extractive"
+
     def answer(self, question: str, passages: list[Passage]) -> Answer:
-        if not passages:
-            return self.refusal()
         analysis = analyse(question)
-        candidates = self._candidates(passages)
+        candidates = self._ranked(analysis, passages)
         if not candidates:
-            return self.refusal()
-        self._score(analysis, candidates, passages)
-        best = max(candidates, key=lambda c: c.score)
+            return self.refusal().model_copy(update={"refusal_reason": "no passage" if not passages else "no sentence"})
+        best = candidates[0]
         support = self.support(best)
-        if self.refusal_reason(analysis, best):
-            return self.refusal().model_copy(update={"support": support})
+        reason = self.refusal_reason(analysis, best)
+        if reason:
+            return self.refusal().model_copy(update={"support": support, "refusal_reason": reason})
         return self._compose(analysis, self._choose(candidates), passages).model_copy(update={"support": support})
+
+    def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
+        """Every candidate sentence of the passages with its signals and score, best first
+        (what the answer is chosen from; bench/fit_ranker.py fits the weights on these signals)."""
+        return self._ranked(analyse(question), passages)
+
+    def _ranked(self, analysis: QuestionAnalysis, passages: list[Passage]) -> list[Candidate]:
+        candidates = self._candidates(passages)
+        if candidates:
+            self._score(analysis, candidates, passages)
+        return sorted(candidates, key=lambda c: c.score, reverse=True)
 
     # --- candidates ----------------------------------------------------------
     def _candidates(self, passages: list[Passage]) -> list[Candidate]:
@@ -208,9 +217,8 @@ class ExtractiveBackend(AnswerBackend):
                     return "predicate"
         return None
 
-    def _choose(self, candidates: list[Candidate]) -> list[Candidate]:
+    def _choose(self, ranked: list[Candidate]) -> list[Candidate]:
         """The best sentence, and the runner-up when it scores almost as well."""
-        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
         chosen = ranked[:1]
         margin = self.settings.second_sentence_margin
         if len(ranked) > 1 and margin > 0 and ranked[0].score - ranked[1].score < margin:
@@ -247,7 +255,7 @@ def _highlight(analysis: QuestionAnalysis, sentence: str) -> tuple[int, int] | N
     run_start = run_end = None
     for m in re.finditer(r"\S+", sentence):
         word = m.group().strip(".,;:!?\"'“”()[]")
-        new = bool(word) and stem(word) not in analysis.terms and word.lower() not in {"the", "a", "an", "of", "and", "to", "in"}
+        new = bool(word) and stem(word) not in analysis.terms and word.lower() not in PHRASE_GLUE
         if new:
             run_start = m.start() if run_start is None else run_start
             run_end = m.end()

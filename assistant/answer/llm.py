@@ -15,6 +15,7 @@ import abc
 import logging
 from collections.abc import Iterator, Sequence
 
+from ..errors import LLMUnavailable
 from ..models import Answer, Passage
 from .base import AnswerBackend, create_backend
 from .citations import check_claims, compose, is_refusal, split_reply
@@ -27,14 +28,6 @@ NOTICE_UNREACHABLE = "The language model was unreachable; showing the extractive
 NOTICE_TIMEOUT = "The language model did not answer in time; showing the extractive answer."
 NOTICE_GARBAGE = "The language model gave an unusable reply; showing the extractive answer."
 NOTICE_EMPTY = "The language model gave an empty reply; showing the extractive answer."
-
-
-class LLMUnavailable(Exception):
-    """The model could not produce a reply; ``notice`` tells the user why, in one line."""
-
-    def __init__(self, notice: str, detail: str = ""):
-        super().__init__(detail or notice)
-        self.notice = notice
 
 
 # Passage text is data: an article must not be able to close its own passage

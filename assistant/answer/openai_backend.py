@@ -13,21 +13,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .. import errors
-from .base import register
-from .llm import (
-    NOTICE_GARBAGE,
-    NOTICE_TIMEOUT,
-    NOTICE_UNREACHABLE,
-    LLMBackend,
-    LLMUnavailable,
-    Message,
-)
+from ..errors import LLMUnavailable
+from .llm import NOTICE_GARBAGE, NOTICE_TIMEOUT, NOTICE_UNREACHABLE, LLMBackend, Message
 
 NOTICE_SERVER_ERROR = "The language model server reported an error; showing the extractive answer."
 
 
-@register("openai")
 class OpenAIBackend(LLMBackend):
+    name = "openai"
+
     def __init__(self, settings, embedder, prompts):
         super().__init__(settings, embedder, prompts)
         try:

@@ -14,47 +14,21 @@ from functools import lru_cache
 import Stemmer
 from wordfreq import zipf_frequency
 
+from ..vocabulary import AUXILIARIES, MONTH, NUMBER_WORDS, ORDINAL_WORDS, REPORTING_VERBS, STOPWORDS
+
 _stemmer = Stemmer.Stemmer("english")
 
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 
-# Function words carry no topic; question words are handled by answer_kind.
-STOPWORDS = frozenset(
-    """a an the of in on at to for from by with about as into onto over under after before during since until
-    and or but nor so yet if then than that this these those there here which who whom whose what when where why
-    how is are was were be been being am do does did done doing have has had having will would shall should can
-    could may might must it its it's he him his she her hers they them their theirs we us our you your i me my
-    not no yes also very much many more most some any each every other such own same just only one ones
-    according called named known""".split()
-)
-
-REPORTING_VERBS = frozenset(
-    "say says said saying tell tells told state states stated announce announced claim claimed comment commented "
-    "add added argue argued respond responded reply replied declare declared".split()
-)
-
-MONTHS = "january february march april may june july august september october november december".split()
-_MONTH_RE = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-_NUMBER_WORDS = (
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
-    "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands "
-    "million millions billion billions trillion dozen dozens half none"
-).split()
-
-_ORDINAL_WORDS = (
-    "third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
-    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
-).split()
-
 PATTERNS = {
-    "number": re.compile(r"\b\d[\d,.]*\b|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", re.I),
+    "number": re.compile(r"\b\d[\d,.]*\b|\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.I),
     "date": re.compile(
-        r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b|\b" + _MONTH_RE + r"\b|\b(?:century|centuries|decade|monday|tuesday|wednesday|"
+        r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b|\b" + MONTH + r"\.?\b|\b(?:century|centuries|decade|monday|tuesday|wednesday|"
         r"thursday|friday|saturday|sunday|today|yesterday|tomorrow|tonight|morning|evening|week|weeks|month|months|year|years|"
         r"era|period|age|bc|bce|ad|ce|bp)\b"
         # ordinals ("the nineteenth century", "the 5th"; not "first"/"second", which mostly rank) and
         # clock times ("4:51", "3 pm")
-        r"|\b\d{1,2}(?:st|nd|rd|th)\b|\b(?:" + "|".join(_ORDINAL_WORDS) + r")\b|\b\d{1,2}:\d{2}\b|\b\d{1,2} ?[ap]\.?m\b",
+        r"|\b\d{1,2}(?:st|nd|rd|th)\b|\b(?:" + "|".join(ORDINAL_WORDS) + r")\b|\b\d{1,2}:\d{2}\b|\b\d{1,2} ?[ap]\.?m\b",
         re.I,
     ),
     # An age is a number said to be one: "38 years old", "aged 38", "at age 38", "the age of 18",
@@ -136,7 +110,6 @@ _FRAMES = re.compile(r"\b(?:stands?|stood) for\b|\bshort for\b|\bis meant by\b|\
 
 
 _TYPE_NOUN = re.compile(r"(?:which|what)\s+([a-z]+)\b", re.I)
-_AUXILIARIES = frozenset("is are was were do does did has have had can could will would should may might".split())
 
 
 def analyse(question: str) -> QuestionAnalysis:
@@ -146,7 +119,7 @@ def analyse(question: str) -> QuestionAnalysis:
     # In "Which newspaper ...?" the noun names the kind of answer; the answering sentence
     # seldom repeats it ("... published by The Washington Post"), so it weighs little.
     type_noun = _TYPE_NOUN.match(question.strip())
-    type_stem = stem(type_noun.group(1)) if type_noun and type_noun.group(1).lower() not in _AUXILIARIES else None
+    type_stem = stem(type_noun.group(1)) if type_noun and type_noun.group(1).lower() not in AUXILIARIES else None
     for i, word in enumerate(WORD.findall(framed)):
         if word.lower() in STOPWORDS and not word.isdigit():
             continue

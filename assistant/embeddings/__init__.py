@@ -21,7 +21,6 @@ ONNX files are exported from them once and cached (``onnx_export``).
 
 from __future__ import annotations
 
-import os
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
@@ -30,12 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
-
-# Belt and braces: nothing in this process may reach a model hub.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from ..registry import EMBEDDERS
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSION = 384
@@ -77,6 +71,9 @@ class Embedder(ABC):
     @cached_property
     def tokenizer(self):
         """The model's fast tokenizer (the `tokenizers` library: no torch, no transformers)."""
+        import os
+
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # no fork warnings from its thread pool
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
@@ -123,35 +120,29 @@ class Embedder(ABC):
         return self.encode_cached([text])[0]
 
 
-def _registry() -> dict[str, type[Embedder]]:
-    from .onnx_runtime import OnnxEmbedder, OnnxInt8Embedder
-    from .torch_runtime import TorchEmbedder
-
-    return {cls.kind: cls for cls in (TorchEmbedder, OnnxEmbedder, OnnxInt8Embedder)}
-
-
-EMBEDDER_KINDS = ("torch", "onnx", "onnx-int8")
 # fp32 ONNX: torch's vectors without loading torch. int8 ingests ~1.7x faster and kept xquad-dev's
 # recall and STR-EM within 0.01, but flipped two borderline seed questions; it is opt-in (README).
 DEFAULT_KIND = "onnx"
-NAMES = {"torch": MODEL_NAME, "onnx": MODEL_NAME, "onnx-int8": f"{MODEL_NAME}/int8"}
+
+
+def embedder_class(kind: str) -> type[Embedder]:
+    """The runtime registered as ``kind`` (entry points in ``article_assistant.embedders``)."""
+    return EMBEDDERS.get(DEFAULT_KIND if kind == "auto" else kind)
 
 
 def name_for(kind: str) -> str:
     """The vector space an index gets when created with setting ``kind`` (``auto`` = the default)."""
-    return NAMES[DEFAULT_KIND if kind == "auto" else kind]
+    return embedder_class(kind).name
 
 
 def kind_for_name(name: str) -> str | None:
     """The runtime to open an index built with vector space ``name`` (the default where it could be either)."""
-    kinds = sorted(EMBEDDER_KINDS, key=lambda kind: kind != DEFAULT_KIND)
-    return next((kind for kind in kinds if NAMES[kind] == name), None)
+    kinds = sorted(EMBEDDERS.names(), key=lambda kind: kind != DEFAULT_KIND)
+    return next((kind for kind in kinds if embedder_class(kind).name == name), None)
 
 
 @lru_cache(maxsize=8)
 def get_embedder(kind: str = DEFAULT_KIND, batch_size: int = 16) -> Embedder:
-    """One embedder per (kind, batch size) per process: models are loaded once."""
-    registry = _registry()
-    if kind not in registry:
-        raise ConfigError(f"unknown embedder {kind!r}; choose one of {', '.join(EMBEDDER_KINDS)}")
-    return registry[kind](batch_size=batch_size)
+    """One embedder per (kind, batch size) per process, shared on purpose: a model is loaded once, and
+    every Assistant of the process reuses its sentence-vector cache. Pass ``Assistant(embedder=...)`` for another."""
+    return embedder_class(kind)(batch_size=batch_size)

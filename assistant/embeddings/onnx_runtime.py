@@ -10,13 +10,13 @@ from functools import cached_property
 
 import numpy as np
 
-from . import MAX_SEQ_TOKENS, NAMES, Embedder
+from . import MAX_SEQ_TOKENS, MODEL_NAME, Embedder
 from .onnx_export import onnx_model
 
 
 class OnnxEmbedder(Embedder):
     kind = "onnx"
-    name = NAMES["onnx"]
+    name = MODEL_NAME
     int8 = False
 
     @cached_property
@@ -52,5 +52,5 @@ class OnnxEmbedder(Embedder):
 
 class OnnxInt8Embedder(OnnxEmbedder):
     kind = "onnx-int8"
-    name = NAMES["onnx-int8"]
+    name = f"{MODEL_NAME}/int8"
     int8 = True

@@ -6,15 +6,20 @@ from functools import cached_property
 
 import numpy as np
 
-from . import NAMES, Embedder
+from . import MODEL_NAME, Embedder
 
 
 class TorchEmbedder(Embedder):
     kind = "torch"
-    name = NAMES["torch"]
+    name = MODEL_NAME
 
     @cached_property
     def model(self):
+        import os
+
+        # Belt and braces: the weights are the packaged ones, and nothing here may reach a model hub.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
         return SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)

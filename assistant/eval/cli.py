@@ -93,7 +93,7 @@ def register(app: typer.Typer, run: Callable) -> None:
             write_json(out_dir / SUMMARY_FILE, summary)
             write_report(out_dir / REPORT_FILE, summary, run_results.results)
             if ragas:
-                write_ragas(ragas, run_results.results, index.assistant.prompts.refusal)
+                write_ragas(ragas, run_results.results, index.assistant.refusal_text)
             _print_summary(summary, previous)
             written = ", ".join(str(out_dir / name) for name in (RESULTS_FILE, SUMMARY_FILE, REPORT_FILE))
             console.print(f"wrote {written}", highlight=False, soft_wrap=True)

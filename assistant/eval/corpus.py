@@ -20,9 +20,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from .. import errors
-from ..core import Assistant, ProgressCallback
-from ..embeddings import name_for
-from ..ingest.loaders import iter_files
+from ..core import Assistant, ProgressCallback, article_files, vector_space
 from ..settings import Settings
 
 CACHE_DIR_ENV = "ASSISTANT_EVAL_CACHE_DIR"
@@ -47,14 +45,25 @@ def default_cache_root() -> Path:
     return base / "article-assistant" / "eval"
 
 
+def ingest_code_digest() -> str:
+    """The source of what turns files into chunks: the load stage and the text rules it uses."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted([*(package / "ingest").glob("*.py"), package / "text.py", package / "vocabulary.py"]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def corpus_key(corpus: Path, files: list[Path], settings: Settings) -> str:
     digest = hashlib.sha256()
     indexing = {
         "format": CACHE_FORMAT,
-        "embedder": name_for(settings.embedder),
+        "embedder": vector_space(settings),
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_tokens": settings.chunk_overlap_tokens,
         "max_file_bytes": settings.max_file_bytes,
+        # The load stage's own code: a change to cleaning or decoding must not be scored on an old index.
+        "ingest_code": ingest_code_digest(),
     }
     digest.update(json.dumps(indexing, sort_keys=True).encode())
     for path in files:
@@ -68,7 +77,7 @@ def open_eval_index(
 ) -> EvalIndex:
     if not corpus.is_dir():
         raise errors.InvalidRequest("--corpus", f"{corpus} is not a folder")
-    files = list(iter_files([corpus]))
+    files = article_files([corpus])
     if not files:
         raise errors.InvalidRequest("--corpus", f"{corpus} holds no .txt, .md, .html or .pdf files")
     started = time.perf_counter()

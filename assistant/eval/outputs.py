@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import errors
-from ..embeddings import name_for
+from ..core import vector_space
 from ..settings import Settings
 from .metrics import METRICS
 from .records import QuestionResult
@@ -37,7 +37,7 @@ def settings_used(settings: Settings) -> dict:
         "second_sentence_margin": settings.second_sentence_margin,
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_tokens": settings.chunk_overlap_tokens,
-        "embedder": name_for(settings.embedder),
+        "embedder": vector_space(settings),
     }
     if settings.backend != "extractive":
         used.update({name: _json_plain(getattr(settings, name)) for name in LLM_SETTINGS if hasattr(settings, name)})

@@ -28,9 +28,10 @@ class QuestionResult:
     answerable: bool
     answer: str = ""
     refused: bool = False
+    refusal_reason: str | None = None  # the backend's why (extractive: support, terms, kind, predicate)
     error: str | None = None  # the message, when answering raised an AssistantError
     notice: str | None = None  # e.g. an LLM backend fell back to the extractive answer
-    citations: list[dict] = field(default_factory=list)  # n, article_id, source, title, quote, passage, score
+    citations: list[dict] = field(default_factory=list)  # Citation.model_dump() + passage
     retrieved: list[dict] = field(default_factory=list)  # rank, chunk_id, article_id, source, score, text
     # Dense cosine of the top retrieved passage: the score plotted against the refusal threshold.
     top_passage_score: float | None = None

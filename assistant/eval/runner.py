@@ -7,9 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .. import errors
-from ..chain import AnswerChain
 from ..core import Assistant
-from ..models import Answer, Passage
+from ..models import Answer
 from .metrics import question_outcome
 from .records import EvalQuestion, QuestionResult
 
@@ -26,12 +25,11 @@ def ask_all(
     on_result: Callable[[QuestionResult], None] | None = None,
 ) -> RunResults:
     """Ask each question with the assistant's settings (backend, top_k, ...); Ctrl-C ends the run early."""
-    chain = assistant.chain()
     assistant.warm_up()  # load models before the clock starts, so question 1's latency is not the load time
     results: list[QuestionResult] = []
     try:
         for question in questions:
-            result = ask_one(assistant, chain, question)
+            result = ask_one(assistant, question)
             results.append(result)
             if on_result:
                 on_result(result)
@@ -40,8 +38,8 @@ def ask_all(
     return RunResults(results, interrupted=False)
 
 
-def ask_one(assistant: Assistant, chain: AnswerChain, question: EvalQuestion) -> QuestionResult:
-    """Retrieve once and answer from those same passages, so the scored passages are the ones the answer saw."""
+def ask_one(assistant: Assistant, question: EvalQuestion) -> QuestionResult:
+    """Ask as every surface does; the answer carries the passages it saw, so those are the ones scored."""
     result = QuestionResult(
         id=question.id,
         question=question.question,
@@ -51,24 +49,23 @@ def ask_one(assistant: Assistant, chain: AnswerChain, question: EvalQuestion) ->
     )
     started = time.perf_counter()
     try:
-        prepared = chain.prepare.invoke(AnswerChain.inputs(assistant.validate_question(question.question)))
-        answer = chain.backend.answer(prepared["standalone"], prepared["passages"])
+        answer = assistant.ask(question.question)
     except errors.AssistantError as exc:
         result.error = str(exc)
     else:
-        _record_answer(result, prepared["passages"], answer)
+        _record_answer(result, answer)
     result.latency_ms = (time.perf_counter() - started) * 1000
     result.outcome = question_outcome(result)
     return result
 
 
-def _record_answer(result: QuestionResult, passages: list[Passage], answer: Answer) -> None:
+def _record_answer(result: QuestionResult, answer: Answer) -> None:
     result.answer = answer.answer
     result.refused = answer.refused
+    result.refusal_reason = answer.refusal_reason
     result.notice = answer.notice
-    result.citations = [
-        c.model_dump(include={"n", "article_id", "title", "source", "quote", "passage", "score"}) for c in answer.citations
-    ]
+    # The citation's one shape (as the API sends it), plus the passage it sits in, which the metrics read.
+    result.citations = [{**c.model_dump(mode="json"), "passage": c.passage} for c in answer.citations]
     result.retrieved = [
         {
             "rank": p.rank,
@@ -78,7 +75,7 @@ def _record_answer(result: QuestionResult, passages: list[Passage], answer: Answ
             "score": round(p.score, 4),
             "text": p.chunk.text,
         }
-        for p in passages
+        for p in answer.passages
     ]
-    result.top_passage_score = result.retrieved[0]["score"] if passages else None
+    result.top_passage_score = result.retrieved[0]["score"] if answer.passages else None
     result.support = answer.support

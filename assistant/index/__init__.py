@@ -22,7 +22,8 @@ from filelock import FileLock, Timeout
 
 from .. import errors
 from ..embeddings import DEFAULT_KIND, Embedder, kind_for_name
-from ..models import Article, ArticleInfo, Chunk
+from ..models import Article, ArticleInfo, Chunk, Filters, day_number
+from ..registry import STORES
 from ..settings import Settings
 from .manifest import Manifest
 from .vectors import ChromaVectorStore, VectorHit, VectorStore
@@ -30,12 +31,20 @@ from .vectors import ChromaVectorStore, VectorHit, VectorStore
 __all__ = ["Index", "Manifest", "VectorStore", "ChromaVectorStore", "VectorHit"]
 
 
-def published_ordinal(published: str | None) -> int:
-    """yyyymmdd as an int: Chroma compares numbers, not date strings."""
-    if not published:
-        return 0
-    digits = published[:10].replace("-", "")
-    return int(digits) if digits.isdigit() and len(digits) == 8 else 0
+def chroma_where(filters: Filters) -> dict | None:
+    """The filters as a Chroma ``where`` clause over the chunk metadata written by :meth:`Index.write`."""
+    clauses: list[dict] = []
+    if filters.article_ids:
+        clauses.append({"article_id": {"$in": list(filters.article_ids)}})
+    if filters.sources:
+        clauses.append({"source": {"$in": list(filters.sources)}})
+    if filters.published_from:
+        clauses.append({"published": {"$gte": day_number(filters.published_from)}})
+    if filters.published_to:
+        clauses.append({"published": {"$lte": day_number(filters.published_to)}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 def embedder_kind(settings: Settings) -> str:
@@ -54,11 +63,7 @@ class Index:
         self.embedder = embedder
         root = Path(settings.index_dir)
         self.manifest = Manifest(root / "manifest.sqlite3")
-        self.store = store or ChromaVectorStore(
-            path=None if settings.chroma_url else root / "chroma",
-            url=settings.chroma_url,
-            collection=settings.collection,
-        )
+        self.store = store or STORES.get(settings.store).from_settings(settings)
         self._lock = FileLock(str(root / "write.lock"))
         self.keyword_dir = root / "keyword"
         self._check_embedder()
@@ -124,7 +129,7 @@ class Index:
         if on_embedded:
             on_embedded(len(chunks))
         meta_by_article = {
-            a.id: {"article_id": a.id, "source": a.source, "published": published_ordinal(a.published)}
+            a.id: {"article_id": a.id, "source": a.source, "published": day_number(a.published)}
             for a, _ in batch
         }
         replaced = [cid for a, _ in batch for cid in self.manifest.chunk_ids(a.id)]

@@ -13,7 +13,7 @@ never leaves the index claimed) and records who it is in ``owner.json``:
 - a command while another command runs waits its turn (two ingests are
   serialised), up to ``timeout`` seconds.
 
-With a Chroma server (``chroma_url``) the store is shared safely, so several
+With a store shared between processes (a Chroma server, ``chroma_url``) the store is shared safely, so several
 processes may use one index and nothing is claimed.
 """
 
@@ -29,6 +29,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from ..errors import IndexBusy
+from ..registry import STORES
 from ..settings import Settings
 
 OWNER_FILE = "owner.json"
@@ -55,7 +56,7 @@ def claim(
     timeout: float = 600,
     on_wait: Callable[[dict], None] | None = None,
 ) -> Iterator[None]:
-    if settings.chroma_url:
+    if STORES.get(settings.store).shared_between_processes(settings):
         yield
         return
     root = Path(settings.index_dir).resolve()  # messages name the folder in full

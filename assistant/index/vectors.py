@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from .. import errors
+from ..settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,18 @@ class VectorHit:
 
 
 class VectorStore(abc.ABC):
+    """What the index needs of a vector store. A new store is a subclass plus an entry point in
+    ``article_assistant.stores`` (see assistant/registry.py), chosen by the ``store`` setting."""
+
+    @classmethod
+    @abc.abstractmethod
+    def from_settings(cls, settings: Settings) -> "VectorStore": ...
+
+    @classmethod
+    def shared_between_processes(cls, settings: Settings) -> bool:
+        """Whether several app processes may write to it at once (then no process claims the index folder)."""
+        return False
+
     @abc.abstractmethod
     def add(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None: ...
 
@@ -48,6 +61,16 @@ class ChromaVectorStore(VectorStore):
 
     # Chroma caps how many records one call may carry.
     _BATCH = 4000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ChromaVectorStore":
+        """Embedded on disk under the index folder, or a `chroma run` server when ``chroma_url`` is set."""
+        path = None if settings.chroma_url else Path(settings.index_dir) / "chroma"
+        return cls(path=path, url=settings.chroma_url, collection=settings.collection)
+
+    @classmethod
+    def shared_between_processes(cls, settings: Settings) -> bool:
+        return bool(settings.chroma_url)
 
     def __init__(self, *, path: Path | None = None, url: str | None = None, collection: str = "articles"):
         import chromadb

@@ -11,34 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import blingfire
-
 from ..models import Article, Chunk
-
-Span = tuple[int, int]
-
-_PARAGRAPH = re.compile(r"[^\n]+")
-
-
-def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
-    """Sentence spans (absolute offsets) of ``text[start:end]``.
-
-    Lines are split first, since headlines, datelines and list items end without
-    punctuation; blingfire then finds sentence ends inside each line.
-    """
-    end = len(text) if end is None else end
-    spans: list[Span] = []
-    for para in _PARAGRAPH.finditer(text, start, end):
-        p_start, p_text = para.start(), para.group()
-        if not p_text.strip():
-            continue
-        _, offsets = blingfire.text_to_sentences_and_offsets(p_text)
-        if not offsets:
-            spans.append((p_start, para.end()))
-            continue
-        spans.extend((p_start + s, p_start + e) for s, e in offsets)
-    return spans
-
+from ..text import Span, split_sentences
 
 def chunk_article(
     article: Article,

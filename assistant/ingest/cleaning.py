@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-
-from dateutil import parser as dateparser
 
 from ..text import strip_controls, strip_invisible
 
@@ -53,34 +50,3 @@ def clean_text(text: str) -> str:
 
 def _dedupe_key(line: str) -> str:
     return re.sub(r"[\W_]+", " ", line.casefold()).strip()
-
-
-@dataclass(frozen=True)
-class Dateline:
-    start: int
-    end: int
-    iso: str
-
-
-_HAS_MONTH_OR_NUMERIC_DATE = re.compile(
-    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\b\d{4}-\d{2}-\d{2}\b", re.I
-)
-
-
-def find_dateline(text: str, max_lines: int = 12) -> Dateline | None:
-    """A line near the top that is only a date (a news article's publication date)."""
-    offset = 0
-    for i, line in enumerate(text.split("\n")):
-        if i >= max_lines:
-            break
-        stripped = line.strip()
-        if 6 <= len(stripped) <= 40 and _HAS_MONTH_OR_NUMERIC_DATE.search(stripped) and re.search(r"\d", stripped):
-            try:
-                when = dateparser.parse(stripped, fuzzy=False)
-            except (ValueError, OverflowError):
-                when = None
-            if when is not None:
-                start = offset + line.index(stripped)
-                return Dateline(start, start + len(stripped), when.date().isoformat())
-        offset += len(line) + 1
-    return None

@@ -17,15 +17,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from .. import errors
-from ..models import Article
-from .cleaning import clean_text, find_dateline
+from ..models import HTML_SUFFIXES, MARKDOWN_SUFFIXES, PDF_SUFFIXES, SUPPORTED_SUFFIXES, Article
+from ..text import find_dateline
+from .cleaning import clean_text
 from .decoding import decode_bytes
 
-TEXT_SUFFIXES = {".txt", ".text"}
-MARKDOWN_SUFFIXES = {".md", ".markdown"}
-HTML_SUFFIXES = {".html", ".htm"}
-PDF_SUFFIXES = {".pdf"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
 
 
 def iter_files(paths: list[str | Path]) -> Iterator[Path]:

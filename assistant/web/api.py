@@ -25,7 +25,7 @@ from ..core import Assistant
 from ..errors import AssistantError, OverBudget
 from ..models import Answer, ArticleInfo
 from .guard import error
-from .schemas import AnswerOut, AskRequest, ErrorOut, IngestReportOut, JobOut, Removed
+from .schemas import AskRequest, ErrorOut, IngestReportOut, JobOut, Removed
 from .uploads import IngestJobs, new_upload_folder
 
 log = logging.getLogger("assistant.web")
@@ -70,10 +70,10 @@ def is_reader(request: Request) -> bool:
 
 
 @router.post("/ask", tags=["ask"], response_model_exclude_none=True)
-def ask(body: AskRequest, assistant: AssistantDep, request: Request) -> AnswerOut:
+def ask(body: AskRequest, assistant: AssistantDep, request: Request) -> Answer:
     """Answer a question from the articles, with citations (admin or widget key)."""
-    answer = assistant.ask(body.question, body.history_turns(), body.to_filters())
-    return AnswerOut.of(answer, reader=is_reader(request))
+    answer = assistant.ask(body.question, body.history, body.filters)
+    return answer.for_reader() if is_reader(request) else answer
 
 
 @router.post("/ask/stream", tags=["ask"], response_class=EventSourceResponse)
@@ -86,9 +86,9 @@ def ask_stream(body: AskRequest, assistant: AssistantDep, request: Request) -> I
     """
     reader = is_reader(request)
     try:
-        for piece in assistant.stream(body.question, body.history_turns(), body.to_filters()):
+        for piece in assistant.stream(body.question, body.history, body.filters):
             if isinstance(piece, Answer):
-                yield ServerSentEvent(event="answer", data=AnswerOut.of(piece, reader=reader).model_dump(exclude_none=True))
+                yield ServerSentEvent(event="answer", data=piece.public(reader=reader))
             else:
                 yield ServerSentEvent(event="token", data={"text": piece})
     except AssistantError as exc:

@@ -14,10 +14,8 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from .. import errors
-from ..answer import Turn
 from ..core import Assistant
-from ..ingest.loaders import SUPPORTED_SUFFIXES
-from ..models import Answer
+from ..models import SUPPORTED_SUFFIXES, Answer, Turn
 from .render import CSS, articles_html, escape_chat_text, sources_html, status_html
 from .session import PageAccess
 
@@ -25,7 +23,7 @@ from .session import PageAccess
 def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
     with gr.Blocks(title="Article assistant") as page:
         gr.Markdown("## Article assistant\nAsk about the indexed articles. Every answer cites the passages it comes from.")
-        turns = gr.State([])  # [{"question", "answer"}] for follow-up questions
+        turns = gr.State([])  # [Turn] of this session, for follow-up questions
         with gr.Row():
             with gr.Column(scale=3):
                 # Not Markdown: an article's ![image](url) or [link](url) must not become one in readers' browsers.
@@ -60,7 +58,7 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
             history.append({"role": "user", "content": escape_chat_text(message or "")})
             history.append({"role": "assistant", "content": "…"})
             yield history, sources_html(None), conversation, ""
-            past = [Turn(t["question"], t["answer"]) for t in conversation]
+            past = list(conversation)
             try:
                 streamed = ""
                 final: Answer | None = None
@@ -78,7 +76,7 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
             assert final is not None
             text = final.answer + (f"\n\n_{final.notice}_" if final.notice else "")
             history[-1] = {"role": "assistant", "content": escape_chat_text(text)}
-            conversation.append({"question": message, "answer": final.answer})
+            conversation.append(Turn(question=message, answer=final.answer))
             yield history, sources_html(final, reader=True), conversation, ""
 
         def show_controls(request: gr.Request):

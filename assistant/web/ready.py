@@ -39,15 +39,13 @@ class Readiness:
     def check(self) -> tuple[bool, dict]:
         if self.problem is not None:
             return False, {"status": "not ready", "reason": self.problem}
-        full = self.assistant.index.free_space_problem()
-        if full:  # answers still flow, but no upload could land: a balancer should send writers elsewhere
-            return False, {"status": "not ready", "reason": full}
         try:  # both halves of the index must answer
-            articles = self.assistant.index.manifest.article_count()
-            vectors = self.assistant.index.store.count()
+            status = self.assistant.status()
         except Exception as exc:
             return False, {"status": "not ready", "reason": f"the index cannot be read: {exc}"}
-        return True, {"status": "ready", "articles": articles, "vectors": vectors}
+        if status.write_problem:  # answers still flow, but no upload could land: send writers elsewhere
+            return False, {"status": "not ready", "reason": status.write_problem}
+        return True, {"status": "ready", "articles": status.articles, "vectors": status.vectors}
 
 
 router = APIRouter(tags=["ops"])

@@ -1,78 +1,27 @@
-"""Request and response bodies of the HTTP API (they are what /docs documents)."""
+"""Request and response bodies of the HTTP API that are not values of their own (they are what /docs documents).
+
+Answers, citations, turns and filters are the models in :mod:`assistant.models`, sent as they are.
+"""
 
 from __future__ import annotations
 
-from datetime import date
 
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..answer import Turn
-from ..models import Answer, IngestReport
-from ..retrieval import Filters
+from ..models import Filters, IngestReport, Turn
 from .uploads import IngestJob
-
-
-class TurnIn(BaseModel):
-    question: str
-    answer: str
-
-
-class FiltersIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    article_ids: list[str] = Field([], description="Only these articles (ids from GET /api/articles).")
-    sources: list[str] = Field([], description="Only articles from these sources.")
-    published_from: date | None = Field(None, description="Published on or after this day (YYYY-MM-DD).")
-    published_to: date | None = Field(None, description="Published on or before this day (YYYY-MM-DD).")
-
-    def to_filters(self) -> Filters:
-        return Filters(
-            article_ids=tuple(self.article_ids),
-            sources=tuple(self.sources),
-            published_from=self.published_from.isoformat() if self.published_from else None,
-            published_to=self.published_to.isoformat() if self.published_to else None,
-        )
 
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(examples=["What does JIG stand for?"])
-    history: list[TurnIn] = Field(
+    history: list[Turn] = Field(
         [], max_length=50, description="Earlier exchanges, oldest first, so follow-up questions resolve."
     )
-    filters: FiltersIn | None = None
-
-    def history_turns(self) -> list[Turn]:
-        return [Turn(t.question, t.answer) for t in self.history]
-
-    def to_filters(self) -> Filters | None:
-        return self.filters.to_filters() if self.filters else None
-
-
-class CitationOut(BaseModel):
-    n: int = Field(description="The [n] marker in the answer.")
-    article_id: str
-    title: str
-    source: str = Field(description="Where the article came from: for widget keys a file name or link, never a path.")
-    url: str | None = Field(None, description="The article's own link, when it has one.")
-    quote: str = Field(description="The cited sentence(s), verbatim from the article.")
-    start: int = Field(description="Character offset of the quote in the stored article text.")
-    end: int
-    score: float
-
-
-class AnswerOut(BaseModel):
-    answer: str
-    citations: list[CitationOut]
-    refused: bool = Field(description="True when the articles do not hold the answer.")
-    notice: str | None = Field(None, description="Present when something degraded, e.g. the LLM was unreachable.")
-
-    @classmethod
-    def of(cls, answer: Answer, *, reader: bool = False) -> AnswerOut:
-        return cls.model_validate(answer.public(reader=reader))
+    filters: Filters | None = None
 
 
 class FailedFile(BaseModel):
