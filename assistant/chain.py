@@ -1,4 +1,4 @@
-"""The chain: condense → retrieve → answer, as plain typed calls.
+"""The chain: classify → condense → retrieve → answer, as plain typed calls.
 
 One ``prepare`` (condense + retrieve) serves ``invoke`` and ``stream``, so the
 two paths cannot drift apart, and the final :class:`Answer` carries what it was
@@ -15,18 +15,27 @@ talks through langchain-openai.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from . import errors
 from .answer.base import AnswerBackend
+from .answer.kinds import Request, classify
 from .condense import condense
 from .models import Answer, Filters, Passage, Turn
 from .retrieval import HybridRetriever
+
+
+# How much of an article an overview reads: news puts its key facts in the first chunks.
+OVERVIEW_CHUNKS = 6
+# The catalogue reads every article's first chunk, most recent first, up to this many.
+CATALOGUE_ARTICLES = 200
 
 
 @dataclass(frozen=True)
 class Prepared:
     question: str  # standalone: follow-up pronouns resolved
     passages: list[Passage]
+    request: Request
 
 
 class AnswerChain:
@@ -37,22 +46,59 @@ class AnswerChain:
     def prepare(
         self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None
     ) -> Prepared:
-        standalone = condense(question, history)
-        return Prepared(standalone, self.retriever.search(standalone, filters=filters, k=k))
+        """What the question is (kinds.py), and the passages that answer it: the retrieved ones for a factoid
+        question, the scoped article's opening for an overview, every article's lead for a catalogue."""
+        filters = filters or Filters()
+        manifest = self.retriever.index.manifest
+        unknown = [a for a in filters.article_ids if manifest.content_hash(a) is None]
+        if unknown:  # a scope that names nothing is the caller's mistake, not an unanswerable question
+            raise errors.InvalidRequest("filters.article_ids", f"no article with id {unknown[0]!r} in the index")
+        request = classify(question)
+        if request.kind == "factoid":
+            standalone = condense(question, history)
+            return Prepared(standalone, self.retriever.search(standalone, filters=filters, k=k), request)
+        known = {a.id: a for a in self.retriever.index.articles()}
+        if not known:
+            raise errors.InvalidRequest("question", "no articles are indexed yet, so there is nothing to "
+                                        f"{'summarise' if request.kind == 'overview' else 'list'}; add some first")
+        in_scope = [a for a in known.values() if filters.admits(a.id, a.source, a.published)]
+        if request.kind == "overview":
+            article_ids = self._overview_articles(request, filters, in_scope)
+            if article_ids is not None:
+                passages = [p for a in article_ids for p in self.retriever.article_passages(a, OVERVIEW_CHUNKS)]
+                return Prepared(question, passages, request)
+            request = replace(request, kind="catalogue")  # several articles and none named: a line for each
+        newest = sorted(in_scope, key=lambda a: a.published or "", reverse=True)[:CATALOGUE_ARTICLES]
+        passages = [self.retriever.article_passages(a.id, 1)[0] for a in newest if a.chunks]
+        return Prepared(question, passages, replace(request, articles_total=len(in_scope)))
+
+    def _overview_articles(self, request: Request, filters: Filters, in_scope: list) -> list[str] | None:
+        """The articles an overview is of: the scope, else the article the request names, else the only one."""
+        if filters.article_ids:
+            return list(filters.article_ids)
+        if request.names:  # "Summarize the article about Kerry's visit": the article that best matches the words
+            found = self.retriever.search(request.names, filters=filters, k=1)
+            if found:
+                return [found[0].chunk.article_id]
+        if len(in_scope) == 1:
+            return [in_scope[0].id]
+        return None
 
     def invoke(
         self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None
     ) -> Answer:
         prepared = self.prepare(question, history, filters, k)
-        return self._traced(self.backend.answer(prepared.question, prepared.passages), prepared)
+        return self._traced(self.backend.answer(prepared.question, prepared.passages, prepared.request), prepared)
 
     def stream(
         self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None
     ) -> Iterator[str | Answer]:
         prepared = self.prepare(question, history, filters, k)
-        for piece in self.backend.stream(prepared.question, prepared.passages):
+        for piece in self.backend.stream(prepared.question, prepared.passages, prepared.request):
             yield self._traced(piece, prepared) if isinstance(piece, Answer) else piece
 
     @staticmethod
     def _traced(answer: Answer, prepared: Prepared) -> Answer:
-        return answer.model_copy(update={"question": prepared.question, "passages": prepared.passages})
+        return answer.model_copy(
+            update={"question": prepared.question, "passages": prepared.passages, "kind": prepared.request.kind}
+        )

@@ -159,6 +159,7 @@ class Answer(BaseModel):
     # How well the best sentence matches the question (the score the refusal threshold applies to).
     support: SkipJsonSchema[float | None] = Field(None, exclude=True)
     refusal_reason: SkipJsonSchema[str | None] = Field(None, exclude=True)
+    kind: SkipJsonSchema[str] = Field("factoid", exclude=True, description="factoid, overview or catalogue")
 
     def for_reader(self) -> "Answer":
         """This answer as readers outside the server's trust (widget keys, the chat page) see it."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-NAMES = ("system", "answer", "passage", "refusal")
+NAMES = ("system", "answer", "overview", "catalogue", "passage", "refusal")
 
 
 class Prompts:
@@ -39,6 +39,10 @@ class Prompts:
     @property
     def answer(self) -> str:
         return self._current()["answer"]
+
+    def request(self, kind: str) -> str:
+        """The user-message template of a request kind: answer (factoid), overview or catalogue."""
+        return self._current()["answer" if kind == "factoid" else kind]
 
     @property
     def passage(self) -> str:

@@ -87,6 +87,19 @@ class HybridRetriever(BaseRetriever):
             similarity.update((cid, float(vector @ query_vector)) for cid, vector in stored.items())
         return self._to_passages([chunks[cid] for cid in ranked], similarity, k)
 
+    def article_passages(self, article_id: str, limit: int | None = None) -> list[Passage]:
+        """An article's chunks in article order (``limit``: its first ones), for overviews of it.
+
+        Raises ArticleNotFound for an id the index does not hold."""
+        article = self.index.manifest.article(article_id)
+        ids = self.index.manifest.chunk_ids(article_id)
+        chunks = sorted(self.index.manifest.chunks(ids).values(), key=lambda c: c.start)[:limit]
+        return [
+            Passage(chunk=c, title=article.title, source=article.source, score=1.0, rank=i, article_text=article.text,
+                    published=article.published, url=article.url)
+            for i, c in enumerate(chunks, start=1)
+        ]
+
     def _to_passages(self, chunks: list[Chunk], similarity: dict[str, float], k: int) -> list[Passage]:
         articles: dict = {}
         passages: list[Passage] = []

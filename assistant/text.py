@@ -95,6 +95,14 @@ def addresses_the_model(sentence: str) -> bool:
 
 
 # --- sentences and datelines -------------------------------------------------------------
+def is_headline(line: str) -> bool:
+    """A title line reads as a headline, not a sentence: headlines do not end in a full stop.
+
+    A .txt file's title is its first line, which is often the article's first sentence.
+    """
+    return not line.rstrip().endswith((".", "!"))
+
+
 Span = tuple[int, int]
 
 _PARAGRAPH = re.compile(r"[^\n]+")

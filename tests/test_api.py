@@ -231,10 +231,9 @@ def test_ask_uses_history_and_filters(client):
         headers=admin(),
     ).json()
     assert "Lavrov" in follow_up["answer"]
-    filtered = client.post(
-        "/api/ask", json={"question": JIG, "filters": {"article_ids": ["no-such-article"]}}, headers=admin()
-    ).json()
-    assert filtered["refused"] is True and filtered["citations"] == []
+    unknown = client.post("/api/ask", json={"question": JIG, "filters": {"article_ids": ["no-such-article"]}}, headers=admin())
+    assert unknown.status_code == 422  # a scope naming nothing is the caller's mistake, not an unanswerable question
+    assert unknown.json() == {"error": "filters.article_ids: no article with id 'no-such-article' in the index"}
 
 
 def test_stream_sends_tokens_then_the_checked_answer_then_done(client):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SEEDS
+from conftest import SEED_ARTICLE, SEEDS
 from servers import ServerThread, free_port
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
@@ -40,13 +40,23 @@ IFRAME_PAGE = """<!doctype html>
 """
 
 
-def host_site(assistant_url: str) -> Starlette:
+# The article's own page: the widget is scoped to it, so "this article" means it.
+ARTICLE_PAGE = """<!doctype html>
+<html><head><title>Kerry in Moscow</title></head>
+<body><h1>Kerry in Moscow</h1>
+  <script src="{assistant}/embed.js" data-key="{key}" data-title="Ask about this story" data-article="{article}"></script>
+</body></html>
+"""
+
+
+def host_site(assistant_url: str, article_id: str = "") -> Starlette:
     """A second site: the pages a customer would write, pointing at the assistant's server."""
 
     def page(template: str):
-        return lambda request: HTMLResponse(template.format(assistant=assistant_url, key=WIDGET_KEY))
+        return lambda request: HTMLResponse(template.format(assistant=assistant_url, key=WIDGET_KEY, article=article_id))
 
-    return Starlette(routes=[Route("/", page(HOST_PAGE)), Route("/iframe", page(IFRAME_PAGE))])
+    return Starlette(routes=[Route("/", page(HOST_PAGE)), Route("/iframe", page(IFRAME_PAGE)),
+                             Route("/article", page(ARTICLE_PAGE))])
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +70,9 @@ def sites(tmp_path_factory):
     )
     assistant = Assistant(settings)
     assert assistant.ingest([SEEDS, root / "vandal.txt"]).ok
+    seed_id = next(a.id for a in assistant.articles() if a.source == str(SEED_ARTICLE.resolve()))
     with ServerThread(create_app(assistant), port=port) as server:
-        site = host_site(server.url)
+        site = host_site(server.url, seed_id)
         with ServerThread(site, port=allowed_port) as allowed, ServerThread(site) as not_allowed:
             yield {"assistant": server.url, "allowed": allowed.url, "not_allowed": not_allowed.url}
 
@@ -169,3 +180,18 @@ def test_widget_page_in_an_iframe(page, sites, artifacts_dir):
     # frame-ancestors: a site that is not allowed cannot frame /widget at all.
     page.goto(sites["not_allowed"] + "/iframe", wait_until="load")  # "load" waits for the frame too
     assert page.frames[1].url == "chrome-error://chromewebdata/"  # Chromium's page for a blocked frame
+
+
+def test_widget_on_an_articles_own_page_answers_about_that_article(page, sites, artifacts_dir):
+    from playwright.sync_api import expect
+
+    open_widget(page, sites["allowed"] + "/article")
+    expect(page.locator("article-assistant .scope")).to_have_text("About this article")
+    ask(page, "What is this article about?")
+    answer = page.locator("article-assistant .msg.bot .text")
+    expect(answer).to_contain_text("John Kerry visits Moscow", timeout=60_000)
+    citations = page.locator("article-assistant .citation")
+    expect(citations.nth(1)).to_be_visible()  # at least two cited sentences
+    for i in range(citations.count()):
+        expect(citations.nth(i)).to_contain_text("Kerry in Moscow")  # all from the article in view
+    page.screenshot(path=str(artifacts_dir / "widget-article-overview.png"))

@@ -17,6 +17,7 @@ from ..models import Answer, Passage
 from ..prompts import Prompts
 from ..registry import BACKENDS
 from ..settings import Settings
+from .kinds import Request
 
 
 class AnswerBackend(abc.ABC):
@@ -28,14 +29,15 @@ class AnswerBackend(abc.ABC):
         self.prompts = prompts
 
     @abc.abstractmethod
-    def answer(self, question: str, passages: list[Passage]) -> Answer: ...
+    def answer(self, question: str, passages: list[Passage], request: Request | None = None) -> Answer:
+        """``request`` says what kind of request it is (kinds.py): a factoid question when None."""
 
-    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
+    def stream(self, question: str, passages: list[Passage], request: Request | None = None) -> Iterator[str | Answer]:
         """Text pieces as they are produced, then the final checked :class:`Answer`.
 
         Backends that do not generate token by token yield the whole text at once.
         """
-        final = self.answer(question, passages)
+        final = self.answer(question, passages, request)
         yield final.answer
         yield final
 

@@ -16,10 +16,12 @@ from functools import lru_cache
 import numpy as np
 
 from ..models import Answer, Citation, Passage
-from ..text import addresses_the_model, find_dateline, split_sentences
+from ..text import addresses_the_model, find_dateline, is_headline, split_sentences
 from ..vocabulary import PHRASE_GLUE, STOPWORDS
 from .base import AnswerBackend
 from .clauses import answering_span
+from .kinds import Request
+from .overview import catalogue, overview
 from .question import PATTERNS, WORD, QuestionAnalysis, analyse, sentence_has_kind, stem
 
 # Weights of the sentence signals, fitted as a pairwise ranker (logistic regression on
@@ -68,14 +70,6 @@ def has_body(article_id: str, text: str, title: str) -> bool:
     )
 
 
-def is_headline(line: str) -> bool:
-    """A title line reads as a headline, not a sentence: headlines do not end in a full stop.
-
-    A .txt file's title is its first line, which is often the article's first sentence.
-    """
-    return not line.rstrip().endswith((".", "!"))
-
-
 @dataclass
 class Candidate:
     passage: int  # index into passages
@@ -93,7 +87,11 @@ class Candidate:
 class ExtractiveBackend(AnswerBackend):
     name = "extractive"
 
-    def answer(self, question: str, passages: list[Passage]) -> Answer:
+    def answer(self, question: str, passages: list[Passage], request: Request | None = None) -> Answer:
+        if request is not None and request.kind == "overview":
+            return overview(request, passages, self.embedder.encode_cached, self.prompts.refusal)
+        if request is not None and request.kind == "catalogue":
+            return catalogue(request, passages, self.embedder.encode_cached)
         analysis = analyse(question)
         candidates = self._ranked(analysis, passages)
         if not candidates:

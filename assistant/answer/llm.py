@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from ..errors import LLMUnavailable
 from ..models import Answer, Passage
 from .base import AnswerBackend, create_backend
+from .kinds import Request
 from .citations import check_claims, compose, is_refusal, split_reply
 
 log = logging.getLogger(__name__)
@@ -64,17 +65,17 @@ class LLMBackend(AnswerBackend):
         return "".join(self.generate_stream(messages))
 
     # --- the AnswerBackend interface ---------------------------------------------
-    def answer(self, question: str, passages: list[Passage]) -> Answer:
+    def answer(self, question: str, passages: list[Passage], request: Request | None = None) -> Answer:
         passages = passages[: self.max_passages]
         if not passages:
             return self.refusal()
         try:
-            reply = self.generate(self.build_messages(question, passages))
+            reply = self.generate(self.build_messages(question, passages, request))
         except Exception as exc:  # noqa: BLE001 - any model failure becomes the fallback, never a traceback
-            return self._fall_back(question, passages, exc)
-        return self._checked(question, passages, reply)
+            return self._fall_back(question, passages, exc, request)
+        return self._checked(question, passages, reply, request)
 
-    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Answer]:
+    def stream(self, question: str, passages: list[Passage], request: Request | None = None) -> Iterator[str | Answer]:
         passages = passages[: self.max_passages]
         if not passages:
             final = self.refusal()
@@ -83,24 +84,25 @@ class LLMBackend(AnswerBackend):
             return
         pieces: list[str] = []
         try:
-            for piece in self.generate_stream(self.build_messages(question, passages)):
+            for piece in self.generate_stream(self.build_messages(question, passages, request)):
                 if piece:
                     pieces.append(piece)
                     yield piece
         except Exception as exc:  # noqa: BLE001 - as in answer(); the final Answer replaces what was streamed
-            yield self._fall_back(question, passages, exc)
+            yield self._fall_back(question, passages, exc, request)
             return
-        yield self._checked(question, passages, "".join(pieces))
+        yield self._checked(question, passages, "".join(pieces), request)
 
     # --- shared steps --------------------------------------------------------------
-    def build_messages(self, question: str, passages: Sequence[Passage]) -> list[Message]:
+    def build_messages(self, question: str, passages: Sequence[Passage], request: Request | None = None) -> list[Message]:
         system = self.prompts.system.format(refusal=self.prompts.refusal)
-        user = self.prompts.answer.format(passages=format_passages(self.prompts.passage, passages), question=question)
+        template = self.prompts.request(request.kind if request else "factoid")  # prompts/answer|overview|catalogue.txt
+        user = template.format(passages=format_passages(self.prompts.passage, passages), question=question)
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
-    def _checked(self, question: str, passages: list[Passage], reply: str) -> Answer:
+    def _checked(self, question: str, passages: list[Passage], reply: str, request: Request | None = None) -> Answer:
         if not reply.strip():
-            return self._fall_back(question, passages, LLMUnavailable(NOTICE_EMPTY))
+            return self._fall_back(question, passages, LLMUnavailable(NOTICE_EMPTY), request)
         if is_refusal(reply, self.prompts.refusal):
             return self.refusal()
         checked = check_claims(question, split_reply(reply), passages, self.embedder.encode)
@@ -110,7 +112,7 @@ class LLMBackend(AnswerBackend):
         text, citations = compose(checked, passages)
         return Answer(answer=text, citations=citations, refused=False)
 
-    def _fall_back(self, question: str, passages: list[Passage], exc: Exception) -> Answer:
+    def _fall_back(self, question: str, passages: list[Passage], exc: Exception, request: Request | None = None) -> Answer:
         notice = exc.notice if isinstance(exc, LLMUnavailable) else NOTICE_GARBAGE
         log.warning("%s backend failed (%s: %s); using the extractive answer", self.name, type(exc).__name__, exc)
-        return self.fallback.answer(question, passages).model_copy(update={"notice": notice})
+        return self.fallback.answer(question, passages, request).model_copy(update={"notice": notice})

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from ..models import Answer, Passage
 from .base import AnswerBackend
+from .kinds import Request
 
 Handler = Callable[[str, list[Passage]], "Answer | str"]
 
@@ -25,7 +26,7 @@ class ScriptedBackend(AnswerBackend):
         self.handler = handler
         self.calls: list[tuple[str, list[Passage]]] = []
 
-    def answer(self, question: str, passages: list[Passage]) -> Answer:
+    def answer(self, question: str, passages: list[Passage], request: Request | None = None) -> Answer:
         self.calls.append((question, passages))
         result = self.handler(question, passages)
         return Answer(answer=result) if isinstance(result, str) else result

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from dateutil import parser as dateparser
+
 from ..text import strip_controls, strip_invisible
 
 # Whole lines that are page chrome, not article text.
@@ -23,6 +25,31 @@ _FURNITURE = [
 ]
 
 _WS = re.compile(r"[ \t\u00a0]+")
+
+# A Daily Mail byline as scraped: "By . Associated Press . PUBLISHED: . 14:11 EST, 25 October 2013 . | .
+# UPDATED: . 15:36 EST, 25 October 2013 . " (or "By . John Hall . and Ted Thornhill . ", "Last updated at
+# 2:18 PM on 30th December 2011 . "): page furniture before the article's first sentence.
+_BYLINE = re.compile(
+    r"\A\s*By\s+\.\s+[^.]{1,60}?\s+\.\s+(?:and\s+[^.]{1,60}?\s+\.\s+)*"
+    r"(?P<stamps>(?:(?:PUBLISHED|UPDATED):\s+\.\s+[^.|]{4,40}?\d{4}\s+\.\s+(?:\|\s+\.\s+)?)*)"
+    r"(?:Last updated at [^.]{4,60}?\d{4}\s+\.\s+)?"
+)
+_STAMP_DATE = re.compile(r"(?:PUBLISHED|UPDATED):\s+\.\s+\d{1,2}:\d{2}\s+\w+,\s+(\d{1,2}\s+\w+\s+\d{4})")
+
+
+def strip_byline(text: str) -> tuple[str, str | None]:
+    """The text without a leading scraped byline, and the date it stamped (ISO), if any."""
+    match = _BYLINE.match(text)
+    if not match:
+        return text, None
+    published = None
+    stamp = _STAMP_DATE.search(match.group("stamps") or "")
+    if stamp:
+        try:
+            published = dateparser.parse(stamp.group(1)).date().isoformat()
+        except (ValueError, OverflowError):
+            published = None
+    return text[match.end():], published
 
 
 def clean_text(text: str) -> str:

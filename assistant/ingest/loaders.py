@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import errors
 from ..models import HTML_SUFFIXES, MARKDOWN_SUFFIXES, PDF_SUFFIXES, SUPPORTED_SUFFIXES, Article
 from ..text import find_dateline
-from .cleaning import clean_text
+from .cleaning import clean_text, strip_byline
 from .decoding import decode_bytes
 
 
@@ -70,6 +70,8 @@ def load_article(path: str | Path, *, max_bytes: int, source: str | None = None)
         markdown = suffix in MARKDOWN_SUFFIXES
         title, text, url, published = _extract_plain(path, decode_bytes(path, data), markdown=markdown)
 
+    text, stamped = strip_byline(text)
+    published = published or stamped
     text = clean_text(text)
     if not text.strip():
         raise errors.EmptyDocument(path, "no readable text after extraction")

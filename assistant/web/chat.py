@@ -15,7 +15,7 @@ from gradio.utils import get_upload_folder
 
 from .. import errors
 from ..core import Assistant
-from ..models import SUPPORTED_SUFFIXES, Answer, Turn
+from ..models import SUPPORTED_SUFFIXES, Answer, Filters, Turn
 from .render import CSS, articles_html, escape_chat_text, sources_html, status_html
 from .session import PageAccess
 
@@ -32,6 +32,11 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
                 )
                 question = gr.Textbox(
                     label="Question", placeholder="e.g. What does JIG stand for?", elem_id="question", autofocus=True
+                )
+                # The article(s) in view: "this article" means them; none chosen, all articles.
+                scope = gr.Dropdown(
+                    choices=article_choices(assistant), value=[], multiselect=True, elem_id="scope",
+                    label="Articles in view (none: all)",
                 )
                 with gr.Row():
                     ask_button = gr.Button("Ask", variant="primary", elem_id="ask")
@@ -52,7 +57,7 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
                 upload_button = gr.Button("Ingest uploaded files")
             upload_status = gr.HTML(elem_id="upload-status")
 
-        def respond(message: str, history: list, conversation: list):
+        def respond(message: str, history: list, conversation: list, in_view: list[str] | None = None):
             history = list(history or [])
             conversation = list(conversation or [])
             history.append({"role": "user", "content": escape_chat_text(message or "")})
@@ -62,7 +67,7 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
             try:
                 streamed = ""
                 final: Answer | None = None
-                for piece in assistant.stream(message, past):
+                for piece in assistant.stream(message, past, Filters(article_ids=tuple(in_view or ()))):
                     if isinstance(piece, Answer):
                         final = piece
                     else:
@@ -117,12 +122,21 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
             return status_html(lines), articles_html(assistant.articles())
 
         outputs = [chat, sources, turns, question]
-        question.submit(respond, [question, chat, turns], outputs, api_name="ask")
-        ask_button.click(respond, [question, chat, turns], outputs, api_name=False)
+        question.submit(respond, [question, chat, turns, scope], outputs, api_name="ask")
+        ask_button.click(respond, [question, chat, turns, scope], outputs, api_name=False)
         clear_button.click(lambda: ([], sources_html(None), [], ""), None, outputs, api_name=False)
-        upload_button.click(ingest_uploads, [uploads], [upload_status, article_list], api_name="ingest")
+        upload_button.click(ingest_uploads, [uploads], [upload_status, article_list], api_name="ingest").then(
+            lambda: gr.update(choices=article_choices(assistant)), None, scope, api_name=False
+        )
         page.load(show_controls, None, [upload_controls, sign_in], api_name=False)
+        page.load(lambda: gr.update(choices=article_choices(assistant)), None, scope, api_name=False)
     return page
+
+
+def article_choices(assistant: Assistant) -> list[tuple[str, str]]:
+    """(label, id) for the article picker, most recent first."""
+    articles = sorted(assistant.articles(), key=lambda a: a.published or "", reverse=True)
+    return [(f"{a.title} ({a.published})" if a.published else a.title, a.id) for a in articles]
 
 
 def sign_in_html(access: PageAccess, allowed: bool) -> str:

@@ -2,7 +2,10 @@
  * Article assistant widget. On any page:
  *
  *   <script src="https://ASSISTANT-HOST/embed.js" data-key="WIDGET-KEY"
- *           data-title="Ask our articles" data-position="bottom-right"></script>
+ *           data-title="Ask our articles" data-position="bottom-right"
+ *           data-article="ARTICLE-ID"></script>
+ *
+ * data-article (optional) scopes every question to that article: "this article" then means it.
  *
  * adds a floating button that opens a chat panel. With data-mode="inline" the
  * chat fills the place of the script tag instead (that is the /widget page).
@@ -24,8 +27,10 @@
     key: script.dataset.key || fragment.get("key") || "",
     title: script.dataset.title || fragment.get("title") || "Ask about our articles",
     position: script.dataset.position === "bottom-left" ? "bottom-left" : "bottom-right",
+    article: script.dataset.article || fragment.get("article") || "",
   };
-  const STORAGE_KEY = "article-assistant:" + server; // one conversation per assistant server
+  // One conversation per assistant server (and per article in view).
+  const STORAGE_KEY = "article-assistant:" + server + (config.article ? ":" + config.article : "");
   const MAX_SAVED_MESSAGES = 40;
   const HISTORY_TURNS = 6; // earlier exchanges sent along, so follow-ups resolve
 
@@ -96,6 +101,12 @@
   }
 
   // --- talking to the server ------------------------------------------------
+  function requestBody(question, history) {
+    const body = { question: question, history: history };
+    if (config.article) body.filters = { article_ids: [config.article] };  // the article in view
+    return body;
+  }
+
   async function streamAnswer(question, history, onToken) {
     if (!config.key) throw new Error('This widget has no key: add data-key="..." to its script tag.');
     let response;
@@ -107,7 +118,7 @@
           Accept: "text/event-stream",
           Authorization: "Bearer " + config.key,
         },
-        body: JSON.stringify({ question: question, history: history }),
+        body: JSON.stringify(requestBody(question, history)),
       });
     } catch (err) {
       throw new Error(await whyUnreachable());
@@ -214,7 +225,10 @@
   const head = el("header", "head");
   const newButton = button("new", "New", "Start a new conversation");
   const closeButton = button("close", "\u00d7", "Close");
-  head.append(el("h2", "title", config.title), newButton);
+  const heading = el("div", "heading");
+  heading.append(el("h2", "title", config.title));
+  if (config.article) heading.append(el("p", "scope", "About this article"));
+  head.append(heading, newButton);
   if (!inline) head.append(closeButton);
   const log = el("div", "log");
   log.setAttribute("aria-live", "polite");

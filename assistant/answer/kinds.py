@@ -1,0 +1,79 @@
+"""What kind of request a question is: a factoid question, an overview request, or a catalogue request.
+
+    factoid     "What does JIG stand for?"                 → the sentence that answers (extractive.py)
+    overview    "Summarize the article." "TL;DR?"          → the article's key sentences (overview.py)
+                "What does the article say about X?"       → the sentences about X
+    catalogue   "What articles do you have?"               → one cited line per article (overview.py)
+                "Which articles are about sport?"          → those about it
+
+The patterns are anchored at the start and need an overview or catalogue word, so a factoid question
+never becomes one: tests/test_request_kinds.py runs every question of the shared sets through this.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["factoid", "overview", "catalogue"]
+
+_DOC = r"(?:article|story|piece|report|text|page|post|document|item)"
+_THIS = r"(?:this|the|that|it'?s|its|your)"
+
+_OVERVIEW = re.compile(
+    rf"""^\W*(?:please\s+|can\s+you\s+|could\s+you\s+)?(?:
+        (?:summari[sz]e|sum\s+up|recap|outline|condense)\b
+      | (?:give\s+(?:me\s+|us\s+)?|write\s+|provide\s+)?(?:a\s+|an\s+)?(?:short\s+|brief\s+|quick\s+|one[-\s]line\s+)?
+        (?:summary|overview|rundown|synopsis|gist|recap)\b
+      | tl\s*;?\s*dr\b
+      | what(?:'s|\s+is|\s+was)\s+{_THIS}\s+{_DOC}\s+(?:about|saying|on)\b
+      | what\s+(?:is|are)\s+{_THIS}\s+{_DOC}'?s?\s+(?:main\s+|key\s+)?(?:points?|message|gist|takeaways?)\b
+      | what\s+are\s+the\s+(?:key|main|most\s+important|important)\s+(?:points|takeaways|facts|ideas)\b
+      | (?:the\s+)?(?:key|main)\s+(?:points|takeaways)\b
+      | what\s+(?:does|did)\s+{_THIS}\s+{_DOC}\s+(?:say|tell\s+us|report)\b
+      | what\s+happen(?:s|ed)\s+in\s+{_THIS}\s+{_DOC}\b
+    )""",
+    re.I | re.X,
+)
+_CATALOGUE = re.compile(
+    rf"""^\W*(?:
+        (?:what|which)\s+(?:articles|stories|documents|pieces|reports)\b
+      | how\s+many\s+(?:articles|stories|documents)\b
+      | (?:list|show)\s+(?:me\s+)?(?:all\s+)?(?:the\s+|your\s+)?(?:articles|stories|documents)\b
+      | what\s+(?:are|is)\s+(?:these|the|your|all\s+the|all\s+these)\s+(?:articles|stories|documents)\s+about\b
+      | what\s+(?:do\s+you\s+have|have\s+you\s+got|can\s+i\s+ask\s+about)\b
+    )""",
+    re.I | re.X,
+)
+# "... say about X", "... summary of what it says about X": the sentences about X
+_FOCUS = re.compile(r"\b(?:say|says|said|tell\s+us|report|reports)\s+(?:about|on)\s+(.+?)\W*$", re.I)
+# "Summarize the article about Kerry's visit", "a summary of the story on the strike": names the article
+_NAMED = re.compile(rf"\b{_DOC}\s+(?:about|on|called|titled|named|describing)\s+(.+?)\W*$", re.I)
+# "Which articles are about sport?", "What articles mention Putin?"
+_CATALOGUE_TOPIC = re.compile(r"\b(?:about|on|mention|mentions|mentioning|cover|covers|covering|discuss|discussing)\s+(.+?)\W*$", re.I)
+# "What are these articles about?": an overview of every article, one line each
+_ALL_ABOUT = re.compile(r"^\W*what\s+(?:are|is)\s+(?:these|the|your|all\s+the|all\s+these)\s+\w+\s+about\W*$", re.I)
+
+
+@dataclass(frozen=True)
+class Request:
+    kind: Kind = "factoid"
+    focus: str | None = None  # overview: the topic whose sentences to pick ("... say about X")
+    names: str | None = None  # overview: the words that name the article ("the article about X")
+    topic: str | None = None  # catalogue: what the articles must be about
+    articles_total: int = 0  # catalogue: how many articles the index holds (the chain fills it in)
+
+
+def classify(question: str) -> Request:
+    text = " ".join(question.split())
+    if _CATALOGUE.match(text):
+        if _ALL_ABOUT.match(text):
+            return Request("catalogue")
+        topic = _CATALOGUE_TOPIC.search(text)
+        return Request("catalogue", topic=topic.group(1) if topic else None)
+    if _OVERVIEW.match(text):
+        focus = _FOCUS.search(text)
+        named = _NAMED.search(text)
+        return Request("overview", focus=focus.group(1) if focus else None, names=named.group(1) if named else None)
+    return Request("factoid")

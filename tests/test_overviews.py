@@ -1,0 +1,137 @@
+"""Overviews, catalogues and the article in view: what people ask of articles before they ask about them."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from conftest import EVALDATA, SEED_ARTICLE
+from servers import ServerThread
+
+from assistant import Filters
+from assistant.answer.kinds import classify
+from assistant.ingest.cleaning import strip_byline
+from assistant.web.app import create_app
+
+ADMIN = "admin-key-overviews-0123456789"
+OTHER = (
+    "Harbour crane breaks record\n\n"
+    "The new harbour crane lifted 40 tonnes on its first day at Pier 4.\n\n"
+    "Dock workers said the crane cut loading times by half.\n"
+)
+
+
+@pytest.mark.fast
+def test_no_factoid_question_of_the_shared_sets_is_taken_for_an_overview():
+    stolen, summaries = [], []
+    for path in [EVALDATA / "xquad-dev/questions.jsonl", EVALDATA / "seed/questions.jsonl",
+                 EVALDATA / "cnn-summary-dev/questions.jsonl"]:
+        for line in path.read_text().splitlines():
+            q = json.loads(line)
+            kind = classify(q["question"]).kind
+            if q.get("task", "factoid") == "factoid" and kind != "factoid":
+                stolen.append(q["question"])
+            elif q.get("task") == "summary":
+                summaries.append(kind)
+    assert stolen == []
+    assert summaries and set(summaries) == {"overview"}
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("question", "kind", "detail"),
+    [
+        ("What is this article about?", "overview", {}),
+        ("TL;DR?", "overview", {}),
+        ("Give me a short summary.", "overview", {}),
+        ("What are the key points of this article?", "overview", {}),
+        ("Summarize the article about Kerry's visit to Moscow.", "overview", {"names": "Kerry's visit to Moscow"}),
+        ("What does the article say about the leaked proposal?", "overview", {"focus": "the leaked proposal"}),
+        ("What articles do you have?", "catalogue", {}),
+        ("Which articles are about Russia?", "catalogue", {"topic": "Russia"}),
+        ("What are these articles about?", "catalogue", {}),
+        ("What does JIG stand for?", "factoid", {}),
+        ("What happened in Moscow on Thursday?", "factoid", {}),
+    ],
+)
+def test_request_kinds(question, kind, detail):
+    request = classify(question)
+    assert request.kind == kind and all(getattr(request, k) == v for k, v in detail.items())
+
+
+@pytest.mark.fast
+def test_scraped_bylines_are_cleaned_and_their_date_kept():
+    text = ("By . Staff Reporter . PUBLISHED: . 10:01 EST, 3 May 2014 . | . UPDATED: . 11:20 EST, 3 May 2014 . "
+            "The ferry to Saltmarsh was cancelled on Saturday.")
+    assert strip_byline(text) == ("The ferry to Saltmarsh was cancelled on Saturday.", "2014-05-03")
+    assert strip_byline("By . Jo Lee . and Sam Reed . The ferry left.") == ("The ferry left.", None)
+    assert strip_byline("By the harbour, the ferry left.")[0] == "By the harbour, the ferry left."
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    from assistant.core import Assistant
+    from assistant.settings import load_settings
+
+    root = tmp_path_factory.mktemp("overviews")
+    (root / "crane.txt").write_text(OTHER)
+    assistant = Assistant(load_settings(index_dir=root / "index", admin_keys=ADMIN))
+    assert assistant.ingest([SEED_ARTICLE, root / "crane.txt"]).ok
+    return assistant
+
+
+@pytest.fixture(scope="module")
+def api(library):
+    with ServerThread(create_app(library)) as server:
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60) as client:
+            yield client
+
+
+def _seed_id(library) -> str:
+    return next(a.id for a in library.articles() if a.source == str(SEED_ARTICLE.resolve()))
+
+
+def test_overview_of_the_article_in_view(api, library):
+    seed = _seed_id(library)
+    body = api.post("/api/ask", json={"question": "What is this article about?", "filters": {"article_ids": [seed]}}).json()
+    assert body["refused"] is False and len(body["citations"]) >= 2
+    assert {c["article_id"] for c in body["citations"]} == {seed}
+    assert body["answer"].startswith("US Secretary of State John Kerry visits Moscow on Thursday")
+    assert "3 min read" not in body["answer"] and "14 July, 2016" not in body["answer"]  # furniture, dateline
+    assert len(body["answer"].split()) <= 110
+
+
+def test_an_unscoped_overview_finds_the_article_it_names(api, library):
+    body = api.post("/api/ask", json={"question": "Summarize the article about Kerry's visit to Moscow."}).json()
+    assert len(body["citations"]) >= 2 and {c["article_id"] for c in body["citations"]} == {_seed_id(library)}
+
+
+def test_what_does_it_say_about_x_picks_those_sentences(library):
+    answer = library.ask("What does the article say about the leaked proposal?",
+                         filters=Filters(article_ids=(_seed_id(library),)))
+    assert answer.citations and any("leaked proposal" in c.quote for c in answer.citations)
+
+
+def test_the_catalogue_lists_every_article_with_its_date(api):
+    body = api.post("/api/ask", json={"question": "What articles do you have?"}).json()
+    assert body["answer"].startswith("2 articles, most recent first:")
+    assert "Kerry in Moscow 'seeking joint bombing campaign in Syria' (2016-07-14)" in body["answer"]
+    assert "Harbour crane breaks record" in body["answer"] and len(body["citations"]) == 2
+    about = api.post("/api/ask", json={"question": "What are these articles about?"}).json()
+    assert len(about["citations"]) == 2 and "[2]" in about["answer"]
+
+
+def test_factoid_answers_are_unchanged_by_scope(api, library):
+    body = api.post("/api/ask", json={"question": "What does JIG stand for?",
+                                      "filters": {"article_ids": [_seed_id(library)]}}).json()
+    assert "Joint Implementation Group" in body["answer"]
+
+
+def test_bad_scopes_and_an_empty_index_are_clear_errors(api, make_assistant):
+    unknown = api.post("/api/ask", json={"question": "Summarize this article.", "filters": {"article_ids": ["nope"]}})
+    assert unknown.status_code == 422 and "filters.article_ids: no article with id 'nope'" in unknown.json()["error"]
+    from assistant import errors
+
+    with pytest.raises(errors.InvalidRequest, match="no articles are indexed yet"):
+        make_assistant().ask("Summarize the article.")
