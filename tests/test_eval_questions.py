@@ -66,3 +66,44 @@ def test_bad_files_name_the_file_and_line(tmp_path, name, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(errors.InvalidRequest, match="nope.jsonl: no such questions file"):
         load_questions(tmp_path / "nope.jsonl")
+
+
+# --- summary lines (task "summary") -------------------------------------------
+SUMMARY_LINE = {"id": "s", "task": "summary", "question": "Summarize this article.", "article": "x.md",
+                "scope": {"article": "x.md"}, "answerable": True, "answers": [], "highlights": ["One.", " Two. "]}
+
+
+def test_summary_lines_beside_factoid_lines(tmp_path):
+    path = tmp_path / "q.jsonl"
+    unscoped = {**SUMMARY_LINE, "id": "u", "scope": None}
+    factoid = {"id": "f", "task": "factoid", "question": "Who?", "answers": ["Kerry"]}
+    path.write_text("".join(json.dumps(r) + "\n" for r in (SUMMARY_LINE, unscoped, factoid)))
+    summary, no_scope, plain = load_questions(path)
+    assert summary == EvalQuestion("s", "Summarize this article.", (), "x.md", True, task="summary",
+                                   highlights=("One.", "Two."), scope="x.md")
+    assert summary.is_summary and summary.line == 1
+    assert no_scope.scope is None and no_scope.highlights == ("One.", "Two.")
+    assert plain == EvalQuestion("f", "Who?", ("Kerry",), None, True) and not plain.is_summary and plain.line == 3
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"task": "essay"}, 'line 2: "task" must be "factoid" or "summary" (or absent), got \'essay\''),
+        ({"task": None, "answers": []}, 'line 2: an answerable question needs at least one non-empty "answers"'),
+        ({"highlights": None}, 'line 2: a summary line needs "highlights": a non-empty list of strings'),
+        ({"highlights": []}, 'line 2: a summary line needs "highlights": a non-empty list of strings (got none)'),
+        ({"highlights": ["  "]}, 'line 2: a summary line needs "highlights": a non-empty list of strings (got none)'),
+        ({"highlights": "One."}, 'line 2: a summary line needs "highlights"'),
+        ({"scope": "x.md"}, 'line 2: "scope" must be {"article": FILE NAME} or null'),
+        ({"scope": {"file": "x.md"}}, 'line 2: "scope" must be {"article": FILE NAME} or null'),
+    ],
+)
+def test_bad_summary_lines_name_the_line_and_field(tmp_path, changes, message):
+    record = {key: value for key, value in {**SUMMARY_LINE, **changes}.items() if value is not None}
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"question": "ok", "answers": ["a"]}) + "\n" + json.dumps(record) + "\n")
+    with pytest.raises(errors.InvalidRequest) as raised:
+        load_questions(path)
+    assert str(raised.value).startswith(f"{path}, {message}")
+    assert "\n" not in str(raised.value)

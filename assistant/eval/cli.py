@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ..core import article_files
 from ..settings import Settings, load_settings
 from .corpus import CACHE_DIR_ENV, EvalIndex, default_cache_root, open_eval_index
 from .gates import check_gates, parse_gates
@@ -22,6 +23,7 @@ from .outputs import (
     SUMMARY_FILE,
     changed_settings,
     compare,
+    compare_record,
     format_metric,
     load_summary,
     run_info,
@@ -34,6 +36,8 @@ from .questions import load_questions
 from .records import EvalQuestion, QuestionResult
 from .report import write_report
 from .runner import RunResults, ask_all
+from .scopes import check_scopes, files_by_name, ids_by_file_name
+from .summary_metrics import SUMMARY_METRICS, SUMMARY_PREFIX, summarise_overviews
 
 console = Console(stderr=True)
 out = Console()
@@ -46,7 +50,10 @@ def register(app: typer.Typer, run: Callable) -> None:
     def eval_command(
         questions: Annotated[
             Path,
-            typer.Argument(help="Questions: JSONL (id, question, answers, article, answerable) or CSV (question,answer)."),
+            typer.Argument(
+                help="Questions: JSONL (id, question, answers, article, answerable; task, highlights, scope for "
+                "summary lines) or CSV (question,answer)."
+            ),
         ],
         corpus: Annotated[Path, typer.Option(help="Folder of articles; indexed on its own, apart from your index.")],
         backend: Annotated[Optional[str], typer.Option(help="Answer backend (default from settings).")] = None,
@@ -56,7 +63,8 @@ def register(app: typer.Typer, run: Callable) -> None:
             "eval-out"
         ),
         compare_to: Annotated[
-            Optional[Path], typer.Option("--compare", help="An earlier summary.json: print each metric's change.")
+            Optional[Path],
+            typer.Option("--compare", help="An earlier summary.json: each metric's change (printed, and in the files)."),
         ] = None,
         fail_under: Annotated[
             Optional[list[str]], typer.Option(help="METRIC=VALUE floor: exit 1 if below (repeatable).")
@@ -80,9 +88,13 @@ def register(app: typer.Typer, run: Callable) -> None:
             gates = parse_gates(fail_under or [], fail_over or [])
             previous = load_summary(compare_to) if compare_to else None
             planned = load_questions(questions)[:limit]
+            if corpus.is_dir():  # a scope naming no corpus file fails before the ingest, too
+                check_scopes(questions, planned, files_by_name(article_files([corpus])))
             settings = load_settings(backend=backend, top_k=k)
             index = _open_index(corpus, settings, cache_dir or default_cache_root())
-            run_results = _ask(index, planned, out_dir / RESULTS_FILE)
+            article_ids = ids_by_file_name(index.assistant)
+            check_scopes(questions, planned, article_ids)  # e.g. the scoped file could not be ingested
+            run_results = _ask(index, planned, out_dir / RESULTS_FILE, article_ids)
 
             summary = {
                 **summarise(run_results.results, index.ingest_s),
@@ -90,6 +102,16 @@ def register(app: typer.Typer, run: Callable) -> None:
                 "settings": settings_used(index.assistant.settings),
                 **run_info(questions, corpus, run_results.interrupted, index.cached, len(planned)),
             }
+            overviews = summarise_overviews(run_results.results)
+            if overviews is not None:  # absent (not null) when the file has no summary lines
+                summary["summary"] = overviews
+            if previous is not None:
+                summary["compared_with"] = str(compare_to)
+                summary["compare"] = compare_record(compare(summary, previous))
+                summary["settings_changed"] = {
+                    name: {"before": before, "after": now}
+                    for name, (before, now) in changed_settings(summary, previous).items()
+                }
             write_json(out_dir / SUMMARY_FILE, summary)
             write_report(out_dir / REPORT_FILE, summary, run_results.results)
             if ragas:
@@ -132,9 +154,9 @@ def _open_index(corpus: Path, settings: Settings, cache_root: Path) -> EvalIndex
     return index
 
 
-def _ask(index: EvalIndex, questions: list[EvalQuestion], results_path: Path) -> RunResults:
+def _ask(index: EvalIndex, questions: list[EvalQuestion], results_path: Path, article_ids: dict) -> RunResults:
     results_path.parent.mkdir(parents=True, exist_ok=True)
-    exact = []  # STR-EM so far, shown on the bar as the run goes
+    so_far: dict[str, list[float]] = {"str_em": [], "rouge1": []}  # shown on the bar as the run goes
     with results_path.open("w", encoding="utf-8") as stream, Progress(
         TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
         TimeRemainingColumn(), TextColumn("{task.description}"), console=console, transient=True,
@@ -143,11 +165,13 @@ def _ask(index: EvalIndex, questions: list[EvalQuestion], results_path: Path) ->
 
         def on_result(result: QuestionResult) -> None:
             write_result_line(stream, result)
-            if result.outcome["str_em"] is not None:
-                exact.append(result.outcome["str_em"])
-            progress.update(task, advance=1, description=f"str_em {sum(exact) / max(1, len(exact)):.3f}")
+            for name, values in so_far.items():
+                if result.outcome.get(name) is not None:
+                    values.append(result.outcome[name])
+            shown = [f"{name} {sum(values) / len(values):.3f}" for name, values in so_far.items() if values]
+            progress.update(task, advance=1, description=" · ".join(shown))
 
-        return ask_all(index.assistant, questions, on_result=on_result)
+        return ask_all(index.assistant, questions, on_result=on_result, article_ids=article_ids)
 
 
 def _print_summary(summary: dict, previous: dict | None) -> None:
@@ -160,10 +184,13 @@ def _print_summary(summary: dict, previous: dict | None) -> None:
         table.add_column("previous", justify="right")
         table.add_column("Δ", justify="right")
         table.add_column("")
-    for name in METRICS:
-        row = [name, format_metric(name, summary.get(name))]
+    overviews = summary.get("summary") or {}
+    names = [*METRICS, *(SUMMARY_PREFIX + name for name in SUMMARY_METRICS if overviews)]
+    for name in names:
+        value = overviews.get(name.removeprefix(SUMMARY_PREFIX)) if name.startswith(SUMMARY_PREFIX) else summary.get(name)
+        row = [name, format_metric(name, value)]
         if previous:
-            row += _change_cells(changes[name])
+            row += _change_cells(changes[name]) if name in changes else ["n/a", "", ""]
         table.add_row(*row)
     out.print(table)
     for name, (before, now) in (changed_settings(summary, previous) if previous else {}).items():

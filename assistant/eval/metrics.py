@@ -4,6 +4,9 @@ Answer matching follows the SQuAD v1.1 evaluation script: both sides are
 normalised (lowercase, ASCII punctuation removed, articles a/an/the dropped,
 whitespace collapsed) and a gold string "occurs" in a text when its normalised
 form is a substring of the text's normalised form (STR-EM, as in ALCE).
+
+These are the factoid metrics: summary lines (overview requests, ``summary_metrics``) take no part in them,
+except ``n_questions``, which counts every question evaluated.
 """
 
 from __future__ import annotations
@@ -130,7 +133,7 @@ METRICS: dict[str, Metric] = {
     "latency_p50_ms": Metric("lower", "median time to retrieve and answer one question"),
     "latency_p95_ms": Metric("lower", "95th-percentile time to retrieve and answer one question"),
     "ingest_s": Metric("lower", "seconds spent preparing the corpus index in this run (≈0 when cached)"),
-    "n_questions": Metric(None, "questions evaluated"),
+    "n_questions": Metric(None, "questions evaluated (factoid and summary lines)"),
 }
 
 
@@ -159,18 +162,21 @@ def question_outcome(result: QuestionResult) -> dict:
 
 def is_failure(result: QuestionResult) -> bool:
     """Shown in the report's failure list: wrong or refused answerable questions, answered unanswerable ones."""
+    if result.is_summary:  # overviews are listed by ROUGE in the report, not as failures
+        return False
     if result.error is not None:
         return True
     return not result.outcome["str_em"] if result.answerable else not result.refused
 
 
 def summarise(results: Sequence[QuestionResult], ingest_s: float) -> dict[str, float | int | None]:
-    """The run's metrics (keys of METRICS) from its per-question results."""
+    """The run's metrics (keys of METRICS) from its per-question results; summary lines are left out."""
+    factoid = [r for r in results if not r.is_summary]
 
     def values(key: str) -> list:
-        return [r.outcome[key] for r in results if r.outcome[key] is not None]
+        return [r.outcome[key] for r in factoid if r.outcome[key] is not None]
 
-    latencies = [r.latency_ms for r in results]
+    latencies = [r.latency_ms for r in factoid]
     summary = {
         "answer_recall_at_k": mean(values("answer_in_top_k")),
         "article_hit_at_1": mean(values("article_hit_at_1")),
@@ -180,7 +186,7 @@ def summarise(results: Sequence[QuestionResult], ingest_s: float) -> dict[str, f
         "answer_words_median": percentile(values("answer_words"), 50),
         "citation_precision": ratio(sum(values("supporting_citations")), sum(values("citations"))),
         "citation_recall": mean(supporting > 0 for supporting in values("supporting_citations")),
-        **refusal_rates([r.answerable for r in results], [r.refused for r in results]),
+        **refusal_rates([r.answerable for r in factoid], [r.refused for r in factoid]),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
         "ingest_s": ingest_s,
@@ -190,11 +196,16 @@ def summarise(results: Sequence[QuestionResult], ingest_s: float) -> dict[str, f
 
 
 def run_counts(results: Sequence[QuestionResult]) -> dict[str, int]:
-    """How the questions split, for reading the metrics (not metrics themselves)."""
+    """How the questions split, for reading the metrics (not metrics themselves).
+
+    Answerable, unanswerable and refused count factoid lines (summary lines have their own ``n`` and
+    ``refusal_rate``); errors and notices count every line.
+    """
+    factoid = [r for r in results if not r.is_summary]
     return {
-        "n_answerable": sum(r.answerable for r in results),
-        "n_unanswerable": sum(not r.answerable for r in results),
-        "n_refused": sum(r.refused for r in results),
+        "n_answerable": sum(r.answerable for r in factoid),
+        "n_unanswerable": sum(not r.answerable for r in factoid),
+        "n_refused": sum(r.refused for r in factoid),
         "n_errors": sum(r.error is not None for r in results),
         "n_notices": sum(r.notice is not None for r in results),
     }

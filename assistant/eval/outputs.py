@@ -1,4 +1,8 @@
-"""The run's files besides the report: results.jsonl, summary.json, the ragas export; and --compare."""
+"""The run's files besides the report: results.jsonl, summary.json, the ragas export; and --compare.
+
+--compare names factoid metrics as in summary.json (``str_em``) and summary metrics with a prefix
+(``summary.rouge1``); the latter are compared only when both runs have a ``"summary"`` object.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from typing import TextIO
 from .. import errors
 from ..core import vector_space
 from ..settings import Settings
-from .metrics import METRICS
+from .metrics import METRICS, Metric
 from .records import QuestionResult
+from .summary_metrics import SUMMARY_METRICS, SUMMARY_PREFIX
 
 RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -67,9 +72,15 @@ def write_ragas(path: Path, results: Sequence[QuestionResult], refusal_text: str
                 "question": r.question,
                 "answer": r.answer,
                 "contexts": [p["text"] for p in r.retrieved],
-                "ground_truth": r.gold[0] if r.gold else refusal_text,
+                "ground_truth": _ground_truth(r, refusal_text),
             }
             stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _ground_truth(result: QuestionResult, refusal_text: str) -> str:
+    if result.is_summary:
+        return "\n".join(result.highlights)
+    return result.gold[0] if result.gold else refusal_text
 
 
 def run_info(questions_file: Path, corpus: Path, interrupted: bool, index_cached: bool, n_planned: int) -> dict:
@@ -86,6 +97,9 @@ def run_info(questions_file: Path, corpus: Path, interrupted: bool, index_cached
 # --- showing metrics --------------------------------------------------------------
 def shown_decimals(name: str) -> int | None:
     """Decimals a metric is shown with; None: as many as needed (counts, word medians)."""
+    name = name.removeprefix(SUMMARY_PREFIX)
+    if name in ("n", "words_median"):
+        return None
     if name.endswith(("_ms", "_s")):
         return 1
     if name.startswith(("n_", "answer_words")):
@@ -118,7 +132,7 @@ class MetricChange:
     @property
     def verdict(self) -> str:
         """"better", "worse" or "" (no change, no direction, or n/a)."""
-        better = METRICS[self.metric].better
+        better = metric_info(self.metric).better
         decimals = shown_decimals(self.metric)
         # A change too small to show (+0.000) is no change.
         if better is None or not self.delta or (decimals is not None and round(self.delta, decimals) == 0):
@@ -138,8 +152,36 @@ def load_summary(path: Path) -> dict:
     return data
 
 
+def metric_info(name: str) -> Metric:
+    """A factoid metric by its name, or a summary metric as ``summary.NAME``."""
+    if name.startswith(SUMMARY_PREFIX):
+        return SUMMARY_METRICS[name.removeprefix(SUMMARY_PREFIX)]
+    return METRICS[name]
+
+
 def compare(summary: dict, previous: dict) -> list[MetricChange]:
-    return [MetricChange(name, _number(previous.get(name)), _number(summary.get(name))) for name in METRICS]
+    """Every factoid metric's change; and every summary metric's, when both runs have a "summary" object."""
+    changes = [MetricChange(name, _number(previous.get(name)), _number(summary.get(name))) for name in METRICS]
+    now, before = summary.get("summary"), previous.get("summary")
+    if isinstance(now, dict) and isinstance(before, dict):
+        changes += [
+            MetricChange(SUMMARY_PREFIX + name, _number(before.get(name)), _number(now.get(name)))
+            for name in SUMMARY_METRICS
+        ]
+    return changes
+
+
+def compare_record(changes: Sequence[MetricChange]) -> dict[str, dict]:
+    """summary.json's "compare" object: metric -> {before, after, delta, verdict}."""
+    return {
+        c.metric: {
+            "before": c.previous,
+            "after": c.current,
+            "delta": round(c.delta, 4) if c.delta is not None else None,
+            "verdict": c.verdict,
+        }
+        for c in changes
+    }
 
 
 def changed_settings(summary: dict, previous: dict) -> dict[str, tuple]:

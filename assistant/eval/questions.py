@@ -1,7 +1,9 @@
 """Read evaluation questions: JSONL (shared/evaldata format) or CSV with ``question,answer`` columns.
 
 JSONL line: ``{"id", "question", "answers": [gold, ...], "article": file name or null, "answerable": bool}``;
-only ``question`` is required (``answerable`` defaults to "has answers").
+only ``question`` is required (``answerable`` defaults to "has answers"). ``"task"`` is ``"factoid"`` (the
+default) or ``"summary"``: a request for an overview of one article, with ``"highlights"`` (a non-empty list of
+strings, the reference) and optionally ``"scope": {"article": FILE}`` (asked with that article selected).
 CSV: ``question`` and ``answer`` columns, an empty answer meaning "should refuse";
 optional ``id`` and ``article`` columns.
 Every problem is reported as ``FILE, line N: what is wrong``.
@@ -10,11 +12,12 @@ Every problem is reported as ``FILE, line N: what is wrong``.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
 from .. import errors
-from .records import EvalQuestion
+from .records import FACTOID, SUMMARY, TASKS, EvalQuestion
 
 JSONL_SUFFIXES = {".jsonl", ".json", ".ndjson"}
 CSV_SUFFIXES = {".csv"}
@@ -59,6 +62,7 @@ def _load_jsonl(path: Path) -> list[EvalQuestion]:
         if not isinstance(record, dict):
             raise _problem(path, line_no, "expected a JSON object")
         question = _question_from_record(record, default_id=f"line-{line_no}", fail=lambda r: _problem(path, line_no, r))
+        question = dataclasses.replace(question, line=line_no)
         if question.id in seen_ids:
             raise _problem(path, line_no, f"duplicate id {question.id!r}")
         seen_ids.add(question.id)
@@ -68,27 +72,53 @@ def _load_jsonl(path: Path) -> list[EvalQuestion]:
 
 def _question_from_record(record: dict, *, default_id: str, fail) -> EvalQuestion:
     """Validate one JSONL record; ``fail(reason)`` builds the error to raise."""
+    task = record.get("task")
+    if task is None:
+        task = FACTOID
+    if task not in TASKS:
+        raise fail(f'"task" must be "factoid" or "summary" (or absent), got {task!r}')
     question = record.get("question")
     if not isinstance(question, str) or not question.strip():
         raise fail('"question" must be a non-empty string')
     answers = record.get("answers", [])
     if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
         raise fail('"answers" must be a list of strings')
-    answerable = record.get("answerable", bool(answers))
+    answerable = record.get("answerable", bool(answers) or task == SUMMARY)
     if not isinstance(answerable, bool):
         raise fail('"answerable" must be true or false')
-    if answerable and not any(a.strip() for a in answers):
+    if task == FACTOID and answerable and not any(a.strip() for a in answers):
         raise fail('an answerable question needs at least one non-empty "answers" string')
     article = record.get("article")
     if article is not None and not isinstance(article, str):
         raise fail('"article" must be a file name or null')
+    highlights, scope = (_summary_fields(record, fail) if task == SUMMARY else ((), None))
     return EvalQuestion(
         id=str(record.get("id") or default_id),
         question=question.strip(),
         answers=tuple(a for a in answers if a.strip()),
         article=article or None,
         answerable=answerable,
+        task=task,
+        highlights=highlights,
+        scope=scope,
     )
+
+
+def _summary_fields(record: dict, fail) -> tuple[tuple[str, ...], str | None]:
+    """A summary line's ``highlights`` (required, non-empty) and ``scope`` file name (optional)."""
+    highlights = record.get("highlights")
+    if not isinstance(highlights, list) or not all(isinstance(h, str) for h in highlights):
+        raise fail('a summary line needs "highlights": a non-empty list of strings')
+    highlights = tuple(h.strip() for h in highlights if h.strip())
+    if not highlights:
+        raise fail('a summary line needs "highlights": a non-empty list of strings (got none)')
+    scope = record.get("scope")
+    if scope is None:
+        return highlights, None
+    scoped = scope.get("article") if isinstance(scope, dict) else None
+    if not isinstance(scoped, str) or not scoped.strip() or set(scope) != {"article"}:
+        raise fail('"scope" must be {"article": FILE NAME} or null')
+    return highlights, scoped.strip()
 
 
 def _load_csv(path: Path) -> list[EvalQuestion]:
@@ -113,6 +143,7 @@ def _load_csv(path: Path) -> list[EvalQuestion]:
                 answers=(answer,) if answer else (),
                 article=cell("article") or None,
                 answerable=bool(answer),
+                line=reader.line_num,
             )
         )
     return questions

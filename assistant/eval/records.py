@@ -1,8 +1,16 @@
-"""The plain values an evaluation run passes around: questions in, per-question results out."""
+"""The plain values an evaluation run passes around: questions in, per-question results out.
+
+A question is a factoid question (scored against gold strings) or, with ``task == "summary"``, a request for an
+overview of one article (scored by ROUGE against the article's highlights, see ``summary_metrics``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+
+FACTOID = "factoid"
+SUMMARY = "summary"
+TASKS = (FACTOID, SUMMARY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,6 +20,14 @@ class EvalQuestion:
     answers: tuple[str, ...]  # gold strings; any one counts
     article: str | None  # file name of the article holding the answer, when known
     answerable: bool
+    task: str = FACTOID
+    highlights: tuple[str, ...] = ()  # summary lines: the reference bullet points
+    scope: str | None = None  # file name of the article to ask with selected (Filters.article_ids), when given
+    line: int | None = field(default=None, compare=False)  # where it sits in its file, for error messages
+
+    @property
+    def is_summary(self) -> bool:
+        return self.task == SUMMARY
 
 
 @dataclass(slots=True)
@@ -38,11 +54,20 @@ class QuestionResult:
     # The backend's own support score, when it reports one: what refusal_threshold is applied to.
     support: float | None = None
     latency_ms: float = 0.0
-    outcome: dict = field(default_factory=dict)  # per-metric values, see metrics.question_outcome
+    outcome: dict = field(default_factory=dict)  # per-metric values, see metrics / summary_metrics
+    task: str = FACTOID
+    highlights: list[str] = field(default_factory=list)  # summary lines: the reference the overview is scored on
+    scope: str | None = None  # summary lines: the file name the question was asked with selected
+    # summary lines: id of the article the overview is about (the scope's, else the line's ``article``'s)
+    target_article_id: str | None = None
 
     @property
     def answered(self) -> bool:
         return not self.refused and self.error is None
+
+    @property
+    def is_summary(self) -> bool:
+        return self.task == SUMMARY
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -1,6 +1,8 @@
 """report.html: one self-contained page (inline CSS, plots as base64 PNG) readable offline from disk.
 
-All text from questions, answers and articles goes through Jinja's autoescape.
+Factoid lines get the metrics, plots and failure list; summary lines (overview requests) get their own
+metrics, a ROUGE histogram and the worst overviews (lowest ROUGE-1) beside their highlights; a --compare
+run gets a table of changes. All text from questions, answers and articles goes through Jinja's autoescape.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from .metrics import METRICS, is_failure
 from .outputs import format_metric
 from .records import QuestionResult
 from .report_template import REPORT_TEMPLATE
+from .summary_metrics import ROUGE_TYPES, SUMMARY_METRICS, SUMMARY_PREFIX
+
+WORST_OVERVIEWS = 10  # shown in the report, lowest ROUGE-1 first
 
 
 def write_report(path: Path, summary: dict, results: Sequence[QuestionResult]) -> None:
@@ -27,15 +32,31 @@ def render_report(summary: dict, results: Sequence[QuestionResult]) -> str:
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     environment.filters["basename"] = lambda source: Path(source).name
     threshold = summary["settings"]["refusal_threshold"]
+    factoid = [r for r in results if not r.is_summary]
+    overviews = [r for r in results if r.is_summary]
+    overview_metrics = summary.get("summary") or {}
     return environment.from_string(REPORT_TEMPLATE).render(
         summary=summary,
         metrics=[(name, format_metric(name, summary.get(name)), m.description) for name, m in METRICS.items()],
         plots=[plot for plot in (
             _latency_plot(results),
-            _score_plot(results, threshold, summary["settings"]["backend"]),
-            _article_plot(results),
+            _score_plot(factoid, threshold, summary["settings"]["backend"]),
+            _article_plot(factoid),
         ) if plot],
         failures=[r for r in results if is_failure(r)],
+        n_factoid=len(factoid),
+        n_overviews=len(overviews),
+        overview_metrics=[
+            (name, format_metric(SUMMARY_PREFIX + name, overview_metrics.get(name)), m.description)
+            for name, m in SUMMARY_METRICS.items()
+        ] if overview_metrics else [],
+        rouge_plot=_rouge_plot(overviews),
+        worst_overviews=sorted(overviews, key=lambda r: r.outcome["rouge1"])[:WORST_OVERVIEWS],
+        changes=[
+            {**change, "metric": name, "before": format_metric(name, change["before"]),
+             "after": format_metric(name, change["after"]), "delta": format_metric(name, change["delta"], signed=True)}
+            for name, change in (summary.get("compare") or {}).items()
+        ],
     )
 
 
@@ -49,6 +70,13 @@ def _figure(height: float = 3.2):
     return plt.subplots(figsize=(7.5, height), dpi=100)
 
 
+def _counts_on_y(ax, label: str) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_ylabel(label)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.2-question ticks
+
+
 def _png_data_uri(fig) -> str:
     import matplotlib.pyplot as plt
 
@@ -60,13 +88,21 @@ def _png_data_uri(fig) -> str:
 
 
 def _latency_plot(results: Sequence[QuestionResult]) -> dict | None:
-    latencies = [r.latency_ms for r in results]
-    if not latencies:
+    groups = {
+        "factoid": [r.latency_ms for r in results if not r.is_summary],
+        "summary": [r.latency_ms for r in results if r.is_summary],
+    }
+    if not any(groups.values()):
         return None
     fig, ax = _figure()
-    ax.hist(latencies, bins=30, color="#4c72b0")
+    if groups["summary"]:  # stacked, one colour per task
+        ax.hist(list(groups.values()), bins=30, stacked=True, color=["#4c72b0", "#dd8452"],
+                label=[f"{task} ({len(values)})" for task, values in groups.items()])
+        ax.legend()
+    else:
+        ax.hist(groups["factoid"], bins=30, color="#4c72b0")
     ax.set_xlabel("latency per question (ms): retrieve + answer")
-    ax.set_ylabel("questions")
+    _counts_on_y(ax, "questions")
     return {"title": "Latency", "image": _png_data_uri(fig), "caption": ""}
 
 
@@ -86,10 +122,10 @@ def _score_plot(results: Sequence[QuestionResult], threshold: float, backend: st
     fig, ax = _figure()
     for (label, scores), colour in zip(groups.items(), ("#55a868", "#c44e52")):
         if scores:
-            ax.hist(scores, bins=30, range=(0, 1), alpha=0.6, color=colour, label=f"{label} ({len(scores)})", density=True)
+            ax.hist(scores, bins=30, range=(0, 1), alpha=0.6, color=colour, label=f"{label} ({len(scores)})")
     ax.axvline(threshold, color="black", linestyle="--", label=f"refusal_threshold = {threshold:g}")
-    ax.set_xlabel("support of the best sentence" if use_support else "top retrieved passage score (dense cosine)")
-    ax.set_ylabel("density")
+    ax.set_xlabel("support of the answer's best sentence" if use_support else "top retrieved passage score (dense cosine)")
+    _counts_on_y(ax, "questions")
     ax.legend()
     if use_support:
         caption = (
@@ -101,7 +137,9 @@ def _score_plot(results: Sequence[QuestionResult], threshold: float, backend: st
             "The score is the top passage's dense cosine similarity (top_passage_score in results.jsonl); "
             f"the {backend} backend reports no support score of its own, so the line marks the setting's value."
         )
-    return {"title": "Top retrieval score: answerable vs unanswerable", "image": _png_data_uri(fig), "caption": caption}
+    title = "Answer support score" if use_support else "Top passage score"
+    title += " vs refusal threshold: answerable vs unanswerable (factoid questions)"
+    return {"title": title, "image": _png_data_uri(fig), "caption": caption}
 
 
 def _article_plot(results: Sequence[QuestionResult]) -> dict | None:
@@ -122,3 +160,16 @@ def _article_plot(results: Sequence[QuestionResult]) -> dict | None:
     ax.set_xlabel("STR-EM (answerable questions; count in brackets)")
     ax.tick_params(axis="y", labelsize=8)
     return {"title": "STR-EM per article", "image": _png_data_uri(fig), "caption": ""}
+
+
+def _rouge_plot(overviews: Sequence[QuestionResult]) -> dict | None:
+    if not overviews:
+        return None
+    fig, ax = _figure()
+    scores = [[r.outcome[name] for r in overviews] for name in ROUGE_TYPES]
+    ax.hist(scores, bins=20, range=(0, 1), color=["#4c72b0", "#55a868", "#c44e52"],
+            label=["ROUGE-1", "ROUGE-2", "ROUGE-Lsum"])
+    ax.set_xlabel("F1 against the highlights (a refusal scores 0)")
+    _counts_on_y(ax, "overviews")
+    ax.legend()
+    return {"title": f"ROUGE of the overviews ({len(overviews)})", "image": _png_data_uri(fig), "caption": ""}

@@ -18,14 +18,23 @@ REPORT_TEMPLATE = """<!doctype html>
   summary { cursor: pointer; } summary .status { font-size: .85em; color: #a33; margin-left: .5em; }
   blockquote { margin: .4em 0 .4em 1em; padding-left: .8em; border-left: 3px solid #ccc; white-space: pre-wrap; }
   dl { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1em; } dt { font-weight: 600; }
+  .better { color: #1a7f37; } .worse { color: #c0392b; }
+  table.overviews td { width: 50%; } table.overviews ul { margin: .2em 0; padding-left: 1.2em; }
 </style>
 </head>
 <body>
 <h1>Evaluation report</h1>
 <p class="muted">{{ summary.questions_file }} against {{ summary.corpus }} · {{ summary.finished_at }}
   · index {{ "reused from cache" if summary.index_cached else "built this run" }}</p>
+{% if n_overviews %}
+<p>{{ summary.n_questions }} questions: {{ n_factoid }} factoid ({{ summary.n_answerable }} answerable, {{ summary.n_unanswerable }} unanswerable;
+  {{ summary.n_refused }} refused) and {{ n_overviews }} overview requests (summary lines);
+  {{ summary.n_errors }} errors, {{ summary.n_notices }} answers with a notice (e.g. an LLM fallback).
+  The factoid metrics cover factoid questions only.</p>
+{% else %}
 <p>{{ summary.n_questions }} questions ({{ summary.n_answerable }} answerable, {{ summary.n_unanswerable }} unanswerable):
   {{ summary.n_refused }} refused, {{ summary.n_errors }} errors, {{ summary.n_notices }} answers with a notice (e.g. an LLM fallback).</p>
+{% endif %}
 {% if summary.interrupted %}
 <p class="warn">Interrupted: {{ summary.n_questions }} of {{ summary.n_questions_planned }} questions ran; the numbers cover those only.</p>
 {% endif %}
@@ -48,6 +57,20 @@ REPORT_TEMPLATE = """<!doctype html>
 </table>
 </section>
 </div>
+
+{% if changes %}
+<h2>Compared with {{ summary.compared_with }}</h2>
+<table>
+  <tr><th>metric</th><th>before</th><th>after</th><th>Δ</th><th></th></tr>
+{% for c in changes %}
+  <tr class="{{ c.verdict }}"><th>{{ c.metric }}</th><td class="value">{{ c.before }}</td><td class="value">{{ c.after }}</td>
+    <td class="value">{{ c.delta }}</td><td>{{ c.verdict }}</td></tr>
+{% endfor %}
+</table>
+{% for name, change in summary.settings_changed.items() %}
+<p>setting changed: {{ name }}: {{ change.before }} → {{ change.after }}</p>
+{% endfor %}
+{% endif %}
 
 <h2>Plots</h2>
 {% for plot in plots %}
@@ -81,6 +104,35 @@ REPORT_TEMPLATE = """<!doctype html>
   {% endfor %}
 </details>
 {% endfor %}
+
+{% if overview_metrics %}
+<h2>Overviews (summary lines)</h2>
+<table>
+{% for name, value, description in overview_metrics %}
+  <tr><th>{{ name }}</th><td class="value">{{ value }}</td><td class="muted">{{ description }}</td></tr>
+{% endfor %}
+</table>
+{% if rouge_plot %}
+<figure>
+  <figcaption><strong>{{ rouge_plot.title }}</strong></figcaption>
+  <img src="{{ rouge_plot.image }}" alt="{{ rouge_plot.title }}">
+</figure>
+{% endif %}
+<h2>Worst overviews ({{ worst_overviews | length }}, lowest ROUGE-1 first)</h2>
+<table class="overviews">
+  <tr><th>answer</th><th>highlights</th></tr>
+{% for r in worst_overviews %}
+  <tr>
+    <td><p><strong>{{ r.id }}</strong> · {{ r.question }} · <span class="muted">{{ r.scope or r.article or "no article" }}</span><br>
+      <span class="muted">ROUGE-1/2/Lsum {{ "%.3f" | format(r.outcome.rouge1) }} / {{ "%.3f" | format(r.outcome.rouge2) }} / {{ "%.3f" | format(r.outcome.rougeLsum) }}
+      {%- if r.outcome.words is not none %} · {{ r.outcome.words }} words{% endif %}
+      {%- if r.outcome.citations %} · {{ r.outcome.citations_in_article }} of {{ r.outcome.citations }} citations from the article{% endif %}</span></p>
+      <p>{% if r.error %}error: {{ r.error }}{% elif r.refused %}<em>refused:</em> {{ r.answer }}{% else %}{{ r.answer }}{% endif %}</p></td>
+    <td><ul>{% for h in r.highlights %}<li>{{ h }}</li>{% endfor %}</ul></td>
+  </tr>
+{% endfor %}
+</table>
+{% endif %}
 </body>
 </html>
 """

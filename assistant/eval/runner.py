@@ -1,9 +1,13 @@
-"""Ask every question once: retrieve, answer, time it, score it."""
+"""Ask every question once: retrieve, answer, time it, score it.
+
+A summary line with a scope is asked with that article selected (``Filters(article_ids=...)``), as the chat
+page's article picker does; everything goes through ``Assistant.ask``.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .. import errors
@@ -11,6 +15,8 @@ from ..core import Assistant
 from ..models import Answer
 from .metrics import question_outcome
 from .records import EvalQuestion, QuestionResult
+from .scopes import ids_by_file_name, scope_filters, target_article_id
+from .summary_metrics import overview_outcome
 
 
 @dataclass
@@ -23,13 +29,19 @@ def ask_all(
     assistant: Assistant,
     questions: Sequence[EvalQuestion],
     on_result: Callable[[QuestionResult], None] | None = None,
+    article_ids: Mapping[str, Sequence[str]] | None = None,
 ) -> RunResults:
-    """Ask each question with the assistant's settings (backend, top_k, ...); Ctrl-C ends the run early."""
+    """Ask each question with the assistant's settings (backend, top_k, ...); Ctrl-C ends the run early.
+
+    ``article_ids``: the index's article ids by file name (default: read from the assistant), for scopes.
+    """
+    if article_ids is None:
+        article_ids = ids_by_file_name(assistant)
     assistant.warm_up()  # load models before the clock starts, so question 1's latency is not the load time
     results: list[QuestionResult] = []
     try:
         for question in questions:
-            result = ask_one(assistant, question)
+            result = ask_one(assistant, question, article_ids)
             results.append(result)
             if on_result:
                 on_result(result)
@@ -38,24 +50,33 @@ def ask_all(
     return RunResults(results, interrupted=False)
 
 
-def ask_one(assistant: Assistant, question: EvalQuestion) -> QuestionResult:
+def ask_one(
+    assistant: Assistant, question: EvalQuestion, article_ids: Mapping[str, Sequence[str]] | None = None
+) -> QuestionResult:
     """Ask as every surface does; the answer carries the passages it saw, so those are the ones scored."""
+    if article_ids is None:
+        article_ids = ids_by_file_name(assistant)
+    filters = scope_filters(question, article_ids)
     result = QuestionResult(
         id=question.id,
         question=question.question,
         gold=list(question.answers),
         article=question.article,
         answerable=question.answerable,
+        task=question.task,
+        highlights=list(question.highlights),
+        scope=question.scope,
+        target_article_id=target_article_id(question, article_ids) if question.is_summary else None,
     )
     started = time.perf_counter()
     try:
-        answer = assistant.ask(question.question)
+        answer = assistant.ask(question.question, filters=filters)
     except errors.AssistantError as exc:
         result.error = str(exc)
     else:
         _record_answer(result, answer)
     result.latency_ms = (time.perf_counter() - started) * 1000
-    result.outcome = question_outcome(result)
+    result.outcome = overview_outcome(result) if result.is_summary else question_outcome(result)
     return result
 
 
