@@ -135,3 +135,14 @@ def test_bad_scopes_and_an_empty_index_are_clear_errors(api, make_assistant):
 
     with pytest.raises(errors.InvalidRequest, match="no articles are indexed yet"):
         make_assistant().ask("Summarize the article.")
+
+
+def test_the_chat_pages_article_picker_scopes_the_question(library):
+    from gradio_client import Client
+
+    with ServerThread(create_app(library)) as server:
+        client = Client(server.url, verbose=False)
+        chat, sources, _ = client.predict("What is this article about?", [], [_seed_id(library)], api_name="/ask")
+    text = chat[-1]["content"] if isinstance(chat[-1]["content"], str) else chat[-1]["content"][0]["text"]
+    assert "John Kerry visits Moscow" in text and "[2]" in text
+    assert sources.count('class="citation"') >= 2 and "Harbour crane" not in sources

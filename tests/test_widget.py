@@ -195,3 +195,19 @@ def test_widget_on_an_articles_own_page_answers_about_that_article(page, sites, 
     for i in range(citations.count()):
         expect(citations.nth(i)).to_contain_text("Kerry in Moscow")  # all from the article in view
     page.screenshot(path=str(artifacts_dir / "widget-article-overview.png"))
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Summarize the article about Kerry's visit to Moscow.", "John Kerry visits Moscow"),
+        ("What articles do you have?", "Kerry in Moscow 'seeking joint bombing campaign in Syria' (2016-07-14)"),
+    ],
+)
+def test_widget_answers_overview_and_catalogue_requests(page, sites, question, expected):
+    from playwright.sync_api import expect
+
+    open_widget(page, sites["allowed"])
+    ask(page, question)
+    expect(page.locator("article-assistant .msg.bot .text")).to_contain_text(expected, timeout=60_000)
+    expect(page.locator("article-assistant .citation").nth(1)).to_be_visible()  # two cited lines or sentences
