@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 from . import errors
 from .answer.base import AnswerBackend
@@ -23,6 +24,12 @@ from .answer.kinds import Request, classify
 from .condense import condense
 from .models import Answer, Filters, Passage, Turn
 from .retrieval import HybridRetriever
+
+
+def same_page(url: str) -> str:
+    """A link as a page: scheme and host in lower case, no fragment or query, no trailing slash."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
 
 # How much of an article an overview reads: news puts its key facts in the first chunks.
@@ -48,7 +55,7 @@ class AnswerChain:
     ) -> Prepared:
         """What the question is (kinds.py), and the passages that answer it: the retrieved ones for a factoid
         question, the scoped article's opening for an overview, every article's lead for a catalogue."""
-        filters = filters or Filters()
+        filters = self._resolve_urls(filters or Filters())
         manifest = self.retriever.index.manifest
         unknown = [a for a in filters.article_ids if manifest.content_hash(a) is None]
         if unknown:  # a scope that names nothing is the caller's mistake, not an unanswerable question
@@ -71,6 +78,14 @@ class AnswerChain:
         newest = sorted(in_scope, key=lambda a: a.published or "", reverse=True)[:CATALOGUE_ARTICLES]
         passages = [self.retriever.article_passages(a.id, 1)[0] for a in newest if a.chunks]
         return Prepared(question, passages, replace(request, articles_total=len(in_scope)))
+
+    def _resolve_urls(self, filters: Filters) -> Filters:
+        """Links become the ids of the articles at them (the widget on an article's own page); others are dropped."""
+        if not filters.urls:
+            return filters
+        wanted = {same_page(u) for u in filters.urls}
+        found = tuple(i for i, url in self.retriever.index.manifest.article_urls() if same_page(url) in wanted)
+        return filters.model_copy(update={"urls": (), "article_ids": filters.article_ids + found})
 
     def _overview_articles(self, request: Request, filters: Filters, in_scope: list) -> list[str] | None:
         """The articles an overview is of: the scope, else the article the request names, else the only one."""

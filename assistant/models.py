@@ -85,6 +85,9 @@ class Filters(BaseModel):
     sources: tuple[str, ...] = Field((), description="Only articles from these sources.")
     published_from: date | None = Field(None, description="Published on or after this day (YYYY-MM-DD).")
     published_to: date | None = Field(None, description="Published on or before this day (YYYY-MM-DD).")
+    urls: tuple[str, ...] = Field(
+        (), description="The articles at these links (the widget sends its page's): a link no article has is ignored."
+    )
 
     @property
     def empty(self) -> bool:

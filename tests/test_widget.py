@@ -56,7 +56,7 @@ def host_site(assistant_url: str, article_id: str = "") -> Starlette:
         return lambda request: HTMLResponse(template.format(assistant=assistant_url, key=WIDGET_KEY, article=article_id))
 
     return Starlette(routes=[Route("/", page(HOST_PAGE)), Route("/iframe", page(IFRAME_PAGE)),
-                             Route("/article", page(ARTICLE_PAGE))])
+                             Route("/article", page(ARTICLE_PAGE)), Route("/story/ferry", page(HOST_PAGE))])
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +68,14 @@ def sites(tmp_path_factory):
     settings = load_settings(  # the port is the server's own origin, where /widget calls the API from
         index_dir=root / "index", widget_keys=WIDGET_KEY, widget_origins=f"http://127.0.0.1:{allowed_port}", port=port
     )
+    # An article that lives at a page of the host site: the widget on that page is about it, untold.
+    (root / "ferry.md").write_text(
+        f"---\ntitle: Night ferry returns\nurl: http://127.0.0.1:{allowed_port}/story/ferry\n---\n"
+        "The night ferry to Saltmarsh returns on Friday after a winter pause.\n\n"
+        "Tickets go on sale at the harbour office on Monday.\n"
+    )
     assistant = Assistant(settings)
-    assert assistant.ingest([SEEDS, root / "vandal.txt"]).ok
+    assert assistant.ingest([SEEDS, root / "vandal.txt", root / "ferry.md"]).ok
     seed_id = next(a.id for a in assistant.articles() if a.source == str(SEED_ARTICLE.resolve()))
     with ServerThread(create_app(assistant), port=port) as server:
         site = host_site(server.url, seed_id)
@@ -211,3 +217,12 @@ def test_widget_answers_overview_and_catalogue_requests(page, sites, question, e
     ask(page, question)
     expect(page.locator("article-assistant .msg.bot .text")).to_contain_text(expected, timeout=60_000)
     expect(page.locator("article-assistant .citation").nth(1)).to_be_visible()  # two cited lines or sentences
+
+
+def test_widget_on_the_page_an_article_links_to_is_about_that_article(page, sites):
+    from playwright.sync_api import expect
+
+    open_widget(page, sites["allowed"] + "/story/ferry?utm_source=newsletter#top")
+    ask(page, "What is this article about?")
+    expect(page.locator("article-assistant .msg.bot .text")).to_contain_text("night ferry to Saltmarsh", timeout=60_000)
+    expect(page.locator("article-assistant .citation").first).to_contain_text("Night ferry returns")

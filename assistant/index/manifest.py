@@ -144,6 +144,10 @@ class Manifest:
         )
         return [ArticleInfo(*row) for row in rows]
 
+    def article_urls(self) -> list[tuple[str, str]]:
+        """(id, url) of every article that has a link."""
+        return list(self._db.execute("SELECT id, url FROM articles WHERE url IS NOT NULL AND url != ''"))
+
     def article_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
 

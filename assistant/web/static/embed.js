@@ -6,6 +6,7 @@
  *           data-article="ARTICLE-ID"></script>
  *
  * data-article (optional) scopes every question to that article: "this article" then means it.
+ * Without it, an article whose URL is this page's is the one in view.
  *
  * adds a floating button that opens a chat panel. With data-mode="inline" the
  * chat fills the place of the script tag instead (that is the /widget page).
@@ -103,7 +104,9 @@
   // --- talking to the server ------------------------------------------------
   function requestBody(question, history) {
     const body = { question: question, history: history };
-    if (config.article) body.filters = { article_ids: [config.article] };  // the article in view
+    // The article in view: the one the tag names, else whichever article lives at this page's link (if any).
+    body.filters = config.article ? { article_ids: [config.article] } : { urls: [location.href] };
+    if (inline) delete body.filters.urls; // /widget is the assistant's own page, no article's
     return body;
   }
 
