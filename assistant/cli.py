@@ -53,31 +53,39 @@ def run(fn):
 
 
 @app.command()
-def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive): .txt .md .html .pdf")]):
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files or folders (recursive): .txt .md .html .pdf, or http(s) links")]
+):
     """Add articles to the index. Unchanged files are skipped; changed ones replace their old chunks."""
+    run(lambda: _ingest_with_progress(lambda assistant, on_progress: assistant.ingest(paths, on_progress=on_progress)))
 
-    def go():
-        with _assistant("ingest") as assistant, Progress(
-            TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            TextColumn("{task.description}"), console=console, transient=True,
-        ) as progress:
-            task = progress.add_task("", total=None)
 
-            def on_progress(done: int, total: int, path: str) -> None:
-                progress.update(task, completed=done, total=total, description=Path(path).name)
+@app.command()
+def sync():
+    """Fetch every article that came from a link again; replace those whose text changed (a failed fetch keeps the old copy)."""
+    run(lambda: _ingest_with_progress(lambda assistant, on_progress: assistant.sync(on_progress=on_progress)))
 
-            report = assistant.ingest(paths, on_progress=on_progress)
-        for path, reason in report.failed:
-            console.print(f"[red]failed:[/red] {path}: {reason}", highlight=False)
-        console.print(
-            f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
-            f"failed {len(report.failed)} ({report.chunks_added} chunks written)",
-            highlight=False,
-        )
-        if not report.ok:
-            raise typer.Exit(1)
 
-    run(go)
+def _ingest_with_progress(work) -> None:
+    with _assistant("ingest") as assistant, Progress(
+        TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        TextColumn("{task.description}"), console=console, transient=True,
+    ) as progress:
+        task = progress.add_task("", total=None)
+
+        def on_progress(done: int, total: int, path: str) -> None:
+            progress.update(task, completed=done, total=total, description=Path(path).name)
+
+        report = work(assistant, on_progress)
+    for path, reason in report.failed:
+        console.print(f"[red]failed:[/red] {path}: {reason}", highlight=False)
+    console.print(
+        f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
+        f"failed {len(report.failed)} ({report.chunks_added} chunks written)",
+        highlight=False,
+    )
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,7 +18,8 @@ from .index import Index, embedder_kind
 from .index.ownership import claim, describe
 from .index.vectors import VectorStore
 from .ingest.chunking import chunk_article
-from .ingest.loaders import iter_files, load_article
+from .ingest.fetch import is_link, load_link
+from .ingest.loaders import article_id_for, iter_files, load_article
 from .models import Answer, Article, ArticleInfo, Chunk, Filters, IngestReport, Passage, Turn
 from .prompts import load_prompts
 from .retrieval import HybridRetriever
@@ -118,7 +120,7 @@ class Assistant:
         A full disk fails the files not yet written and stops; what was
         written before stays, and nothing is half-written.
         """
-        files = article_files(paths)
+        files = [p for p in map(str, paths) if is_link(p)] + article_files([p for p in paths if not is_link(str(p))])
         problem = self.index.free_space_problem()
         if problem:
             raise errors.DiskFull(f"{problem}; nothing was written")
@@ -137,12 +139,36 @@ class Assistant:
             self.retriever.refresh_keyword_index()
         return run.report
 
-    def _ingest_one(self, path: Path, run: "_IngestRun", source: str | None) -> None:
+    def sync(self, *, on_progress: ProgressCallback | None = None) -> IngestReport:
+        """Fetch every article that came from a link again (conditional requests); replace the ones whose text
+        changed. A link that fails keeps its old copy and is reported in ``failed``."""
+        links = [a.source for a in self.articles() if is_link(a.source)]
+        return self.ingest(links, on_progress=on_progress)
+
+    def _load(self, path: Path | str, source: str | None) -> Article | None:
+        """The article at a path or link; None when a conditional fetch says the link did not change."""
+        if not is_link(str(path)):
+            return load_article(path, max_bytes=self.settings.max_file_bytes, source=source)
+        url = str(path)
+        validators = json.loads(self.index.manifest.get_meta(f"fetch:{url}") or "{}")
+        known = self.index.manifest.content_hash(article_id_for(url)) is not None
+        article, fetched = load_link(
+            url, max_bytes=self.settings.max_file_bytes, timeout_s=self.settings.fetch_timeout_s,
+            allow_hosts=frozenset(h.strip().lower() for h in self.settings.fetch_allow_hosts.split(",") if h.strip()),
+            **(validators if known else {}),
+        )
+        self.index.manifest.set_meta(f"fetch:{url}", json.dumps({"etag": fetched.etag, "last_modified": fetched.last_modified}))
+        return article
+
+    def _ingest_one(self, path: Path | str, run: "_IngestRun", source: str | None) -> None:
         report = run.report
         try:
-            article = load_article(path, max_bytes=self.settings.max_file_bytes, source=source)
+            article = self._load(path, source)
         except errors.IngestError as exc:
             report.failed.append((exc.path, exc.reason))
+            return
+        if article is None:  # a link that answered 304 Not Modified
+            report.unchanged.append(article_id_for(str(path)))
             return
         if article.id in run.seen:
             if run.seen[article.id] != article.content_hash:  # e.g. two uploads named the same

@@ -10,7 +10,8 @@ Surfaces turn these into a one-line CLI message with a non-zero exit, an HTTP
     │   ├── UnsupportedFileType
     │   ├── FileTooLarge
     │   ├── UndecodableFile         binary or unknown encoding
-    │   └── EmptyDocument           nothing readable left after extraction
+    │   ├── EmptyDocument           nothing readable left after extraction
+    │   └── FetchError              a link could not be fetched (timeout, size, type, robots, private address)
     ├── StoreError                  the index cannot be read or written
     │   ├── EmbedderMismatch        index built with another embedder
     │   ├── IndexBusy               another process holds the write lock
@@ -68,6 +69,10 @@ class UndecodableFile(IngestError):
 
 class EmptyDocument(IngestError):
     pass
+
+
+class FetchError(IngestError):
+    status_code = 422
 
 
 class StoreError(AssistantError):

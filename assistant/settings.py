@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(128, ge=16, le=256, description="Chunk size in embedder tokens.")
     chunk_overlap_tokens: int = Field(32, ge=0, le=128)
     max_file_bytes: int = Field(20 * 1024 * 1024, description="Files larger than this are rejected unread.")
+    fetch_timeout_s: float = Field(15.0, gt=0, le=300, description="Seconds to wait for a linked page to connect or send more.")
+    fetch_allow_hosts: str = Field(
+        "", description="Comma-separated hosts that links may point to although private or local (e.g. 127.0.0.1)."
+    )
     embed_batch_size: int = Field(16, ge=1, description="Texts per encoder call: 16 measured fastest on 2 cores (bench/ingest.py).")
     embedder: str = Field(
         "auto",

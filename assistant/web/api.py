@@ -11,18 +11,21 @@ import logging
 import re
 import shutil
 from collections.abc import Iterator
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, Security, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException
 
 from ..core import Assistant
-from ..errors import AssistantError, OverBudget
+from ..errors import AssistantError, InvalidRequest, OverBudget
 from ..models import Answer, ArticleInfo
 from .guard import error
 from .schemas import AskRequest, ErrorOut, IngestReportOut, JobOut, Removed
@@ -107,21 +110,77 @@ def list_articles(assistant: AssistantDep) -> list[ArticleInfo]:
     return assistant.articles()  # FastAPI documents and serialises the dataclass itself
 
 
-@router.post("/articles", tags=["articles"], status_code=202, responses={200: {"model": IngestReportOut}})
-def upload_articles(
-    files: Annotated[list[UploadFile], File(description="Articles: .txt .md .html .pdf")],
+class LinksIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    urls: list[str] = Field(min_length=1, description="Links to fetch and ingest (http or https).")
+
+
+# Documented by hand: the body is multipart files or JSON links, and FastAPI declares one body per route.
+ADD_ARTICLES_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {
+                "type": "object", "required": ["files"],
+                "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"},
+                                         "description": "Articles: .txt .md .html .pdf"}},
+            }},
+            "application/json": {"schema": LinksIn.model_json_schema()},
+        },
+    }
+}
+
+
+@router.post("/articles", tags=["articles"], status_code=202, responses={200: {"model": IngestReportOut}},
+             openapi_extra=ADD_ARTICLES_BODY)
+async def add_articles(
     assistant: AssistantDep,
     request: Request,
     wait: Annotated[bool, Query(description="Answer when the ingest is done (200 and its report), not at once.")] = False,
 ) -> JobOut:
-    """Ingest uploaded files as a background job (admin key): 202 and the job to poll at `status_url`.
+    """Ingest uploaded files, or the pages at some links, as a background job (admin key): 202 and the job to
+    poll at `status_url`.
 
-    Files that fail are listed in the report's `failed`; the others still land. One request holds at most
-    `ingest_max_files` files and `api_max_upload_bytes` bytes, and may add at most `ingest_max_chunks` chunks.
+    Multipart `files`, or JSON `{"urls": [...]}` (fetched politely: timeouts, size cap, robots.txt; private
+    addresses refused unless `fetch_allow_hosts` names them). Files or links that fail are listed in the
+    report's `failed`; the others still land. One request holds at most `ingest_max_files` files or links and
+    `api_max_upload_bytes` bytes, and may add at most `ingest_max_chunks` chunks.
     """
     limit = assistant.settings.ingest_max_files
-    if len(files) > limit:
-        raise OverBudget("files", f"{len(files)} files in one upload; the limit is {limit} (ingest_max_files)")
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            links = LinksIn.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from None
+        if len(links.urls) > limit:
+            raise OverBudget("urls", f"{len(links.urls)} links in one request; the limit is {limit} (ingest_max_files)")
+        folder, names, sources = None, {url: url for url in links.urls}, {}
+    else:
+        form = await request.form(max_files=limit + 1)
+        files = [f for f in form.getlist("files") if isinstance(f, StarletteUploadFile)]
+        if not files:
+            raise InvalidRequest("files", 'send multipart "files", or JSON {"urls": [...]}')
+        if len(files) > limit:
+            raise OverBudget("files", f"{len(files)} files in one upload; the limit is {limit} (ingest_max_files)")
+        stored = await run_in_threadpool(_store_uploads, files)
+        if isinstance(stored, JSONResponse):
+            return stored
+        folder, names = stored
+        sources = {path: f"upload:{name}" for path, name in names.items()}
+    jobs: IngestJobs = request.app.state.jobs
+    job = jobs.submit(folder, names, sources)
+    if wait:
+        job = await run_in_threadpool(jobs.wait, job, 3600)
+        if job.status == "failed":
+            return error(job.error_status, job.error or "ingest failed")
+        if job.report is not None:
+            return JSONResponse(IngestReportOut.of(job.report, job.names).model_dump(), status_code=200)
+    return JobOut.of(job)
+
+
+def _store_uploads(files: list[StarletteUploadFile]) -> tuple[Path, dict[str, str]] | JSONResponse:
+    """The uploads copied into a folder of their own: (folder, temp path -> uploaded name)."""
     folder = new_upload_folder()
     names: dict[str, str] = {}
     try:
@@ -135,15 +194,7 @@ def upload_articles(
     except OSError as exc:  # e.g. the temp disk is full: nothing was ingested
         shutil.rmtree(folder, ignore_errors=True)
         return error(507, f"could not store the upload on the server: {exc.strerror}; nothing was ingested")
-    jobs: IngestJobs = request.app.state.jobs
-    job = jobs.submit(folder, names)
-    if wait:
-        job = jobs.wait(job, timeout=3600)
-        if job.status == "failed":
-            return error(job.error_status, job.error or "ingest failed")
-        if job.report is not None:
-            return JSONResponse(IngestReportOut.of(job.report, job.names).model_dump(), status_code=200)
-    return JobOut.of(job)
+    return folder, names
 
 
 @router.get("/jobs/{job_id}", tags=["articles"], response_model_exclude_none=True)

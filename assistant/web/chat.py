@@ -55,6 +55,8 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
                     type="filepath",
                 )
                 upload_button = gr.Button("Ingest uploaded files")
+                link = gr.Textbox(label="Add a link (http or https)", placeholder="https://…", elem_id="link")
+                link_button = gr.Button("Fetch and ingest the link")
             upload_status = gr.HTML(elem_id="upload-status")
 
         def respond(message: str, history: list, conversation: list, in_view: list[str] | None = None):
@@ -83,6 +85,20 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
             history[-1] = {"role": "assistant", "content": escape_chat_text(text)}
             conversation.append(Turn(question=message, answer=final.answer))
             yield history, sources_html(final, reader=True), conversation, ""
+
+        def ingest_link(url: str, request: gr.Request):
+            if not access.may_change_articles(request.cookies):
+                return status_html([access.refusal()]), articles_html(assistant.articles())
+            if not (url or "").strip():
+                return status_html(["Paste a link first."]), articles_html(assistant.articles())
+            try:
+                report = assistant.ingest([url.strip()], max_chunks=assistant.settings.ingest_max_chunks)
+            except errors.AssistantError as exc:
+                return status_html([str(exc)]), articles_html(assistant.articles())
+            lines = [f"Added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
+                     f"failed {len(report.failed)}."]
+            lines += [f"{where}: {reason}" for where, reason in report.failed]
+            return status_html(lines), articles_html(assistant.articles())
 
         def show_controls(request: gr.Request):
             allowed = access.may_change_articles(request.cookies)
@@ -126,6 +142,9 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
         ask_button.click(respond, [question, chat, turns, scope], outputs, api_name=False)
         clear_button.click(lambda: ([], sources_html(None), [], ""), None, outputs, api_name=False)
         upload_button.click(ingest_uploads, [uploads], [upload_status, article_list], api_name="ingest").then(
+            lambda: gr.update(choices=article_choices(assistant)), None, scope, api_name=False
+        )
+        link_button.click(ingest_link, [link], [upload_status, article_list], api_name="ingest_link").then(
             lambda: gr.update(choices=article_choices(assistant)), None, scope, api_name=False
         )
         page.load(show_controls, None, [upload_controls, sign_in], api_name=False)

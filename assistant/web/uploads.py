@@ -103,7 +103,8 @@ class IngestJob:
     report: IngestReport | None = None
     error: str | None = None
     error_status: int = 500  # the HTTP status of ``error``
-    names: dict[str, str] = field(default_factory=dict, repr=False)  # temp path -> uploaded name
+    names: dict[str, str] = field(default_factory=dict, repr=False)  # temp path (or link) -> uploaded name
+    sources: dict[str, str] = field(default_factory=dict, repr=False)  # temp path -> recorded source
     created: float = field(default_factory=time.time)
 
 
@@ -117,8 +118,9 @@ class IngestJobs:
         self._lock = threading.Lock()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assistant-ingest")
 
-    def submit(self, folder: Path, names: dict[str, str]) -> IngestJob:
-        job = IngestJob(id=uuid.uuid4().hex, files=len(names), names=names)
+    def submit(self, folder: Path | None, names: dict[str, str], sources: dict[str, str] | None = None) -> IngestJob:
+        """Ingest ``names`` (temp path or link -> what the report calls it), recording ``sources`` (path -> source)."""
+        job = IngestJob(id=uuid.uuid4().hex, files=len(names), names=names, sources=sources or {})
         with self._lock:
             self._jobs[job.id] = job
             while len(self._jobs) > self.keep:
@@ -133,7 +135,7 @@ class IngestJobs:
             raise errors.JobNotFound(job_id)
         return job
 
-    def _run(self, job: IngestJob, folder: Path) -> None:
+    def _run(self, job: IngestJob, folder: Path | None) -> None:
         job.status = "running"
 
         def progress(done: int, total: int, path: str) -> None:
@@ -142,7 +144,7 @@ class IngestJobs:
         try:
             job.report = self.assistant.ingest(
                 list(job.names),
-                sources={path: f"upload:{name}" for path, name in job.names.items()},
+                sources=job.sources,
                 on_progress=progress,
                 max_chunks=self.assistant.settings.ingest_max_chunks,
             )
@@ -153,7 +155,8 @@ class IngestJobs:
             log.exception("ingest job %s failed", job.id)
             job.status, job.error = "failed", "internal error while ingesting; see the server log"
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def wait(self, job: IngestJob, timeout: float) -> IngestJob:
         deadline = time.monotonic() + timeout

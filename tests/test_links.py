@@ -1,0 +1,221 @@
+"""Links as sources, against a real web server on 127.0.0.1 (http.server) that the tests allow explicitly."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+
+import httpx
+import pytest
+from servers import ServerThread
+
+from assistant import errors
+from assistant.ingest.fetch import fetch
+from assistant.web.app import create_app
+
+ADMIN = "admin-key-links-0123456789"
+PAGE = """<!doctype html><html><head><title>Night ferry returns</title>
+<meta property="article:published_time" content="2024-03-08">
+<script>var tracking = "menu script text";</script></head>
+<body><nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a></nav>
+<article><h1>Night ferry returns</h1>
+<p>The night ferry to Saltmarsh returns on Friday after a winter pause, the harbour office said.</p>
+<p>Tickets for the {version} crossing go on sale at the harbour office on Monday morning.</p>
+<p>The ferry carries up to 300 passengers and 40 cars on each crossing to the island.</p>
+</article><footer>Copyright Harbour News. Subscribe to our newsletter.</footer></body></html>"""
+
+
+class Site(http.server.ThreadingHTTPServer):
+    """A small site: an article page (editable), robots.txt, and pages that misbehave."""
+
+    def __init__(self):
+        self.version = "first"
+        self.requests: list[tuple[str, dict]] = []
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                site.requests.append((self.path, dict(self.headers)))
+                route = {
+                    "/robots.txt": lambda: self._send(200, "text/plain", b"User-agent: *\nDisallow: /private/\n"),
+                    "/story": self._story,
+                    "/private/memo": lambda: self._send(200, "text/html", b"<p>secret</p>"),
+                    "/loop": lambda: self._redirect("/loop2"),
+                    "/loop2": lambda: self._redirect("/loop"),
+                    "/moved": lambda: self._redirect("/story"),
+                    "/huge": self._huge,
+                    "/binary": lambda: self._send(200, "application/octet-stream", b"\x00\x01" * 100),
+                    "/slow": self._slow,
+                }.get(self.path, lambda: self._send(404, "text/plain", b"not found"))
+                route()
+
+            def _story(self):
+                body = PAGE.format(version=site.version).encode()
+                etag = f'"{site.version}"'
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self._send(200, "text/html; charset=utf-8", body, {"ETag": etag})
+
+            def _huge(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()  # no Content-Length: the cap is counted as it arrives
+                try:
+                    for _ in range(50):
+                        self.wfile.write(b"<p>" + b"x" * (1024 * 1024) + b"</p>")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _slow(self):
+                time.sleep(3)
+                self._send(200, "text/html", b"<p>late</p>")
+
+            def _redirect(self, to):
+                self.send_response(302)
+                self.send_header("Location", to)
+                self.end_headers()
+
+            def _send(self, status, content_type, body, headers=None):
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def site():
+    server = Site()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def allowed(make_assistant):
+    return make_assistant(fetch_allow_hosts="127.0.0.1", fetch_timeout_s=1, max_file_bytes=5 * 1024 * 1024)
+
+
+def test_a_link_is_ingested_answerable_unchanged_on_sync_and_replaced_when_it_changes(site, allowed):
+    report = allowed.ingest([site.url + "/story"])
+    assert report.ok and len(report.added) == 1
+    [article] = allowed.articles()
+    assert article.source == site.url + "/story" and article.url == site.url + "/story"
+    assert article.published == "2024-03-08"
+    text = allowed.article(article.id).text
+    assert "menu script text" not in text and "Subscribe to our newsletter" not in text and "Sport" not in text
+    answer = allowed.ask("How many passengers does the ferry carry?")
+    assert "300 passengers" in answer.answer and answer.citations[0].url == site.url + "/story"
+    assert site.requests[-1][1]["User-Agent"].startswith("article-assistant/")
+
+    again = allowed.sync()
+    assert again.unchanged == [article.id] and again.added == again.replaced == []
+    assert site.requests[-1][1].get("If-None-Match") == '"first"'  # a conditional request
+
+    site.version = "second"
+    changed = allowed.sync()
+    assert changed.replaced == [article.id]
+    assert "second crossing" in allowed.article(article.id).text
+
+
+def test_a_failed_sync_keeps_the_old_copy_and_says_why(site, allowed):
+    assert allowed.ingest([site.url + "/story"]).ok
+    before = allowed.article(allowed.articles()[0].id).text
+    site.shutdown()
+    site.server_close()
+    report = allowed.sync()
+    assert len(report.failed) == 1 and report.failed[0][0] == site.url + "/story"
+    assert allowed.article(allowed.articles()[0].id).text == before
+
+
+def test_private_addresses_are_refused_unless_allowed(site, make_assistant):
+    refused = make_assistant().ingest([site.url + "/story"])
+    assert refused.failed and "private or local address" in refused.failed[0][1]
+    assert "fetch_allow_hosts" in refused.failed[0][1] and refused.added == []
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/loop", "more than 5 redirects"),
+        ("/huge", "over the 5,242,880-byte limit"),
+        ("/binary", "is application/octet-stream, not a web page"),
+        ("/slow", "no answer within 1 s"),
+        ("/private/memo", "robots.txt"),
+        ("/missing", "HTTP 404"),
+    ],
+)
+def test_bad_links_are_one_line_failures_and_the_index_is_unchanged(site, allowed, path, message):
+    assert allowed.ingest([site.url + "/moved"]).ok  # a redirect to the story is followed
+    before = [(a.id, a.chunks) for a in allowed.articles()]
+    started = time.monotonic()
+    report = allowed.ingest([site.url + path])
+    assert report.failed and report.failed[0][0] == site.url + path and message in report.failed[0][1]
+    assert time.monotonic() - started < 10
+    assert [(a.id, a.chunks) for a in allowed.articles()] == before
+
+
+def test_fetch_names_the_link_in_its_errors():
+    with pytest.raises(errors.FetchError, match="ftp://example.invalid/x: ftp://example.invalid/x is not an http"):
+        fetch("ftp://example.invalid/x", max_bytes=1000, timeout_s=1)
+
+
+def test_links_through_the_api(site, tmp_path):
+    from assistant.core import Assistant
+    from assistant.settings import load_settings
+
+    assistant = Assistant(load_settings(index_dir=tmp_path / "index", admin_keys=ADMIN, fetch_allow_hosts="127.0.0.1"))
+    with ServerThread(create_app(assistant)) as server:
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60) as api:
+            done = api.post("/api/articles?wait=true", json={"urls": [site.url + "/story", site.url + "/binary"]})
+            assert done.status_code == 200, done.text
+            report = done.json()
+            assert len(report["added"]) == 1 and [f["file"] for f in report["failed"]] == [site.url + "/binary"]
+            bad = api.post("/api/articles", json={"urls": "not-a-list"})
+            assert bad.status_code == 422 and "urls" in bad.json()["error"]
+            answer = api.post("/api/ask", json={"question": "When does the night ferry return?"}).json()
+            assert "Friday" in answer["answer"]
+
+
+def test_links_from_the_command_line(site, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cli = str(Path(sys.executable).parent / "assistant")
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index"), "ASSISTANT_FETCH_ALLOW_HOSTS": "127.0.0.1"}
+    added = subprocess.run([cli, "ingest", site.url + "/story"], env=env, capture_output=True, text=True, timeout=120)
+    assert added.returncode == 0 and "added 1" in added.stderr, added.stderr
+    synced = subprocess.run([cli, "sync"], env=env, capture_output=True, text=True, timeout=120)
+    assert synced.returncode == 0 and "unchanged 1" in synced.stderr
+    refused = subprocess.run([cli, "ingest", site.url + "/story"], env={**env, "ASSISTANT_FETCH_ALLOW_HOSTS": ""},
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "private or local address" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_link_from_the_chat_page_needs_the_admin_sign_in(site, tmp_path):
+    from assistant.core import Assistant
+    from assistant.settings import load_settings
+
+    assistant = Assistant(load_settings(index_dir=tmp_path / "index", admin_keys=ADMIN, fetch_allow_hosts="127.0.0.1"))
+    with ServerThread(create_app(assistant)) as server, httpx.Client(base_url=server.url, timeout=60) as browser:
+        def call(url: str) -> str:
+            event_id = browser.post("/gradio_api/call/ingest_link", json={"data": [url]}).json()["event_id"]
+            return browser.get(f"/gradio_api/call/ingest_link/{event_id}").text
+
+        assert "sign in with the admin key" in call(site.url + "/story") and assistant.articles() == []
+        assert browser.post("/sign-in", data={"key": ADMIN}).status_code in (200, 303)
+        assert "Added 1" in call(site.url + "/story") and len(assistant.articles()) == 1
