@@ -152,7 +152,8 @@ async def add_articles(
         try:
             links = LinksIn.model_validate_json(await request.body())
         except ValidationError as exc:
-            raise RequestValidationError(exc.errors()) from None
+            first = exc.errors()[0]
+            raise InvalidRequest(".".join(map(str, first["loc"])) or "body", first["msg"]) from None
         if len(links.urls) > limit:
             raise OverBudget("urls", f"{len(links.urls)} links in one request; the limit is {limit} (ingest_max_files)")
         folder, names, sources = None, {url: url for url in links.urls}, {}
