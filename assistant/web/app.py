@@ -18,6 +18,7 @@ from .auth import load_keyring
 from .chat import build_chat_page
 from .guard import SECRET_PARAMS, Guard
 from .limits import RateLimits
+from .openai_api import router as openai_router
 from .ready import Readiness
 from .ready import router as ready_router
 from .render import CSS
@@ -46,6 +47,7 @@ def create_app(assistant: Assistant) -> FastAPI:
     app.add_middleware(Guard, keyring=keyring, settings=settings, limits=RateLimits(settings), access=access)
     add_error_handlers(app)
     app.include_router(api_router)
+    app.include_router(openai_router)  # /v1/: OpenAI-compatible chat completions
     app.include_router(ready_router)
     app.include_router(widget_router(keyring))
     app.include_router(session_router(access))

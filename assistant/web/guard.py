@@ -1,6 +1,7 @@
 """The gate in front of every route: keys, origins, roles, rates and body sizes, for all surfaces.
 
     /api/…                 key (admin or widget) → origin → role → rate per key and client → body size
+    /v1/…                  the same (the OpenAI-compatible API, :mod:`.openai_api`), refused in OpenAI's error shape
     chat page POSTs        rate per client → body size (Gradio serves each event handler over HTTP:
                            /gradio_api/call/<name>, /queue/join, /run/<name>, …, so they are doors too)
     /gradio_api/upload     also the page's admin sign-in (see :mod:`.session`)
@@ -33,8 +34,9 @@ from .session import PageAccess
 log = logging.getLogger("assistant.web")
 
 API_PREFIX = "/api/"
+OPENAI_PREFIX = "/v1/"  # guarded exactly like /api/; its errors are {"error": {"message", "type", "param", "code"}}
 # The only routes a widget key may call.
-WIDGET_ROUTES = {("POST", "/api/ask"), ("POST", "/api/ask/stream")}
+WIDGET_ROUTES = {("POST", "/api/ask"), ("POST", "/api/ask/stream"), ("POST", "/v1/chat/completions")}
 UPLOAD_ROUTES = {("POST", "/api/articles")}
 PAGE_UPLOAD_ROUTES = {("POST", "/gradio_api/upload"), ("POST", "/upload")}
 SIGN_IN_ROUTES = {("POST", "/sign-in")}
@@ -61,6 +63,27 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> J
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
+OPENAI_ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+OPENAI_ERROR_CODES = {401: "invalid_api_key", 413: "request_too_large", 429: "rate_limit_exceeded"}
+
+
+def openai_error_body(status: int, message: str, *, param: str | None = None, code: str | None = None) -> dict:
+    """An error as OpenAI's API sends it (the /v1/ routes), e.g. in a stream that has already started."""
+    kind = OPENAI_ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return {"error": {"message": message, "type": kind, "param": param, "code": code or OPENAI_ERROR_CODES.get(status)}}
+
+
+def openai_error(status: int, message: str, headers: dict[str, str] | None = None, *,
+                 param: str | None = None, code: str | None = None) -> JSONResponse:
+    return JSONResponse(openai_error_body(status, message, param=param, code=code), status_code=status, headers=headers)
+
+
+def refusal(scope: Scope, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The guard's answer in the shape the caller's API speaks: OpenAI's under /v1/, else ``{"error": message}``."""
+    shaped = openai_error if (scope["path"] + "/").startswith(OPENAI_PREFIX) else error
+    return shaped(status, message, headers)
+
+
 def client_address(scope: Scope) -> str:
     """The TCP peer, or what a trusted proxy said (uvicorn rewrote ``client`` for trusted proxies only)."""
     client = scope.get("client")
@@ -85,7 +108,7 @@ class Guard:
         self.own_origins = own_origins(settings)
         self.max_json = settings.api_max_json_bytes
         self.max_upload = settings.api_max_upload_bytes
-        # CORS only on /api/, only for widget origins; Gradio keeps its own policy for the chat page.
+        # CORS only on /api/ and /v1/, only for widget origins; Gradio keeps its own policy for the chat page.
         self.cors = CORSMiddleware(
             self.api,
             allow_origins=sorted(keyring.widget_origins),
@@ -101,9 +124,10 @@ class Guard:
             return
         client = client_address(scope)
         if _secret_in_query(scope):
-            await error(400, f"keys are never accepted in the URL (it lands in logs); {KEY_HELP}")(scope, receive, send)
+            message = f"keys are never accepted in the URL (it lands in logs); {KEY_HELP}"
+            await refusal(scope, 400, message)(scope, receive, send)
             return
-        is_api = (scope["path"] + "/").startswith(API_PREFIX)
+        is_api = (scope["path"] + "/").startswith((API_PREFIX, OPENAI_PREFIX))
         if is_api or _route(scope) in SIGN_IN_ROUTES:
             wait = self.limits.failures_exhausted(client)
             if wait:  # this client has presented too many wrong keys: it waits before it may present more
@@ -145,14 +169,15 @@ class Guard:
             if secret:  # a wrong key, not a missing one (a misconfigured page should not lock itself out)
                 log.warning("refused unknown key %s from %s", fingerprint(secret), client)
                 self.limits.failure(client)
-            return error(401, message, {"WWW-Authenticate": "Bearer"})
+            return refusal(scope, 401, message, {"WWW-Authenticate": "Bearer"})
         origin = headers.get("origin")
         if not key.allows_origin(origin, self.own_origins):
             log.warning("key %s refused from origin %s (client %s)", key.fingerprint, origin, client)
             self.limits.failure(client)
-            return error(403, f"this key may not be used from {origin or 'outside a browser'}; origin not allowed")
+            message = f"this key may not be used from {origin or 'outside a browser'}; origin not allowed"
+            return refusal(scope, 403, message)
         if key.role == "widget" and _route(scope) not in WIDGET_ROUTES:
-            return error(403, "a widget key may only ask questions")
+            return refusal(scope, 403, "a widget key may only ask questions")
         return None
 
     # --- the chat page's own endpoints -------------------------------------------------
@@ -174,16 +199,17 @@ class Guard:
     async def _sized(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            await error(413, BodyTooLarge(limit).detail)(scope, receive, send)
+            await refusal(scope, 413, BodyTooLarge(limit).detail)(scope, receive, send)
             return
         try:
             await self.app(scope, _counting(receive, limit), send)
         except BodyTooLarge as exc:  # raised mid-body where no JSON handler is below (the Gradio mount)
-            await error(413, exc.detail)(scope, receive, send)
+            await refusal(scope, 413, exc.detail)(scope, receive, send)
 
     async def _too_many(self, scope: Scope, receive: Receive, send: Send, wait: int, why: str) -> None:
         log.warning("%s; answered 429", why)
-        await error(429, f"too many requests; retry in {wait} s", {"Retry-After": str(wait)})(scope, receive, send)
+        answer = refusal(scope, 429, f"too many requests; retry in {wait} s", {"Retry-After": str(wait)})
+        await answer(scope, receive, send)
 
     def _counting_refusals(self, send: Send, client: str) -> Send:
         async def send_counted(message: Message) -> None:

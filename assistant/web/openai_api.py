@@ -1,0 +1,416 @@
+"""An OpenAI-compatible API under /v1/: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+
+Any OpenAI client (the ``openai`` SDK, LangChain's ``ChatOpenAI``, chat UIs that take a base URL) can ask
+the articles. It is one more surface over :class:`~assistant.core.Assistant`:
+
+    messages ──▶ question (the last user message) + history (earlier user/assistant pairs as Turns)
+             ──▶ Assistant.ask / Assistant.stream ──▶ the answer text with its [n] markers
+                                                     + ``citations`` (the /api/ask shape) beside ``choices``
+
+System (and developer) messages are ignored: they never reach the answer stage, so they cannot become
+instructions, and they are not part of the history. Sampling parameters (``temperature``, ``max_tokens``,
+…) are accepted and ignored: the server's answer backend decides how answers are written. ``filters``
+(the /api/ask ``filters``) is an extension of the request body.
+
+Keys, origins, rates and body sizes are checked by :mod:`.guard` exactly as for /api/ (widget keys may
+call chat completions only); every error, the guard's included, is in OpenAI's shape
+``{"error": {"message", "type", "param", "code"}}``, with OpenAI's statuses (an invalid body is 400).
+
+A stream sends only checked text: an LLM backend's raw tokens are not the answer until the citation check
+has passed (it may drop or renumber sentences), and an OpenAI stream cannot take back what it sent, so the
+answer's text is sent once it is known, followed by a final chunk carrying ``citations`` and
+``data: [DONE]``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from starlette.exceptions import HTTPException
+
+from ..core import Assistant
+from ..errors import AssistantError, BackendError, InvalidRequest
+from ..models import Answer, Filters, Turn
+from .api import BEARER, KEY_HEADER, is_reader
+from .guard import openai_error, openai_error_body
+
+log = logging.getLogger("assistant.web")
+
+#: The one model: the server's assistant, answering with its configured backend.
+MODEL_ID = "article-assistant"
+MODEL_CREATED = int(time.time())
+#: Earlier exchanges a request may carry (as /api/ask's ``history``).
+MAX_TURNS = 50
+IGNORED_ROLES = ("system", "developer")
+ROLES = (*IGNORED_ROLES, "user", "assistant")
+TEXT_PART_HELP = 'a string or a list of text parts ({"type": "text", "text": "…"})'
+
+
+class Failure:
+    """An error as this API answers it: ``{"error": {"message", "type", "param", "code"}}`` with ``status``."""
+
+    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None):
+        self.status, self.message, self.param, self.code = status, message, param, code
+
+    def body(self) -> dict:
+        return openai_error_body(self.status, self.message, param=self.param, code=self.code)
+
+    def response(self) -> JSONResponse:
+        return openai_error(self.status, self.message, param=self.param, code=self.code)
+
+
+class OpenAIRoute(APIRoute):
+    """Routes whose every failure (body parsing, the guard's 413 mid-body, Assistant errors, bugs) is an
+    OpenAI-shaped error; the app-wide handlers (``{"error": message}``) never see them."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def route(request: Request):
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                return _invalid_body(exc, request.headers.get("content-type")).response()
+            except HTTPException as exc:  # e.g. the guard's BodyTooLarge, raised while the body streams in
+                return openai_error(exc.status_code, str(exc.detail), exc.headers)
+            except AssistantError as exc:  # InvalidRequest(field) names the field at fault in ``param``
+                return _from_assistant(exc).response()
+            except Exception:
+                log.exception("%s %s failed", request.method, request.url.path)
+                return openai_error(500, "internal server error")
+
+        return route
+
+
+# Declared so /docs documents the key (and offers "Authorize"); the guard checks it, before the body is read.
+def _documented_key(
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+    header: Annotated[str | None, Security(KEY_HEADER)],
+) -> None:
+    return None
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str = Field(description="invalid_request_error, authentication_error, permission_error, "
+                                  "rate_limit_error or server_error")
+    param: str | None = Field(None, description="The request field at fault, e.g. `messages[2].content`.")
+    code: str | None = Field(None, description="e.g. model_not_found, invalid_api_key, rate_limit_exceeded")
+
+
+class OpenAIErrorOut(BaseModel):
+    error: OpenAIErrorDetail
+
+
+ERRORS = {
+    status: {"model": OpenAIErrorOut, "description": description}
+    for status, description in {
+        400: "The body is invalid (bad JSON, an unusable `messages`, a bad `filters`).",
+        401: "No key, or an unknown one.",
+        403: "The key's role or the request's Origin is not allowed here.",
+        404: "No such model.",
+        413: "The request body is too large.",
+        429: "Too many requests for this key; see Retry-After.",
+    }.items()
+}
+
+router = APIRouter(
+    prefix="/v1", tags=["openai"], route_class=OpenAIRoute, dependencies=[Depends(_documented_key)], responses=ERRORS
+)
+
+
+# --- request ---------------------------------------------------------------------------------
+
+CONTENT_SCHEMA = WithJsonSchema({
+    "anyOf": [
+        {"type": "string"},
+        {"type": "array", "items": {
+            "type": "object", "required": ["type", "text"],
+            "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
+        }},
+        {"type": "null"},
+    ],
+})
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")  # name, tool_calls, … are accepted and ignored
+
+    role: str = Field(description="`user` or `assistant`; `system` and `developer` messages are ignored.")
+    # Checked by hand (``_text_of``) so that a wrong content says what is wrong in one line.
+    content: Annotated[Any, CONTENT_SCHEMA] = Field(None, description="A string, or a list of text parts.")
+
+
+class ChatCompletionRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # temperature, max_tokens, stream_options, … are ignored
+
+    model: str = Field(examples=[MODEL_ID], description=f"`{MODEL_ID}` (see GET /v1/models).")
+    messages: list[ChatMessage] = Field(
+        description="The conversation, oldest first: the last message is the question (role `user`); earlier "
+                    f"user/assistant pairs are its history (at most {MAX_TURNS}); system messages are ignored.",
+        examples=[[{"role": "user", "content": "What does JIG stand for?"}]],
+    )
+    stream: bool = Field(False, description="Send Server-Sent Events chunks, ending with `data: [DONE]`.")
+    n: int | None = Field(None, description="Only 1.")
+    filters: Filters | None = Field(None, description="Extension: restrict retrieval, as in POST /api/ask.")
+
+
+def _conversation(messages: Sequence[ChatMessage]) -> tuple[str, int, list[Turn]]:
+    """(the question, the index of its message, the history) of a chat completion's messages."""
+    if not messages:
+        raise InvalidRequest("messages", "is empty; send at least one message with role 'user'")
+    said: list[tuple[int, str, str]] = []  # (index, role, text) of the user and assistant messages
+    for i, message in enumerate(messages):
+        if message.role in IGNORED_ROLES:
+            continue  # never an instruction, never history
+        if message.role not in ROLES:
+            why = ("is not supported: this model calls no tools" if message.role in ("tool", "function")
+                   else "is not a role")
+            raise InvalidRequest(f"messages[{i}].role", f"{message.role!r} {why}; use one of {', '.join(ROLES)}")
+        optional = message.role == "assistant"  # e.g. a reply that only made tool calls
+        said.append((i, message.role, _text_of(message.content, f"messages[{i}].content", optional=optional)))
+    if not said:
+        raise InvalidRequest("messages", "has no message with role 'user' (system messages are ignored)")
+    index, role, question = said[-1]
+    if role != "user":
+        raise InvalidRequest(
+            "messages", f"the last message must be the question, with role 'user'; messages[{index}] has role {role!r}"
+        )
+    pairs: list[list[str | None]] = []  # [question, answer] of each earlier exchange
+    for _, role, text in said[:-1]:
+        if role == "user":
+            pairs.append([text, None])
+        elif pairs and pairs[-1][1] is None:
+            pairs[-1][1] = text
+        elif pairs:  # two replies in a row: one answer
+            pairs[-1][1] = f"{pairs[-1][1]}\n{text}"
+        # a reply before any question (a greeting) is no exchange
+    if len(pairs) > MAX_TURNS:
+        raise InvalidRequest(
+            "messages", f"holds {len(pairs):,} earlier exchanges; the limit is {MAX_TURNS}: send the most recent ones"
+        )
+    return question, index, [Turn(question=q, answer=a or "") for q, a in pairs]
+
+
+def _text_of(content: Any, param: str, *, optional: bool = False) -> str:
+    """A message's text: a string, or OpenAI's list of content parts of which only text parts are accepted."""
+    if isinstance(content, str):
+        return content
+    if content is None and optional:
+        return ""
+    if isinstance(content, list):
+        texts = []
+        for j, part in enumerate(content):
+            where = f"{param}[{j}]"
+            if not isinstance(part, dict):
+                raise InvalidRequest(where, f'must be a content part like {{"type": "text", "text": "…"}}; '
+                                                 f"got {_json_type(part)}")
+            if part.get("type") != "text":
+                kind = part.get("type")
+                raise InvalidRequest(where, f"only text parts are supported; got a part of type {kind!r}")
+            if not isinstance(part.get("text"), str):
+                raise InvalidRequest(f"{where}.text", f"must be a string; got {_json_type(part.get('text'))}")
+            texts.append(part["text"])
+        return "\n".join(texts)
+    raise InvalidRequest(param, f"must be {TEXT_PART_HELP}; got {_json_type(content)}")
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return "a string" if isinstance(value, str) else type(value).__name__
+
+
+def _param(loc: Sequence[str | int]) -> str | None:
+    """("body", "messages", 3, "content") → "messages[3].content"."""
+    path = ""
+    for part in loc[1:] if loc and loc[0] == "body" else loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or None
+
+
+def _invalid_body(exc: RequestValidationError, content_type: str | None) -> Failure:
+    problems = exc.errors()
+    first = problems[0] if problems else {"type": "", "loc": ()}
+    if first["type"] == "json_invalid":
+        detail = (first.get("ctx") or {}).get("error", "JSON decode error")
+        return Failure(400, f"the body is not valid JSON: {detail} (at character {first['loc'][-1]})")
+    if tuple(first["loc"]) == ("body",) and "json" not in (content_type or "").lower():
+        return Failure(400, "the body must be a JSON object sent with 'Content-Type: application/json' "
+                                f"(this request's Content-Type is {content_type or 'missing'})")
+    messages, params = [], []
+    for problem in problems:
+        param = _param(problem["loc"])
+        params.append(param)
+        messages.append(f"{param}: {problem['msg']}" if param else f"the body: {problem['msg']}")
+    return Failure(400, "; ".join(messages), param=params[0] if params else None)
+
+
+def _from_assistant(exc: AssistantError, question_param: str = "messages") -> Failure:
+    """An Assistant error in OpenAI's terms: what /api/ calls ``question`` is the last message's content here."""
+    status = 400 if exc.status_code == 422 else exc.status_code  # OpenAI answers an invalid request with 400
+    if isinstance(exc, InvalidRequest):
+        param = question_param if exc.field == "question" else exc.field
+        return Failure(status, f"{param}: {exc.reason}", param=param)
+    return Failure(status, str(exc))
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+def _model_card() -> dict:
+    return {"id": MODEL_ID, "object": "model", "created": MODEL_CREATED, "owned_by": "article-assistant"}
+
+
+def _attached(answer: Answer, reader: bool) -> dict:
+    """What travels beside ``choices``: the answer's citations (exactly /api/ask's), ``refused``, ``notice``."""
+    public = answer.public(reader=reader)
+    extra = {"citations": public["citations"], "refused": public["refused"]}
+    if "notice" in public:
+        extra["notice"] = public["notice"]
+    return extra
+
+
+class Completion:
+    """The ids and times one answer's completion (or chunks) share."""
+
+    def __init__(self):
+        self.id = f"chatcmpl-{secrets.token_hex(12)}"
+        self.created = int(time.time())
+
+    def head(self, obj: str) -> dict:
+        return {"id": self.id, "object": obj, "created": self.created, "model": MODEL_ID}
+
+    def whole(self, answer: Answer, reader: bool) -> dict:
+        message = {"role": "assistant", "content": answer.answer, "refusal": None}
+        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
+        # usage is None: the server counts no model tokens (the default backend writes none).
+        return {**self.head("chat.completion"), "choices": [choice], "usage": None, **_attached(answer, reader)}
+
+    def chunk(self, delta: dict, finish_reason: str | None = None, **extra: Any) -> str:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return _sse({**self.head("chat.completion.chunk"), "choices": [choice], **extra})
+
+
+def _sse(data: dict | str) -> str:
+    return f"data: {data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _events(completion: Completion, first: str | Answer, pieces: Iterator[str | Answer], reader: bool) -> Iterator[str]:
+    """The stream's chunks: the role, then the checked answer's text, then ``citations`` and the stop."""
+    try:
+        yield completion.chunk({"role": "assistant", "content": ""})
+        final = first
+        while not isinstance(final, Answer):  # raw pieces are not sent: the checked answer may differ
+            final = next(pieces)
+        if final.answer:
+            yield completion.chunk({"content": final.answer})
+        yield completion.chunk({}, "stop", **_attached(final, reader))
+    except AssistantError as exc:  # the response has started: report in-band, as OpenAI's streams do
+        yield _sse(_from_assistant(exc).body())
+    except Exception:  # StopIteration (no final answer) included; never a traceback
+        log.exception("streaming a chat completion failed")
+        yield _sse(openai_error_body(500, "internal server error"))
+    finally:
+        pieces.close()
+    yield _sse("[DONE]")
+
+
+# --- routes ------------------------------------------------------------------------------------
+
+def get_assistant(request: Request) -> Assistant:
+    return request.app.state.assistant
+
+
+@router.post(
+    "/chat/completions",
+    summary="Chat completions (OpenAI-compatible)",
+    responses={200: {
+        "description": "A `chat.completion` object with top-level `citations` (the /api/ask shape) and "
+                       "`refused`; with `stream: true`, `chat.completion.chunk` events, the last with "
+                       "`citations`, then `data: [DONE]`.",
+        "content": {"application/json": {}, "text/event-stream": {}},
+    }},
+)
+def chat_completions(
+    body: ChatCompletionRequest, request: Request, assistant: Annotated[Assistant, Depends(get_assistant)]
+):
+    """Answer the last user message from the articles (admin or widget key), in OpenAI's format.
+
+    Earlier user/assistant messages are the conversation (follow-ups like "Did he deny the report?" resolve);
+    system messages are ignored. The answer keeps its `[n]` markers; `citations` lists what they point to.
+    """
+    if body.model != MODEL_ID:
+        return _no_such_model(body.model).response()
+    if body.n not in (None, 1):
+        raise InvalidRequest("n", f"only 1 is supported (one answer per question); got {body.n}")
+    question, index, history = _conversation(body.messages)
+    reader = is_reader(request)
+    completion = Completion()
+    try:
+        if not body.stream:
+            return completion.whole(assistant.ask(question, history, body.filters), reader)
+        pieces = assistant.stream(question, history, body.filters)
+        # The first piece comes once the question is checked and the passages found: a bad question or
+        # filter is still an HTTP error here, not an event in a stream that already said 200.
+        first = next(pieces, None)
+    except AssistantError as exc:
+        return _from_assistant(exc, f"messages[{index}].content").response()
+    if first is None:
+        raise BackendError("the answer backend's stream ended without an answer")
+    return StreamingResponse(
+        _events(completion, first, pieces, reader),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/models", summary="The models (OpenAI-compatible)")
+def list_models() -> dict:
+    """The one model, `article-assistant`: this server's assistant (admin key)."""
+    return {"object": "list", "data": [_model_card()]}
+
+
+@router.get("/models/{model}", summary="One model (OpenAI-compatible)")
+def get_model(model: str) -> dict:
+    """The model called `model`, or 404 (admin key)."""
+    if model != MODEL_ID:
+        return _no_such_model(model).response()
+    return _model_card()
+
+
+def _no_such_model(model: str) -> Failure:
+    return Failure(404, f"The model {model!r} does not exist; this server has one model, {MODEL_ID!r} "
+                        "(GET /v1/models)", param="model", code="model_not_found")
+
+
+ROUTES = {"/v1/chat/completions": "POST", "/v1/models": "GET"}
+
+
+@router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+def unknown_route(rest: str, request: Request):
+    """Any other /v1/ URL: OpenAI's 404 (or 405), not the chat page's."""
+    path = "/v1/" + rest
+    if ROUTES.get(path) and ROUTES[path] != request.method:
+        return Failure(405, f"{path} takes {ROUTES[path]}, not {request.method}").response()
+    offered = ", ".join(f"{method} {route}" for route, method in ROUTES.items())
+    return Failure(404, f"no such route: {request.method} {path}; this server offers {offered}",
+                   code="unknown_url").response()
