@@ -271,6 +271,15 @@ class Assistant:
     def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
         return self.retriever.search(self.validate_question(question), filters=filters, k=k)
 
+    def as_retriever(self, k: int | None = None, filters: Filters | None = None) -> HybridRetriever:
+        """This index's retrieval as a LangChain retriever, for chains of one's own (``retriever | format_docs``).
+
+        Its Documents carry JSON-serialisable metadata (article_id, title, source, url, published, start, end,
+        score). ``k`` (default: settings.top_k) and ``filters`` are its defaults; ``invoke(query, k=..., filters=...)``
+        overrides them for one call. It shares this assistant's index and BM25 index, so an ingest shows at once.
+        """
+        return HybridRetriever(index=self.index, embedder=self.embedder, settings=self.settings, k=k, filters=filters)
+
     def validate_question(self, question: str) -> str:
         if not isinstance(question, str):
             raise errors.InvalidRequest("question", "must be a string")

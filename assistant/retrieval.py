@@ -2,26 +2,31 @@
 
 Dense (Chroma, cosine) and keyword (BM25 via bm25s) rankings are fused by
 reciprocal rank. ``HybridRetriever`` is a LangChain retriever, so it composes
-into the chain like any other.
+into the chain like any other: ``k`` and ``filters`` are its fields (the
+defaults of every call), and ``invoke(query, k=..., filters=...)`` overrides
+them for one call. ``Assistant.as_retriever`` hands one out.
 
 The BM25 index (``index.keyword``) reflects one manifest generation. When the
 manifest moves on (an ingest), questions keep using the previous BM25 index
 while a new one builds in the background, so nobody waits on a rebuild: chunks
 it names that are gone are dropped against the manifest, and new ones are
 found by the dense side meanwhile. An ingest in this process refreshes it
-before returning.
+before returning. Every retriever over one ``Index`` shares its BM25 index (one
+load, one rebuild, one refresh), however many ``as_retriever`` handed out.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import weakref
+from typing import Any
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from .embeddings import Embedder
 from .index import Index, chroma_where
@@ -44,30 +49,74 @@ def passage_document(p: Passage) -> Document:
     )
 
 
+class _KeywordState:
+    """The BM25 index of one ``Index``, shared by every retriever over it."""
+
+    def __init__(self) -> None:
+        self.current: KeywordIndex | None = None
+        # Held while a BM25 index builds (by the thread that builds it); questions never wait on it.
+        self.build_lock = threading.Lock()
+        self.rebuilding = False
+        self.flag_lock = threading.Lock()
+
+
+_KEYWORD_STATES: weakref.WeakKeyDictionary[Index, _KeywordState] = weakref.WeakKeyDictionary()
+_KEYWORD_STATES_LOCK = threading.Lock()
+
+
+def _keyword_state(index: Index) -> _KeywordState:
+    with _KEYWORD_STATES_LOCK:
+        state = _KEYWORD_STATES.get(index)
+        if state is None:
+            state = _KEYWORD_STATES[index] = _KeywordState()
+        return state
+
+
 class HybridRetriever(BaseRetriever):
-    """Dense + BM25, fused by reciprocal rank. A LangChain retriever (Documents) with a typed door (``search``)."""
+    """Dense + BM25, fused by reciprocal rank. A LangChain retriever (Documents) with a typed door (``search``).
+
+    ``k`` and ``filters`` are what a call uses when it names none: ``HybridRetriever(..., k=3)`` returns
+    three Documents, ``invoke(query, k=1)`` one; a call's ``filters`` replace the retriever's (not merged).
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     index: Index
     embedder: Embedder
     settings: Settings
-    _keyword: KeywordIndex | None = PrivateAttr(default=None)
-    # Held while a BM25 index builds (by the thread that builds it); questions never wait on it.
-    _keyword_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-    _rebuilding: bool = PrivateAttr(default=False)
-    _rebuild_flag_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    k: int = Field(ge=1, description="Passages a call returns when it names no k (default: settings.top_k).")
+    filters: Filters | None = Field(None, description="Filters a call uses when it names none (default: none).")
+    _keywords: _KeywordState = PrivateAttr()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _k_from_settings(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("k") is None and isinstance(data.get("settings"), Settings):
+            return {**data, "k": data["settings"].top_k}
+        return data
+
+    def model_post_init(self, context: Any, /) -> None:
+        super().model_post_init(context)
+        self._keywords = _keyword_state(self.index)
 
     # --- LangChain entry point ---------------------------------------------
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, filters: Filters | None = None, k: int | None = None
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        filters: Filters | dict | None = None,
+        k: int | None = None,
     ) -> list[Document]:
+        if isinstance(filters, dict):  # e.g. from a JSON config: the same fields as the API's
+            filters = Filters.model_validate(filters)
         return [passage_document(p) for p in self.search(query, filters=filters, k=k)]
 
     # --- typed entry point -------------------------------------------------
     def search(self, question: str, *, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
-        k = k or self.settings.top_k
-        filters = filters or Filters()
+        """The ``k`` best passages (default: this retriever's ``k``) that ``filters`` (default: its own) admit."""
+        k = k or self.k
+        filters = (filters if filters is not None else self.filters) or Filters()
         query_vector = self.embedder.encode_one(question)
         pool = max(k * 4, 20)
         dense = self.index.dense_search(query_vector, pool, chroma_where(filters))
@@ -140,31 +189,33 @@ class HybridRetriever(BaseRetriever):
 
     def keyword_index(self, *, fresh: bool = False) -> KeywordIndex:
         """The BM25 index: current, or the previous one while the current one builds (unless ``fresh``)."""
-        current = self._keyword
+        state = self._keywords
+        current = state.current
         if current is not None and current.generation == self.index.manifest.generation:
             return current
         if current is None or fresh:
-            with self._keyword_lock:
-                if self._keyword is None or self._keyword.generation != self.index.manifest.generation:
-                    self._keyword = load_or_build(self.index.manifest, self.index.keyword_dir)
-                return self._keyword
-        with self._rebuild_flag_lock:  # one background rebuild at a time; a question never waits for it
-            if not self._rebuilding:
-                self._rebuilding = True
+            with state.build_lock:
+                if state.current is None or state.current.generation != self.index.manifest.generation:
+                    state.current = load_or_build(self.index.manifest, self.index.keyword_dir)
+                return state.current
+        with state.flag_lock:  # one background rebuild at a time; a question never waits for it
+            if not state.rebuilding:
+                state.rebuilding = True
                 threading.Thread(target=self._rebuild_keyword_index, name="keyword-index", daemon=True).start()
         return current
 
     def refresh_keyword_index(self) -> None:
         """After this process changed the index: rebuild now if questions were being answered."""
-        if self._keyword is not None:
+        if self._keywords.current is not None:
             self.keyword_index(fresh=True)
 
     def _rebuild_keyword_index(self) -> None:
+        state = self._keywords
         try:
-            with self._keyword_lock:  # the same lock a fresh build takes, so the two never build at once
-                if self._keyword is None or self._keyword.generation != self.index.manifest.generation:
-                    self._keyword = load_or_build(self.index.manifest, self.index.keyword_dir)
+            with state.build_lock:  # the same lock a fresh build takes, so the two never build at once
+                if state.current is None or state.current.generation != self.index.manifest.generation:
+                    state.current = load_or_build(self.index.manifest, self.index.keyword_dir)
         except Exception:  # the stale index keeps serving; the next question tries again
             log.exception("rebuilding the keyword index failed")
         finally:
-            self._rebuilding = False
+            state.rebuilding = False

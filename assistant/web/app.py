@@ -16,6 +16,7 @@ from .api import add_error_handlers
 from .api import router as api_router
 from .auth import load_keyring
 from .chat import build_chat_page
+from .docs import offline_docs
 from .guard import SECRET_PARAMS, Guard
 from .limits import RateLimits
 from .openai_api import router as openai_router
@@ -39,6 +40,7 @@ def create_app(assistant: Assistant) -> FastAPI:
         release_upload_area()
 
     app = FastAPI(title="Article assistant", docs_url="/docs", openapi_url="/openapi.json", lifespan=lifespan)
+    offline_docs(app)  # /docs with Swagger UI's assets from this server, not a CDN
     app.state.assistant = assistant
     app.state.jobs = IngestJobs(assistant)
     # One gate for every surface (see README "Security").
