@@ -170,6 +170,19 @@ def serve(
 
 
 @app.command()
+def mcp():
+    """Serve the tools (ask, search, list_articles, get_article, ingest) to an MCP client on stdin/stdout."""
+
+    def go():
+        from .mcp_server import run_stdio
+
+        with _assistant("mcp") as assistant:
+            run_stdio(assistant)
+
+    run(go)
+
+
+@app.command()
 def backends():
     """List the answer backends."""
     from .registry import BACKENDS

@@ -66,7 +66,8 @@ def claim(
         lock.acquire(timeout=0)
     except Timeout:
         owner = read_owner(root)
-        if command == "serve" or owner.get("command") == "serve":
+        # Long-running holders (a server, an MCP session) do not end soon: refuse at once rather than wait.
+        if command in LONG_RUNNING or owner.get("command") in LONG_RUNNING:
             raise IndexBusy(_refusal(root, command, owner)) from None
         if on_wait:
             on_wait(owner)
@@ -84,8 +85,13 @@ def claim(
         lock.release()
 
 
+LONG_RUNNING = {"serve", "mcp"}
+
+
 def _refusal(root: Path, command: str, owner: dict) -> str:
     held = f"the index at {root} is in use by {describe(owner)}"
+    if owner.get("command") == "mcp":
+        return f"{held}: an MCP client holds it; close that session, or use the server's /mcp instead"
     if owner.get("command") == "serve":
         hint = "use that server (its API can ingest, list and remove; see /docs), or stop it first"
         if command == "serve":

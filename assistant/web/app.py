@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from ..core import Assistant
+from ..mcp_server import mount_mcp
 from ..errors import ConfigError
 from .api import add_error_handlers
 from .api import router as api_router
@@ -48,6 +49,8 @@ def create_app(assistant: Assistant) -> FastAPI:
     app.state.access = access = PageAccess(keyring, settings)
     app.add_middleware(Guard, keyring=keyring, settings=settings, limits=RateLimits(settings), access=access)
     add_error_handlers(app)
+    # /mcp: the MCP tools over streamable HTTP, guarded like /api/; ingest there takes links, never server paths.
+    mount_mcp(app, assistant=assistant, keyring=keyring, ingest_roots=[])
     app.include_router(api_router)
     app.include_router(openai_router)  # /v1/: OpenAI-compatible chat completions
     app.include_router(ready_router)

@@ -34,6 +34,7 @@ from .session import PageAccess
 log = logging.getLogger("assistant.web")
 
 API_PREFIX = "/api/"
+MCP_PREFIX = "/mcp/"  # MCP over streamable HTTP (assistant/mcp_server.py): keys, rates and body size as /api/
 OPENAI_PREFIX = "/v1/"  # guarded exactly like /api/; its errors are {"error": {"message", "type", "param", "code"}}
 # The only routes a widget key may call.
 WIDGET_ROUTES = {("POST", "/api/ask"), ("POST", "/api/ask/stream"), ("POST", "/v1/chat/completions")}
@@ -80,7 +81,10 @@ def openai_error(status: int, message: str, headers: dict[str, str] | None = Non
 
 def refusal(scope: Scope, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """The guard's answer in the shape the caller's API speaks: OpenAI's under /v1/, else ``{"error": message}``."""
-    shaped = openai_error if (scope["path"] + "/").startswith(OPENAI_PREFIX) else error
+    from ..mcp_server import jsonrpc_error
+
+    path = scope["path"] + "/"
+    shaped = openai_error if path.startswith(OPENAI_PREFIX) else jsonrpc_error if path.startswith(MCP_PREFIX) else error
     return shaped(status, message, headers)
 
 
@@ -127,7 +131,7 @@ class Guard:
             message = f"keys are never accepted in the URL (it lands in logs); {KEY_HELP}"
             await refusal(scope, 400, message)(scope, receive, send)
             return
-        is_api = (scope["path"] + "/").startswith((API_PREFIX, OPENAI_PREFIX))
+        is_api = (scope["path"] + "/").startswith((API_PREFIX, OPENAI_PREFIX, MCP_PREFIX))
         if is_api or _route(scope) in SIGN_IN_ROUTES:
             wait = self.limits.failures_exhausted(client)
             if wait:  # this client has presented too many wrong keys: it waits before it may present more

@@ -1,0 +1,517 @@
+"""The assistant as an MCP server (Model Context Protocol): agents and IDEs ask the articles through tools.
+
+    ask(question, article_ids?)        the answer with [n] markers; citations as structured data (the API's shape)
+    search(query, k?, article_ids?)    passages with their spans in the stored article text
+    list_articles()                    what is indexed
+    get_article(article_id)            one article's cleaned text (what every span points into)
+    ingest(paths)                      admins only: files, folders (or links) on the server's machine
+
+Two transports, one set of tools (built by :func:`build_server`):
+
+- **stdio** (``assistant mcp``, or ``python -m assistant.mcp_server``): the local user runs the process, so it
+  is an admin, as on the command line. The process holds the index like any command (see
+  ``assistant/index/ownership.py``) for as long as the MCP client keeps it running.
+- **streamable HTTP** (:func:`mount_mcp`, at ``/mcp`` of the web app): behind the guard, which checks the key,
+  rate and body size as for ``/api/`` and records the key's role in the request scope. Requests whose role is
+  ``admin`` reach every tool; any other role the guard admits reaches the read tools only (``ingest`` is not
+  listed, and calling it is a tool error naming why). Mounted without the guard, :class:`McpHttp` checks keys
+  itself and admits admin keys only. The transport is stateless and answers JSON (no sessions to steal, no
+  long-lived SSE streams, any replica can answer): every message is one POST with a small JSON body; GET and
+  DELETE answer 405, as the MCP spec allows.
+
+Citations and passages name their source as readers see it (a file name or link, never a server path):
+``Answer.public(reader=True)``. An ``AssistantError`` becomes a tool error with its message; anything else is
+logged with its traceback and the caller sees only "Error executing tool NAME".
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+from typing_extensions import NotRequired, TypedDict  # pydantic needs typing_extensions' TypedDict on 3.11
+
+from . import errors
+from .models import Filters, Passage, display_source
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from .core import Assistant
+    from .web.auth import KeyRing
+
+log = logging.getLogger("assistant.mcp")
+
+NAME = "article-assistant"
+INSTRUCTIONS = (
+    "Answers questions about a set of indexed articles and cites the passage behind every claim. "
+    "Prefer `ask` for a question; use `search` to see the passages themselves, `list_articles` for ids, and "
+    "`get_article` for an article's whole text (citation and passage spans are character offsets into it). "
+    "An answer that is only \"The articles don't say.\" (refused: true) means the articles do not hold it."
+)
+READ_TOOLS = ("ask", "search", "list_articles", "get_article")
+ADMIN_TOOLS = (*READ_TOOLS, "ingest")
+NOT_ADMIN = "ingest needs an admin key: this request's key may use the read tools only ({tools})"
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+
+
+# --- what the tools return (their outputSchema; the same shapes as the HTTP API) ------------------------------
+
+class CitationOut(TypedDict):
+    n: int
+    article_id: str
+    title: str
+    source: str
+    url: NotRequired[str]
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+class AnswerOut(TypedDict):
+    answer: str
+    citations: list[CitationOut]
+    refused: bool
+    notice: NotRequired[str]
+
+
+class PassageOut(TypedDict):
+    article_id: str
+    title: str
+    source: str
+    url: NotRequired[str]
+    start: int
+    end: int
+    score: float
+    text: str
+
+
+class SearchOut(TypedDict):
+    passages: list[PassageOut]
+
+
+class ArticleSummaryOut(TypedDict):
+    id: str
+    title: str
+    published: str | None
+    chunks: int
+    url: str | None
+
+
+class ArticlesOut(TypedDict):
+    articles: list[ArticleSummaryOut]
+
+
+class ArticleOut(TypedDict):
+    id: str
+    title: str
+    published: str | None
+    url: str | None
+    text: str
+
+
+class FailedFileOut(TypedDict):
+    file: str
+    error: str
+
+
+class IngestOut(TypedDict):
+    added: list[str]
+    replaced: list[str]
+    unchanged: list[str]
+    failed: list[FailedFileOut]
+    chunks_added: int
+    ok: bool
+
+
+ArticleIds = Annotated[
+    list[str] | None,
+    Field(max_length=100, description="Only these articles (ids from list_articles); default: all of them."),
+]
+
+
+# --- the tools ---------------------------------------------------------------------------------------------
+
+@contextmanager
+def _as_tool_errors() -> Iterator[None]:
+    """The assistant's own errors reach the caller as tool errors with their one-line message."""
+    try:
+        yield
+    except errors.AssistantError as exc:
+        raise ToolError(str(exc)) from None
+
+
+def _filters(article_ids: list[str] | None) -> Filters | None:
+    return Filters(article_ids=tuple(article_ids)) if article_ids else None
+
+
+def _passage(p: Passage) -> PassageOut:
+    out: PassageOut = {
+        "article_id": p.chunk.article_id, "title": p.title, "source": display_source(p.source),
+        "start": p.chunk.start, "end": p.chunk.end, "score": round(p.score, 4), "text": p.chunk.text,
+    }
+    if p.url:
+        out["url"] = p.url
+    return out
+
+
+def _citations_text(answer: AnswerOut) -> str:
+    """The citations as lines, for clients that show the model only the text content."""
+    return "\n".join(
+        f"[{c['n']}] {c['title']} ({c['source']}, chars {c['start']}-{c['end']}): \u201c{c['quote']}\u201d"
+        for c in answer["citations"]
+    )
+
+
+def _is_link(path: str) -> bool:
+    return path.lower().startswith(("http://", "https://"))
+
+
+class _Tools:
+    """The tools over one Assistant. ``remote``: called over HTTP, where the budgets of uploads apply."""
+
+    def __init__(self, assistant: Assistant, *, remote: bool, ingest_roots: Sequence[str | Path] | None = None):
+        self.assistant = assistant
+        self.remote = remote
+        self.ingest_roots = [Path(r).resolve() for r in ingest_roots] if ingest_roots is not None else None
+
+    def ask(
+        self,
+        question: Annotated[str, Field(description="A question about the articles, in plain language.")],
+        article_ids: ArticleIds = None,
+    ) -> Annotated[CallToolResult, AnswerOut]:
+        """Answer a question from the indexed articles. The answer's sentences end in [n] markers; each
+        citation n gives the article, its source (a file name or link), the verbatim quote, and the quote's
+        character span (start, end) in the article's stored text. refused is true when the articles do not
+        hold the answer ("The articles don't say.")."""
+        with _as_tool_errors():
+            answer = self.assistant.ask(question, filters=_filters(article_ids))
+        shaped: AnswerOut = answer.public(reader=True)  # type: ignore[assignment]
+        content = [TextContent(type="text", text=answer.answer)]
+        if shaped["citations"]:
+            content.append(TextContent(type="text", text=_citations_text(shaped)))
+        return CallToolResult(content=content, structured_content=shaped)
+
+    def search(
+        self,
+        query: Annotated[str, Field(description="What to look for: a question or key words.")],
+        k: Annotated[
+            int | None, Field(ge=1, le=50, description="How many passages (default: the server's top_k).")
+        ] = None,
+        article_ids: ArticleIds = None,
+    ) -> SearchOut:
+        """Find the passages that best match a query (dense and keyword retrieval, fused), best first. Each
+        passage gives its article, source (a file name or link), score, text, and its character span
+        (start, end) in the article's stored text (get_article)."""
+        with _as_tool_errors():
+            passages = self.assistant.retrieve(query, filters=_filters(article_ids), k=k)
+        return {"passages": [_passage(p) for p in passages]}
+
+    def list_articles(self) -> ArticlesOut:
+        """List the indexed articles: id (for get_article and article_ids), title, published date, number of
+        chunks, and the article's own link when it has one."""
+        with _as_tool_errors():
+            articles = self.assistant.articles()
+        return {"articles": [
+            {"id": a.id, "title": a.title, "published": a.published, "chunks": a.chunks, "url": a.url} for a in articles
+        ]}
+
+    def get_article(
+        self, article_id: Annotated[str, Field(description="The article's id (from list_articles, or a citation).")]
+    ) -> ArticleOut:
+        """One article's title, published date, link and whole cleaned text: the text that citation and passage
+        spans (start, end) point into."""
+        with _as_tool_errors():
+            article = self.assistant.article(article_id)
+        return {"id": article.id, "title": article.title, "published": article.published, "url": article.url,
+                "text": article.text}
+
+    def ingest(
+        self,
+        paths: Annotated[list[str], Field(
+            min_length=1, max_length=1000,
+            description="Files or folders on the machine running this server (absolute, or relative to its working "
+            "directory); folders are read recursively (.txt .md .html .pdf).",
+        )],
+        ctx: Context,
+    ) -> IngestOut:
+        """Add articles to the index (admins only). Unchanged files are skipped; a changed file replaces its old
+        chunks. A file that cannot be read is listed in failed, and the others still land."""
+        if not self._caller_is_admin(ctx):
+            raise ToolError(NOT_ADMIN.format(tools=", ".join(READ_TOOLS)))
+        with _as_tool_errors():
+            self._check_roots(paths)
+            settings = self.assistant.settings
+            if self.remote:  # a request's budgets, as for uploads (the command line has none)
+                from .core import article_files
+
+                count = sum(1 for p in paths if _is_link(p)) + len(article_files([p for p in paths if not _is_link(p)]))
+                if count > settings.ingest_max_files:
+                    limit = settings.ingest_max_files
+                    why = f"{count} files in one ingest; the limit is {limit} (ingest_max_files)"
+                    raise errors.OverBudget("paths", why)
+            report = self.assistant.ingest(paths, max_chunks=settings.ingest_max_chunks if self.remote else None)
+        return {
+            "added": report.added, "replaced": report.replaced, "unchanged": report.unchanged,
+            "failed": [{"file": path, "error": reason} for path, reason in report.failed],
+            "chunks_added": report.chunks_added, "ok": report.ok,
+        }
+
+    def _caller_is_admin(self, ctx: Context) -> bool:
+        """Over HTTP, the role the door recorded for this request's key; over stdio, the local user is an admin."""
+        request = ctx.request_context.request
+        if request is None:
+            return not self.remote  # a remote call without its HTTP request is refused, not trusted
+        return request.scope.get("state", {}).get("key_role") == "admin"
+
+    def _check_roots(self, paths: Sequence[str]) -> None:
+        if self.ingest_roots is None:
+            return
+        for raw in paths:
+            if _is_link(raw):
+                continue
+            path = Path(raw).resolve()
+            if not any(path.is_relative_to(root) for root in self.ingest_roots):
+                if not self.ingest_roots:  # over HTTP, by default: a key holder is not a user of this machine
+                    raise errors.InvalidRequest("paths", f"{raw}: over HTTP only http(s) links are ingested, "
+                                                         "not paths on the server (upload files through the API)")
+                allowed = ", ".join(map(str, self.ingest_roots))
+                why = f"{raw} is outside the folders this server ingests from: {allowed}"
+                raise errors.InvalidRequest("paths", why)
+
+
+class _Server(MCPServer):
+    """An MCPServer that answers a call to a tool it does not offer with why (e.g. ingest without an admin key)."""
+
+    def __init__(self, *args: Any, withheld: Mapping[str, str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._withheld = dict(withheld or {})
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        if name in self._withheld:
+            raise ToolError(self._withheld[name])
+        return await super().call_tool(name, arguments, context)
+
+
+@contextmanager
+def _root_logging_kept() -> Iterator[None]:
+    """MCPServer() calls logging.basicConfig (a handler on the root logger); the server's logging stays ours."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def build_server(
+    assistant: Assistant,
+    *,
+    admin: bool = True,
+    remote: bool = False,
+    ingest_roots: Sequence[str | Path] | None = None,
+    lifespan: Any = None,
+) -> MCPServer:
+    """The MCP server over ``assistant``: the read tools, and ``ingest`` when ``admin``.
+
+    ``remote`` (HTTP): ``ingest`` also checks the request's key role and applies the upload budgets
+    (``ingest_max_files``, ``ingest_max_chunks``). ``ingest_roots`` limits ``ingest`` to paths under those folders
+    (the paths given, resolved; a symlink placed inside one of them is followed, as the command line does).
+    """
+    tools = _Tools(assistant, remote=remote, ingest_roots=ingest_roots)
+    withheld = {} if admin else {"ingest": NOT_ADMIN.format(tools=", ".join(READ_TOOLS))}
+    with _root_logging_kept():
+        server = _Server(
+            NAME, title="Article assistant", instructions=INSTRUCTIONS, version=_version(),
+            withheld=withheld, subscriptions=False, lifespan=lifespan, log_level="WARNING",
+        )
+    server.add_tool(tools.ask, title="Ask the articles", annotations=READ_ONLY)
+    server.add_tool(tools.search, title="Search passages", annotations=READ_ONLY)
+    server.add_tool(tools.list_articles, title="List articles", annotations=READ_ONLY)
+    server.add_tool(tools.get_article, title="Get an article's text", annotations=READ_ONLY)
+    if admin:
+        server.add_tool(tools.ingest, title="Ingest files (admin)", annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+        ))
+    return server
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("article-assistant")
+    except PackageNotFoundError:
+        return ""
+
+
+# --- stdio -------------------------------------------------------------------------------------------------
+
+def run_stdio(assistant: Assistant) -> None:
+    """Serve MCP on stdin/stdout until the client closes it (blocking). The local user is an admin.
+
+    While it serves, the SDK points file descriptor 1 at stderr, so nothing printed by a library (model
+    loading, warnings) lands in the JSON-RPC stream. The models load in the background from the start.
+    """
+
+    @asynccontextmanager
+    async def warm_up(_server: MCPServer) -> AsyncIterator[dict]:
+        threading.Thread(target=_warm_up, args=(assistant,), name="mcp-warm-up", daemon=True).start()
+        yield {}
+
+    build_server(assistant, admin=True, remote=False, lifespan=warm_up).run("stdio")
+
+
+def _warm_up(assistant: Assistant) -> None:
+    try:
+        assistant.warm_up()
+    except Exception:  # the first call reports what is wrong; the server keeps serving
+        log.warning("warm-up failed", exc_info=True)
+
+
+def main() -> None:
+    """``python -m assistant.mcp_server``: stdio over the index of the ASSISTANT_* settings (as ``assistant mcp``)."""
+    from .core import claimed
+    from .settings import load_settings
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        on_wait = lambda why: print(f"waiting: {why}", file=sys.stderr, flush=True)  # noqa: E731
+        with claimed(settings, "mcp", on_wait=on_wait) as assistant:
+            run_stdio(assistant)
+    except errors.AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)
+
+
+# --- streamable HTTP ---------------------------------------------------------------------------------------
+
+def jsonrpc_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """A refusal as MCP clients read it (a JSON-RPC error; the SDK's client shows its message): for doors
+    in front of the endpoint, such as the guard, too."""
+    body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600 if status == 405 else -32001, "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class McpHttp:
+    """The ASGI endpoint of MCP's streamable HTTP transport (stateless, JSON responses), one server per role.
+
+    The role of a request is the one the guard recorded (``scope["state"]["key_role"]``); mounted without the
+    guard, it looks the key up itself and admits admin keys only. Enter :meth:`running` in the app's lifespan
+    (:func:`mount_mcp` does) before it serves.
+    """
+
+    def __init__(self, assistant: Assistant, keyring: KeyRing, *, ingest_roots: Sequence[str | Path] | None = None):
+        self.keyring = keyring
+        self.max_body = assistant.settings.api_max_json_bytes
+        self.servers = {
+            "admin": build_server(assistant, admin=True, remote=True, ingest_roots=ingest_roots),
+            "reader": build_server(assistant, admin=False, remote=True),
+        }
+        self._live = False
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Run the servers' session managers (new ones each time, so an app's lifespan may run again)."""
+        async with AsyncExitStack() as stack:
+            for server in self.servers.values():
+                server.streamable_http_app(
+                    stateless_http=True,
+                    json_response=True,
+                    max_request_body_size=self.max_body,
+                    # Host/Origin checks are for keyless localhost servers; here every request needs a key, and
+                    # behind a proxy the Host is the public name.
+                    transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+                )
+                await stack.enter_async_context(server.session_manager.run())
+            self._live = True
+            try:
+                yield
+            finally:
+                self._live = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        role = self._role(scope)
+        if role is None:
+            return await self._refuse(scope, receive, send)
+        if scope["method"] != "POST":  # stateless: no GET stream, no session to DELETE
+            answer = jsonrpc_error(405, "this MCP endpoint takes POST only (stateless, JSON responses)",
+                                    {"Allow": "POST"})
+            return await answer(scope, receive, send)
+        if not self._live:
+            return await jsonrpc_error(503, "the MCP endpoint is not running (app lifespan)")(scope, receive, send)
+        server = self.servers["admin" if role == "admin" else "reader"]
+        await server.session_manager.handle_request(scope, receive, send)
+
+    def _role(self, scope: Scope) -> str | None:
+        """The guard's verdict when it ran; otherwise an admin key, or nothing."""
+        state = scope.setdefault("state", {})
+        if state.get("key_role"):
+            return state["key_role"]
+        from .web.guard import presented_key
+
+        key = self.keyring.lookup(presented_key(Headers(scope=scope)))
+        if key is None or key.role != "admin":
+            return None
+        state["key_role"] = key.role
+        return key.role
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from .web.guard import KEY_HELP, presented_key
+
+        key = self.keyring.lookup(presented_key(Headers(scope=scope)))
+        if key is not None:
+            answer = jsonrpc_error(403, f"MCP over HTTP takes an admin key; this is a {key.role} key")
+        else:
+            answer = jsonrpc_error(401, f"missing or unknown API key; {KEY_HELP}", {"WWW-Authenticate": "Bearer"})
+        await answer(scope, receive, send)
+
+
+def mount_mcp(
+    app: FastAPI,
+    *,
+    path: str = "/mcp",
+    assistant: Assistant | None = None,
+    keyring: KeyRing | None = None,
+    ingest_roots: Sequence[str | Path] | None = None,
+) -> McpHttp:
+    """Serve the tools over streamable HTTP at ``path`` of ``app`` (before any catch-all mount, such as the chat
+    page at ``/``), and run them in the app's lifespan. Defaults: ``app.state.assistant`` and ``app.state.keyring``.
+
+    The guard covers ``path`` once its prefix is among the guard's API prefixes (keys, rate per key and client,
+    JSON body size); without it, the endpoint still refuses anything but an admin key, with no rate limit.
+    """
+    endpoint = McpHttp(assistant or app.state.assistant, keyring or app.state.keyring, ingest_roots=ingest_roots)
+    app.router.routes.insert(0, Route(path, endpoint=endpoint, include_in_schema=False))
+    outer = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(asgi_app: Any) -> AsyncIterator[Any]:
+        async with endpoint.running(), outer(asgi_app) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
+    return endpoint
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,351 @@
+"""The MCP server (assistant/mcp_server.py), driven by the `mcp` SDK's own client against real things:
+
+- stdio: a real `python -m assistant.mcp_server` subprocess over an index the real `assistant ingest` built;
+- streamable HTTP: real uvicorn servers on 127.0.0.1 with the endpoint mounted as proposed for the web app,
+  on its own (it checks keys itself) and behind the real guard of `create_app`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import httpx
+import httpx2
+import pytest
+from conftest import ROOT, SEED_ARTICLE, SEEDS
+from fastapi import FastAPI
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from servers import ServerThread
+
+from assistant.core import Assistant
+from assistant.mcp_server import ADMIN_TOOLS, READ_TOOLS, mount_mcp
+from assistant.settings import load_settings
+from assistant.web.auth import load_keyring
+
+ADMIN = "admin-key-0123456789"
+WIDGET = "widget-key-0123456789"
+ALLOWED = "http://allowed.example"
+JIG = "What does JIG stand for?"
+NEW_ARTICLE = (
+    "Harbour council approves tidal barrier\n\n"
+    "The harbour council voted on Tuesday to build a tidal barrier across the mouth of the Wend estuary. "
+    "The barrier will cost 41 million euros and is due to open in 2031, the council's engineer said. "
+    "Fishing crews asked for a lock wide enough for trawlers, which the plans now include.\n"
+)
+CITATION_KEYS = {"n", "article_id", "title", "source", "quote", "start", "end", "score"}  # + "url" when known
+PASSAGE_KEYS = {"article_id", "title", "source", "start", "end", "score", "text"}
+
+
+def run(scenario, *args):
+    """Run an async scenario to completion (the SDK is async; these tests are plain functions)."""
+    return anyio.run(scenario, *args)
+
+
+def text_of(result) -> str:
+    return "\n".join(block.text for block in result.content if block.type == "text")
+
+
+def tool_names(listing) -> set[str]:
+    return {tool.name for tool in listing.tools}
+
+
+def write_article(folder: Path, name: str = "barrier.txt", title: str = "") -> Path:
+    """A new article file (NEW_ARTICLE, under another title when given)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    text = NEW_ARTICLE.replace("Harbour council approves tidal barrier", title) if title else NEW_ARTICLE
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- stdio: a real subprocess -------------------------------------------------------------------------------
+
+@pytest.fixture
+def stdio_index(tmp_path) -> Path:
+    """An index the real command line built from the seed article."""
+    index = tmp_path / "index"
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(index)}
+    done = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest", str(SEEDS)], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return index
+
+
+@asynccontextmanager
+async def stdio_session(index: Path, log: Path, mode: str = "auto"):
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "assistant.mcp_server"], cwd=ROOT,
+        env={**os.environ, "ASSISTANT_INDEX_DIR": str(index)},
+    )
+    with log.open("w") as errlog:
+        async with Client(stdio_client(params, errlog=errlog), mode=mode, read_timeout_seconds=240) as client:
+            yield client
+
+
+def test_stdio_read_tools(stdio_index, tmp_path):
+    log = tmp_path / "server.log"
+
+    async def scenario():
+        async with stdio_session(stdio_index, log, mode="legacy") as client:
+            listing = await client.list_tools()
+            assert tool_names(listing) == set(ADMIN_TOOLS)  # the local user is an admin, as on the command line
+            read_only = {t.name for t in listing.tools if t.annotations and t.annotations.read_only_hint}
+            assert read_only == set(READ_TOOLS)
+            assert all(t.output_schema for t in listing.tools)
+
+            answer = await client.call_tool("ask", {"question": JIG})
+            assert not answer.is_error, text_of(answer)
+            assert "Joint Implementation Group" in answer.content[0].text and "[1]" in answer.content[0].text
+            shaped = answer.structured_content
+            assert set(shaped) <= {"answer", "citations", "refused", "notice"} and shaped["refused"] is False
+            assert shaped["answer"] == answer.content[0].text
+            citation = shaped["citations"][0]
+            assert CITATION_KEYS <= set(citation) <= CITATION_KEYS | {"url"}
+            assert citation["source"] == SEED_ARTICLE.name  # a file name, never the server's path
+            assert "Joint Implementation Group" in citation["quote"]
+            assert "[1] " in answer.content[1].text  # the citations as text, for clients that read text only
+
+            articles = (await client.call_tool("list_articles", {})).structured_content["articles"]
+            assert len(articles) == 1
+            assert set(articles[0]) == {"id", "title", "published", "chunks", "url"} and articles[0]["chunks"] > 0
+            article_id = articles[0]["id"]
+            assert citation["article_id"] == article_id
+
+            article = (await client.call_tool("get_article", {"article_id": article_id})).structured_content
+            assert article["title"] == articles[0]["title"] == citation["title"]
+            assert article["text"][citation["start"]:citation["end"]] == citation["quote"]
+
+            found = await client.call_tool("search", {"query": "Joint Implementation Group", "k": 2})
+            passages = found.structured_content["passages"]
+            assert 1 <= len(passages) <= 2
+            for p in passages:
+                assert PASSAGE_KEYS <= set(p) <= PASSAGE_KEYS | {"url"}
+                assert p["source"] == SEED_ARTICLE.name
+                assert article["text"][p["start"]:p["end"]] == p["text"]  # spans point into the stored text
+            assert "Joint Implementation Group" in passages[0]["text"]
+
+            # the assistant's errors are tool errors with their message, never a traceback
+            missing = await client.call_tool("get_article", {"article_id": "no-such-article"})
+            assert missing.is_error and "no article with id 'no-such-article'" in text_of(missing)
+            empty = await client.call_tool("ask", {"question": "   "})
+            assert empty.is_error and "question: is empty" in text_of(empty)
+            too_many = await client.call_tool("search", {"query": "JIG", "k": 500})
+            assert too_many.is_error and "Traceback" not in text_of(too_many)
+
+    run(scenario)
+    assert "Traceback" not in log.read_text()
+
+
+def test_stdio_ingest(stdio_index, tmp_path):
+    new = write_article(tmp_path / "docs")
+    log = tmp_path / "server.log"
+
+    async def scenario():
+        async with stdio_session(stdio_index, log) as client:  # mode "auto": the 2026 protocol when both speak it
+            report = (await client.call_tool("ingest", {"paths": [str(new.parent)]})).structured_content
+            assert report["ok"] and len(report["added"]) == 1 and report["chunks_added"] > 0
+            again = (await client.call_tool("ingest", {"paths": [str(new)]})).structured_content
+            assert again["unchanged"] == report["added"] and not again["added"]
+            bad = (await client.call_tool("ingest", {"paths": [str(tmp_path / "missing.txt")]})).structured_content
+            assert not bad["ok"] and bad["failed"][0]["file"].endswith("missing.txt")
+
+            articles = (await client.call_tool("list_articles", {})).structured_content["articles"]
+            assert {a["title"] for a in articles} >= {"Harbour council approves tidal barrier"}
+            answer = await client.call_tool("ask", {"question": "How much will the tidal barrier cost?",
+                                                    "article_ids": report["added"]})
+            assert not answer.is_error and "41 million euros" in answer.content[0].text
+            assert answer.structured_content["citations"][0]["source"] == new.name
+
+    run(scenario)
+
+
+# --- streamable HTTP ----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def web_assistant(tmp_path_factory) -> Assistant:
+    """Its own index (the HTTP tests ingest into it), with keys."""
+    settings = load_settings(
+        index_dir=tmp_path_factory.mktemp("mcp-http") / "index", admin_keys=ADMIN, widget_keys=WIDGET,
+        widget_origins=ALLOWED, api_rate_per_minute=10_000, failed_auth_per_minute=10_000,
+    )
+    assistant = Assistant(settings)
+    assert assistant.ingest([SEEDS]).ok
+    return assistant
+
+
+def http_client(url: str, *, legacy: bool = False, **headers: str) -> Client:
+    transport = streamable_http_client(url, http_client=httpx2.AsyncClient(headers=headers, timeout=240))
+    return Client(transport, mode="legacy" if legacy else "auto")
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def read_tools_work(client: Client) -> None:
+    answer = await client.call_tool("ask", {"question": JIG})
+    assert not answer.is_error, text_of(answer)
+    assert "Joint Implementation Group" in answer.content[0].text
+    assert answer.structured_content["citations"][0]["source"] == SEED_ARTICLE.name
+    passages = (await client.call_tool("search", {"query": "Joint Implementation Group"})).structured_content
+    assert passages["passages"] and passages["passages"][0]["source"] == SEED_ARTICLE.name
+    articles = (await client.call_tool("list_articles", {})).structured_content["articles"]
+    seed = next(a for a in articles if a["title"] == answer.structured_content["citations"][0]["title"])
+    article = (await client.call_tool("get_article", {"article_id": seed["id"]})).structured_content
+    assert "Joint Implementation Group" in article["text"]
+
+
+def test_http_admin_key(web_assistant, tmp_path):
+    docs = tmp_path / "docs"
+    new = write_article(docs)
+    app = FastAPI()
+    mount_mcp(app, assistant=web_assistant, keyring=load_keyring(web_assistant.settings), ingest_roots=[docs])
+
+    async def scenario(url: str):
+        for legacy in (False, True):  # the 2026 per-request protocol, and the 2025 initialize handshake
+            async with http_client(url, legacy=legacy, **bearer(ADMIN)) as client:
+                assert tool_names(await client.list_tools()) == set(ADMIN_TOOLS)
+                await read_tools_work(client)
+        async with http_client(url, **bearer(ADMIN)) as client:
+            report = (await client.call_tool("ingest", {"paths": [str(new)]})).structured_content
+            assert report["ok"] and len(report["added"]) == 1
+            outside = await client.call_tool("ingest", {"paths": [str(SEED_ARTICLE)]})
+            assert outside.is_error and "outside the folders this server ingests from" in text_of(outside)
+            answer = await client.call_tool("ask", {"question": "When is the tidal barrier due to open?",
+                                                    "article_ids": report["added"]})
+            assert "2031" in answer.content[0].text
+
+    with ServerThread(app) as server:
+        run(scenario, server.url + "/mcp")
+        # the door, seen by a plain HTTP client: keys first, then POST only
+        message = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        nobody = httpx.post(server.url + "/mcp", json=message)
+        assert nobody.status_code == 401 and nobody.headers["www-authenticate"] == "Bearer"
+        assert "missing or unknown API key" in nobody.json()["error"]["message"]
+        widget = httpx.post(server.url + "/mcp", json=message, headers={"X-API-Key": WIDGET, "Origin": ALLOWED})
+        assert widget.status_code == 403 and "admin key" in widget.json()["error"]["message"]
+        stream = httpx.get(server.url + "/mcp", headers={**bearer(ADMIN), "Accept": "text/event-stream"})
+        assert stream.status_code == 405 and stream.headers["allow"] == "POST"
+
+
+def leaves(error: BaseException) -> list[BaseException]:
+    """The errors inside (nested) exception groups: the SDK client raises from its task groups."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in leaves(inner)]
+    return [error]
+
+
+async def refusal_of(url: str, **headers: str) -> str:
+    """What the SDK client says when the server refuses it (it must refuse)."""
+    with pytest.raises(BaseException) as raised:
+        async with http_client(url, **headers) as client:
+            await client.list_tools()
+    return " | ".join(f"{type(leaf).__name__}: {leaf}" for leaf in leaves(raised.value))
+
+
+def test_http_without_admin_key_is_refused(web_assistant):
+    app = FastAPI()
+    mount_mcp(app, assistant=web_assistant, keyring=load_keyring(web_assistant.settings))
+
+    async def scenario(url: str):
+        assert "MCPError: missing or unknown API key" in await refusal_of(url)
+        assert "MCPError: missing or unknown API key" in await refusal_of(url, **bearer("not-a-key"))
+        widget = await refusal_of(url, **{"X-API-Key": WIDGET, "Origin": ALLOWED})
+        assert "MCPError: MCP over HTTP takes an admin key; this is a widget key" in widget
+
+    with ServerThread(app) as server:
+        run(scenario, server.url + "/mcp")
+
+
+class ReaderRoleDoor:
+    """Stands in for the guard with ("POST", "/mcp") added to its WIDGET_ROUTES (not the proposed wiring): it
+    admits a widget key and records its role, as the guard does for /api/ (``scope["state"]["key_role"]``)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and (WIDGET.encode() in dict(scope["headers"]).get(b"x-api-key", b"")):
+            scope.setdefault("state", {})["key_role"] = "widget"
+        await self.app(scope, receive, send)
+
+
+def test_http_reader_role_gets_read_tools_only(web_assistant, tmp_path):
+    new = write_article(tmp_path / "docs", "refused.txt", title="A file no reader may ingest")
+    app = FastAPI()
+    mount_mcp(app, assistant=web_assistant, keyring=load_keyring(web_assistant.settings))
+    app.add_middleware(ReaderRoleDoor)
+
+    async def scenario(url: str):
+        async with http_client(url, **{"X-API-Key": WIDGET}) as client:
+            assert tool_names(await client.list_tools()) == set(READ_TOOLS)  # ingest is not offered
+            await read_tools_work(client)
+            refused = await client.call_tool("ingest", {"paths": [str(new)]})
+            assert refused.is_error and "ingest needs an admin key" in text_of(refused)
+        assert not any(a.title == "A file no reader may ingest" for a in web_assistant.articles())
+
+    with ServerThread(app) as server:
+        run(scenario, server.url + "/mcp")
+
+
+def test_http_behind_the_real_guard(web_assistant, tmp_path):
+    """The web app's guard in front (keys, rates, body limit, CORS): mounted under /api/, which it guards today."""
+    from assistant.web.app import create_app
+
+    new = write_article(tmp_path / "docs", "guarded.txt")
+    app = create_app(web_assistant)
+    mount_mcp(app, path="/api/mcp")
+
+    async def scenario(url: str):
+        async with http_client(url, **bearer(ADMIN)) as client:
+            assert tool_names(await client.list_tools()) == set(ADMIN_TOOLS)
+            await read_tools_work(client)
+            report = (await client.call_tool("ingest", {"paths": [str(new)]})).structured_content
+            assert report["ok"] and report["added"]
+
+    with ServerThread(app) as server:
+        url = server.url + "/api/mcp"
+        run(scenario, url)
+        message = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        assert httpx.post(url, json=message).status_code == 401  # the guard's refusal
+        widget = httpx.post(url, json=message, headers={"X-API-Key": WIDGET, "Origin": ALLOWED})
+        assert widget.status_code == 403 and widget.json() == {"error": "a widget key may only ask questions"}
+        big = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "ask", "arguments": {"question": "x" * 100_000}}}
+        assert httpx.post(url, json=big, headers=bearer(ADMIN)).status_code == 413  # the guard's JSON body limit
+
+
+def test_wired_web_app_guards_mcp(web_assistant):
+    """Once create_app mounts /mcp (see the report), the guard covers it like /api/: keys, and rates per key."""
+    from assistant.web.app import create_app
+
+    app = create_app(web_assistant)
+    if not any(getattr(route, "path", None) == "/mcp" for route in app.router.routes):
+        pytest.skip("create_app does not mount /mcp yet")
+
+    async def scenario(url: str):
+        async with http_client(url, **bearer(ADMIN)) as client:
+            assert tool_names(await client.list_tools()) == set(ADMIN_TOOLS)
+            await read_tools_work(client)
+
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    with ServerThread(app) as server:
+        run(scenario, server.url + "/mcp")
+        refused = httpx.post(server.url + "/mcp", json=message)
+        error = refused.json()["error"]
+        assert refused.status_code == 401
+        assert (error["message"] if isinstance(error, dict) else error).startswith("missing or unknown API key")
+
+    # only the guard limits rates: the endpoint alone does not
+    limited = Assistant(load_settings(**(web_assistant.settings.model_dump() | {"api_rate_per_minute": 3})),
+                        embedder=web_assistant.embedder, store=web_assistant.index.store)
+    with ServerThread(create_app(limited)) as server:
+        statuses = [httpx.post(server.url + "/mcp", json=message, headers=bearer(ADMIN)).status_code for _ in range(4)]
+        assert 429 not in statuses[:3] and statuses[3] == 429
