@@ -30,29 +30,22 @@ import logging
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
-from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 from typing_extensions import NotRequired, TypedDict  # pydantic needs typing_extensions' TypedDict on 3.11
 
 from . import errors
-from .models import Filters, Passage, display_source
+from .models import Answer, Filters, Passage, display_source
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
 
     from .core import Assistant
-    from .web.auth import KeyRing
 
 log = logging.getLogger("assistant.mcp")
 
@@ -69,26 +62,9 @@ NOT_ADMIN = "ingest needs an admin key: this request's key may use the read tool
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
 
-# --- what the tools return (their outputSchema; the same shapes as the HTTP API) ------------------------------
-
-class CitationOut(TypedDict):
-    n: int
-    article_id: str
-    title: str
-    source: str
-    url: NotRequired[str]
-    quote: str
-    start: int
-    end: int
-    score: float
-
-
-class AnswerOut(TypedDict):
-    answer: str
-    citations: list[CitationOut]
-    refused: bool
-    notice: NotRequired[str]
-
+# --- what the tools return (their outputSchema) --------------------------------------------------------------
+# `ask` returns the Answer model itself (assistant/models.py, its public fields: the HTTP API's shape); the others
+# are views of a passage, an article and an ingest report that only MCP sends.
 
 class PassageOut(TypedDict):
     article_id: str
@@ -170,7 +146,7 @@ def _passage(p: Passage) -> PassageOut:
     return out
 
 
-def _citations_text(answer: AnswerOut) -> str:
+def _citations_text(answer: dict) -> str:
     """The citations as lines, for clients that show the model only the text content."""
     return "\n".join(
         f"[{c['n']}] {c['title']} ({c['source']}, chars {c['start']}-{c['end']}): \u201c{c['quote']}\u201d"
@@ -194,14 +170,14 @@ class _Tools:
         self,
         question: Annotated[str, Field(description="A question about the articles, in plain language.")],
         article_ids: ArticleIds = None,
-    ) -> Annotated[CallToolResult, AnswerOut]:
+    ) -> Annotated[CallToolResult, Answer]:
         """Answer a question from the indexed articles. The answer's sentences end in [n] markers; each
         citation n gives the article, its source (a file name or link), the verbatim quote, and the quote's
         character span (start, end) in the article's stored text. refused is true when the articles do not
         hold the answer ("The articles don't say.")."""
         with _as_tool_errors():
             answer = self.assistant.ask(question, filters=_filters(article_ids))
-        shaped: AnswerOut = answer.public(reader=True)  # type: ignore[assignment]
+        shaped = answer.public(reader=True)
         content = [TextContent(type="text", text=answer.answer)]
         if shaped["citations"]:
             content.append(TextContent(type="text", text=_citations_text(shaped)))
@@ -399,118 +375,6 @@ def main() -> None:
     except errors.AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)
-
-
-# --- streamable HTTP ---------------------------------------------------------------------------------------
-
-def jsonrpc_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """A refusal as MCP clients read it (a JSON-RPC error; the SDK's client shows its message): for doors
-    in front of the endpoint, such as the guard, too."""
-    body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600 if status == 405 else -32001, "message": message}}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-class McpHttp:
-    """The ASGI endpoint of MCP's streamable HTTP transport (stateless, JSON responses), one server per role.
-
-    The role of a request is the one the guard recorded (``scope["state"]["key_role"]``); mounted without the
-    guard, it looks the key up itself and admits admin keys only. Enter :meth:`running` in the app's lifespan
-    (:func:`mount_mcp` does) before it serves.
-    """
-
-    def __init__(self, assistant: Assistant, keyring: KeyRing, *, ingest_roots: Sequence[str | Path] | None = None):
-        self.keyring = keyring
-        self.max_body = assistant.settings.api_max_json_bytes
-        self.servers = {
-            "admin": build_server(assistant, admin=True, remote=True, ingest_roots=ingest_roots),
-            "reader": build_server(assistant, admin=False, remote=True),
-        }
-        self._live = False
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        """Run the servers' session managers (new ones each time, so an app's lifespan may run again)."""
-        async with AsyncExitStack() as stack:
-            for server in self.servers.values():
-                server.streamable_http_app(
-                    stateless_http=True,
-                    json_response=True,
-                    max_request_body_size=self.max_body,
-                    # Host/Origin checks are for keyless localhost servers; here every request needs a key, and
-                    # behind a proxy the Host is the public name.
-                    transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-                )
-                await stack.enter_async_context(server.session_manager.run())
-            self._live = True
-            try:
-                yield
-            finally:
-                self._live = False
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        role = self._role(scope)
-        if role is None:
-            return await self._refuse(scope, receive, send)
-        if scope["method"] != "POST":  # stateless: no GET stream, no session to DELETE
-            answer = jsonrpc_error(405, "this MCP endpoint takes POST only (stateless, JSON responses)",
-                                    {"Allow": "POST"})
-            return await answer(scope, receive, send)
-        if not self._live:
-            return await jsonrpc_error(503, "the MCP endpoint is not running (app lifespan)")(scope, receive, send)
-        server = self.servers["admin" if role == "admin" else "reader"]
-        await server.session_manager.handle_request(scope, receive, send)
-
-    def _role(self, scope: Scope) -> str | None:
-        """The guard's verdict when it ran; otherwise an admin key, or nothing."""
-        state = scope.setdefault("state", {})
-        if state.get("key_role"):
-            return state["key_role"]
-        from .web.guard import presented_key
-
-        key = self.keyring.lookup(presented_key(Headers(scope=scope)))
-        if key is None or key.role != "admin":
-            return None
-        state["key_role"] = key.role
-        return key.role
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from .web.guard import KEY_HELP, presented_key
-
-        key = self.keyring.lookup(presented_key(Headers(scope=scope)))
-        if key is not None:
-            answer = jsonrpc_error(403, f"MCP over HTTP takes an admin key; this is a {key.role} key")
-        else:
-            answer = jsonrpc_error(401, f"missing or unknown API key; {KEY_HELP}", {"WWW-Authenticate": "Bearer"})
-        await answer(scope, receive, send)
-
-
-def mount_mcp(
-    app: FastAPI,
-    *,
-    path: str = "/mcp",
-    assistant: Assistant | None = None,
-    keyring: KeyRing | None = None,
-    ingest_roots: Sequence[str | Path] | None = None,
-) -> McpHttp:
-    """Serve the tools over streamable HTTP at ``path`` of ``app`` (before any catch-all mount, such as the chat
-    page at ``/``), and run them in the app's lifespan. Defaults: ``app.state.assistant`` and ``app.state.keyring``.
-
-    The guard covers ``path`` once its prefix is among the guard's API prefixes (keys, rate per key and client,
-    JSON body size); without it, the endpoint still refuses anything but an admin key, with no rate limit.
-    """
-    endpoint = McpHttp(assistant or app.state.assistant, keyring or app.state.keyring, ingest_roots=ingest_roots)
-    app.router.routes.insert(0, Route(path, endpoint=endpoint, include_in_schema=False))
-    outer = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(asgi_app: Any) -> AsyncIterator[Any]:
-        async with endpoint.running(), outer(asgi_app) as state:
-            yield state
-
-    app.router.lifespan_context = lifespan
-    return endpoint
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ from mcp.client.streamable_http import streamable_http_client
 from servers import ServerThread
 
 from assistant.core import Assistant
-from assistant.mcp_server import ADMIN_TOOLS, READ_TOOLS, mount_mcp
+from assistant.mcp_http import mount_mcp
+from assistant.mcp_server import ADMIN_TOOLS, READ_TOOLS
 from assistant.settings import load_settings
 from assistant.web.auth import load_keyring
 

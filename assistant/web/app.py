@@ -11,7 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from ..core import Assistant
-from ..mcp_server import mount_mcp
+from ..mcp_http import mount_mcp
 from ..errors import ConfigError
 from .api import add_error_handlers
 from .api import router as api_router

@@ -34,7 +34,7 @@ from .session import PageAccess
 log = logging.getLogger("assistant.web")
 
 API_PREFIX = "/api/"
-MCP_PREFIX = "/mcp/"  # MCP over streamable HTTP (assistant/mcp_server.py): keys, rates and body size as /api/
+MCP_PREFIX = "/mcp/"  # MCP over streamable HTTP (assistant/mcp_http.py): keys, rates and body size as /api/
 OPENAI_PREFIX = "/v1/"  # guarded exactly like /api/; its errors are {"error": {"message", "type", "param", "code"}}
 # The only routes a widget key may call.
 WIDGET_ROUTES = {("POST", "/api/ask"), ("POST", "/api/ask/stream"), ("POST", "/v1/chat/completions")}
@@ -81,7 +81,7 @@ def openai_error(status: int, message: str, headers: dict[str, str] | None = Non
 
 def refusal(scope: Scope, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """The guard's answer in the shape the caller's API speaks: OpenAI's under /v1/, else ``{"error": message}``."""
-    from ..mcp_server import jsonrpc_error
+    from ..mcp_http import jsonrpc_error
 
     path = scope["path"] + "/"
     shaped = openai_error if path.startswith(OPENAI_PREFIX) else jsonrpc_error if path.startswith(MCP_PREFIX) else error
