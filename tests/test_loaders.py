@@ -214,3 +214,22 @@ def test_other_code_pages_are_not_read_as_windows_1252(tmp_path, encoding, text)
     path = tmp_path / f"{encoding}.txt"
     path.write_bytes(text.encode(encoding))
     assert load_article(path, max_bytes=LIMIT).text == text
+
+
+HARBOR_BODY = "<p>" + "The harbour bridge reopened after repairs that lasted two years and cost the town dearly. " * 4 + "</p>"
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("head", "footer", "published"),
+    [
+        ("", "<footer>© 2025 Harbor News</footer>", None),  # a copyright year is no publication date
+        ("", "<footer>Copyright 2024 Harbor News. All rights reserved.</footer>", None),
+        ('<meta property="article:published_time" content="2024-03-05">', "<footer>© 2025</footer>", "2024-03-05"),
+    ],
+)
+def test_html_dates_come_from_the_page_metadata_never_a_copyright_line(tmp_path, head, footer, published):
+    path = tmp_path / "harbor-bridge.html"
+    path.write_text(f"<html><head><title>Harbor bridge</title>{head}</head><body><article>{HARBOR_BODY}</article>"
+                    f"{footer}</body></html>")
+    assert load_article(path, max_bytes=1_000_000).published == published

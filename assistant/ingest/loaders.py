@@ -172,7 +172,12 @@ def _extract_html(path: Path, html: str) -> tuple[str | None, str, str | None, s
             raise errors.EmptyDocument(path, "no text found in the HTML")
         return title, text, None, None
     try:
-        doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True)
+        # No extensive date search: it takes a footer's "© 2025" for the day the article was published.
+        # Without it, htmldate reads only the page's own metadata (meta tags, JSON-LD, <time>); else a dateline.
+        doc = trafilatura.bare_extraction(
+            html, with_metadata=True, include_comments=False, include_tables=True,
+            date_extraction_params={"extensive_search": False, "original_date": True},
+        )
     except Exception as exc:  # lxml raises many types on hostile markup
         raise errors.UndecodableFile(path, f"could not parse HTML ({type(exc).__name__})") from None
     if doc is None or not (doc.text or "").strip():
