@@ -24,6 +24,7 @@ from .models import Answer, Article, ArticleInfo, Chunk, Filters, IngestReport, 
 from .prompts import load_prompts
 from .retrieval import HybridRetriever
 from .settings import Settings, load_settings
+from .store import Store, open_store
 from .text import clean_question
 
 #: progress(done_files, total_files, current_path)
@@ -224,6 +225,14 @@ class Assistant:
             self.index.remove(article_id)
         self.retriever.refresh_keyword_index()
 
+    def reingest(self, article_id: str) -> IngestReport:
+        """Ingest an article again from where it came from (its link, or its file on this server)."""
+        article = self.article(article_id)
+        if not is_link(article.source) and not Path(article.source).is_file():
+            where = "was uploaded, and uploads are not kept" if article.source.startswith("upload:") else "is gone"
+            raise errors.InvalidRequest("article_id", f"{article.title!r} {where}; ingest the file again to replace it")
+        return self.ingest([article.source], max_chunks=self.settings.ingest_max_chunks)
+
     def articles(self) -> list[ArticleInfo]:
         return self.index.articles()
 
@@ -293,6 +302,11 @@ class Assistant:
         return cleaned
 
     # --- state ---------------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        """Conversations, the answers kept in them, and feedback (assistant/store/), opened on first use."""
+        return open_store(self.settings)
+
     def is_empty(self) -> bool:
         return self.index.is_empty()
 

@@ -18,6 +18,8 @@ Surfaces turn these into a one-line CLI message with a non-zero exit, an HTTP
     │   └── DiskFull                too little free space to write; nothing was written
     ├── ArticleNotFound
     ├── JobNotFound                 no upload job with that id (or it is long gone)
+    ├── ConversationNotFound        no conversation with that id for this browser session or key
+    ├── AnswerNotFound              no kept answer with that id for this caller (feedback names one)
     ├── InvalidRequest(field)       a question or filter that cannot be asked
     │   └── OverBudget              an upload over a per-request limit (files, chunks)
     ├── BackendError                an answer backend failed
@@ -104,6 +106,20 @@ class JobNotFound(AssistantError):
 
     def __init__(self, job_id: str):
         super().__init__(f"no upload job with id {job_id!r} (jobs are kept for the last 200 uploads)")
+
+
+class ConversationNotFound(AssistantError):
+    status_code = 404
+
+    def __init__(self, conversation_id: str):
+        super().__init__(f"conversation_id: no conversation with id {conversation_id!r} in this session")
+
+
+class AnswerNotFound(AssistantError):
+    status_code = 404
+
+    def __init__(self, answer_id: str):
+        super().__init__(f"answer_id: no answer with id {answer_id!r} was given to you (or it has expired)")
 
 
 class InvalidRequest(AssistantError):

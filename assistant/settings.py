@@ -142,6 +142,17 @@ class Settings(BaseSettings):
         "held to max_file_bytes."
     )
 
+    # --- conversations and feedback ----------------------------------------
+    database_url: str | None = Field(
+        None, description="Where conversations and feedback are kept (an SQLAlchemy URL, e.g. postgresql://…); "
+        "default: conversations.sqlite3 in index_dir.",
+    )
+    conversation_days: float = Field(
+        30.0, ge=0, description="Conversations unused this many days are deleted (0: kept until deleted). "
+        "Feedback is kept: it is what eval cases come from.",
+    )
+    feedback_max_comment_chars: int = Field(2000, ge=0, description="Longest comment on an answer's feedback.")
+
     # --- serving -----------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 7860
