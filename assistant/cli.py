@@ -1,4 +1,4 @@
-"""`assistant` command line: ingest | ask | list | remove | serve (and eval, from assistant.eval)."""
+"""`assistant` command line: ingest | sync | ask | list | remove | serve | mcp | feedback (and eval, from assistant.eval)."""
 
 from __future__ import annotations
 
@@ -125,9 +125,10 @@ def list_articles(as_json: Annotated[bool, typer.Option("--json")] = False):
         if as_json:
             print(json.dumps([dataclasses.asdict(a) for a in articles], indent=2, ensure_ascii=False))
             return
-        table = Table("id", "title", "published", "chunks", "source")
+        table = Table("title", "published", "chunks", "source")
+        table.add_column("id", no_wrap=True, overflow="ignore")  # whole: `remove` takes it (or a unique prefix)
         for a in articles:
-            table.add_row(a.id, a.title, a.published or "", str(a.chunks), a.source)
+            table.add_row(a.title, a.published or "", str(a.chunks), a.source, a.id)
         out.print(table)
         console.print(f"{len(articles)} article(s)")
 
@@ -135,16 +136,30 @@ def list_articles(as_json: Annotated[bool, typer.Option("--json")] = False):
 
 
 @app.command()
-def remove(article_ids: list[str]):
-    """Remove articles (by id, see `assistant list`)."""
+def remove(article_ids: Annotated[list[str], typer.Argument(help="Ids from `assistant list`, or unique prefixes of them")]):
+    """Remove articles (by id, or a prefix of one that no other id shares; see `assistant list`)."""
 
     def go():
         with _assistant("remove") as assistant:
-            for article_id in article_ids:
+            known = [a.id for a in assistant.articles()]
+            for given in article_ids:
+                article_id = _unique_id(given, known)
                 assistant.remove(article_id)
-                console.print(f"removed {article_id}")
+                console.print(f"removed {article_id}", highlight=False)
 
     run(go)
+
+
+def _unique_id(given: str, known: list[str]) -> str:
+    if given in known:
+        return given
+    matches = [k for k in known if k.startswith(given)] if given else []
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise errors.ArticleNotFound(given)
+    raise errors.InvalidRequest("article_id", f"{given!r} is the start of {len(matches)} ids ({', '.join(matches[:5])}); "
+                                "give more of it")
 
 
 @app.command()
@@ -189,6 +204,65 @@ def backends():
 
     for name in BACKENDS.names():
         out.print(name)
+
+
+feedback_app = typer.Typer(help="Thumbs up/down given on answers (chat page, widget, POST /api/feedback).",
+                           no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+
+
+def _feedback_store():
+    """The store alone: reading feedback needs no model and does not wait for a server holding the index."""
+    from .settings import load_settings
+    from .store import open_store
+
+    return open_store(load_settings()).feedback
+
+
+@feedback_app.command("list")
+def feedback_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Every field, one JSON object per line.")] = False,
+    rating: Annotated[Optional[str], typer.Option(help="Only 'up' or 'down'.")] = None,
+):
+    """Feedback on answers, oldest first: rating, question, answer, comment."""
+
+    def go():
+        if rating not in (None, "up", "down"):
+            raise errors.InvalidRequest("--rating", f"must be up or down, not {rating!r}")
+        records = _feedback_store().all(rating)
+        if as_json:
+            for record in records:
+                print(record.model_dump_json())
+            return
+        table = Table("when", "rating", "question", "answer", "comment")
+        for r in records:
+            table.add_row(r.created_at.strftime("%Y-%m-%d %H:%M"), "👍 up" if r.rating == "up" else "👎 down",
+                          r.question, r.answer.answer, r.comment)
+        out.print(table)
+        console.print(f"{len(records)} feedback record(s)")
+
+    run(go)
+
+
+@feedback_app.command("export")
+def feedback_export(
+    out_file: Annotated[Path, typer.Option("--out", help="The questions file to write (.jsonl).")],
+):
+    """Write feedback as an `assistant eval` questions file: thumbs-up answers as regression cases (their cited
+    passages the gold), thumbs-down ones marked "review" (judged wrong: answerable false until someone writes the
+    right answer)."""
+
+    def go():
+        from .store.feedback import export_questions
+
+        done = export_questions(_feedback_store().all(), out_file)
+        console.print(f"wrote {done.written} question(s) to {out_file}: {done.regression} regression case(s), "
+                      f"{done.review} marked for review", highlight=False)
+        if done.left_out:
+            console.print(f"left out {len(done.left_out)} thumbs-down on a refusal (no gold answer yet): "
+                          + "; ".join(repr(r.question) for r in done.left_out[:5]), highlight=False)
+
+    run(go)
 
 
 def _register_optional_commands() -> None:

@@ -1,0 +1,37 @@
+"""`assistant list` and `assistant remove` as a user runs them: ids printed whole, removal by a unique prefix."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+from conftest import SEEDS
+from servers import CLI
+
+pytestmark = pytest.mark.slow
+
+
+def run(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(CLI), *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_list_prints_whole_ids_and_remove_takes_a_unique_prefix(tmp_path):
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index"), "COLUMNS": "80"}  # a narrow terminal
+    (tmp_path / "harbour-bridge.txt").write_text("Harbour news\n\nThe harbour bridge reopened on Monday after two years.\n")
+    (tmp_path / "harbour-ferry.txt").write_text("Harbour news again\n\nThe ferry returns on Friday after a winter pause.\n")
+    assert run(env, "ingest", str(SEEDS), str(tmp_path / "harbour-bridge.txt"), str(tmp_path / "harbour-ferry.txt")).returncode == 0
+    ids = sorted(a["id"] for a in json.loads(run(env, "list", "--json").stdout))  # seed, harbour-bridge, harbour-ferry
+    table = run(env, "list").stdout
+    assert all(article_id in table for article_id in ids)  # whole, even at 80 columns
+
+    shared = os.path.commonprefix([ids[1], ids[2]])
+    assert shared == "harbour-"
+    ambiguous = run(env, "remove", shared)
+    assert ambiguous.returncode == 1 and f"{shared!r} is the start of 2 ids" in ambiguous.stderr
+    unknown = run(env, "remove", "zzz-no-such")
+    assert unknown.returncode == 1 and "no article with id 'zzz-no-such'" in unknown.stderr
+    removed = run(env, "remove", ids[0][:12])
+    assert removed.returncode == 0 and f"removed {ids[0]}" in removed.stderr
+    assert ids[0] not in run(env, "list", "--json").stdout
