@@ -215,8 +215,8 @@ def test_upload_runs_as_a_job_with_progress(writable):
 
 def test_ask_returns_the_documented_answer_shape(client, seeded_assistant):
     body = client.post("/api/ask", json={"question": JIG}, headers=admin()).json()
-    assert body == seeded_assistant.ask(JIG).public()
-    assert set(body) == {"answer", "citations", "refused"}
+    assert body == {**seeded_assistant.ask(JIG).public(), "id": body["id"]}  # the id is what feedback names
+    assert set(body) == {"answer", "citations", "refused", "id"} and len(body["id"]) == 32
     assert "Joint Implementation Group" in body["answer"] and body["refused"] is False
     citation = body["citations"][0]
     assert set(citation) == CITATION_FIELDS

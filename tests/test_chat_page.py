@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import axe_playwright_python
 import httpx
 import pytest
 from conftest import chromium_path
 from gradio_client import Client
-from servers import ServerThread
+from servers import CLI, ServerThread
 
 from assistant.web.app import create_app
 
+AXE_JS = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()  # installed by `make test`
 HOSTILE = (
     "Guestbook vandal strikes\n\n"
     "The vandal typed <script>alert(1)</script> into the guestbook of the harbour museum on Monday.\n\n"
@@ -19,7 +26,10 @@ HOSTILE = (
 
 @pytest.fixture(scope="module")
 def chat_server(seeded_assistant):
-    with ServerThread(create_app(seeded_assistant)) as server:
+    # These tests load the page and ask often from one address; the page's rate limit is tested in test_security.
+    from test_api import keyed
+
+    with ServerThread(create_app(keyed(seeded_assistant, api_rate_per_minute=1000))) as server:
         yield server
 
 
@@ -116,3 +126,176 @@ def test_article_html_shows_as_text_and_never_runs(hostile_server, artifacts_dir
         assert page.locator("#sources img").count() == 0 and page.locator("#chat img[src='x']").count() == 0
         browser.close()
     assert dialogs == []
+
+
+# --- citations you can open, conversations that stay, feedback, the truth about an empty index -----------------
+
+OVERVIEW = "Summarize the article about Kerry's visit to Moscow."
+JIG = "What does JIG stand for?"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # a browser of its own: its own session
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _bot(page, i: int):
+    return page.locator("#chat [data-testid=bot]").nth(i)
+
+
+@pytest.mark.browser
+def test_a_citation_of_an_earlier_answer_opens_the_reader_at_its_passage(chat_server, seeded_assistant, page,
+                                                                         artifacts_dir):
+    from playwright.sync_api import expect
+
+    cited = seeded_assistant.ask(OVERVIEW).citations[1]  # what [2] of the overview cites
+    page.goto(chat_server.url + "/")
+    _ask_in_page(page, OVERVIEW)
+    expect(_bot(page, 0).locator("a.cite", has_text="[3]")).to_be_visible(timeout=60_000)
+    _ask_in_page(page, JIG)
+    expect(_bot(page, 1)).to_contain_text("Joint Implementation Group", timeout=60_000)
+    expect(page.locator("#sources .citation")).to_have_count(1)  # the latest answer's one passage
+
+    _bot(page, 0).locator("a.cite", has_text="[2]").click()  # [2] of the earlier answer
+    mark = page.locator("#reader mark.cited")
+    expect(mark).to_have_text(cited.quote, timeout=30_000)
+    expect(mark).to_be_in_viewport()  # scrolled to it
+    expect(page.locator("#reader .reader-title")).to_have_text(cited.title)
+    expect(page.locator("#reader .reader-meta")).to_contain_text("Published 2016-07-14")
+    text = page.locator("#reader .reader-text").inner_text()
+    assert len(text) > 2000 and text.index(cited.quote) > 0  # the whole article, not the passage
+    # Every answer keeps its own citations: the earlier answer's three are shown again, [2] selected.
+    expect(page.locator("#sources .citation")).to_have_count(3)
+    expect(page.locator("#sources .citation.selected")).to_have_attribute("data-n", "2")
+    page.screenshot(path=str(artifacts_dir / "chat-reader.png"), full_page=True)
+
+    # By keyboard: [1] of the later answer, focused and opened with Enter.
+    link = _bot(page, 1).locator("a.cite", has_text="[1]")
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(mark).to_contain_text('"Joint Implementation Group" or JIG', timeout=30_000)
+    expect(page.locator("#sources .citation")).to_have_count(1)
+
+
+@pytest.mark.browser
+def test_the_conversation_survives_a_reload_and_resumes(chat_server, page):
+    from playwright.sync_api import expect
+
+    page.goto(chat_server.url + "/")
+    _ask_in_page(page, JIG)
+    expect(_bot(page, 0)).to_contain_text("Joint Implementation Group", timeout=60_000)
+    expect(page.locator("#conversations")).to_contain_text(JIG)
+
+    page.reload()
+    expect(page.locator("#chat [data-testid=user]")).to_have_text([JIG], timeout=30_000)
+    expect(_bot(page, 0)).to_contain_text("Joint Implementation Group")
+    expect(page.locator("#sources mark.cited")).to_contain_text("Joint Implementation Group")
+    _ask_in_page(page, "Who will he meet on Friday?")  # resumes: "he" still resolves from the restored history
+    expect(_bot(page, 1)).to_contain_text("Lavrov", timeout=60_000)
+
+    page.reload()
+    expect(page.locator("#chat [data-testid=user]")).to_have_text([JIG, "Who will he meet on Friday?"], timeout=30_000)
+    expect(page.locator("#conversations label")).to_have_count(1)  # the same conversation, not a second one
+    _bot(page, 1).locator("a.cite", has_text="[1]").click()  # a restored answer's citation still opens
+    expect(page.locator("#reader mark.cited")).to_contain_text("Lavrov", timeout=30_000)
+
+    page.locator("#new-conversation").click()
+    expect(page.locator("#chat [data-testid=user]")).to_have_count(0)
+    _ask_in_page(page, "What is the capital of France?")
+    expect(_bot(page, 0)).to_have_text("The articles don't say.", timeout=60_000)
+    expect(page.locator("#conversations label")).to_have_count(2)
+    page.locator("#conversations label", has_text=JIG).click()  # back to the first
+    expect(page.locator("#chat [data-testid=user]")).to_have_text([JIG, "Who will he meet on Friday?"], timeout=30_000)
+    page.locator("#delete-conversation").click()
+    expect(page.locator("#conversations label")).to_have_count(1, timeout=30_000)
+    expect(page.locator("#chat [data-testid=user]")).to_have_count(0)
+    page.reload()  # the latest left is restored
+    expect(page.locator("#chat [data-testid=user]")).to_have_text(["What is the capital of France?"], timeout=30_000)
+
+
+@pytest.mark.browser
+def test_thumbs_down_on_the_page_lands_in_feedback_export(chat_server, seeded_assistant, page, tmp_path):
+    from playwright.sync_api import expect
+
+    question = "What would the Joint Implementation Group enable?"
+    page.goto(chat_server.url + "/")
+    _ask_in_page(page, question)
+    expect(_bot(page, 0)).to_contain_text("coordination", timeout=60_000)
+    page.locator("#chat button[aria-label=Dislike]").last.click()
+    expect(page.locator("#feedback-status")).to_contain_text("marked as not helpful", timeout=30_000)
+    page.locator("#feedback-comment textarea").fill("It should say between whose militaries.")
+    page.locator("#send-comment").click()
+    expect(page.locator("#feedback-status")).to_contain_text("your comment is recorded", timeout=30_000)
+
+    out = tmp_path / "feedback.jsonl"
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(seeded_assistant.settings.index_dir)}
+    exported = subprocess.run([str(CLI), "feedback", "export", "--out", str(out)], env=env, capture_output=True,
+                              text=True, timeout=120)
+    assert exported.returncode == 0, exported.stderr
+    assert "marked for review" in exported.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    [line] = [line for line in lines if line.get("comment") == "It should say between whose militaries."]
+    assert line["question"] == question and line["review"] == "thumbs-down" and line["answerable"] is False
+    assert "coordination" in line["rejected_answer"] and line["article"] == "000_1083003a9cf2d7aa.txt"
+    listed = subprocess.run([str(CLI), "feedback", "list", "--rating", "down", "--json"], env=env, capture_output=True,
+                            text=True, timeout=120)
+    records = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert listed.returncode == 0 and {r["rating"] for r in records} == {"down"}
+    [record] = [r for r in records if r["comment"] == "It should say between whose militaries."]
+    assert record["question"] == question and record["answer"]["citations"][0]["title"].startswith("Kerry in Moscow")
+    assert record["settings"]["backend"] == "extractive"
+
+
+@pytest.mark.browser
+def test_an_empty_index_says_so_and_points_at_the_upload_box(seeded_assistant, tmp_path, page, artifacts_dir):
+    from playwright.sync_api import expect
+
+    from assistant.core import Assistant
+    from assistant.settings import load_settings
+
+    empty = Assistant(load_settings(index_dir=tmp_path / "index"), embedder=seeded_assistant.embedder)
+    with ServerThread(create_app(empty)) as server:
+        page.goto(server.url + "/")
+        notice = page.locator("#index-notice")
+        expect(notice).to_contain_text("No articles are indexed yet", timeout=30_000)
+        expect(page.locator("#upload-box")).to_be_visible()  # the Articles section is open at the upload box
+        notice.locator("a", has_text="Articles").click()
+        _ask_in_page(page, JIG)
+        expect(_bot(page, 0)).to_contain_text("No articles are indexed yet", timeout=60_000)
+        expect(_bot(page, 0)).not_to_contain_text("The articles don't say.")
+        page.screenshot(path=str(artifacts_dir / "chat-page-empty-index.png"), full_page=True)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("name", "viewport"), [("desktop", (1280, 900)), ("phone", (390, 844))])
+def test_the_page_has_no_serious_accessibility_violations(chat_server, browser, name, viewport, artifacts_dir):
+    """axe-core (4.12, shipped by the axe-playwright-python package) over the page with an answer and the reader."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, is_mobile=name == "phone")
+    page = context.new_page()
+    page.goto(chat_server.url + "/")
+    _ask_in_page(page, OVERVIEW)
+    _bot(page, 0).locator("a.cite", has_text="[2]").click(timeout=60_000)
+    expect(page.locator("#reader mark.cited")).to_be_visible(timeout=30_000)
+    page.evaluate(AXE_JS)
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    findings = [{"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]]}
+                for v in results["violations"]]
+    (artifacts_dir / f"axe-chat-page-{name}.json").write_text(json.dumps(findings, indent=2))
+    page.screenshot(path=str(artifacts_dir / f"chat-page-{name}.png"))
+    context.close()
+    assert [f for f in findings if f["impact"] in ("serious", "critical")] == []

@@ -12,7 +12,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
 from fastapi.responses import JSONResponse
@@ -28,7 +28,8 @@ from ..core import Assistant
 from ..errors import AssistantError, InvalidRequest, OverBudget
 from ..models import Answer, ArticleInfo
 from .guard import error
-from .schemas import AskRequest, ErrorOut, IngestReportOut, JobOut, Removed
+from ..store import Feedback
+from .schemas import AskRequest, ArticleText, ErrorOut, FeedbackIn, FeedbackOut, IngestReportOut, JobOut, Removed
 from .uploads import IngestJobs, new_upload_folder
 
 log = logging.getLogger("assistant.web")
@@ -50,6 +51,7 @@ ERRORS = {
     status: {"model": ErrorOut, "description": description}
     for status, description in {
         401: "No key, or an unknown one.",
+        404: "No such article, answer (for this key) or job.",
         403: "The key's role or the request's Origin is not allowed here.",
         413: "The request body is too large.",
         422: "The body or the question is invalid.",
@@ -72,11 +74,24 @@ def is_reader(request: Request) -> bool:
     return request.scope.get("state", {}).get("key_role") != "admin"
 
 
+def caller(request: Request) -> str:
+    """Whose answers and feedback these are: the key (and a widget key's site), as the guard recorded it."""
+    return request.scope.get("state", {}).get("key_owner", "key:unknown")
+
+
+def kept(assistant: Assistant, request: Request, body: AskRequest, answer: Answer) -> Answer:
+    """The answer, kept for feedback (it gets its id), in the shape this caller may see."""
+    stored = assistant.store.conversations.add_answer(
+        caller(request), body.question, answer, history=body.history, filters=body.filters
+    )
+    return stored.answer.for_reader() if is_reader(request) else stored.answer
+
+
 @router.post("/ask", tags=["ask"], response_model_exclude_none=True)
 def ask(body: AskRequest, assistant: AssistantDep, request: Request) -> Answer:
-    """Answer a question from the articles, with citations (admin or widget key)."""
-    answer = assistant.ask(body.question, body.history, body.filters)
-    return answer.for_reader() if is_reader(request) else answer
+    """Answer a question from the articles, with citations (admin or widget key). The answer's `id` is what
+    POST /api/feedback rates."""
+    return kept(assistant, request, body, assistant.ask(body.question, body.history, body.filters))
 
 
 @router.post("/ask/stream", tags=["ask"], response_class=EventSourceResponse)
@@ -91,7 +106,7 @@ def ask_stream(body: AskRequest, assistant: AssistantDep, request: Request) -> I
     try:
         for piece in assistant.stream(body.question, body.history, body.filters):
             if isinstance(piece, Answer):
-                yield ServerSentEvent(event="answer", data=piece.public(reader=reader))
+                yield ServerSentEvent(event="answer", data=kept(assistant, request, body, piece).public(reader=reader))
             else:
                 yield ServerSentEvent(event="token", data={"text": piece})
     except AssistantError as exc:
@@ -108,6 +123,30 @@ def ask_stream(body: AskRequest, assistant: AssistantDep, request: Request) -> I
 def list_articles(assistant: AssistantDep) -> list[ArticleInfo]:
     """Every indexed article (admin key)."""
     return assistant.articles()  # FastAPI documents and serialises the dataclass itself
+
+
+@router.get("/articles/{article_id}", tags=["articles"], response_model_exclude_none=True)
+def read_article(article_id: str, assistant: AssistantDep, request: Request) -> ArticleText:
+    """One article's whole cleaned text, which citations' `start`/`end` point into (admin or widget key)."""
+    return ArticleText.of(assistant.article(article_id), reader=is_reader(request))
+
+
+@router.post("/feedback", tags=["feedback"], status_code=201)
+def give_feedback(body: FeedbackIn, assistant: AssistantDep, request: Request) -> FeedbackOut:
+    """Rate an answer this key was given (admin or widget key): thumbs `up` or `down`, and an optional comment.
+    Rating an answer again replaces the rating. Kept with the question, history, answer, citations and settings;
+    `assistant feedback export` turns them into eval questions."""
+    given = assistant.store.feedback.give(caller(request), body.answer_id, body.rating, body.comment)
+    return FeedbackOut(id=given.id, answer_id=given.answer_id, rating=given.rating)
+
+
+@router.get("/feedback", tags=["feedback"])
+def list_feedback(
+    assistant: AssistantDep,
+    rating: Annotated[Literal["up", "down"] | None, Query(description="Only thumbs up, or down.")] = None,
+) -> list[Feedback]:
+    """Every feedback record, oldest first (admin key: widget keys may send feedback, not read it)."""
+    return assistant.store.feedback.all(rating)
 
 
 class LinksIn(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import gradio as gr
 import uvicorn
@@ -16,7 +17,9 @@ from ..errors import ConfigError
 from .api import add_error_handlers
 from .api import router as api_router
 from .auth import load_keyring
+from .browser import BrowserSessions
 from .chat import build_chat_page
+from .conversations_api import conversations_router
 from .docs import offline_docs
 from .guard import SECRET_PARAMS, Guard
 from .limits import RateLimits
@@ -29,6 +32,7 @@ from .uploads import IngestJobs, release_upload_area, use_upload_area
 from .widget import widget_router
 
 log = logging.getLogger("assistant.web")
+PAGE_JS = (Path(__file__).parent / "static" / "page.js").read_text(encoding="utf-8")  # opens citations in the reader
 
 
 def create_app(assistant: Assistant) -> FastAPI:
@@ -48,6 +52,8 @@ def create_app(assistant: Assistant) -> FastAPI:
     app.state.keyring = keyring = load_keyring(settings)
     app.state.access = access = PageAccess(keyring, settings)
     app.add_middleware(Guard, keyring=keyring, settings=settings, limits=RateLimits(settings), access=access)
+    # Outermost: the page's first response names this browser's session (whose conversations are whose).
+    app.add_middleware(BrowserSessions, max_age_s=int((settings.conversation_days or 400) * 86400))
     add_error_handlers(app)
     # /mcp: the MCP tools over streamable HTTP, guarded like /api/; ingest there takes links, never server paths.
     mount_mcp(app, assistant=assistant, keyring=keyring, ingest_roots=[])
@@ -56,6 +62,7 @@ def create_app(assistant: Assistant) -> FastAPI:
     app.include_router(ready_router)
     app.include_router(widget_router(keyring))
     app.include_router(session_router(access))
+    app.include_router(conversations_router())  # the page's conversations, for the browser holding them
     # Warm up in the background: the server answers /health at once, /ready once loaded.
     app.state.readiness = Readiness(assistant)
     app.state.readiness.start()
@@ -68,7 +75,8 @@ def create_app(assistant: Assistant) -> FastAPI:
     page = build_chat_page(assistant, access)
     page.queue(default_concurrency_limit=4)
     mounted = gr.mount_gradio_app(
-        app, page, path="/", css=CSS, footer_links=[], ssr_mode=False, max_file_size=settings.max_file_bytes
+        app, page, path="/", css=CSS, js=PAGE_JS, footer_links=[], ssr_mode=False,
+        max_file_size=settings.max_file_bytes,
     )
     # Gradio checks that a file named in a request was uploaded (not any path on the server) only once it
     # believes it was launched; a mounted page is never launched, so say so, or any server file is readable.

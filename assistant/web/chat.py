@@ -1,34 +1,54 @@
-"""The chat page (Gradio): conversation, cited passages beside it, article list and upload.
+"""The chat page (Gradio): conversations in a sidebar, the conversation, cited passages and the article reader
+beside it, feedback on every answer, and the articles (listed; added and managed by admins).
 
 Gradio serves every handler here over HTTP too (``/gradio_api/call/<name>``), so each
-handler checks what the page's controls would: the ingest handler asks :class:`PageAccess`
-itself and reads only files that were uploaded. Article text is shown as text: the
-conversation is not rendered as Markdown, and every fragment is HTML-escaped (render.py).
+handler checks what the page's controls would: conversations and answers are looked up
+for this browser's session only (:mod:`.browser`), and the article handlers ask
+:class:`PageAccess` themselves. Article text is shown as text: the conversation is not
+rendered as Markdown, and every fragment is HTML-escaped (render.py).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import gradio as gr
-from gradio.utils import get_upload_folder
 
 from .. import errors
 from ..core import Assistant
-from ..models import SUPPORTED_SUFFIXES, Answer, Filters, Turn
-from .render import CSS, articles_html, escape_chat_text, sources_html, status_html
+from ..models import Answer, Filters, Turn
+from .browser import page_owner
+from .page_articles import add_article_controls, article_choices
+from .render import (
+    CSS, answer_html, escape_chat_text, index_notice_html, reader_html, reader_message_html, sources_html,
+)
 from .session import PageAccess
+
+NO_ARTICLES = ("No articles are indexed yet, so there is nothing to answer from. Add some under Articles "
+               "(the upload box or a link), then ask again.")
 
 
 def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
+    store = assistant.store.conversations
+    feedback = assistant.store.feedback
+
     with gr.Blocks(title="Article assistant") as page:
-        gr.Markdown("## Article assistant\nAsk about the indexed articles. Every answer cites the passages it comes from.")
-        turns = gr.State([])  # [Turn] of this session, for follow-up questions
+        turns = gr.State([])  # [Turn] of the open conversation, for follow-up questions
+        conversation = gr.State(None)  # the open conversation's id (None: a new one starts with the next question)
+        answer_ids = gr.State([])  # per chat message: the kept answer's id (None for questions)
+        rated = gr.State(None)  # (answer id, rating) of the last thumbs, for its comment
+        with gr.Sidebar(label="Conversations", elem_id="sidebar"):
+            gr.Markdown("## Conversations")
+            new_button = gr.Button("New conversation", elem_id="new-conversation")
+            history_list = gr.Radio(choices=[], label="Earlier conversations on this browser", elem_id="conversations")
+            delete_button = gr.Button("Delete this conversation", variant="stop", elem_id="delete-conversation")
+        gr.Markdown("# Article assistant\nAsk about the indexed articles. Every answer cites the passages it comes "
+                    "from: select a number like [1] to read it in the article.")
+        notice = gr.HTML(elem_id="index-notice")
         with gr.Row():
             with gr.Column(scale=3):
                 # Not Markdown: an article's ![image](url) or [link](url) must not become one in readers' browsers.
                 chat = gr.Chatbot(
-                    label="Conversation", height=460, elem_id="chat", feedback_options=None, render_markdown=False
+                    label="Conversation", height=460, elem_id="chat", feedback_options=("Like", "Dislike"),
+                    render_markdown=False, buttons=["copy", "copy_all"],
                 )
                 question = gr.Textbox(
                     label="Question", placeholder="e.g. What does JIG stand for?", elem_id="question", autofocus=True
@@ -38,134 +58,180 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
                     choices=article_choices(assistant), value=[], multiselect=True, elem_id="scope",
                     label="Articles in view (none: all)",
                 )
-                with gr.Row():
-                    ask_button = gr.Button("Ask", variant="primary", elem_id="ask")
-                    clear_button = gr.Button("New conversation")
+                ask_button = gr.Button("Ask", variant="primary", elem_id="ask")
+                feedback_status = gr.HTML(elem_id="feedback-status")
+                with gr.Group(visible=False) as comment_box:
+                    comment = gr.Textbox(label="Comment on this answer (optional)", elem_id="feedback-comment",
+                                         max_length=assistant.settings.feedback_max_comment_chars, lines=2)
+                    comment_button = gr.Button("Send comment", elem_id="send-comment")
             with gr.Column(scale=2):
-                gr.Markdown("### Cited passages")
+                gr.Markdown("## Cited passages")
                 sources = gr.HTML(sources_html(None), elem_id="sources")
-        with gr.Accordion("Articles", open=False):
-            article_list = gr.HTML(lambda: articles_html(assistant.articles()), elem_id="articles")
-            sign_in = gr.HTML(elem_id="sign-in")
-            with gr.Group(visible=False) as upload_controls:
-                uploads = gr.File(
-                    label="Add articles (.txt .md .html .pdf)",
-                    file_count="multiple",
-                    file_types=sorted(SUPPORTED_SUFFIXES),
-                    type="filepath",
-                )
-                upload_button = gr.Button("Ingest uploaded files")
-                link = gr.Textbox(label="Add a link (http or https)", placeholder="https://…", elem_id="link")
-                link_button = gr.Button("Fetch and ingest the link")
-            upload_status = gr.HTML(elem_id="upload-status")
+                reader = gr.HTML(elem_id="reader")
+        with gr.Accordion("Articles", open=False, elem_id="articles-box") as articles_box:
+            articles = add_article_controls(assistant, access, scope)
+        # The reader's trigger: page.js puts the clicked citation in cite_ref and clicks cite_button.
+        cite_ref = gr.Textbox(visible="hidden", elem_id="cite-ref", label="Citation to open")
+        cite_button = gr.Button("Open citation", visible="hidden", elem_id="open-citation")
 
-        def respond(message: str, history: list, conversation: list, in_view: list[str] | None = None):
-            history = list(history or [])
-            conversation = list(conversation or [])
+        def sidebar(request: gr.Request, selected: str | None = None):
+            owner = page_owner(request.cookies)
+            listed = store.conversations(owner) if owner else []
+            return gr.update(choices=[(c.title, c.id) for c in listed], value=selected)
+
+        def respond(message: str, history: list, past: list, conversation_id, ids: list, in_view: list[str] | None,
+                    request: gr.Request):
+            history, ids, past = list(history or []), list(ids or []), list(past or [])
             history.append({"role": "user", "content": escape_chat_text(message or "")})
             history.append({"role": "assistant", "content": "…"})
-            yield history, sources_html(None), conversation, ""
-            past = list(conversation)
+            yield history, sources_html(None), "", past, conversation_id, ids
+            if assistant.is_empty():
+                history[-1] = {"role": "assistant", "content": escape_chat_text(NO_ARTICLES)}
+                yield history, sources_html(None), "", past, conversation_id, ids + [None, None]
+                return
+            filters = Filters(article_ids=tuple(in_view or ()))
             try:
-                streamed = ""
-                final: Answer | None = None
-                for piece in assistant.stream(message, past, Filters(article_ids=tuple(in_view or ()))):
+                streamed, final = "", None
+                for piece in assistant.stream(message, past, filters):
                     if isinstance(piece, Answer):
                         final = piece
                     else:
                         streamed += piece
                         history[-1] = {"role": "assistant", "content": escape_chat_text(streamed)}
-                        yield history, sources_html(None), conversation, ""
+                        yield history, sources_html(None), "", past, conversation_id, ids
             except errors.AssistantError as exc:
                 history[-1] = {"role": "assistant", "content": escape_chat_text(f"⚠ {exc}")}
-                yield history, sources_html(None), conversation, ""
+                yield history, sources_html(None), "", past, conversation_id, ids + [None, None]
                 return
             assert final is not None
-            text = final.answer + (f"\n\n_{final.notice}_" if final.notice else "")
-            history[-1] = {"role": "assistant", "content": escape_chat_text(text)}
-            conversation.append(Turn(question=message, answer=final.answer))
-            yield history, sources_html(final, reader=True), conversation, ""
+            owner = page_owner(request.cookies)
+            if owner:  # kept for this browser: resumable, its citations open, feedback possible
+                try:
+                    kept = store.add_answer(owner, message, final.for_reader(), history=past, filters=filters,
+                                            conversation_id=conversation_id or "new")
+                except errors.ConversationNotFound:  # deleted (or expired) meanwhile: this answer starts a new one
+                    kept = store.add_answer(owner, message, final.for_reader(), history=past, filters=filters,
+                                            conversation_id="new")
+                final, conversation_id = kept.answer, kept.conversation_id
+            past.append(Turn(question=message, answer=final.answer))
+            history[-1] = {"role": "assistant", "content": answer_html(final, final.id)}
+            yield history, sources_html(final, reader=True), "", past, conversation_id, ids + [None, final.id]
 
-        def ingest_link(url: str, request: gr.Request):
-            if not access.may_change_articles(request.cookies):
-                return status_html([access.refusal()]), articles_html(assistant.articles())
-            if not (url or "").strip():
-                return status_html(["Paste a link first."]), articles_html(assistant.articles())
+        def show(owner: str | None, conversation_id: str | None):
+            """The chat, turns, answer ids and sources of a stored conversation (empty for None)."""
+            if owner is None or conversation_id is None:
+                return [], [], [], sources_html(None)
+            stored = store.conversation(owner, conversation_id)
+            history, ids, past = [], [], []
+            for kept in stored.turns:
+                history += [{"role": "user", "content": escape_chat_text(kept.question)},
+                            {"role": "assistant", "content": answer_html(kept.answer, kept.id)}]
+                ids += [None, kept.id]
+                past.append(kept.turn())
+            last = stored.turns[-1].answer if stored.turns else None
+            return history, past, ids, sources_html(last, reader=True)
+
+        def open_conversation(conversation_id: str | None, request: gr.Request):
             try:
-                report = assistant.ingest([url.strip()], max_chunks=assistant.settings.ingest_max_chunks)
-            except errors.AssistantError as exc:
-                return status_html([str(exc)]), articles_html(assistant.articles())
-            lines = [f"Added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
-                     f"failed {len(report.failed)}."]
-            lines += [f"{where}: {reason}" for where, reason in report.failed]
-            return status_html(lines), articles_html(assistant.articles())
+                history, past, ids, cited = show(page_owner(request.cookies), conversation_id)
+            except errors.ConversationNotFound as exc:
+                raise gr.Error(str(exc)) from None
+            return history, past, conversation_id, ids, cited, ""
 
-        def show_controls(request: gr.Request):
-            allowed = access.may_change_articles(request.cookies)
-            return gr.update(visible=allowed), sign_in_html(access, allowed)
+        def restore(request: gr.Request):
+            """On load: the latest conversation of this browser, the sidebar, and whether anything is indexed."""
+            owner = page_owner(request.cookies)
+            listed = store.conversations(owner, limit=1) if owner else []
+            latest = listed[0].id if listed else None
+            # Nothing to restore: leave the chat alone (a question may already be on its way).
+            history, past, ids, cited = show(owner, latest) if latest else (gr.skip(),) * 4
+            empty = assistant.is_empty()
+            return (history, past, latest if latest else gr.skip(), ids, cited, sidebar(request, latest),
+                    index_notice_html(empty, access.may_change_articles(request.cookies)),
+                    gr.update(open=True) if empty else gr.update(), *articles.on_load(request))
 
-        def ingest_uploads(files: list[str] | None, request: gr.Request, progress=gr.Progress()):
-            if not access.may_change_articles(request.cookies):
-                return status_html([access.refusal()]), articles_html(assistant.articles())
-            if not files:
-                return status_html(["Choose files first."]), articles_html(assistant.articles())
-            uploaded = Path(get_upload_folder()).resolve()
-            if any(not Path(f).resolve().is_relative_to(uploaded) for f in files):
-                return status_html(["Only files uploaded through this page can be ingested."]), articles_html(
-                    assistant.articles()
-                )
-            if len(files) > assistant.settings.ingest_max_files:
-                return status_html([f"At most {assistant.settings.ingest_max_files} files at once."]), articles_html(
-                    assistant.articles()
-                )
+        def refresh_sidebar(conversation_id: str | None, request: gr.Request):
+            return sidebar(request, conversation_id)
+
+        def delete_conversation(conversation_id: str | None, request: gr.Request):
+            owner = page_owner(request.cookies)
+            if owner and conversation_id:
+                try:
+                    store.delete(owner, conversation_id)
+                except errors.ConversationNotFound as exc:
+                    raise gr.Error(str(exc)) from None
+            return [], [], None, [], sources_html(None), "", sidebar(request)
+
+        def open_citation(ref: str, request: gr.Request):
+            answer_id, _, n = (ref or "").rpartition("-")
+            owner = page_owner(request.cookies)
             try:
-                report = assistant.ingest(
-                    files,
-                    sources={f: f"upload:{Path(f).name}" for f in files},
-                    on_progress=lambda d, t, _: progress((d, t)),
-                    max_chunks=assistant.settings.ingest_max_chunks,
-                )
-            except errors.AssistantError as exc:
-                return status_html([str(exc)]), articles_html(assistant.articles())
-            finally:
-                for f in files:  # ingested or not, the upload has served its purpose
-                    Path(f).unlink(missing_ok=True)
-            lines = [
-                f"Added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
-                f"failed {len(report.failed)}."
-            ]
-            lines += [f"{Path(p).name}: {reason}" for p, reason in report.failed]
-            return status_html(lines), articles_html(assistant.articles())
+                if owner is None or not n.isdigit():
+                    raise errors.AnswerNotFound(answer_id or ref or "")
+                kept = store.answer(owner, answer_id)
+                citation = kept.citation(int(n))
+                if citation is None:
+                    return gr.update(), reader_message_html(f"That answer has no citation [{n}].")
+                article = assistant.article(citation.article_id)
+            except errors.AnswerNotFound as exc:
+                return gr.update(), reader_message_html(str(exc))
+            except errors.ArticleNotFound:
+                return gr.update(), reader_message_html("That article has been removed from the index since.")
+            return sources_html(kept.answer, reader=True, selected=citation.n), reader_html(article, citation)
 
-        outputs = [chat, sources, turns, question]
-        question.submit(respond, [question, chat, turns, scope], outputs, api_name="ask")
-        ask_button.click(respond, [question, chat, turns, scope], outputs, api_name=False)
-        clear_button.click(lambda: ([], sources_html(None), [], ""), None, outputs, api_name=False)
-        upload_button.click(ingest_uploads, [uploads], [upload_status, article_list], api_name="ingest").then(
-            lambda: gr.update(choices=article_choices(assistant)), None, scope, api_name=False
+        def rate(ids: list, like: gr.LikeData, request: gr.Request):
+            index = like.index if isinstance(like.index, int) else like.index[0]
+            answer_id = ids[index] if 0 <= index < len(ids or []) else None
+            owner = page_owner(request.cookies)
+            if not isinstance(like.liked, bool) or answer_id is None or owner is None:
+                return "", None, gr.update(visible=False)
+            rating = "up" if like.liked else "down"
+            try:
+                feedback.give(owner, answer_id, rating)
+            except errors.AnswerNotFound as exc:
+                return status(str(exc)), None, gr.update(visible=False)
+            said = "Thanks: marked as helpful." if rating == "up" else "Thanks: marked as not helpful."
+            return status(said + " You may add a comment below."), (answer_id, rating), gr.update(visible=True)
+
+        def send_comment(text: str, last: tuple | None, request: gr.Request):
+            owner = page_owner(request.cookies)
+            if not last or owner is None:
+                return status("Rate an answer (thumbs up or down) first."), text
+            try:
+                feedback.give(owner, last[0], last[1], text or "")
+            except (errors.AnswerNotFound, errors.InvalidRequest) as exc:
+                return status(str(exc)), text
+            return status("Thanks: your comment is recorded."), ""
+
+        kept_outputs = [chat, sources, question, turns, conversation, answer_ids]
+        ask_inputs = [question, chat, turns, conversation, answer_ids, scope]
+        for trigger, name in ((question.submit, "ask"), (ask_button.click, False)):
+            trigger(respond, ask_inputs, kept_outputs, api_name=name).then(
+                refresh_sidebar, conversation, history_list, api_name=False
+            )
+        opened = [chat, turns, conversation, answer_ids, sources, reader]
+        history_list.input(open_conversation, history_list, opened, api_name="open_conversation")
+        def start_over():
+            return [], [], None, [], sources_html(None), "", gr.update(value=None)
+
+        new_button.click(start_over, None, opened + [history_list], api_name=False)
+        chat.clear(start_over, None, opened + [history_list], api_name=False)  # the chat's own bin icon
+        delete_button.click(delete_conversation, conversation, opened + [history_list], api_name="delete_conversation")
+        cite_button.click(open_citation, cite_ref, [sources, reader], api_name="open_citation",
+                          js="(ref) => window.assistantCitation || ref").then(
+            None, None, None, js="() => window.assistantShowCitation && window.assistantShowCitation()"
         )
-        link_button.click(ingest_link, [link], [upload_status, article_list], api_name="ingest_link").then(
-            lambda: gr.update(choices=article_choices(assistant)), None, scope, api_name=False
-        )
-        page.load(show_controls, None, [upload_controls, sign_in], api_name=False)
-        page.load(lambda: gr.update(choices=article_choices(assistant)), None, scope, api_name=False)
+        chat.like(rate, answer_ids, [feedback_status, rated, comment_box], api_name="feedback")
+        comment_button.click(send_comment, [comment, rated], [feedback_status, comment], api_name="feedback_comment")
+        # One load event (each is a request against the page's rate limit).
+        page.load(restore, None, opened[:5] + [history_list, notice, articles_box, *articles.load_outputs],
+                  api_name=False)
+        articles.wire(page, notice)
     return page
 
 
-def article_choices(assistant: Assistant) -> list[tuple[str, str]]:
-    """(label, id) for the article picker, most recent first."""
-    articles = sorted(assistant.articles(), key=lambda a: a.published or "", reverse=True)
-    return [(f"{a.title} ({a.published})" if a.published else a.title, a.id) for a in articles]
-
-
-def sign_in_html(access: PageAccess, allowed: bool) -> str:
-    if access.off:
-        return "<p>Articles are added by the server's administrators.</p>"
-    if not access.needs_sign_in:
-        return "" if allowed else f"<p>{escape_chat_text(access.refusal())}.</p>"
-    if allowed:
-        return '<p>Signed in with an admin key. <a href="/sign-out">Sign out</a></p>'
-    return '<p><a href="/sign-in">Sign in with the admin key</a> to add articles.</p>'
+def status(message: str) -> str:
+    return f'<p role="status">{escape_chat_text(message)}</p>'
 
 
 __all__ = ["build_chat_page", "CSS"]

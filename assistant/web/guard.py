@@ -36,8 +36,10 @@ log = logging.getLogger("assistant.web")
 API_PREFIX = "/api/"
 MCP_PREFIX = "/mcp/"  # MCP over streamable HTTP (assistant/mcp_http.py): keys, rates and body size as /api/
 OPENAI_PREFIX = "/v1/"  # guarded exactly like /api/; its errors are {"error": {"message", "type", "param", "code"}}
-# The only routes a widget key may call.
-WIDGET_ROUTES = {("POST", "/api/ask"), ("POST", "/api/ask/stream"), ("POST", "/v1/chat/completions")}
+# The only routes a widget key may call: ask, send feedback (never read it), and read a cited article.
+WIDGET_ROUTES = {("POST", "/api/ask"), ("POST", "/api/ask/stream"), ("POST", "/v1/chat/completions"),
+                 ("POST", "/api/feedback")}
+WIDGET_READS = "/api/articles/"  # GET /api/articles/{id}: the widget's reader
 UPLOAD_ROUTES = {("POST", "/api/articles")}
 PAGE_UPLOAD_ROUTES = {("POST", "/gradio_api/upload"), ("POST", "/upload")}
 SIGN_IN_ROUTES = {("POST", "/sign-in")}
@@ -141,7 +143,7 @@ class Guard:
             send = self._counting_refusals(send, client)
         if is_api:
             await self.cors(scope, receive, send)
-        elif scope["method"] == "POST":
+        elif scope["method"] not in ("GET", "HEAD", "OPTIONS"):  # POST, and DELETE of a conversation
             await self.page(scope, receive, send)
         else:  # the page itself, its assets, the widget's files, /health, /ready, /docs
             await self.app(scope, receive, send)
@@ -155,7 +157,10 @@ class Guard:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        scope.setdefault("state", {})["key_role"] = key.role  # the API shows readers no server paths
+        state = scope.setdefault("state", {})
+        state["key_role"] = key.role  # the API shows readers no server paths
+        # Whose answers these are (the store keys them so): the key, and for a widget key the site it is on.
+        state["key_owner"] = f"key:{key.fingerprint}" + (f"@{headers.get('origin')}" if key.role == "widget" else "")
         wait = self.limits.request(key.fingerprint, client_address(scope))
         if wait:
             await self._too_many(scope, receive, send, wait, f"key {key.fingerprint} rate-limited")
@@ -180,8 +185,8 @@ class Guard:
             self.limits.failure(client)
             message = f"this key may not be used from {origin or 'outside a browser'}; origin not allowed"
             return refusal(scope, 403, message)
-        if key.role == "widget" and _route(scope) not in WIDGET_ROUTES:
-            return refusal(scope, 403, "a widget key may only ask questions")
+        if key.role == "widget" and not _widget_may(scope):
+            return refusal(scope, 403, "a widget key may only ask questions")  # (and rate answers, read cited articles)
         return None
 
     # --- the chat page's own endpoints -------------------------------------------------
@@ -222,6 +227,13 @@ class Guard:
             await send(message)
 
         return send_counted
+
+
+def _widget_may(scope: Scope) -> bool:
+    method, path = _route(scope)
+    if (method, path) in WIDGET_ROUTES:
+        return True
+    return method == "GET" and path.startswith(WIDGET_READS) and "/" not in path.removeprefix(WIDGET_READS)
 
 
 def _route(scope: Scope) -> tuple[str, str]:

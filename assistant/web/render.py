@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
-from ..models import Answer, ArticleInfo, Citation, display_source
+from ..models import Answer, Article, ArticleInfo, Citation, display_source
+
+CITE_MARK = re.compile(r"\[(\d{1,3})\]")
 
 
-def citation_html(c: Citation, *, reader: bool = False) -> str:
+def cite_href(answer_id: str, n: int) -> str:
+    """Where ``[n]`` of a kept answer links to; the page's script opens the reader for it (static/page.js)."""
+    return f"#cite-{answer_id}-{n}"
+
+
+def answer_html(answer: Answer, answer_id: str | None = None) -> str:
+    """An answer for the Chatbot: escaped text, each ``[n]`` a link to its passage in the article reader."""
+    text = escape(answer.answer, quote=False)
+    titles = {c.n: c.title for c in answer.citations}
+    if answer_id:
+        def link(match: re.Match) -> str:
+            n = int(match.group(1))
+            if n not in titles:
+                return match.group(0)
+            label = escape(f"Citation {n}: open {titles[n]} at the quoted passage")
+            return f'<a class="cite" href="{cite_href(answer_id, n)}" aria-label="{label}">[{n}]</a>'
+
+        text = CITE_MARK.sub(link, text)
+    if answer.notice:
+        text += f"\n\n<em>{escape(answer.notice, quote=False)}</em>"
+    return text
+
+
+def citation_html(c: Citation, *, reader: bool = False, answer_id: str | None = None, selected: bool = False) -> str:
     """The passage with the cited sentence marked and, inside it, the answering phrase in bold."""
     passage = c.passage or c.quote
     q_start = max(0, c.start - c.passage_start) if c.passage else 0
@@ -22,22 +48,75 @@ def citation_html(c: Citation, *, reader: bool = False) -> str:
     else:
         inner = escape(quote)
     body = escape(passage[:q_start]) + f'<mark class="cited">{inner}</mark>' + escape(passage[q_end:])
+    opener = (f' <a class="open-reader" href="{cite_href(answer_id, c.n)}">Read it in the article'
+              f'<span class="visually-hidden"> ({escape(c.title)}, citation {c.n})</span></a>') if answer_id else ""
     return (
-        f'<div class="citation" data-n="{c.n}">'
+        f'<div class="citation{" selected" if selected else ""}" data-n="{c.n}">'
         f'<div class="citation-head"><span class="citation-n">[{c.n}]</span> '
         f'<span class="citation-title">{escape(c.title)}</span></div>'
         f'<div class="citation-source">{escape(display_source(c.source) if reader else c.source)}'
         f'{" · " + escape(c.url) if c.url else ""} · characters {c.start}–{c.end}</div>'
-        f'<blockquote class="citation-passage">{body}</blockquote></div>'
+        f'<blockquote class="citation-passage">{body}</blockquote>{opener}</div>'
     )
 
 
-def sources_html(answer: Answer | None, *, reader: bool = False) -> str:
+def sources_html(answer: Answer | None, *, reader: bool = False, selected: int | None = None) -> str:
+    """The cited passages of one answer (a kept answer's cards open the reader)."""
     if answer is None:
         return '<div class="sources-empty">Cited passages appear here.</div>'
     if answer.refused or not answer.citations:
         return '<div class="sources-empty">No passage supports an answer, so nothing is cited.</div>'
-    return "".join(citation_html(c, reader=reader) for c in answer.citations)
+    return "".join(citation_html(c, reader=reader, answer_id=answer.id, selected=c.n == selected)
+                   for c in answer.citations)
+
+
+def safe_link(url: str | None) -> str | None:
+    """A URL fit for an href: http(s) only (never javascript: or data:)."""
+    return url if url and url.lower().startswith(("http://", "https://")) else None
+
+
+def reader_html(article: Article, citation: Citation) -> str:
+    """The whole cleaned article, the cited span marked (the page scrolls to it), with its title, date and link."""
+    text = article.text
+    start, end = citation.start, citation.end
+    moved = text[start:end] != citation.quote
+    if moved:  # re-ingested since the answer: find the quote again, or say it is gone
+        found = text.find(citation.quote)
+        start, end = (found, found + len(citation.quote)) if found >= 0 else (0, 0)
+    meta = [f"Published {escape(article.published)}" if article.published else "No publication date",
+            escape(display_source(article.source))]
+    link = safe_link(article.url)
+    if link:
+        meta.append(f'<a href="{escape(link)}" target="_blank" rel="noopener noreferrer">Original article</a>')
+    if moved and end == 0:
+        note = ("The article has changed since this answer; the quoted passage is no longer in it: "
+                f"<q>{escape(citation.quote)}</q>")
+        body = escape(text)
+    else:
+        note = f"Citation [{citation.n}] is highlighted."
+        body = (escape(text[:start]) + f'<mark class="cited" id="reader-cited">{escape(text[start:end])}</mark>'
+                + escape(text[end:]))
+    return (
+        '<section class="reader" aria-labelledby="reader-title">'
+        f'<h3 class="reader-title" id="reader-title" tabindex="-1">{escape(article.title)}</h3>'
+        f'<p class="reader-meta">{" · ".join(meta)}</p><p class="reader-note">{note}</p>'
+        f'<div class="reader-text" tabindex="0" aria-label="Text of {escape(article.title)}">{body}</div></section>'
+    )
+
+
+def reader_message_html(message: str) -> str:
+    return f'<div class="sources-empty" role="status">{escape(message)}</div>'
+
+
+def index_notice_html(empty: bool, may_add: bool) -> str:
+    """Said at the top of the page while nothing is indexed (every answer would be a refusal)."""
+    if not empty:
+        return ""
+    where = ("Add some under <a href=\"#articles-box\">Articles</a> below, with the upload box or a link."
+             if may_add else "Adding them is for the server's administrators: ask them to add some, or sign in under "
+             "<a href=\"#articles-box\">Articles</a> below.")
+    return (f'<div class="index-notice" role="status"><strong>No articles are indexed yet</strong>, so no question '
+            f"can be answered. {where}</div>")
 
 
 def status_html(lines: list[str]) -> str:
@@ -72,4 +151,22 @@ CSS = """
 mark.cited { background: #fde68a; padding: 0 2px; }
 .sources-empty { color: #777; font-style: italic; }
 table.articles { width: 100%; font-size: 0.9em; }
+a.cite { color: #1d4ed8; font-weight: 600; text-decoration: underline; padding: 0 1px; }
+a.cite:focus-visible, a.open-reader:focus-visible { outline: 3px solid #93c5fd; outline-offset: 1px; }
+a.open-reader { display: inline-block; margin-top: 4px; font-size: 0.85em; color: #1d4ed8; }
+.citation.selected { border-color: #2563eb; box-shadow: 0 0 0 1px #2563eb; }
+.reader { border: 1px solid #cbd5e1; border-radius: 8px; padding: 10px 12px; margin-top: 12px; }
+.reader-title { margin: 0 0 4px; font-size: 1.05em; }
+.reader-meta, .reader-note { margin: 2px 0; font-size: 0.85em; color: #475569; }
+.reader-text { margin-top: 8px; max-height: 60vh; overflow-y: auto; white-space: pre-wrap; line-height: 1.5;
+  font-size: 0.95em; }
+.reader-text mark.cited { background: #fde68a; color: #111827; outline: 2px solid #f59e0b; }
+.index-notice { border: 1px solid #f59e0b; background: #fffbeb; color: #78350f; border-radius: 8px; padding: 10px 12px; }
+.index-notice a { color: #1d4ed8; }
+/* Contrast (WCAG AA, 4.5:1) for the theme's orange and red buttons */
+button.primary { background: #1d4ed8 !important; border-color: #1d4ed8 !important; color: #fff !important; }
+button.primary:hover { background: #1e40af !important; }
+button.stop { background: #b91c1c !important; border-color: #b91c1c !important; color: #fff !important; }
+input.subdued { color: #4b5563 !important; }  /* the article pickers' text */
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 """

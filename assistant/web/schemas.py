@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..models import Filters, IngestReport, Turn
+from ..models import Article, Filters, IngestReport, Turn, display_source
 from .uploads import IngestJob
 
 
@@ -73,3 +73,35 @@ class Removed(BaseModel):
 
 class ErrorOut(BaseModel):
     error: str
+
+
+class ArticleText(BaseModel):
+    """An article as GET /api/articles/{id} sends it: citations' `start`/`end` are offsets into `text`."""
+
+    id: str
+    title: str
+    source: str = Field(description="For widget keys a file name or link, never a server path.")
+    url: str | None = None
+    published: str | None = None
+    text: str = Field(description="The whole cleaned article text.")
+
+    @classmethod
+    def of(cls, article: Article, *, reader: bool) -> ArticleText:
+        return cls(id=article.id, title=article.title, source=display_source(article.source) if reader else article.source,
+                   url=article.url, published=article.published, text=article.text)
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answer_id: str = Field(max_length=64, description="The `id` of an answer this key was given (POST /api/ask).")
+    rating: Literal["up", "down"]
+    comment: str | None = Field(None, description="Optional; at most feedback_max_comment_chars characters.")
+
+
+class FeedbackOut(BaseModel):
+    """What the sender of feedback gets back (a widget key may send feedback, not read it)."""
+
+    id: str
+    answer_id: str
+    rating: Literal["up", "down"]

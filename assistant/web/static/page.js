@@ -1,0 +1,37 @@
+() => {
+  // The chat page's citations: a click on [n] (or "Read it in the article") opens the reader at that passage.
+  // Gradio renders the links from escaped HTML (render.py); this only routes their clicks to the
+  // open_citation handler, through a hidden button, and scrolls the reader to the highlighted span.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest('a[href^="#cite-"]');
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    window.assistantCitation = link.getAttribute("href").slice("#cite-".length);
+    const open = document.getElementById("open-citation");
+    if (open) open.click();
+  }, true);
+
+  window.assistantShowCitation = () => {
+    const mark = document.querySelector("#reader mark.cited");
+    const title = document.querySelector("#reader .reader-title");
+    if (title) title.focus({ preventScroll: true }); // screen readers announce the article that opened
+    if (mark) mark.scrollIntoView({ block: "center" });
+  };
+
+  // On a phone the conversations sidebar covers the page: start with it closed (its toggle opens it),
+  // and close it again once a conversation is chosen.
+  const narrow = window.matchMedia("(max-width: 768px)");
+  const closeSidebar = () => {
+    const sidebar = document.getElementById("sidebar");
+    if (sidebar && sidebar.classList.contains("open")) sidebar.querySelector(".toggle-button").click();
+    return Boolean(sidebar);
+  };
+  if (narrow.matches) {
+    let tries = 0;
+    const wait = setInterval(() => { if (closeSidebar() || ++tries > 100) clearInterval(wait); }, 50);
+  }
+  document.addEventListener("change", (event) => {
+    if (narrow.matches && event.target.closest && event.target.closest("#conversations")) closeSidebar();
+  });
+}
