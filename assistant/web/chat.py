@@ -135,7 +135,8 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
             try:
                 history, past, ids, cited = show(page_owner(request.cookies), conversation_id)
             except errors.ConversationNotFound as exc:
-                raise gr.Error(str(exc)) from None
+                gr.Warning(str(exc))  # said on the page; nothing changes
+                return (gr.skip(),) * 6
             return history, past, conversation_id, ids, cited, ""
 
         def restore(request: gr.Request):
@@ -159,7 +160,8 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
                 try:
                     store.delete(owner, conversation_id)
                 except errors.ConversationNotFound as exc:
-                    raise gr.Error(str(exc)) from None
+                    gr.Warning(str(exc))
+                    return (gr.skip(),) * 7
             return [], [], None, [], sources_html(None), "", sidebar(request)
 
         def open_citation(ref: str, request: gr.Request):
