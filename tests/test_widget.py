@@ -55,8 +55,12 @@ def host_site(assistant_url: str, article_id: str = "") -> Starlette:
     def page(template: str):
         return lambda request: HTMLResponse(template.format(assistant=assistant_url, key=WIDGET_KEY, article=article_id))
 
+    def misconfigured(request):  # a site that pasted a wrong key
+        return HTMLResponse(HOST_PAGE.format(assistant=assistant_url, key="not-a-key-of-this-server", article=""))
+
     return Starlette(routes=[Route("/", page(HOST_PAGE)), Route("/iframe", page(IFRAME_PAGE)),
-                             Route("/article", page(ARTICLE_PAGE)), Route("/story/ferry", page(HOST_PAGE))])
+                             Route("/article", page(ARTICLE_PAGE)), Route("/story/ferry", page(HOST_PAGE)),
+                             Route("/wrong-key", misconfigured)])
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +84,7 @@ def sites(tmp_path_factory):
     with ServerThread(create_app(assistant), port=port) as server:
         site = host_site(server.url, seed_id)
         with ServerThread(site, port=allowed_port) as allowed, ServerThread(site) as not_allowed:
-            yield {"assistant": server.url, "allowed": allowed.url, "not_allowed": not_allowed.url}
+            yield {"assistant": server.url, "allowed": allowed.url, "not_allowed": not_allowed.url, "kept": assistant}
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +114,7 @@ def open_widget(page, url: str) -> None:
 
 
 def ask(page, question: str) -> None:
-    box = page.locator("article-assistant textarea")  # Playwright's CSS pierces the open shadow root
+    box = page.locator("article-assistant form.ask textarea")  # Playwright's CSS pierces the open shadow root
     box.fill(question)
     box.press("Enter")
 
@@ -149,7 +153,7 @@ def test_widget_on_a_site_not_allowed_shows_an_error_and_no_answer(page, sites, 
     open_widget(page, sites["not_allowed"])
     ask(page, "What does JIG stand for?")
     error = page.locator("article-assistant .error")
-    expect(error).to_contain_text("is not allowed to use this assistant", timeout=30_000)
+    expect(error).to_contain_text("is not allowed to use this assistant yet", timeout=30_000)
     expect(error).to_contain_text(sites["not_allowed"])
     expect(page.locator("article-assistant .msg.bot")).to_have_count(0)
     page.screenshot(path=str(artifacts_dir / "widget-origin-not-allowed.png"))
@@ -226,3 +230,67 @@ def test_widget_on_the_page_an_article_links_to_is_about_that_article(page, site
     ask(page, "What is this article about?")
     expect(page.locator("article-assistant .msg.bot .text")).to_contain_text("night ferry to Saltmarsh", timeout=60_000)
     expect(page.locator("article-assistant .citation").first).to_contain_text("Night ferry returns")
+
+
+def test_a_citation_opens_the_compact_reader_in_the_widget(page, sites, artifacts_dir):
+    from playwright.sync_api import expect
+
+    open_widget(page, sites["allowed"])
+    ask(page, "What does JIG stand for?")
+    cite = page.locator("article-assistant .msg.bot .text .cite", has_text="[1]")
+    expect(cite).to_be_visible(timeout=60_000)
+    quote = page.locator("article-assistant .citation .quote").first.inner_text()
+    cite.click()
+    reader = page.locator("article-assistant .reader")
+    expect(reader).to_be_visible()
+    expect(reader.locator(".reader-title")).to_contain_text("Kerry in Moscow")
+    expect(reader.locator(".reader-meta")).to_contain_text("Published 2016-07-14")
+    mark = reader.locator("mark.cited")
+    expect(mark).to_have_text(quote, timeout=30_000)
+    expect(mark).to_be_in_viewport()
+    assert len(reader.locator(".reader-text").inner_text()) > 2000  # the whole article
+    page.screenshot(path=str(artifacts_dir / "widget-reader.png"))
+    page.keyboard.press("Escape")  # closes the reader first, back on the [1] that opened it
+    expect(reader).to_be_hidden()
+    expect(page.locator("article-assistant .panel")).to_be_visible()
+    assert cite.evaluate("c => c.getRootNode().activeElement === c")
+    # "Read it in the article" on a passage card opens it too; so does an answer restored after a reload.
+    page.reload()
+    page.locator("article-assistant .citation .read").first.click()
+    expect(mark).to_have_text(quote, timeout=30_000)
+    page.locator("article-assistant .back").click()
+    expect(reader).to_be_hidden()
+
+
+def test_feedback_from_the_widget_is_kept_for_that_site(page, sites):
+    from playwright.sync_api import expect
+
+    open_widget(page, sites["allowed"])
+    question = "Where is Kerry due later Thursday?"
+    ask(page, question)
+    expect(page.locator("article-assistant .msg.bot .text")).to_contain_text("Moscow", timeout=60_000)
+    before = len(sites["kept"].store.feedback.all())
+    page.locator("article-assistant .rate.down").click()
+    expect(page.locator("article-assistant .feedback-said")).to_have_text("Thanks for the feedback.", timeout=30_000)
+    expect(page.locator("article-assistant .rate.down")).to_have_attribute("aria-pressed", "true")
+    page.locator("article-assistant .comment textarea").fill("Too much detail.")
+    page.locator("article-assistant .send-comment").click()
+    expect(page.locator("article-assistant .feedback-said")).to_have_text("Thanks: your comment is sent.", timeout=30_000)
+    records = sites["kept"].store.feedback.all()
+    assert len(records) == before + 1  # one record: the comment was added to the rating
+    assert (records[-1].question, records[-1].rating, records[-1].comment) == (question, "down", "Too much detail.")
+
+
+def test_a_misconfigured_site_shows_visitors_a_plain_sentence(page, sites, artifacts_dir):
+    from playwright.sync_api import expect
+
+    warnings: list[str] = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    open_widget(page, sites["allowed"] + "/wrong-key")
+    ask(page, "What does JIG stand for?")
+    error = page.locator("article-assistant .error")
+    expect(error).to_have_text("This assistant is not set up correctly on this site, so it cannot answer. "
+                               "Please let the site's owner know.", timeout=30_000)
+    assert "Bearer" not in error.inner_text() and "API key" not in error.inner_text()
+    assert any("missing or unknown API key" in w for w in warnings)  # the detail is for the site's developer
+    page.screenshot(path=str(artifacts_dir / "widget-misconfigured.png"))

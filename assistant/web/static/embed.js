@@ -79,6 +79,10 @@
     return m && (m.role === "user" || m.role === "assistant") && typeof m.text === "string";
   }
 
+  function authHeaders(extra) {
+    return Object.assign({ Authorization: "Bearer " + config.key }, extra || {});
+  }
+
   const state = loadState();
 
   function saveState() {
@@ -110,17 +114,22 @@
     return body;
   }
 
+  // What a visitor reads when the site's setup is wrong; the technical reason goes to the console for its developer.
+  const NOT_SET_UP = "This assistant is not set up correctly on this site, so it cannot answer. " +
+    "Please let the site's owner know.";
+
+  function misconfigured(detail) {
+    if (window.console) console.warn("article assistant widget: " + detail);
+    return new Error(NOT_SET_UP);
+  }
+
   async function streamAnswer(question, history, onToken) {
-    if (!config.key) throw new Error('This widget has no key: add data-key="..." to its script tag.');
+    if (!config.key) throw misconfigured('no key: add data-key="..." to the script tag');
     let response;
     try {
       response = await fetch(server + "/api/ask/stream", {
         method: "POST",
-        headers: {
-          "Content-Type": "application/json",
-          Accept: "text/event-stream",
-          Authorization: "Bearer " + config.key,
-        },
+        headers: authHeaders({ "Content-Type": "application/json", Accept: "text/event-stream" }),
         body: JSON.stringify(requestBody(question, history)),
       });
     } catch (err) {
@@ -144,8 +153,9 @@
   async function whyUnreachable() {
     try {
       await fetch(server + "/health", { mode: "no-cors", cache: "no-store" });
-      return "This site (" + location.origin + ") is not allowed to use this assistant. " +
-        "Its administrator must add the origin to the assistant's widget origins.";
+      if (window.console) console.warn("article assistant widget: add " + location.origin + " to the widget origins");
+      return "This site (" + location.origin + ") is not allowed to use this assistant yet. " +
+        "Please let the site's owner know.";
     } catch (err) {
       return "Cannot reach the assistant at " + server + ". Check the connection and try again.";
     }
@@ -158,9 +168,8 @@
     } catch (err) {
       /* not JSON */
     }
+    if (response.status === 401 || response.status === 403) return misconfigured(detail).message; // the key or origin
     const what = {
-      401: "This widget's key was not accepted.",
-      403: "This site is not allowed to use this assistant.",
       413: "The question is too long.",
       422: "The assistant could not take this question.",
       429: "Too many questions at once. Try again in " + (response.headers.get("Retry-After") || "a few") + " s.",
@@ -247,28 +256,171 @@
   const send = el("button", "send", "Ask");
   send.type = "submit";
   form.append(input, send);
-  panel.append(head, log, errorBox, form);
+  const reader = el("section", "reader");
+  reader.hidden = true;
+  reader.setAttribute("aria-label", "Article reader");
+  const readerHead = el("div", "reader-head");
+  const backButton = button("back", "\u2190 Back", "Back to the conversation");
+  const readerTitle = el("h3", "reader-title");
+  readerHead.append(backButton, readerTitle);
+  const readerMeta = el("p", "reader-meta");
+  const readerText = el("div", "reader-text");
+  readerText.tabIndex = 0;
+  readerText.setAttribute("aria-label", "Article text");
+  reader.append(readerHead, readerMeta, readerText);
+  backButton.addEventListener("click", closeReader);
+  panel.append(head, log, errorBox, form, reader);
   frame.append(panel);
   if (!inline) frame.append(launcher);
+
+  // The answer's text with each [n] a button that opens the reader at that citation (text nodes only).
+  function answerText(message, citations) {
+    const text = el("p", "text");
+    const byN = {};
+    for (const c of citations) byN[c.n] = c;
+    const parts = String(message.text).split(/\[(\d{1,3})\]/);
+    for (let i = 0; i < parts.length; i++) {
+      if (i % 2 === 0) { if (parts[i]) text.append(document.createTextNode(parts[i])); continue; }
+      const c = byN[Number(parts[i])];
+      if (!c) { text.append(document.createTextNode("[" + parts[i] + "]")); continue; }
+      const cite = button("cite", "[" + c.n + "]", "Citation " + c.n + ": read it in " + String(c.title));
+      cite.addEventListener("click", function () { openReader(c, cite); });
+      text.append(cite);
+    }
+    return text;
+  }
 
   function renderMessage(message) {
     if (message.role === "user") return el("div", "msg user", message.text);
     const node = el("div", "msg bot" + (message.refused ? " refused" : ""));
-    node.append(el("p", "text", message.text));
-    if (message.notice) node.append(el("p", "notice", message.notice));
     const citations = Array.isArray(message.citations) ? message.citations : [];
+    node.append(answerText(message, citations));
+    if (message.notice) node.append(el("p", "notice", message.notice));
     if (citations.length) {
       const list = el("ol", "citations");
       for (const c of citations) {
         const item = el("li", "citation");
         const title = el("div", "citation-title");
         title.append(el("span", "citation-n", "[" + c.n + "]"), document.createTextNode(String(c.title)));
-        item.append(title, el("blockquote", "quote", String(c.quote)));
+        const read = button("read", "Read it in the article", "Read citation " + c.n + " in " + String(c.title));
+        read.addEventListener("click", function () { openReader(c, read); });
+        item.append(title, el("blockquote", "quote", String(c.quote)), read);
         list.append(item);
       }
       node.append(list);
     }
+    if (message.id) node.append(feedbackControls(message));
     return node;
+  }
+
+  // --- feedback: thumbs up or down, then an optional comment ---------------------------------
+  function feedbackControls(message) {
+    const box = el("div", "feedback");
+    const up = button("rate up", "\ud83d\udc4d", "Helpful");
+    const down = button("rate down", "\ud83d\udc4e", "Not helpful");
+    const said = el("span", "feedback-said");
+    said.setAttribute("role", "status");
+    const comment = el("form", "comment");
+    comment.hidden = true;
+    const commentBox = el("textarea");
+    commentBox.rows = 2;
+    commentBox.maxLength = 2000;
+    commentBox.placeholder = "What was wrong or right? (optional)";
+    commentBox.setAttribute("aria-label", "Comment on this answer (optional)");
+    const sendComment = el("button", "send-comment", "Send");
+    sendComment.type = "submit";
+    comment.append(commentBox, sendComment);
+    function show() {
+      up.setAttribute("aria-pressed", String(message.rating === "up"));
+      down.setAttribute("aria-pressed", String(message.rating === "down"));
+    }
+    async function rate(rating, text) {
+      said.textContent = "";
+      try {
+        const response = await fetch(server + "/api/feedback", {
+          method: "POST",
+          headers: authHeaders({ "Content-Type": "application/json" }),
+          body: JSON.stringify(text == null ? { answer_id: message.id, rating: rating }
+            : { answer_id: message.id, rating: rating, comment: text }),
+        });
+        if (!response.ok) throw new Error(await httpErrorMessage(response));
+        message.rating = rating;
+        saveState();
+        show();
+        said.textContent = text == null ? "Thanks for the feedback." : "Thanks: your comment is sent.";
+        comment.hidden = text != null;
+      } catch (err) {
+        said.textContent = err.message;
+      }
+    }
+    up.addEventListener("click", function () { rate("up"); });
+    down.addEventListener("click", function () { rate("down"); });
+    comment.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (message.rating) rate(message.rating, commentBox.value.trim());
+    });
+    show();
+    box.append(up, down, said, comment);
+    return box;
+  }
+
+  // --- the reader: the whole article, the cited span marked and scrolled to --------------------
+  const articles = {}; // article id -> promise of its text, fetched once
+  let readerOpener = null;
+
+  function fetchArticle(id) {
+    if (!articles[id]) {
+      articles[id] = fetch(server + "/api/articles/" + encodeURIComponent(id), { headers: authHeaders() })
+        .then(async function (response) {
+          if (!response.ok) throw new Error(await httpErrorMessage(response));
+          return response.json();
+        });
+      articles[id].catch(function () { delete articles[id]; });
+    }
+    return articles[id];
+  }
+
+  async function openReader(citation, opener) {
+    readerOpener = opener;
+    readerTitle.textContent = String(citation.title);
+    readerMeta.replaceChildren();
+    readerText.replaceChildren(el("span", "loading", "Loading the article\u2026"));
+    reader.hidden = false;
+    backButton.focus();
+    try {
+      const article = await fetchArticle(citation.article_id);
+      const text = String(article.text);
+      let start = citation.start, end = citation.end;
+      if (text.slice(start, end) !== citation.quote) { // the article changed since: find the quote again
+        start = text.indexOf(citation.quote);
+        end = start < 0 ? -1 : start + citation.quote.length;
+      }
+      readerMeta.append(document.createTextNode(article.published ? "Published " + article.published : "No date"));
+      if (/^https?:\/\//i.test(article.url || "")) {
+        const link = el("a", "original", "Original article");
+        link.href = article.url;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        readerMeta.append(document.createTextNode(" \u00b7 "), link);
+      }
+      const mark = el("mark", "cited");
+      if (start < 0) {
+        readerText.replaceChildren(el("p", "moved", "The quoted passage is no longer in this article."),
+          document.createTextNode(text));
+        return;
+      }
+      mark.textContent = text.slice(start, end);
+      readerText.replaceChildren(document.createTextNode(text.slice(0, start)), mark,
+        document.createTextNode(text.slice(end)));
+      mark.scrollIntoView({ block: "center" });
+    } catch (err) {
+      readerText.replaceChildren(el("p", "moved", err.message));
+    }
+  }
+
+  function closeReader() {
+    reader.hidden = true;
+    if (readerOpener && readerOpener.isConnected) readerOpener.focus();
   }
 
   function renderLog() {
@@ -325,6 +477,7 @@
         citations: answer.citations || [],
         refused: answer.refused === true,
         notice: answer.notice || null,
+        id: typeof answer.id === "string" ? answer.id : null, // what feedback names
       };
       pending.replaceWith(renderMessage(reply));
       state.messages.push({ role: "user", text: question }, reply);
@@ -363,7 +516,9 @@
   launcher.addEventListener("click", function () { setOpen(panel.hidden); });
   closeButton.addEventListener("click", function () { setOpen(false); launcher.focus(); });
   panel.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && !inline) { setOpen(false); launcher.focus(); }
+    if (event.key !== "Escape") return;
+    if (!reader.hidden) { closeReader(); return; } // first the reader, then the panel
+    if (!inline) { setOpen(false); launcher.focus(); }
   });
 
   function mount() {
