@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import errors
@@ -32,6 +35,22 @@ def now() -> datetime:
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def storable(text: str) -> str:
+    """Text any database takes: no NUL (PostgreSQL refuses it), no lone surrogates (not UTF-8)."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8") if text else text
+
+
+@contextmanager
+def writes(what: str) -> Iterator[None]:
+    """A database that cannot be written (full disk, read-only, gone) is a StoreError, never a traceback."""
+    try:
+        yield
+    except OperationalError as exc:
+        reason = str(exc.orig) if exc.orig is not None else str(exc)
+        error = errors.DiskFull if "full" in reason.lower() else errors.StoreError
+        raise error(f"could not keep {what}: {reason}") from None
 
 
 def title_of(question: str) -> str:
@@ -65,7 +84,13 @@ class ConversationStore:
         filters: Filters | None = None, conversation_id: str | None = None, settings: dict | None = None,
     ) -> StoredAnswer:
         """Keep an answer (in a new conversation titled by its question when ``conversation_id`` is "new")."""
-        self.purge_expired()
+        question = storable(question)
+        history = [Turn(question=storable(t.question), answer=storable(t.answer)) for t in history]
+        with writes("the answer"):
+            self.purge_expired()
+            return self._add_answer(owner, question, answer, history, filters, conversation_id, settings)
+
+    def _add_answer(self, owner, question, answer, history, filters, conversation_id, settings) -> StoredAnswer:
         moment = now()
         with self.sessions.begin() as session:
             conversation = None
@@ -131,7 +156,7 @@ class ConversationStore:
             )
 
     def delete(self, owner: str, conversation_id: str) -> None:
-        with self.sessions.begin() as session:
+        with writes("the deletion"), self.sessions.begin() as session:
             session.delete(self._owned(session, owner, conversation_id))
 
     def _owned(self, session: Session, owner: str, conversation_id: str) -> ConversationRow:

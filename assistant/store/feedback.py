@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import errors
 from ..models import Turn, display_source
 from ..settings import Settings
-from .conversations import ConversationStore, _aware, new_id, now
+from .conversations import ConversationStore, _aware, new_id, now, storable, writes
 from .records import Feedback, Rating, answer_from_record, answer_record
 from .tables import FeedbackRow
 
@@ -48,6 +48,11 @@ class FeedbackStore:
                 "comment", f"is {len(comment):,} characters; the limit is {self.max_comment:,} (feedback_max_comment_chars)"
             )
         answered = self.conversations.answer(owner, answer_id)  # AnswerNotFound for unknown or someone else's
+        comment = storable(comment) if comment is not None else None
+        with writes("the feedback"):
+            return self._give(owner, answered, rating, comment)
+
+    def _give(self, owner: str, answered, rating: Rating, comment: str | None) -> Feedback:
         moment = now()
         with self.sessions.begin() as session:
             row = session.scalar(select(FeedbackRow).where(FeedbackRow.answer_id == answered.id,

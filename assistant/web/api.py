@@ -25,7 +25,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException
 
 from ..core import Assistant
-from ..errors import AssistantError, InvalidRequest, OverBudget
+from ..errors import AssistantError, InvalidRequest, OverBudget, StoreError
 from ..models import Answer, ArticleInfo
 from .guard import error
 from ..store import Feedback
@@ -35,6 +35,7 @@ from .uploads import IngestJobs, new_upload_folder
 log = logging.getLogger("assistant.web")
 
 
+NOT_KEPT = "The server could not keep this answer, so it cannot be rated."
 BEARER = HTTPBearer(auto_error=False, description="An admin or widget key.")
 KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="Or send the key in this header.")
 
@@ -81,10 +82,14 @@ def caller(request: Request) -> str:
 
 def kept(assistant: Assistant, request: Request, body: AskRequest, answer: Answer) -> Answer:
     """The answer, kept for feedback (it gets its id), in the shape this caller may see."""
-    stored = assistant.store.conversations.add_answer(
-        caller(request), body.question, answer, history=body.history, filters=body.filters
-    )
-    return stored.answer.for_reader() if is_reader(request) else stored.answer
+    try:
+        answer = assistant.store.conversations.add_answer(
+            caller(request), body.question, answer, history=body.history, filters=body.filters
+        ).answer
+    except StoreError as exc:  # the answer still goes out; only rating it is lost
+        log.warning("%s", exc)
+        answer = answer.model_copy(update={"notice": NOT_KEPT})
+    return answer.for_reader() if is_reader(request) else answer
 
 
 @router.post("/ask", tags=["ask"], response_model_exclude_none=True)

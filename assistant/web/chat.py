@@ -112,7 +112,11 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
                 except errors.ConversationNotFound:  # deleted (or expired) meanwhile: this answer starts a new one
                     kept = store.add_answer(owner, message, final.for_reader(), history=past, filters=filters,
                                             conversation_id="new")
-                final, conversation_id = kept.answer, kept.conversation_id
+                except errors.StoreError as exc:  # e.g. a full disk: the answer is shown, only keeping it failed
+                    kept = None
+                    final = final.model_copy(update={"notice": f"This answer could not be kept ({exc})."})
+                if kept is not None:
+                    final, conversation_id = kept.answer, kept.conversation_id
             past.append(Turn(question=message, answer=final.answer))
             history[-1] = {"role": "assistant", "content": answer_html(final, final.id)}
             yield history, sources_html(final, reader=True), "", past, conversation_id, ids + [None, final.id]
