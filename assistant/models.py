@@ -157,6 +157,7 @@ class Answer(BaseModel):
     refused: bool = Field(False, description="True when the articles do not hold the answer.")
     notice: str | None = Field(None, description="Present when something degraded, e.g. the LLM was unreachable.")
     id: str | None = Field(None, description="The kept answer's id (for POST /api/feedback); absent when not kept.")
+    conversation_id: str | None = Field(None, description="The conversation the answer was kept in, when asked in one.")
     # --- not sent --------------------------------------------------------------------------------
     question: SkipJsonSchema[str | None] = Field(None, exclude=True, description="The standalone question answered.")
     passages: SkipJsonSchema[list[Passage]] = Field(default_factory=list, exclude=True)

@@ -158,3 +158,38 @@ def test_an_article_text_for_the_reader(server, seeded_assistant):
         assert client.get(f"/api/articles/{citation['article_id']}").status_code == 401
         # Reading one article is all a widget key may do with articles.
         assert client.delete(f"/api/articles/{citation['article_id']}", headers=widget()).status_code == 403
+
+
+def test_widget_conversations_are_kept_per_site_and_visitor(server):
+    me = {**widget(), "X-Assistant-Visitor": "visitor-token-of-my-browser-0001"}
+    other_visitor = {**widget(), "X-Assistant-Visitor": "visitor-token-of-another-one-02"}
+    other_site = {**widget(OTHER_SITE), "X-Assistant-Visitor": "visitor-token-of-my-browser-0001"}
+    with httpx.Client(base_url=server.url, timeout=120) as client:
+        first = client.post("/api/ask", json={"question": JIG, "conversation_id": "new"}, headers=me).json()
+        conversation_id = first["conversation_id"]
+        follow = client.post("/api/ask", headers=me, json={
+            "question": "Who will he meet on Friday?", "conversation_id": conversation_id,
+            "history": [{"question": JIG, "answer": first["answer"]}]}).json()
+        assert follow["conversation_id"] == conversation_id and "Lavrov" in follow["answer"]
+        kept = client.get(f"/api/conversations/{conversation_id}", headers=me).json()
+        assert [t["question"] for t in kept["turns"]] == [JIG, "Who will he meet on Friday?"]
+        assert kept["turns"][0]["answer"]["citations"][0]["source"] == "000_1083003a9cf2d7aa.txt"
+        assert [c["id"] for c in client.get("/api/conversations", headers=me).json()] == [conversation_id]
+
+        for who in (other_visitor, other_site, widget(), admin()):
+            assert conversation_id not in {c["id"] for c in client.get("/api/conversations", headers=who).json()}
+            refused = client.get(f"/api/conversations/{conversation_id}", headers=who)
+            assert refused.status_code == 404 and "conversation_id: no conversation with id" in refused.json()["error"]
+            asked = client.post("/api/ask", json={"question": JIG, "conversation_id": conversation_id}, headers=who)
+            assert asked.status_code == 404
+            with client.stream("POST", "/api/ask/stream", json={"question": JIG, "conversation_id": conversation_id},
+                               headers=who) as streamed:
+                assert streamed.status_code == 404
+            assert client.delete(f"/api/conversations/{conversation_id}", headers=who).status_code == 404
+        assert len(client.get(f"/api/conversations/{conversation_id}", headers=me).json()["turns"]) == 2  # unchanged
+        # The visitor's feedback names its own answer; another visitor's is refused.
+        assert client.post("/api/feedback", json={"answer_id": follow["id"], "rating": "up"},
+                           headers=other_visitor).status_code == 404
+        assert client.post("/api/feedback", json={"answer_id": follow["id"], "rating": "up"}, headers=me).status_code == 201
+        assert client.delete(f"/api/conversations/{conversation_id}", headers=me).json() == {"deleted": conversation_id}
+        assert client.get(f"/api/conversations/{conversation_id}", headers=me).status_code == 404

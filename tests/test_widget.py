@@ -181,7 +181,7 @@ def test_widget_page_in_an_iframe(page, sites, artifacts_dir):
     page.goto(sites["allowed"] + "/iframe")
     frame = page.frame_locator("iframe")
     expect(frame.locator("article-assistant .title")).to_have_text("Ask in a frame")
-    box = frame.locator("article-assistant textarea")
+    box = frame.locator("article-assistant form.ask textarea")
     box.fill("What does JIG stand for?")
     box.press("Enter")
     expect(frame.locator("article-assistant .citation")).to_contain_text("Kerry in Moscow", timeout=60_000)
@@ -294,3 +294,48 @@ def test_a_misconfigured_site_shows_visitors_a_plain_sentence(page, sites, artif
     assert "Bearer" not in error.inner_text() and "API key" not in error.inner_text()
     assert any("missing or unknown API key" in w for w in warnings)  # the detail is for the site's developer
     page.screenshot(path=str(artifacts_dir / "widget-misconfigured.png"))
+
+
+def test_the_widget_conversation_is_kept_on_the_server_for_this_visitor(page, sites):
+    from playwright.sync_api import expect
+
+    open_widget(page, sites["allowed"])
+    ask(page, "What does JIG stand for?")
+    expect(page.locator("article-assistant .msg.bot .text")).to_contain_text("Joint Implementation Group", timeout=60_000)
+    # What this browser saved is dropped; its visitor token and conversation id stay: the server's copy comes back.
+    page.evaluate("""() => { for (const key of Object.keys(localStorage)) {
+        if (!key.startsWith("article-assistant:") || key.includes(":visitor:")) continue;
+        const saved = JSON.parse(localStorage.getItem(key));
+        localStorage.setItem(key, JSON.stringify({ open: true, conversation: saved.conversation, messages: [] }));
+    } }""")
+    page.reload()
+    expect(page.locator("article-assistant .msg.user")).to_have_text("What does JIG stand for?", timeout=30_000)
+    expect(page.locator("article-assistant .citation")).to_contain_text("Kerry in Moscow")
+    ask(page, "Who will he meet on Friday?")
+    expect(page.locator("article-assistant .msg.bot .text").nth(1)).to_contain_text("Lavrov", timeout=60_000)
+    [kept] = [c for c in sites["kept"].store.conversations.conversations(_widget_owner(sites, page))
+              if c.title == "What does JIG stand for?"]
+    assert kept.answers == 2  # one conversation on the server, resumed
+
+
+def _widget_owner(sites, page) -> str:
+    """The store's owner of this page's widget conversations: key, site and this browser's visitor token."""
+    import hashlib
+
+    from assistant.web.auth import fingerprint
+
+    token = page.evaluate("() => localStorage.getItem(Object.keys(localStorage).find(k => k.includes(':visitor:')))")
+    return f"key:{fingerprint(WIDGET_KEY)}@{sites['allowed']}#{hashlib.sha256(token.encode()).hexdigest()[:32]}"
+
+
+def test_the_reader_works_in_the_widget_page_of_an_iframe(page, sites):
+    from playwright.sync_api import expect
+
+    page.goto(sites["allowed"] + "/iframe")  # /widget is the assistant's own page: its reads are same-origin
+    frame = page.frame_locator("iframe")
+    box = frame.locator("article-assistant form.ask textarea")
+    box.fill("What does JIG stand for?")
+    box.press("Enter")
+    frame.locator("article-assistant .msg.bot .cite").first.click(timeout=60_000)
+    expect(frame.locator("article-assistant .reader mark.cited")).to_contain_text("Joint Implementation Group",
+                                                                                  timeout=30_000)

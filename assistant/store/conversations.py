@@ -67,7 +67,7 @@ def stored_answer(row: AnswerRow) -> StoredAnswer:
     return StoredAnswer(
         id=row.id, conversation_id=row.conversation_id, question=row.question,
         standalone_question=row.standalone_question, history=[Turn(**t) for t in row.history],
-        answer=answer_from_record(row.answer, row.id), created_at=_aware(row.created_at),
+        answer=answer_from_record(row.answer, row.id, row.conversation_id), created_at=_aware(row.created_at),
     )
 
 

@@ -60,7 +60,7 @@ class Feedback(BaseModel):
 
 def answer_record(answer: Answer) -> dict:
     """The answer as stored: its public shape, plus each citation's passage fields (the page shows them again)."""
-    record = answer.model_dump(mode="json", exclude_none=True, exclude={"id"})
+    record = answer.model_dump(mode="json", exclude_none=True, exclude={"id", "conversation_id"})
     record["citations"] = [
         {**c.model_dump(mode="json", exclude_none=True), "passage": c.passage, "passage_start": c.passage_start,
          "highlight_start": c.highlight_start, "highlight_end": c.highlight_end}
@@ -69,6 +69,6 @@ def answer_record(answer: Answer) -> dict:
     return record
 
 
-def answer_from_record(record: dict, answer_id: str) -> Answer:
+def answer_from_record(record: dict, answer_id: str, conversation_id: str | None = None) -> Answer:
     citations = [Citation(**{k: v for k, v in c.items() if k != "phrase"}) for c in record.get("citations", [])]
-    return Answer(**{**record, "citations": citations, "id": answer_id})
+    return Answer(**{**record, "citations": citations, "id": answer_id, "conversation_id": conversation_id})

@@ -28,7 +28,7 @@ from ..core import Assistant
 from ..errors import AssistantError, InvalidRequest, OverBudget, StoreError
 from ..models import Answer, ArticleInfo
 from .guard import error
-from ..store import Feedback
+from ..store import Conversation, ConversationInfo, Feedback
 from .schemas import AskRequest, ArticleText, ErrorOut, FeedbackIn, FeedbackOut, IngestReportOut, JobOut, Removed
 from .uploads import IngestJobs, new_upload_folder
 
@@ -84,7 +84,8 @@ def kept(assistant: Assistant, request: Request, body: AskRequest, answer: Answe
     """The answer, kept for feedback (it gets its id), in the shape this caller may see."""
     try:
         answer = assistant.store.conversations.add_answer(
-            caller(request), body.question, answer, history=body.history, filters=body.filters
+            caller(request), body.question, answer, history=body.history, filters=body.filters,
+            conversation_id=body.conversation_id,
         ).answer
     except StoreError as exc:  # the answer still goes out; only rating it is lost
         log.warning("%s", exc)
@@ -96,10 +97,23 @@ def kept(assistant: Assistant, request: Request, body: AskRequest, answer: Answe
 def ask(body: AskRequest, assistant: AssistantDep, request: Request) -> Answer:
     """Answer a question from the articles, with citations (admin or widget key). The answer's `id` is what
     POST /api/feedback rates."""
+    check_conversation(assistant, request, body)
     return kept(assistant, request, body, assistant.ask(body.question, body.history, body.filters))
 
 
-@router.post("/ask/stream", tags=["ask"], response_class=EventSourceResponse)
+def check_conversation(assistant: Assistant, request: Request, body: AskRequest) -> None:
+    """A conversation named by the request is the caller's, or the request is a 404 before any work."""
+    if body.conversation_id not in (None, "new"):
+        assistant.store.conversations.conversation(caller(request), body.conversation_id)
+
+
+def conversation_checked(body: AskRequest, assistant: AssistantDep, request: Request) -> None:
+    """As a dependency it runs before the stream starts, so a conversation that is not the caller's is a plain 404."""
+    check_conversation(assistant, request, body)
+
+
+@router.post("/ask/stream", tags=["ask"], response_class=EventSourceResponse,
+             dependencies=[Depends(conversation_checked)])
 def ask_stream(body: AskRequest, assistant: AssistantDep, request: Request) -> Iterator[ServerSentEvent]:
     """The answer as Server-Sent Events (admin or widget key).
 
@@ -152,6 +166,30 @@ def list_feedback(
 ) -> list[Feedback]:
     """Every feedback record, oldest first (admin key: widget keys may send feedback, not read it)."""
     return assistant.store.feedback.all(rating)
+
+
+@router.get("/conversations", tags=["conversations"])
+def list_conversations(assistant: AssistantDep, request: Request) -> list[ConversationInfo]:
+    """This caller's conversations, most recent first: the key's, or for a widget key this site's and this visitor's
+    (the widget sends `X-Assistant-Visitor`)."""
+    return assistant.store.conversations.conversations(caller(request))
+
+
+@router.get("/conversations/{conversation_id}", tags=["conversations"], response_model_exclude_none=True)
+def get_conversation(conversation_id: str, assistant: AssistantDep, request: Request) -> Conversation:
+    """One of this caller's conversations, every question and answer with its citations (another's is a 404)."""
+    conversation = assistant.store.conversations.conversation(caller(request), conversation_id)
+    if is_reader(request):
+        for turn in conversation.turns:
+            turn.answer = turn.answer.for_reader()
+    return conversation
+
+
+@router.delete("/conversations/{conversation_id}", tags=["conversations"])
+def delete_conversation(conversation_id: str, assistant: AssistantDep, request: Request) -> dict:
+    """Delete one of this caller's conversations (feedback given on its answers is kept)."""
+    assistant.store.conversations.delete(caller(request), conversation_id)
+    return {"deleted": conversation_id}
 
 
 class LinksIn(BaseModel):

@@ -16,6 +16,7 @@ client's refused-key limit, and is logged with the key's fingerprint only.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl
@@ -40,6 +41,8 @@ OPENAI_PREFIX = "/v1/"  # guarded exactly like /api/; its errors are {"error": {
 WIDGET_ROUTES = {("POST", "/api/ask"), ("POST", "/api/ask/stream"), ("POST", "/v1/chat/completions"),
                  ("POST", "/api/feedback")}
 WIDGET_READS = "/api/articles/"  # GET /api/articles/{id}: the widget's reader
+WIDGET_CONVERSATIONS = "/api/conversations"  # its visitor's own, on its site
+VISITOR_HEADER = "x-assistant-visitor"  # the widget's random per-browser token: whose conversations on a site
 UPLOAD_ROUTES = {("POST", "/api/articles")}
 PAGE_UPLOAD_ROUTES = {("POST", "/gradio_api/upload"), ("POST", "/upload")}
 SIGN_IN_ROUTES = {("POST", "/sign-in")}
@@ -119,7 +122,7 @@ class Guard:
             self.api,
             allow_origins=sorted(keyring.widget_origins),
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Assistant-Visitor"],
             expose_headers=["Retry-After"],
             max_age=600,
         )
@@ -160,7 +163,7 @@ class Guard:
         state = scope.setdefault("state", {})
         state["key_role"] = key.role  # the API shows readers no server paths
         # Whose answers these are (the store keys them so): the key, and for a widget key the site it is on.
-        state["key_owner"] = f"key:{key.fingerprint}" + (f"@{headers.get('origin')}" if key.role == "widget" else "")
+        state["key_owner"] = owner_of(key, headers, request_origin(scope, headers, self.own_origins))
         wait = self.limits.request(key.fingerprint, client_address(scope))
         if wait:
             await self._too_many(scope, receive, send, wait, f"key {key.fingerprint} rate-limited")
@@ -179,7 +182,7 @@ class Guard:
                 log.warning("refused unknown key %s from %s", fingerprint(secret), client)
                 self.limits.failure(client)
             return refusal(scope, 401, message, {"WWW-Authenticate": "Bearer"})
-        origin = headers.get("origin")
+        origin = request_origin(scope, headers, self.own_origins)
         if not key.allows_origin(origin, self.own_origins):
             log.warning("key %s refused from origin %s (client %s)", key.fingerprint, origin, client)
             self.limits.failure(client)
@@ -229,11 +232,37 @@ class Guard:
         return send_counted
 
 
+def request_origin(scope: Scope, headers: Headers, own_origins: frozenset[str]) -> str | None:
+    """The Origin header; browsers leave it off same-origin GETs (the /widget page's reads), so for those the
+    server's own origin, when the browser says (Sec-Fetch-Site, which pages cannot set) it is same-origin."""
+    origin = headers.get("origin")
+    if origin is None and headers.get("sec-fetch-site") == "same-origin":
+        own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}".lower()
+        return own if own in own_origins else None
+    return origin
+
+
+def owner_of(key: ApiKey, headers: Headers, origin: str | None) -> str:
+    """Whose answers and conversations a request's are: the key; for a widget key also its site and visitor."""
+    owner = f"key:{key.fingerprint}"
+    if key.role == "widget":
+        owner += f"@{origin}"
+    visitor = headers.get(VISITOR_HEADER, "")
+    if 16 <= len(visitor) <= 128 and visitor.isascii():  # only a digest is kept: the token is the visitor's secret
+        owner += "#" + hashlib.sha256(visitor.encode()).hexdigest()[:32]
+    return owner
+
+
 def _widget_may(scope: Scope) -> bool:
     method, path = _route(scope)
     if (method, path) in WIDGET_ROUTES:
         return True
-    return method == "GET" and path.startswith(WIDGET_READS) and "/" not in path.removeprefix(WIDGET_READS)
+    if method == "GET" and path.startswith(WIDGET_READS) and "/" not in path.removeprefix(WIDGET_READS):
+        return True
+    rest = path.removeprefix(WIDGET_CONVERSATIONS)
+    return path.startswith(WIDGET_CONVERSATIONS) and (
+        (method == "GET" and rest == "") or (method in ("GET", "DELETE") and rest.count("/") == 1 and len(rest) > 1)
+    )
 
 
 def _route(scope: Scope) -> tuple[str, str]:

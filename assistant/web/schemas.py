@@ -22,6 +22,10 @@ class AskRequest(BaseModel):
         [], max_length=50, description="Earlier exchanges, oldest first, so follow-up questions resolve."
     )
     filters: Filters | None = None
+    conversation_id: str | None = Field(
+        None, max_length=64, description='Keep the answer in this conversation of yours ("new" starts one; the answer '
+        "says which). Absent: the answer is kept alone, for feedback.",
+    )
 
 
 class FailedFile(BaseModel):

@@ -69,18 +69,39 @@
     try {
       const saved = JSON.parse(localStorage.getItem(STORAGE_KEY) || "{}");
       const messages = Array.isArray(saved.messages) ? saved.messages.filter(isMessage) : [];
-      return { messages: messages, open: saved.open === true };
+      const conversation = typeof saved.conversation === "string" ? saved.conversation : null;
+      return { messages: messages, open: saved.open === true, conversation: conversation };
     } catch (err) {
-      return { messages: [], open: false };
+      return { messages: [], open: false, conversation: null };
     }
   }
+
+  // This browser's random token on this site: the server keeps its conversations under a digest of it.
+  const VISITOR_KEY = "article-assistant:visitor:" + server;
+  function visitorToken() {
+    try {
+      let token = localStorage.getItem(VISITOR_KEY);
+      if (!token) {
+        const bytes = new Uint8Array(24);
+        crypto.getRandomValues(bytes);
+        token = Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+        localStorage.setItem(VISITOR_KEY, token);
+      }
+      return token;
+    } catch (err) {
+      return ""; // storage blocked: answers are still given, the conversation is kept in this page only
+    }
+  }
+  const visitor = visitorToken();
 
   function isMessage(m) {
     return m && (m.role === "user" || m.role === "assistant") && typeof m.text === "string";
   }
 
   function authHeaders(extra) {
-    return Object.assign({ Authorization: "Bearer " + config.key }, extra || {});
+    const headers = { Authorization: "Bearer " + config.key };
+    if (visitor) headers["X-Assistant-Visitor"] = visitor;
+    return Object.assign(headers, extra || {});
   }
 
   const state = loadState();
@@ -108,6 +129,7 @@
   // --- talking to the server ------------------------------------------------
   function requestBody(question, history) {
     const body = { question: question, history: history };
+    if (visitor) body.conversation_id = state.conversation || "new"; // kept on the server for this visitor
     // The article in view: the one the tag names, else whichever article lives at this page's link (if any).
     body.filters = config.article ? { article_ids: [config.article] } : { urls: [location.href] };
     if (inline) delete body.filters.urls; // /widget is the assistant's own page, no article's
@@ -480,6 +502,7 @@
         id: typeof answer.id === "string" ? answer.id : null, // what feedback names
       };
       pending.replaceWith(renderMessage(reply));
+      if (typeof answer.conversation_id === "string") state.conversation = answer.conversation_id;
       state.messages.push({ role: "user", text: question }, reply);
       saveState();
     } catch (err) {
@@ -508,6 +531,7 @@
   });
   newButton.addEventListener("click", function () {
     state.messages = [];
+    state.conversation = null; // the next question starts a new one (the old one stays until it expires)
     saveState();
     showError("");
     renderLog();
@@ -521,11 +545,43 @@
     if (!inline) { setOpen(false); launcher.focus(); }
   });
 
+  // The server's copy of the conversation is the one that counts (another tab may have added to it).
+  async function restoreConversation() {
+    if (!state.conversation || !config.key) return;
+    try {
+      const response = await fetch(server + "/api/conversations/" + encodeURIComponent(state.conversation),
+        { headers: authHeaders() });
+      if (response.status === 404) { // expired or deleted on the server
+        state.conversation = null;
+        state.messages = [];
+      } else if (response.ok) {
+        const kept = await response.json();
+        const saved = state.messages;
+        state.messages = [];
+        for (const turn of kept.turns || []) {
+          const a = turn.answer || {};
+          state.messages.push({ role: "user", text: String(turn.question) }, {
+            role: "assistant", text: String(a.answer || ""), citations: a.citations || [], refused: a.refused === true,
+            notice: a.notice || null, id: typeof a.id === "string" ? a.id : null,
+            rating: (saved.find(function (m) { return m.id === a.id; }) || {}).rating,
+          });
+        }
+      } else {
+        return; // keep what this browser saved
+      }
+      saveState();
+      renderLog();
+    } catch (err) {
+      /* unreachable: what this browser saved is shown */
+    }
+  }
+
   function mount() {
     if (inline) script.after(host);
     else document.body.append(host);
     renderLog();
     showPanel(state.open);
+    restoreConversation();
   }
 
   if (document.body) mount();
