@@ -207,6 +207,26 @@ def test_signed_in_admin_adds_articles_from_the_page(served):
     assert "23:40" in ask(served, "When does the night ferry to Saltmarsh leave?")["answer"]
     assert not list(served.upload_area().rglob("ferry.txt")), "the upload is deleted once ingested"
 
+    # Managing articles from the page: the handlers check the sign-in themselves, whatever the page shows.
+    [ferry] = [article_id for article_id, source in articles(served) if source == "upload:ferry.txt"]
+    seed = next(article_id for article_id, source in articles(served) if source.endswith(SEED_ARTICLE.name))
+    with client(served) as anonymous:
+        for name in ("remove_article", "reingest_article"):
+            event, payload = gradio_call(anonymous, name, [ferry])
+            assert event == "complete" and "sign in with the admin key" in json.dumps(payload)
+    assert ferry in dict(articles(served))
+    with client(served) as browser:
+        assert sign_in(browser).status_code == 303
+        event, payload = gradio_call(browser, "reingest_article", [seed])  # its file is on the server: read again
+        assert event == "complete" and "unchanged 1" in json.dumps(payload)
+        event, payload = gradio_call(browser, "reingest_article", [ferry])  # an upload's file is not kept
+        assert "was uploaded, and uploads are not kept" in json.dumps(payload)
+        event, payload = gradio_call(browser, "remove_article", ["no-such-article"])
+        assert "no article with id &#x27;no-such-article&#x27;" in json.dumps(payload)  # escaped HTML
+        event, payload = gradio_call(browser, "remove_article", [ferry])
+        assert event == "complete" and "Removed Ferry timetable." in json.dumps(payload)
+    assert ferry not in dict(articles(served))
+
 
 # --- 3. medium-high: YAML alias bomb in front matter ---------------------------------------------
 

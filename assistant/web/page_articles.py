@@ -155,8 +155,9 @@ def add_article_controls(assistant: Assistant, access: PageAccess, scope: gr.Dro
         upload_button = gr.Button("Ingest uploaded files")
         link = gr.Textbox(label="Add a link (http or https)", placeholder="https://…", elem_id="link")
         link_button = gr.Button("Fetch and ingest the link")
+        # Custom values pass Gradio's own check (its choices may predate an ingest); the handlers look the id up.
         chosen = gr.Dropdown(choices=article_choices(assistant), value=None, label="Manage an article",
-                             elem_id="manage-article")
+                             elem_id="manage-article", allow_custom_value=True)
         with gr.Row():
             remove_button = gr.Button("Remove article", variant="stop", elem_id="remove-article")
             reingest_button = gr.Button("Re-ingest article", elem_id="reingest-article")
