@@ -299,3 +299,23 @@ def test_the_page_has_no_serious_accessibility_violations(chat_server, browser, 
     page.screenshot(path=str(artifacts_dir / f"chat-page-{name}.png"))
     context.close()
     assert [f for f in findings if f["impact"] in ("serious", "critical")] == []
+
+
+def test_the_reader_shows_article_text_as_text_and_links_only_web_urls():
+    from assistant.models import Article, Citation
+    from assistant.web.render import reader_html
+
+    text = "Harbour bridge <img src=x onerror=alert(1)>\n\nThe bridge reopened on Monday. It cost <b>£4m</b>."
+    quote = "The bridge reopened on Monday."
+    cited = Citation(n=2, article_id="bridge", title="<i>Bridge</i>", source="upload:bridge.md", quote=quote,
+                     start=text.index(quote), end=text.index(quote) + len(quote), score=0.9)
+    for url, link in (("https://news.example/bridge?a=1&b=2", 'href="https://news.example/bridge?a=1&amp;b=2"'),
+                      ("javascript:alert(1)", None), (None, None)):
+        html = reader_html(Article(id="bridge", title="<i>Bridge</i>", text=text, source="upload:bridge.md", url=url,
+                                   published="2025-03-01"), cited)
+        assert '<mark class="cited" id="reader-cited">The bridge reopened on Monday.</mark>' in html
+        assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img" not in html and "<b>" not in html
+        assert "&lt;i&gt;Bridge&lt;/i&gt;" in html and "Published 2025-03-01" in html
+        assert (link in html and 'rel="noopener noreferrer"' in html) if link else "Original article" not in html
+    moved = reader_html(Article(id="bridge", title="Bridge", text="Rewritten since.", source="upload:bridge.md"), cited)
+    assert "no longer in it" in moved and "No publication date" in moved

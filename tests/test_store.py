@@ -97,6 +97,9 @@ def test_feedback_checks_its_answer_rating_and_comment_and_stores_nothing_bad(st
     [only] = store.feedback.all()  # one rating per answer: the second replaced the first
     assert (only.id, only.rating, only.comment) == (changed.id, "down", "It cites the wrong line.")
     assert only.settings["top_k"] == 5 and "admin_keys" not in only.settings
+    # The settings recorded are those the answer was given with, not the server's at feedback time.
+    other = store.conversations.add_answer("page:a", "Q?", answer(), settings={"top_k": 9})
+    assert store.feedback.give("page:a", other.id, "up").settings == {"top_k": 9}
 
 
 def test_export_writes_questions_the_evaluator_reads(store, tmp_path):

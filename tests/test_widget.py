@@ -230,6 +230,11 @@ def test_widget_on_the_page_an_article_links_to_is_about_that_article(page, site
     ask(page, "What is this article about?")
     expect(page.locator("article-assistant .msg.bot .text")).to_contain_text("night ferry to Saltmarsh", timeout=60_000)
     expect(page.locator("article-assistant .citation").first).to_contain_text("Night ferry returns")
+    # Its reader links to the original page.
+    page.locator("article-assistant .citation .read").first.click()
+    original = page.locator("article-assistant .reader-meta a.original")
+    expect(original).to_have_attribute("href", sites["allowed"] + "/story/ferry")
+    assert original.get_attribute("rel") == "noopener noreferrer"
 
 
 def test_a_citation_opens_the_compact_reader_in_the_widget(page, sites, artifacts_dir):

@@ -21,7 +21,7 @@ from ..models import Turn, display_source
 from ..settings import Settings
 from .conversations import ConversationStore, _aware, new_id, now, storable, writes
 from .records import Feedback, Rating, answer_from_record, answer_record
-from .tables import FeedbackRow
+from .tables import AnswerRow, FeedbackRow
 
 
 def feedback_of(row: FeedbackRow) -> Feedback:
@@ -58,11 +58,12 @@ class FeedbackStore:
             row = session.scalar(select(FeedbackRow).where(FeedbackRow.answer_id == answered.id,
                                                            FeedbackRow.owner == owner))
             if row is None:
+                asked = session.get(AnswerRow, answered.id)
                 row = FeedbackRow(
                     id=new_id(), answer_id=answered.id, owner=owner, comment="", question=answered.question,
                     standalone_question=answered.standalone_question,
                     history=[t.model_dump() for t in answered.history], answer=answer_record(answered.answer),
-                    settings=self.conversations.answer_settings(), created_at=moment,
+                    settings=asked.settings if asked is not None else {}, created_at=moment,  # as when it answered
                 )
                 session.add(row)
             row.rating = rating
