@@ -10,7 +10,7 @@ from pathlib import Path
 import axe_playwright_python
 import httpx
 import pytest
-from conftest import chromium_path
+from conftest import SEED_ARTICLE, chromium_path
 from gradio_client import Client
 from servers import CLI, ServerThread
 
@@ -169,6 +169,7 @@ def test_a_citation_of_an_earlier_answer_opens_the_reader_at_its_passage(chat_se
     expect(_bot(page, 1)).to_contain_text("Joint Implementation Group", timeout=60_000)
     expect(page.locator("#sources .citation")).to_have_count(1)  # the latest answer's one passage
 
+    assert "<a" not in _bot(page, 0).get_attribute("aria-label")  # named by its text, not its markup
     _bot(page, 0).locator("a.cite", has_text="[2]").click()  # [2] of the earlier answer
     mark = page.locator("#reader mark.cited")
     expect(mark).to_have_text(cited.quote, timeout=30_000)
@@ -277,6 +278,17 @@ def test_an_empty_index_says_so_and_points_at_the_upload_box(seeded_assistant, t
         expect(_bot(page, 0)).to_contain_text("No articles are indexed yet", timeout=60_000)
         expect(_bot(page, 0)).not_to_contain_text("The articles don't say.")
         page.screenshot(path=str(artifacts_dir / "chat-page-empty-index.png"), full_page=True)
+
+        # Through the upload box (open on 127.0.0.1 without keys): the notice goes, the box empties, answers come.
+        page.locator("#upload-box input[type=file]").set_input_files(str(SEED_ARTICLE))
+        expect(page.locator("#upload-box")).to_contain_text(SEED_ARTICLE.name, timeout=30_000)
+        page.get_by_role("button", name="Ingest uploaded files").click()
+        expect(page.locator("#upload-status")).to_contain_text("Added 1", timeout=120_000)
+        expect(notice).to_be_empty()
+        expect(page.locator("#articles")).to_contain_text("Kerry in Moscow")
+        expect(page.locator("#upload-box")).not_to_contain_text(SEED_ARTICLE.name)
+        _ask_in_page(page, JIG)
+        expect(_bot(page, 1)).to_contain_text("Joint Implementation Group", timeout=60_000)
 
 
 @pytest.mark.browser

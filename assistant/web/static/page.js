@@ -34,4 +34,15 @@
   document.addEventListener("change", (event) => {
     if (narrow.matches && event.target.closest && event.target.closest("#conversations")) closeSidebar();
   });
+
+  // Gradio names each message by its raw content; an answer's content holds the [n] links' markup, so name it
+  // by its text instead (what a screen reader should say).
+  const nameMessages = () => {
+    for (const message of document.querySelectorAll('#chat [data-testid="bot"][aria-label]')) {
+      const text = message.querySelector(".message-content");
+      const name = "bot's message: " + (text ? text.textContent.trim() : "");
+      if (text && message.getAttribute("aria-label") !== name) message.setAttribute("aria-label", name);
+    }
+  };
+  new MutationObserver(nameMessages).observe(document.body, { subtree: true, childList: true, characterData: true });
 }
