@@ -1,9 +1,17 @@
 """Condense stage: a follow-up question + history → a standalone question.
 
-Deterministic: a follow-up that uses a pronoun and names nobody gets the pronoun
-replaced by the most recent name mentioned in the conversation's questions
-("Who will he meet on Friday?" after a question about Kerry → "Who will
-Kerry meet on Friday?"). Every backend answers the question condensed here.
+Deterministic: a follow-up that uses a pronoun and names nobody gets the pronoun replaced by
+what it points back to, looked for in the previous turns' questions and answers, newest first:
+
+- he/him/his/she/her/hers: a person. After "Who discovered the comet?" that is the person the
+  answer named; otherwise the last name in the question ("Who will he meet?" after a question
+  about Kerry → "Who will Kerry meet?"), else a person the answer named.
+- it/its/they/them/their: the last name in the question, else one the answer named.
+- there: a place, "then": a time ("in Uppsala", "in 1857"), by the same order (the answer first
+  after a where/when question). Existential "there" ("Is there ...?") is left alone.
+
+Names in answers come from spaCy's entity recogniser (the model the answer phrase uses).
+Every backend answers the question condensed here.
 """
 
 from __future__ import annotations
@@ -11,12 +19,26 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .answer.phrases import nlp
 from .models import Turn
-from .vocabulary import POSSESSIVE_PRONOUNS, QUESTION_OPENERS
+from .vocabulary import MONTH, POSSESSIVE_PRONOUNS, QUESTION_OPENERS
 
 _AMBIGUOUS = {"her"}  # object or possessive; decided by the next word
+_PERSONAL = {"he", "him", "his", "she", "her", "hers"}
 _PRONOUN = re.compile(r"\b(he|him|she|her|hers|his|they|them|their|it|its)\b", re.I)
+# "there" as a place, not "there is/are/was ..." or "is there ...?"
+_THERE = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bwere )\bthere\b(?!\s+(?:is|are|was|were|be|been|has|have|had|will|would)\b)", re.I)
+_THEN = re.compile(r"\bthen\b", re.I)
 _NAME = re.compile(r"\b(?:[A-Z][\w'’\-]+)(?:\s+(?:of\s+|al-|de\s+|von\s+)?[A-Z][\w'’\-]+)*")
+# Capitalised but no one's name: "Who will he meet on Friday?" still names nobody.
+_CALENDAR = re.compile(r"(?i:(?:mon|tues|wednes|thurs|fri|satur|sun)day|" + MONTH + r"|I)")
+_MARKER = re.compile(r"\s*\[\d+\]")
+_ASKS = {"person": re.compile(r"^\s*(?:who|whom|whose)\b", re.I), "place": re.compile(r"^\s*where\b", re.I),
+         "thing": re.compile(r"^\s*(?:which|what)\s+(?!(?:is|was|are|were|did|does|do|has|have|had)\b)\w+", re.I),
+         "time": re.compile(r"^\s*(?:when|what year|in what year|which year)\b", re.I)}
+LOOKBACK = 3  # turns searched for what a pronoun points back to
+_LABELS = {"person": {"PERSON"}, "place": {"GPE", "LOC", "FAC"}, "time": {"DATE", "TIME"},
+           "thing": {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}}
 
 
 def names_in(text: str) -> list[str]:
@@ -30,24 +52,56 @@ def names_in(text: str) -> list[str]:
     return names
 
 
+def _entities(text: str, kind: str, besides: str) -> list[str]:
+    """Entities of the kind in the text that ``besides`` (the question it answered) does not already name."""
+    found = nlp()(_MARKER.sub("", text).replace("…", " "))
+    return [e.text for e in found.ents if e.label_ in _LABELS[kind] and e.text.lower() not in besides.lower()]
+
+
+def antecedent(kind: str, history: Sequence[Turn]) -> str | None:
+    """What a pronoun of this kind (person, thing, place, time) points back to, newest turn first."""
+    for i in range(len(history) - 1, max(-1, len(history) - 1 - LOOKBACK), -1):
+        turn = history[i]
+        # The earlier question as it was answered: its own pronouns resolved ("Who will he meet?" → Kerry).
+        asked = condense(turn.question, history[:i]) if i else turn.question
+        if kind == "thing":
+            named = names_in(asked)
+        else:
+            named = [e.text for e in nlp()(asked).ents if e.label_ in _LABELS[kind]]
+        # A person the conversation is about stays its subject; one asked for ("Who discovered ...?") becomes it.
+        if named and not (kind != "person" and _ASKS[kind].search(asked)):
+            return named[-1]
+        # "it"/"they" point to a name in the answer only when one was asked for ("Which firm ...?"):
+        # otherwise they mostly mean a thing the question named in lower case ("the treaty").
+        in_answer = _entities(turn.answer, kind, asked) if kind != "thing" or _ASKS[kind].search(asked) else []
+        if in_answer:
+            return in_answer[0]
+        if named:
+            return named[-1]
+    return None
+
+
 def condense(question: str, history: Sequence[Turn]) -> str:
-    if not history or names_in(question) or not _PRONOUN.search(question):
+    if not history or any(not _CALENDAR.fullmatch(name) for name in names_in(question)):
         return question
-    antecedent = None
-    for turn in reversed(history):
-        found = names_in(turn.question)
-        if found:
-            antecedent = found[-1]
-            break
-    if antecedent is None:
-        return question
+    pronoun = _PRONOUN.search(question)
+    if pronoun:
+        kind = "person" if pronoun.group(1).lower() in _PERSONAL else "thing"
+        name = antecedent(kind, history)
+        if name is not None:
+            question = _PRONOUN.sub(lambda m: _name_for(m, question, name), question, count=1)
+    for pattern, kind in ((_THERE, "place"), (_THEN, "time")):
+        if pattern.search(question):
+            found = antecedent(kind, history)
+            if found is not None:
+                question = pattern.sub(f"in {found}" if not found.lower().startswith(("in ", "on ", "at ")) else found, question, count=1)
+    return question
 
-    def replace(m: re.Match) -> str:
-        word = m.group(1)
-        lower = word.lower()
-        after = question[m.end():].lstrip()
-        possessive = lower in POSSESSIVE_PRONOUNS or (lower in _AMBIGUOUS and after[:1].isalpha() and not after.lower().startswith(("on ", "in ", "at ", "for ", "to ", "about ")))
-        return f"{antecedent}'s" if possessive else antecedent
 
-    return _PRONOUN.sub(replace, question, count=1)
-
+def _name_for(m: re.Match, question: str, name: str) -> str:
+    lower = m.group(1).lower()
+    after = question[m.end():].lstrip()
+    possessive = lower in POSSESSIVE_PRONOUNS or (
+        lower in _AMBIGUOUS and after[:1].isalpha() and not after.lower().startswith(("on ", "in ", "at ", "for ", "to ", "about "))
+    )
+    return f"{name}'s" if possessive else name

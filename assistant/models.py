@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePath
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from pydantic.json_schema import SkipJsonSchema
 
 
@@ -125,6 +125,13 @@ class Citation(BaseModel):
     highlight_start: SkipJsonSchema[int | None] = Field(None, exclude=True)
     highlight_end: SkipJsonSchema[int | None] = Field(None, exclude=True)
 
+    @computed_field(description="The phrase of the quote that answers (the name, date, number… asked for), when one was found.")
+    @property
+    def phrase(self) -> str | None:
+        if self.highlight_start is None or self.highlight_end is None:
+            return None
+        return self.quote[self.highlight_start : self.highlight_end]
+
     @classmethod
     def quoting(
         cls, n: int, passage: Passage, start: int, end: int, score: float, highlight: tuple[int, int] | None = None
@@ -164,6 +171,8 @@ class Answer(BaseModel):
     # How well the best sentence matches the question (the score the refusal threshold applies to).
     support: SkipJsonSchema[float | None] = Field(None, exclude=True)
     refusal_reason: SkipJsonSchema[str | None] = Field(None, exclude=True)
+    # What the refusal decision looked at (the extractive backend's signals, answer/refusal.py), for bench/cv.py.
+    refusal_signals: SkipJsonSchema[dict[str, float] | None] = Field(None, exclude=True)
     kind: SkipJsonSchema[str] = Field("factoid", exclude=True, description="factoid, overview or catalogue")
 
     def for_reader(self) -> "Answer":

@@ -56,13 +56,18 @@ class Settings(BaseSettings):
 
     # --- answer ------------------------------------------------------------
     backend: str = Field("extractive", description="Answer backend (`assistant backends`: extractive, openai, local).")
+    refusal: Literal["rules", "model", "off"] = Field(
+        "rules",
+        description="How the extractive backend decides the articles do not answer: the hand rules below, the fitted "
+        "classifier (assistant/answer/refusal_model.json; ties with the rules under bench/cv.py), or never.",
+    )
     refusal_threshold: float = Field(
         0.33,
-        description="Minimum support (0.7 x similarity + 0.3 x question-term overlap) of the best sentence; "
-        "below it the assistant refuses. Calibrated on shared/evaldata (bench/ablation.py).",
+        description="Rules: minimum support (0.7 x similarity + 0.3 x question-term overlap) of the best sentence; "
+        "below it the assistant refuses.",
     )
     refusal_checks: bool = Field(
-        True, description="Also refuse when the best sentence lacks the asked-for kind or the question's terms."
+        True, description="Rules: also refuse when the best sentence lacks the asked-for kind or the question's terms."
     )
     extractive_scoring: Literal["semantic", "signals"] = Field(
         "signals", description="Rank sentences by similarity alone, or by the weighted signals."

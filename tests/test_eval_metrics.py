@@ -128,8 +128,9 @@ def _passage(source: str, text: str) -> dict:
     return {"rank": 0, "chunk_id": "c", "article_id": "x", "source": source, "score": 0.5, "text": text}
 
 
-def _citation(passage: str, quote: str) -> dict:
-    return {"n": 1, "article_id": "x", "title": "t", "source": "s", "passage": passage, "quote": quote, "score": 1.0}
+def _citation(passage: str, quote: str, phrase: str | None = None, score: float = 1.0) -> dict:
+    return {"n": 1, "article_id": "x", "title": "t", "source": "s", "passage": passage, "quote": quote, "score": score,
+            "phrase": phrase}
 
 
 @pytest.fixture
@@ -137,7 +138,7 @@ def hand_made_results() -> list[QuestionResult]:
     right = QuestionResult(  # answered right, top passage from the gold article
         id="r1", question="Where does Kerry fly?", gold=["Moscow"], article="a.md", answerable=True,
         answer="Kerry flies to Moscow [1]",
-        citations=[_citation("Kerry flies to Moscow today.", "Kerry flies to Moscow")],
+        citations=[_citation("Kerry flies to Moscow today.", "Kerry flies to Moscow", phrase="to Moscow")],
         retrieved=[_passage("/c/a.md", "Kerry flies to Moscow today."), _passage("/c/b.md", "Other things.")],
         latency_ms=100,
     )
@@ -150,7 +151,9 @@ def hand_made_results() -> list[QuestionResult]:
     wrong = QuestionResult(  # wrong answer, two citations that hold no gold, gold article not retrieved
         id="r3", question="When?", gold=["1900"], article="b.md", answerable=True,
         answer="It happened in 1899 [1] [2]",
-        citations=[_citation("It happened in 1899.", "It happened in 1899."), _citation("Unrelated.", "Unrelated.")],
+        # the best-scored citation's phrase is the answer's phrase: "1899", not the runner-up's "1900"
+        citations=[_citation("It happened in 1899.", "It happened in 1899.", phrase="in 1899", score=2.0),
+                   _citation("Unrelated.", "Unrelated.", phrase="1900")],
         retrieved=[_passage("/c/c.md", "Nothing here.")],
         latency_ms=300,
     )
@@ -171,20 +174,21 @@ def test_question_outcome(hand_made_results):
     # "Kerry flies to Moscow" vs "moscow": 1 shared of 4 predicted, P = 1/4, R = 1, F1 = 0.5/1.25 = 0.4
     assert right == {
         "answer_in_top_k": True, "article_hit_at_1": True, "reciprocal_rank": 1.0, "str_em": 1.0,
-        "token_f1": pytest.approx(0.4), "answer_words": 4, "citations": 1, "supporting_citations": 1,
-        "refusal_correct": True,
+        "token_f1": pytest.approx(0.4), "answer_words": 4, "highlight_em": 1.0, "highlight_words": 2,
+        "citations": 1, "supporting_citations": 1, "refusal_correct": True,
     }
     assert falsely_refused == {
         "answer_in_top_k": True, "article_hit_at_1": False, "reciprocal_rank": 0.5, "str_em": 0.0,
-        "token_f1": 0.0, "answer_words": None, "citations": None, "supporting_citations": None,
-        "refusal_correct": False,
+        "token_f1": 0.0, "answer_words": None, "highlight_em": None, "highlight_words": None,
+        "citations": None, "supporting_citations": None, "refusal_correct": False,
     }
     assert wrong["answer_in_top_k"] is False and wrong["reciprocal_rank"] == 0.0
+    assert wrong["highlight_em"] == 0.0 and wrong["highlight_words"] == 2
     assert wrong["citations"] == 2 and wrong["supporting_citations"] == 0
     assert wrongly_answered == {
         "answer_in_top_k": None, "article_hit_at_1": None, "reciprocal_rank": None, "str_em": None,
-        "token_f1": None, "answer_words": None, "citations": None, "supporting_citations": None,
-        "refusal_correct": False,
+        "token_f1": None, "answer_words": None, "highlight_em": None, "highlight_words": None,
+        "citations": None, "supporting_citations": None, "refusal_correct": False,
     }
 
 
@@ -197,6 +201,8 @@ def test_summarise_hand_made_run(hand_made_results):
         "str_em": pytest.approx(1 / 3, abs=1e-4),  # r1; the refusal scores 0
         "token_f1": pytest.approx(0.4 / 3, abs=1e-4),  # (0.4 + 0 + 0) / 3
         "answer_words_median": 4,  # r1 and r3 have 4 words each (markers removed)
+        "highlight_em": 0.5,  # r1's "to Moscow" holds the gold; r3's "in 1899" does not
+        "highlight_words_median": 2,
         "citation_precision": pytest.approx(1 / 3, abs=1e-4),  # 1 supporting of 3 citations (r1: 1/1, r3: 0/2)
         "citation_recall": 0.5,  # r1 yes, r3 no
         "refusal_recall": 0.0,  # the one unanswerable question was answered

@@ -9,7 +9,6 @@ passages do not actually hold what is asked.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -17,12 +16,13 @@ import numpy as np
 
 from ..models import Answer, Citation, Passage
 from ..text import addresses_the_model, find_dateline, is_headline, split_sentences
-from ..vocabulary import PHRASE_GLUE, STOPWORDS
+from ..vocabulary import STOPWORDS
+from . import phrases, refusal
 from .base import AnswerBackend
 from .clauses import answering_span
 from .kinds import Request
 from .overview import catalogue, overview
-from .question import PATTERNS, WORD, QuestionAnalysis, analyse, sentence_has_kind, stem
+from .question import WORD, QuestionAnalysis, analyse, sentence_has_kind, stem
 
 # Weights of the sentence signals, fitted as a pairwise ranker (logistic regression on
 # sentence pairs) on shared/evaldata/xquad-dev; bench/fit_ranker.py refits and cross-validates them by article.
@@ -40,17 +40,6 @@ SIGNAL_WEIGHTS = {
 }
 # Share of semantic similarity (vs question-term overlap) in the support score.
 SUPPORT_SEMANTIC = 0.7
-# The predicate check refuses when the best sentence (with the one before it and the title)
-# covers less than this share, by weight, of the question's non-name terms,
-MIN_PREDICATE_COVERAGE = 0.34
-# misses at least this many of them (one missing word is often a paraphrase: "final" for "last"),
-MIN_PREDICATE_MISSING = 2
-# and is less similar than this to the question without its names.
-MIN_PREDICATE_SIMILARITY = 0.15
-# Kinds of answer that the chosen sentence must contain, or the assistant refuses.
-STRICT_KINDS = {"age", "number", "money", "date", "quote", "name"}
-
-
 @lru_cache(maxsize=512)
 def article_sentences(article_id: str, text: str) -> list[tuple[int, int]]:
     """Sentence spans of a whole article, split once and reused across questions."""
@@ -98,10 +87,12 @@ class ExtractiveBackend(AnswerBackend):
             return self.refusal().model_copy(update={"refusal_reason": "no passage" if not passages else "no sentence"})
         best = candidates[0]
         support = self.support(best)
-        reason = self.refusal_reason(analysis, best)
+        values = refusal.signals(analysis, candidates, support, self.embedder.encode_cached)
+        reason = self.refusal_reason(analysis, best, values)
+        why = {"support": support, "refusal_signals": values}
         if reason:
-            return self.refusal().model_copy(update={"support": support, "refusal_reason": reason})
-        return self._compose(analysis, self._choose(candidates), passages).model_copy(update={"support": support})
+            return self.refusal().model_copy(update={**why, "refusal_reason": reason})
+        return self._compose(analysis, self._choose(analysis, candidates), passages).model_copy(update=why)
 
     def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
         """Every candidate sentence of the passages with its signals and score, best first
@@ -188,39 +179,30 @@ class ExtractiveBackend(AnswerBackend):
         """How well the best sentence answers: mostly its meaning, partly the question's words in it."""
         return SUPPORT_SEMANTIC * best.signals["semantic"] + (1 - SUPPORT_SEMANTIC) * best.signals["terms"]
 
-    def refusal_reason(self, analysis: QuestionAnalysis, best: Candidate) -> str | None:
-        """Why the passages do not answer the question ("support", "terms", "kind", "predicate"), or None."""
-        if self.support(best) < self.settings.refusal_threshold:
-            return "support"
-        if not self.settings.refusal_checks:
+    def refusal_reason(self, analysis: QuestionAnalysis, best: Candidate, values: dict[str, float]) -> str | None:
+        """Why the passages do not answer the question, or None: "model" (the fitted classifier, refusal.py), or with
+        ``refusal = "rules"`` the hand rules' "support", "terms", "kind" or "predicate"."""
+        if self.settings.refusal == "off":
             return None
-        # Similar in meaning yet sharing no key word of the question, even with its context:
-        # the sentence is about something else ("plague in Paris in 1466" matched to plague in London).
-        if analysis.terms and best.signals["terms_in_context"] == 0:
-            return "terms"
-        # The answer stands on its best sentence: a runner-up that happens to hold a number or a quote
-        # does not make an unanswered "How many ...?" answered.
-        if analysis.kind in STRICT_KINDS and not best.kind_ok:
-            return "kind"
-        # A question about the articles' own people can match their names well while what it asks
-        # ("serve ... for dinner") is nowhere: refuse when neither the words nor the sense of the
-        # question without its names are in the sentence and its context.
-        predicate = analysis.predicate_terms
-        if predicate:
-            covered = sum(w for t, w in predicate.items() if t in best.context_stems) / sum(predicate.values())
-            missing = sum(t not in best.context_stems for t in predicate)
-            if covered < MIN_PREDICATE_COVERAGE and missing >= MIN_PREDICATE_MISSING:
-                vectors = self.embedder.encode_cached([analysis.without_names, best.text])
-                if float(vectors[0] @ vectors[1]) < MIN_PREDICATE_SIMILARITY:
-                    return "predicate"
-        return None
+        model = refusal.shipped_model()
+        if self.settings.refusal == "model" and model is not None:
+            return "model" if model.probability(values) < model.min_probability else None
+        return refusal.rule_reason(values, self.settings.refusal_threshold, self.settings.refusal_checks)
 
-    def _choose(self, ranked: list[Candidate]) -> list[Candidate]:
-        """The best sentence, and the runner-up when it scores almost as well."""
+    def _choose(self, analysis: QuestionAnalysis, ranked: list[Candidate]) -> list[Candidate]:
+        """The best sentence, and the runner-up when it scores almost as well; when neither holds the kind
+        asked for (a name, a number...), the sentence after the best one if it does: "A schoolgirl found
+        the comet." leans on "Maya Lindqvist, 16, ..." for who she is."""
         chosen = ranked[:1]
         margin = self.settings.second_sentence_margin
         if len(ranked) > 1 and margin > 0 and ranked[0].score - ranked[1].score < margin:
             chosen.append(ranked[1])
+        if analysis.kind is not None and not any(c.kind_ok for c in chosen):
+            best = ranked[0]
+            following = [c for c in ranked if c.passage == best.passage and c.start >= best.end]
+            nearest = min(following, key=lambda c: c.start, default=None)
+            if nearest is not None and nearest.kind_ok and nearest not in chosen:
+                chosen.append(nearest)
         # Keep article order so two sentences read naturally.
         return sorted(chosen, key=lambda c: (c.passage, c.start))
 
@@ -233,32 +215,11 @@ class ExtractiveBackend(AnswerBackend):
             # A long sentence is quoted by its answering clauses; the citation points at exactly those.
             s, e = answering_span(analysis, c.text, self.settings.answer_max_words)
             quote = c.text[s:e].rstrip()
-            citations.append(Citation.quoting(n, p, c.start + s, c.start + s + len(quote), c.score, _highlight(analysis, quote)))
+            phrase = phrases.answer_phrase(analysis, quote) or phrases.rule_phrase(analysis, quote)
+            citations.append(Citation.quoting(n, p, c.start + s, c.start + s + len(quote), c.score, phrase))
             parts.append(f"{'…' if s > 0 else ''}{quote}{'…' if e < len(c.text.rstrip()) else ''} [{n}]")
         return Answer(answer=" ".join(parts), citations=citations, refused=False)
 
 
 def _stems(text: str) -> frozenset[str]:
     return frozenset(stem(w) for w in WORD.findall(text))
-
-
-def _highlight(analysis: QuestionAnalysis, sentence: str) -> tuple[int, int] | None:
-    """The part of the sentence that answers: the asked-for kind, else the longest run of new words."""
-    if analysis.kind in PATTERNS:
-        asked = {m.group().lower() for m in PATTERNS[analysis.kind].finditer(analysis.text)}
-        for m in PATTERNS[analysis.kind].finditer(sentence):
-            if m.group().lower() not in asked:
-                return m.span()
-    best: tuple[int, int] | None = None
-    run_start = run_end = None
-    for m in re.finditer(r"\S+", sentence):
-        word = m.group().strip(".,;:!?\"'“”()[]")
-        new = bool(word) and stem(word) not in analysis.terms and word.lower() not in PHRASE_GLUE
-        if new:
-            run_start = m.start() if run_start is None else run_start
-            run_end = m.end()
-            if best is None or run_end - run_start > best[1] - best[0]:
-                best = (run_start, run_end)
-        else:
-            run_start = None
-    return best

@@ -76,6 +76,13 @@ def citation_supports(citation: dict, golds: Sequence[str]) -> bool:
     return contains_answer(f"{citation.get('passage', '')} {citation.get('quote', '')}", golds)
 
 
+def answer_phrase(citations: Sequence[dict]) -> str | None:
+    """The highlighted phrase of the answer's best-scored citation (the sentence chosen first), if it has one."""
+    if not citations:
+        return None
+    return max(citations, key=lambda c: c.get("score", 0.0)).get("phrase")
+
+
 # --- aggregation helpers -------------------------------------------------------
 def ratio(numerator: float, denominator: float) -> float | None:
     """numerator/denominator, or None (shown as n/a) when there is nothing to divide by."""
@@ -125,6 +132,8 @@ METRICS: dict[str, Metric] = {
     "str_em": Metric("higher", "a gold answer occurs in the answer text (answerable; refused = 0)"),
     "token_f1": Metric("higher", "SQuAD token F1 of the answer text, best gold (answerable; refused = 0)"),
     "answer_words_median": Metric("lower", "median words per answer, markers removed (answered answerable)"),
+    "highlight_em": Metric("higher", "the answer's highlighted phrase holds a gold answer (answered answerable)"),
+    "highlight_words_median": Metric("lower", "median words of the highlighted phrase (answered answerable)"),
     "citation_precision": Metric("higher", "share of citations whose passage or quote holds a gold answer"),
     "citation_recall": Metric("higher", "share of answered answerable questions with such a citation"),
     "refusal_recall": Metric("higher", "unanswerable questions refused"),
@@ -147,6 +156,7 @@ def question_outcome(result: QuestionResult) -> dict:
     gold_article = result.article if answerable else None
     answer_text = strip_citation_markers(result.answer) if result.answered else ""
     supporting = sum(citation_supports(c, golds) for c in result.citations)
+    phrase = answer_phrase(result.citations) if answered_answerable else None
     return {
         "answer_in_top_k": any(contains_answer(p["text"], golds) for p in result.retrieved) if answerable else None,
         "article_hit_at_1": (sources[:1] == [gold_article]) if gold_article else None,
@@ -154,6 +164,9 @@ def question_outcome(result: QuestionResult) -> dict:
         "str_em": float(contains_answer(answer_text, golds)) if answerable else None,
         "token_f1": token_f1(answer_text, golds) if answerable else None,
         "answer_words": answer_words(result.answer) if answered_answerable else None,
+        # No phrase highlighted counts as a miss: the reader is shown no answer in the quote.
+        "highlight_em": float(phrase is not None and contains_answer(phrase, golds)) if answered_answerable else None,
+        "highlight_words": len(phrase.split()) if phrase else None,
         "citations": len(result.citations) if answered_answerable else None,
         "supporting_citations": supporting if answered_answerable else None,
         "refusal_correct": result.refused != answerable,
@@ -184,6 +197,8 @@ def summarise(results: Sequence[QuestionResult], ingest_s: float) -> dict[str, f
         "str_em": mean(values("str_em")),
         "token_f1": mean(values("token_f1")),
         "answer_words_median": percentile(values("answer_words"), 50),
+        "highlight_em": mean(values("highlight_em")),
+        "highlight_words_median": percentile(values("highlight_words"), 50),
         "citation_precision": ratio(sum(values("supporting_citations")), sum(values("citations"))),
         "citation_recall": mean(supporting > 0 for supporting in values("supporting_citations")),
         **refusal_rates([r.answerable for r in factoid], [r.refused for r in factoid]),

@@ -36,6 +36,7 @@ def settings_used(settings: Settings) -> dict:
         "k": settings.top_k,
         "hybrid": settings.hybrid,
         "rrf_k": settings.rrf_k,
+        "refusal": settings.refusal,
         "refusal_threshold": settings.refusal_threshold,
         "refusal_checks": settings.refusal_checks,
         "extractive_scoring": settings.extractive_scoring,

@@ -1,0 +1,152 @@
+"""Fit the answer-phrase model (assistant/answer/phrase_model.json) and cross-validate it by article.
+
+For every answerable question of the sets, the real assistant answers; the quote of its best
+citation is split into candidate phrases (assistant/answer/phrases.py), and a candidate is a
+positive when it holds a gold answer. A pairwise ranker (logistic regression on the
+differences between a positive and a negative candidate of the same sentence) is fitted over their
+signals; at answer time the highest-scored candidate is the phrase.
+
+Printed, as ``highlight_em`` (answered answerable questions whose phrase holds a gold; a quote
+without the gold counts as a miss whatever the phrase):
+- in-fold: fitted and scored on all questions;
+- held-out: k-fold grouped by article (no article both fitted and scored on), C chosen inside;
+- the rule the model replaced (``phrases.rule_phrase``, still the fallback) on the same questions.
+
+    .venv/bin/python bench/fit_phrase.py [--set xquad-dev --set bench/newsdev ...] [--folds 5] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from question_sets import QuestionSet, resolve  # noqa: E402
+
+from assistant.answer import phrases  # noqa: E402
+from assistant.answer.question import analyse  # noqa: E402
+from assistant.eval.corpus import default_cache_root, open_eval_index  # noqa: E402
+from assistant.eval.metrics import contains_answer  # noqa: E402
+from assistant.eval.questions import load_questions  # noqa: E402
+from assistant.settings import load_settings  # noqa: E402
+
+C_GRID = [0.01, 0.03, 0.1, 0.3]
+
+
+@dataclass
+class Case:
+    group: str
+    features: list[dict[str, float]]  # one per candidate (empty: the quote holds no gold)
+    positive: np.ndarray
+    rule_hit: bool  # the phrase the previous rule (phrases.rule_phrase) picks holds a gold
+    words: list[int]
+
+
+def collect(question_set: QuestionSet) -> list[Case]:
+    assistant = open_eval_index(question_set.articles, load_settings(), default_cache_root()).assistant
+    cases = []
+    for q in load_questions(question_set.questions):
+        if not q.answerable or q.task != "factoid":
+            continue
+        answer = assistant.ask(q.question)
+        if answer.refused or not answer.citations:
+            continue
+        best = max(answer.citations, key=lambda c: c.score)
+        analysis = analyse(answer.question or q.question)
+        rule = phrases.rule_phrase(analysis, best.quote)  # the rule this model replaced
+        rule_hit = rule is not None and contains_answer(best.quote[rule[0] : rule[1]], q.answers)
+        group = f"{question_set.name}/{q.article}"
+        if not contains_answer(best.quote, q.answers):
+            cases.append(Case(group, [], np.zeros(0, bool), rule_hit, []))
+            continue
+        found = phrases.candidates(analysis, best.quote)
+        positive = np.array([contains_answer(c.text, q.answers) for c in found], bool)
+        cases.append(Case(group, [c.features for c in found], positive, rule_hit, [len(c.text.split()) for c in found]))
+    return cases
+
+
+def fit(cases: list[Case], c: float) -> dict[str, float]:
+    """A pairwise ranker: logistic regression on (positive − negative) candidates of the same sentence, no intercept
+    (only the order within a sentence matters)."""
+    vectorizer = DictVectorizer().fit([f for case in cases for f in case.features])
+    differences = []
+    for case in cases:
+        if not case.positive.any() or case.positive.all():
+            continue
+        x = vectorizer.transform(case.features).tocsr()
+        negatives = x[np.flatnonzero(~case.positive)]
+        for good in np.flatnonzero(case.positive)[:3]:  # a few positives per sentence keep questions balanced
+            differences.append(sparse.vstack([x[good]] * negatives.shape[0]) - negatives)
+    x = sparse.vstack(differences).tocsr()
+    x, labels = sparse.vstack([x, -x]).tocsr(), np.r_[np.ones(x.shape[0]), np.zeros(x.shape[0])]
+    lr = LogisticRegression(C=c, max_iter=5000, fit_intercept=False).fit(x, labels)
+    return {name: round(float(w), 4) for name, w in zip(vectorizer.feature_names_, lr.coef_[0]) if abs(w) > 1e-6}
+
+
+def evaluate(cases: list[Case], weights: dict[str, float]) -> tuple[float, float]:
+    """(highlight_em, median phrase words) when the best-scored candidate is the phrase."""
+    hits, words = [], []
+    for case in cases:
+        if not case.features:
+            hits.append(False)
+            continue
+        best = int(np.argmax([phrases.score(f, weights) for f in case.features]))
+        hits.append(bool(case.positive[best]))
+        words.append(case.words[best])
+    return float(np.mean(hits)), float(np.median(words)) if words else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", action="append", help="question sets under shared/evaldata, or a path")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--write", action="store_true", help=f"write the model fitted on all sets to {phrases.MODEL_PATH}")
+    args = parser.parse_args()
+    sets = resolve(args.set)
+    cases = [case for s in sets for case in collect(s)]
+    groups = [c.group for c in cases]
+    print(f"{len(cases)} answered answerable questions, {len(set(groups))} articles ({', '.join(s.name for s in sets)}); "
+          f"quote holds a gold in {np.mean([bool(c.features) for c in cases]):.3f}")
+    print(f"the previous rule (phrases.rule_phrase): highlight_em {np.mean([c.rule_hit for c in cases]):.3f}")
+
+    folds = list(GroupKFold(n_splits=args.folds).split(cases, groups=groups))
+    held_out, chosen = [], []
+    for train, test in folds:
+        fit_cases = [cases[i] for i in train]
+        # C is chosen inside the training folds (an inner grouped split), never on the held-out one.
+        inner = list(GroupKFold(n_splits=3).split(fit_cases, groups=[c.group for c in fit_cases]))
+
+        def inner_score(c: float, fit_cases=fit_cases, inner=inner) -> float:
+            return float(np.mean([evaluate([fit_cases[i] for i in te], fit([fit_cases[i] for i in tr], c))[0] for tr, te in inner]))
+
+        best_c = max(C_GRID, key=inner_score)
+        chosen.append(best_c)
+        held_out.append(evaluate([cases[i] for i in test], fit(fit_cases, best_c)))
+    final_c = max(set(chosen), key=chosen.count)
+    weights = fit(cases, final_c)
+    in_fold = evaluate(cases, weights)
+    print(f"in-fold (C={final_c}): highlight_em {in_fold[0]:.3f}, phrase words median {in_fold[1]:.0f}")
+    print(f"held-out ({args.folds} folds by article, C chosen per fold {chosen}): highlight_em "
+          f"{np.mean([h[0] for h in held_out]):.3f}, phrase words median {np.median([h[1] for h in held_out]):.0f}")
+    if args.write:
+        phrases.MODEL_PATH.write_text(json.dumps({
+            "fitted_on": [s.name for s in sets], "C": final_c, "questions": len(cases),
+            "weights": dict(sorted(weights.items())),
+        }, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {phrases.MODEL_PATH}")
+
+
+if __name__ == "__main__":
+    main()
