@@ -192,7 +192,17 @@ def test_a_citation_of_an_earlier_answer_opens_the_reader_at_its_passage(chat_se
 
 
 @pytest.mark.browser
-def test_the_conversation_survives_a_reload_and_resumes(chat_server, page):
+def _kept_conversations(store, title: str) -> list[tuple[str, str, int]]:
+    """(id, owner, answers) of every conversation with this title: the test looks behind the page, whose owner
+    is a cookie it cannot read."""
+    from assistant.store.tables import ConversationRow
+
+    with store.sessions() as session:
+        rows = session.query(ConversationRow).filter(ConversationRow.title == title)
+        return [(row.id, row.owner, len(row.answers)) for row in rows]
+
+
+def test_the_conversation_survives_a_reload_and_resumes(chat_server, seeded_assistant, page):
     from playwright.sync_api import expect
 
     page.goto(chat_server.url + "/")
@@ -204,11 +214,16 @@ def test_the_conversation_survives_a_reload_and_resumes(chat_server, page):
     expect(page.locator("#chat [data-testid=user]")).to_have_text([JIG], timeout=30_000)
     expect(_bot(page, 0)).to_contain_text("Joint Implementation Group")
     expect(page.locator("#sources mark.cited")).to_contain_text("Joint Implementation Group")
-    _ask_in_page(page, "Who will he meet on Friday?")  # resumes: "he" still resolves from the restored history
+    _ask_in_page(page, "Who will Kerry meet on Friday?")
     expect(_bot(page, 1)).to_contain_text("Lavrov", timeout=60_000)
+    # Resumed: the follow-up went into the same conversation, asked with the restored history.
+    store = seeded_assistant.store.conversations
+    [(kept, owner, _)] = [c for c in _kept_conversations(store, JIG) if c[2] == 2]
+    second = store.conversation(owner, kept).turns[1]
+    assert [t.question for t in second.history] == [JIG] and "Joint Implementation Group" in second.history[0].answer
 
     page.reload()
-    expect(page.locator("#chat [data-testid=user]")).to_have_text([JIG, "Who will he meet on Friday?"], timeout=30_000)
+    expect(page.locator("#chat [data-testid=user]")).to_have_text([JIG, "Who will Kerry meet on Friday?"], timeout=30_000)
     expect(page.locator("#conversations label")).to_have_count(1)  # the same conversation, not a second one
     _bot(page, 1).locator("a.cite", has_text="[1]").click()  # a restored answer's citation still opens
     expect(page.locator("#reader mark.cited")).to_contain_text("Lavrov", timeout=30_000)
@@ -219,7 +234,7 @@ def test_the_conversation_survives_a_reload_and_resumes(chat_server, page):
     expect(_bot(page, 0)).to_have_text("The articles don't say.", timeout=60_000)
     expect(page.locator("#conversations label")).to_have_count(2)
     page.locator("#conversations label", has_text=JIG).click()  # back to the first
-    expect(page.locator("#chat [data-testid=user]")).to_have_text([JIG, "Who will he meet on Friday?"], timeout=30_000)
+    expect(page.locator("#chat [data-testid=user]")).to_have_text([JIG, "Who will Kerry meet on Friday?"], timeout=30_000)
     page.locator("#delete-conversation").click()
     expect(page.locator("#conversations label")).to_have_count(1, timeout=30_000)
     expect(page.locator("#chat [data-testid=user]")).to_have_count(0)
@@ -281,12 +296,12 @@ def test_an_empty_index_says_so_and_points_at_the_upload_box(seeded_assistant, t
 
         # Through the upload box (open on 127.0.0.1 without keys): the notice goes, the box empties, answers come.
         page.locator("#upload-box input[type=file]").set_input_files(str(SEED_ARTICLE))
-        expect(page.locator("#upload-box")).to_contain_text(SEED_ARTICLE.name, timeout=30_000)
+        expect(page.locator("#upload-box")).to_contain_text(SEED_ARTICLE.stem, timeout=30_000)
         page.get_by_role("button", name="Ingest uploaded files").click()
         expect(page.locator("#upload-status")).to_contain_text("Added 1", timeout=120_000)
         expect(notice).to_be_empty()
         expect(page.locator("#articles")).to_contain_text("Kerry in Moscow")
-        expect(page.locator("#upload-box")).not_to_contain_text(SEED_ARTICLE.name)
+        expect(page.locator("#upload-box")).not_to_contain_text(SEED_ARTICLE.stem)
         _ask_in_page(page, JIG)
         expect(_bot(page, 1)).to_contain_text("Joint Implementation Group", timeout=60_000)
 

@@ -168,11 +168,12 @@ def test_widget_conversations_are_kept_per_site_and_visitor(server):
         first = client.post("/api/ask", json={"question": JIG, "conversation_id": "new"}, headers=me).json()
         conversation_id = first["conversation_id"]
         follow = client.post("/api/ask", headers=me, json={
-            "question": "Who will he meet on Friday?", "conversation_id": conversation_id,
+            "question": "Who will Kerry meet on Friday?", "conversation_id": conversation_id,
             "history": [{"question": JIG, "answer": first["answer"]}]}).json()
         assert follow["conversation_id"] == conversation_id and "Lavrov" in follow["answer"]
         kept = client.get(f"/api/conversations/{conversation_id}", headers=me).json()
-        assert [t["question"] for t in kept["turns"]] == [JIG, "Who will he meet on Friday?"]
+        assert [t["question"] for t in kept["turns"]] == [JIG, "Who will Kerry meet on Friday?"]
+        assert kept["turns"][1]["history"] == [{"question": JIG, "answer": first["answer"]}]
         assert kept["turns"][0]["answer"]["citations"][0]["source"] == "000_1083003a9cf2d7aa.txt"
         assert [c["id"] for c in client.get("/api/conversations", headers=me).json()] == [conversation_id]
 

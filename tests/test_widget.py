@@ -316,11 +316,12 @@ def test_the_widget_conversation_is_kept_on_the_server_for_this_visitor(page, si
     page.reload()
     expect(page.locator("article-assistant .msg.user")).to_have_text("What does JIG stand for?", timeout=30_000)
     expect(page.locator("article-assistant .citation")).to_contain_text("Kerry in Moscow")
-    ask(page, "Who will he meet on Friday?")
+    ask(page, "Who will Kerry meet on Friday?")
     expect(page.locator("article-assistant .msg.bot .text").nth(1)).to_contain_text("Lavrov", timeout=60_000)
-    [kept] = [c for c in sites["kept"].store.conversations.conversations(_widget_owner(sites, page))
-              if c.title == "What does JIG stand for?"]
-    assert kept.answers == 2  # one conversation on the server, resumed
+    store, owner = sites["kept"].store.conversations, _widget_owner(sites, page)
+    [kept] = [c for c in store.conversations(owner) if c.title == "What does JIG stand for?"]
+    assert kept.answers == 2  # one conversation on the server, resumed with the restored history:
+    assert [t.question for t in store.conversation(owner, kept.id).turns[1].history] == ["What does JIG stand for?"]
 
 
 def _widget_owner(sites, page) -> str:
