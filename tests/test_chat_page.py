@@ -330,7 +330,7 @@ def test_the_page_has_no_serious_accessibility_violations(chat_server, browser, 
 
 def test_the_reader_shows_article_text_as_text_and_links_only_web_urls():
     from assistant.models import Article, Citation
-    from assistant.web.render import reader_html
+    from assistant.web.render import link_html, reader_html
 
     text = "Harbour bridge <img src=x onerror=alert(1)>\n\nThe bridge reopened on Monday. It cost <b>£4m</b>."
     quote = "The bridge reopened on Monday."
@@ -344,5 +344,8 @@ def test_the_reader_shows_article_text_as_text_and_links_only_web_urls():
         assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img" not in html and "<b>" not in html
         assert "&lt;i&gt;Bridge&lt;/i&gt;" in html and "Published 2025-03-01" in html
         assert (link in html and 'rel="noopener noreferrer"' in html) if link else "Original article" not in html
+    # The same rule for the links on passage cards and in the Articles table.
+    assert link_html("javascript:alert(1)") == "javascript:alert(1)" and "<a" not in link_html("data:text/html,<b>")
+    assert link_html('https://news.example/"><b>', "original").startswith('<a href="https://news.example/&quot;&gt;&lt;b&gt;"')
     moved = reader_html(Article(id="bridge", title="Bridge", text="Rewritten since.", source="upload:bridge.md"), cited)
     assert "no longer in it" in moved and "No publication date" in moved

@@ -55,7 +55,7 @@ def citation_html(c: Citation, *, reader: bool = False, answer_id: str | None = 
         f'<div class="citation-head"><span class="citation-n">[{c.n}]</span> '
         f'<span class="citation-title">{escape(c.title)}</span></div>'
         f'<div class="citation-source">{escape(display_source(c.source) if reader else c.source)}'
-        f'{" · " + escape(c.url) if c.url else ""} · characters {c.start}–{c.end}</div>'
+        f'{" · " + link_html(c.url) if c.url else ""} · characters {c.start}–{c.end}</div>'
         f'<blockquote class="citation-passage">{body}</blockquote>{opener}</div>'
     )
 
@@ -73,6 +73,13 @@ def sources_html(answer: Answer | None, *, reader: bool = False, selected: int |
 def safe_link(url: str | None) -> str | None:
     """A URL fit for an href: http(s) only (never javascript: or data:)."""
     return url if url and url.lower().startswith(("http://", "https://")) else None
+
+
+def link_html(url: str, text: str | None = None) -> str:
+    """A link to an article's own page (http/https only; anything else is shown as text)."""
+    safe = safe_link(url)
+    shown = escape(text or url)
+    return f'<a href="{escape(safe)}" target="_blank" rel="noopener noreferrer">{shown}</a>' if safe else shown
 
 
 def reader_html(article: Article, citation: Citation) -> str:
@@ -127,7 +134,8 @@ def articles_html(articles: list[ArticleInfo]) -> str:
     if not articles:
         return "<p>No articles indexed yet. Upload some below.</p>"
     rows = "".join(
-        f"<tr><td>{escape(a.title)}</td><td>{escape(a.published or '')}</td><td>{a.chunks}</td>"
+        f"<tr><td>{escape(a.title)}{' · ' + link_html(a.url, 'original') if a.url else ''}</td>"
+        f"<td>{escape(a.published or '')}</td><td>{a.chunks}</td>"
         f"<td><code>{escape(a.id)}</code></td></tr>"
         for a in articles
     )
