@@ -255,6 +255,8 @@ def test_thumbs_down_on_the_page_lands_in_feedback_export(chat_server, seeded_as
     page.locator("#feedback-comment textarea").fill("It should say between whose militaries.")
     page.locator("#send-comment").click()
     expect(page.locator("#feedback-status")).to_contain_text("your comment is recorded", timeout=30_000)
+    page.reload()  # the thumbs are shown as they were left
+    expect(page.locator("#chat button[aria-label=Disliked]")).to_have_count(1, timeout=30_000)
 
     out = tmp_path / "feedback.jsonl"
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(seeded_assistant.settings.index_dir)}

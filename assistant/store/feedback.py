@@ -73,6 +73,13 @@ class FeedbackStore:
             session.flush()
             return feedback_of(row)
 
+    def ratings(self, owner: str, answer_ids: list[str]) -> dict[str, Rating]:
+        """This owner's rating of each of these answers that it rated (to show the thumbs as they were left)."""
+        with self.sessions() as session:
+            rows = session.execute(select(FeedbackRow.answer_id, FeedbackRow.rating).where(
+                FeedbackRow.owner == owner, FeedbackRow.answer_id.in_(answer_ids)))
+            return {answer_id: rating for answer_id, rating in rows}
+
     def all(self, rating: Rating | None = None) -> list[Feedback]:
         """Every feedback record, oldest first."""
         with self.sessions() as session:

@@ -133,7 +133,9 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
                 ids += [None, kept.id]
                 past.append(kept.turn())
             last = stored.turns[-1].answer if stored.turns else None
-            return history, past, ids, sources_html(last, reader=True)
+            rated = feedback.ratings(owner, [kept.id for kept in stored.turns])
+            thumbs = [{"up": "Like", "down": "Dislike"}.get(rated.get(kept.id)) for kept in stored.turns]
+            return gr.update(value=history, feedback_value=thumbs), past, ids, sources_html(last, reader=True)
 
         def open_conversation(conversation_id: str | None, request: gr.Request):
             try:
