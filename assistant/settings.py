@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     second_sentence_margin: float = Field(
         0.8, ge=0.0, description="Add the runner-up sentence when its score is within this margin (0 = never)."
     )
+    answer_phrase: Literal["model", "rule"] = Field(
+        "model",
+        description="How the bold answer phrase is found: the fitted ranker over spaCy's entities and phrases "
+        "(bench/fit_phrase.py), or the earlier rule (the kind asked for, else the longest run of new words; no spaCy).",
+    )
     answer_max_words: int = Field(
         30, ge=0, description="A longer answer sentence is quoted by the clauses around the question's terms (0 = whole)."
     )

@@ -12,7 +12,7 @@ sentence" differences, no intercept) is fitted; the weights are what
   so no article is both trained and scored on: what to expect on unseen articles;
 - the weights refitted on all questions, to paste into the code.
 
-    .venv/bin/python bench/fit_ranker.py [--set xquad-dev] [--folds 5]
+    .venv/bin/python bench/fit_ranker.py [--set xquad-dev --set bench/newsdev ...] [--folds 5]
 """
 
 from __future__ import annotations
@@ -28,25 +28,26 @@ from sklearn.model_selection import GroupKFold
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from assistant.answer.extractive import SIGNAL_WEIGHTS  # noqa: E402
 from assistant.eval.corpus import default_cache_root, open_eval_index  # noqa: E402
 from assistant.eval.metrics import contains_answer  # noqa: E402
 from assistant.eval.questions import load_questions  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
+from question_sets import QuestionSet, resolve  # noqa: E402
 
-EVALDATA = ROOT.parent / "shared" / "evaldata"
 SIGNALS = list(SIGNAL_WEIGHTS)
 
 
-def candidate_signals(question_set: str) -> list[dict]:
+def candidate_signals(question_set: QuestionSet) -> list[dict]:
     """Per answerable question: its article, a signals matrix (candidates x SIGNALS), and which candidates hold a gold."""
     settings = load_settings()
-    index = open_eval_index(EVALDATA / question_set / "articles", settings, default_cache_root())
+    index = open_eval_index(question_set.articles, settings, default_cache_root())
     assistant = index.assistant
     ranker = assistant.backend("extractive")
     out = []
-    for q in load_questions(EVALDATA / question_set / "questions.jsonl"):
+    for q in load_questions(question_set.questions):
         if not q.answerable:
             continue
         answer = assistant.ask(q.question)  # the passages and standalone question the answer came from
@@ -54,7 +55,7 @@ def candidate_signals(question_set: str) -> list[dict]:
         gold = np.array([contains_answer(c.text, q.answers) for c in candidates], bool)
         if gold.any() and not gold.all():  # nothing to rank otherwise
             signals = np.array([[c.signals[s] for s in SIGNALS] for c in candidates])
-            out.append({"article": q.article, "signals": signals, "gold": gold})
+            out.append({"set": question_set.name, "article": f"{question_set.name}/{q.article}", "signals": signals, "gold": gold})
     return out
 
 
@@ -75,20 +76,29 @@ def top1(questions: list[dict], weights: np.ndarray) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", default="xquad-dev")
+    parser.add_argument("--set", action="append", help="question sets under shared/evaldata, or a path (default: all)")
     parser.add_argument("--folds", type=int, default=5)
     opts = parser.parse_args()
-    questions = candidate_signals(opts.set)
+    sets = resolve(opts.set)
+    questions = [q for s in sets for q in candidate_signals(s)]
     current = np.array([SIGNAL_WEIGHTS[s] for s in SIGNALS])
-    hits = 0.0
+    held_out = np.zeros(len(questions), bool)
     groups = [q["article"] for q in questions]
     for train, test in GroupKFold(opts.folds).split(questions, groups=groups):
         weights = fit([questions[i] for i in train])
-        hits += top1([questions[i] for i in test], weights) * len(test)
+        for i in test:
+            held_out[i] = questions[i]["gold"][int(np.argmax(questions[i]["signals"] @ weights))]
     refitted = fit(questions)
-    print(f"{len(questions)} questions with a gold and a non-gold candidate sentence")
-    print(f"top-1, weights in the code:            {top1(questions, current):.3f}")
-    print(f"top-1, {opts.folds}-fold CV grouped by article: {hits / len(questions):.3f}")
+    print(f"{len(questions)} questions with a gold and a non-gold candidate sentence ({', '.join(s.name for s in sets)})")
+    print(f"{'top-1':38} " + " ".join(f"{s.name:>10}" for s in sets) + f" {'all':>10}")
+    rows = {
+        "weights in the code (in-fold on xquad)": [q["gold"][int(np.argmax(q["signals"] @ current))] for q in questions],
+        f"{opts.folds}-fold CV grouped by article": list(held_out),
+        "refitted on all (in-fold)": [q["gold"][int(np.argmax(q["signals"] @ refitted))] for q in questions],
+    }
+    for name, hits in rows.items():
+        per_set = [np.mean([h for h, q in zip(hits, questions) if q["set"] == s.name]) for s in sets]
+        print(f"{name:38} " + " ".join(f"{v:>10.3f}" for v in per_set) + f" {np.mean(hits):>10.3f}")
     print("refitted on all:", json.dumps({s: round(float(w), 2) for s, w in zip(SIGNALS, refitted)}))
 
 

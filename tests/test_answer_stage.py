@@ -43,7 +43,7 @@ def test_the_phrase_is_what_the_question_asks_for(seeded_assistant):
 def test_phrase_candidates_and_the_fitted_model(question, sentence, expected):
     found = phrases.candidates(analyse(question), sentence)
     assert all(len(c.text.split()) <= phrases.MAX_WORDS and sentence[c.start : c.end] == c.text for c in found)
-    start, end = phrases.answer_phrase(analyse(question), sentence)
+    [(start, end)] = phrases.answer_phrases(analyse(question), [sentence])
     assert expected in sentence[start:end]
 
 

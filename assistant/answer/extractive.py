@@ -208,14 +208,15 @@ class ExtractiveBackend(AnswerBackend):
 
     # --- output ------------------------------------------------------------
     def _compose(self, analysis: QuestionAnalysis, chosen: list[Candidate], passages: list[Passage]) -> Answer:
+        # A long sentence is quoted by its answering clauses; the citation points at exactly those.
+        cuts = [answering_span(analysis, c.text, self.settings.answer_max_words) for c in chosen]
+        quotes = [c.text[s:e].rstrip() for c, (s, e) in zip(chosen, cuts)]
+        found = phrases.answer_phrases(analysis, quotes) if self.settings.answer_phrase == "model" else [None] * len(quotes)
         parts: list[str] = []
         citations: list[Citation] = []
-        for n, c in enumerate(chosen, start=1):
+        for n, (c, (s, e), quote, phrase) in enumerate(zip(chosen, cuts, quotes, found), start=1):
             p = passages[c.passage]
-            # A long sentence is quoted by its answering clauses; the citation points at exactly those.
-            s, e = answering_span(analysis, c.text, self.settings.answer_max_words)
-            quote = c.text[s:e].rstrip()
-            phrase = phrases.answer_phrase(analysis, quote) or phrases.rule_phrase(analysis, quote)
+            phrase = phrase or phrases.rule_phrase(analysis, quote)
             citations.append(Citation.quoting(n, p, c.start + s, c.start + s + len(quote), c.score, phrase))
             parts.append(f"{'…' if s > 0 else ''}{quote}{'…' if e < len(c.text.rstrip()) else ''} [{n}]")
         return Answer(answer=" ".join(parts), citations=citations, refused=False)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +32,18 @@ MAX_WORDS = 8  # a phrase, not a clause
 
 @lru_cache(maxsize=1)
 def nlp():
-    """The spaCy pipeline, loaded once on first use (about half a second)."""
+    """The spaCy pipeline, loaded once on first use.
+
+    spaCy's thinc imports torch when it is installed, which costs the ONNX-served process about 250 MB and
+    seconds of start-up for nothing: this CPU pipeline runs on numpy. So unless torch is already loaded (the
+    torch embedder), thinc is imported while ``import torch`` fails, and torch stays importable afterwards.
+    """
+    if "torch" not in sys.modules and "thinc" not in sys.modules:
+        sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
+        try:
+            import thinc.api  # noqa: F401
+        finally:
+            del sys.modules["torch"]
     import spacy
 
     return spacy.load(SPACY_MODEL, exclude=["lemmatizer"])
@@ -71,9 +83,8 @@ class QuestionShape:
     wh_role: str  # the wh-word's grammatical role: nsubj (who did), dobj (what did he play), advmod (when)...
 
 
-@lru_cache(maxsize=256)
-def question_shape(question: str) -> QuestionShape:
-    doc = nlp()(question)
+def question_shape(doc) -> QuestionShape:
+    """The shape of a parsed question."""
     noun, role = None, "none"
     for i, t in enumerate(doc):
         if t.lower_ in ("what", "which", "whose", "who", "whom", "when", "where", "why", "how"):
@@ -106,11 +117,14 @@ def _tree_distance(a, b) -> int:
 
 def candidates(analysis: QuestionAnalysis, sentence: str) -> list[PhraseCandidate]:
     """Every candidate phrase of the sentence with its signals."""
-    doc = nlp()(sentence)
+    question, doc = nlp().pipe([analysis.text, sentence])
+    return _candidates(analysis, question_shape(question), doc)
+
+
+def _candidates(analysis: QuestionAnalysis, shape: QuestionShape, doc) -> list[PhraseCandidate]:
     terms = analysis.terms
     kind = analysis.kind or "open"
     wh = question_word(analysis.text)
-    shape = question_shape(analysis.text)
     noun = shape.noun
     # The type noun is the answer's own word ("the Astra 2A satellite" for "What satellite ...?"), not one it repeats.
     noun_stem = stem(noun) if noun else None
@@ -195,16 +209,22 @@ def score(features: dict[str, float], weights: dict[str, float]) -> float:
     return sum(weights.get(name, 0.0) * value for name, value in features.items())
 
 
-def answer_phrase(analysis: QuestionAnalysis, sentence: str) -> tuple[int, int] | None:
-    """Character span of the phrase in ``sentence`` that answers, or None when the model has none to offer."""
+def answer_phrases(analysis: QuestionAnalysis, sentences: list[str]) -> list[tuple[int, int] | None]:
+    """Character span, in each sentence, of the phrase that answers (None where the model offers none).
+
+    The question and the sentences are parsed in one batch.
+    """
     weights = model()
-    if not weights:
-        return None
-    found = candidates(analysis, sentence)
-    if not found:
-        return None
-    best = max(found, key=lambda c: score(c.features, weights))
-    return best.start, best.end
+    if not weights or not sentences:
+        return [None] * len(sentences)
+    question, *docs = nlp().pipe([analysis.text, *sentences])
+    shape = question_shape(question)
+    spans: list[tuple[int, int] | None] = []
+    for doc in docs:
+        found = _candidates(analysis, shape, doc)
+        best = max(found, key=lambda c: score(c.features, weights), default=None)
+        spans.append((best.start, best.end) if best else None)
+    return spans
 
 
 def probability(features: dict[str, float], weights: dict[str, float]) -> float:
