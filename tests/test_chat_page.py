@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -320,6 +321,10 @@ def test_the_page_has_no_serious_accessibility_violations(chat_server, browser, 
     _ask_in_page(page, OVERVIEW)
     _bot(page, 0).locator("a.cite", has_text="[2]").click(timeout=60_000)
     expect(page.locator("#reader mark.cited")).to_be_visible(timeout=30_000)
+    expect(page.locator("#sources .citation.selected")).to_be_visible()
+    for panel in ("#chat", "#sources", "#reader"):  # no "updating" veil left over a panel (it dims the text)
+        expect(page.locator(f"{panel} [data-testid=status-tracker]").first).to_have_class(re.compile(r"\bhide\b"))
+    page.wait_for_timeout(400)  # and its fade-out done: axe measures contrast as painted
     page.evaluate(AXE_JS)
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     findings = [{"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]]}
