@@ -52,10 +52,15 @@ def names_in(text: str) -> list[str]:
     return names
 
 
-def _entities(text: str, kind: str, besides: str) -> list[str]:
+def _entities(text: str, kind: str, besides: str = "") -> list[str]:
     """Entities of the kind in the text that ``besides`` (the question it answered) does not already name."""
     found = nlp()(_MARKER.sub("", text).replace("…", " "))
-    return [e.text for e in found.ents if e.label_ in _LABELS[kind] and e.text.lower() not in besides.lower()]
+    return [
+        e.text for e in found.ents
+        if e.label_ in _LABELS[kind] and not (besides and e.text.lower() in besides.lower())
+        # the small model takes some acronyms for people ("JIG"); an acronym is no one's name
+        and not (kind == "person" and e.text.isupper())
+    ]
 
 
 def antecedent(kind: str, history: Sequence[Turn]) -> str | None:
@@ -67,7 +72,7 @@ def antecedent(kind: str, history: Sequence[Turn]) -> str | None:
         if kind == "thing":
             named = names_in(asked)
         else:
-            named = [e.text for e in nlp()(asked).ents if e.label_ in _LABELS[kind]]
+            named = _entities(asked, kind)
         # A person the conversation is about stays its subject; one asked for ("Who discovered ...?") becomes it.
         if named and not (kind != "person" and _ASKS[kind].search(asked)):
             return named[-1]

@@ -23,7 +23,7 @@ WIDGET = "widget-key-0123456789"
 ALLOWED = "http://allowed.example"
 EVIL = "http://evil.example"
 JIG = "What does JIG stand for?"
-CITATION_FIELDS = {"n", "article_id", "title", "source", "quote", "start", "end", "score"}  # + "url" when known
+CITATION_FIELDS = {"n", "article_id", "title", "source", "quote", "start", "end", "score", "phrase"}  # + "url" when known
 
 
 def keyed(base: Assistant, **overrides) -> Assistant:

@@ -40,7 +40,7 @@ NEW_ARTICLE = (
     "The barrier will cost 41 million euros and is due to open in 2031, the council's engineer said. "
     "Fishing crews asked for a lock wide enough for trawlers, which the plans now include.\n"
 )
-CITATION_KEYS = {"n", "article_id", "title", "source", "quote", "start", "end", "score"}  # + "url" when known
+CITATION_KEYS = {"n", "article_id", "title", "source", "quote", "start", "end", "score"}  # + "url" and "phrase" when known
 PASSAGE_KEYS = {"article_id", "title", "source", "start", "end", "score", "text"}
 
 
@@ -108,7 +108,7 @@ def test_stdio_read_tools(stdio_index, tmp_path):
             assert set(shaped) <= {"answer", "citations", "refused", "notice"} and shaped["refused"] is False
             assert shaped["answer"] == answer.content[0].text
             citation = shaped["citations"][0]
-            assert CITATION_KEYS <= set(citation) <= CITATION_KEYS | {"url"}
+            assert CITATION_KEYS <= set(citation) <= CITATION_KEYS | {"url", "phrase"}
             assert citation["source"] == SEED_ARTICLE.name  # a file name, never the server's path
             assert "Joint Implementation Group" in citation["quote"]
             assert "[1] " in answer.content[1].text  # the citations as text, for clients that read text only

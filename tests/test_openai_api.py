@@ -34,7 +34,7 @@ MODEL = "article-assistant"
 JIG = "What does JIG stand for?"
 JIG_ANSWER = "Joint Implementation Group"
 RATE = 30  # requests per minute per key and client, on the test server
-CITATION_FIELDS = {"n", "article_id", "title", "source", "url", "quote", "start", "end", "score"}
+CITATION_FIELDS = {"n", "article_id", "title", "source", "url", "quote", "start", "end", "score", "phrase"}
 DECOY = (
     "Harbour budget row in Portsmouth\n\n"
     "Council leader Tom Baker denied the report on Monday that the harbour budget had been cut by half.\n"
@@ -152,7 +152,7 @@ def test_sdk_answers_with_the_api_citations(served):
     assert completion.model_extra["citations"] == expected["citations"]
     assert body["refused"] is False
     for citation in body["citations"]:
-        assert set(citation) <= CITATION_FIELDS and set(citation) >= CITATION_FIELDS - {"url"}
+        assert set(citation) <= CITATION_FIELDS and set(citation) >= CITATION_FIELDS - {"url", "phrase"}
     assert JIG_ANSWER in body["citations"][0]["quote"]
 
 
