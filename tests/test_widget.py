@@ -307,6 +307,7 @@ def test_the_widget_conversation_is_kept_on_the_server_for_this_visitor(page, si
     open_widget(page, sites["allowed"])
     ask(page, "What does JIG stand for?")
     expect(page.locator("article-assistant .msg.bot .text")).to_contain_text("Joint Implementation Group", timeout=60_000)
+    expect(page.locator("article-assistant .citation")).to_contain_text("Kerry in Moscow")  # the final answer, saved
     # What this browser saved is dropped; its visitor token and conversation id stay: the server's copy comes back.
     page.evaluate("""() => { for (const key of Object.keys(localStorage)) {
         if (!key.startsWith("article-assistant:") || key.includes(":visitor:")) continue;
