@@ -475,6 +475,7 @@
   }
 
   async function ask(question) {
+    questionsAsked += 1;
     showError("");
     send.disabled = true;
     const history = historyTurns();
@@ -546,16 +547,20 @@
   });
 
   // The server's copy of the conversation is the one that counts (another tab may have added to it).
+  let questionsAsked = 0; // a question asked while the server's copy loads wins over that copy
   async function restoreConversation() {
     if (!state.conversation || !config.key) return;
+    const asked = questionsAsked;
     try {
       const response = await fetch(server + "/api/conversations/" + encodeURIComponent(state.conversation),
         { headers: authHeaders() });
+      if (questionsAsked !== asked) return;
       if (response.status === 404) { // expired or deleted on the server
         state.conversation = null;
         state.messages = [];
       } else if (response.ok) {
         const kept = await response.json();
+        if (questionsAsked !== asked) return;
         const saved = state.messages;
         state.messages = [];
         for (const turn of kept.turns || []) {
