@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     # Keys are SecretStr so they never show in a printed or logged Settings.
     admin_keys: SecretStr = Field(SecretStr(""), description="Comma-separated API keys that may ask, upload and remove.")
     widget_keys: SecretStr = Field(
-        SecretStr(""), description="Comma-separated API keys that may only ask, from `widget_origins`."
+        SecretStr(""), description="Comma-separated API keys that may only ask (and rate answers, read cited articles), from `widget_origins`."
     )
     widget_origins: str = Field(
         "", description="Comma-separated origins (scheme://host[:port]) where widget keys may be used."

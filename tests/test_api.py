@@ -17,6 +17,8 @@ from assistant.settings import load_settings
 from assistant.web.app import create_app
 from assistant.web.auth import load_keyring
 
+WIDGET_ONLY = "a widget key may only ask questions, rate answers, read the articles they cite and its own conversations"
+
 ADMIN = "admin-key-0123456789"
 SECOND_ADMIN = "admin-key-abcdefghij"
 WIDGET = "widget-key-0123456789"
@@ -120,7 +122,7 @@ def test_widget_keys_may_only_ask(client):
         client.delete("/api/articles/000_1083003a9cf2d7aa-746c2daf", headers=widget()),
     ]
     assert [r.status_code for r in refused] == [403, 403, 403]
-    assert refused[0].json() == {"error": "a widget key may only ask questions"}
+    assert refused[0].json() == {"error": WIDGET_ONLY}
 
 
 def test_admin_keys_are_not_bound_to_origins(client):

@@ -30,6 +30,8 @@ from assistant.mcp_server import ADMIN_TOOLS, READ_TOOLS
 from assistant.settings import load_settings
 from assistant.web.auth import load_keyring
 
+WIDGET_ONLY = "a widget key may only ask questions, rate answers, read the articles they cite and its own conversations"
+
 ADMIN = "admin-key-0123456789"
 WIDGET = "widget-key-0123456789"
 ALLOWED = "http://allowed.example"
@@ -317,7 +319,7 @@ def test_http_behind_the_real_guard(web_assistant, tmp_path):
         message = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
         assert httpx.post(url, json=message).status_code == 401  # the guard's refusal
         widget = httpx.post(url, json=message, headers={"X-API-Key": WIDGET, "Origin": ALLOWED})
-        assert widget.status_code == 403 and widget.json() == {"error": "a widget key may only ask questions"}
+        assert widget.status_code == 403 and widget.json() == {"error": WIDGET_ONLY}
         big = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                "params": {"name": "ask", "arguments": {"question": "x" * 100_000}}}
         assert httpx.post(url, json=big, headers=bearer(ADMIN)).status_code == 413  # the guard's JSON body limit

@@ -189,7 +189,9 @@ class Guard:
             message = f"this key may not be used from {origin or 'outside a browser'}; origin not allowed"
             return refusal(scope, 403, message)
         if key.role == "widget" and not _widget_may(scope):
-            return refusal(scope, 403, "a widget key may only ask questions")  # (and rate answers, read cited articles)
+            return refusal(
+                scope, 403, "a widget key may only ask questions, rate answers, read the articles they cite and its own conversations"
+            )
         return None
 
     # --- the chat page's own endpoints -------------------------------------------------
