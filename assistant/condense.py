@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from .answer.phrases import nlp
 from .models import Turn
@@ -52,9 +53,15 @@ def names_in(text: str) -> list[str]:
     return names
 
 
+@lru_cache(maxsize=256)
+def _parsed(text: str):
+    """A turn's text parsed once: each follow-up looks back over the same turns."""
+    return nlp()(_MARKER.sub("", text).replace("…", " "))
+
+
 def _entities(text: str, kind: str, besides: str = "") -> list[str]:
     """Entities of the kind in the text that ``besides`` (the question it answered) does not already name."""
-    found = nlp()(_MARKER.sub("", text).replace("…", " "))
+    found = _parsed(text)
     return [
         e.text for e in found.ents
         if e.label_ in _LABELS[kind] and not (besides and e.text.lower() in besides.lower())
@@ -63,12 +70,15 @@ def _entities(text: str, kind: str, besides: str = "") -> list[str]:
     ]
 
 
-def antecedent(kind: str, history: Sequence[Turn]) -> str | None:
-    """What a pronoun of this kind (person, thing, place, time) points back to, newest turn first."""
+def antecedent(kind: str, history: Sequence[Turn], resolve_earlier: bool = True) -> str | None:
+    """What a pronoun of this kind (person, thing, place, time) points back to, newest turn first.
+
+    With ``resolve_earlier``, an earlier question's own pronouns are resolved first (one level deep only,
+    so a long conversation of pronouns costs a few parses, not one per path through it)."""
     for i in range(len(history) - 1, max(-1, len(history) - 1 - LOOKBACK), -1):
         turn = history[i]
         # The earlier question as it was answered: its own pronouns resolved ("Who will he meet?" → Kerry).
-        asked = condense(turn.question, history[:i]) if i else turn.question
+        asked = _standalone(turn.question, history[:i], resolve_earlier=False) if resolve_earlier and i else turn.question
         if kind == "thing":
             named = names_in(asked)
         else:
@@ -87,17 +97,21 @@ def antecedent(kind: str, history: Sequence[Turn]) -> str | None:
 
 
 def condense(question: str, history: Sequence[Turn]) -> str:
+    return _standalone(question, history, resolve_earlier=True)
+
+
+def _standalone(question: str, history: Sequence[Turn], resolve_earlier: bool) -> str:
     if not history or any(not _CALENDAR.fullmatch(name) for name in names_in(question)):
         return question
     pronoun = _PRONOUN.search(question)
     if pronoun:
         kind = "person" if pronoun.group(1).lower() in _PERSONAL else "thing"
-        name = antecedent(kind, history)
+        name = antecedent(kind, history, resolve_earlier)
         if name is not None:
             question = _PRONOUN.sub(lambda m: _name_for(m, question, name), question, count=1)
     for pattern, kind in ((_THERE, "place"), (_THEN, "time")):
         if pattern.search(question):
-            found = antecedent(kind, history)
+            found = antecedent(kind, history, resolve_earlier)
             if found is not None:
                 question = pattern.sub(f"in {found}" if not found.lower().startswith(("in ", "on ", "at ")) else found, question, count=1)
     return question

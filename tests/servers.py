@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -92,3 +93,19 @@ class ServeProcess:
     def rss_mib(self) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
+
+
+def gradio_call(http: httpx.Client, name: str, data: list) -> tuple[str, object]:
+    """Call a chat page event handler as curl would: (event name, data) of its last event."""
+    started = http.post(f"/gradio_api/call/{name}", json={"data": data})
+    if started.status_code != 200:
+        return f"http {started.status_code}", started.text
+    event_id = started.json()["event_id"]
+    event, payload = "", None
+    with http.stream("GET", f"/gradio_api/call/{name}/{event_id}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.removeprefix("event:").strip()
+            elif line.startswith("data:"):
+                payload = json.loads(line.removeprefix("data:").strip() or "null")
+    return event, payload

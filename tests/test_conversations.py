@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from servers import ServerThread
+from servers import ServerThread, gradio_call
 from test_api import ADMIN, ALLOWED, JIG, WIDGET, admin, keyed, widget
 
 from assistant.web.app import create_app
@@ -38,20 +38,6 @@ def browser(server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=120) as client:
         assert client.get("/").status_code == 200 and client.cookies.get(COOKIE)
         yield client
-
-
-def gradio_call(http: httpx.Client, name: str, data: list) -> tuple[str, object]:
-    """Call a chat page handler as a script would: (event name, data) of its last event."""
-    started = http.post(f"/gradio_api/call/{name}", json={"data": data})
-    assert started.status_code == 200, started.text
-    event, payload = "", None
-    with http.stream("GET", f"/gradio_api/call/{name}/{started.json()['event_id']}") as stream:
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                event = line.removeprefix("event:").strip()
-            elif line.startswith("data:"):
-                payload = json.loads(line.removeprefix("data:").strip() or "null")
-    return event, payload
 
 
 def feedback_rows(server) -> list:

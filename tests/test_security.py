@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import SEED_ARTICLE, chromium_path
-from servers import ServeProcess
+from servers import ServeProcess, gradio_call
 
 pytestmark = pytest.mark.slow
 
@@ -133,22 +133,6 @@ def ask(served, question: str, **headers) -> dict:
         response = c.post("/api/ask", json={"question": question})
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def gradio_call(http: httpx.Client, name: str, data: list) -> tuple[str, object]:
-    """Call a chat page event handler as curl would: (event name, data) of its last event."""
-    started = http.post(f"/gradio_api/call/{name}", json={"data": data})
-    if started.status_code != 200:
-        return f"http {started.status_code}", started.text
-    event_id = started.json()["event_id"]
-    event, payload = "", None
-    with http.stream("GET", f"/gradio_api/call/{name}/{event_id}") as stream:
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                event = line.removeprefix("event:").strip()
-            elif line.startswith("data:"):
-                payload = json.loads(line.removeprefix("data:").strip() or "null")
-    return event, payload
 
 
 def sign_in(http: httpx.Client, key: str = ADMIN) -> httpx.Response:

@@ -15,7 +15,6 @@ Only the quoted sentences and the question are parsed, at answer time (about 10 
 from __future__ import annotations
 
 import json
-import math
 import re
 import sys
 from dataclasses import dataclass
@@ -57,7 +56,7 @@ def model() -> dict[str, float]:
     return json.loads(MODEL_PATH.read_text(encoding="utf-8"))["weights"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class PhraseCandidate:
     start: int  # character offsets in the sentence
     end: int
@@ -225,10 +224,6 @@ def answer_phrases(analysis: QuestionAnalysis, sentences: list[str]) -> list[tup
         best = max(found, key=lambda c: score(c.features, weights), default=None)
         spans.append((best.start, best.end) if best else None)
     return spans
-
-
-def probability(features: dict[str, float], weights: dict[str, float]) -> float:
-    return 1.0 / (1.0 + math.exp(-score(features, weights)))
 
 
 def rule_phrase(analysis: QuestionAnalysis, sentence: str) -> tuple[int, int] | None:
