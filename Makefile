@@ -6,11 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 7860
 
-.PHONY: serve test test-fast install local browser eval eval-ablation clean-index help
+.PHONY: serve test test-fast install local system-packages eval eval-ablation clean-index help
 
 help:
 	@echo "make serve   install into .venv, ingest seeds/ if the index is empty, serve http://127.0.0.1:$(PORT)/"
-	@echo "make test    install into .venv (and Debian's chromium if missing), run the test suite"
+	@echo "make test    install into .venv (and Debian's chromium, postgresql, redis-server if missing), run the tests"
 	@echo "make test-fast  the tests that load no model and start no server or browser (seconds)"
 	@echo "make eval    score the assistant on ../shared/evaldata/xquad-dev and print the summary"
 
@@ -32,12 +32,18 @@ local: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/assistant serve --port $(PORT) --seed seeds
 
-# The browser tests drive Debian's Chromium; install it when missing (needs root, as on CI).
-browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+# What the tests start besides Python: Debian's Chromium (browser tests), PostgreSQL and Redis (replica tests,
+# each started by the test in a temp dir on 127.0.0.1). Installed when missing (needs root, as on CI).
+SYSTEM_PACKAGES = $(strip \
+	$(if $(shell command -v chromium),,chromium) \
+	$(if $(wildcard /usr/lib/postgresql/*/bin/postgres),,postgresql) \
+	$(if $(shell command -v redis-server),,redis-server))
+system-packages:
+	@if [ -n "$(SYSTEM_PACKAGES)" ]; then echo "installing $(SYSTEM_PACKAGES)"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; fi
 
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.
-test: $(STAMP) browser
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 

@@ -1,4 +1,4 @@
-"""`assistant` command line: ingest | sync | ask | list | remove | serve | mcp | feedback (and eval, from assistant.eval)."""
+"""`assistant` command line: ingest | sync | ask | list | remove | serve | mcp | migrate | feedback (and eval)."""
 
 from __future__ import annotations
 
@@ -193,6 +193,21 @@ def mcp():
 
         with _assistant("mcp") as assistant:
             run_stdio(assistant)
+
+    run(go)
+
+
+@app.command()
+def migrate():
+    """Bring the index manifest and the conversation store to the newest schema now (servers also do it when they
+    start); prints where each is and its revision. Safe to run while replicas serve: it only ever adds."""
+
+    def go():
+        from .core import migrate_databases
+        from .settings import load_settings
+
+        for what, where, revision in migrate_databases(load_settings()):
+            out.print(f"{what}: {where} at {revision}", highlight=False)
 
     run(go)
 

@@ -45,11 +45,29 @@ def article_files(paths: Sequence[str | Path]) -> list[Path]:
     return list(iter_files(list(paths)))
 
 
+def migrate_databases(settings: Settings) -> list[tuple[str, str, str]]:
+    """Bring the manifest's and the store's databases to the newest schema; (part, where, revision) of each,
+    the URL without its password. Needs no model: `assistant migrate` runs it before a rolling upgrade."""
+    from . import database
+    from .index.manifest import Manifest, manifest_url
+    from .store import database_url
+
+    Manifest.from_settings(settings)
+    open_store(settings)
+    done = []
+    for part, url in (("manifest", manifest_url(settings)), ("store", database_url(settings))):
+        revision = ", ".join(sorted(r for r in database.revisions(url) if r.startswith(part)))
+        done.append((part, database.redact(url), revision))
+    return done
+
+
 @dataclass(frozen=True)
 class IndexStatus:
     articles: int
     vectors: int
     write_problem: str | None  # e.g. the disk is full; None when a write could land
+    generation: int = 0  # of the manifest: bumped by every write, in whichever process or replica
+    keyword_generation: int | None = None  # the manifest generation this process's keyword index reflects
 
 
 @contextmanager
@@ -312,10 +330,13 @@ class Assistant:
 
     def status(self) -> IndexStatus:
         """What is indexed, and whether a write could land now (raises StoreError when the store cannot be read)."""
+        keyword = self.retriever.loaded_keyword_index()
         return IndexStatus(
             articles=self.index.manifest.article_count(),
             vectors=self.index.store.count(),
             write_problem=self.index.free_space_problem(),
+            generation=self.index.manifest.generation,
+            keyword_generation=keyword.generation if keyword else None,
         )
 
     def chunks(self) -> list[Chunk]:
@@ -330,4 +351,9 @@ class Assistant:
     def warm_up(self) -> None:
         """Load the models and the keyword index now rather than on the first question."""
         self.embedder.load()
+        self.retriever.keyword_index()
+
+    def catch_up(self) -> None:
+        """Start rebuilding the keyword index if another process or replica changed the index (servers call
+        this every few seconds, so a replica that did not write is current before its next question)."""
         self.retriever.keyword_index()

@@ -204,6 +204,10 @@ class HybridRetriever(BaseRetriever):
                 threading.Thread(target=self._rebuild_keyword_index, name="keyword-index", daemon=True).start()
         return current
 
+    def loaded_keyword_index(self) -> KeywordIndex | None:
+        """The keyword index as loaded now (None before the first), building nothing."""
+        return self._keywords.current
+
     def refresh_keyword_index(self) -> None:
         """After this process changed the index: rebuild now if questions were being answered."""
         if self._keywords.current is not None:

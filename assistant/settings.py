@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     failed_auth_per_minute: int = Field(
         10, ge=1, description="Refused keys (unknown, wrong origin) per minute per client address before 429."
     )
+    redis_url: str | None = Field(
+        None, description="Keep the rate limits in this Redis (redis://host:6379/0), shared by every replica; "
+        "default: each process counts its own.",
+    )
     trusted_proxies: str = Field(
         "", description="Comma-separated proxy addresses whose X-Forwarded-For names the client (empty: trust none)."
     )
@@ -154,8 +158,9 @@ class Settings(BaseSettings):
 
     # --- conversations and feedback ----------------------------------------
     database_url: str | None = Field(
-        None, description="Where conversations and feedback are kept (an SQLAlchemy URL, e.g. postgresql://…); "
-        "default: conversations.sqlite3 in index_dir.",
+        None, description="The database that holds the index manifest, its commit records, conversations and "
+        "feedback (an SQLAlchemy URL: postgresql+psycopg://user@host/db). With chroma_url too, app replicas on "
+        "any host share one index. Default: manifest.sqlite3 and conversations.sqlite3 in index_dir.",
     )
     conversation_days: float = Field(
         30.0, ge=0, description="Conversations unused this many days are deleted (0: kept until deleted). "
@@ -164,6 +169,10 @@ class Settings(BaseSettings):
     feedback_max_comment_chars: int = Field(2000, ge=0, description="Longest comment on an answer's feedback.")
 
     # --- serving -----------------------------------------------------------
+    index_poll_s: float = Field(
+        2.0, ge=0, le=3600, description="A server checks this often whether another replica changed the shared "
+        "index, and brings its keyword index up to date (0: only when a question comes).",
+    )
     host: str = "127.0.0.1"
     port: int = 7860
     log_level: Literal["debug", "info", "warning", "error"] = "info"

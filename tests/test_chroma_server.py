@@ -2,51 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
+from backing_servers import ChromaServer
 from conftest import SEEDS
-from servers import free_port
 
 from assistant.core import Assistant
 from assistant.settings import load_settings
-
-
-class ChromaServer:
-    """A real `chroma run` on 127.0.0.1; stop() and start() again keep its port and data."""
-
-    def __init__(self, data: Path):
-        self.data, self.port = data, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> ChromaServer:
-        chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-        self.process = subprocess.Popen(
-            [chroma, "run", "--path", str(self.data), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(self.url + "/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                self.stop()
-                pytest.fail("chroma server did not start")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
 
 def start_chroma(data: Path) -> ChromaServer:
@@ -60,6 +24,7 @@ def chroma_server(tmp_path_factory):
         yield server.url
     finally:
         server.stop()
+        server.cleanup()
 
 
 def test_ingest_and_ask_against_a_chroma_server(chroma_server, tmp_path):

@@ -3,10 +3,14 @@
 Write order for a batch of articles (each step safe to die after):
 1. embed and upsert the new chunks' vectors (ids carry the content hash, so
    they never overwrite the live version);
-2. commit the manifest (one SQLite transaction): the new chunks become live;
+2. commit the manifest (one SQL transaction): the new chunks become live;
 3. delete the replaced chunks' vectors.
 Readers only trust chunk ids the manifest lists, so a crash between 1 and 2
 leaves the index answering exactly as before; the next write sweeps the orphans.
+
+Writers take turns: through a lock file in the index folder, or, with the manifest
+in a database server (``database_url``), through that database (writer_lock.py),
+so replicas on several hosts serialise their ingests too.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock, Timeout
 
 from .. import errors
 from ..embeddings import DEFAULT_KIND, Embedder, kind_for_name
@@ -27,6 +30,7 @@ from ..registry import STORES
 from ..settings import Settings
 from .manifest import Manifest
 from .vectors import ChromaVectorStore, VectorHit, VectorStore
+from .writer_lock import WriterLock
 
 __all__ = ["Index", "Manifest", "VectorStore", "ChromaVectorStore", "VectorHit"]
 
@@ -51,8 +55,7 @@ def embedder_kind(settings: Settings) -> str:
     """The embedder to open the index with: the configured one, else the one that built it."""
     if settings.embedder != "auto":
         return settings.embedder
-    manifest = Path(settings.index_dir) / "manifest.sqlite3"
-    recorded = Manifest(manifest).get_meta("embedder") if manifest.exists() else None
+    recorded = Manifest.from_settings(settings).get_meta("embedder") if Manifest.exists(settings) else None
     # An index from an unknown embedder opens with the default, and Index then refuses it clearly.
     return (kind_for_name(recorded) if recorded else None) or DEFAULT_KIND
 
@@ -62,10 +65,10 @@ class Index:
         self.settings = settings
         self.embedder = embedder
         root = Path(settings.index_dir)
-        self.manifest = Manifest(root / "manifest.sqlite3")
+        self.manifest = Manifest.from_settings(settings)
         self.store = store or STORES.get(settings.store).from_settings(settings)
-        self._lock = FileLock(str(root / "write.lock"))
-        self.keyword_dir = root / "keyword"
+        self._writers = WriterLock.for_manifest(self.manifest, root)
+        self.keyword_dir = root / "keyword"  # a cache of this process's host, never shared
         self._check_embedder()
 
     def _check_embedder(self) -> None:
@@ -79,9 +82,8 @@ class Index:
 
     # --- writing -----------------------------------------------------------
     def writing(self, timeout: float = 600):
-        """Hold the cross-process write lock (ingest and remove are serialised)."""
-        self._lock.timeout = timeout
-        return _LockContext(self._lock, self.settings.index_dir)
+        """Hold the write lock of every process and replica (ingest and remove are serialised)."""
+        return self._writers.held(timeout)
 
     def free_space_problem(self) -> str | None:
         """Why writing now would fill the disk under the index, or None (never raises)."""
@@ -164,18 +166,3 @@ def _is_disk_full(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     return "disk is full" in text or "no space left" in text or "database or disk is full" in text
-
-
-class _LockContext:
-    def __init__(self, lock: FileLock, where):
-        self.lock, self.where = lock, where
-
-    def __enter__(self):
-        try:
-            self.lock.acquire()
-        except Timeout:
-            raise errors.IndexBusy(f"another process is writing to the index at {self.where}; try again when it ends") from None
-        return self
-
-    def __exit__(self, *exc):
-        self.lock.release()

@@ -1,4 +1,4 @@
-"""The tables of conversations, answers and feedback (SQLAlchemy 2.x, portable types: SQLite or PostgreSQL).
+"""The tables of conversations, answers, feedback and upload jobs (SQLAlchemy 2.x, portable types: SQLite or PostgreSQL).
 
 An answer row keeps everything a feedback record or a resumed conversation needs: the question as asked,
 the standalone question it became, the history it was asked with, the answer and its citations (with the
@@ -66,3 +66,18 @@ class FeedbackRow(Base):
     settings: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    files: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_status: Mapped[int] = mapped_column(Integer, default=500)
+    replica: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

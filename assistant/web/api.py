@@ -259,7 +259,7 @@ async def add_articles(
             return error(job.error_status, job.error or "ingest failed")
         if job.report is not None:
             return JSONResponse(IngestReportOut.of(job.report, job.names).model_dump(), status_code=200)
-    return JobOut.of(job)
+    return JobOut.of(job.record())
 
 
 def _store_uploads(files: list[StarletteUploadFile]) -> tuple[Path, dict[str, str]] | JSONResponse:
@@ -282,7 +282,7 @@ def _store_uploads(files: list[StarletteUploadFile]) -> tuple[Path, dict[str, st
 
 @router.get("/jobs/{job_id}", tags=["articles"], response_model_exclude_none=True)
 def upload_job(job_id: str, request: Request) -> JobOut:
-    """An upload job's progress, and its report once done (admin key)."""
+    """An upload job's progress, and its report once done (admin key); any replica answers for any job."""
     return JobOut.of(request.app.state.jobs.get(job_id))
 
 

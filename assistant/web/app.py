@@ -42,6 +42,7 @@ def create_app(assistant: Assistant) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
+        app.state.readiness.stop()
         release_upload_area()
 
     app = FastAPI(title="Article assistant", docs_url="/docs", openapi_url="/openapi.json", lifespan=lifespan)

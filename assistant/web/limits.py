@@ -5,23 +5,49 @@ key that many sites share. Refused keys have a bucket of their own per client
 address, so guessing keys is slow and shows up in the log. The client address
 is the TCP peer, or the address a trusted proxy forwarded (uvicorn's proxy
 headers, enabled only for ``trusted_proxies``).
+
+With ``redis_url`` the windows live in Redis, so every replica counts against
+the same limit; otherwise each process keeps its own. While Redis cannot be
+reached, each process falls back to its own windows (logged): answering goes on,
+still limited, rather than every request failing with the limiter.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
 from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage, Storage
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from ..settings import Settings
 
+log = logging.getLogger("assistant.web")
+
+# A limiter that waits on an unreachable Redis would hold every request: give up fast and fall back.
+REDIS_TIMEOUT_S = 0.5
+FALLBACK_LOG_EVERY_S = 60
+
+
+def shared_storage(settings: Settings) -> Storage | None:
+    """Redis-backed windows when ``redis_url`` is set (shared by every replica), else None."""
+    if not settings.redis_url:
+        return None
+    return storage_from_string(
+        settings.redis_url, wrap_exceptions=True, key_prefix="assistant-limits",
+        socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S,
+    )
+
 
 class RateLimits:
     def __init__(self, settings: Settings, storage: Storage | None = None):
-        self._limiter = MovingWindowRateLimiter(storage or MemoryStorage())
+        storage = storage or shared_storage(settings)
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._shared = MovingWindowRateLimiter(storage) if storage is not None else None
+        self._fallback_logged = 0.0
         self._requests = RateLimitItemPerMinute(settings.api_rate_per_minute)
         self._failures = RateLimitItemPerMinute(settings.failed_auth_per_minute)
 
@@ -36,15 +62,35 @@ class RateLimits:
 
     def failures_exhausted(self, client: str) -> int:
         """Seconds until ``client`` may present keys again (0: it may now), counting nothing."""
-        if self._limiter.test(self._failures, "refused-key", client):
-            return 0
-        return self._wait(self._failures, "refused-key", client)
+
+        def exhausted(limiter: MovingWindowRateLimiter) -> int:
+            if limiter.test(self._failures, "refused-key", client):
+                return 0
+            return self._wait(limiter, self._failures, "refused-key", client)
+
+        return self._counted(exhausted)
 
     def _take(self, item, *who: str) -> int:
-        if self._limiter.hit(item, *who):
-            return 0
-        return self._wait(item, *who)
+        def take(limiter: MovingWindowRateLimiter) -> int:
+            return 0 if limiter.hit(item, *who) else self._wait(limiter, item, *who)
 
-    def _wait(self, item, *who: str) -> int:
-        reset = self._limiter.get_window_stats(item, *who).reset_time
+        return self._counted(take)
+
+    def _counted(self, count) -> int:
+        """``count`` on the shared windows; on this process's own while they cannot be reached."""
+        if self._shared is not None:
+            try:
+                return count(self._shared)
+            except StorageError as exc:
+                self._note_fallback(exc)
+        return count(self._local)
+
+    @staticmethod
+    def _wait(limiter: MovingWindowRateLimiter, item, *who: str) -> int:
+        reset = limiter.get_window_stats(item, *who).reset_time
         return max(1, math.ceil(reset - time.time()))
+
+    def _note_fallback(self, exc: Exception) -> None:
+        if time.monotonic() - self._fallback_logged > FALLBACK_LOG_EVERY_S:
+            self._fallback_logged = time.monotonic()
+            log.warning("rate limits: Redis unreachable (%s); counting in this process until it is back", exc)

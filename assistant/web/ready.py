@@ -3,12 +3,18 @@
 ``/health`` says the process is up; ``/ready`` says the models and the keyword
 index are loaded and the store can be read, so a load balancer can hold
 traffic back until then.
+
+Once warm, a watcher checks every ``index_poll_s`` seconds whether another
+process or replica changed the shared index, and rebuilds the keyword index in
+the background if so: a replica that did not write is current within seconds,
+before its next question rather than because of it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -22,19 +28,35 @@ class Readiness:
     def __init__(self, assistant: Assistant):
         self.assistant = assistant
         self.problem: str | None = "warming up: loading the models and the keyword index"
-        self._thread = threading.Thread(target=self._warm_up, name="assistant-warm-up", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="assistant-warm-up", daemon=True)
+        self._stopped = threading.Event()
 
     def start(self) -> None:
         self._thread.start()
 
-    def _warm_up(self) -> None:
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
         try:
             self.assistant.warm_up()
         except Exception as exc:
             log.exception("warm-up failed")
             self.problem = f"warm-up failed: {exc}"
-        else:
-            self.problem = None
+            return
+        self.problem = None
+        self._watch()
+
+    def _watch(self) -> None:
+        interval = self.assistant.settings.index_poll_s
+        last_logged = 0.0
+        while interval > 0 and not self._stopped.wait(interval):
+            try:
+                self.assistant.catch_up()
+            except Exception as exc:  # e.g. the database is restarting; /ready says so, and this tries again
+                if time.monotonic() - last_logged > 60:
+                    last_logged = time.monotonic()
+                    log.warning("checking the index for changes failed: %s", exc)
 
     def check(self) -> tuple[bool, dict]:
         if self.problem is not None:
@@ -45,7 +67,10 @@ class Readiness:
             return False, {"status": "not ready", "reason": f"the index cannot be read: {exc}"}
         if status.write_problem:  # answers still flow, but no upload could land: send writers elsewhere
             return False, {"status": "not ready", "reason": status.write_problem}
-        return True, {"status": "ready", "articles": status.articles, "vectors": status.vectors}
+        return True, {
+            "status": "ready", "articles": status.articles, "vectors": status.vectors,
+            "generation": status.generation, "keyword_generation": status.keyword_generation,
+        }
 
 
 router = APIRouter(tags=["ops"])

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..models import Article, Filters, IngestReport, Turn, display_source
-from .uploads import IngestJob
+from ..store import JobRecord
 
 
 class AskRequest(BaseModel):
@@ -64,10 +64,10 @@ class JobOut(BaseModel):
     error: str | None = Field(None, description="When failed: why (nothing was written).")
 
     @classmethod
-    def of(cls, job: IngestJob) -> JobOut:
+    def of(cls, job: JobRecord) -> JobOut:
         return cls(
             id=job.id, status=job.status, files=job.files, done=job.done, status_url=f"/api/jobs/{job.id}",
-            report=IngestReportOut.of(job.report, job.names) if job.report else None, error=job.error,
+            report=IngestReportOut.model_validate(job.report) if job.report else None, error=job.error,
         )
 
 

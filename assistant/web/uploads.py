@@ -7,7 +7,9 @@ too, unless GRADIO_TEMP_DIR says otherwise.
 
 Uploads through the API run as jobs on one worker thread: the request returns
 at once with a job to poll, questions keep being answered meanwhile, and two
-uploads never compete for the cores.
+uploads never compete for the cores. Each job's progress is also written to the
+store (assistant/store/jobs.py), so behind a load balancer any replica can say
+how it is doing, and a job whose replica died says so.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from typing import Literal
 from .. import errors
 from ..core import Assistant
 from ..models import IngestReport
+from ..store import JobRecord
+from ..store.jobs import HEARTBEAT_S, this_replica
+from .schemas import IngestReportOut
 
 log = logging.getLogger("assistant.web")
 
@@ -107,6 +112,12 @@ class IngestJob:
     sources: dict[str, str] = field(default_factory=dict, repr=False)  # temp path -> recorded source
     created: float = field(default_factory=time.time)
 
+    def record(self) -> JobRecord:
+        """The job as the store keeps it and the API sends it (one shape whichever replica answers)."""
+        report = IngestReportOut.of(self.report, self.names).model_dump() if self.report else None
+        return JobRecord(self.id, self.status, self.files, self.done, report, self.error, self.error_status,
+                         this_replica())
+
 
 class IngestJobs:
     """Upload jobs, run one at a time on a worker thread; the newest ``keep`` are remembered."""
@@ -117,6 +128,7 @@ class IngestJobs:
         self._jobs: OrderedDict[str, IngestJob] = OrderedDict()
         self._lock = threading.Lock()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assistant-ingest")
+        self._heart: threading.Thread | None = None
 
     def submit(self, folder: Path | None, names: dict[str, str], sources: dict[str, str] | None = None) -> IngestJob:
         """Ingest ``names`` (temp path or link -> what the report calls it), recording ``sources`` (path -> source)."""
@@ -125,21 +137,46 @@ class IngestJobs:
             self._jobs[job.id] = job
             while len(self._jobs) > self.keep:
                 self._jobs.popitem(last=False)
+            if self._heart is None:
+                self._heart = threading.Thread(target=self._beat, name="assistant-job-heartbeat", daemon=True)
+                self._heart.start()
+        self._keep(job.id, lambda jobs: jobs.create(job.id, job.files))
         self._worker.submit(self._run, job, folder)
         return job
 
-    def get(self, job_id: str) -> IngestJob:
+    def get(self, job_id: str) -> JobRecord:
+        """A job of this server (as it is now), else one another replica runs or ran (from the store)."""
         with self._lock:
             job = self._jobs.get(job_id)
-        if job is None:
-            raise errors.JobNotFound(job_id)
-        return job
+        if job is not None:
+            return job.record()
+        return self.assistant.store.jobs.get(job_id)
+
+    def _keep(self, job_id: str, write) -> None:
+        """Write to the store's job table; a store that cannot be written never fails the upload itself."""
+        try:
+            write(self.assistant.store.jobs)
+        except errors.StoreError as exc:
+            log.warning("upload job %s: could not record its progress: %s", job_id, exc)
+
+    def _beat(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_S)
+            with self._lock:
+                running = {j.id: j.done for j in self._jobs.values() if j.status in ("queued", "running")}
+            if running:
+                self._keep(",".join(running), lambda jobs, running=running: jobs.beat(running))
 
     def _run(self, job: IngestJob, folder: Path | None) -> None:
         job.status = "running"
+        self._keep(job.id, lambda jobs: jobs.update(job.id, status="running"))
+        noted = [time.monotonic()]
 
         def progress(done: int, total: int, path: str) -> None:
             job.done = done
+            if time.monotonic() - noted[0] > 0.5:  # a row write per half second at most, not per file
+                noted[0] = time.monotonic()
+                self._keep(job.id, lambda jobs: jobs.update(job.id, done=done))
 
         try:
             job.report = self.assistant.ingest(
@@ -157,6 +194,11 @@ class IngestJobs:
         finally:
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
+            final = job.record()
+            self._keep(job.id, lambda jobs: jobs.update(
+                job.id, status=final.status, done=final.done, report=final.report, error=final.error,
+                error_status=final.error_status,
+            ))
 
     def wait(self, job: IngestJob, timeout: float) -> IngestJob:
         deadline = time.monotonic() + timeout

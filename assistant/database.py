@@ -1,0 +1,118 @@
+"""SQL databases: one engine per URL per process, brought to the newest schema (Alembic) when first opened.
+
+Two kinds of tables, each a branch of the migrations in ``assistant/migrations/``: ``manifest`` (what the
+index holds, assistant/index/manifest.py) and ``store`` (conversations and feedback, assistant/store/). With
+no ``database_url`` each lives in its own SQLite file in ``index_dir``; with one (PostgreSQL, say), both live
+in that database, which is what lets app replicas on several hosts share one index.
+
+An upgrade only ever adds: a database made by an older version (an SQLite index from before migrations
+included) is brought forward in place when opened, and nothing in it is lost.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+
+from . import errors
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# Replicas starting together must not migrate one database at once: PostgreSQL serialises them on this lock.
+MIGRATION_LOCK = 0x61727469  # "arti"
+
+_engines: dict[str, Engine] = {}
+_migrated: set[tuple[str, str]] = set()
+_lock = threading.Lock()
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{Path(path).resolve()}"
+
+
+def engine_for(url: str) -> Engine:
+    """The engine for ``url`` (one per process), with SQLite tuned for a server writing while commands read."""
+    with _lock:
+        if url not in _engines:
+            _engines[url] = _create(url)
+        return _engines[url]
+
+
+def _create(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        # pre-ping: a database server restarted under a running app costs one failed check, not a failed request
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # the server writes while `assistant feedback` reads
+        cursor.execute("PRAGMA foreign_keys=ON")  # deleting a conversation deletes its answers
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
+
+
+def upgrade(url: str, branch: str) -> Engine:
+    """The engine for ``url`` with ``branch`` ("manifest" or "store") at its newest revision (once per process)."""
+    engine = engine_for(url)
+    with _lock:
+        if (url, branch) in _migrated:
+            return engine
+        try:
+            _run_migrations(engine, branch)
+        except errors.AssistantError:
+            raise
+        except Exception as exc:
+            raise errors.StoreError(f"cannot open the database {redact(url)}: {reason(exc)}") from None
+        _migrated.add((url, branch))
+    return engine
+
+
+def revisions(url: str) -> set[str]:
+    """The revisions the database at ``url`` is at (after bringing it forward): one head per branch it holds."""
+    with engine_for(url).connect() as connection:
+        return set(connection.scalars(text("SELECT version_num FROM alembic_version")))
+
+
+def _run_migrations(engine: Engine, branch: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        config.attributes["connection"] = connection
+        command.upgrade(config, f"{branch}@head")
+
+
+def reason(exc: Exception) -> str:
+    """The first line of what the database driver said (SQLAlchemy's own wrapping, and the SQL, left out)."""
+    orig = getattr(exc, "orig", None)
+    text_ = str(orig if orig is not None else exc).strip()
+    return text_.splitlines()[0] if text_ else type(exc).__name__
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable database URL)"
+
+
+def dispose_all() -> None:
+    """Close every pooled connection (tests that restart a database server; a forked process)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()

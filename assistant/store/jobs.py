@@ -1,0 +1,81 @@
+"""Upload jobs in the database, so that any replica behind a load balancer answers ``GET /api/jobs/{id}``.
+
+The replica that runs a job writes its progress here and beats a heartbeat while it runs. A job whose
+replica stopped beating (killed, or its host gone) is shown as failed after ``STALE_AFTER_S``: what it
+committed stays (whole articles only), and uploading the same files again finishes the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from .. import errors
+from .conversations import _aware, now, writes
+from .tables import JobRow
+
+HEARTBEAT_S = 2.0
+STALE_AFTER_S = 10.0  # five missed beats
+KEEP_DAYS = 7
+
+
+def this_replica() -> str:
+    return f"{socket.gethostname()} pid {os.getpid()}"
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: str
+    status: str  # queued, running, done, failed
+    files: int
+    done: int
+    report: dict | None  # as the API sends it
+    error: str | None
+    error_status: int
+    replica: str
+
+
+class JobStore:
+    def __init__(self, sessions: sessionmaker[Session]):
+        self.sessions = sessions
+
+    def create(self, job_id: str, files: int) -> None:
+        moment = now()
+        with writes("the upload job"), self.sessions.begin() as session:
+            session.execute(delete(JobRow).where(JobRow.created_at < moment - timedelta(days=KEEP_DAYS)))
+            session.add(JobRow(id=job_id, status="queued", files=files, done=0, error_status=500,
+                               replica=this_replica(), created_at=moment, heartbeat_at=moment))
+
+    def update(self, job_id: str, **fields) -> None:
+        """Record progress (status, done, report, error, error_status); also a heartbeat."""
+        with writes("the upload job's progress"), self.sessions.begin() as session:
+            session.execute(update(JobRow).where(JobRow.id == job_id).values(heartbeat_at=now(), **fields))
+
+    def beat(self, done_by_job: dict[str, int]) -> None:
+        """The running jobs' heartbeat, with how many files each has handled."""
+        if done_by_job:
+            with writes("the upload jobs' heartbeat"), self.sessions.begin() as session:
+                for job_id, done in done_by_job.items():
+                    session.execute(update(JobRow).where(JobRow.id == job_id).values(heartbeat_at=now(), done=done))
+
+    def get(self, job_id: str) -> JobRecord:
+        with self.sessions() as session:
+            row = session.get(JobRow, job_id)
+        if row is None:
+            raise errors.JobNotFound(job_id)
+        record = JobRecord(row.id, row.status, row.files, row.done, row.report, row.error, row.error_status,
+                           row.replica)
+        silent = (now() - _aware(row.heartbeat_at)).total_seconds()
+        if record.status in ("queued", "running") and silent > STALE_AFTER_S:
+            return JobRecord(
+                record.id, "failed", record.files, record.done, None,
+                f"the server that ran this upload ({record.replica}) stopped {silent:.0f} s ago before it finished; "
+                "the articles it finished are indexed, and uploading the same files again adds the rest",
+                503, record.replica,
+            )
+        return record

@@ -1,0 +1,128 @@
+"""The manifest and the store in SQL: migrations (SQLite in place, PostgreSQL fresh and concurrent) and the
+writer lock replicas share, against a real PostgreSQL server started here on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+import sqlalchemy as sa
+from backing_servers import PostgresServer
+from conftest import SEEDS
+from servers import CLI
+
+from assistant import database, errors
+from assistant.core import Assistant
+from assistant.index.manifest import Manifest
+from assistant.index.writer_lock import DatabaseLock
+from assistant.settings import load_settings
+
+HEADS = {"manifest_0002", "store_0002"}
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    with PostgresServer() as server:
+        yield server
+
+
+def _versions(url: str) -> set[str]:
+    with sa.create_engine(url).connect() as db:
+        return set(db.scalars(sa.text("SELECT version_num FROM alembic_version")))
+
+
+def test_an_index_from_before_migrations_is_brought_forward_in_place(tmp_path):
+    index = tmp_path / "index"
+    settings = load_settings(index_dir=index)
+    assistant = Assistant(settings)
+    assistant.ingest([SEEDS])
+    question = "What does JIG stand for?"
+    before = assistant.ask(question).public()
+    kept = assistant.store.conversations.add_answer("page:a", question, assistant.ask(question), conversation_id="new")
+    # What an index written before migrations looked like: the same tables, no version table, no commit records.
+    for name in ("manifest.sqlite3", "conversations.sqlite3"):
+        with sqlite3.connect(index / name) as db:
+            db.execute("DROP TABLE alembic_version")
+            db.execute("DROP TABLE IF EXISTS commits")
+    database._migrated.clear()  # as a new process would
+
+    reopened = Assistant(load_settings(index_dir=index))
+    assert reopened.ask(question).public() == before
+    assert [a.id for a in reopened.articles()] == [a.id for a in assistant.articles()]
+    assert reopened.store.conversations.conversation("page:a", kept.conversation_id).answers
+    with sqlite3.connect(index / "manifest.sqlite3") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "manifest_0002"
+        assert db.execute("SELECT COUNT(*) FROM commits").fetchone()[0] == 0  # added, empty: history is not invented
+    reopened.remove(reopened.articles()[0].id)
+    assert reopened.index.manifest.last_commit()["change"] == "remove"
+
+
+def test_one_postgres_database_holds_both_branches_and_replicas_migrate_it_at_once(postgres):
+    url = postgres.create_database("fresh")
+    # Four replicas start together on a new database: the advisory lock lets one migrate, the rest find it done.
+    opener = (
+        "import sys; from assistant.settings import load_settings; from assistant.index.manifest import Manifest; "
+        "from assistant.store import open_store; s = load_settings(index_dir='/nonexistent', database_url=sys.argv[1]); "
+        "m = Manifest.from_settings(s); open_store(s); print(m.article_count(), m.generation)"
+    )
+    replicas = [subprocess.Popen([sys.executable, "-c", opener, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True) for _ in range(4)]
+    results = [(p.wait(timeout=120), p.stdout.read().strip(), p.stderr.read()) for p in replicas]
+    assert [(code, out) for code, out, _ in results] == [(0, "0 0")] * 4, [err for *_, err in results]
+    assert _versions(url) == HEADS
+    assert Manifest(url).shared
+
+
+def test_a_replica_killed_while_writing_never_leaves_the_shared_index_locked(postgres):
+    url = postgres.create_database("locks")
+    manifest = Manifest(url)
+    lock = DatabaseLock(manifest.engine, url)
+    with lock.held(timeout=5):
+        started = time.monotonic()
+        with pytest.raises(errors.IndexBusy, match="another replica is writing"):
+            with DatabaseLock(sa.create_engine(url), url).held(timeout=0.6):
+                pass
+        assert time.monotonic() - started >= 0.6
+    # Another process takes the lock and is SIGKILLed holding it: the server ends its session, and the lock.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sys, time; from assistant.index.manifest import Manifest; "
+            "from assistant.index.writer_lock import DatabaseLock; m = Manifest(sys.argv[1]); "
+            "ctx = DatabaseLock(m.engine, m.url).held(5); ctx.__enter__(); print('held', flush=True); time.sleep(600)"
+        ), url],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(errors.IndexBusy):
+            with lock.held(timeout=0.5):
+                pass
+        holder.kill()
+        holder.wait()
+        with lock.held(timeout=10):
+            pass
+    finally:
+        holder.kill()
+
+
+def test_a_database_that_cannot_be_reached_is_a_store_error_naming_it_without_the_password():
+    url = "postgresql+psycopg://someone:s3cret@127.0.0.1:1/nowhere"
+    with pytest.raises(errors.StoreError) as caught:
+        Manifest(url)
+    assert "127.0.0.1:1" in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def test_assistant_migrate_reports_where_each_part_is_and_its_revision(postgres):
+    url = postgres.create_database("migrated")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    result = subprocess.run([str(CLI), "migrate"], env={**env, "ASSISTANT_DATABASE_URL": url},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    where = url.replace("postgresql+psycopg://", "")
+    assert f"manifest: postgresql+psycopg://{where} at manifest_0002" in result.stdout
+    assert f"store: postgresql+psycopg://{where} at store_0002" in result.stdout
+    assert _versions(url) == HEADS
