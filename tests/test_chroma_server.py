@@ -9,6 +9,7 @@ import pytest
 from backing_servers import ChromaServer
 from conftest import SEEDS
 
+from assistant import errors
 from assistant.core import Assistant
 from assistant.settings import load_settings
 
@@ -62,3 +63,15 @@ def test_two_app_processes_share_one_index_through_the_server(chroma_server, tmp
         assert time.monotonic() < deadline, "the keyword index was not rebuilt"
         time.sleep(0.1)
     assert any(p.source.endswith("harbour.txt") for p in serving.retrieve("Big Ada crane tonnes"))
+
+
+def test_an_index_folder_of_its_own_cannot_take_over_another_indexs_collection(chroma_server, tmp_path):
+    """Replicas on several hosts share an index through ASSISTANT_DATABASE_URL; without it, a second index folder
+    pointed at the same collection would sweep the first one's vectors as leftovers: it is refused instead."""
+    first = Assistant(load_settings(index_dir=tmp_path / "one", chroma_url=chroma_server, collection="owned-test"))
+    first.ingest([SEEDS])
+    vectors = first.index.store.count()
+    with pytest.raises(errors.StoreError, match="holds the vectors of another index.*ASSISTANT_DATABASE_URL"):
+        Assistant(load_settings(index_dir=tmp_path / "two", chroma_url=chroma_server, collection="owned-test"))
+    assert first.index.store.count() == vectors
+    assert "Joint Implementation Group" in first.ask("What does JIG stand for?").answer

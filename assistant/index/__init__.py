@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import errno
 import shutil
+import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from .. import errors
+from .. import database, errors
 from ..embeddings import DEFAULT_KIND, Embedder, kind_for_name
 from ..models import Article, ArticleInfo, Chunk, Filters, day_number
 from ..registry import STORES
@@ -70,6 +71,7 @@ class Index:
         self._writers = WriterLock.for_manifest(self.manifest, root)
         self.keyword_dir = root / "keyword"  # a cache of this process's host, never shared
         self._check_embedder()
+        self._check_owner()
 
     def _check_embedder(self) -> None:
         recorded = self.manifest.get_meta("embedder")
@@ -79,6 +81,21 @@ class Index:
                 f"uses {self.embedder.name!r} (ASSISTANT_EMBEDDER={self.embedder.kind}); set ASSISTANT_EMBEDDER=auto "
                 "to use the index's own, or ingest into a new ASSISTANT_INDEX_DIR"
             )
+
+    def _check_owner(self) -> None:
+        """Vectors are only ever read and swept against their own manifest: a collection that another manifest
+        wrote (a replica with its own index folder pointed at a shared Chroma server) is refused, or this
+        index's sweep would take the other's vectors for leftovers."""
+        owner = self.store.owner()
+        if owner is not None and owner != self.manifest.get_meta("index_id"):
+            raise errors.StoreError(
+                f"the Chroma collection {self.settings.collection!r} holds the vectors of another index (not the "
+                f"manifest in {self._manifest_place()}); to share that index, set ASSISTANT_DATABASE_URL to its "
+                "database on every replica, or give this one a collection of its own (ASSISTANT_COLLECTION)"
+            )
+
+    def _manifest_place(self) -> str:
+        return database.redact(self.manifest.url) if self.manifest.shared else str(self.settings.index_dir)
 
     # --- writing -----------------------------------------------------------
     def writing(self, timeout: float = 600):
@@ -126,6 +143,10 @@ class Index:
             return 0
         if self.manifest.get_meta("embedder") is None:
             self.manifest.set_meta("embedder", self.embedder.name)
+        if self.manifest.get_meta("index_id") is None:
+            self.manifest.set_meta("index_id", uuid.uuid4().hex)
+        if self.store.owner() is None:  # writers hold the write lock, so two never both claim
+            self.store.claim(self.manifest.get_meta("index_id"))
         chunks = [c for _, cs in batch for c in cs]
         vectors = self.embedder.encode([c.text for c in chunks])
         if on_embedded:

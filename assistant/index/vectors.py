@@ -55,6 +55,13 @@ class VectorStore(abc.ABC):
     @abc.abstractmethod
     def count(self) -> int: ...
 
+    # Which index's manifest the vectors belong to (a store that cannot say answers None and claims nothing).
+    def owner(self) -> str | None:
+        return None
+
+    def claim(self, index_id: str) -> None:
+        return None
+
 
 class ChromaVectorStore(VectorStore):
     """Chroma collection with cosine space; we pass our own vectors (no embedding function)."""
@@ -138,3 +145,11 @@ class ChromaVectorStore(VectorStore):
 
     def count(self) -> int:
         return self.collection.count()
+
+    OWNER_KEY = "article_assistant_index"  # in the collection's metadata (its HNSW configuration is apart)
+
+    def owner(self) -> str | None:
+        return (self.collection.metadata or {}).get(self.OWNER_KEY)
+
+    def claim(self, index_id: str) -> None:
+        self.collection.modify(metadata={**(self.collection.metadata or {}), self.OWNER_KEY: index_id})
