@@ -99,14 +99,18 @@ def measure(index_dir: Path, n_questions: int, launched: float) -> dict:
     }
 
 
-def run_worker(index_dir: Path, questions: int, **settings: str) -> dict:
+def run_worker(index_dir: Path, questions: int, script: Path = Path(__file__), **settings: str) -> dict:
+    """Measure in a fresh process (``script --measure``, so memory and cold start are its own), with ``settings``
+    as ASSISTANT_* variables; the figures it printed last."""
     launched = time.time()
     env = {**os.environ, **{f"ASSISTANT_{name.upper()}": value for name, value in settings.items()}}
-    worker = subprocess.run(
-        [sys.executable, __file__, "--measure", str(index_dir), "--launched", str(launched), "--questions", str(questions)],
-        capture_output=True, text=True, check=True, cwd=ROOT, env=env,
+    done = subprocess.run(
+        [sys.executable, str(script), "--measure", str(index_dir), "--launched", str(launched), "--questions", str(questions)],
+        capture_output=True, text=True, cwd=ROOT, env=env, check=False,
     )
-    return json.loads(worker.stdout.strip().splitlines()[-1])
+    if done.returncode != 0:
+        raise RuntimeError(f"the measuring process failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> dict:

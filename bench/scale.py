@@ -496,15 +496,7 @@ def worker(index_dir: Path, questions: int, launched: float) -> dict:
 
 
 def run_worker(index_dir: Path, questions: int, **settings: str) -> dict:
-    launched = time.time()
-    env = {**os.environ, **{f"ASSISTANT_{name.upper()}": value for name, value in settings.items()}}
-    done = subprocess.run(
-        [sys.executable, __file__, "--measure", str(index_dir), "--launched", str(launched), "--questions", str(questions)],
-        capture_output=True, text=True, cwd=ROOT, env=env, check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"the measuring process failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return query.run_worker(index_dir, questions, script=Path(__file__), **settings)
 
 
 def measure_store(index_dir: Path, store: str, questions: int) -> dict:
