@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import errors
+from .. import database, errors
 from .conversations import _aware, now, writes
 from .tables import JobRow
 
@@ -64,8 +65,11 @@ class JobStore:
                     session.execute(update(JobRow).where(JobRow.id == job_id).values(heartbeat_at=now(), done=done))
 
     def get(self, job_id: str) -> JobRecord:
-        with self.sessions() as session:
-            row = session.get(JobRow, job_id)
+        try:
+            with self.sessions() as session:
+                row = session.get(JobRow, job_id)
+        except SQLAlchemyError as exc:  # e.g. the database is restarting: a 503 that says so
+            raise errors.StoreError(f"could not read the upload job: {database.reason(exc)}") from None
         if row is None:
             raise errors.JobNotFound(job_id)
         record = JobRecord(row.id, row.status, row.files, row.done, row.report, row.error, row.error_status,

@@ -164,8 +164,11 @@ class IngestJobs:
             time.sleep(HEARTBEAT_S)
             with self._lock:
                 running = {j.id: j.done for j in self._jobs.values() if j.status in ("queued", "running")}
-            if running:
-                self._keep(",".join(running), lambda jobs, running=running: jobs.beat(running))
+            try:
+                if running:
+                    self._keep(",".join(running), lambda jobs, running=running: jobs.beat(running))
+            except Exception:  # the heartbeat must outlive any one failure, or live jobs would look dead
+                log.exception("upload jobs' heartbeat failed")
 
     def _run(self, job: IngestJob, folder: Path | None) -> None:
         job.status = "running"
