@@ -109,10 +109,3 @@ def redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "(unparseable database URL)"
-
-
-def dispose_all() -> None:
-    """Close every pooled connection (tests that restart a database server; a forked process)."""
-    with _lock:
-        for engine in _engines.values():
-            engine.dispose()

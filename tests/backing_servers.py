@@ -50,9 +50,10 @@ class _Server:
         raise NotImplementedError
 
     def start(self):
-        self.process = subprocess.Popen(
-            self.command(), stdout=self.log.open("ab"), stderr=subprocess.STDOUT, preexec_fn=self._demote()
-        )
+        with self.log.open("ab") as log:  # the server keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, preexec_fn=self._demote()
+            )
         _wait_for_port(self.port, self.process, self.what)
         self._ready()
         return self
@@ -80,7 +81,8 @@ class _Server:
         self.cleanup()
 
     def cleanup(self) -> None:
-        pass
+        """Remove the server's temp dir (its data, log and config)."""
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class PostgresServer(_Server):
@@ -140,9 +142,6 @@ class PostgresServer(_Server):
                        check=True, capture_output=True)
         return self.url.rsplit("/", 1)[0] + "/" + name
 
-    def cleanup(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
-
 
 class RedisServer(_Server):
     """redis-server on loopback, nothing persisted."""
@@ -162,9 +161,6 @@ class RedisServer(_Server):
     def command(self) -> list[str]:
         return [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
                 "--dir", str(self.root), "--daemonize", "no"]
-
-    def cleanup(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class ChromaServer(_Server):
@@ -194,9 +190,6 @@ class ChromaServer(_Server):
             if time.monotonic() > deadline:
                 raise RuntimeError("chroma server did not answer its heartbeat within 60 s")
             time.sleep(0.2)
-
-    def cleanup(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class HAProxy(_Server):
@@ -228,6 +221,3 @@ class HAProxy(_Server):
 
     def command(self) -> list[str]:
         return [self.binary, "-db", "-f", str(self.root / "haproxy.cfg")]
-
-    def cleanup(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)

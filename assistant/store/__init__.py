@@ -43,9 +43,6 @@ class Store:
         self.feedback = FeedbackStore(sessions, settings, self.conversations)
         self.jobs = JobStore(sessions)
 
-    def close(self) -> None:
-        self.engine.dispose()
-
 
 _open: dict[str, Store] = {}
 _open_lock = threading.Lock()
