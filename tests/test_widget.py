@@ -114,6 +114,11 @@ def open_widget(page, url: str) -> None:
 
 
 def ask(page, question: str) -> None:
+    from playwright.sync_api import expect
+
+    # The widget ignores Enter while an answer is still streaming (as a person would see: the Ask button is
+    # greyed out), so a second question waits for the first answer to finish, as a reader does.
+    expect(page.locator("article-assistant form.ask button.send")).to_be_enabled(timeout=60_000)
     box = page.locator("article-assistant form.ask textarea")  # Playwright's CSS pierces the open shadow root
     box.fill(question)
     box.press("Enter")
