@@ -83,6 +83,9 @@ def _browser(playwright):
 
 
 def _ask_in_page(page, question: str) -> None:
+    # Gradio ignores a submit while the same event is still running (trigger_mode "once"): wait, as a reader
+    # does, until no component shows Gradio's pending/generating state (the page's load event included).
+    page.wait_for_function("() => document.querySelector('.pending, .generating') === null", timeout=60_000)
     box = page.locator("#question textarea")
     box.fill(question)
     box.press("Enter")
