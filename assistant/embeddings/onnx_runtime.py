@@ -10,7 +10,7 @@ from functools import cached_property
 
 import numpy as np
 
-from . import MAX_SEQ_TOKENS, MODEL_NAME, Embedder
+from . import MAX_SEQ_TOKENS, MODEL_NAME, Embedder, normalised_rows
 from .onnx_export import onnx_model
 
 
@@ -37,17 +37,29 @@ class OnnxEmbedder(Embedder):
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         return tokenizer
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         encodings = self._batch_tokenizer.encode_batch(texts)
         input_ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         (hidden,) = self.session.run(
             None, {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
         )
+        return hidden, mask
+
+    @staticmethod
+    def _pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
         # Mean over real tokens, then L2-normalise: sentence-transformers' pooling for this model.
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True).clip(1e-12)).astype(np.float32)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return self._pool(*self._forward(texts))
+
+    def _encode_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        hidden, mask = self._forward(texts)
+        tokens = [row[1 : int(n) - 1] for row, n in zip(hidden, mask.sum(axis=1))]  # drop [CLS] ... [SEP]
+        return self._pool(hidden, mask), [normalised_rows(t) for t in tokens]
 
 
 class OnnxInt8Embedder(OnnxEmbedder):
