@@ -62,8 +62,8 @@ class Settings(BaseSettings):
         "classifier (assistant/answer/refusal_model.json; ties with the rules under bench/cv.py), or never.",
     )
     refusal_threshold: float = Field(
-        0.33,
-        description="Rules: minimum support (0.7 x similarity + 0.3 x question-term overlap) of the best sentence; "
+        0.40,
+        description="Rules: minimum support (0.5 x similarity + 0.5 x word alignment with the question) of the best sentence; "
         "below it the assistant refuses.",
     )
     refusal_checks: bool = Field(

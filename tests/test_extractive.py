@@ -61,10 +61,11 @@ def test_answer_quotes_exact_article_text_with_ellipses(make_assistant, tmp_path
 
 
 def _candidate(text: str, **signals: float) -> Candidate:
-    base = {"semantic": 0.7, "terms": 0.5, "terms_in_context": 0.5, "predicate_terms": 1.0, "kind": 1.0, "passage_score": 0.5}
+    base = {"semantic": 0.7, "alignment": 0.6, "alignment_in_context": 0.6, "terms": 0.5, "terms_in_context": 0.5,
+            "predicate_terms": 1.0, "kind": 1.0, "passage_score": 0.5}
     return Candidate(
         passage=0, start=0, end=len(text), text=text, scoring_text=text,
-        context_stems=frozenset(), stems=frozenset(), signals={**base, **signals},
+        context_stems=frozenset(), stems=frozenset(), previous="", signals={**base, **signals},
     )
 
 

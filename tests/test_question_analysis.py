@@ -82,3 +82,22 @@ def test_money_and_name_questions(question, kind, sentence, holds):
     analysis = analyse(question)
     assert analysis.kind == kind
     assert sentence_has_kind(kind, sentence, analysis) is holds
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "holds"),
+    [
+        ("What did Lavrov say after the talks?", '"We made progress," Lavrov said after the talks.', True),
+        # A quote, but someone else's: it does not answer what Lavrov said.
+        ("What did Lavrov say after the talks?", '"We made progress," Kerry said after the talks.', False),
+        # The title is a common word and names nobody; the name does.
+        ("What did President Nadia Ferenc tell the mayors?", '"Build the dam," Ferenc told the mayors.', True),
+        ("What did President Nadia Ferenc tell the mayors?", '"Build the dam," President Okafor told the mayors.', False),
+        # No name for the speaker: any quote may be the answer.
+        ("What does the striker say he hopes to achieve?", '"I want to win the league," the striker said.', True),
+    ],
+)
+def test_a_quote_answers_only_for_the_speaker_the_question_names(question, sentence, holds):
+    analysis = analyse(question)
+    assert analysis.kind == "quote"
+    assert sentence_has_kind(analysis.kind, sentence, analysis) is holds

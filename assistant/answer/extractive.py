@@ -27,19 +27,22 @@ from .question import WORD, QuestionAnalysis, analyse, sentence_has_kind, stem
 # Weights of the sentence signals, fitted as a pairwise ranker (logistic regression on
 # sentence pairs) on shared/evaldata/xquad-dev; bench/fit_ranker.py refits and cross-validates them by article.
 SIGNAL_WEIGHTS = {
-    "semantic": 3.59,  # cosine(question, sentence)
-    "terms": 0.79,  # weighted share of question terms in the sentence
-    "terms_in_context": 1.48,  # ... in the sentence, the one before it, or the title
-    "kind": 1.98,  # holds the kind of thing asked for (number, date, name, quote)
-    "passage_rank": 1.13,  # 1 / retrieval rank of its passage
-    "passage_score": 1.83,  # dense similarity of its passage
-    "new_words": 0.65,  # share of its content words the question does not already have
-    "predicate_terms": 1.59,  # share of the question's non-name terms in the sentence
-    "fragment": -0.69,  # fewer than 6 words
-    "length": 0.85,  # words / 80, capped: longer sentences hold more
+    "semantic": 1.05,  # cosine(question, sentence)
+    "alignment": 5.54,  # the question's word pieces matched in the sentence (alignment())
+    "alignment_in_context": 4.65,  # ... in the sentence, the one before it and the title
+    "terms": -1.1,  # weighted share of question terms in the sentence
+    "terms_in_context": 0.3,  # ... in the sentence, the one before it, or the title
+    "kind": 2.74,  # holds the kind of thing asked for (number, date, name, quote)
+    "passage_rank": 0.8,  # 1 / retrieval rank of its passage
+    "passage_score": 1.64,  # dense similarity of its passage
+    "new_words": 1.26,  # share of its content words the question does not already have
+    "predicate_terms": 2.43,  # share of the question's non-name terms in the sentence
+    "fragment": -0.87,  # fewer than 6 words
+    "length": 0.28,  # words / 80, capped: longer sentences hold more
 }
-# Share of semantic similarity (vs question-term overlap) in the support score.
-SUPPORT_SEMANTIC = 0.7
+# Share of whole-sentence similarity (vs word-by-word alignment) in the support score: an even mix
+# refused best under article-grouped cross-validation (bench/cv.py) of the mixes tried.
+SUPPORT_SEMANTIC = 0.5
 @lru_cache(maxsize=512)
 def article_sentences(article_id: str, text: str) -> list[tuple[int, int]]:
     """Sentence spans of a whole article, split once and reused across questions."""
@@ -67,6 +70,7 @@ class Candidate:
     text: str
     scoring_text: str
     context_stems: frozenset[str]  # stems of this sentence + the one before + the title
+    previous: str  # the sentence before it in the article ("" for the first)
     stems: frozenset[str]
     signals: dict[str, float] = field(default_factory=dict)
     kind_ok: bool = True
@@ -137,26 +141,34 @@ class ExtractiveBackend(AnswerBackend):
                 out.append(
                     Candidate(
                         passage=i, start=s, end=e, text=sentence, scoring_text=scoring,
-                        context_stems=stems | _stems(previous) | title_stems, stems=stems,
+                        context_stems=stems | _stems(previous) | title_stems, stems=stems, previous=previous,
                     )
                 )
         return out
 
     # --- scoring -----------------------------------------------------------
     def _score(self, analysis: QuestionAnalysis, candidates: list[Candidate], passages: list[Passage]) -> None:
-        vectors = self.embedder.encode_cached([analysis.text] + [c.scoring_text for c in candidates])
+        texts = [analysis.text] + [c.scoring_text for c in candidates]
+        contexts = [c.previous for c in candidates] + [p.title for p in passages]
+        # Word-piece vectors first: the same pass fills the sentence-vector cache encode_cached reads.
+        question_tokens, *tokens = self.embedder.token_vectors(texts + contexts)
+        sentence_tokens, context_tokens = tokens[: len(candidates)], dict(zip(contexts, tokens[len(candidates) :]))
+        vectors = self.embedder.encode_cached(texts)
         semantic = (vectors[1:] @ vectors[0]).tolist()
         terms = analysis.terms
         total = sum(terms.values()) or 1.0
         predicate = analysis.predicate_terms
         predicate_total = sum(predicate.values())
-        for c, sim in zip(candidates, semantic):
+        for c, sim, own in zip(candidates, semantic, sentence_tokens):
+            in_context = [own, context_tokens[c.previous], context_tokens[passages[c.passage].title]]
             c.kind_ok = sentence_has_kind(analysis.kind, c.text, analysis)
             words = WORD.findall(c.text)
             content = [w for w in words if w.lower() not in STOPWORDS]
             passage = passages[c.passage]
             c.signals = {
                 "semantic": float(np.clip(sim, 0.0, 1.0)),
+                "alignment": alignment(question_tokens, [own]),
+                "alignment_in_context": alignment(question_tokens, in_context),
                 "terms": sum(w for t, w in terms.items() if t in c.stems) / total,
                 "terms_in_context": sum(w for t, w in terms.items() if t in c.context_stems) / total,
                 "kind": float(c.kind_ok),
@@ -176,8 +188,8 @@ class ExtractiveBackend(AnswerBackend):
 
     @staticmethod
     def support(best: Candidate) -> float:
-        """How well the best sentence answers: mostly its meaning, partly the question's words in it."""
-        return SUPPORT_SEMANTIC * best.signals["semantic"] + (1 - SUPPORT_SEMANTIC) * best.signals["terms"]
+        """How well the best sentence answers: its meaning as a whole and the question's words matched in it."""
+        return SUPPORT_SEMANTIC * best.signals["semantic"] + (1 - SUPPORT_SEMANTIC) * best.signals["alignment"]
 
     def refusal_reason(self, analysis: QuestionAnalysis, best: Candidate, values: dict[str, float]) -> str | None:
         """Why the passages do not answer the question, or None: "model" (the fitted classifier, refusal.py), or with
@@ -220,6 +232,16 @@ class ExtractiveBackend(AnswerBackend):
             citations.append(Citation.quoting(n, p, c.start + s, c.start + s + len(quote), c.score, phrase))
             parts.append(f"{'…' if s > 0 else ''}{quote}{'…' if e < len(c.text.rstrip()) else ''} [{n}]")
         return Answer(answer=" ".join(parts), citations=citations, refused=False)
+
+
+def alignment(question: np.ndarray, texts: list[np.ndarray]) -> float:
+    """How closely the question's words are matched, word by word: each of its word pieces' best cosine with
+    any word piece of the texts, averaged (late interaction, as ColBERT scores). Contextual vectors match a
+    paraphrase ("quit" ~ "resigned") that neither shared stems nor one whole-sentence vector pins down."""
+    words = np.vstack(texts).astype(np.float32)
+    if not len(question) or not len(words):
+        return 0.0
+    return float((question.astype(np.float32) @ words.T).max(axis=1).mean())
 
 
 def _stems(text: str) -> frozenset[str]:

@@ -81,6 +81,7 @@ class QuestionAnalysis:
     kind: str | None  # "number", "money", "date", "age", "quote", "person", "place", "name" or None (open)
     terms: dict[str, float]  # stemmed key term -> weight (rarer words weigh more)
     proper_terms: frozenset[str]  # stems of capitalised words (names) in the question
+    speaker: frozenset[str] = frozenset()  # in "What did Lavrov say ...?", the stems of who is said to speak
 
     @property
     def without_names(self) -> str:
@@ -128,7 +129,19 @@ def analyse(question: str) -> QuestionAnalysis:
         terms[s] = max(terms.get(s, 0.0), weight)
         if word[0].isupper() and i > 0:
             proper.add(s)
-    return QuestionAnalysis(question, answer_kind(question), terms, frozenset(proper))
+    kind = answer_kind(question)
+    return QuestionAnalysis(question, kind, terms, frozenset(proper), _speaker(question) if kind == "quote" else frozenset())
+
+
+_SPOKEN_BY = re.compile(r"^(?:what|how) (?:did|does|do|has|have|had|will|would) (.+?) (?:" + "|".join(REPORTING_VERBS) + r")\b", re.I)
+
+
+def _speaker(question: str) -> frozenset[str]:
+    """The names of who a quote question says spoke ("Nadia Ferenc" of "President Nadia Ferenc": a title,
+    a common word, names nobody); empty for "the striker"."""
+    spoken = _SPOKEN_BY.match(question.strip())
+    words = WORD.findall(spoken.group(1)) if spoken else []
+    return frozenset(stem(w) for w in words if w[0].isupper() and zipf_frequency(w.lower(), "en") < 4.5)
 
 
 def answer_kind(question: str) -> str | None:
@@ -164,7 +177,8 @@ def sentence_has_kind(kind: str | None, sentence: str, analysis: QuestionAnalysi
     if kind in PATTERNS:
         question_hits = {m.group().lower() for m in PATTERNS[kind].finditer(analysis.text)}
         if any(m.group().lower() not in question_hits for m in PATTERNS[kind].finditer(sentence)):
-            return True
+            # A quote answers "What did Lavrov say?" only when it is Lavrov's: his name is in the sentence.
+            return kind != "quote" or not analysis.speaker or bool(analysis.speaker & {stem(w) for w in WORD.findall(sentence)})
         # "When ...?" is also answered by a named event or a condition: "at the end of World War I".
         return kind == "date" and any(m.group().lower() not in analysis.text.lower() for m in _EVENT_TIME.finditer(sentence))
     if kind == "name":

@@ -33,8 +33,8 @@ STRICT_KINDS = ("age", "number", "money", "date", "quote", "name")
 Encode = Callable[[list[str]], np.ndarray]
 
 # --- the hand rules (Settings.refusal = "rules") -----------------------------------------------
-# The support threshold, chosen on xquad-dev (Settings.refusal_threshold); bench/cv.py refits it per fold.
-RULES_MIN_SUPPORT = 0.33
+# The support threshold (Settings.refusal_threshold), chosen on all shared sets; bench/cv.py refits it per fold.
+RULES_MIN_SUPPORT = 0.40
 # The predicate check refuses when the best sentence (with the one before it and the title)
 # covers less than this share, by weight, of the question's non-name terms,
 MIN_PREDICATE_COVERAGE = 0.34
@@ -82,6 +82,8 @@ def signals(analysis: QuestionAnalysis, ranked: Sequence[Candidate], support: fl
     values = {
         "support": support,
         "semantic": best.signals["semantic"],
+        "alignment": best.signals["alignment"],
+        "alignment_in_context": best.signals["alignment_in_context"],
         "terms": best.signals["terms"],
         "terms_in_context": best.signals["terms_in_context"],
         "no_terms_in_context": float(bool(analysis.terms) and best.signals["terms_in_context"] == 0),
