@@ -1,7 +1,8 @@
 """The default backend: answers are sentences quoted from the passages. Offline, deterministic.
 
 Each sentence of the retrieved passages is scored on several signals: semantic
-similarity to the question, weighted overlap with the question's key terms,
+similarity to the question, how closely its words align with the question's,
+weighted overlap with the question's key terms,
 and whether it holds the kind of thing asked for (a number, a date, a name, a
 quote). The best sentence is the answer unless the refusal checks say the
 passages do not actually hold what is asked.
@@ -24,8 +25,8 @@ from .kinds import Request
 from .overview import catalogue, overview
 from .question import WORD, QuestionAnalysis, analyse, sentence_has_kind, stem
 
-# Weights of the sentence signals, fitted as a pairwise ranker (logistic regression on
-# sentence pairs) on shared/evaldata/xquad-dev; bench/fit_ranker.py refits and cross-validates them by article.
+# Weights of the sentence signals, fitted as a pairwise ranker (logistic regression on sentence pairs) on
+# every shared question set (bench/question_sets.py); bench/fit_ranker.py refits and cross-validates them by article.
 SIGNAL_WEIGHTS = {
     "semantic": 1.05,  # cosine(question, sentence)
     "alignment": 5.54,  # the question's word pieces matched in the sentence (alignment())
