@@ -71,7 +71,7 @@ def collect(question_set: QuestionSet) -> list[Case]:
         if not contains_answer(best.quote, q.answers):
             cases.append(Case(group, [], np.zeros(0, bool), rule_hit, []))
             continue
-        found = phrases.candidates(analysis, best.quote)
+        found = phrases.candidates(analysis, best.quote, assistant.embedder)
         positive = np.array([contains_answer(c.text, q.answers) for c in found], bool)
         cases.append(Case(group, [c.features for c in found], positive, rule_hit, [len(c.text.split()) for c in found]))
     return cases

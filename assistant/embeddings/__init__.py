@@ -133,6 +133,10 @@ class Embedder(ABC):
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode_cached([text])[0]
 
+    def word_piece_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character span of each of the text's word pieces: the rows of ``token_vectors``, in order."""
+        return self.tokenizer.encode(text, add_special_tokens=False).offsets
+
     def token_vectors(self, texts: list[str]) -> list[np.ndarray]:
         """Each text's word-piece vectors (float16, rows normalised), remembered like ``encode_cached``'s.
 
