@@ -37,6 +37,8 @@ DIMENSION = 384
 MAX_SEQ_TOKENS = 256
 # Sentence and question vectors reused across questions (~1.5 KB each).
 CACHE_ENTRIES = 50_000
+# A batch's longest text may be this many times its shortest (+2 tokens): padding costs as much as tokens.
+BATCH_LENGTH_RATIO = 1.2
 # Word-piece vectors of candidate sentences, for the answer stage's alignment signal (~25 KB a sentence
 # in float16): bounded by size, about 5,000 sentences.
 TOKEN_CACHE_BYTES = 128 * 2**20
@@ -104,15 +106,27 @@ class Embedder(ABC):
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        # Longest first, so each batch pads to similar lengths (as sentence-transformers does).
-        order = np.argsort([-len(t) for t in texts], kind="stable")
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
-            rows = order[start : start + self.batch_size]
+        for rows in self.batches(texts):
             # Locked per batch, not per call, so a question slips in between an ingest's batches.
             with self._lock:
                 vectors[rows] = self._encode([texts[i] for i in rows])
         return vectors
+
+    def batches(self, texts: list[str]) -> list[list[int]]:
+        """Indices of the texts in batches of similar length in tokens, at most ``batch_size`` each.
+
+        A batch is padded to its longest text: a 109-token sentence among 20-token ones made a batch of
+        sentences cost twice what batches of like lengths do (answering encodes a few dozen sentences of
+        mixed lengths; ingest's chunks are of one length, so its batches stay full).
+        """
+        lengths = [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+        out: list[list[int]] = []
+        for i in sorted(range(len(texts)), key=lengths.__getitem__):
+            if not out or len(out[-1]) >= self.batch_size or lengths[i] > BATCH_LENGTH_RATIO * lengths[out[-1][0]] + 2:
+                out.append([])
+            out[-1].append(i)
+        return out
 
     def encode_cached(self, texts: list[str]) -> np.ndarray:
         """Like encode, but remembers vectors: answering re-reads the same sentences many times."""
@@ -147,9 +161,8 @@ class Embedder(ABC):
             for t in found:
                 self._token_cache.move_to_end(t)
         missing = [t for t in dict.fromkeys(texts) if t not in found]
-        order = sorted(missing, key=len, reverse=True)  # similar lengths per batch, as encode does
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
+        for rows in self.batches(missing):
+            batch = [missing[i] for i in rows]
             with self._lock:
                 pooled, tokens = self._encode_tokens(batch)
             fresh = {t: v.astype(np.float16) for t, v in zip(batch, tokens)}
