@@ -35,6 +35,22 @@ def make_assistant(tmp_path):
     return make
 
 
+@pytest.fixture
+def assistant_over(make_assistant, tmp_path):
+    """A fresh assistant whose index holds just these articles, given as {file name: text}."""
+
+    def make(articles: dict[str, str], **overrides) -> Assistant:
+        folder = tmp_path / "articles"
+        folder.mkdir(exist_ok=True)
+        for name, text in articles.items():
+            (folder / name).write_text(text)
+        assistant = make_assistant(**overrides)
+        assert assistant.ingest([folder]).ok
+        return assistant
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def seeded_assistant(tmp_path_factory) -> Assistant:
     """One assistant over the shipped seed article, shared by read-only tests."""

@@ -48,16 +48,12 @@ def test_alignment_is_the_share_of_the_question_matched_word_by_word():
     assert alignment(question, [np.zeros((0, embedder.dimension), np.float16)]) == 0.0
 
 
-def test_alignment_in_context_reads_the_sentence_before_and_the_title(make_assistant, tmp_path):
-    article = tmp_path / "articles" / "harwick.txt"
-    article.parent.mkdir()
-    article.write_text(
+def test_alignment_in_context_reads_the_sentence_before_and_the_title(assistant_over):
+    assistant = assistant_over({"harwick.txt": (
         "Harwick remembers its glassworks\n\n"
         "The Harwick glass plant employed 900 people at its peak. It closed in 1998 after a long decline. "
         "Tickets for the museum go on sale on Monday.\n"
-    )
-    assistant = make_assistant()
-    assert assistant.ingest([article.parent]).ok
+    )})
     answer = assistant.ask("When did the Harwick glass plant close?")
     ranked = assistant.backend("extractive").rank(answer.question, answer.passages)
     [pronoun_led] = [c for c in ranked if c.text.startswith("It closed")]

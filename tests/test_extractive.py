@@ -92,17 +92,13 @@ def test_the_kind_check_stands_on_the_best_sentence(make_assistant):
 
 
 
-def test_one_paraphrased_word_is_answered_two_missing_words_are_refused(make_assistant, tmp_path):
-    article = tmp_path / "articles" / "freedonia.txt"
-    article.parent.mkdir()
-    article.write_text(
+def test_one_paraphrased_word_is_answered_two_missing_words_are_refused(assistant_over):
+    assistant = assistant_over({"freedonia.txt": (
         "Freedonia's last government\n\n"
         "The last Prime Minister of Freedonia, Rufus Firefly, took office in 1933 after a contested election. "
         "Firefly met the ambassador of Sylvania at the palace in the capital. "
         "The two men discussed the border and a trade agreement.\n"
-    )
-    assistant = make_assistant()
-    assert assistant.ingest([article.parent]).ok
+    )})
     paraphrase = assistant.ask("Who was the final Prime Minister of Freedonia?")  # "final" for "last"
     assert not paraphrase.refused and "Rufus Firefly" in paraphrase.answer
     not_in_text = assistant.ask("What did Rufus Firefly eat for breakfast?")
