@@ -153,6 +153,7 @@ class ExtractiveBackend(AnswerBackend):
         contexts = [c.previous for c in candidates] + [p.title for p in passages]
         # Word-piece vectors first: the same pass fills the sentence-vector cache encode_cached reads.
         question_tokens, *tokens = self.embedder.token_vectors(texts + contexts)
+        question_tokens = question_tokens.astype(np.float32)  # once, not per candidate
         sentence_tokens, context_tokens = tokens[: len(candidates)], dict(zip(contexts, tokens[len(candidates) :]))
         vectors = self.embedder.encode_cached(texts)
         semantic = (vectors[1:] @ vectors[0]).tolist()
@@ -243,7 +244,7 @@ def alignment(question: np.ndarray, texts: list[np.ndarray]) -> float:
     words = np.vstack(texts).astype(np.float32)
     if not len(question) or not len(words):
         return 0.0
-    return float((question.astype(np.float32) @ words.T).max(axis=1).mean())
+    return float((np.asarray(question, np.float32) @ words.T).max(axis=1).mean())
 
 
 def _stems(text: str) -> frozenset[str]:

@@ -51,7 +51,7 @@ class OnnxEmbedder(Embedder):
         # Mean over real tokens, then L2-normalise: sentence-transformers' pooling for this model.
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True).clip(1e-12)).astype(np.float32)
+        return normalised_rows(pooled).astype(np.float32)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         return self._pool(*self._forward(texts))
