@@ -77,6 +77,9 @@ def _ingest_with_progress(work) -> None:
             progress.update(task, completed=done, total=total, description=Path(path).name)
 
         report = work(assistant, on_progress)
+        if report.added or report.replaced:  # the next `serve` or `ask` then starts without building it
+            progress.update(task, description="keyword index")
+            assistant.save_keyword_index()
     for path, reason in report.failed:
         console.print(f"[red]failed:[/red] {path}: {reason}", highlight=False)
     console.print(

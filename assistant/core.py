@@ -353,6 +353,11 @@ class Assistant:
         self.embedder.load()
         self.retriever.keyword_index()
 
+    def save_keyword_index(self) -> None:
+        """Build and save the keyword index for the index as it is now, so the next process to open it loads it
+        rather than tokenising every chunk first (17 s at 100k chunks, bench/query.py)."""
+        self.retriever.keyword_index(fresh=True)
+
     def catch_up(self) -> None:
         """Start rebuilding the keyword index if another process or replica changed the index (servers call
         this every few seconds, so a replica that did not write is current before its next question)."""

@@ -98,6 +98,18 @@ def test_cli_ingest_reports_each_bad_file_and_exits_nonzero(tmp_path):
     assert [a["title"] for a in json.loads(listed.stdout)] == ["Kerry in Moscow 'seeking joint bombing campaign in Syria'"]
 
 
+def test_cli_ingest_saves_the_keyword_index_for_the_next_process(tmp_path, make_assistant):
+    index = tmp_path / "index"
+    result = CliRunner().invoke(app, ["ingest", str(SEED_ARTICLE)], env={"ASSISTANT_INDEX_DIR": str(index)})
+    assert result.exit_code == 0, result.output
+    assistant = make_assistant()  # the same index folder, as the next process would open it
+    generation = assistant.index.manifest.generation
+    assert (index / "keyword" / f"gen-{generation}" / "chunks.json").exists()
+    again = CliRunner().invoke(app, ["ingest", str(SEED_ARTICLE)], env={"ASSISTANT_INDEX_DIR": str(index)})
+    assert again.exit_code == 0 and "unchanged 1" in again.output  # nothing changed: nothing rebuilt
+    assert sorted(p.name for p in (index / "keyword").iterdir()) == [f"gen-{generation}"]
+
+
 def test_index_refuses_another_embedder(make_assistant):
     assistant = make_assistant()
     assistant.ingest([SEEDS])

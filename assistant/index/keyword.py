@@ -1,9 +1,10 @@
 """The keyword (BM25) side of the index, built from the manifest's chunk texts.
 
-Tokenising every chunk is the slow part (a minute at 100k chunks), so each
+Tokenising every chunk is the slow part (about 17 s at 100k chunks), so each
 build is saved under ``<index>/keyword/gen-<N>`` for the manifest generation it
 reflects, and a restart loads it (memory-mapped) instead. The saved copy is a
-cache, never the truth: a missing or unreadable one is rebuilt.
+cache, never the truth: a missing or unreadable one is rebuilt. `assistant ingest`
+saves it before exiting, so the next process starts without the wait.
 
 Saves go to a temporary folder renamed into place, so a reader never sees a
 half-written index; older generations are pruned after a save.
