@@ -6,6 +6,10 @@ positive when it holds a gold answer. A pairwise ranker (logistic regression on 
 differences between a positive and a negative candidate of the same sentence) is fitted over their
 signals; at answer time the highest-scored candidate is the phrase.
 
+The reader's span scores (one of the signals) come from bench/fit_reader.py's out-of-fold run: for each
+question, a reader fitted on other articles, as the shipped reader has not seen a user's question. Run
+that first; without a shipped reader the ranker is fitted without its signals.
+
 Printed, as ``highlight_em`` (answered answerable questions whose phrase holds a gold; a quote
 without the gold counts as a miss whatever the phrase):
 - in-fold: fitted and scored on all questions;
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,16 +38,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from question_sets import QuestionSet, resolve  # noqa: E402
+from question_sets import QuestionSet, answered, resolve  # noqa: E402
 
-from assistant.answer import phrases  # noqa: E402
+from assistant.answer import phrases, reader  # noqa: E402
 from assistant.answer.question import analyse  # noqa: E402
-from assistant.eval.corpus import default_cache_root, open_eval_index  # noqa: E402
 from assistant.eval.metrics import contains_answer  # noqa: E402
-from assistant.eval.questions import load_questions  # noqa: E402
-from assistant.settings import load_settings  # noqa: E402
 
 C_GRID = [0.01, 0.03, 0.1, 0.3]
+READER_OUT_OF_FOLD = ROOT / "bench" / "out" / "reader_oof.pkl"  # written by bench/fit_reader.py
+
+
+def reader_scores() -> dict[str, reader.SpanLogits]:
+    """The reader's out-of-fold scores by question, when a reader ships (else none: its signals stay off)."""
+    if not reader.MODEL_PATH.exists():
+        return {}
+    if not READER_OUT_OF_FOLD.exists():
+        sys.exit(f"{READER_OUT_OF_FOLD.relative_to(ROOT)} is missing: run bench/fit_reader.py first")
+    return pickle.loads(READER_OUT_OF_FOLD.read_bytes())  # our own bench output, not user input
 
 
 @dataclass
@@ -54,16 +66,9 @@ class Case:
     words: list[int]
 
 
-def collect(question_set: QuestionSet) -> list[Case]:
-    assistant = open_eval_index(question_set.articles, load_settings(), default_cache_root()).assistant
+def collect(question_set: QuestionSet, scores: dict[str, reader.SpanLogits]) -> list[Case]:
     cases = []
-    for q in load_questions(question_set.questions):
-        if not q.answerable or q.task != "factoid":
-            continue
-        answer = assistant.ask(q.question)
-        if answer.refused or not answer.citations:
-            continue
-        best = max(answer.citations, key=lambda c: c.score)
+    for assistant, q, answer, best in answered(question_set):
         analysis = analyse(answer.question or q.question)
         rule = phrases.rule_phrase(analysis, best.quote)  # the rule this model replaced
         rule_hit = rule is not None and contains_answer(best.quote[rule[0] : rule[1]], q.answers)
@@ -71,7 +76,7 @@ def collect(question_set: QuestionSet) -> list[Case]:
         if not contains_answer(best.quote, q.answers):
             cases.append(Case(group, [], np.zeros(0, bool), rule_hit, []))
             continue
-        found = phrases.candidates(analysis, best.quote, assistant.embedder)
+        found = phrases.candidates(analysis, best.quote, assistant.embedder, scores.get(f"{question_set.name}/{q.id}"))
         positive = np.array([contains_answer(c.text, q.answers) for c in found], bool)
         cases.append(Case(group, [c.features for c in found], positive, rule_hit, [len(c.text.split()) for c in found]))
     return cases
@@ -115,7 +120,8 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help=f"write the model fitted on all sets to {phrases.MODEL_PATH}")
     args = parser.parse_args()
     sets = resolve(args.set)
-    cases = [case for s in sets for case in collect(s)]
+    scores = reader_scores()
+    cases = [case for s in sets for case in collect(s, scores)]
     groups = [c.group for c in cases]
     print(f"{len(cases)} answered answerable questions, {len(set(groups))} articles ({', '.join(s.name for s in sets)}); "
           f"quote holds a gold in {np.mean([bool(c.features) for c in cases]):.3f}")

@@ -6,8 +6,16 @@ the folder's ``articles/``, except the seed set's, which are the project's own `
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from assistant.core import Assistant
+from assistant.eval.corpus import default_cache_root, open_eval_index
+from assistant.eval.questions import load_questions
+from assistant.eval.records import EvalQuestion
+from assistant.models import Answer, Citation
+from assistant.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EVALDATA = ROOT.parent / "shared" / "evaldata"
@@ -30,3 +38,15 @@ def resolve(specs: list[str] | None) -> list[QuestionSet]:
         if (folder / "questions.jsonl").exists():
             sets.append(QuestionSet(folder.name, folder / "questions.jsonl", articles))
     return sets
+
+
+def answered(question_set: QuestionSet) -> Iterator[tuple[Assistant, EvalQuestion, Answer, Citation]]:
+    """Each answerable factoid question of the set that the real assistant answers (default settings), with its
+    answer and best-scored citation: what the phrase benches fit on."""
+    assistant = open_eval_index(question_set.articles, load_settings(), default_cache_root()).assistant
+    for q in load_questions(question_set.questions):
+        if not q.answerable or q.task != "factoid":
+            continue
+        answer = assistant.ask(q.question)
+        if not answer.refused and answer.citations:
+            yield assistant, q, answer, max(answer.citations, key=lambda c: c.score)

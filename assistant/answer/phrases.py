@@ -8,10 +8,13 @@ type against the kind of answer asked for, its grammatical role against the ques
 much of it the question already says, how near it sits to the question's words in the sentence.
 One more signal comes from the embedder: how close the candidate's contextual word-piece vectors
 are to the question's wh-word's ("who", "when"...), which in context carries what kind of answer is
-sought. A pairwise logistic ranker over these (``phrase_model.json``, fitted and cross-validated by
+sought. And one from the reader (``reader.py``, a MiniLM fine-tuned to point at answer spans): how its
+span score for the candidate compares with the sentence's best. A pairwise logistic ranker over these
+(``phrase_model.json``, fitted and cross-validated by
 article with bench/fit_phrase.py) scores them; the best one is the phrase.
 
-Only the quoted sentences and the question are parsed, at answer time (about 10 ms each on this machine).
+Only the quoted sentences and the question are parsed, at answer time (about 10 ms each on this machine), and the
+reader reads the quoted sentences in one batch.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 
 from ..vocabulary import PHRASE_GLUE, STOPWORDS
 from .question import PATTERNS, QuestionAnalysis, stem
+from .reader import SpanLogits, shipped
 
 if TYPE_CHECKING:
     from ..embeddings import Embedder
@@ -146,15 +150,23 @@ def word_pieces(embedder: Embedder, question: str, sentences: list[str]) -> tupl
             [WordPieces(v, s) for v, s in zip(vectors[1:], spans[1:])])
 
 
-def candidates(analysis: QuestionAnalysis, sentence: str, embedder: Embedder) -> list[PhraseCandidate]:
-    """Every candidate phrase of the sentence with its signals."""
+def candidates(
+    analysis: QuestionAnalysis, sentence: str, embedder: Embedder, reader_logits: SpanLogits | None = None
+) -> list[PhraseCandidate]:
+    """Every candidate phrase of the sentence with its signals (the reader's only when its scores are given:
+    bench/fit_phrase.py gives those of a reader that had not seen the question)."""
     question, doc = nlp().pipe([analysis.text, sentence])
     wh, [pieces] = word_pieces(embedder, analysis.text, [sentence])
-    return _candidates(analysis, question_shape(question), doc, wh, pieces)
+    return _candidates(analysis, question_shape(question), doc, wh, pieces, reader_logits)
 
 
 def _candidates(
-    analysis: QuestionAnalysis, shape: QuestionShape, doc, wh_vector: np.ndarray | None, pieces: WordPieces
+    analysis: QuestionAnalysis,
+    shape: QuestionShape,
+    doc,
+    wh_vector: np.ndarray | None,
+    pieces: WordPieces,
+    reader_logits: SpanLogits | None,
 ) -> list[PhraseCandidate]:
     terms = analysis.terms
     kind = analysis.kind or "open"
@@ -241,7 +253,24 @@ def _candidates(
         if noun:
             f[f"noun={noun}|ent={label}"] = 1.0
         out.append(PhraseCandidate(span.start_char, span.end_char, span.text, f))
+    if reader_logits is not None:
+        _add_reader_signals(out, reader_logits)
     return out
+
+
+READER_FLOOR = -20.0  # a candidate this far below the sentence's best is as good as unscored
+
+
+def _add_reader_signals(found: list[PhraseCandidate], logits: SpanLogits) -> None:
+    """The reader's span score of each candidate against the best one's, and whether it is first or second."""
+    scores = np.array([s if (s := logits.score(c.start, c.end)) is not None else -1e4 for c in found])
+    if not len(scores):
+        return
+    ranks = (-scores).argsort(kind="stable").argsort()
+    for c, value, rank in zip(found, scores, ranks):
+        c.features["reader_gap"] = max(float(value - scores.max()), READER_FLOOR) / 10
+        c.features["reader_top"] = float(rank == 0)
+        c.features["reader_second"] = float(rank == 1)
 
 
 def score(features: dict[str, float], weights: dict[str, float]) -> float:
@@ -259,9 +288,11 @@ def answer_phrases(analysis: QuestionAnalysis, sentences: list[str], embedder: E
     question, *docs = nlp().pipe([analysis.text, *sentences])
     shape = question_shape(question)
     wh, pieces = word_pieces(embedder, analysis.text, sentences)
+    reader = shipped()
+    logits = reader.logits(analysis.text, sentences) if reader else [None] * len(sentences)
     spans: list[tuple[int, int] | None] = []
-    for doc, sentence_pieces in zip(docs, pieces):
-        found = _candidates(analysis, shape, doc, wh, sentence_pieces)
+    for doc, sentence_pieces, sentence_logits in zip(docs, pieces, logits):
+        found = _candidates(analysis, shape, doc, wh, sentence_pieces, sentence_logits)
         best = max(found, key=lambda c: score(c.features, weights), default=None)
         spans.append((best.start, best.end) if best else None)
     return spans

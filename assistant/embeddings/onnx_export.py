@@ -47,7 +47,7 @@ def onnx_model(model_dir: Path, *, int8: bool) -> Path:
             if not fp32.exists():
                 _export(model_dir, fp32)
             if int8:
-                _quantize(fp32, target)
+                quantize_int8(fp32, target)
     return target
 
 
@@ -88,12 +88,14 @@ def _export(model_dir: Path, target: Path) -> None:
     partial.replace(target)
 
 
-def _quantize(fp32: Path, target: Path) -> None:
+def quantize_int8(fp32: Path, target: Path, *, embeddings: bool = False) -> None:
     """Dynamic int8: weights quantised ahead of time, activations per batch (no calibration data).
 
     Only the weight MatMuls: quantising attention's activation-by-activation
     products costs accuracy and time. Per-channel scales keep cosine to fp32
-    at 0.99; one scale per tensor drops it to 0.82.
+    at 0.99; one scale per tensor drops it to 0.82. ``embeddings`` quantises
+    the word-piece embedding table (a Gather) too, which is most of the file:
+    for a copy that ships in the repository (the answer stage's reader).
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -104,7 +106,7 @@ def _quantize(fp32: Path, target: Path) -> None:
         str(partial),
         weight_type=QuantType.QInt8,
         per_channel=True,
-        op_types_to_quantize=["MatMul"],
+        op_types_to_quantize=["MatMul", "Gather"] if embeddings else ["MatMul"],
         extra_options={"MatMulConstBOnly": True},
     )
     partial.replace(target)
