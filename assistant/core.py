@@ -352,6 +352,7 @@ class Assistant:
         """Load the models and the keyword index now rather than on the first question."""
         self.embedder.load()
         self.retriever.keyword_index()
+        self.backend().warm_up()
 
     def save_keyword_index(self) -> None:
         """Build and save the keyword index for the index as it is now, so the next process to open it loads it

@@ -50,7 +50,7 @@ READER_OUT_OF_FOLD = ROOT / "bench" / "out" / "reader_oof.pkl"  # written by ben
 
 def reader_scores() -> dict[str, reader.SpanLogits]:
     """The reader's out-of-fold scores by question, when a reader ships (else none: its signals stay off)."""
-    if not reader.MODEL_PATH.exists():
+    if not reader.ADAPTER_PATH.exists():
         return {}
     if not READER_OUT_OF_FOLD.exists():
         sys.exit(f"{READER_OUT_OF_FOLD.relative_to(ROOT)} is missing: run bench/fit_reader.py first")

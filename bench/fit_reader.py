@@ -1,9 +1,10 @@
-"""Fine-tune the reader (assistant/answer/reader-int8.onnx) and cross-validate it by article.
+"""Fine-tune the reader (assistant/answer/reader-adapter.safetensors) and cross-validate it by article.
 
 For every answerable question of the sets whose best quote holds a gold answer, the real assistant's quote
 and the question are one training pair; the label is the gold's place in the quote. all-MiniLM-L6-v2 (the
-embedder's packaged weights) gets a start/end head and is fine-tuned on them, exported to ONNX and quantised
-to int8 exactly as shipped.
+embedder's packaged weights) gets a start/end head and low-rank adapters on its linear layers (LoRA, with
+`peft`); only those are trained, so only those ship (the adapter file), and the runtime builds the ONNX
+reader from the packaged weights and the adapter. Each fold's reader is built that same way.
 
 k-fold by article: each fold's reader is fitted on the other folds' articles and scores the held-out
 questions. Those out-of-fold scores are saved (``bench/out/reader_oof.pkl``) for bench/fit_phrase.py,
@@ -26,6 +27,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from peft import LoraConfig, get_peft_model
+from peft.tuners.lora import LoraLayer
+from safetensors.torch import save_file
 from sklearn.model_selection import GroupKFold
 from transformers import AutoModel, AutoTokenizer
 
@@ -38,11 +42,13 @@ from question_sets import QuestionSet, answered, resolve  # noqa: E402
 from assistant.answer import phrases, reader  # noqa: E402
 from assistant.answer.question import analyse  # noqa: E402
 from assistant.embeddings import packaged_model_dir  # noqa: E402
-from assistant.embeddings.onnx_export import quantize_int8  # noqa: E402
+from assistant.embeddings.onnx_export import export_reader  # noqa: E402
 from assistant.eval.metrics import contains_answer  # noqa: E402
 
 OOF_PATH = ROOT / "bench" / "out" / "reader_oof.pkl"
 BATCH = 16
+# Every linear layer of the six transformer blocks (not the unused pooler).
+ADAPTED = r".*encoder\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)"
 
 
 @dataclass
@@ -77,10 +83,16 @@ def gold_span(pair: Pair) -> tuple[int, int] | None:
 
 
 class SpanHead(torch.nn.Module):
-    def __init__(self, model_dir: Path):
+    """MiniLM with LoRA adapters (its own weights frozen) and a trained start/end head."""
+
+    def __init__(self, model_dir: Path, rank: int = 16, random_adapters: bool = False):
         super().__init__()
-        self.encoder = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager")
-        self.head = torch.nn.Linear(self.encoder.config.hidden_size, 2)
+        base = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager")
+        # random_adapters: non-zero updates from the start (peft's default starts them at zero), for tests
+        config = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.05, target_modules=ADAPTED,
+                            init_lora_weights=not random_adapters)
+        self.encoder = get_peft_model(base, config)
+        self.head = torch.nn.Linear(base.config.hidden_size, 2)
 
     def forward(self, input_ids, attention_mask, token_type_ids):
         hidden = self.encoder(
@@ -90,13 +102,14 @@ class SpanHead(torch.nn.Module):
         return logits[..., 0], logits[..., 1]
 
 
-def fine_tune(pairs: list[Pair], epochs: int, lr: float, seed: int = 0) -> SpanHead:
+def fine_tune(pairs: list[Pair], epochs: int, lr: float, rank: int, seed: int = 0) -> SpanHead:
     torch.manual_seed(seed)
     model_dir = packaged_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-    model = SpanHead(model_dir)
+    model = SpanHead(model_dir, rank)
     data = [p for p in pairs if gold_span(p)]
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimiser = torch.optim.AdamW(trained, lr=lr, weight_decay=0.01)
     steps = epochs * -(-len(data) // BATCH)
     # linear warm-up over the first 10 %, then linear decay to 0
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -138,21 +151,17 @@ def _token_span(enc, row: int, start: int, end: int) -> tuple[int, int] | None:
     return (first, last) if first is not None and last is not None and last >= first else None
 
 
-def export(model: SpanHead, target: Path) -> None:
-    """ONNX, then int8 as the embedder's copy (assistant/embeddings/onnx_export.py)."""
-    tokenizer = AutoTokenizer.from_pretrained(str(packaged_model_dir()), local_files_only=True)
-    example = tokenizer(["a question?", "what is it"], ["an example", "a slightly longer example sentence"],
-                        padding=True, return_tensors="pt")
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32 = Path(tmp) / "reader.onnx"
-        with torch.no_grad():
-            torch.onnx.export(
-                model, tuple(example[name] for name in reader.INPUTS), str(fp32),
-                input_names=list(reader.INPUTS), output_names=["start_logits", "end_logits"],
-                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*reader.INPUTS, "start_logits", "end_logits")},
-                opset_version=17, dynamo=False,
-            )
-        quantize_int8(fp32, target, embeddings=True)  # 23 MB instead of 59: it ships in the repository
+def save_adapter(model: SpanHead, target: Path) -> None:
+    """What fine-tuning added, in the format the runtime merges (assistant/embeddings/onnx_export.export_reader):
+    per adapted layer ``name.down`` (LoRA's A) and ``name.up`` (B times the scaling), and the head; float16."""
+    tensors = {}
+    for name, module in model.encoder.named_modules():
+        if isinstance(module, LoraLayer):
+            name = name.removeprefix("base_model.model.")
+            tensors[f"{name}.down"] = module.lora_A["default"].weight
+            tensors[f"{name}.up"] = module.lora_B["default"].weight * module.scaling["default"]
+    tensors["head.weight"], tensors["head.bias"] = model.head.weight, model.head.bias
+    save_file({k: v.detach().to(torch.float16).contiguous() for k, v in tensors.items()}, str(target))
 
 
 def reader_pick_hits(pairs: list[Pair], logits: dict[str, reader.SpanLogits]) -> list[bool]:
@@ -170,8 +179,9 @@ def main() -> None:
     parser.add_argument("--set", action="append", help="question sets under shared/evaldata, or a path")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--write", action="store_true", help=f"write the reader fitted on all sets to {reader.MODEL_PATH}")
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--rank", type=int, default=16, help="LoRA rank of the adapters")
+    parser.add_argument("--write", action="store_true", help=f"write the reader fitted on all sets to {reader.ADAPTER_PATH}")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     pairs = [p for s in resolve(args.set) for p in collect(s)]
@@ -182,10 +192,11 @@ def main() -> None:
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         for fold, (train, test) in enumerate(GroupKFold(n_splits=args.folds).split(pairs, groups=groups), start=1):
-            path = Path(tmp) / f"fold{fold}.onnx"
-            export(fine_tune([pairs[i] for i in train], args.epochs, args.lr), path)
+            adapter, path = Path(tmp) / f"fold{fold}.safetensors", Path(tmp) / f"fold{fold}.onnx"
+            save_adapter(fine_tune([pairs[i] for i in train], args.epochs, args.lr, args.rank), adapter)
+            export_reader(packaged_model_dir(), adapter, path)  # as the runtime builds the shipped one
             held = [pairs[i] for i in test]
-            fold_reader = reader.Reader(path)
+            fold_reader = reader.Reader(onnx_path=path)
             for p in held:
                 out_of_fold[p.key] = fold_reader.logits(p.question, [p.quote])[0]
             print(f"fold {fold}/{args.folds}: reader alone highlight_em {np.mean(reader_pick_hits(held, out_of_fold)):.3f} "
@@ -196,8 +207,8 @@ def main() -> None:
     OOF_PATH.write_bytes(pickle.dumps(out_of_fold))
     print(f"wrote the out-of-fold scores to {OOF_PATH.relative_to(ROOT)}")
     if args.write:
-        export(fine_tune(pairs, args.epochs, args.lr), reader.MODEL_PATH)
-        print(f"wrote {reader.MODEL_PATH.relative_to(ROOT)}")
+        save_adapter(fine_tune(pairs, args.epochs, args.lr, args.rank), reader.ADAPTER_PATH)
+        print(f"wrote {reader.ADAPTER_PATH.relative_to(ROOT)} ({reader.ADAPTER_PATH.stat().st_size / 2**20:.1f} MB)")
 
 
 if __name__ == "__main__":

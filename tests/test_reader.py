@@ -1,5 +1,5 @@
-"""The reader: the fine-tuned span scorer the phrase ranker reads, as shipped (int8 ONNX) and as bench/fit_reader.py
-builds it (torch, exported with the same tokenisation)."""
+"""The reader: the fine-tuned span scorer the phrase ranker reads, as shipped (an adapter the runtime merges into
+the packaged MiniLM and builds into int8 ONNX) and as bench/fit_reader.py trains it (torch and peft)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from assistant.answer import phrases, reader
 from assistant.answer.question import analyse
-from assistant.embeddings import get_embedder
+from assistant.embeddings import get_embedder, onnx_export, packaged_model_dir
 
 from conftest import ROOT
 
@@ -20,7 +20,7 @@ QUESTION = "Who will Kerry meet on Friday?"
 
 def test_the_shipped_reader_scores_the_word_pieces_of_the_sentence_only():
     shipped = reader.shipped()
-    assert shipped is not None, f"{reader.MODEL_PATH} is missing: bench/fit_reader.py --write builds it"
+    assert shipped is not None, f"{reader.ADAPTER_PATH} is missing: bench/fit_reader.py --write builds it"
     [logits] = shipped.logits(QUESTION, [SENTENCE])
     assert len(logits.start) == len(logits.end) == len(logits.offsets) > 0
     # the offsets are the sentence's, in order, and no question word piece is among them
@@ -44,21 +44,24 @@ def test_the_reader_is_one_signal_of_the_phrase_ranker():
 
 @pytest.mark.slow
 def test_the_fitting_bench_exports_what_the_runtime_reads(tmp_path):
-    """bench/fit_reader.py tokenises with transformers and exports from torch; the runtime tokenises with
-    `tokenizers` and runs ONNX Runtime. The two must agree on every word piece's score."""
+    """bench/fit_reader.py trains LoRA adapters with peft and tokenises with transformers; the runtime merges the
+    saved adapter into the packaged weights, tokenises with `tokenizers` and runs ONNX Runtime. The two must
+    agree on every word piece's score."""
     import torch
 
     sys.path.insert(0, str(ROOT / "bench"))
     import fit_reader
     from transformers import AutoTokenizer
 
-    from assistant.embeddings import packaged_model_dir
-
     torch.manual_seed(0)
-    model = fit_reader.SpanHead(packaged_model_dir()).eval()  # an untrained head is enough to compare scores
-    path = tmp_path / "reader-int8.onnx"
-    fit_reader.export(model, path)
-    [onnx] = reader.Reader(path).logits(QUESTION, [SENTENCE])
+    # random adapters and head: untrained, but every merged update changes the scores
+    model = fit_reader.SpanHead(packaged_model_dir(), rank=4, random_adapters=True).eval()
+    adapter = tmp_path / "adapter.safetensors"
+    fit_reader.save_adapter(model, adapter)
+    assert adapter.stat().st_size < 400_000  # rank 4: 166k float16 adapter weights and the head, not the model
+    built = tmp_path / "reader-int8.onnx"
+    onnx_export.export_reader(packaged_model_dir(), adapter, built)  # what reader_model caches
+    [onnx] = reader.Reader(onnx_path=built).logits(QUESTION, [SENTENCE])
 
     tokenizer = AutoTokenizer.from_pretrained(str(packaged_model_dir()), local_files_only=True)
     enc = tokenizer([QUESTION], [SENTENCE], return_offsets_mapping=True, return_tensors="pt")
@@ -69,4 +72,40 @@ def test_the_fitting_bench_exports_what_the_runtime_reads(tmp_path):
     # int8 weights: close to the torch scores, not equal
     assert np.corrcoef(start[0, keep].numpy(), onnx.start)[0, 1] > 0.9
     assert np.corrcoef(end[0, keep].numpy(), onnx.end)[0, 1] > 0.9
+    # without its merged updates the scores would be another model's
+    base = fit_reader.SpanHead(packaged_model_dir(), rank=4).eval()
+    base.head.load_state_dict(model.head.state_dict())
+    with torch.no_grad():
+        unadapted, _ = base(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+    assert np.corrcoef(unadapted[0, keep].numpy(), onnx.start)[0, 1] < np.corrcoef(start[0, keep].numpy(), onnx.start)[0, 1]
     assert fit_reader.gold_span(fit_reader.Pair("k", "g", QUESTION, SENTENCE, ("Sergei Lavrov",), [])) == (41, 54)
+
+
+def test_a_damaged_adapter_is_refused_naming_the_file(tmp_path):
+    from safetensors.numpy import save_file
+
+    adapter = tmp_path / "adapter.safetensors"
+    save_file({"head.weight": np.zeros((2, 384), np.float16), "head.bias": np.zeros(2, np.float16),
+               "encoder.layer.9.attention.self.query.down": np.zeros((4, 384), np.float16)}, str(adapter))
+    with pytest.raises(ValueError, match=r"adapter\.safetensors: tensors that match no layer"):
+        onnx_export.export_reader(packaged_model_dir(), adapter, tmp_path / "reader.onnx")
+    adapter.write_bytes(b"not safetensors")
+    with pytest.raises(ValueError, match=r"adapter\.safetensors: not a reader adapter"):
+        onnx_export.export_reader(packaged_model_dir(), adapter, tmp_path / "reader.onnx")
+    assert not (tmp_path / "reader.onnx").exists()
+
+
+@pytest.mark.slow
+def test_warming_up_builds_the_reader_once_so_no_question_waits_for_it(make_assistant, monkeypatch, tmp_path):
+    assistant = make_assistant()
+    assistant.embedder.load()  # from the usual cache: only the reader is built below
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    make_assistant(answer_phrase="rule").warm_up()  # the rule phrase reads no reader
+    assert not list(onnx_export.cache_dir().glob("reader-*"))
+
+    assistant.warm_up()
+    [built] = onnx_export.cache_dir().glob("reader-*-int8.onnx")
+    assert built == onnx_export.reader_model(packaged_model_dir(), reader.ADAPTER_PATH)
+    made = built.stat().st_mtime_ns
+    assistant.warm_up()  # a restart finds it
+    assert built.stat().st_mtime_ns == made

@@ -41,6 +41,9 @@ class AnswerBackend(abc.ABC):
         yield final.answer
         yield final
 
+    def warm_up(self) -> None:
+        """Build or load now what the first answer would otherwise wait for (servers call this at start-up)."""
+
     def refusal(self, notice: str | None = None) -> Answer:
         return Answer(answer=self.prompts.refusal, citations=[], refused=True, notice=notice)
 

@@ -18,7 +18,7 @@ import numpy as np
 from ..models import Answer, Citation, Passage
 from ..text import addresses_the_model, find_dateline, is_headline, split_sentences
 from ..vocabulary import STOPWORDS
-from . import phrases, refusal
+from . import phrases, reader, refusal
 from .base import AnswerBackend
 from .clauses import answering_span
 from .kinds import Request
@@ -80,6 +80,12 @@ class Candidate:
 
 class ExtractiveBackend(AnswerBackend):
     name = "extractive"
+
+    def warm_up(self) -> None:
+        # The reader's ONNX file is built once per machine from the packaged weights (about 20 s); spaCy and the
+        # reader themselves load on the first answer, so a server that is never asked pays nothing more.
+        if self.settings.answer_phrase == "model" and (span_reader := reader.shipped()):
+            span_reader.build()
 
     def answer(self, question: str, passages: list[Passage], request: Request | None = None) -> Answer:
         if request is not None and request.kind == "overview":

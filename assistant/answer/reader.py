@@ -2,8 +2,10 @@
 
 all-MiniLM-L6-v2 (the embedder's weights) with a start/end head, fine-tuned on the shared question sets'
 questions and the sentences the assistant quotes for them (bench/fit_reader.py, which also cross-validates it
-by article). It ships as an int8 ONNX file beside this module and runs on ONNX Runtime: no torch at answer
-time. Trained on a few hundred questions it is a weak reader alone (held out it picks a right candidate less
+by article). Only what fine-tuning adds ships beside this module: low-rank (LoRA) updates of MiniLM's linear
+layers and the head, 1.3 MB (``reader-adapter.safetensors``). The ONNX file is built from the packaged
+MiniLM weights and the adapter on first use and cached (``embeddings.onnx_export.reader_model``), then runs
+on ONNX Runtime: no torch at answer time. Trained on a few hundred questions it is a weak reader alone (held out it picks a right candidate less
 often than the phrase ranker), so it does not choose the phrase: its span scores are signals beside the
 ranker's others, and the ranker was fitted on scores of readers that had not seen the question.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL_PATH = Path(__file__).with_name("reader-int8.onnx")
+ADAPTER_PATH = Path(__file__).with_name("reader-adapter.safetensors")
 MAX_TOKENS = 192  # question + sentence; a longer sentence is cut, never the question
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -40,20 +42,30 @@ class SpanLogits:
 
 
 class Reader:
-    def __init__(self, path: Path = MODEL_PATH, model_dir: Path | None = None):
+    """Reads ``onnx_path`` when given (the bench's fold readers), else the ONNX file built from ``adapter``."""
+
+    def __init__(self, adapter: Path = ADAPTER_PATH, model_dir: Path | None = None, onnx_path: Path | None = None):
         from ..embeddings import packaged_model_dir
 
-        self.path = path
+        self.adapter = adapter
         self.model_dir = model_dir or packaged_model_dir()
+        self.onnx_path = onnx_path
         self._lock = threading.Lock()
+
+    def build(self) -> Path:
+        """The ONNX file, built from the packaged weights and the adapter if this machine has not yet."""
+        from ..embeddings.onnx_export import reader_model
+
+        return self.onnx_path or reader_model(self.model_dir, self.adapter)
 
     @cached_property
     def session(self):
         import onnxruntime
 
+        path = self.build()
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        return onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     @cached_property
     def tokenizer(self):
@@ -86,4 +98,4 @@ class Reader:
 @lru_cache(maxsize=1)
 def shipped() -> Reader | None:
     """The packaged reader, or None where none has been fitted."""
-    return Reader() if MODEL_PATH.exists() else None
+    return Reader() if ADAPTER_PATH.exists() else None

@@ -1,5 +1,9 @@
 """Build the ONNX files once from the packaged weights, and cache them.
 
+Two models are built from all-MiniLM-L6-v2's packaged weights: the embedder's
+transformer, and the answer stage's reader (the same weights plus a small
+fitted adapter that ships with the project, ``reader_model``).
+
 ``torch.onnx`` exports the transformer; ``onnxruntime.quantization`` makes the
 int8 copy. (sentence-transformers' own ONNX route needs `optimum-onnx`, which
 pins transformers and huggingface-hub below what Gradio 6 needs.) Only this
@@ -51,13 +55,109 @@ def onnx_model(model_dir: Path, *, int8: bool) -> Path:
     return target
 
 
+def reader_model(model_dir: Path, adapter: Path) -> Path:
+    """Path of the int8 ONNX reader for ``adapter`` (see ``export_reader``), built on first use."""
+    digest = hashlib.sha256(adapter.read_bytes()).hexdigest()[:16]
+    folder = cache_dir()
+    target = folder / f"reader-{digest}-int8.onnx"
+    if target.exists():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / "export.lock")):
+        if not target.exists():
+            export_reader(model_dir, adapter, target)
+    return target
+
+
+def export_reader(model_dir: Path, adapter: Path, target: Path) -> None:
+    """The reader as an int8 ONNX file: MiniLM with the adapter's low-rank updates merged into its weights,
+    and its start/end head (outputs ``start_logits``, ``end_logits``, one per word piece).
+
+    The adapter (safetensors, written by bench/fit_reader.py) holds, for each adapted linear layer
+    ``name``, ``name.down`` (rank × inputs) and ``name.up`` (outputs × rank, already scaled): the layer's
+    weight becomes ``weight + up @ down`` (LoRA). It also holds ``head.weight`` and ``head.bias``.
+    """
+    import tempfile
+
+    import torch
+    from safetensors.torch import load_file
+
+    log.info("building the reader from %s and %s (once; cached)", model_dir.name, adapter.name)
+    bert = _load(model_dir)
+    try:
+        weights = {name: tensor.float() for name, tensor in load_file(str(adapter)).items()}
+    except Exception as exc:
+        raise ValueError(f"{adapter}: not a reader adapter ({exc})") from exc
+    merged = set()
+    with torch.no_grad():
+        for name, module in bert.named_modules():
+            if f"{name}.down" in weights:
+                module.weight += weights[f"{name}.up"] @ weights[f"{name}.down"]
+                merged |= {f"{name}.down", f"{name}.up"}
+        head = torch.nn.Linear(bert.config.hidden_size, 2)
+        try:
+            head.weight.copy_(weights["head.weight"])
+            head.bias.copy_(weights["head.bias"])
+        except (KeyError, RuntimeError) as exc:
+            raise ValueError(f"{adapter}: no start/end head of the right shape ({exc})") from exc
+    unused = set(weights) - merged - {"head.weight", "head.bias"}
+    if unused:
+        raise ValueError(f"{adapter}: tensors that match no layer of {model_dir.name}: {sorted(unused)[:3]}")
+
+    class SpanScores(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bert, self.head = bert, head
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            logits = self.head(hidden)
+            return logits[..., 0], logits[..., 1]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "reader.onnx"
+        _to_onnx(SpanScores().eval(), model_dir, fp32, ["start_logits", "end_logits"], pairs=True)
+        quantize_int8(fp32, target)
+
+
+def _load(model_dir: Path):
+    from transformers import AutoModel
+
+    # Eager attention exports as plain MatMul/Softmax, which ONNX Runtime runs faster than the SDPA export.
+    return AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager").eval()
+
+
+def _to_onnx(module, model_dir: Path, target: Path, outputs: list[str], *, pairs: bool = False) -> None:
+    import torch
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+    texts = ["an example", "a slightly longer example sentence"]
+    example = tokenizer(["a question?", "what is it"], texts, padding=True, return_tensors="pt") if pairs else \
+        tokenizer(texts, padding=True, return_tensors="pt")
+    partial = target.with_suffix(".partial")
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, *outputs)}
+    with torch.no_grad():
+        torch.onnx.export(
+            module,
+            tuple(example[name] for name in INPUTS),
+            str(partial),
+            input_names=list(INPUTS),
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,  # the TorchScript exporter: no onnxscript needed, and it handles BERT well
+        )
+    partial.replace(target)
+
+
 def _export(model_dir: Path, target: Path) -> None:
     import torch
-    from transformers import AutoModel, AutoTokenizer
 
     log.info("exporting %s to ONNX (once; cached in %s)", model_dir.name, target.parent)
-    # Eager attention exports as plain MatMul/Softmax, which ONNX Runtime runs faster than the SDPA export.
-    bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager").eval()
+    bert = _load(model_dir)
 
     class LastHiddenState(torch.nn.Module):
         # Pooling stays in numpy: the graph is the plain transformer, which quantises well.
@@ -70,32 +170,15 @@ def _export(model_dir: Path, target: Path) -> None:
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
 
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-    example = tokenizer(["an example", "a slightly longer example sentence"], padding=True, return_tensors="pt")
-    partial = target.with_suffix(".partial")
-    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
-    with torch.no_grad():
-        torch.onnx.export(
-            LastHiddenState(bert),
-            tuple(example[name] for name in INPUTS),
-            str(partial),
-            input_names=list(INPUTS),
-            output_names=["last_hidden_state"],
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,  # the TorchScript exporter: no onnxscript needed, and it handles BERT well
-        )
-    partial.replace(target)
+    _to_onnx(LastHiddenState(bert), model_dir, target, ["last_hidden_state"])
 
 
-def quantize_int8(fp32: Path, target: Path, *, embeddings: bool = False) -> None:
+def quantize_int8(fp32: Path, target: Path) -> None:
     """Dynamic int8: weights quantised ahead of time, activations per batch (no calibration data).
 
     Only the weight MatMuls: quantising attention's activation-by-activation
     products costs accuracy and time. Per-channel scales keep cosine to fp32
-    at 0.99; one scale per tensor drops it to 0.82. ``embeddings`` quantises
-    the word-piece embedding table (a Gather) too, which is most of the file:
-    for a copy that ships in the repository (the answer stage's reader).
+    at 0.99; one scale per tensor drops it to 0.82.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -106,7 +189,7 @@ def quantize_int8(fp32: Path, target: Path, *, embeddings: bool = False) -> None
         str(partial),
         weight_type=QuantType.QInt8,
         per_channel=True,
-        op_types_to_quantize=["MatMul", "Gather"] if embeddings else ["MatMul"],
+        op_types_to_quantize=["MatMul"],
         extra_options={"MatMulConstBOnly": True},
     )
     partial.replace(target)
