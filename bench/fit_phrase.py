@@ -100,17 +100,23 @@ def fit(cases: list[Case], c: float) -> dict[str, float]:
     return {name: round(float(w), 4) for name, w in zip(vectorizer.feature_names_, lr.coef_[0]) if abs(w) > 1e-6}
 
 
-def evaluate(cases: list[Case], weights: dict[str, float]) -> tuple[float, float]:
-    """(highlight_em, median phrase words) when the best-scored candidate is the phrase."""
-    hits, words = [], []
+def picks(cases: list[Case], weights: dict[str, float]) -> list[tuple[bool, int | None]]:
+    """Per case: does the best-scored candidate hold a gold, and its words (None: no candidate)."""
+    out = []
     for case in cases:
         if not case.features:
-            hits.append(False)
+            out.append((False, None))
             continue
         best = int(np.argmax([phrases.score(f, weights) for f in case.features]))
-        hits.append(bool(case.positive[best]))
-        words.append(case.words[best])
-    return float(np.mean(hits)), float(np.median(words)) if words else float("nan")
+        out.append((bool(case.positive[best]), case.words[best]))
+    return out
+
+
+def evaluate(cases: list[Case], weights: dict[str, float]) -> tuple[float, float]:
+    """(highlight_em, median phrase words) when the best-scored candidate is the phrase."""
+    picked = picks(cases, weights)
+    words = [w for _, w in picked if w is not None]
+    return float(np.mean([hit for hit, _ in picked])), float(np.median(words)) if words else float("nan")
 
 
 def main() -> None:
@@ -128,7 +134,7 @@ def main() -> None:
     print(f"the previous rule (phrases.rule_phrase): highlight_em {np.mean([c.rule_hit for c in cases]):.3f}")
 
     folds = list(GroupKFold(n_splits=args.folds).split(cases, groups=groups))
-    held_out, chosen = [], []
+    held_out, chosen, hit_by_case = [], [], {}
     for train, test in folds:
         fit_cases = [cases[i] for i in train]
         # C is chosen inside the training folds (an inner grouped split), never on the held-out one.
@@ -139,13 +145,19 @@ def main() -> None:
 
         best_c = max(C_GRID, key=inner_score)
         chosen.append(best_c)
-        held_out.append(evaluate([cases[i] for i in test], fit(fit_cases, best_c)))
+        weights = fit(fit_cases, best_c)
+        held_out.append(evaluate([cases[i] for i in test], weights))
+        hit_by_case.update(zip(test, (hit for hit, _ in picks([cases[i] for i in test], weights))))
     final_c = max(set(chosen), key=chosen.count)
     weights = fit(cases, final_c)
     in_fold = evaluate(cases, weights)
     print(f"in-fold (C={final_c}): highlight_em {in_fold[0]:.3f}, phrase words median {in_fold[1]:.0f}")
     print(f"held-out ({args.folds} folds by article, C chosen per fold {chosen}): highlight_em "
           f"{np.mean([h[0] for h in held_out]):.3f}, phrase words median {np.median([h[1] for h in held_out]):.0f}")
+    in_fold_hits = dict(enumerate(hit for hit, _ in picks(cases, weights)))
+    for name, hits in (("held-out", hit_by_case), ("in-fold", in_fold_hits)):
+        by_set = {s.name: [hit for i, hit in hits.items() if cases[i].group.startswith(f"{s.name}/")] for s in sets}
+        print(f"{name} by set: " + ", ".join(f"{n} {np.mean(h):.3f} ({len(h)})" for n, h in by_set.items() if h))
     if args.write:
         phrases.MODEL_PATH.write_text(json.dumps({
             "fitted_on": [s.name for s in sets], "C": final_c, "questions": len(cases),
