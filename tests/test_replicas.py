@@ -17,7 +17,10 @@ from servers import ServeProcess
 pytestmark = pytest.mark.slow
 
 ADMIN, LIMITED = "replica-admin-key", "replica-limited-key"
-RATE = 120  # per minute per key and client: the tests' own polling stays far below it
+# Tight polls (every 0.2 s, for as long as a slow machine needs) use a key of their own: at 300 a minute they
+# would spend ADMIN's budget, and the test's next question would get 429 instead of an answer.
+POLLER = "replica-poller-key"
+RATE = 120  # per minute per key and client
 FESTIVAL = (
     "Lantern festival returns to Oxbridge Harbour\n\n"
     "The Oxbridge Harbour lantern festival will return on 12 March, organisers said on Monday.\n\n"
@@ -61,7 +64,7 @@ class Cluster:
             "ASSISTANT_DATABASE_URL": postgres.url,
             "ASSISTANT_CHROMA_URL": chroma.url,
             "ASSISTANT_REDIS_URL": redis.url,
-            "ASSISTANT_ADMIN_KEYS": f"{ADMIN},{LIMITED}",
+            "ASSISTANT_ADMIN_KEYS": f"{ADMIN},{LIMITED},{POLLER}",
             "ASSISTANT_API_RATE_PER_MINUTE": str(RATE),
             "ASSISTANT_INDEX_POLL_S": "0.5",
         }
@@ -150,43 +153,46 @@ def test_a_replica_killed_mid_ingest_leaves_the_other_answering_and_a_rerun_comp
     a, b = cluster.replicas["a"], cluster.replicas["b"]
     rng = random.Random(20)
     towns = [("files", (f"town-{i:03d}.txt", _town(i, rng).encode())) for i in range(90)]  # ingest_max_files is 100
-    with cluster.client("b") as via_b:
-        expected = via_b.post("/api/ask", json={"question": JIG}).json()
-        before = _index_counts(via_b, b)
-        with cluster.client("a") as via_a:
-            job = via_a.post("/api/articles", files=towns).json()
-        # Behind a load balancer the job is polled wherever the poll lands: B answers for A's job.
-        _wait_for(lambda: via_b.get(job["status_url"]).json()["done"] > 0, 60, "b sees a's job progress", every=0.2)
-        # Kill A once its first batch is committed and while it embeds the next.
-        _wait_for(lambda: len(via_b.get("/api/articles").json()) > before[0], 120, "a committed a batch", every=0.2)
-        a.process.kill()  # SIGKILL: no cleanup, its database session and lock simply end
-        a.process.wait()
-        def failed_job() -> dict | None:
-            polled = via_b.get(job["status_url"]).json()
-            return polled if polled["status"] == "failed" else None
+    try:
+        with cluster.client("b") as via_b, cluster.client("b", POLLER) as poll_b:
+            expected = via_b.post("/api/ask", json={"question": JIG}).json()
+            before = _index_counts(via_b, b)
+            with cluster.client("a") as via_a:
+                job = via_a.post("/api/articles", files=towns).json()
+            # Behind a load balancer the job is polled wherever the poll lands: B answers for A's job.
+            _wait_for(lambda: poll_b.get(job["status_url"]).json()["done"] > 0, 60, "b sees a's job progress", every=0.2)
+            # Kill A once its first batch is committed and while it embeds the next.
+            _wait_for(lambda: len(poll_b.get("/api/articles").json()) > before[0], 120, "a committed a batch", every=0.2)
+            a.process.kill()  # SIGKILL: no cleanup, its database session and lock simply end
+            a.process.wait()
+            def failed_job() -> dict | None:
+                polled = via_b.get(job["status_url"]).json()
+                return polled if polled["status"] == "failed" else None
 
-        failed = _wait_for(failed_job, 30, "the dead replica's job shown as failed", every=1)
-        assert "stopped" in failed["error"] and "uploading the same files again" in failed["error"]
+            failed = _wait_for(failed_job, 30, "the dead replica's job shown as failed", every=1)
+            assert "stopped" in failed["error"] and "uploading the same files again" in failed["error"]
 
-        # B answers throughout, exactly as before; what A committed, if anything, is whole articles only.
-        again = via_b.post("/api/ask", json={"question": JIG}).json()
-        assert {k: v for k, v in again.items() if k != "id"} == {k: v for k, v in expected.items() if k != "id"}
-        partial = via_b.get("/api/articles").json()
-        assert before[0] <= len(partial) < before[0] + 90  # killed mid-ingest, not after it
-        assert all(x["chunks"] > 0 for x in partial)
-        print(f"killed with {len(partial) - before[0]} of 90 articles committed, "
-              f"{_index_counts(via_b, b)[2] - sum(x['chunks'] for x in partial)} orphan vectors")
+            # B answers throughout, exactly as before; what A committed, if anything, is whole articles only.
+            again = via_b.post("/api/ask", json={"question": JIG}).json()
+            assert {k: v for k, v in again.items() if k != "id"} == {k: v for k, v in expected.items() if k != "id"}
+            partial = via_b.get("/api/articles").json()
+            assert before[0] <= len(partial) < before[0] + 90  # killed mid-ingest, not after it
+            assert all(x["chunks"] > 0 for x in partial)
+            print(f"killed with {len(partial) - before[0]} of 90 articles committed, "
+                  f"{_index_counts(via_b, b)[2] - sum(x['chunks'] for x in partial)} orphan vectors")
 
-        # The rerun (through B, which takes the lock A's death released) completes: every town once,
-        # and the vectors are exactly the live chunks (A's orphans swept, none doubled).
-        rerun = via_b.post("/api/articles?wait=true", files=towns)
-        assert rerun.status_code == 200 and rerun.json()["ok"] is True
-        articles, chunks, vectors = _index_counts(via_b, b)
-        assert articles == before[0] + 90
-        assert chunks == vectors
-        titles = [x["title"] for x in via_b.get("/api/articles").json()]
-        assert len(titles) == len(set(titles))
-    cluster.start("a")  # the replacement replica, for the tests after this one
+            # The rerun (through B, which takes the lock A's death released) completes: every town once,
+            # and the vectors are exactly the live chunks (A's orphans swept, none doubled).
+            rerun = via_b.post("/api/articles?wait=true", files=towns)
+            assert rerun.status_code == 200 and rerun.json()["ok"] is True
+            articles, chunks, vectors = _index_counts(via_b, b)
+            assert articles == before[0] + 90
+            assert chunks == vectors
+            titles = [x["title"] for x in via_b.get("/api/articles").json()]
+            assert len(titles) == len(set(titles))
+    finally:  # the replacement replica, for the tests after this one (also when this one failed)
+        if a.process.poll() is not None:
+            cluster.start("a")
 
 
 def test_the_rate_limit_is_shared_by_the_replicas(cluster):
