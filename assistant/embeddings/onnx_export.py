@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import warnings
 from importlib.metadata import version
 from pathlib import Path
 
@@ -139,7 +140,11 @@ def _to_onnx(module, model_dir: Path, target: Path, outputs: list[str], *, pairs
         tokenizer(texts, padding=True, return_tensors="pt")
     partial = target.with_suffix(".partial")
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, *outputs)}
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # The tracer's notes on BERT's masking and indexing code are expected for this model and only alarm
+        # whoever reads the server's log; the outputs are checked against torch's (tests/test_alignment.py,
+        # tests/test_reader.py).
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             module,
             tuple(example[name] for name in INPUTS),
