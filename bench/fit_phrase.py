@@ -112,9 +112,8 @@ def picks(cases: list[Case], weights: dict[str, float]) -> list[tuple[bool, int 
     return out
 
 
-def evaluate(cases: list[Case], weights: dict[str, float]) -> tuple[float, float]:
-    """(highlight_em, median phrase words) when the best-scored candidate is the phrase."""
-    picked = picks(cases, weights)
+def summary(picked: list[tuple[bool, int | None]]) -> tuple[float, float]:
+    """(highlight_em, median phrase words) of ``picks``."""
     words = [w for _, w in picked if w is not None]
     return float(np.mean([hit for hit, _ in picked])), float(np.median(words)) if words else float("nan")
 
@@ -141,20 +140,22 @@ def main() -> None:
         inner = list(GroupKFold(n_splits=3).split(fit_cases, groups=[c.group for c in fit_cases]))
 
         def inner_score(c: float, fit_cases=fit_cases, inner=inner) -> float:
-            return float(np.mean([evaluate([fit_cases[i] for i in te], fit([fit_cases[i] for i in tr], c))[0] for tr, te in inner]))
+            return float(np.mean([summary(picks([fit_cases[i] for i in te], fit([fit_cases[i] for i in tr], c)))[0]
+                                  for tr, te in inner]))
 
         best_c = max(C_GRID, key=inner_score)
         chosen.append(best_c)
-        weights = fit(fit_cases, best_c)
-        held_out.append(evaluate([cases[i] for i in test], weights))
-        hit_by_case.update(zip(test, (hit for hit, _ in picks([cases[i] for i in test], weights))))
+        picked = picks([cases[i] for i in test], fit(fit_cases, best_c))
+        held_out.append(summary(picked))
+        hit_by_case.update(zip(test, (hit for hit, _ in picked)))
     final_c = max(set(chosen), key=chosen.count)
     weights = fit(cases, final_c)
-    in_fold = evaluate(cases, weights)
+    in_fold_picked = picks(cases, weights)
+    in_fold = summary(in_fold_picked)
     print(f"in-fold (C={final_c}): highlight_em {in_fold[0]:.3f}, phrase words median {in_fold[1]:.0f}")
     print(f"held-out ({args.folds} folds by article, C chosen per fold {chosen}): highlight_em "
           f"{np.mean([h[0] for h in held_out]):.3f}, phrase words median {np.median([h[1] for h in held_out]):.0f}")
-    in_fold_hits = dict(enumerate(hit for hit, _ in picks(cases, weights)))
+    in_fold_hits = dict(enumerate(hit for hit, _ in in_fold_picked))
     for name, hits in (("held-out", hit_by_case), ("in-fold", in_fold_hits)):
         by_set = {s.name: [hit for i, hit in hits.items() if cases[i].group.startswith(f"{s.name}/")] for s in sets}
         print(f"{name} by set: " + ", ".join(f"{n} {np.mean(h):.3f} ({len(h)})" for n, h in by_set.items() if h))

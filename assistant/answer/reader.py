@@ -21,7 +21,6 @@ import numpy as np
 
 ADAPTER_PATH = Path(__file__).with_name("reader-adapter.safetensors")
 MAX_TOKENS = 192  # question + sentence; a longer sentence is cut, never the question
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import hashlib
 import logging
 import os
 import warnings
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -41,32 +42,33 @@ def cache_dir() -> Path:
 
 def onnx_model(model_dir: Path, *, int8: bool) -> Path:
     """Path of the fp32 or int8 ONNX model for ``model_dir``, exported on first use."""
-    folder = cache_dir()
-    target = folder / ("model-int8.onnx" if int8 else "model.onnx")
-    if target.exists():
-        return target
-    folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder / "export.lock")):
-        if not target.exists():  # another process may have finished while we waited
-            fp32 = folder / "model.onnx"
-            if not fp32.exists():
-                _export(model_dir, fp32)
-            if int8:
-                quantize_int8(fp32, target)
-    return target
+
+    def build(target: Path) -> None:
+        fp32 = target.with_name("model.onnx")
+        if not fp32.exists():
+            _export(model_dir, fp32)
+        if int8:
+            quantize_int8(fp32, target)
+
+    return _built_once("model-int8.onnx" if int8 else "model.onnx", build)
 
 
 def reader_model(model_dir: Path, adapter: Path) -> Path:
     """Path of the int8 ONNX reader for ``adapter`` (see ``export_reader``), built on first use."""
     digest = hashlib.sha256(adapter.read_bytes()).hexdigest()[:16]
+    return _built_once(f"reader-{digest}-int8.onnx", lambda target: export_reader(model_dir, adapter, target))
+
+
+def _built_once(name: str, build: Callable[[Path], None]) -> Path:
+    """``cache_dir() / name``, built by ``build(target)`` under the cache's file lock if it is not there yet."""
     folder = cache_dir()
-    target = folder / f"reader-{digest}-int8.onnx"
+    target = folder / name
     if target.exists():
         return target
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder / "export.lock")):
-        if not target.exists():
-            export_reader(model_dir, adapter, target)
+        if not target.exists():  # another process may have finished while we waited
+            build(target)
     return target
 
 
