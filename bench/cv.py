@@ -7,7 +7,8 @@ without asking again. Then, fold by fold (k-fold grouped by article, so no artic
 scored on; an unanswerable question counts with its article when its id names it, ``news-03-q12``):
 
 - rules, shipped: the hand rules with the threshold as shipped (refusal.RULES_MIN_SUPPORT);
-- rules, refitted: the same rules with the support threshold refitted on the other folds;
+- rules, refitted: the same rules with the support threshold and the predicate check's paraphrase match
+  (refusal.MIN_PREDICATE_MATCH) refitted on the other folds;
 - classifier: a logistic regression (standardised signals, label = answerable) and the probability
   under which to refuse, both fitted on the other folds.
 
@@ -46,6 +47,7 @@ from assistant.settings import load_settings  # noqa: E402
 
 SHIPPED_THRESHOLD = refusal.RULES_MIN_SUPPORT
 SUPPORT_GRID = np.round(np.arange(0.20, 0.60, 0.01), 2)
+PREDICATE_MATCH_GRID = np.round(np.arange(0.20, 0.60, 0.025), 3)
 PROBABILITY_GRID = np.round(np.arange(0.05, 0.95, 0.01), 2)
 C = 0.1  # L2 strength on standardised signals (18 of them, ~900 questions); 0.03-0.3 score alike under CV
 
@@ -99,8 +101,8 @@ def objective(f: dict[str, float]) -> float:
     return f["str_em"] + np.nan_to_num(f["refusal_recall"]) - 2 * f["false_refusal_rate"]
 
 
-def rules(threshold: float) -> Decide:
-    return lambda r: r.values is None or refusal.rule_reason(r.values, threshold) is not None
+def rules(threshold: float, predicate_match: float = refusal.MIN_PREDICATE_MATCH) -> Decide:
+    return lambda r: r.values is None or refusal.rule_reason(r.values, threshold, True, predicate_match) is not None
 
 
 def fit_classifier(rows: list[Row]) -> refusal.RefusalModel:
@@ -134,15 +136,16 @@ def main() -> None:
     rows = [row for s in sets for row in collect(s)]
     groups = [r.group for r in rows]
     held: dict[str, list[tuple[Row, bool]]] = {f"rules, shipped {SHIPPED_THRESHOLD}": [], "rules, refitted": [], "classifier": []}
-    chosen_support, chosen_probability = [], []
+    chosen_rules, chosen_probability = [], []
     for train, test in GroupKFold(n_splits=args.folds).split(rows, groups=groups):
         fit = [rows[i] for i in train]
         scored = [rows[i] for i in test]
-        threshold = max(SUPPORT_GRID, key=lambda t: objective(figures(fit, rules(t))))
+        grid = [(t, m) for t in SUPPORT_GRID for m in PREDICATE_MATCH_GRID]
+        threshold, match = max(grid, key=lambda tm: objective(figures(fit, rules(*tm))))
         model = fit_classifier(fit)
-        chosen_support.append(float(threshold))
+        chosen_rules.append((float(threshold), float(match)))
         chosen_probability.append(model.min_probability)
-        for name, decide in ((f"rules, shipped {SHIPPED_THRESHOLD}", rules(SHIPPED_THRESHOLD)), ("rules, refitted", rules(threshold)),
+        for name, decide in ((f"rules, shipped {SHIPPED_THRESHOLD}", rules(SHIPPED_THRESHOLD)), ("rules, refitted", rules(threshold, match)),
                              ("classifier", classifier(model))):
             held[name] += [(r, decide(r)) for r in scored]
     final = fit_classifier(rows)
@@ -165,7 +168,8 @@ def main() -> None:
         f"rules, {SHIPPED_THRESHOLD}": lambda subset: figures(subset, rules(SHIPPED_THRESHOLD)),
         "classifier": lambda subset: figures(subset, classifier(final)),
     })
-    print(f"\nchosen per fold: support threshold {chosen_support}; classifier min probability {chosen_probability}")
+    print(f"\nchosen per fold: (support threshold, predicate match) {chosen_rules}; "
+          f"classifier min probability {chosen_probability}")
     print("classifier weights (standardised): " + ", ".join(
         f"{f} {w:+.2f}" for f, w in sorted(zip(final.features, final.weights), key=lambda fw: -abs(fw[1]))))
     if args.write:

@@ -71,7 +71,8 @@ def _candidate(text: str, **signals: float) -> Candidate:
 
 def _reason(backend, analysis, best: Candidate) -> str | None:
     """The refusal decision on a best sentence, from the signals the backend computes for it."""
-    values = refusal.signals(analysis, [best], backend.support(best), backend.embedder.encode_cached)
+    values = refusal.signals(analysis, [best], backend.support(best), backend.embedder.encode_cached,
+                             backend.predicate_match(analysis, best, title=""))
     return backend.refusal_reason(analysis, best, values)
 
 
@@ -103,6 +104,21 @@ def test_one_paraphrased_word_is_answered_two_missing_words_are_refused(assistan
     assert not paraphrase.refused and "Rufus Firefly" in paraphrase.answer
     not_in_text = assistant.ask("What did Rufus Firefly eat for breakfast?")
     assert not_in_text.refused
+
+
+def test_a_question_in_other_words_is_answered_when_its_word_pieces_match(assistant_over):
+    # "find the net" and "campaign" share no stem with "scored" and "season": the lexical predicate check alone
+    # refused this; the word-piece match (refusal.MIN_PREDICATE_MATCH) sees the paraphrase.
+    assistant = assistant_over({"striker.txt": (
+        "Eastfield sign striker Tomas Rivera\n\n"
+        "Eastfield United have signed the striker Tomas Rivera from Northport on a four-year contract. "
+        "Rivera scored 31 goals in all competitions for Northport last season. "
+        "He will wear the number nine shirt.\n"
+    )})
+    answer = assistant.ask("How many times did Rivera find the net for Northport last campaign?")
+    assert not answer.refused and "31" in answer.citations[0].quote
+    assert answer.refusal_signals["predicate_coverage"] < refusal.MIN_PREDICATE_COVERAGE  # the words alone miss it
+    assert assistant.ask("What did Tomas Rivera eat for breakfast?").refused
 
 
 @pytest.mark.fast

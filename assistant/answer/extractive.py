@@ -98,7 +98,8 @@ class ExtractiveBackend(AnswerBackend):
             return self.refusal().model_copy(update={"refusal_reason": "no passage" if not passages else "no sentence"})
         best = candidates[0]
         support = self.support(best)
-        values = refusal.signals(analysis, candidates, support, self.embedder.encode_cached)
+        values = refusal.signals(analysis, candidates, support, self.embedder.encode_cached,
+                                 self.predicate_match(analysis, best, passages[best.passage].title))
         reason = self.refusal_reason(analysis, best, values)
         why = {"support": support, "refusal_signals": values}
         if reason:
@@ -193,6 +194,27 @@ class ExtractiveBackend(AnswerBackend):
                 c.score = c.signals["semantic"]
             else:
                 c.score = sum(SIGNAL_WEIGHTS[name] * value for name, value in c.signals.items())
+
+    def predicate_match(self, analysis: QuestionAnalysis, best: Candidate, title: str) -> float:
+        """How closely what the question asks about its names (its non-name terms) is matched, word piece by word
+        piece, in the best sentence, the one before it and the title: the paraphrase-aware side of the predicate
+        check ("find the net" ~ "scored"). Each term's pieces take their best cosine; terms are weighted as in
+        ``QuestionAnalysis.terms``. 1.0 when the question has no such term."""
+        predicate = analysis.predicate_terms
+        words = [(m.start(), m.end(), stem(m.group())) for m in WORD.finditer(analysis.text)]
+        question, *context = self.embedder.token_vectors(
+            [analysis.text, best.scoring_text, best.previous, title]
+        )
+        rows: dict[str, list[int]] = {}
+        for i, (s, _) in enumerate(self.embedder.word_piece_spans(analysis.text)[: len(question)]):
+            term = next((t for ws, we, t in words if ws <= s < we), None)
+            if term in predicate:
+                rows.setdefault(term, []).append(i)
+        pieces = np.vstack(context).astype(np.float32)
+        if not rows or not len(pieces):
+            return 1.0
+        best_cosine = (question.astype(np.float32) @ pieces.T).max(axis=1)
+        return float(sum(predicate[t] * best_cosine[r].mean() for t, r in rows.items()) / sum(predicate[t] for t in rows))
 
     @staticmethod
     def support(best: Candidate) -> float:

@@ -40,11 +40,16 @@ RULES_MIN_SUPPORT = 0.40
 MIN_PREDICATE_COVERAGE = 0.34
 # misses at least this many of them (one missing word is often a paraphrase: "final" for "last"),
 MIN_PREDICATE_MISSING = 2
-# and is less similar than this to the question without its names.
+# and is less similar than this to the question without its names,
 MIN_PREDICATE_SIMILARITY = 0.15
+# unless its word pieces match what is asked at least this closely (``predicate_match``: a paraphrase, "find the
+# net" for "scored"); chosen on all shared sets, refitted per fold by bench/cv.py (0.35 in four folds of five).
+MIN_PREDICATE_MATCH = 0.35
 
 
-def rule_reason(values: dict[str, float], min_support: float, checks: bool = True) -> str | None:
+def rule_reason(
+    values: dict[str, float], min_support: float, checks: bool = True, min_predicate_match: float = MIN_PREDICATE_MATCH
+) -> str | None:
     """The hand rules the classifier replaced, one threshold each: "support", "terms", "kind", "predicate" or None."""
     if values["support"] < min_support:
         return "support"
@@ -60,18 +65,22 @@ def rule_reason(values: dict[str, float], min_support: float, checks: bool = Tru
         return "kind"
     # A question about the articles' own people can match their names well while what it asks
     # ("serve ... for dinner") is nowhere: refuse when neither the words nor the sense of the
-    # question without its names are in the sentence and its context.
+    # question without its names are in the sentence and its context, nor a paraphrase of its words.
     if (
         values["predicate_coverage"] < MIN_PREDICATE_COVERAGE
         and values["predicate_missing"] * 5 >= MIN_PREDICATE_MISSING
         and values["predicate_similarity"] < MIN_PREDICATE_SIMILARITY
+        and values["predicate_match"] < min_predicate_match
     ):
         return "predicate"
     return None
 
 
-def signals(analysis: QuestionAnalysis, ranked: Sequence[Candidate], support: float, encode: Encode) -> dict[str, float]:
-    """The refusal signals of a question's ranked candidate sentences (best first)."""
+def signals(
+    analysis: QuestionAnalysis, ranked: Sequence[Candidate], support: float, encode: Encode, predicate_match: float
+) -> dict[str, float]:
+    """The refusal signals of a question's ranked candidate sentences (best first); ``predicate_match`` is the
+    backend's word-piece match of the question's non-name terms in the best sentence's context."""
     best = ranked[0]
     predicate = analysis.predicate_terms
     predicate_total = sum(predicate.values())
@@ -94,6 +103,7 @@ def signals(analysis: QuestionAnalysis, ranked: Sequence[Candidate], support: fl
         ),
         "predicate_missing": min(5, sum(t not in best.context_stems for t in predicate)) / 5,
         "predicate_similarity": float(vectors[0] @ vectors[1]),
+        "predicate_match": predicate_match,
         # the most telling word of what is asked that the sentence does not have ("profit" where it says "revenue")
         "missing_weight": max((w for t, w in predicate.items() if t not in best.context_stems), default=0.0) / 7,
         "names_in_context": sum(t in best.context_stems for t in proper) / len(proper) if proper else 1.0,
