@@ -3,7 +3,9 @@ the packaged MiniLM and builds into int8 ONNX) and as bench/fit_reader.py trains
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -102,10 +104,18 @@ def test_warming_up_builds_the_reader_once_so_no_question_waits_for_it(make_assi
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     make_assistant(answer_phrase="rule").warm_up()  # the rule phrase reads no reader
     assert not list(onnx_export.cache_dir().glob("reader-*"))
+    # Readers of earlier adapters: the most recently used one stays (another checkout may use it), the rest,
+    # unused for two days, are removed once the new one is built.
+    cache = onnx_export.cache_dir()
+    cache.mkdir(parents=True)
+    earlier = {name: cache / f"reader-{name * 16}-int8.onnx" for name in "abcd"}
+    for age_days, path in zip((0.5, 2, 3, 4), earlier.values()):
+        path.write_bytes(b"an earlier reader")
+        os.utime(path, (time.time() - age_days * 86400,) * 2)
 
     assistant.warm_up()
-    [built] = onnx_export.cache_dir().glob("reader-*-int8.onnx")
-    assert built == onnx_export.reader_model(packaged_model_dir(), reader.ADAPTER_PATH)
-    made = built.stat().st_mtime_ns
+    built = onnx_export.reader_model(packaged_model_dir(), reader.ADAPTER_PATH)
+    assert sorted(cache.glob("reader-*-int8.onnx")) == sorted([built, earlier["a"]])
+    made = built.stat().st_ino
     assistant.warm_up()  # a restart finds it
-    assert built.stat().st_mtime_ns == made
+    assert built.stat().st_ino == made

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 import warnings
 from collections.abc import Callable
 from importlib.metadata import version
@@ -53,10 +54,28 @@ def onnx_model(model_dir: Path, *, int8: bool) -> Path:
     return _built_once("model-int8.onnx" if int8 else "model.onnx", build)
 
 
+# Reader files kept in the cache, the one in use included: another checkout of the project on the machine may
+# ship another adapter, so the runner-up stays; older ones unused for a day are removed (59 MB each).
+READERS_KEPT = 2
+UNUSED_READER_S = 24 * 3600
+
+
 def reader_model(model_dir: Path, adapter: Path) -> Path:
     """Path of the int8 ONNX reader for ``adapter`` (see ``export_reader``), built on first use."""
     digest = hashlib.sha256(adapter.read_bytes()).hexdigest()[:16]
-    return _built_once(f"reader-{digest}-int8.onnx", lambda target: export_reader(model_dir, adapter, target))
+    target = _built_once(f"reader-{digest}-int8.onnx", lambda target: export_reader(model_dir, adapter, target))
+    _forget_old_readers(target)
+    return target
+
+
+def _forget_old_readers(in_use: Path) -> None:
+    """Mark ``in_use`` as used now and remove the readers of earlier adapters beyond ``READERS_KEPT``."""
+    os.utime(in_use)  # the modification time says when a reader was last used
+    others = sorted((p for p in in_use.parent.glob("reader-*-int8.onnx") if p != in_use),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in others[READERS_KEPT - 1 :]:
+        if time.time() - old.stat().st_mtime > UNUSED_READER_S:
+            old.unlink(missing_ok=True)
 
 
 def _built_once(name: str, build: Callable[[Path], None]) -> Path:
