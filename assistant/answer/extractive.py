@@ -201,20 +201,20 @@ class ExtractiveBackend(AnswerBackend):
         check ("find the net" ~ "scored"). Each term's pieces take their best cosine; terms are weighted as in
         ``QuestionAnalysis.terms``. 1.0 when the question has no such term."""
         predicate = analysis.predicate_terms
+        if not predicate:
+            return 1.0
+        # the same vectors the ranking computed (remembered by the embedder), so no encoder pass here
+        question, *context = self.embedder.token_vectors([analysis.text, best.scoring_text, best.previous, title])
         words = [(m.start(), m.end(), stem(m.group())) for m in WORD.finditer(analysis.text)]
-        question, *context = self.embedder.token_vectors(
-            [analysis.text, best.scoring_text, best.previous, title]
-        )
-        rows: dict[str, list[int]] = {}
+        rows: dict[str, list[int]] = {}  # term -> its word pieces' rows in ``question``
         for i, (s, _) in enumerate(self.embedder.word_piece_spans(analysis.text)[: len(question)]):
             term = next((t for ws, we, t in words if ws <= s < we), None)
             if term in predicate:
                 rows.setdefault(term, []).append(i)
-        pieces = np.vstack(context).astype(np.float32)
-        if not rows or not len(pieces):
+        matched = best_cosines(question, context)
+        if not rows or not len(matched):
             return 1.0
-        best_cosine = (question.astype(np.float32) @ pieces.T).max(axis=1)
-        return float(sum(predicate[t] * best_cosine[r].mean() for t, r in rows.items()) / sum(predicate[t] for t in rows))
+        return float(sum(predicate[t] * matched[r].mean() for t, r in rows.items()) / sum(predicate[t] for t in rows))
 
     @staticmethod
     def support(best: Candidate) -> float:
@@ -269,10 +269,16 @@ def alignment(question: np.ndarray, texts: list[np.ndarray]) -> float:
     """How closely the question's words are matched, word by word: each of its word pieces' best cosine with
     any word piece of the texts, averaged (late interaction, as ColBERT scores). Contextual vectors match a
     paraphrase ("quit" ~ "resigned") that neither shared stems nor one whole-sentence vector pins down."""
+    best = best_cosines(question, texts)
+    return float(best.mean()) if len(best) else 0.0
+
+
+def best_cosines(question: np.ndarray, texts: list[np.ndarray]) -> np.ndarray:
+    """Each of the question's word pieces' best cosine with any word piece of the texts (none if either has none)."""
     words = np.vstack(texts).astype(np.float32)
     if not len(question) or not len(words):
-        return 0.0
-    return float((np.asarray(question, np.float32) @ words.T).max(axis=1).mean())
+        return np.zeros(0, np.float32)
+    return (np.asarray(question, np.float32) @ words.T).max(axis=1)
 
 
 def _stems(text: str) -> frozenset[str]:
