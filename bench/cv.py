@@ -1,21 +1,25 @@
-"""Article-grouped cross-validation of the refusal decision: the fitted classifier against the hand rules.
+"""Article-grouped cross-validation of the answer stage: sentence ranker and refusal decision refitted per fold.
 
-Every factoid question of the sets is asked once with refusals off (``Settings.refusal = "off"``),
-recording the refusal signals of its best sentence (assistant/answer/refusal.py), whether it is
-answerable, and whether the answer holds a gold. Any refusal decision's outcome follows from those
-without asking again. Then, fold by fold (k-fold grouped by article, so no article is both fitted and
-scored on; an unanswerable question counts with its article when its id names it, ``news-03-q12``):
+Every factoid question of the sets is asked with refusals off (``Settings.refusal = "off"``), recording the
+refusal signals of its best sentence (assistant/answer/refusal.py), whether it is answerable, whether the answer
+holds a gold, and how many of its citations do. Any refusal decision's outcome follows from those without asking
+again. The questions are split into k folds grouped by article (no article both fitted and scored on; an
+unanswerable question counts with its article when its id names it, ``news-03-q12``), and each fold's figures
+come from parts fitted on the other folds only:
 
-- rules, shipped: the hand rules with the threshold as shipped (refusal.RULES_MIN_SUPPORT);
-- rules, refitted: the same rules with the support threshold and the predicate check's paraphrase match
-  (refusal.MIN_PREDICATE_MATCH) refitted on the other folds;
-- classifier: a logistic regression (standardised signals, label = answerable) and the probability
-  under which to refuse, both fitted on the other folds.
+- the sentence ranker's weights (``extractive.SIGNAL_WEIGHTS``, as bench/fit_ranker.py fits them, on the
+  candidate signals recorded in a first pass with the shipped weights): each question is asked again with the
+  weights fitted without its fold, so its answer, citations and refusal signals are held out;
+- then the refusal decision, fitted on the other folds' held-out answers:
+  - rules, shipped: the hand rules with the thresholds as shipped (refusal.RULES_MIN_SUPPORT, MIN_PREDICATE_MATCH);
+  - rules, refitted: the support threshold and the predicate check's paraphrase match refitted;
+  - classifier: a logistic regression (standardised signals, label = answerable) and the probability under
+    which to refuse.
 
-Thresholds maximise ``str_em + refusal_recall - 2 * false_refusal_rate`` over the fitted questions.
-Printed per set and pooled: held-out figures, and the classifier fitted and scored on all questions
-(in-fold) beside them. ``--write`` writes the classifier fitted on all questions to
-assistant/answer/refusal_model.json.
+Thresholds maximise ``str_em + refusal_recall - 2 * false_refusal_rate`` over the fitted questions. Printed per
+set and pooled: str_em / refusal_recall / false_refusal_rate / citation_precision held out, and beside them the
+in-fold figures (the shipped weights, the rules and the classifier fitted on all questions). ``--write`` writes
+the classifier fitted on all questions to assistant/answer/refusal_model.json.
 
     .venv/bin/python bench/cv.py [--set xquad-dev --set bench/newsdev ...] [--folds 5] [--write]
 """
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rich.progress import track
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
@@ -37,12 +42,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from fit_ranker import SIGNALS, sentence_signals  # noqa: E402
+from fit_ranker import fit as fit_ranker  # noqa: E402
 from question_sets import QuestionSet, resolve  # noqa: E402
 
 from assistant.answer import refusal  # noqa: E402
+from assistant.answer.extractive import SIGNAL_WEIGHTS  # noqa: E402
+from assistant.core import Assistant  # noqa: E402
 from assistant.eval.corpus import default_cache_root, open_eval_index  # noqa: E402
-from assistant.eval.metrics import contains_answer, strip_citation_markers  # noqa: E402
+from assistant.eval.metrics import citation_supports, contains_answer, strip_citation_markers  # noqa: E402
 from assistant.eval.questions import load_questions  # noqa: E402
+from assistant.eval.records import EvalQuestion  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 
 SHIPPED_THRESHOLD = refusal.RULES_MIN_SUPPORT
@@ -59,6 +69,15 @@ class Row:
     answerable: bool
     values: dict[str, float] | None  # None: no candidate sentence at all (always refused)
     correct: bool  # the answer, when given, holds a gold
+    citations: int  # the answer's citations (counted for answerable questions)
+    supporting: int  # ... whose passage or quote holds a gold
+
+
+@dataclass(frozen=True)
+class Question:
+    set: QuestionSet
+    item: EvalQuestion
+    group: str
 
 
 def group_of(set_name: str, question_id: str, article: str | None) -> str:
@@ -66,22 +85,43 @@ def group_of(set_name: str, question_id: str, article: str | None) -> str:
     return f"{set_name}/{named.group(1) if named else article or question_id}"
 
 
-def collect(question_set: QuestionSet) -> list[Row]:
-    assistant = open_eval_index(question_set.articles, load_settings(refusal="off"), default_cache_root()).assistant
-    rows = []
-    for q in load_questions(question_set.questions):
-        if q.task != "factoid":
-            continue
-        answer = assistant.ask(q.question)
-        answered = not answer.refused
-        rows.append(Row(
-            set=question_set.name,
-            group=group_of(question_set.name, q.id, q.article),
-            answerable=q.answerable,
-            values=answer.refusal_signals,
-            correct=answered and q.answerable and contains_answer(strip_citation_markers(answer.answer), q.answers),
-        ))
-    return rows
+def questions_of(sets: list[QuestionSet]) -> list[Question]:
+    return [Question(s, q, group_of(s.name, q.id, q.article))
+            for s in sets for q in load_questions(s.questions) if q.task == "factoid"]
+
+
+def ask(assistant: Assistant, question: Question) -> tuple[Row, dict | None]:
+    """The question's row, and (answerable ones) its candidate sentences' signals for fitting the ranker."""
+    q = question.item
+    answer = assistant.ask(q.question)
+    answered = not answer.refused
+    supporting = sum(citation_supports({"passage": c.passage, "quote": c.quote}, q.answers) for c in answer.citations)
+    row = Row(
+        set=question.set.name,
+        group=question.group,
+        answerable=q.answerable,
+        values=answer.refusal_signals,
+        correct=answered and q.answerable and contains_answer(strip_citation_markers(answer.answer), q.answers),
+        citations=len(answer.citations) if q.answerable else 0,
+        supporting=supporting if q.answerable else 0,
+    )
+    signals = sentence_signals(assistant.backend("extractive"), answer, q.answers) if q.answerable else None
+    return row, signals
+
+
+def ask_all(questions: list[Question], weights: Callable[[int], np.ndarray], description: str) -> tuple[list[Row], list[dict | None]]:
+    """Every question asked once, the i-th with the sentence-ranker weights ``weights(i)``."""
+    assistants = {}
+    rows, signals = [], []
+    for i, question in enumerate(track(questions, description=description)):
+        if question.set.name not in assistants:
+            settings = load_settings(refusal="off")
+            assistants[question.set.name] = open_eval_index(question.set.articles, settings, default_cache_root()).assistant
+        SIGNAL_WEIGHTS.update(zip(SIGNALS, weights(i).tolist()))
+        row, found = ask(assistants[question.set.name], question)
+        rows.append(row)
+        signals.append(found)
+    return rows, signals
 
 
 Decide = Callable[[Row], bool]  # True: refuse
@@ -94,6 +134,8 @@ def figures(rows: list[Row], refuse: Decide) -> dict[str, float]:
         "str_em": float(np.mean([r.correct and not refuse(r) for r in answerable])) if answerable else float("nan"),
         "refusal_recall": float(np.mean([refuse(r) for r in unanswerable])) if unanswerable else float("nan"),
         "false_refusal_rate": float(np.mean([refuse(r) for r in answerable])) if answerable else float("nan"),
+        "citation_precision": (sum(r.supporting for r in cited) / sum(r.citations for r in cited)
+                               if (cited := [r for r in answerable if not refuse(r) and r.citations]) else float("nan")),
     }
 
 
@@ -133,11 +175,20 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help=f"write the classifier fitted on all sets to {refusal.MODEL_PATH}")
     args = parser.parse_args()
     sets = resolve(args.set)
-    rows = [row for s in sets for row in collect(s)]
-    groups = [r.group for r in rows]
+    questions = questions_of(sets)
+    groups = [q.group for q in questions]
+    folds = list(GroupKFold(n_splits=args.folds).split(questions, groups=groups))
+    shipped = np.array([SIGNAL_WEIGHTS[s] for s in SIGNALS])
+    in_fold_rows, signals = ask_all(questions, lambda i: shipped, "asking (shipped ranker)")
+    fold_weights = {}
+    for train, test in folds:
+        weights = fit_ranker([signals[i] for i in train if signals[i] is not None])
+        fold_weights.update(dict.fromkeys(test.tolist(), weights))
+    rows, _ = ask_all(questions, fold_weights.__getitem__, "asking (ranker fitted per fold)")  # each question answered by a ranker fitted without its fold
+    SIGNAL_WEIGHTS.update(zip(SIGNALS, shipped.tolist()))
     held: dict[str, list[tuple[Row, bool]]] = {f"rules, shipped {SHIPPED_THRESHOLD}": [], "rules, refitted": [], "classifier": []}
     chosen_rules, chosen_probability = [], []
-    for train, test in GroupKFold(n_splits=args.folds).split(rows, groups=groups):
+    for train, test in folds:
         fit = [rows[i] for i in train]
         scored = [rows[i] for i in test]
         grid = [(t, m) for t in SUPPORT_GRID for m in PREDICATE_MATCH_GRID]
@@ -148,9 +199,9 @@ def main() -> None:
         for name, decide in ((f"rules, shipped {SHIPPED_THRESHOLD}", rules(SHIPPED_THRESHOLD)), ("rules, refitted", rules(threshold, match)),
                              ("classifier", classifier(model))):
             held[name] += [(r, decide(r)) for r in scored]
-    final = fit_classifier(rows)
+    final = fit_classifier(in_fold_rows)
 
-    def table(title: str, outcomes: dict[str, Callable[[list[Row]], dict[str, float]]]) -> None:
+    def table(title: str, rows: list[Row], outcomes: dict[str, Callable[[list[Row]], dict[str, float]]]) -> None:
         print(f"\n{title}")
         print(f"{'':34} " + " ".join(f"{s.name:>34}" for s in sets) + f" {'all':>34}")
         for name, score in outcomes.items():
@@ -162,9 +213,9 @@ def main() -> None:
         return lambda subset: figures(subset, lambda r: decided[id(r)])
 
     print(f"{len(rows)} factoid questions, {len(set(groups))} article groups, {args.folds} folds "
-          f"({', '.join(s.name for s in sets)}); figures are str_em / refusal_recall / false_refusal_rate")
-    table("held out (fitted on the other folds)", {name: from_held(name) for name in held})
-    table("in-fold (fitted on all questions)", {
+          f"({', '.join(s.name for s in sets)}); figures are str_em / refusal_recall / false_refusal_rate / citation_precision")
+    table("held out (ranker and refusal fitted on the other folds)", rows, {name: from_held(name) for name in held})
+    table("in-fold (the shipped ranker; refusal fitted on all questions)", in_fold_rows, {
         f"rules, {SHIPPED_THRESHOLD}": lambda subset: figures(subset, rules(SHIPPED_THRESHOLD)),
         "classifier": lambda subset: figures(subset, classifier(final)),
     })

@@ -30,10 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from assistant.answer.extractive import SIGNAL_WEIGHTS  # noqa: E402
+from assistant.answer.extractive import SIGNAL_WEIGHTS, ExtractiveBackend  # noqa: E402
 from assistant.eval.corpus import default_cache_root, open_eval_index  # noqa: E402
 from assistant.eval.metrics import contains_answer  # noqa: E402
 from assistant.eval.questions import load_questions  # noqa: E402
+from assistant.models import Answer  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 from question_sets import QuestionSet, resolve  # noqa: E402
 
@@ -51,12 +52,19 @@ def candidate_signals(question_set: QuestionSet) -> list[dict]:
         if not q.answerable:
             continue
         answer = assistant.ask(q.question)  # the passages and standalone question the answer came from
-        candidates = ranker.rank(answer.question, answer.passages)
-        gold = np.array([contains_answer(c.text, q.answers) for c in candidates], bool)
-        if gold.any() and not gold.all():  # nothing to rank otherwise
-            signals = np.array([[c.signals[s] for s in SIGNALS] for c in candidates])
-            out.append({"set": question_set.name, "article": f"{question_set.name}/{q.article}", "signals": signals, "gold": gold})
+        if (found := sentence_signals(ranker, answer, q.answers)) is not None:
+            out.append({"set": question_set.name, "article": f"{question_set.name}/{q.article}", **found})
     return out
+
+
+def sentence_signals(ranker: ExtractiveBackend, answer: Answer, golds: list[str]) -> dict | None:
+    """The candidate sentences' signals (candidates x SIGNALS) and which hold a gold, for the passages ``answer``
+    came from; None when there is nothing to rank (no gold candidate, or only gold ones)."""
+    candidates = ranker.rank(answer.question, answer.passages)
+    gold = np.array([contains_answer(c.text, golds) for c in candidates], bool)
+    if not gold.any() or gold.all():
+        return None
+    return {"signals": np.array([[c.signals[s] for s in SIGNALS] for c in candidates]), "gold": gold}
 
 
 def fit(questions: list[dict]) -> np.ndarray:
@@ -92,7 +100,7 @@ def main() -> None:
     print(f"{len(questions)} questions with a gold and a non-gold candidate sentence ({', '.join(s.name for s in sets)})")
     print(f"{'top-1':38} " + " ".join(f"{s.name:>10}" for s in sets) + f" {'all':>10}")
     rows = {
-        "weights in the code (in-fold on xquad)": [q["gold"][int(np.argmax(q["signals"] @ current))] for q in questions],
+        "weights in the code (in-fold)": [q["gold"][int(np.argmax(q["signals"] @ current))] for q in questions],
         f"{opts.folds}-fold CV grouped by article": list(held_out),
         "refitted on all (in-fold)": [q["gold"][int(np.argmax(q["signals"] @ refitted))] for q in questions],
     }
