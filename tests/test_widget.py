@@ -324,6 +324,8 @@ def test_the_widget_conversation_is_kept_on_the_server_for_this_visitor(page, si
     expect(page.locator("article-assistant .citation")).to_contain_text("Kerry in Moscow")
     ask(page, "Who will Kerry meet on Friday?")
     expect(page.locator("article-assistant .msg.bot .text").nth(1)).to_contain_text("Lavrov", timeout=60_000)
+    # Streamed words show first; the citations come with the final answer event, sent once the server has kept it.
+    expect(page.locator("article-assistant .msg.bot").nth(1).locator(".citation").first).to_be_visible(timeout=60_000)
     store, owner = sites["kept"].store.conversations, _widget_owner(sites, page)
     [kept] = [c for c in store.conversations(owner) if c.title == "What does JIG stand for?"]
     assert kept.answers == 2  # one conversation on the server, resumed with the restored history:
