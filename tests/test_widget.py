@@ -152,6 +152,20 @@ def test_widget_answers_with_citations_and_keeps_the_conversation(page, sites, a
     expect(page.locator("article-assistant .msg")).to_have_count(0)
 
 
+def test_new_while_an_answer_arrives_keeps_that_answer_out_of_the_new_conversation(page, sites):
+    from playwright.sync_api import expect
+
+    open_widget(page, sites["allowed"])
+    ask(page, "What does JIG stand for?")
+    page.locator("article-assistant .new").click()  # while the answer is still on its way
+    expect(page.locator("article-assistant form.ask button.send")).to_be_enabled(timeout=60_000)  # it has arrived
+    expect(page.locator("article-assistant .empty")).to_be_visible()
+    expect(page.locator("article-assistant .msg")).to_have_count(0)
+    page.reload()  # nor was it saved into the new conversation
+    expect(page.locator("article-assistant .empty")).to_be_visible(timeout=30_000)
+    expect(page.locator("article-assistant .msg")).to_have_count(0)
+
+
 def test_widget_on_a_site_not_allowed_shows_an_error_and_no_answer(page, sites, artifacts_dir):
     from playwright.sync_api import expect
 

@@ -474,7 +474,11 @@
     if (open) input.focus();
   }
 
+  // Bumped by New: an answer still arriving for the conversation left behind is dropped, not put in the new one.
+  let conversationsStarted = 0;
+
   async function ask(question) {
+    const startedIn = conversationsStarted;
     questionsAsked += 1;
     showError("");
     send.disabled = true;
@@ -494,6 +498,7 @@
         text.textContent = streamed;
         scrollDown();
       });
+      if (startedIn !== conversationsStarted) return;
       const reply = {
         role: "assistant",
         text: String(answer.answer),
@@ -507,6 +512,7 @@
       state.messages.push({ role: "user", text: question }, reply);
       saveState();
     } catch (err) {
+      if (startedIn !== conversationsStarted) return;
       // The question stays on screen (not saved) and back in the box, to retry.
       pending.remove();
       showError(err.message);
@@ -531,6 +537,7 @@
     }
   });
   newButton.addEventListener("click", function () {
+    conversationsStarted += 1;
     state.messages = [];
     state.conversation = null; // the next question starts a new one (the old one stays until it expires)
     saveState();
