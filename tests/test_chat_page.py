@@ -247,6 +247,24 @@ def test_the_conversation_survives_a_reload_and_resumes(chat_server, seeded_assi
 
 
 @pytest.mark.browser
+def test_a_new_conversation_started_while_an_answer_streams_drops_that_answer(chat_server, seeded_assistant, page):
+    from playwright.sync_api import expect
+
+    first, second = "Who is Kerry meeting on Friday?", "What is the capital of Peru?"
+    page.goto(chat_server.url + "/")
+    _ask_in_page(page, first)
+    page.locator("#new-conversation").click()  # while the first answer is still coming
+    page.wait_for_function("() => document.querySelector('.pending, .generating') === null", timeout=60_000)
+    expect(page.locator("#chat [data-testid=user]")).to_have_count(0)  # it did not come back into the new one
+    _ask_in_page(page, second)
+    expect(_bot(page, 0)).to_have_text("The articles don't say.", timeout=60_000)
+    expect(page.locator("#chat [data-testid=user]")).to_have_text([second])
+    # The second question started a conversation of its own, not one that goes on from the first.
+    [(kept, owner, answers)] = _kept_conversations(seeded_assistant.store.conversations, second)
+    assert answers == 1 and seeded_assistant.store.conversations.conversation(owner, kept).turns[0].history == []
+
+
+@pytest.mark.browser
 def test_thumbs_down_on_the_page_lands_in_feedback_export(chat_server, seeded_assistant, page, tmp_path):
     from playwright.sync_api import expect
 

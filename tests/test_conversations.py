@@ -53,7 +53,7 @@ def test_the_page_sets_a_session_cookie_once_and_http_only(server):
 
 def test_a_conversation_is_kept_for_its_browser_and_another_session_gets_404(server):
     with browser(server) as mine, browser(server) as theirs, httpx.Client(base_url=server.url) as cookieless:
-        event, (chat, sources, *_) = gradio_call(mine, "ask", [JIG, [], []])
+        event, (chat, sources, *_) = gradio_call(mine, "ask", [JIG, [], [], 0])
         said = " ".join(part["text"] for part in chat[-1]["content"])
         assert event == "complete" and "Joint Implementation Group" in said
         answer_id = re.search(r'href="#cite-([0-9a-f]{32})-1"', said).group(1)  # [1] is a link

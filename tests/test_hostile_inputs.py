@@ -347,7 +347,7 @@ def test_question_of_100000_characters(library, api, chat):
     assert response.status_code == 422
     assert response.json() == {"error": "question: is 19,999 characters; the limit is 2,000"}
     # The chat page's own endpoint holds to the same body limit, and names the question's limit below it.
-    page = api.post("/gradio_api/call/ask", json={"data": [question, [], []]})
+    page = api.post("/gradio_api/call/ask", json={"data": [question, [], [], 0]})
     assert page.status_code == 413 and page.json() == {"error": "request body is over the 65,536-byte limit"}
     text, _ = chat("Why " * 5_000)
     assert text == "⚠ question: is 19,999 characters; the limit is 2,000"

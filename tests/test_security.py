@@ -269,11 +269,11 @@ def test_one_client_cannot_use_up_a_widget_key_for_every_site(served):
 
 def test_the_chat_page_is_rate_limited_per_client(served):
     with client(served) as flooding:
-        statuses = [flooding.post("/gradio_api/call/ask", json={"data": [JIG, [], []]}).status_code
+        statuses = [flooding.post("/gradio_api/call/ask", json={"data": [JIG, [], [], 0]}).status_code
                     for _ in range(RATE + 1)]
     assert statuses[:RATE] == [200] * RATE and statuses[RATE] == 429
     with client(served) as other:
-        assert gradio_call(other, "ask", [JIG, [], []])[0] == "complete"
+        assert gradio_call(other, "ask", [JIG, [], [], 0])[0] == "complete"
 
 
 def test_unknown_keys_are_limited_and_logged(served):
@@ -332,7 +332,7 @@ def test_public_answers_carry_no_server_paths(served):
     assert widget["citations"] and all(c["source"] == SEED_ARTICLE.name for c in widget["citations"])
     assert ask(served, JIG)["citations"][0]["source"].startswith("/")  # the admin sees where it lives
     with client(served) as reader:
-        event, payload = gradio_call(reader, "ask", [JIG, [], []])
+        event, payload = gradio_call(reader, "ask", [JIG, [], [], 0])
     assert event == "complete" and SEED_ARTICLE.name in payload[1] and str(SEED_ARTICLE.parent) not in payload[1]
 
 

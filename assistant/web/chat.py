@@ -35,6 +35,10 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
         conversation = gr.State(None)  # the open conversation's id (None: a new one starts with the next question)
         answer_ids = gr.State([])  # per chat message: the kept answer's id (None for questions)
         rated = gr.State(None)  # (answer id, rating) of the last thumbs, for its comment
+        # Conversations left (New, another one opened, deleted), counted on the server and, as of each question,
+        # in the page: an answer still on its way when the reader left its conversation is not shown in the next.
+        left = gr.State({"count": 0})
+        left_as_asked = gr.Number(0, visible="hidden", elem_id="left-as-asked", label="Conversations left")
         with gr.Sidebar(label="Conversations", elem_id="sidebar"):
             gr.Markdown("## Conversations")
             new_button = gr.Button("New conversation", elem_id="new-conversation")
@@ -211,17 +215,33 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
                 return status(str(exc)), text
             return status("Thanks: your comment is recorded."), ""
 
+        def respond_while_open(message: str, history: list, past: list, conversation_id, ids: list,
+                               in_view: list[str] | None, left_then: float, left_now: dict, request: gr.Request):
+            """respond's updates while the reader stays in the conversation the question was asked in."""
+            for update in respond(message, history, past, conversation_id, ids, in_view, request):
+                if left_then != left_now["count"]:
+                    yield (gr.skip(),) * len(update)
+                    return
+                yield update
+
+        def leave(left_now: dict) -> int:
+            left_now["count"] += 1  # in place: an answer streaming now reads the same object
+            return left_now["count"]
+
         kept_outputs = [chat, sources, question, turns, conversation, answer_ids]
-        ask_inputs = [question, chat, turns, conversation, answer_ids, scope]
+        ask_inputs = [question, chat, turns, conversation, answer_ids, scope, left_as_asked, left]
         for trigger, name in ((question.submit, "ask"), (ask_button.click, False)):
-            trigger(respond, ask_inputs, kept_outputs, api_name=name).then(
+            trigger(respond_while_open, ask_inputs, kept_outputs, api_name=name).then(
                 refresh_sidebar, conversation, history_list, api_name=False
             )
         opened = [chat, turns, conversation, answer_ids, sources, reader]
-        history_list.input(open_conversation, history_list, opened, api_name="open_conversation")
+
         def start_over():
             return [], [], None, [], sources_html(None), "", gr.update(value=None)
 
+        for trigger in (history_list.input, new_button.click, chat.clear, delete_button.click):
+            trigger(leave, left, left_as_asked, api_name=False, queue=False)
+        history_list.input(open_conversation, history_list, opened, api_name="open_conversation")
         new_button.click(start_over, None, opened + [history_list], api_name=False)
         chat.clear(start_over, None, opened + [history_list], api_name=False)  # the chat's own bin icon
         delete_button.click(delete_conversation, conversation, opened + [history_list], api_name="delete_conversation")
