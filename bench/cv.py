@@ -31,6 +31,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -90,8 +91,15 @@ def questions_of(sets: list[QuestionSet]) -> list[Question]:
             for s in sets for q in load_questions(s.questions) if q.task == "factoid"]
 
 
-def ask(assistant: Assistant, question: Question) -> tuple[Row, dict | None]:
-    """The question's row, and (answerable ones) its candidate sentences' signals for fitting the ranker."""
+@lru_cache(maxsize=None)
+def assistant_for(question_set: QuestionSet) -> Assistant:
+    """The set's assistant with refusals off, opened once for both passes."""
+    return open_eval_index(question_set.articles, load_settings(refusal="off"), default_cache_root()).assistant
+
+
+def ask(assistant: Assistant, question: Question, with_signals: bool) -> tuple[Row, dict | None]:
+    """The question's row, and with ``with_signals`` (answerable ones) its candidate sentences' signals for
+    fitting the ranker."""
     q = question.item
     answer = assistant.ask(q.question)
     answered = not answer.refused
@@ -105,20 +113,18 @@ def ask(assistant: Assistant, question: Question) -> tuple[Row, dict | None]:
         citations=len(answer.citations) if q.answerable else 0,
         supporting=supporting if q.answerable else 0,
     )
-    signals = sentence_signals(assistant.backend("extractive"), answer, q.answers) if q.answerable else None
-    return row, signals
+    if not (with_signals and q.answerable):
+        return row, None
+    return row, sentence_signals(assistant.backend("extractive"), answer, q.answers)
 
 
-def ask_all(questions: list[Question], weights: Callable[[int], np.ndarray], description: str) -> tuple[list[Row], list[dict | None]]:
+def ask_all(questions: list[Question], weights: Callable[[int], np.ndarray], description: str,
+            with_signals: bool = False) -> tuple[list[Row], list[dict | None]]:
     """Every question asked once, the i-th with the sentence-ranker weights ``weights(i)``."""
-    assistants = {}
     rows, signals = [], []
     for i, question in enumerate(track(questions, description=description)):
-        if question.set.name not in assistants:
-            settings = load_settings(refusal="off")
-            assistants[question.set.name] = open_eval_index(question.set.articles, settings, default_cache_root()).assistant
         SIGNAL_WEIGHTS.update(zip(SIGNALS, weights(i).tolist()))
-        row, found = ask(assistants[question.set.name], question)
+        row, found = ask(assistant_for(question.set), question, with_signals)
         rows.append(row)
         signals.append(found)
     return rows, signals
@@ -179,7 +185,7 @@ def main() -> None:
     groups = [q.group for q in questions]
     folds = list(GroupKFold(n_splits=args.folds).split(questions, groups=groups))
     shipped = np.array([SIGNAL_WEIGHTS[s] for s in SIGNALS])
-    in_fold_rows, signals = ask_all(questions, lambda i: shipped, "asking (shipped ranker)")
+    in_fold_rows, signals = ask_all(questions, lambda i: shipped, "asking (shipped ranker)", with_signals=True)
     fold_weights = {}
     for train, test in folds:
         weights = fit_ranker([signals[i] for i in train if signals[i] is not None])
