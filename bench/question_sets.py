@@ -1,7 +1,9 @@
 """The question sets the fitting benches share (bench/cv.py, bench/fit_phrase.py): every set with gold answers.
 
 A set is named as under shared/evaldata (``xquad-dev``, ``seed``) or given as a folder path; its articles are
-the folder's ``articles/``, except the seed set's, which are the project's own ``seeds/``.
+the folder's ``articles/``, except the seed set's, which are the project's own ``seeds/``, and bench/newsreal's,
+the shared summary set's real news articles (``ARTICLES_ELSEWHERE``). bench/newsreal is a check, not in ``DEFAULT``:
+nothing is fitted on it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from assistant.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EVALDATA = ROOT.parent / "shared" / "evaldata"
+# Sets whose questions are about articles kept outside the project (never copied into it).
+ARTICLES_ELSEWHERE = {"newsreal": EVALDATA / "cnn-summary-dev" / "articles"}
 DEFAULT = ["xquad-dev", "seed", str(ROOT / "bench" / "newsdev"), str(ROOT / "bench" / "newswire")]
 
 
@@ -34,8 +38,9 @@ def resolve(specs: list[str] | None) -> list[QuestionSet]:
     sets = []
     for spec in specs or DEFAULT:
         folder = Path(spec) if "/" in spec else EVALDATA / spec
-        articles = folder / "articles" if (folder / "articles").is_dir() else ROOT / "seeds"
-        if (folder / "questions.jsonl").exists():
+        articles = ARTICLES_ELSEWHERE.get(folder.name) or (folder / "articles" if (folder / "articles").is_dir()
+                                                            else ROOT / "seeds")
+        if (folder / "questions.jsonl").exists() and articles.is_dir():
             sets.append(QuestionSet(folder.name, folder / "questions.jsonl", articles))
     return sets
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 
 import numpy as np
@@ -142,3 +143,16 @@ def test_the_fitted_models_say_what_they_were_fitted_on():
     for path in (phrases.MODEL_PATH, refusal.MODEL_PATH):
         about = json.loads(path.read_text())
         assert {"xquad-dev", "newsdev", "newswire"} <= set(about["fitted_on"]), path
+        assert "newsreal" not in about["fitted_on"], path  # the real-news check set is never fitted on
+
+
+@pytest.mark.fast
+def test_the_real_news_check_set_is_valid_and_its_articles_stay_outside_the_project():
+    check = ROOT / "bench" / "newsreal" / "check.py"
+    articles = ROOT.parent / "shared" / "evaldata" / "cnn-summary-dev" / "articles"
+    if not articles.is_dir():
+        pytest.skip(f"{articles} is not on this machine")
+    done = subprocess.run([sys.executable, str(check)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith("OK")
+    assert not (ROOT / "bench" / "newsreal" / "articles").exists()
