@@ -26,6 +26,20 @@ def test_clauses_cover_the_sentence_in_order():
 
 
 @pytest.mark.fast
+def test_a_date_is_never_cut_at_its_comma():
+    sentence = ("The 2nd Battalion had been based in Ireland at the outbreak of the war, landing in France on "
+                "September 9, 1914, where it joined the 16th Brigade of the 6th Division and marched towards the Aisne.")
+    clauses = [sentence[s:e] for s, e in clause_spans(sentence)]
+    assert "landing in France on September 9, 1914," in clauses
+    analysis = analyse("When did the 2nd Battalion land in France?")
+    start, end = answering_span(analysis, sentence, max_words=20)
+    assert "September 9, 1914" in sentence[start:end]
+    # a comma after any other number still ends a clause
+    other = "It won in 1998, and lost in 2004."
+    assert [other[s:e] for s, e in clause_spans(other)] == ["It won in 1998,", "and lost in 2004."]
+
+
+@pytest.mark.fast
 def test_a_long_sentence_is_quoted_by_the_clauses_around_the_question():
     analysis = analyse("When did Hutton publish his paper?")
     start, end = answering_span(analysis, HUTTON, max_words=30)

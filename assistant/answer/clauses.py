@@ -17,8 +17,10 @@ import re
 from .question import PATTERNS, WORD, QuestionAnalysis, sentence_has_kind, stem
 
 # Clause boundaries: after , ; : ; around parentheses and dashes; before a relative or contrastive word.
+# Not at the comma inside a date ("September 9, 1914"), whose halves mean nothing apart.
 _BOUNDARY = re.compile(
-    r"(?<=[,;:])\s+|\s+(?=\()|(?<=\))\s+|\s+[–—]\s+|\s+(?=(?:which|while|where|who|whereas|although|but)\b)"
+    r"(?<=[;:])\s+|(?<=,)(?<!\d,)\s+|(?<=\d,)\s+(?!\d{4}\b)|\s+(?=\()|(?<=\))\s+|\s+[–—]\s+"
+    r"|\s+(?=(?:which|while|where|who|whereas|although|but)\b)"
 )
 
 _RELATIVE = re.compile(r"(?:who|whom|whose|which|where)\b", re.I)
