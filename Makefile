@@ -6,12 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 7860
 
-.PHONY: serve test test-fast install local system-packages eval eval-ablation clean-index help
+.PHONY: serve test test-fast lint install local system-packages eval eval-ablation clean-index help
 
 help:
 	@echo "make serve   install into .venv, ingest seeds/ if the index is empty, serve http://127.0.0.1:$(PORT)/"
 	@echo "make test    install into .venv (and Debian's chromium, postgresql, redis-server if missing), run the tests"
-	@echo "make test-fast  the tests that load no model and start no server or browser (seconds)"
+	@echo "make test-fast  make lint, then the tests that load no model and start no server or browser (seconds)"
+	@echo "make lint    ruff over assistant/, bench/ and tests/"
 	@echo "make eval    score the assistant on ../shared/evaldata/xquad-dev and print the summary"
 
 $(BIN)/python:
@@ -50,9 +51,13 @@ test: $(STAMP) system-packages
 # The fast tier: pure functions and parsers, no model, server or browser (marked `fast`).
 # Only the files that hold fast tests are collected: importing the others (gradio, servers) takes seconds.
 FAST_TESTS = $(shell grep -l "mark.fast" tests/test_*.py)
-test-fast: $(STAMP)
+test-fast: lint
 	$(BIN)/python -m pytest -m fast -q $(FAST_TESTS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no fast tests: failing"; exit 1; fi; exit $$status
+
+# ruff, with the rules chosen (and why) in pyproject.toml's [tool.ruff.lint]
+lint: $(STAMP)
+	$(BIN)/ruff check assistant bench tests
 
 EVALDATA ?= ../shared/evaldata
 EVAL_OUT ?= eval-out

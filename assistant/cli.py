@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -95,9 +95,9 @@ def _ingest_with_progress(work) -> None:
 def ask(
     question: str,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
-    backend: Annotated[Optional[str], typer.Option(help="Answer backend (default from settings).")] = None,
-    k: Annotated[Optional[int], typer.Option(help="Passages to retrieve.")] = None,
-    article: Annotated[Optional[list[str]], typer.Option(help="Only these article ids (repeatable).")] = None,
+    backend: Annotated[str | None, typer.Option(help="Answer backend (default from settings).")] = None,
+    k: Annotated[int | None, typer.Option(help="Passages to retrieve.")] = None,
+    article: Annotated[list[str] | None, typer.Option(help="Only these article ids (repeatable).")] = None,
 ):
     """Ask one question."""
     from .models import Filters
@@ -167,9 +167,9 @@ def _unique_id(given: str, known: list[str]) -> str:
 
 @app.command()
 def serve(
-    port: Annotated[Optional[int], typer.Option(help="Port (default 7860).")] = None,
-    host: Annotated[Optional[str], typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
-    seed: Annotated[Optional[Path], typer.Option(help="Ingest this folder first if the index is empty.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    seed: Annotated[Path | None, typer.Option(help="Ingest this folder first if the index is empty.")] = None,
 ):
     """Serve the chat page (and the HTTP API and widget) on http://HOST:PORT/."""
 
@@ -240,7 +240,7 @@ def _feedback_store():
 @feedback_app.command("list")
 def feedback_list(
     as_json: Annotated[bool, typer.Option("--json", help="Every field, one JSON object per line.")] = False,
-    rating: Annotated[Optional[str], typer.Option(help="Only 'up' or 'down'.")] = None,
+    rating: Annotated[str | None, typer.Option(help="Only 'up' or 'down'.")] = None,
 ):
     """Feedback on answers, oldest first: rating, question, answer, comment."""
 

@@ -179,7 +179,7 @@ class Assistant:
         self.index.manifest.set_meta(f"fetch:{url}", json.dumps({"etag": fetched.etag, "last_modified": fetched.last_modified}))
         return article
 
-    def _ingest_one(self, path: Path | str, run: "_IngestRun", source: str | None) -> None:
+    def _ingest_one(self, path: Path | str, run: _IngestRun, source: str | None) -> None:
         report = run.report
         try:
             article = self._load(path, source)
@@ -212,7 +212,7 @@ class Assistant:
         if sum(len(c) for _, _, c in run.batch) >= WRITE_BATCH_CHUNKS:
             self._write(run)
 
-    def _write(self, run: "_IngestRun") -> None:
+    def _write(self, run: _IngestRun) -> None:
         """Write the pending batch; on a full disk, its files fail and the rest of the run is skipped."""
         batch, run.batch = run.batch, []
         if not batch:

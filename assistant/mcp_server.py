@@ -32,13 +32,18 @@ import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    NotRequired,  # pydantic needs typing_extensions' TypedDict on 3.11
+)
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
-from typing_extensions import NotRequired, TypedDict  # pydantic needs typing_extensions' TypedDict on 3.11
+from typing_extensions import TypedDict
 
 from . import errors
 from .models import Answer, Filters, Passage, display_source

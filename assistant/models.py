@@ -14,7 +14,6 @@ from pathlib import PurePath
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 from pydantic.json_schema import SkipJsonSchema
 
-
 # The files the load stage reads, by suffix (upload boxes offer the same).
 TEXT_SUFFIXES = frozenset({".txt", ".text"})
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
@@ -135,7 +134,7 @@ class Citation(BaseModel):
     @classmethod
     def quoting(
         cls, n: int, passage: Passage, start: int, end: int, score: float, highlight: tuple[int, int] | None = None
-    ) -> "Citation":
+    ) -> Citation:
         """Cite the article text ``[start, end)`` inside ``passage``."""
         return cls(
             n=n,
@@ -175,7 +174,7 @@ class Answer(BaseModel):
     refusal_signals: SkipJsonSchema[dict[str, float] | None] = Field(None, exclude=True)
     kind: SkipJsonSchema[str] = Field("factoid", exclude=True, description="factoid, overview or catalogue")
 
-    def for_reader(self) -> "Answer":
+    def for_reader(self) -> Answer:
         """This answer as readers outside the server's trust (widget keys, the chat page) see it."""
         citations = [c.model_copy(update={"source": display_source(c.source)}) for c in self.citations]
         return self.model_copy(update={"citations": citations})

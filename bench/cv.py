@@ -31,7 +31,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +91,7 @@ def questions_of(sets: list[QuestionSet]) -> list[Question]:
             for s in sets for q in load_questions(s.questions) if q.task == "factoid"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def assistant_for(question_set: QuestionSet) -> Assistant:
     """The set's assistant with refusals off, opened once for both passes."""
     return open_eval_index(question_set.articles, load_settings(refusal="off"), default_cache_root()).assistant

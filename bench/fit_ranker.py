@@ -30,13 +30,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from question_sets import QuestionSet, resolve  # noqa: E402
+
 from assistant.answer.extractive import SIGNAL_WEIGHTS, ExtractiveBackend  # noqa: E402
 from assistant.eval.corpus import default_cache_root, open_eval_index  # noqa: E402
 from assistant.eval.metrics import contains_answer  # noqa: E402
 from assistant.eval.questions import load_questions  # noqa: E402
 from assistant.models import Answer  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
-from question_sets import QuestionSet, resolve  # noqa: E402
 
 SIGNALS = list(SIGNAL_WEIGHTS)
 

@@ -358,7 +358,7 @@ async def sampler(run: Run, t0: float, done: asyncio.Event, stop: asyncio.Event)
             run.rss_samples.append((round(time.perf_counter() - t0, 1), round(value, 1)))
         try:
             await asyncio.wait_for(done.wait(), run.sample_every)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 

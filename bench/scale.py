@@ -87,9 +87,9 @@ import query
 
 ROOT = corpus.ROOT
 sys.path.insert(0, str(ROOT / "tests"))
-from backing_servers import ChromaServer, HAProxy, PostgresServer, RedisServer, free_port
+from backing_servers import ChromaServer, HAProxy, PostgresServer, RedisServer, free_port  # noqa: E402
 
-from assistant.eval.metrics import percentile
+from assistant.eval.metrics import percentile  # noqa: E402
 
 INDEXES = query.INDEXES
 EVALDATA = ROOT.parent / "shared" / "evaldata"

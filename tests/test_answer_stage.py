@@ -8,14 +8,13 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from assistant.answer import phrases, refusal
 from assistant.answer.question import analyse
 from assistant.condense import condense
 from assistant.embeddings import get_embedder
 from assistant.models import Turn
-
-from conftest import ROOT
 
 COMET = (
     "Comet found by a schoolgirl\n\n"

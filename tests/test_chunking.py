@@ -6,8 +6,8 @@ from conftest import SEED_ARTICLE
 
 from assistant.embeddings import get_embedder
 from assistant.ingest.chunking import chunk_article
-from assistant.text import split_sentences
 from assistant.ingest.loaders import load_article
+from assistant.text import split_sentences
 
 
 def _count(texts):

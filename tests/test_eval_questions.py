@@ -10,7 +10,6 @@ from assistant import errors
 from assistant.eval.questions import load_questions
 from assistant.eval.records import EvalQuestion
 
-
 pytestmark = pytest.mark.fast
 
 

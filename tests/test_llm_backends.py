@@ -9,7 +9,6 @@ seed article plus an article that tries a prompt injection.
 from __future__ import annotations
 
 import importlib.util
-
 import json
 import os
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SEED_ARTICLE, SEEDS
-from fake_openai import create_app, parse_passages
+from fake_openai import create_app
 from servers import ServerThread, free_port
 
 from assistant.answer import create_backend

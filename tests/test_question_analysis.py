@@ -6,7 +6,6 @@ import pytest
 
 from assistant.answer.question import analyse, sentence_has_kind
 
-
 pytestmark = pytest.mark.fast
 
 @pytest.mark.parametrize(

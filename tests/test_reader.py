@@ -9,12 +9,11 @@ import time
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from assistant.answer import phrases, reader
 from assistant.answer.question import analyse
 from assistant.embeddings import get_embedder, onnx_export, packaged_model_dir
-
-from conftest import ROOT
 
 SENTENCE = "Kerry will meet Russian Foreign Minister Sergei Lavrov on Friday."
 QUESTION = "Who will Kerry meet on Friday?"

@@ -41,7 +41,7 @@ class AnswerBackend(abc.ABC):
         yield final.answer
         yield final
 
-    def warm_up(self) -> None:
+    def warm_up(self) -> None:  # noqa: B027 - an optional hook: most backends have nothing to load
         """Build or load now what the first answer would otherwise wait for (servers call this at start-up)."""
 
     def refusal(self, notice: str | None = None) -> Answer:

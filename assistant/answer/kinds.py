@@ -37,7 +37,7 @@ _OVERVIEW = re.compile(
     re.I | re.X,
 )
 _CATALOGUE = re.compile(
-    rf"""^\W*(?:
+    r"""^\W*(?:
         (?:what|which)\s+(?:articles|stories|documents|pieces|reports)\b
       | how\s+many\s+(?:articles|stories|documents)\b
       | (?:list|show)\s+(?:me\s+)?(?:all\s+)?(?:the\s+|your\s+)?(?:articles|stories|documents)\b

@@ -18,8 +18,8 @@ from collections.abc import Iterator, Sequence
 from ..errors import LLMUnavailable
 from ..models import Answer, Passage
 from .base import AnswerBackend, create_backend
-from .kinds import Request
 from .citations import check_claims, compose, is_refusal, split_reply
+from .kinds import Request
 
 log = logging.getLogger(__name__)
 

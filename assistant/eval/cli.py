@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -17,10 +17,10 @@ from .corpus import CACHE_DIR_ENV, EvalIndex, default_cache_root, open_eval_inde
 from .gates import check_gates, parse_gates
 from .metrics import METRICS, run_counts, summarise
 from .outputs import (
-    MetricChange,
     REPORT_FILE,
     RESULTS_FILE,
     SUMMARY_FILE,
+    MetricChange,
     changed_settings,
     compare,
     compare_record,
@@ -56,28 +56,28 @@ def register(app: typer.Typer, run: Callable) -> None:
             ),
         ],
         corpus: Annotated[Path, typer.Option(help="Folder of articles; indexed on its own, apart from your index.")],
-        backend: Annotated[Optional[str], typer.Option(help="Answer backend (default from settings).")] = None,
-        k: Annotated[Optional[int], typer.Option(help="Passages to retrieve (default from settings).")] = None,
-        limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N questions.")] = None,
+        backend: Annotated[str | None, typer.Option(help="Answer backend (default from settings).")] = None,
+        k: Annotated[int | None, typer.Option(help="Passages to retrieve (default from settings).")] = None,
+        limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
         out_dir: Annotated[Path, typer.Option("--out", help="Where results.jsonl, summary.json, report.html go.")] = Path(
             "eval-out"
         ),
         compare_to: Annotated[
-            Optional[Path],
+            Path | None,
             typer.Option("--compare", help="An earlier summary.json: each metric's change (printed, and in the files)."),
         ] = None,
         fail_under: Annotated[
-            Optional[list[str]], typer.Option(help="METRIC=VALUE floor: exit 1 if below (repeatable).")
+            list[str] | None, typer.Option(help="METRIC=VALUE floor: exit 1 if below (repeatable).")
         ] = None,
         fail_over: Annotated[
-            Optional[list[str]],
+            list[str] | None,
             typer.Option(help="METRIC=VALUE ceiling, for lower-is-better metrics: exit 1 if above (repeatable)."),
         ] = None,
         ragas: Annotated[
-            Optional[Path], typer.Option(help="Also write question/answer/contexts/ground_truth JSONL here.")
+            Path | None, typer.Option(help="Also write question/answer/contexts/ground_truth JSONL here.")
         ] = None,
         cache_dir: Annotated[
-            Optional[Path],
+            Path | None,
             typer.Option(envvar=CACHE_DIR_ENV, help="Cache of corpus indexes (default ~/.cache/article-assistant/eval)."),
         ] = None,
     ):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -88,7 +88,7 @@ def run_info(questions_file: Path, corpus: Path, interrupted: bool, index_cached
     return {
         "questions_file": str(questions_file),
         "corpus": str(corpus),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "interrupted": interrupted,
         "n_questions_planned": n_planned,
         "index_cached": index_cached,

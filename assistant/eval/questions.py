@@ -61,7 +61,7 @@ def _load_jsonl(path: Path) -> list[EvalQuestion]:
             raise _problem(path, line_no, f"not valid JSON ({exc.msg}, column {exc.colno})") from None
         if not isinstance(record, dict):
             raise _problem(path, line_no, "expected a JSON object")
-        question = _question_from_record(record, default_id=f"line-{line_no}", fail=lambda r: _problem(path, line_no, r))
+        question = _question_from_record(record, default_id=f"line-{line_no}", fail=lambda r, at=line_no: _problem(path, at, r))
         question = dataclasses.replace(question, line=line_no)
         if question.id in seen_ids:
             raise _problem(path, line_no, f"duplicate id {question.id!r}")
@@ -130,7 +130,7 @@ def _load_csv(path: Path) -> list[EvalQuestion]:
     questions: list[EvalQuestion] = []
     for row in reader:
 
-        def cell(name: str) -> str:
+        def cell(name: str, row: dict = row) -> str:
             return (row.get(columns.get(name, ""), "") or "").strip()
 
         if not cell("question"):

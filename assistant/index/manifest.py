@@ -16,7 +16,7 @@ import os
 import socket
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import (
@@ -78,7 +78,7 @@ class Manifest:
         self.shared = self.engine.dialect.name != "sqlite"  # a database server: replicas on several hosts
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Manifest":
+    def from_settings(cls, settings: Settings) -> Manifest:
         return cls(manifest_url(settings))
 
     @classmethod
@@ -233,4 +233,4 @@ class Manifest:
 
 
 def _now(timespec: str = "milliseconds") -> str:
-    return datetime.now(timezone.utc).isoformat(timespec=timespec)
+    return datetime.now(UTC).isoformat(timespec=timespec)

@@ -30,7 +30,7 @@ class VectorStore(abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def from_settings(cls, settings: Settings) -> "VectorStore": ...
+    def from_settings(cls, settings: Settings) -> VectorStore: ...
 
     @classmethod
     def shared_between_processes(cls, settings: Settings) -> bool:
@@ -70,7 +70,7 @@ class ChromaVectorStore(VectorStore):
     _BATCH = 4000
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "ChromaVectorStore":
+    def from_settings(cls, settings: Settings) -> ChromaVectorStore:
         """Embedded on disk under the index folder, or a `chroma run` server when ``chroma_url`` is set."""
         path = None if settings.chroma_url else Path(settings.index_dir) / "chroma"
         return cls(path=path, url=settings.chroma_url, collection=settings.collection)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import abc
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from filelock import FileLock, Timeout
 from sqlalchemy import Engine, text
@@ -28,7 +28,7 @@ POLL_S = 0.2
 
 class WriterLock(abc.ABC):
     @staticmethod
-    def for_manifest(manifest: Manifest, index_dir: Path) -> "WriterLock":
+    def for_manifest(manifest: Manifest, index_dir: Path) -> WriterLock:
         if manifest.shared:
             return DatabaseLock(manifest.engine, manifest.url)
         return FolderLock(Path(index_dir))

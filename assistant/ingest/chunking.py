@@ -14,6 +14,7 @@ from collections.abc import Callable
 from ..models import Article, Chunk
 from ..text import Span, split_sentences
 
+
 def chunk_article(
     article: Article,
     count_tokens: Callable[[list[str]], list[int]],

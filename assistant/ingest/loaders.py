@@ -23,7 +23,6 @@ from .cleaning import clean_text, strip_byline
 from .decoding import decode_bytes
 
 
-
 def iter_files(paths: list[str | Path]) -> Iterator[Path]:
     """Expand folders recursively (supported suffixes only); files are yielded as given."""
     for raw in paths:

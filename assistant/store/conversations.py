@@ -6,7 +6,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import OperationalError
@@ -30,7 +30,7 @@ ANSWER_SETTINGS = (
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_id() -> str:
@@ -60,7 +60,7 @@ def title_of(question: str) -> str:
 
 def _aware(moment: datetime) -> datetime:
     """SQLite hands datetimes back naive; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def stored_answer(row: AnswerRow) -> StoredAnswer:

@@ -15,8 +15,8 @@ from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
-from fastapi.responses import JSONResponse
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,9 +27,9 @@ from starlette.exceptions import HTTPException
 from ..core import Assistant
 from ..errors import AssistantError, InvalidRequest, OverBudget, StoreError
 from ..models import Answer, ArticleInfo
-from .guard import error
 from ..store import Conversation, ConversationInfo, Feedback
-from .schemas import AskRequest, ArticleText, ErrorOut, FeedbackIn, FeedbackOut, IngestReportOut, JobOut, Removed
+from .guard import error
+from .schemas import ArticleText, AskRequest, ErrorOut, FeedbackIn, FeedbackOut, IngestReportOut, JobOut, Removed
 from .uploads import IngestJobs, new_upload_folder
 
 log = logging.getLogger("assistant.web")

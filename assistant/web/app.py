@@ -12,8 +12,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from ..core import Assistant
-from ..mcp_http import mount_mcp
 from ..errors import ConfigError
+from ..mcp_http import mount_mcp
 from .api import add_error_handlers
 from .api import router as api_router
 from .auth import load_keyring

@@ -18,7 +18,13 @@ from ..models import Answer, Filters, Turn
 from .browser import page_owner
 from .page_articles import add_article_controls, article_choices
 from .render import (
-    CSS, answer_html, escape_chat_text, index_notice_html, reader_html, reader_message_html, sources_html,
+    CSS,
+    answer_html,
+    escape_chat_text,
+    index_notice_html,
+    reader_html,
+    reader_message_html,
+    sources_html,
 )
 from .session import PageAccess
 

@@ -5,7 +5,6 @@ Answers, citations, turns and filters are the models in :mod:`assistant.models`,
 
 from __future__ import annotations
 
-
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field

@@ -21,11 +21,11 @@ Soft checks (printed as WARN, do not fail):
     sentence holding its first gold span (>= 6 words suggests copying)
 """
 import json
-from pathlib import Path
 import os
 import re
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 DEFAULT_ARTICLES = str(Path(__file__).resolve().parents[3] / "shared" / "evaldata" / "cnn-summary-dev" / "articles")
 ID_RE = re.compile(r"^cnn-(\d{2})-q(\d{2})$")
