@@ -57,7 +57,15 @@ def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files or folders (recursive): .txt .md .html .pdf, or http(s) links")]
 ):
     """Add articles to the index. Unchanged files are skipped; changed ones replace their old chunks."""
-    run(lambda: _ingest_with_progress(lambda assistant, on_progress: assistant.ingest(paths, on_progress=on_progress)))
+    from .models import Link, link_or_path
+
+    def go():
+        sources = [link_or_path(p) for p in paths]  # a malformed link is an error here, never read as a path
+        files = [s for s in sources if not isinstance(s, Link)]
+        links = [s for s in sources if isinstance(s, Link)]
+        _ingest_with_progress(lambda assistant, on_progress: assistant.ingest(files, links=links, on_progress=on_progress))
+
+    run(go)
 
 
 @app.command()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.transport_security import TransportSecuritySettings
@@ -42,11 +41,11 @@ class McpHttp:
     (:func:`mount_mcp` does) before it serves.
     """
 
-    def __init__(self, assistant: Assistant, keyring: KeyRing, *, ingest_roots: Sequence[str | Path] | None = None):
+    def __init__(self, assistant: Assistant, keyring: KeyRing):
         self.keyring = keyring
         self.max_body = assistant.settings.api_max_json_bytes
         self.servers = {
-            "admin": build_server(assistant, admin=True, remote=True, ingest_roots=ingest_roots),
+            "admin": build_server(assistant, admin=True, remote=True),
             "reader": build_server(assistant, admin=False, remote=True),
         }
         self._live = False
@@ -116,7 +115,6 @@ def mount_mcp(
     path: str = "/mcp",
     assistant: Assistant | None = None,
     keyring: KeyRing | None = None,
-    ingest_roots: Sequence[str | Path] | None = None,
 ) -> McpHttp:
     """Serve the tools over streamable HTTP at ``path`` of ``app`` (before any catch-all mount, such as the chat
     page at ``/``), and run them in the app's lifespan. Defaults: ``app.state.assistant`` and ``app.state.keyring``.
@@ -124,7 +122,7 @@ def mount_mcp(
     The guard covers ``path`` once its prefix is among the guard's API prefixes (keys, rate per key and client,
     JSON body size); without it, the endpoint still refuses anything but an admin key, with no rate limit.
     """
-    endpoint = McpHttp(assistant or app.state.assistant, keyring or app.state.keyring, ingest_roots=ingest_roots)
+    endpoint = McpHttp(assistant or app.state.assistant, keyring or app.state.keyring)
     app.router.routes.insert(0, Route(path, endpoint=endpoint, include_in_schema=False))
     outer = app.router.lifespan_context
 

@@ -46,7 +46,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from . import errors
-from .models import Answer, Filters, Passage, display_source
+from .models import Answer, Filters, Link, Passage, display_source, link_or_path, parse_link
 
 if TYPE_CHECKING:
 
@@ -159,8 +159,12 @@ def _citations_text(answer: dict) -> str:
     )
 
 
-def _is_link(path: str) -> bool:
-    return path.lower().startswith(("http://", "https://"))
+def _report_out(report) -> IngestOut:
+    return {
+        "added": report.added, "replaced": report.replaced, "unchanged": report.unchanged,
+        "failed": [{"file": path, "error": reason} for path, reason in report.failed],
+        "chunks_added": report.chunks_added, "ok": report.ok,
+    }
 
 
 class _Tools:
@@ -227,31 +231,40 @@ class _Tools:
         paths: Annotated[list[str], Field(
             min_length=1, max_length=1000,
             description="Files or folders on the machine running this server (absolute, or relative to its working "
-            "directory); folders are read recursively (.txt .md .html .pdf).",
+            "directory; folders are read recursively: .txt .md .html .pdf), or http(s) links.",
         )],
         ctx: Context,
     ) -> IngestOut:
-        """Add articles to the index (admins only). Unchanged files are skipped; a changed file replaces its old
-        chunks. A file that cannot be read is listed in failed, and the others still land."""
+        """Add articles to the index. Unchanged files are skipped; a changed file replaces its old chunks. A file
+        that cannot be read is listed in failed, and the others still land."""
+        with _as_tool_errors():
+            sources = [link_or_path(p, "paths") for p in paths]  # a malformed link is refused, never read as a path
+            files = [s for s in sources if not isinstance(s, Link)]
+            self._check_roots(files)
+            report = self.assistant.ingest(files, links=[s for s in sources if isinstance(s, Link)])
+        return _report_out(report)
+
+    def ingest_urls(
+        self,
+        urls: Annotated[list[str], Field(
+            min_length=1, max_length=1000,
+            description="Links to fetch and add: absolute http:// or https:// URLs (private addresses are refused "
+            "unless the server allows them). Files are uploaded through the HTTP API, never read from the server.",
+        )],
+        ctx: Context,
+    ) -> IngestOut:
+        """Fetch web pages and add them to the index (admin key only). An unchanged page is skipped; a changed one
+        replaces its old chunks. A link that fails is listed in failed, and the others still land."""
         if not self._caller_is_admin(ctx):
             raise ToolError(NOT_ADMIN.format(tools=", ".join(READ_TOOLS)))
         with _as_tool_errors():
-            self._check_roots(paths)
+            links = [parse_link(url, f"urls[{i}]") for i, url in enumerate(urls)]  # links only, never paths
             settings = self.assistant.settings
-            if self.remote:  # a request's budgets, as for uploads (the command line has none)
-                from .core import article_files
-
-                count = sum(1 for p in paths if _is_link(p)) + len(article_files([p for p in paths if not _is_link(p)]))
-                if count > settings.ingest_max_files:
-                    limit = settings.ingest_max_files
-                    why = f"{count} files in one ingest; the limit is {limit} (ingest_max_files)"
-                    raise errors.OverBudget("paths", why)
-            report = self.assistant.ingest(paths, max_chunks=settings.ingest_max_chunks if self.remote else None)
-        return {
-            "added": report.added, "replaced": report.replaced, "unchanged": report.unchanged,
-            "failed": [{"file": path, "error": reason} for path, reason in report.failed],
-            "chunks_added": report.chunks_added, "ok": report.ok,
-        }
+            if len(links) > settings.ingest_max_files:
+                why = f"{len(links)} links in one ingest; the limit is {settings.ingest_max_files} (ingest_max_files)"
+                raise errors.OverBudget("urls", why)
+            report = self.assistant.ingest(links=links, max_chunks=settings.ingest_max_chunks)
+        return _report_out(report)
 
     def _caller_is_admin(self, ctx: Context) -> bool:
         """Over HTTP, the role the door recorded for this request's key; over stdio, the local user is an admin."""
@@ -264,14 +277,9 @@ class _Tools:
         if self.ingest_roots is None:
             return
         for raw in paths:
-            if _is_link(raw):
-                continue
             path = Path(raw).resolve()
             if not any(path.is_relative_to(root) for root in self.ingest_roots):
-                if not self.ingest_roots:  # over HTTP, by default: a key holder is not a user of this machine
-                    raise errors.InvalidRequest("paths", f"{raw}: over HTTP only http(s) links are ingested, "
-                                                         "not paths on the server (upload files through the API)")
-                allowed = ", ".join(map(str, self.ingest_roots))
+                allowed = ", ".join(map(str, self.ingest_roots)) or "none"
                 why = f"{raw} is outside the folders this server ingests from: {allowed}"
                 raise errors.InvalidRequest("paths", why)
 
@@ -311,9 +319,10 @@ def build_server(
 ) -> MCPServer:
     """The MCP server over ``assistant``: the read tools, and ``ingest`` when ``admin``.
 
-    ``remote`` (HTTP): ``ingest`` also checks the request's key role and applies the upload budgets
-    (``ingest_max_files``, ``ingest_max_chunks``). ``ingest_roots`` limits ``ingest`` to paths under those folders
-    (the paths given, resolved; a symlink placed inside one of them is followed, as the command line does).
+    ``remote`` (HTTP): ``ingest`` takes links only (``urls``), checks the request's key role and applies the upload
+    budgets (``ingest_max_files``, ``ingest_max_chunks``). Over stdio, ``ingest_roots`` limits ``ingest`` to paths
+    under those folders (the paths given, resolved; a symlink placed inside one of them is followed, as the command
+    line does).
     """
     tools = _Tools(assistant, remote=remote, ingest_roots=ingest_roots)
     withheld = {} if admin else {"ingest": NOT_ADMIN.format(tools=", ".join(READ_TOOLS))}
@@ -327,9 +336,11 @@ def build_server(
     server.add_tool(tools.list_articles, title="List articles", annotations=READ_ONLY)
     server.add_tool(tools.get_article, title="Get an article's text", annotations=READ_ONLY)
     if admin:
-        server.add_tool(tools.ingest, title="Ingest files (admin)", annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=True,
-        ))
+        writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True)
+        if remote:  # over HTTP a key holder is no user of this machine: links only, with their own schema
+            server.add_tool(tools.ingest_urls, name="ingest", title="Ingest web pages (admin)", annotations=writes)
+        else:
+            server.add_tool(tools.ingest, title="Ingest files or links", annotations=writes)
     return server
 
 

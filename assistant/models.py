@@ -7,12 +7,17 @@ reads the API's JSON, and the evaluator records ``Citation.model_dump()``.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePath
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 from pydantic.json_schema import SkipJsonSchema
+
+from . import errors
 
 # The files the load stage reads, by suffix (upload boxes offer the same).
 TEXT_SUFFIXES = frozenset({".txt", ".text"})
@@ -216,3 +221,60 @@ class IngestReport:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+
+# --- links -------------------------------------------------------------------
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?$")
+
+
+@dataclass(frozen=True)
+class Link:
+    """An absolute http(s) URL with a valid host: made by :func:`parse_link`, never from a bare string."""
+
+    url: str
+
+    def __str__(self) -> str:
+        return self.url
+
+
+def parse_link(text: object, field: str = "url") -> Link:
+    """The link ``text`` names, or InvalidRequest naming ``field``. The answer depends on the text alone,
+    never on what exists on this server."""
+    raw = text.strip() if isinstance(text, str) else ""
+    shown = raw[:200] if raw else repr(text)[:200]
+    why = f"{shown!r} is not a link: a link is an absolute http:// or https:// URL with a host name"
+    if not raw or any(c.isspace() or not c.isprintable() for c in raw):
+        raise errors.InvalidRequest(field, why)
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number in range
+    except ValueError:
+        raise errors.InvalidRequest(field, why) from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname or not valid_host(parts.hostname):
+        raise errors.InvalidRequest(field, why)
+    if parts.username is not None or parts.password is not None:
+        raise errors.InvalidRequest(field, f"{shown!r}: a link with a user name or password is not fetched")
+    return Link(scheme + raw[len(parts.scheme):])
+
+
+def link_or_path(text: str, field: str = "paths") -> Link | str:
+    """For callers that take both (the command line, MCP over stdio): a Link when ``text`` has an http(s) scheme
+    (in any case), else the text unchanged, a path."""
+    if urlsplit(text.strip()).scheme.lower() in ("http", "https"):
+        return parse_link(text, field)
+    return text
+
+
+def valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return bool(_HOST_NAME.match(ascii_host.lower()))

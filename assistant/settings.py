@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(32, ge=0, le=128)
     max_file_bytes: int = Field(20 * 1024 * 1024, description="Files larger than this are rejected unread.")
     fetch_timeout_s: float = Field(15.0, gt=0, le=300, description="Seconds to wait for a linked page to connect or send more.")
+    fetch_deadline_s: float = Field(
+        60.0, gt=0, le=3600, description="Seconds one link may take in all (robots.txt, redirects and the body); "
+        "a page that trickles in is cut off then."
+    )
+    fetch_concurrency: int = Field(4, ge=1, le=32, description="Links fetched at the same time by one ingest.")
     fetch_allow_hosts: str = Field(
         "", description="Comma-separated hosts that links may point to although private or local (e.g. 127.0.0.1)."
     )
@@ -130,6 +135,11 @@ class Settings(BaseSettings):
     )
     trusted_proxies: str = Field(
         "", description="Comma-separated proxy addresses whose X-Forwarded-For names the client (empty: trust none)."
+    )
+    allowed_hosts: str = Field(
+        "", description="Comma-separated host names this server answers for, besides loopback names, IP addresses, "
+        "public_url's host and the host it listens on (*.example.com: its subdomains; *: any name, which lets a page "
+        "whose name is rebound to this server use it). Other Host headers get 421.",
     )
     public_url: str | None = Field(
         None, description="The server's own origin as browsers see it (https://assistant.example.com); default "

@@ -46,10 +46,12 @@ def strip_invisible(text: str) -> str:
 def clean_question(question: str) -> str:
     """The question without escape sequences, control and invisible characters, its whitespace collapsed.
 
-    A control character becomes a space (it may stand between words); an invisible one goes, so the
-    question reads like the article text it should match (NFC, as clean_text stores articles).
+    A control character that separates (vertical tab, form feed, the separators) becomes a space; any other,
+    like an invisible character, goes, so "J\\0IG" is still "JIG" and the question reads like the article text
+    it should match (NFC, as clean_text stores articles).
     """
-    text = strip_invisible(strip_controls(_TERMINAL_ESCAPE.sub(" ", question), " "))
+    spaced = "".join(" " if c.isspace() else c for c in _TERMINAL_ESCAPE.sub(" ", question))
+    text = strip_invisible(strip_controls(spaced))
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
@@ -87,6 +89,17 @@ _ORDERS = re.compile(
     """,
     re.I | re.X,
 )
+
+
+# Citation markers belong to the answer stage alone. Article text that becomes answer or prompt text loses any
+# "[1]", "[2, 3]" or "[passage 4]" of its own (a footnote, or one planted to pass as a citation of ours); the
+# citation's quote keeps the article's words exactly.
+_CITATION_LIKE = re.compile(r"\s*\[\s*(?:passage\s*)?\d+(?:\s*[,;\u2013-]\s*(?:passage\s*)?\d+)*\s*\]", re.I)
+
+
+def without_markers(text: str) -> str:
+    """``text`` with every citation-like marker removed."""
+    return _CITATION_LIKE.sub("", text)
 
 
 def addresses_the_model(sentence: str) -> bool:

@@ -12,6 +12,7 @@ from servers import ServerThread
 
 from assistant import errors
 from assistant.ingest.fetch import fetch
+from assistant.models import parse_link
 from assistant.web.app import create_app
 
 ADMIN = "admin-key-links-0123456789"
@@ -109,7 +110,7 @@ def allowed(make_assistant):
 
 
 def test_a_link_is_ingested_answerable_unchanged_on_sync_and_replaced_when_it_changes(site, allowed):
-    report = allowed.ingest([site.url + "/story"])
+    report = allowed.ingest(links=[parse_link(site.url + "/story")])
     assert report.ok and len(report.added) == 1
     [article] = allowed.articles()
     assert article.source == site.url + "/story" and article.url == site.url + "/story"
@@ -131,7 +132,7 @@ def test_a_link_is_ingested_answerable_unchanged_on_sync_and_replaced_when_it_ch
 
 
 def test_a_failed_sync_keeps_the_old_copy_and_says_why(site, allowed):
-    assert allowed.ingest([site.url + "/story"]).ok
+    assert allowed.ingest(links=[parse_link(site.url + "/story")]).ok
     before = allowed.article(allowed.articles()[0].id).text
     site.shutdown()
     site.server_close()
@@ -141,7 +142,7 @@ def test_a_failed_sync_keeps_the_old_copy_and_says_why(site, allowed):
 
 
 def test_private_addresses_are_refused_unless_allowed(site, make_assistant):
-    refused = make_assistant().ingest([site.url + "/story"])
+    refused = make_assistant().ingest(links=[parse_link(site.url + "/story")])
     assert refused.failed and "private or local address" in refused.failed[0][1]
     assert "fetch_allow_hosts" in refused.failed[0][1] and refused.added == []
 
@@ -158,18 +159,23 @@ def test_private_addresses_are_refused_unless_allowed(site, make_assistant):
     ],
 )
 def test_bad_links_are_one_line_failures_and_the_index_is_unchanged(site, allowed, path, message):
-    assert allowed.ingest([site.url + "/moved"]).ok  # a redirect to the story is followed
+    assert allowed.ingest(links=[parse_link(site.url + "/moved")]).ok  # a redirect to the story is followed
     before = [(a.id, a.chunks) for a in allowed.articles()]
     started = time.monotonic()
-    report = allowed.ingest([site.url + path])
+    report = allowed.ingest(links=[parse_link(site.url + path)])
     assert report.failed and report.failed[0][0] == site.url + path and message in report.failed[0][1]
     assert time.monotonic() - started < 10
     assert [(a.id, a.chunks) for a in allowed.articles()] == before
 
 
-def test_fetch_names_the_link_in_its_errors():
-    with pytest.raises(errors.FetchError, match="ftp://example.invalid/x: ftp://example.invalid/x is not an http"):
-        fetch("ftp://example.invalid/x", max_bytes=1000, timeout_s=1)
+@pytest.mark.parametrize("text", ["ftp://example.invalid/x", "HTTP://../etc", "/etc/passwd", "seeds/", "file:///etc",
+                                  "http:///x", "https://user:pw@example.com/", " ", "http://exa mple.com/"])
+def test_what_is_not_a_link_is_refused_by_its_text_alone(text):
+    with pytest.raises(errors.InvalidRequest) as refused:
+        parse_link(text, "urls[0]")
+    assert str(refused.value).startswith("urls[0]: ") and "link" in str(refused.value)
+    with pytest.raises(TypeError):  # nothing but a parsed Link is ever fetched
+        fetch(text, max_bytes=1000, timeout_s=1)
 
 
 def test_links_through_the_api(site, tmp_path):

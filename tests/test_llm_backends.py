@@ -211,10 +211,11 @@ def test_article_text_cannot_give_orders(llm_assistant, server):
     _, answer = _stream(_chain(llm_assistant, "pwned"))
     assert "PWNED" not in answer.answer
     assert answer.refused and answer.citations == []
-    # The injected article reached the model only inside its own delimiters, its fake end marker defused.
+    # The injected article reached the model only inside its own delimiters, its fake end marker defused and its
+    # own "[1]" gone (article text supplies no citation markers).
     (request,) = server.server.config.app.state.requests
     injected = [text for text in request["passages"].values() if "PWNED" in text]
-    assert injected and all("‹‹‹END PASSAGE [1]›››" in text for text in injected)
+    assert injected and all("‹‹‹END PASSAGE›››" in text and "[1]" not in text for text in injected)
     assert len(request["passages"]) == 3
 
 

@@ -7,10 +7,13 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import subprocess
 import sys
-from contextlib import asynccontextmanager
+import threading
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import anyio
@@ -177,10 +180,23 @@ def web_assistant(tmp_path_factory) -> Assistant:
     settings = load_settings(
         index_dir=tmp_path_factory.mktemp("mcp-http") / "index", admin_keys=ADMIN, widget_keys=WIDGET,
         widget_origins=ALLOWED, api_rate_per_minute=10_000, failed_auth_per_minute=10_000,
+        fetch_allow_hosts="127.0.0.1",  # the test's own web server
     )
     assistant = Assistant(settings)
     assert assistant.ingest([SEEDS]).ok
     return assistant
+
+
+@contextmanager
+def served(folder: Path):
+    """``folder`` over HTTP on 127.0.0.1 (links to ingest): yields its base URL."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{site.server_address[1]}"
+    finally:
+        site.shutdown()
 
 
 def http_client(url: str, *, legacy: bool = False, **headers: str) -> Client:
@@ -209,24 +225,31 @@ def test_http_admin_key(web_assistant, tmp_path):
     docs = tmp_path / "docs"
     new = write_article(docs)
     app = FastAPI()
-    mount_mcp(app, assistant=web_assistant, keyring=load_keyring(web_assistant.settings), ingest_roots=[docs])
+    mount_mcp(app, assistant=web_assistant, keyring=load_keyring(web_assistant.settings))
 
-    async def scenario(url: str):
+    async def scenario(url: str, site: str):
         for legacy in (False, True):  # the 2026 per-request protocol, and the 2025 initialize handshake
             async with http_client(url, legacy=legacy, **bearer(ADMIN)) as client:
-                assert tool_names(await client.list_tools()) == set(ADMIN_TOOLS)
+                tools = (await client.list_tools()).tools
+                assert {t.name for t in tools} == set(ADMIN_TOOLS)
+                ingest = next(t for t in tools if t.name == "ingest")  # over HTTP: links, with their own schema
+                assert list(ingest.input_schema["properties"]) == ["urls"] and "web pages" in ingest.description
                 await read_tools_work(client)
         async with http_client(url, **bearer(ADMIN)) as client:
-            report = (await client.call_tool("ingest", {"paths": [str(new)]})).structured_content
-            assert report["ok"] and len(report["added"]) == 1
-            outside = await client.call_tool("ingest", {"paths": [str(SEED_ARTICLE)]})
-            assert outside.is_error and "outside the folders this server ingests from" in text_of(outside)
+            report = (await client.call_tool("ingest", {"urls": [f"{site}/{new.name}"]})).structured_content
+            assert report["ok"] and len(report["added"]) == 1, report
+            # a path, however spelled, is no link: refused by its text, whether or not it exists here
+            for path in (str(new), str(SEED_ARTICLE), "HTTP://../" + str(new), "/no/such/file.txt", "file://" + str(new)):
+                refused = await client.call_tool("ingest", {"urls": [path]})
+                assert refused.is_error and "urls[0]:" in text_of(refused) and "is not a link" in text_of(refused)
+            old_field = await client.call_tool("ingest", {"paths": [str(new)]})
+            assert old_field.is_error
             answer = await client.call_tool("ask", {"question": "When is the tidal barrier due to open?",
                                                     "article_ids": report["added"]})
             assert "2031" in answer.content[0].text
 
-    with ServerThread(app) as server:
-        run(scenario, server.url + "/mcp")
+    with ServerThread(app) as server, served(docs) as site:
+        run(scenario, server.url + "/mcp", site)
         # the door, seen by a plain HTTP client: keys first, then POST only
         message = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
         nobody = httpx.post(server.url + "/mcp", json=message)
@@ -306,16 +329,16 @@ def test_http_behind_the_real_guard(web_assistant, tmp_path):
     app = create_app(web_assistant)
     mount_mcp(app, path="/api/mcp")
 
-    async def scenario(url: str):
+    async def scenario(url: str, site: str):
         async with http_client(url, **bearer(ADMIN)) as client:
             assert tool_names(await client.list_tools()) == set(ADMIN_TOOLS)
             await read_tools_work(client)
-            report = (await client.call_tool("ingest", {"paths": [str(new)]})).structured_content
+            report = (await client.call_tool("ingest", {"urls": [f"{site}/{new.name}"]})).structured_content
             assert report["ok"] and report["added"]
 
-    with ServerThread(app) as server:
+    with ServerThread(app) as server, served(new.parent) as site:
         url = server.url + "/api/mcp"
-        run(scenario, url)
+        run(scenario, url, site)
         message = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
         assert httpx.post(url, json=message).status_code == 401  # the guard's refusal
         widget = httpx.post(url, json=message, headers={"X-API-Key": WIDGET, "Origin": ALLOWED})

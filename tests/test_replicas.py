@@ -5,6 +5,7 @@ PostgreSQL (manifest, commit records, conversations, feedback), a real `chroma r
 from __future__ import annotations
 
 import random
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -161,8 +162,8 @@ def test_a_replica_killed_mid_ingest_leaves_the_other_answering_and_a_rerun_comp
                 job = via_a.post("/api/articles", files=towns).json()
             # Behind a load balancer the job is polled wherever the poll lands: B answers for A's job.
             _wait_for(lambda: poll_b.get(job["status_url"]).json()["done"] > 0, 60, "b sees a's job progress", every=0.2)
-            # Kill A once its first batch is committed and while it embeds the next.
-            _wait_for(lambda: len(poll_b.get("/api/articles").json()) > before[0], 120, "a committed a batch", every=0.2)
+            # Kill A once its first batch is committed (and the job says so) and while it embeds the next.
+            _wait_for(lambda: poll_b.get(job["status_url"]).json()["indexed"], 120, "a committed a batch", every=0.2)
             a.process.kill()  # SIGKILL: no cleanup, its database session and lock simply end
             a.process.wait()
             def failed_job() -> dict | None:
@@ -178,6 +179,10 @@ def test_a_replica_killed_mid_ingest_leaves_the_other_answering_and_a_rerun_comp
             partial = via_b.get("/api/articles").json()
             assert before[0] <= len(partial) < before[0] + 90  # killed mid-ingest, not after it
             assert all(x["chunks"] > 0 for x in partial)
+            # the job's message names exactly the files that were committed, no more
+            committed = sorted(x["source"].removeprefix("upload:") for x in partial if x["source"].startswith("upload:town-"))
+            named = re.findall(r"town-\d{3}\.txt", failed["error"])
+            assert sorted(named) == committed, (failed["error"], committed)
             print(f"killed with {len(partial) - before[0]} of 90 articles committed, "
                   f"{_index_counts(via_b, b)[2] - sum(x['chunks'] for x in partial)} orphan vectors")
 

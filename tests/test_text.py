@@ -39,14 +39,16 @@ def test_every_format_character_is_invisible():
 
 
 @pytest.mark.fast
-def test_invisible_characters_go_and_controls_become_spaces_in_a_question():
+def test_invisible_characters_and_controls_inside_a_word_go_and_separators_become_spaces_in_a_question():
     assert clean_question(JIG_WITH_ZWSP) == "What does JIG stand for?"
-    assert clean_question("naïve\u200d \u202ecafe\u0301\x00x \ud800") == "naïve café x"
+    assert clean_question("naïve\u200d \u202ecafe\u0301\x00x \ud800") == "naïve caféx"
+    assert clean_question("What does J\x00IG\x07 stand\x0bfor?\x1f") == "What does JIG stand for?"
     assert strip_controls("a\x00b\tc\nd\x85e\ud800") == "ab\tc\nde"
 
 
-def test_a_zero_width_character_inside_a_word_of_the_question(seeded_assistant):
-    answer = seeded_assistant.ask(JIG_WITH_ZWSP)
+@pytest.mark.parametrize("question", [JIG_WITH_ZWSP, "What does J\x00IG stand for?"])
+def test_a_zero_width_or_control_character_inside_a_word_of_the_question(seeded_assistant, question):
+    answer = seeded_assistant.ask(question)
     assert not answer.refused and "Joint Implementation Group" in answer.answer
     assert answer.answer == seeded_assistant.ask("What does JIG stand for?").answer
 

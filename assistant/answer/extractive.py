@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..models import Answer, Citation, Passage
-from ..text import addresses_the_model, find_dateline, is_headline, split_sentences
+from ..text import addresses_the_model, find_dateline, is_headline, split_sentences, without_markers
 from ..vocabulary import STOPWORDS
 from . import phrases, reader, refusal
 from .base import AnswerBackend
@@ -261,7 +261,7 @@ class ExtractiveBackend(AnswerBackend):
             p = passages[c.passage]
             phrase = phrase or phrases.rule_phrase(analysis, quote)
             citations.append(Citation.quoting(n, p, c.start + s, c.start + s + len(quote), c.score, phrase))
-            parts.append(f"{'…' if s > 0 else ''}{quote}{'…' if e < len(c.text.rstrip()) else ''} [{n}]")
+            parts.append(f"{'…' if s > 0 else ''}{without_markers(quote)}{'…' if e < len(c.text.rstrip()) else ''} [{n}]")
         return Answer(answer=" ".join(parts), citations=citations, refused=False)
 
 

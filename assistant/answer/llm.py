@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 
 from ..errors import LLMUnavailable
 from ..models import Answer, Passage
+from ..text import without_markers
 from .base import AnswerBackend, create_backend
 from .citations import check_claims, compose, is_refusal, split_reply
 from .kinds import Request
@@ -38,7 +39,8 @@ _DELIMITERS = str.maketrans({"<": "‹", ">": "›"})
 
 def format_passages(template: str, passages: Sequence[Passage]) -> str:
     return "\n\n".join(
-        template.format(n=n, title=p.title.translate(_DELIMITERS), text=p.chunk.text.translate(_DELIMITERS))
+        template.format(n=n, title=without_markers(p.title).translate(_DELIMITERS),
+                        text=without_markers(p.chunk.text).translate(_DELIMITERS))
         for n, p in enumerate(passages, start=1)
     )
 

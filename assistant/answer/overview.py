@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..models import Answer, Citation, Passage
-from ..text import addresses_the_model, find_dateline, is_headline, split_sentences
+from ..text import addresses_the_model, find_dateline, is_headline, split_sentences, without_markers
 from .kinds import Request
 
 Encode = Callable[[list[str]], np.ndarray]
@@ -72,7 +72,7 @@ def catalogue(request: Request, passages: list[Passage], encode: Encode) -> Answ
     lines, citations = [head], []
     for n, (p, s, e) in enumerate(shown, start=1):
         when = f" ({p.published})" if p.published else ""
-        lines.append(f"- {p.title}{when}: {p.article_text[s:e]} [{n}]")
+        lines.append(f"- {without_markers(p.title)}{when}: {without_markers(p.article_text[s:e])} [{n}]")
         citations.append(Citation.quoting(n, p, s, e, 1.0))
     if count > len(shown):
         lines.append(f"… and {count - len(shown)} more.")
@@ -147,5 +147,5 @@ def _compose(picked: list[tuple[Passage, int, int]]) -> Answer:
     parts, citations = [], []
     for n, (p, s, e) in enumerate(picked, start=1):
         citations.append(Citation.quoting(n, p, s, e, 1.0))
-        parts.append(f"{p.article_text[s:e]} [{n}]")
+        parts.append(f"{without_markers(p.article_text[s:e])} [{n}]")
     return Answer(answer=" ".join(parts), citations=citations)

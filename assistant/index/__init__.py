@@ -116,6 +116,22 @@ class Index:
             )
         return None
 
+    def room_problem(self, chunks: list[Chunk]) -> str | None:
+        """Why writing these chunks would fill the disk under the index, or None. Checked before each write: a
+        vector store that meets a full disk mid-write may stall rather than fail, so a write that cannot fit is
+        not begun. The estimate is generous: the vector stored twice (the store's log and its graph) with room
+        for the graph's links, and the text three times (the manifest, its journal and the keyword index)."""
+        try:
+            free = shutil.disk_usage(self.settings.index_dir).free
+        except OSError:
+            return None
+        needed = sum(4 * self.embedder.dimension * 4 + 2048 + 3 * len(c.text.encode()) for c in chunks)
+        if free - needed < self.settings.min_free_disk_bytes:
+            return (f"the disk under the index ({self.settings.index_dir}) is full: {free / 2**20:.1f} MiB free, and "
+                    f"this needs about {needed / 2**20:.1f} MiB (plus min_free_disk_bytes); it was not written and the "
+                    "index answers as before")
+        return None
+
     @contextmanager
     def disk_full_as_error(self):
         """Turn the store's and the manifest's out-of-space failures into DiskFull (a failed batch commits nothing)."""
@@ -124,8 +140,8 @@ class Index:
         except Exception as exc:  # Chroma's Rust core raises its own types; the message tells
             if not _is_disk_full(exc):
                 raise
-            raise errors.DiskFull("the disk under the index is full; nothing more was written and the index "
-                                  "answers as before") from None
+            raise errors.DiskFull(f"the disk under the index ({self.settings.index_dir}) is full; this was not "
+                                  "written and the index answers as before") from None
 
     def sweep_orphans(self) -> int:
         """Delete vectors the manifest does not list (left by an ingest that died)."""
@@ -137,8 +153,11 @@ class Index:
     def is_unchanged(self, article: Article) -> bool:
         return self.manifest.content_hash(article.id) == article.content_hash
 
-    def write(self, batch: list[tuple[Article, list[Chunk]]], on_embedded: Callable[[int], None] | None = None) -> int:
-        """Index a batch of articles atomically; returns the number of chunks added."""
+    def write(self, batch: list[tuple[Article, list[Chunk]]], on_embedded: Callable[[int], None] | None = None,
+              meta: dict[str, str] | None = None) -> int:
+        """Index a batch of articles atomically, with ``meta`` (what describes them, e.g. a link's validators)
+        in the same commit; returns the number of chunks added. A batch that would not fit on the disk is
+        DiskFull before anything is written."""
         if not batch:
             return 0
         if self.manifest.get_meta("embedder") is None:
@@ -148,6 +167,9 @@ class Index:
         if self.store.owner() is None:  # writers hold the write lock, so two never both claim
             self.store.claim(self.manifest.get_meta("index_id"))
         chunks = [c for _, cs in batch for c in cs]
+        problem = self.room_problem(chunks)
+        if problem:
+            raise errors.DiskFull(problem)
         vectors = self.embedder.encode([c.text for c in chunks])
         if on_embedded:
             on_embedded(len(chunks))
@@ -157,7 +179,7 @@ class Index:
         }
         replaced = [cid for a, _ in batch for cid in self.manifest.chunk_ids(a.id)]
         self.store.add([c.id for c in chunks], vectors, [meta_by_article[c.article_id] for c in chunks])
-        self.manifest.commit_articles(batch)
+        self.manifest.commit_articles(batch, meta=meta)
         stale = list(set(replaced) - {c.id for c in chunks})
         if stale:
             self.store.delete(stale)

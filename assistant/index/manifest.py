@@ -111,9 +111,11 @@ class Manifest:
             return db.scalar(select(meta.c.value).where(meta.c.key == key))
 
     def set_meta(self, key: str, value: str) -> None:
+        self.set_meta_many({key: value})
+
+    def set_meta_many(self, values: dict[str, str]) -> None:
         with self._write() as db:
-            db.execute(delete(meta).where(meta.c.key == key))
-            db.execute(insert(meta).values(key=key, value=value))
+            _put_meta(db, values)
 
     @property
     def generation(self) -> int:
@@ -129,8 +131,8 @@ class Manifest:
         with self._read() as db:
             return list(db.scalars(select(chunks.c.id).where(chunks.c.article_id == article_id)))
 
-    def commit_articles(self, batch: Iterable[tuple[Article, list[Chunk]]]) -> None:
-        """Replace each article and its chunks, all in one transaction."""
+    def commit_articles(self, batch: Iterable[tuple[Article, list[Chunk]]], meta: dict[str, str] | None = None) -> None:
+        """Replace each article and its chunks, and set ``meta`` (what describes them), all in one transaction."""
         batch = list(batch)
         now = _now("seconds")
         with self._write() as db:
@@ -147,6 +149,7 @@ class Manifest:
                         {"id": c.id, "article_id": c.article_id, "start": c.start, "end": c.end, "text": c.text}
                         for c in article_chunks
                     ])
+            _put_meta(db, meta or {})
             self._bump(db, "write", [a.id for a, _ in batch])
 
     def delete_article(self, article_id: str) -> list[str]:
@@ -234,3 +237,9 @@ class Manifest:
 
 def _now(timespec: str = "milliseconds") -> str:
     return datetime.now(UTC).isoformat(timespec=timespec)
+
+
+def _put_meta(db, values: dict[str, str]) -> None:
+    if values:
+        db.execute(delete(meta).where(meta.c.key.in_(list(values))))
+        db.execute(insert(meta), [{"key": k, "value": v} for k, v in values.items()])

@@ -1,24 +1,31 @@
 """Links as sources: fetch a page the way a polite, careful client does, then load it like a file.
 
-httpx with a timeout per wait, at most ``MAX_REDIRECTS`` redirects (each hop checked again), a size cap
-counted as the body streams in, a content-type check, robots.txt honoured, and a user agent that says
-what it is. A link whose host is a private, loopback or link-local address is refused unless the
-``fetch_allow_hosts`` setting names that host: a server that fetches links for its users must not become
-their way into the internal network. Conditional requests (ETag, Last-Modified) let ``sync`` skip pages
-that did not change.
+A link is an absolute http(s) URL, parsed once into a :class:`Link`; only a ``Link`` is ever fetched, and nothing
+that arrives as a link reaches the file loader as a path. httpx with a timeout per wait and an overall deadline
+per link, at most ``MAX_REDIRECTS`` redirects (each hop checked again), a size cap counted as the body streams in,
+a content-type check, robots.txt honoured, and a user agent that says what it is.
+
+A link whose host is a private, loopback or link-local address is refused unless the ``fetch_allow_hosts``
+setting names that host: a server that fetches links for its users must not become their way into the internal
+network. Each hop's host is resolved once, every address checked, and the connection made to the checked address
+(the Host header and TLS name stay the host's), so a name that answers differently the second time (DNS
+rebinding) cannot slip past the check. Conditional requests (ETag, Last-Modified) let ``sync`` skip pages that did
+not change.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
 
 from .. import errors
+from ..models import Link, valid_host
 
 USER_AGENT = "article-assistant/0.1 (fetches the articles its users add; honours robots.txt)"
 MAX_REDIRECTS = 5
@@ -31,8 +38,6 @@ SUFFIX_BY_TYPE = {
     "text/markdown": ".md",
     "application/pdf": ".pdf",
 }
-
-
 @dataclass(frozen=True)
 class Fetched:
     url: str  # after redirects
@@ -42,39 +47,57 @@ class Fetched:
     last_modified: str | None = None
     not_modified: bool = False  # a conditional request answered 304: ``body`` is empty
 
-
-def is_link(source: str) -> bool:
-    return str(source).startswith(("http://", "https://"))
+    @property
+    def validators(self) -> dict[str, str | None]:
+        """What a conditional request sends next time; kept with the text it describes."""
+        return {"etag": self.etag, "last_modified": self.last_modified}
 
 
 def fetch(
-    url: str,
+    link: Link,
     *,
     max_bytes: int,
     timeout_s: float,
+    deadline_s: float = 120.0,
     allow_hosts: frozenset[str] = frozenset(),
     etag: str | None = None,
     last_modified: str | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> Fetched:
-    """The page at ``url``; FetchError naming the link and what was wrong otherwise."""
+    """The page at ``link``; FetchError naming the link and what was wrong otherwise. ``timeout_s`` bounds each
+    wait, ``deadline_s`` the whole fetch (robots.txt and redirects included)."""
+    if not isinstance(link, Link):  # a bare string is never fetched: it may be anything a caller sent
+        raise TypeError("fetch takes a Link (parse_link)")
+    url = link.url
     headers = {"User-Agent": USER_AGENT, "Accept": ", ".join(SUFFIX_BY_TYPE)}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    with httpx.Client(timeout=timeout_s, follow_redirects=False, headers=headers, transport=transport) as client:
+    ends = time.monotonic() + deadline_s
+
+    def wait_s() -> float:
+        left = ends - time.monotonic()
+        if left <= 0:
+            raise errors.FetchError(url, f"took longer than the {deadline_s:g}-second deadline (fetch_deadline_s)")
+        return min(timeout_s, left)
+
+    with httpx.Client(follow_redirects=False, headers=headers, transport=transport) as client:
         current = url
         for _ in range(MAX_REDIRECTS + 1):
-            _check_address(url, current, allow_hosts)
-            if not _robots_allow(client, current):
-                raise errors.FetchError(url, "robots.txt of the site does not allow fetching this page")
+            pinned = _pinned(url, current, allow_hosts)
             try:
-                with client.stream("GET", current) as response:
+                if not _robots_allow(client, pinned, wait_s()):
+                    raise errors.FetchError(url, "robots.txt of the site does not allow fetching this page")
+                request = pinned.request(client, pinned.path, wait_s())
+                response = client.send(request, stream=True)
+                try:
                     if response.is_redirect and "location" in response.headers:
                         current = urljoin(current, response.headers["location"])
                         continue
-                    return _read(url, current, response, max_bytes)
+                    return _read(url, current, response, max_bytes, wait_s)
+                finally:
+                    response.close()
             except httpx.TimeoutException:
                 raise errors.FetchError(url, f"no answer within {timeout_s:g} s") from None
             except httpx.HTTPError as exc:
@@ -82,7 +105,7 @@ def fetch(
         raise errors.FetchError(url, f"more than {MAX_REDIRECTS} redirects")
 
 
-def _read(url: str, current: str, response: httpx.Response, max_bytes: int) -> Fetched:
+def _read(url: str, current: str, response: httpx.Response, max_bytes: int, wait_s) -> Fetched:
     if response.status_code == 304:
         return Fetched(current, b"", "", response.headers.get("etag"), response.headers.get("last-modified"), True)
     if response.status_code >= 400:
@@ -99,63 +122,105 @@ def _read(url: str, current: str, response: httpx.Response, max_bytes: int) -> F
         body += piece
         if len(body) > max_bytes:  # counted as it arrives: the length may be missing or false
             raise errors.FetchError(url, f"is over the {max_bytes:,}-byte limit")
+        wait_s()  # a page that trickles in is cut off at the deadline
     return Fetched(current, bytes(body), suffix, response.headers.get("etag"), response.headers.get("last-modified"))
 
 
-def _check_address(url: str, current: str, allow_hosts: frozenset[str]) -> None:
+@dataclass(frozen=True)
+class _Pinned:
+    """One hop: its URL's parts and the checked address the connection goes to."""
+
+    scheme: str
+    host: str
+    netloc: str  # as the Host header names it
+    address: str
+    port: int
+    path: str  # path and query
+
+    def request(self, client: httpx.Client, path: str, timeout: float) -> httpx.Request:
+        ip = f"[{self.address}]" if ":" in self.address else self.address
+        target = f"{self.scheme}://{ip}:{self.port}{path}"
+        extensions = {"sni_hostname": self.host} if self.scheme == "https" else {}  # TLS checks the host's name
+        request = client.build_request("GET", target, headers={"Host": self.netloc},
+                                       timeout=httpx.Timeout(timeout), extensions=extensions)
+        return request
+
+
+def _pinned(url: str, current: str, allow_hosts: frozenset[str]) -> _Pinned:
     parts = urlsplit(current)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not valid_host(parts.hostname):
         raise errors.FetchError(url, f"{current} is not an http(s) link")
-    host = parts.hostname.lower()
-    if host in allow_hosts:
-        return
+    scheme, host = parts.scheme.lower(), parts.hostname.lower()
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)}
-    except socket.gaierror:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        raise errors.FetchError(url, f"{current} is not an http(s) link") from None
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)  # once: the connection uses this answer
+    except (socket.gaierror, UnicodeError):
         raise errors.FetchError(url, f"the host {host} does not resolve") from None
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
-            raise errors.FetchError(
-                url, f"{host} is a private or local address ({ip}); set fetch_allow_hosts to fetch from it"
-            )
+    addresses = list(dict.fromkeys(info[4][0].split("%")[0] for info in infos))
+    if not addresses:
+        raise errors.FetchError(url, f"the host {host} does not resolve")
+    if host not in allow_hosts:
+        for address in addresses:
+            ip = ipaddress.ip_address(address)
+            if not ip.is_global or ip.is_multicast:
+                raise errors.FetchError(
+                    url, f"{host} is a private or local address ({ip}); set fetch_allow_hosts to fetch from it"
+                )
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    return _Pinned(scheme, host, netloc, addresses[0], port, path)
 
 
-def _robots_allow(client: httpx.Client, url: str) -> bool:
-    parts = urlsplit(url)
-    robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+def _robots_allow(client: httpx.Client, pinned: _Pinned, timeout: float) -> bool:
     try:
-        response = client.get(robots_url)
+        response = client.send(pinned.request(client, "/robots.txt", timeout))
     except httpx.HTTPError:
         return True  # no robots.txt to be had: nothing forbids it
     if response.status_code >= 400 or len(response.content) > ROBOTS_MAX_BYTES:
         return True
     parser = RobotFileParser()
     parser.parse(response.text.splitlines())
-    return parser.can_fetch(USER_AGENT, url)
+    return parser.can_fetch(USER_AGENT, f"{pinned.scheme}://{pinned.netloc}{pinned.path}")
 
 
-def load_link(url: str, *, max_bytes: int, timeout_s: float, allow_hosts: frozenset[str] = frozenset(),
-              etag: str | None = None, last_modified: str | None = None):
-    """(Article, Fetched) for a link, or (None, Fetched) when a conditional request says it did not change."""
+@dataclass(frozen=True)
+class LoadedLink:
+    """A link fetched and read: its article, or None when a conditional request said it did not change (or
+    it failed: ``error``), and the validators to keep with the article's text."""
+
+    link: Link
+    article: object | None  # models.Article
+    validators: dict[str, str | None]
+    error: errors.IngestError | None = None
+
+
+def load_link(link: Link, *, max_bytes: int, timeout_s: float, deadline_s: float = 120.0,
+              allow_hosts: frozenset[str] = frozenset(), etag: str | None = None,
+              last_modified: str | None = None) -> LoadedLink:
+    """The link fetched and read as an article; an error is returned in ``error``, never raised."""
     import tempfile
+    from dataclasses import replace
     from pathlib import Path
 
     from .loaders import load_article
 
-    fetched = fetch(url, max_bytes=max_bytes, timeout_s=timeout_s, allow_hosts=allow_hosts, etag=etag,
-                    last_modified=last_modified)
-    if fetched.not_modified:
-        return None, fetched
-    with tempfile.TemporaryDirectory(prefix="assistant-fetch-") as folder:
-        path = Path(folder) / f"page{fetched.suffix}"
-        path.write_bytes(fetched.body)
-        try:
-            article = load_article(path, max_bytes=max_bytes, source=url)
-        except errors.IngestError as exc:  # name the link, not the temporary file
-            raise type(exc)(url, exc.reason) from None
+    try:
+        fetched = fetch(link, max_bytes=max_bytes, timeout_s=timeout_s, deadline_s=deadline_s,
+                        allow_hosts=allow_hosts, etag=etag, last_modified=last_modified)
+        if fetched.not_modified:
+            return LoadedLink(link, None, fetched.validators)
+        with tempfile.TemporaryDirectory(prefix="assistant-fetch-") as folder:
+            path = Path(folder) / f"page{fetched.suffix}"
+            path.write_bytes(fetched.body)
+            try:
+                article = load_article(path, max_bytes=max_bytes, source=link.url)
+            except errors.IngestError as exc:  # name the link, not the temporary file
+                raise type(exc)(link.url, exc.reason) from None
+    except errors.IngestError as exc:
+        return LoadedLink(link, None, {}, exc)
     if not article.url:
-        from dataclasses import replace
-
         article = replace(article, url=fetched.url)
-    return article, fetched
+    return LoadedLink(link, article, fetched.validators)

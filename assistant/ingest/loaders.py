@@ -247,14 +247,13 @@ def _flat_html_text(html: str) -> tuple[str | None, str]:
 
 def _extract_pdf(path: Path, data: bytes) -> tuple[str | None, str, str | None, str | None]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
         title = reader.metadata.title if reader.metadata else None
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise errors.UndecodableFile(path, f"not a readable PDF ({exc})") from None
+    except Exception as exc:  # pypdf raises many types on hostile files (its limits on inflating, among them)
+        raise errors.UndecodableFile(path, f"not a readable PDF ({type(exc).__name__}: {exc})") from None
     text = "\n\n".join(pages)
     if not text.strip():
         raise errors.EmptyDocument(path, "PDF has no text layer (scanned image?); OCR it first")

@@ -1,4 +1,5 @@
-"""Conversations, the answers given in them, feedback on those answers, and upload jobs: SQL through SQLAlchemy.
+"""Conversations, the answers given in them, feedback on those answers, upload jobs and sign-outs: SQL through
+SQLAlchemy.
 
 By default one SQLite file beside the index (``conversations.sqlite3`` in ``index_dir``); ``database_url`` points
 it at any database SQLAlchemy speaks (PostgreSQL for several replicas), where the index manifest lives too.
@@ -20,6 +21,7 @@ from .conversations import ConversationStore
 from .feedback import FeedbackStore
 from .jobs import JobRecord, JobStore
 from .records import Conversation, ConversationInfo, Feedback, StoredAnswer
+from .sign_outs import SignOutStore
 
 DB_FILE = "conversations.sqlite3"
 
@@ -42,6 +44,7 @@ class Store:
         self.conversations = ConversationStore(sessions, settings)
         self.feedback = FeedbackStore(sessions, settings, self.conversations)
         self.jobs = JobStore(sessions)
+        self.sign_outs = SignOutStore(sessions)
 
 
 _open: dict[str, Store] = {}

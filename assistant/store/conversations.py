@@ -124,6 +124,17 @@ class ConversationStore:
                 raise errors.AnswerNotFound(answer_id)
             return stored_answer(row)
 
+    def cited(self, site: str, article_id: str, recent: int = 2000) -> bool:
+        """Was ``article_id`` cited in one of the ``recent`` latest answers kept for ``site`` (an owner, or a
+        widget key's site: every visitor of it)? What a widget key may read is what it was cited."""
+        pattern = site.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "#%"
+        with self.sessions() as session:
+            answers = session.scalars(
+                select(AnswerRow.answer).where((AnswerRow.owner == site) | AnswerRow.owner.like(pattern, escape="\\"))
+                .order_by(AnswerRow.created_at.desc()).limit(recent)
+            )
+            return any(c.get("article_id") == article_id for a in answers for c in (a or {}).get("citations", []))
+
     def answer_settings(self) -> dict:
         return {name: getattr(self.settings, name) for name in ANSWER_SETTINGS}
 

@@ -39,6 +39,7 @@ class JobRecord:
     error: str | None
     error_status: int
     replica: str
+    indexed: tuple[str, ...] = ()  # the names of the files committed so far
 
 
 class JobStore:
@@ -53,7 +54,7 @@ class JobStore:
                                replica=this_replica(), created_at=moment, heartbeat_at=moment))
 
     def update(self, job_id: str, **fields) -> None:
-        """Record progress (status, done, report, error, error_status); also a heartbeat."""
+        """Record progress (status, done, indexed, report, error, error_status); also a heartbeat."""
         with writes("the upload job's progress"), self.sessions.begin() as session:
             session.execute(update(JobRow).where(JobRow.id == job_id).values(heartbeat_at=now(), **fields))
 
@@ -73,13 +74,16 @@ class JobStore:
         if row is None:
             raise errors.JobNotFound(job_id)
         record = JobRecord(row.id, row.status, row.files, row.done, row.report, row.error, row.error_status,
-                           row.replica)
+                           row.replica, tuple(row.indexed or ()))
         silent = (now() - _aware(row.heartbeat_at)).total_seconds()
         if record.status in ("queued", "running") and silent > STALE_AFTER_S:
+            indexed = record.indexed
+            landed = (f"these {len(indexed)} of its {record.files} files were indexed before it stopped: "
+                      f"{', '.join(indexed)}; the others were not" if indexed else "none of its files was indexed")
             return JobRecord(
                 record.id, "failed", record.files, record.done, None,
                 f"the server that ran this upload ({record.replica}) stopped {silent:.0f} s ago before it finished; "
-                "the articles it finished are indexed, and uploading the same files again adds the rest",
-                503, record.replica,
+                f"{landed}; uploading the same files again adds the rest (unchanged ones are skipped)",
+                503, record.replica, indexed,
             )
         return record

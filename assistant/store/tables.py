@@ -76,8 +76,18 @@ class JobRow(Base):
     files: Mapped[int] = mapped_column(Integer)
     done: Mapped[int] = mapped_column(Integer, default=0)
     report: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    indexed: Mapped[list | None] = mapped_column(JSON, nullable=True)  # names of the files committed so far
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     error_status: Mapped[int] = mapped_column(Integer, default=500)
     replica: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignOutRow(Base):
+    """A chat-page admin sign-in that was signed out: its cookie is refused until it would have expired anyway."""
+
+    __tablename__ = "sign_outs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -25,10 +25,10 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException
 
 from ..core import Assistant
-from ..errors import AssistantError, InvalidRequest, OverBudget, StoreError
-from ..models import Answer, ArticleInfo
+from ..errors import ArticleNotFound, AssistantError, ConversationNotFound, InvalidRequest, OverBudget, StoreError
+from ..models import Answer, ArticleInfo, Filters, display_source, parse_link
 from ..store import Conversation, ConversationInfo, Feedback
-from .guard import error
+from .guard import error, is_anonymous, site_of
 from .schemas import ArticleText, AskRequest, ErrorOut, FeedbackIn, FeedbackOut, IngestReportOut, JobOut, Removed
 from .uploads import IngestJobs, new_upload_folder
 
@@ -80,12 +80,22 @@ def caller(request: Request) -> str:
     return request.scope.get("state", {}).get("key_owner", "key:unknown")
 
 
+def conversation_owner(request: Request) -> str:
+    """The caller, for reading or keeping a conversation: never a widget caller without a visitor token, who
+    shares its owner with every such caller on the site (a 404, as for anyone else's conversation)."""
+    owner = caller(request)
+    if is_anonymous(owner):
+        raise ConversationNotFound(request.path_params.get("conversation_id", ""))
+    return owner
+
+
 def kept(assistant: Assistant, request: Request, body: AskRequest, answer: Answer) -> Answer:
     """The answer, kept for feedback (it gets its id), in the shape this caller may see."""
     try:
+        anonymous = is_anonymous(caller(request))  # kept for feedback, in no conversation
         answer = assistant.store.conversations.add_answer(
             caller(request), body.question, answer, history=body.history, filters=body.filters,
-            conversation_id=body.conversation_id,
+            conversation_id=None if anonymous else body.conversation_id,
         ).answer
     except StoreError as exc:  # the answer still goes out; only rating it is lost
         log.warning("%s", exc)
@@ -102,9 +112,11 @@ def ask(body: AskRequest, assistant: AssistantDep, request: Request) -> Answer:
 
 
 def check_conversation(assistant: Assistant, request: Request, body: AskRequest) -> None:
-    """A conversation named by the request is the caller's, or the request is a 404 before any work."""
+    """A conversation named by the request is the caller's, or the request is a 404 before any work; a widget
+    key's filters name no server path."""
+    reader_filters(request, body.filters)
     if body.conversation_id not in (None, "new"):
-        assistant.store.conversations.conversation(caller(request), body.conversation_id)
+        assistant.store.conversations.conversation(conversation_owner(request), body.conversation_id)
 
 
 def conversation_checked(body: AskRequest, assistant: AssistantDep, request: Request) -> None:
@@ -146,8 +158,21 @@ def list_articles(assistant: AssistantDep) -> list[ArticleInfo]:
 
 @router.get("/articles/{article_id}", tags=["articles"], response_model_exclude_none=True)
 def read_article(article_id: str, assistant: AssistantDep, request: Request) -> ArticleText:
-    """One article's whole cleaned text, which citations' `start`/`end` point into (admin or widget key)."""
+    """One article's whole cleaned text, which citations' `start`/`end` point into (admin key; a widget key reads
+    the articles cited in answers given on its site)."""
+    if is_reader(request) and not assistant.store.conversations.cited(site_of(caller(request)), article_id):
+        raise ArticleNotFound(article_id)  # the same 404 as a missing one: ids are not to be probed
     return ArticleText.of(assistant.article(article_id), reader=is_reader(request))
+
+
+def reader_filters(request: Request, filters: Filters | None) -> None:
+    """A widget key sees no server paths, so it may not name one either: a source it filters by is a link or an
+    upload, and the answer never depends on what else this server holds."""
+    if filters is not None and is_reader(request):
+        for i, source in enumerate(filters.sources):
+            if display_source(source) != source:
+                raise InvalidRequest(f"filters.sources[{i}]", "a widget key filters by links, uploads, urls or "
+                                                              "article_ids, never by a path on the server")
 
 
 @router.post("/feedback", tags=["feedback"], status_code=201)
@@ -171,14 +196,15 @@ def list_feedback(
 @router.get("/conversations", tags=["conversations"])
 def list_conversations(assistant: AssistantDep, request: Request) -> list[ConversationInfo]:
     """This caller's conversations, most recent first: the key's, or for a widget key this site's and this visitor's
-    (the widget sends `X-Assistant-Visitor`)."""
-    return assistant.store.conversations.conversations(caller(request))
+    (the widget sends `X-Assistant-Visitor`; without one, none are kept)."""
+    owner = caller(request)
+    return [] if is_anonymous(owner) else assistant.store.conversations.conversations(owner)
 
 
 @router.get("/conversations/{conversation_id}", tags=["conversations"], response_model_exclude_none=True)
 def get_conversation(conversation_id: str, assistant: AssistantDep, request: Request) -> Conversation:
     """One of this caller's conversations, every question and answer with its citations (another's is a 404)."""
-    conversation = assistant.store.conversations.conversation(caller(request), conversation_id)
+    conversation = assistant.store.conversations.conversation(conversation_owner(request), conversation_id)
     if is_reader(request):
         for turn in conversation.turns:
             turn.answer = turn.answer.for_reader()
@@ -188,7 +214,7 @@ def get_conversation(conversation_id: str, assistant: AssistantDep, request: Req
 @router.delete("/conversations/{conversation_id}", tags=["conversations"])
 def delete_conversation(conversation_id: str, assistant: AssistantDep, request: Request) -> dict:
     """Delete one of this caller's conversations (feedback given on its answers is kept)."""
-    assistant.store.conversations.delete(caller(request), conversation_id)
+    assistant.store.conversations.delete(conversation_owner(request), conversation_id)
     return {"deleted": conversation_id}
 
 
@@ -238,21 +264,27 @@ async def add_articles(
             raise InvalidRequest(".".join(map(str, first["loc"])) or "body", first["msg"]) from None
         if len(links.urls) > limit:
             raise OverBudget("urls", f"{len(links.urls)} links in one request; the limit is {limit} (ingest_max_files)")
-        folder, names, sources = None, {url: url for url in links.urls}, {}
-    else:
-        form = await request.form(max_files=limit + 1)
-        files = [f for f in form.getlist("files") if isinstance(f, StarletteUploadFile)]
-        if not files:
-            raise InvalidRequest("files", 'send multipart "files", or JSON {"urls": [...]}')
-        if len(files) > limit:
-            raise OverBudget("files", f"{len(files)} files in one upload; the limit is {limit} (ingest_max_files)")
-        stored = await run_in_threadpool(_store_uploads, files)
-        if isinstance(stored, JSONResponse):
-            return stored
-        folder, names = stored
-        sources = {path: f"upload:{name}" for path, name in names.items()}
+        parsed = [parse_link(url, f"urls[{i}]") for i, url in enumerate(links.urls)]  # links only, never paths
+        job = request.app.state.jobs.submit_links(parsed)
+        return await _answer_job(request, job, wait)
+    form = await request.form(max_files=limit + 1)
+    files = [f for f in form.getlist("files") if isinstance(f, StarletteUploadFile)]
+    if not files:
+        raise InvalidRequest("files", 'send multipart "files", or JSON {"urls": [...]}')
+    if len(files) > limit:
+        raise OverBudget("files", f"{len(files)} files in one upload; the limit is {limit} (ingest_max_files)")
+    stored = await run_in_threadpool(_store_uploads, files)
+    if isinstance(stored, JSONResponse):
+        return stored
+    folder, names = stored
+    sources = {path: f"upload:{name}" for path, name in names.items()}
+    job = request.app.state.jobs.submit(folder, names, sources)
+    return await _answer_job(request, job, wait)
+
+
+async def _answer_job(request: Request, job, wait: bool):
+    """202 and the job; with ``wait``, the job's report (or its error) once it is done."""
     jobs: IngestJobs = request.app.state.jobs
-    job = jobs.submit(folder, names, sources)
     if wait:
         job = await run_in_threadpool(jobs.wait, job, 3600)
         if job.status == "failed":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from .browser import BrowserSessions
 from .chat import build_chat_page
 from .conversations_api import conversations_router
 from .docs import offline_docs
-from .guard import SECRET_PARAMS, Guard
+from .guard import Guard, redact_query
 from .limits import RateLimits
 from .openai_api import router as openai_router
 from .ready import Readiness
@@ -51,13 +50,13 @@ def create_app(assistant: Assistant) -> FastAPI:
     app.state.jobs = IngestJobs(assistant)
     # One gate for every surface (see README "Security").
     app.state.keyring = keyring = load_keyring(settings)
-    app.state.access = access = PageAccess(keyring, settings)
+    app.state.access = access = PageAccess(keyring, settings, lambda: assistant.store.sign_outs)
     app.add_middleware(Guard, keyring=keyring, settings=settings, limits=RateLimits(settings), access=access)
     # Outermost: the page's first response names this browser's session (whose conversations are whose).
     app.add_middleware(BrowserSessions, max_age_s=int((settings.conversation_days or 400) * 86400))
     add_error_handlers(app)
     # /mcp: the MCP tools over streamable HTTP, guarded like /api/; ingest there takes links, never server paths.
-    mount_mcp(app, assistant=assistant, keyring=keyring, ingest_roots=[])
+    mount_mcp(app, assistant=assistant, keyring=keyring)
     app.include_router(api_router)
     app.include_router(openai_router)  # /v1/: OpenAI-compatible chat completions
     app.include_router(ready_router)
@@ -86,13 +85,11 @@ def create_app(assistant: Assistant) -> FastAPI:
 
 
 class _RedactSecrets(logging.Filter):
-    """Access-log lines never carry a key that someone put in a URL (the request is refused anyway)."""
-
-    PATTERN = re.compile(r"(?i)([?&](?:" + "|".join(SECRET_PARAMS) + r")=)[^&\s\"]*")
+    """Access-log lines never carry a credential that someone put in a URL, whatever its parameter is called."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(self.PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(redact_query(a) if isinstance(a, str) and "?" in a else a for a in record.args)
         return True
 
 

@@ -6,6 +6,8 @@
                            /gradio_api/call/<name>, /queue/join, /run/<name>, …, so they are doors too)
     /gradio_api/upload     also the page's admin sign-in (see :mod:`.session`)
     any URL with ?key=     refused: keys travel in headers, never in URLs that land in logs
+    every request          its Host must name this server (421), and the page's POSTs come from the page
+                           itself (403): see :mod:`.hosts`
 
 It is plain ASGI middleware rather than FastAPI dependencies so that it runs
 before the body is read: a request without a key gets 401, not a 422 about its
@@ -18,8 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -29,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..settings import Settings
 from .auth import ApiKey, KeyRing, fingerprint, own_origins
+from .hosts import ServedHosts, cross_site
 from .limits import RateLimits
 from .session import PageAccess
 
@@ -47,8 +51,32 @@ UPLOAD_ROUTES = {("POST", "/api/articles")}
 PAGE_UPLOAD_ROUTES = {("POST", "/gradio_api/upload"), ("POST", "/upload")}
 SIGN_IN_ROUTES = {("POST", "/sign-in")}
 KEY_HELP = "send an API key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
-# Query parameters that would carry a secret into access logs and browser history.
-SECRET_PARAMS = {"key", "api_key", "apikey", "token", "access_token"}
+# Query parameters that would carry a key into access logs and browser history: refused, however spelled
+# ("X-API-Key", "api_key", "%6Bey" are all "key"-like once decoded and stripped of case and separators).
+KEY_PARAMS = {"key", "apikey", "xapikey", "token", "accesstoken", "auth", "authorization", "bearer", "password",
+              "passwd", "secret"}
+# Anything that looks like a credential is also kept out of the access log, refused or not.
+_CREDENTIAL_WORDS = re.compile(r"key|token|auth|pass|pwd|secret|session|sig|cookie|credential")
+
+
+def _param_name(raw: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", unquote_plus(raw).lower())
+
+
+def is_key_param(name: str) -> bool:
+    return _param_name(name) in KEY_PARAMS
+
+
+def redact_query(target: str) -> str:
+    """A request target (path?query) with the value of every credential-like parameter replaced."""
+    path, mark, query = target.partition("?")
+    if not mark:
+        return target
+    parts = []
+    for pair in query.split("&"):
+        name, eq, _ = pair.partition("=")
+        parts.append(f"{name}=[redacted]" if eq and _CREDENTIAL_WORDS.search(_param_name(name)) else pair)
+    return f"{path}?{'&'.join(parts)}"
 
 
 class BodyTooLarge(HTTPException):
@@ -115,6 +143,7 @@ class Guard:
         self.limits = limits
         self.access = access
         self.own_origins = own_origins(settings)
+        self.hosts = ServedHosts(settings)
         self.max_json = settings.api_max_json_bytes
         self.max_upload = settings.api_max_upload_bytes
         # CORS only on /api/ and /v1/, only for widget origins; Gradio keeps its own policy for the chat page.
@@ -128,10 +157,17 @@ class Guard:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and not self.hosts.allows(Headers(scope=scope).get("host")):
+            await send({"type": "websocket.close", "code": 1008})  # policy violation: not this server's name
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         client = client_address(scope)
+        host = Headers(scope=scope).get("host")
+        if not self.hosts.allows(host):  # before any handler: a page whose name was rebound here gets nothing
+            await refusal(scope, 421, self.hosts.refusal(host))(scope, receive, send)
+            return
         if _secret_in_query(scope):
             message = f"keys are never accepted in the URL (it lands in logs); {KEY_HELP}"
             await refusal(scope, 400, message)(scope, receive, send)
@@ -147,9 +183,9 @@ class Guard:
         if is_api:
             await self.cors(scope, receive, send)
         elif scope["method"] not in ("GET", "HEAD", "OPTIONS"):  # POST, and DELETE of a conversation
-            await self.page(scope, receive, send)
+            await self.page(scope, receive, _framed_only_here(scope, send))
         else:  # the page itself, its assets, the widget's files, /health, /ready, /docs
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _framed_only_here(scope, send))
 
     # --- the HTTP API -----------------------------------------------------------
     async def api(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -197,6 +233,10 @@ class Guard:
     # --- the chat page's own endpoints -------------------------------------------------
     async def page(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = client_address(scope)
+        foreign = cross_site(Headers(scope=scope), self.own_origins)
+        if foreign:
+            await error(403, foreign)(scope, receive, send)
+            return
         wait = self.limits.request("page", client)
         if wait:
             await self._too_many(scope, receive, send, wait, f"chat page rate-limited for {client}")
@@ -252,7 +292,22 @@ def owner_of(key: ApiKey, headers: Headers, origin: str | None) -> str:
     visitor = headers.get(VISITOR_HEADER, "")
     if 16 <= len(visitor) <= 128 and visitor.isascii():  # only a digest is kept: the token is the visitor's secret
         owner += "#" + hashlib.sha256(visitor.encode()).hexdigest()[:32]
+    elif key.role == "widget":  # no token: the site's callers are one crowd, who keep no conversation (api.py)
+        owner += ANONYMOUS
     return owner
+
+
+ANONYMOUS = "#anonymous"
+
+
+def is_anonymous(owner: str) -> bool:
+    """A widget caller without a visitor token: it may ask and rate answers, never keep or read a conversation."""
+    return owner.endswith(ANONYMOUS)
+
+
+def site_of(owner: str) -> str:
+    """The key and site part of an owner (every visitor of a widget's site shares it)."""
+    return owner.split("#", 1)[0]
 
 
 def _widget_may(scope: Scope) -> bool:
@@ -267,13 +322,33 @@ def _widget_may(scope: Scope) -> bool:
     )
 
 
+# The pages another site may frame: the widget (its keys say where); every other page only by this server itself.
+FRAMEABLE = ("/widget", "/embed.js", "/embed.css")
+FRAME_HEADERS = [(b"x-frame-options", b"SAMEORIGIN"), (b"content-security-policy", b"frame-ancestors 'self'")]
+
+
+def _framed_only_here(scope: Scope, send: Send) -> Send:
+    """Add the no-framing headers (unless the response sets its own policy) to everything but the widget."""
+    if scope["path"].startswith(FRAMEABLE):
+        return send
+
+    async def send_unframed(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            names = {name.lower() for name, _ in message.get("headers", [])}
+            extra = [(n, v) for n, v in FRAME_HEADERS if n not in names]
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return send_unframed
+
+
 def _route(scope: Scope) -> tuple[str, str]:
     return scope["method"], scope["path"].rstrip("/")
 
 
 def _secret_in_query(scope: Scope) -> bool:
     query = scope.get("query_string", b"").decode("latin-1")
-    return any(name.lower() in SECRET_PARAMS for name, _ in parse_qsl(query, keep_blank_values=True))
+    return any(is_key_param(name) for name in (pair.partition("=")[0] for pair in query.split("&")) if name)
 
 
 def _counting(receive: Receive, limit: int) -> Receive:

@@ -42,7 +42,7 @@ from starlette.exceptions import HTTPException
 from ..core import Assistant
 from ..errors import AssistantError, BackendError, InvalidRequest
 from ..models import Answer, Filters, Turn
-from .api import BEARER, KEY_HEADER, is_reader
+from .api import BEARER, KEY_HEADER, is_reader, reader_filters
 from .guard import openai_error, openai_error_body
 
 log = logging.getLogger("assistant.web")
@@ -364,6 +364,7 @@ def chat_completions(
         raise InvalidRequest("n", f"only 1 is supported (one answer per question); got {body.n}")
     question, index, history = _conversation(body.messages)
     reader = is_reader(request)
+    reader_filters(request, body.filters)
     completion = Completion()
     try:
         if not body.stream:

@@ -14,7 +14,7 @@ from gradio.utils import get_upload_folder
 
 from .. import errors
 from ..core import Assistant
-from ..models import SUPPORTED_SUFFIXES, IngestReport
+from ..models import SUPPORTED_SUFFIXES, IngestReport, parse_link
 from .render import articles_html, escape_chat_text, index_notice_html, status_html
 from .session import PageAccess
 
@@ -109,7 +109,8 @@ class ArticleControls:
             if not (url or "").strip():
                 return listing(["Paste a link first."])
             try:
-                report = assistant.ingest([url.strip()], max_chunks=assistant.settings.ingest_max_chunks)
+                link = parse_link(url, "link")  # only a link: never a path on this server
+                report = assistant.ingest(links=[link], max_chunks=assistant.settings.ingest_max_chunks)
             except errors.AssistantError as exc:
                 return listing([str(exc)])
             return listing(report_lines(report))

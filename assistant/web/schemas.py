@@ -59,14 +59,16 @@ class JobOut(BaseModel):
     files: int
     done: int = Field(description="Files handled so far.")
     status_url: str
+    indexed: list[str] = Field(default_factory=list, description="The files committed to the index so far.")
     report: IngestReportOut | None = Field(None, description="When done.")
-    error: str | None = Field(None, description="When failed: why (nothing was written).")
+    error: str | None = Field(None, description="When failed: why, and which files were indexed before.")
 
     @classmethod
     def of(cls, job: JobRecord) -> JobOut:
         return cls(
             id=job.id, status=job.status, files=job.files, done=job.done, status_url=f"/api/jobs/{job.id}",
-            report=IngestReportOut.model_validate(job.report) if job.report else None, error=job.error,
+            indexed=list(job.indexed), report=IngestReportOut.model_validate(job.report) if job.report else None,
+            error=job.error,
         )
 
 

@@ -3,7 +3,8 @@
 The page is open for asking; adding or removing articles needs an admin key,
 the same rule as the API. A person signs in once with the key at ``/sign-in``
 and gets a signed, HttpOnly, SameSite=Strict cookie naming the key's
-fingerprint (never the key). Every request that changes the index checks that
+fingerprint (never the key) and a random id of this sign-in; signing out
+revokes that id in the store, so a copied cookie dies with it. Every request that changes the index checks that
 cookie server-side: the Gradio upload route (in the guard) and the ingest
 handler itself, so calling Gradio's endpoints directly gains nothing.
 
@@ -15,9 +16,13 @@ beyond it with uploads open (:func:`exposure_problem`).
 from __future__ import annotations
 
 import ipaddress
+import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from html import escape
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -26,13 +31,20 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from ..settings import Settings
 from .auth import ApiKey, KeyRing
 
+if TYPE_CHECKING:
+    from ..store.sign_outs import SignOutStore
+
+log = logging.getLogger("assistant.web")
+
 COOKIE = "assistant_admin"
 
 
 class PageAccess:
-    def __init__(self, keyring: KeyRing, settings: Settings):
+    def __init__(self, keyring: KeyRing, settings: Settings, sign_outs: Callable[[], SignOutStore] | None = None):
         self.keyring = keyring
         self.settings = settings
+        self._sign_outs = sign_outs  # the store's, opened on first use (every replica's); None: this process's own
+        self._signed_out: set[str] = set()
         secret = settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_urlsafe(32)
         self._signer = URLSafeTimedSerializer(secret, salt="assistant-page-admin")
         self.max_age = int(settings.session_hours * 3600)
@@ -46,25 +58,55 @@ class PageAccess:
         return not self.off and self.keyring.has_admin
 
     def cookie_for(self, key: ApiKey) -> str:
-        return self._signer.dumps(key.fingerprint)
+        """A signed cookie naming the key's fingerprint (never the key) and this sign-in's own random id."""
+        return self._signer.dumps({"key": key.fingerprint, "sign_in": secrets.token_urlsafe(24)})
 
-    def admin(self, cookies: Mapping[str, str]) -> ApiKey | None:
-        """The admin key this browser signed in with, if the cookie is genuine, fresh and the key still configured."""
+    def _signed_in(self, cookies: Mapping[str, str]) -> tuple[dict, float] | None:
+        """The cookie's content and when it was issued, if genuine and fresh."""
         token = cookies.get(COOKIE)
         if not token:
             return None
         try:
-            fingerprint = self._signer.loads(token, max_age=self.max_age)
+            content, issued = self._signer.loads(token, max_age=self.max_age, return_timestamp=True)
         except BadSignature:  # includes SignatureExpired
             return None
-        key = self.keyring.by_fingerprint(fingerprint)
+        return (content, issued.timestamp()) if isinstance(content, dict) else None
+
+    def admin(self, cookies: Mapping[str, str]) -> ApiKey | None:
+        """The admin key this browser signed in with, if the cookie is genuine, fresh, not signed out, and the key
+        still configured."""
+        signed = self._signed_in(cookies)
+        if signed is None or self._is_signed_out(str(signed[0].get("sign_in"))):
+            return None
+        key = self.keyring.by_fingerprint(str(signed[0].get("key")))
         return key if key is not None and key.role == "admin" else None
+
+    def sign_out(self, cookies: Mapping[str, str]) -> None:
+        """Revoke this browser's sign-in: its cookie is refused from now on, wherever it is presented."""
+        signed = self._signed_in(cookies)
+        if signed is None:
+            return
+        sign_in = str(signed[0].get("sign_in"))
+        if self._sign_outs is None:
+            self._signed_out.add(sign_in)
+            return
+        expires = datetime.fromtimestamp(signed[1] + self.max_age, tz=UTC)
+        self._sign_outs().sign_out(sign_in, expires)
+
+    def _is_signed_out(self, sign_in: str) -> bool:
+        if self._sign_outs is None:
+            return sign_in in self._signed_out
+        try:
+            return self._sign_outs().signed_out(sign_in)
+        except Exception:  # the database cannot say: refuse the sign-in rather than trust it
+            log.warning("could not check the sign-in against the sign-outs", exc_info=True)
+            return True
 
     def may_change_articles(self, cookies: Mapping[str, str]) -> bool:
         if self.off:
             return False
-        if not self.keyring.has_admin:
-            return is_loopback(self.settings.host)
+        if not self.keyring.has_admin:  # open only where no remote client reaches the page (serve refuses else)
+            return exposure_problem(self.settings, self.keyring) is None
         return self.admin(cookies) is not None
 
     def refusal(self) -> str:
@@ -86,14 +128,23 @@ def is_loopback(host: str) -> bool:
 
 
 def exposure_problem(settings: Settings, keyring: KeyRing) -> str | None:
-    """Why the server must not listen as configured, or None."""
-    if is_loopback(settings.host) or settings.page_uploads == "off" or keyring.has_admin:
+    """Why the server must not run as configured, or None: without an admin key the page's article controls are
+    open, which is only safe where nobody but this machine's user reaches the server. A proxy forwarding to
+    127.0.0.1 (trusted_proxies, or a public_url elsewhere) brings remote clients as surely as listening beyond it."""
+    if settings.page_uploads == "off" or keyring.has_admin:
         return None
-    return (
-        f"refusing to listen on {settings.host}: no admin key is configured, so anyone who can reach the server "
-        "could add or replace articles from the chat page. Set ASSISTANT_ADMIN_KEYS (or ASSISTANT_KEYS_FILE), "
-        "or ASSISTANT_PAGE_UPLOADS=off, or listen on 127.0.0.1."
-    )
+    fix = ("Set ASSISTANT_ADMIN_KEYS (or ASSISTANT_KEYS_FILE), or ASSISTANT_PAGE_UPLOADS=off")
+    if not is_loopback(settings.host):
+        return (f"refusing to listen on {settings.host}: no admin key is configured, so anyone who can reach the "
+                f"server could add or replace articles from the chat page. {fix}, or listen on 127.0.0.1.")
+    public = urlsplit(settings.public_url or "").hostname
+    behind = [f"ASSISTANT_TRUSTED_PROXIES={settings.trusted_proxies}"] if settings.trusted_proxies.strip() else []
+    if public and not is_loopback(public):
+        behind.append(f"ASSISTANT_PUBLIC_URL={settings.public_url}")
+    if behind:
+        return (f"refusing to start: {' and '.join(behind)} say remote clients reach this server through a proxy, "
+                f"and no admin key is configured, so they could add or replace articles from the chat page. {fix}.")
+    return None
 
 
 _FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · Article assistant</title>
@@ -138,7 +189,8 @@ def session_router(access: PageAccess) -> APIRouter:
         return response
 
     @router.get("/sign-out")
-    def sign_out() -> RedirectResponse:
+    def sign_out(request: Request) -> RedirectResponse:
+        access.sign_out(request.cookies)  # the cookie itself is revoked, not only dropped by this browser
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response

@@ -7,7 +7,9 @@ too, unless GRADIO_TEMP_DIR says otherwise.
 
 Uploads through the API run as jobs on one worker thread: the request returns
 at once with a job to poll, questions keep being answered meanwhile, and two
-uploads never compete for the cores. Each job's progress is also written to the
+uploads never compete for the cores. A job of links is fetched first, on a pool
+of its own (each link within its deadline), and only then queued for indexing:
+a slow site never holds up the uploads behind it. Each job's progress is also written to the
 store (assistant/store/jobs.py), so behind a load balancer any replica can say
 how it is doing, and a job whose replica died says so.
 """
@@ -30,7 +32,7 @@ from typing import Literal
 
 from .. import errors
 from ..core import Assistant
-from ..models import IngestReport
+from ..models import IngestReport, Link
 from ..store import JobRecord
 from ..store.jobs import HEARTBEAT_S, this_replica
 from .schemas import IngestReportOut
@@ -109,6 +111,8 @@ class IngestJob:
     error: str | None = None
     error_status: int = 500  # the HTTP status of ``error``
     names: dict[str, str] = field(default_factory=dict, repr=False)  # temp path (or link) -> uploaded name
+    links: list | None = field(default=None, repr=False)  # a job of links: each fetched (LoadedLink), then ingested
+    indexed: list[str] = field(default_factory=list, repr=False)  # the names of the files committed so far
     sources: dict[str, str] = field(default_factory=dict, repr=False)  # temp path -> recorded source
     created: float = field(default_factory=time.time)
 
@@ -116,7 +120,7 @@ class IngestJob:
         """The job as the store keeps it and the API sends it (one shape whichever replica answers)."""
         report = IngestReportOut.of(self.report, self.names).model_dump() if self.report else None
         return JobRecord(self.id, self.status, self.files, self.done, report, self.error, self.error_status,
-                         this_replica())
+                         this_replica(), tuple(self.indexed))
 
 
 class IngestJobs:
@@ -128,11 +132,33 @@ class IngestJobs:
         self._jobs: OrderedDict[str, IngestJob] = OrderedDict()
         self._lock = threading.Lock()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assistant-ingest")
+        self._fetcher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="assistant-fetch-jobs")
         self._heart: threading.Thread | None = None
 
-    def submit(self, folder: Path | None, names: dict[str, str], sources: dict[str, str] | None = None) -> IngestJob:
-        """Ingest ``names`` (temp path or link -> what the report calls it), recording ``sources`` (path -> source)."""
-        job = IngestJob(id=uuid.uuid4().hex, files=len(names), names=names, sources=sources or {})
+    def submit(self, folder: Path, names: dict[str, str], sources: dict[str, str]) -> IngestJob:
+        """Ingest the uploads in ``folder`` (``names``: temp path -> uploaded name), recording ``sources``."""
+        job = self._new(IngestJob(id=uuid.uuid4().hex, files=len(names), names=names, sources=sources))
+        self._worker.submit(self._run, job, folder)
+        return job
+
+    def submit_links(self, links: list[Link]) -> IngestJob:
+        """Fetch ``links`` (on the fetch pool), then ingest what came back (on the worker)."""
+        job = self._new(IngestJob(id=uuid.uuid4().hex, files=len(links), names={k.url: k.url for k in links}))
+
+        def fetch_then_queue() -> None:
+            try:
+                job.links = self.assistant.fetch_links(links)
+            except Exception:  # fetch_links returns each link's error; anything else is a bug
+                log.exception("fetching the links of job %s failed", job.id)
+                job.status, job.error = "failed", "internal error while fetching; see the server log"
+                self._keep(job.id, lambda jobs: jobs.update(job.id, status="failed", error=job.error))
+                return
+            self._worker.submit(self._run, job, None)
+
+        self._fetcher.submit(fetch_then_queue)
+        return job
+
+    def _new(self, job: IngestJob) -> IngestJob:
         with self._lock:
             self._jobs[job.id] = job
             while len(self._jobs) > self.keep:
@@ -141,7 +167,6 @@ class IngestJobs:
                 self._heart = threading.Thread(target=self._beat, name="assistant-job-heartbeat", daemon=True)
                 self._heart.start()
         self._keep(job.id, lambda jobs: jobs.create(job.id, job.files))
-        self._worker.submit(self._run, job, folder)
         return job
 
     def get(self, job_id: str) -> JobRecord:
@@ -181,11 +206,17 @@ class IngestJobs:
                 noted[0] = time.monotonic()
                 self._keep(job.id, lambda jobs: jobs.update(job.id, done=done))
 
+        def written(paths: list[str]) -> None:  # kept as it happens: a replica that dies can still say what landed
+            job.indexed += [job.names.get(p, p) for p in paths]
+            self._keep(job.id, lambda jobs: jobs.update(job.id, indexed=list(job.indexed)))
+
         try:
             job.report = self.assistant.ingest(
-                list(job.names),
+                [] if job.links is not None else list(job.names),
+                links=job.links or [],
                 sources=job.sources,
                 on_progress=progress,
+                on_written=written,
                 max_chunks=self.assistant.settings.ingest_max_chunks,
             )
             job.status = "done"
