@@ -7,27 +7,81 @@
     answer = assistant.ask("What does JIG stand for?")
     print(answer.answer, [c.quote for c in answer.citations])
 
-The names below load lazily, so importing one stage (``assistant.text``) does not load the models.
+The public names: the door (``Assistant``), its settings, the values it takes and gives, the plugin base classes
+(an answer backend, an embedder, a vector store: docs/plugins.md) and the error tree. They load lazily, so
+importing one stage (``assistant.text``) does not load the models. tests/test_public_api.py holds the list.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING
 
-__all__ = ["Answer", "Assistant", "Citation", "Filters", "Turn"]
+__all__ = [
+    "Answer", "AnswerBackend", "AnswerNotFound", "Article", "ArticleInfo", "ArticleNotFound", "Assistant",
+    "AssistantError", "BackendError", "Chunk", "Citation", "ConfigError", "ConversationNotFound", "DiskFull",
+    "Embedder", "EmbedderMismatch", "EmptyDocument", "FetchError", "FileTooLarge", "Filters", "IndexBusy",
+    "IngestError", "IngestReport", "InvalidRequest", "JobNotFound", "LLMUnavailable", "Link", "OverBudget",
+    "Passage", "Settings", "SourceNotFound", "StoreError", "Turn", "UndecodableFile", "UnsupportedFileType",
+    "VectorStore", "load_settings", "parse_link",
+]
+# the module that defines each name; the error tree is all of .errors
+_HOME = {
+    "Assistant": ".core", "Settings": ".settings", "load_settings": ".settings",
+    "AnswerBackend": ".answer.base", "Embedder": ".embeddings", "VectorStore": ".index.vectors",
+    **dict.fromkeys(("Answer", "Article", "ArticleInfo", "Chunk", "Citation", "Filters", "IngestReport", "Link",
+                     "Passage", "Turn", "parse_link"), ".models"),
+}
 
 if TYPE_CHECKING:
+    from .answer.base import AnswerBackend
     from .core import Assistant
-    from .models import Answer, Citation, Filters, Turn
+    from .embeddings import Embedder
+    from .errors import (
+        AnswerNotFound,
+        ArticleNotFound,
+        AssistantError,
+        BackendError,
+        ConfigError,
+        ConversationNotFound,
+        DiskFull,
+        EmbedderMismatch,
+        EmptyDocument,
+        FetchError,
+        FileTooLarge,
+        IndexBusy,
+        IngestError,
+        InvalidRequest,
+        JobNotFound,
+        LLMUnavailable,
+        OverBudget,
+        SourceNotFound,
+        StoreError,
+        UndecodableFile,
+        UnsupportedFileType,
+    )
+    from .index.vectors import VectorStore
+    from .models import (
+        Answer,
+        Article,
+        ArticleInfo,
+        Chunk,
+        Citation,
+        Filters,
+        IngestReport,
+        Link,
+        Passage,
+        Turn,
+        parse_link,
+    )
+    from .settings import Settings, load_settings
 
 
 def __getattr__(name: str):
-    if name == "Assistant":
-        from .core import Assistant
-
-        return Assistant
-    if name in ("Answer", "Citation", "Filters", "Turn"):
-        from . import models
-
-        return getattr(models, name)
+    if name in __all__:
+        return getattr(import_module(_HOME.get(name, ".errors"), __name__), name)
     raise AttributeError(f"module 'assistant' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
