@@ -10,7 +10,6 @@ passages do not actually hold what is asked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -20,6 +19,7 @@ from ..text import addresses_the_model, find_dateline, is_headline, split_senten
 from ..vocabulary import STOPWORDS
 from . import phrases, reader, refusal
 from .base import AnswerBackend
+from .candidates import Candidate
 from .clauses import answering_span
 from .kinds import Request
 from .overview import catalogue, overview
@@ -61,21 +61,6 @@ def has_body(article_id: str, text: str, title: str) -> bool:
         sentence != title and len(WORD.findall(sentence)) >= 2 and not addresses_the_model(sentence)
         for sentence in (text[s:e] for s, e in article_sentences(article_id, text))
     )
-
-
-@dataclass
-class Candidate:
-    passage: int  # index into passages
-    start: int
-    end: int
-    text: str
-    scoring_text: str
-    context_stems: frozenset[str]  # stems of this sentence + the one before + the title
-    previous: str  # the sentence before it in the article ("" for the first)
-    stems: frozenset[str]
-    signals: dict[str, float] = field(default_factory=dict)
-    kind_ok: bool = True
-    score: float = 0.0
 
 
 class ExtractiveBackend(AnswerBackend):

@@ -25,7 +25,7 @@ import numpy as np
 from .question import QuestionAnalysis
 
 if TYPE_CHECKING:
-    from .extractive import Candidate
+    from .candidates import Candidate
 
 MODEL_PATH = Path(__file__).with_name("refusal_model.json")
 # Kinds of answer that the best sentence must hold for the question to be answered.

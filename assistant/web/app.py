@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from ..core import Assistant
 from ..errors import ConfigError
-from ..mcp_http import mount_mcp
+from ..mcp_http import jsonrpc_error, mount_mcp
 from .api import add_error_handlers
 from .api import router as api_router
 from .auth import load_keyring
@@ -20,8 +20,9 @@ from .browser import BrowserSessions
 from .chat import build_chat_page
 from .conversations_api import conversations_router
 from .docs import offline_docs
-from .guard import Guard, redact_query
+from .guard import MCP_PREFIX, OPENAI_PREFIX, Guard, redact_query
 from .limits import RateLimits
+from .openai_api import openai_error
 from .openai_api import router as openai_router
 from .ready import Readiness
 from .ready import router as ready_router
@@ -51,7 +52,10 @@ def create_app(assistant: Assistant) -> FastAPI:
     # One gate for every surface (see README "Security").
     app.state.keyring = keyring = load_keyring(settings)
     app.state.access = access = PageAccess(keyring, settings, lambda: assistant.store.sign_outs)
-    app.add_middleware(Guard, keyring=keyring, settings=settings, limits=RateLimits(settings), access=access)
+    # Each door refuses in the shape its clients read: OpenAI's under /v1/, JSON-RPC under /mcp/, else {"error"}.
+    shapes = {OPENAI_PREFIX: openai_error, MCP_PREFIX: jsonrpc_error}
+    app.add_middleware(Guard, keyring=keyring, settings=settings, limits=RateLimits(settings), access=access,
+                       error_shapes=shapes)
     # Outermost: the page's first response names this browser's session (whose conversations are whose).
     app.add_middleware(BrowserSessions, max_age_s=int((settings.conversation_days or 400) * 86400))
     add_error_handlers(app)

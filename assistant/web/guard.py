@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from urllib.parse import unquote_plus
 
@@ -40,7 +41,7 @@ log = logging.getLogger("assistant.web")
 
 API_PREFIX = "/api/"
 MCP_PREFIX = "/mcp/"  # MCP over streamable HTTP (assistant/mcp_http.py): keys, rates and body size as /api/
-OPENAI_PREFIX = "/v1/"  # guarded exactly like /api/; its errors are {"error": {"message", "type", "param", "code"}}
+OPENAI_PREFIX = "/v1/"  # guarded exactly like /api/; its errors are OpenAI's shape (openai_api.openai_error)
 # The only routes a widget key may call: ask, send feedback (never read it), and read a cited article.
 WIDGET_ROUTES = {("POST", "/api/ask"), ("POST", "/api/ask/stream"), ("POST", "/v1/chat/completions"),
                  ("POST", "/api/feedback")}
@@ -97,27 +98,16 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> J
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-OPENAI_ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
-OPENAI_ERROR_CODES = {401: "invalid_api_key", 413: "request_too_large", 429: "rate_limit_exceeded"}
-
-
-def openai_error_body(status: int, message: str, *, param: str | None = None, code: str | None = None) -> dict:
-    """An error as OpenAI's API sends it (the /v1/ routes), e.g. in a stream that has already started."""
-    kind = OPENAI_ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
-    return {"error": {"message": message, "type": kind, "param": param, "code": code or OPENAI_ERROR_CODES.get(status)}}
-
-
-def openai_error(status: int, message: str, headers: dict[str, str] | None = None, *,
-                 param: str | None = None, code: str | None = None) -> JSONResponse:
-    return JSONResponse(openai_error_body(status, message, param=param, code=code), status_code=status, headers=headers)
+# How a door's clients read an error: (path prefix, shape). The app registers each door's own (create_app);
+# a path under none of them gets the API's ``{"error": message}``.
+ErrorShape = Callable[..., JSONResponse]
 
 
 def refusal(scope: Scope, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The guard's answer in the shape the caller's API speaks: OpenAI's under /v1/, else ``{"error": message}``."""
-    from ..mcp_http import jsonrpc_error
-
+    """The guard's answer in the shape the caller's door speaks (OpenAI's under /v1/, JSON-RPC under /mcp/, ...)."""
     path = scope["path"] + "/"
-    shaped = openai_error if path.startswith(OPENAI_PREFIX) else jsonrpc_error if path.startswith(MCP_PREFIX) else error
+    shapes: list[tuple[str, ErrorShape]] = scope.get("app_error_shapes", [])
+    shaped = next((shape for prefix, shape in shapes if path.startswith(prefix)), error)
     return shaped(status, message, headers)
 
 
@@ -137,8 +127,10 @@ def cookies_of(headers: Headers) -> dict[str, str]:
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, *, keyring: KeyRing, settings: Settings, limits: RateLimits, access: PageAccess):
+    def __init__(self, app: ASGIApp, *, keyring: KeyRing, settings: Settings, limits: RateLimits, access: PageAccess,
+                 error_shapes: dict[str, ErrorShape] | None = None):
         self.app = app
+        self.error_shapes = sorted((error_shapes or {}).items(), key=lambda item: -len(item[0]))  # longest first
         self.keyring = keyring
         self.limits = limits
         self.access = access
@@ -163,6 +155,7 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope["app_error_shapes"] = self.error_shapes
         client = client_address(scope)
         host = Headers(scope=scope).get("host")
         if not self.hosts.allows(host):  # before any handler: a page whose name was rebound here gets nothing

@@ -43,7 +43,6 @@ from ..core import Assistant
 from ..errors import AssistantError, BackendError, InvalidRequest
 from ..models import Answer, Filters, Turn
 from .api import BEARER, KEY_HEADER, is_reader, reader_filters
-from .guard import openai_error, openai_error_body
 
 log = logging.getLogger("assistant.web")
 
@@ -55,6 +54,22 @@ MAX_TURNS = 50
 IGNORED_ROLES = ("system", "developer")
 ROLES = (*IGNORED_ROLES, "user", "assistant")
 TEXT_PART_HELP = 'a string or a list of text parts ({"type": "text", "text": "…"})'
+
+
+OPENAI_ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+OPENAI_ERROR_CODES = {401: "invalid_api_key", 413: "request_too_large", 429: "rate_limit_exceeded"}
+
+
+def openai_error_body(status: int, message: str, *, param: str | None = None, code: str | None = None) -> dict:
+    """An error as OpenAI's API sends it, e.g. in a stream that has already started."""
+    kind = OPENAI_ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return {"error": {"message": message, "type": kind, "param": param, "code": code or OPENAI_ERROR_CODES.get(status)}}
+
+
+def openai_error(status: int, message: str, headers: dict[str, str] | None = None, *,
+                 param: str | None = None, code: str | None = None) -> JSONResponse:
+    """This door's error shape: its routes answer with it, and the guard refuses its requests with it."""
+    return JSONResponse(openai_error_body(status, message, param=param, code=code), status_code=status, headers=headers)
 
 
 class Failure:
