@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 from . import errors
 from .answer.base import AnswerBackend
-from .answer.kinds import Request, classify
-from .condense import condense
 from .models import Answer, Filters, Passage, Turn
+from .question.condense import condense
+from .question.kinds import Request, classify
 from .retrieval import HybridRetriever
 
 

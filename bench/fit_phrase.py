@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from question_sets import QuestionSet, answered, resolve  # noqa: E402
 
 from assistant.answer import phrases, reader  # noqa: E402
-from assistant.answer.question import analyse  # noqa: E402
 from assistant.eval.metrics import contains_answer  # noqa: E402
+from assistant.question.analysis import analyse  # noqa: E402
 
 C_GRID = [0.01, 0.03, 0.1, 0.3]
 READER_OUT_OF_FOLD = ROOT / "bench" / "out" / "reader_oof.pkl"  # written by bench/fit_reader.py

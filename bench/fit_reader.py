@@ -40,10 +40,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from question_sets import QuestionSet, answered, resolve  # noqa: E402
 
 from assistant.answer import phrases, reader  # noqa: E402
-from assistant.answer.question import analyse  # noqa: E402
 from assistant.embeddings import packaged_model_dir  # noqa: E402
 from assistant.embeddings.onnx_export import export_reader  # noqa: E402
 from assistant.eval.metrics import contains_answer  # noqa: E402
+from assistant.question.analysis import analyse  # noqa: E402
 
 OOF_PATH = ROOT / "bench" / "out" / "reader_oof.pkl"
 BATCH = 16

@@ -11,10 +11,10 @@ import pytest
 from conftest import ROOT
 
 from assistant.answer import phrases, refusal
-from assistant.answer.question import analyse
-from assistant.condense import condense
 from assistant.embeddings import get_embedder
 from assistant.models import Turn
+from assistant.question.analysis import analyse
+from assistant.question.condense import condense
 
 COMET = (
     "Comet found by a schoolgirl\n\n"

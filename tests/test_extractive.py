@@ -7,7 +7,7 @@ import pytest
 from assistant.answer import refusal
 from assistant.answer.clauses import answering_span, clause_spans
 from assistant.answer.extractive import Candidate
-from assistant.answer.question import analyse
+from assistant.question.analysis import analyse
 
 HUTTON = (
     "Hutton, who had farmed in Berwickshire for years, published his paper in 1788, in which he argued that "

@@ -10,8 +10,8 @@ from conftest import EVALDATA, SEED_ARTICLE
 from servers import ServerThread
 
 from assistant import Filters
-from assistant.answer.kinds import classify
 from assistant.ingest.cleaning import strip_byline
+from assistant.question.kinds import classify
 from assistant.web.app import create_app
 
 ADMIN = "admin-key-overviews-0123456789"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.question import analyse, sentence_has_kind
+from assistant.question.analysis import analyse, sentence_has_kind
 
 pytestmark = pytest.mark.fast
 

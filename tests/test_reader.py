@@ -12,8 +12,8 @@ import pytest
 from conftest import ROOT
 
 from assistant.answer import phrases, reader
-from assistant.answer.question import analyse
 from assistant.embeddings import get_embedder, onnx_export, packaged_model_dir
+from assistant.question.analysis import analyse
 
 SENTENCE = "Kerry will meet Russian Foreign Minister Sergei Lavrov on Friday."
 QUESTION = "Who will Kerry meet on Friday?"

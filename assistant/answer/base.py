@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from ..embeddings import Embedder
 from ..models import Answer, Passage
 from ..prompts import Prompts
+from ..question.kinds import Request
 from ..registry import BACKENDS
 from ..settings import Settings
-from .kinds import Request
 
 
 class AnswerBackend(abc.ABC):

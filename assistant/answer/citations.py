@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..models import Citation, Passage
+from ..question.analysis import WORD, stem, term_weight
 from ..text import addresses_the_model, split_sentences  # the order rule the extractive backend shares
 from ..vocabulary import STOPWORDS
-from .question import WORD, stem, term_weight
 
 #: texts → L2-normalised vectors (the shared Embedder's ``encode``)
 Encode = Callable[[list[str]], np.ndarray]

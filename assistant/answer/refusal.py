@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .question import QuestionAnalysis
+from ..question.analysis import QuestionAnalysis
 
 if TYPE_CHECKING:
     from .candidates import Candidate

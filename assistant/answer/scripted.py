@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..models import Answer, Passage
+from ..question.kinds import Request
 from .base import AnswerBackend
-from .kinds import Request
 
 Handler = Callable[[str, list[Passage]], "Answer | str"]
 

@@ -20,9 +20,9 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from .answer.phrases import nlp
-from .models import Turn
-from .vocabulary import MONTH, POSSESSIVE_PRONOUNS, QUESTION_OPENERS
+from ..models import Turn
+from ..vocabulary import MONTH, POSSESSIVE_PRONOUNS, QUESTION_OPENERS
+from .parse import nlp
 
 _AMBIGUOUS = {"her"}  # object or possessive; decided by the next word
 _PERSONAL = {"he", "him", "his", "she", "her", "hers"}
