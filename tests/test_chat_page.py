@@ -377,3 +377,23 @@ def test_the_reader_shows_article_text_as_text_and_links_only_web_urls():
     assert link_html('https://news.example/"><b>', "original").startswith('<a href="https://news.example/&quot;&gt;&lt;b&gt;"')
     moved = reader_html(Article(id="bridge", title="Bridge", text="Rewritten since.", source="upload:bridge.md"), cited)
     assert "no longer in it" in moved and "No publication date" in moved
+
+
+def test_a_handler_can_be_called_alone(seeded_assistant):
+    """The page's handlers are named methods: here called without a page, as Gradio calls them per request."""
+    import gradio as gr
+    from starlette.requests import Request
+
+    from assistant.web.auth import load_keyring
+    from assistant.web.chat import ChatHandlers
+    from assistant.web.session import PageAccess
+
+    handlers = ChatHandlers(seeded_assistant, PageAccess(load_keyring(seeded_assistant.settings),
+                                                         seeded_assistant.settings), articles=None)
+    stranger = gr.Request(request=Request({"type": "http", "method": "POST", "path": "/", "headers": []}))
+    _, message = handlers.open_citation("0123456789abcdef-1", stranger)  # no browser session: nobody's answer
+    assert "no answer with id" in message
+    updates = list(handlers.respond("What does JIG stand for?", [], [], None, [], [], stranger))
+    history, _, _, past, conversation_id, ids = updates[-1]
+    assert "Joint Implementation Group" in history[-1]["content"] and past[0].question == "What does JIG stand for?"
+    assert conversation_id is None and ids[-1] is None  # nothing kept for a request without a browser session

@@ -32,10 +32,174 @@ NO_ARTICLES = ("No articles are indexed yet, so there is nothing to answer from.
                "(the upload box or a link), then ask again.")
 
 
-def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
-    store = assistant.store.conversations
-    feedback = assistant.store.feedback
+class ChatHandlers:
+    """The chat page's event handlers, one method each: Gradio serves every one over HTTP too, so each checks
+    what the page's controls would (this browser's conversations and answers only; the article handlers ask
+    PageAccess), and each can be called and tested alone."""
 
+    def __init__(self, assistant: Assistant, access: PageAccess, articles):
+        self.assistant = assistant
+        self.access = access
+        self.articles = articles  # the Articles panel's controls (page_articles.py): the page's load fills them
+        self.store = assistant.store.conversations
+        self.feedback = assistant.store.feedback
+
+    def sidebar(self, request: gr.Request, selected: str | None = None):
+        owner = page_owner(request.cookies)
+        listed = self.store.conversations(owner) if owner else []
+        return gr.update(choices=[(c.title, c.id) for c in listed], value=selected)
+
+    def respond(self, message: str, history: list, past: list, conversation_id, ids: list, in_view: list[str] | None,
+                request: gr.Request):
+        history, ids, past = list(history or []), list(ids or []), list(past or [])
+        history.append({"role": "user", "content": escape_chat_text(message or "")})
+        history.append({"role": "assistant", "content": "…"})
+        yield history, sources_html(None), "", past, conversation_id, ids
+        if self.assistant.is_empty():
+            history[-1] = {"role": "assistant", "content": escape_chat_text(NO_ARTICLES)}
+            yield history, sources_html(None), "", past, conversation_id, ids + [None, None]
+            return
+        filters = Filters(article_ids=tuple(in_view or ()))
+        try:
+            streamed, final = "", None
+            for piece in self.assistant.stream(message, past, filters):
+                if isinstance(piece, Answer):
+                    final = piece
+                else:
+                    streamed += piece
+                    history[-1] = {"role": "assistant", "content": escape_chat_text(streamed)}
+                    yield history, sources_html(None), "", past, conversation_id, ids
+        except errors.AssistantError as exc:
+            history[-1] = {"role": "assistant", "content": escape_chat_text(f"⚠ {exc}")}
+            yield history, sources_html(None), "", past, conversation_id, ids + [None, None]
+            return
+        assert final is not None
+        owner = page_owner(request.cookies)
+        if owner:  # kept for this browser: resumable, its citations open, feedback possible
+            try:
+                kept = self.store.add_answer(owner, message, final.for_reader(), history=past, filters=filters,
+                                        conversation_id=conversation_id or "new")
+            except errors.ConversationNotFound:  # deleted (or expired) meanwhile: this answer starts a new one
+                kept = self.store.add_answer(owner, message, final.for_reader(), history=past, filters=filters,
+                                        conversation_id="new")
+            except errors.StoreError as exc:  # e.g. a full disk: the answer is shown, only keeping it failed
+                kept = None
+                final = final.model_copy(update={"notice": f"This answer could not be kept ({exc})."})
+            if kept is not None:
+                final, conversation_id = kept.answer, kept.conversation_id
+        past.append(Turn(question=message, answer=final.answer))
+        history[-1] = {"role": "assistant", "content": answer_html(final, final.id)}
+        yield history, sources_html(final, reader=True), "", past, conversation_id, ids + [None, final.id]
+
+    def show(self, owner: str | None, conversation_id: str | None):
+        """The chat, turns, answer ids and sources of a stored conversation (empty for None)."""
+        if owner is None or conversation_id is None:
+            return [], [], [], sources_html(None)
+        stored = self.store.conversation(owner, conversation_id)
+        history, ids, past = [], [], []
+        for kept in stored.turns:
+            history += [{"role": "user", "content": escape_chat_text(kept.question)},
+                        {"role": "assistant", "content": answer_html(kept.answer, kept.id)}]
+            ids += [None, kept.id]
+            past.append(kept.turn())
+        last = stored.turns[-1].answer if stored.turns else None
+        rated = self.feedback.ratings(owner, [kept.id for kept in stored.turns])
+        thumbs = [{"up": "Like", "down": "Dislike"}.get(rated.get(kept.id)) for kept in stored.turns]
+        return gr.update(value=history, feedback_value=thumbs), past, ids, sources_html(last, reader=True)
+
+    def open_conversation(self, conversation_id: str | None, request: gr.Request):
+        try:
+            history, past, ids, cited = self.show(page_owner(request.cookies), conversation_id)
+        except errors.ConversationNotFound as exc:
+            gr.Warning(str(exc))  # said on the page; nothing changes
+            return (gr.skip(),) * 6
+        return history, past, conversation_id, ids, cited, ""
+
+    def restore(self, request: gr.Request):
+        """On load: the latest conversation of this browser, the sidebar, and whether anything is indexed."""
+        owner = page_owner(request.cookies)
+        listed = self.store.conversations(owner, limit=1) if owner else []
+        latest = listed[0].id if listed else None
+        # Nothing to restore: leave the chat alone (a question may already be on its way).
+        history, past, ids, cited = self.show(owner, latest) if latest else (gr.skip(),) * 4
+        empty = self.assistant.is_empty()
+        return (history, past, latest if latest else gr.skip(), ids, cited, self.sidebar(request, latest),
+                index_notice_html(empty, self.access.may_change_articles(request.cookies)),
+                gr.update(open=True) if empty else gr.update(), *self.articles.on_load(request))
+
+    def refresh_sidebar(self, conversation_id: str | None, request: gr.Request):
+        return self.sidebar(request, conversation_id)
+
+    def delete_conversation(self, conversation_id: str | None, request: gr.Request):
+        owner = page_owner(request.cookies)
+        if owner and conversation_id:
+            try:
+                self.store.delete(owner, conversation_id)
+            except errors.ConversationNotFound as exc:
+                gr.Warning(str(exc))
+                return (gr.skip(),) * 7
+        return [], [], None, [], sources_html(None), "", self.sidebar(request)
+
+    def open_citation(self, ref: str, request: gr.Request):
+        answer_id, _, n = (ref or "").rpartition("-")
+        owner = page_owner(request.cookies)
+        try:
+            if owner is None or not n.isdigit():
+                raise errors.AnswerNotFound(answer_id or ref or "")
+            kept = self.store.answer(owner, answer_id)
+            citation = kept.citation(int(n))
+            if citation is None:
+                return gr.update(), reader_message_html(f"That answer has no citation [{n}].")
+            article = self.assistant.article(citation.article_id)
+        except errors.AnswerNotFound as exc:
+            return gr.update(), reader_message_html(str(exc))
+        except errors.ArticleNotFound:
+            return gr.update(), reader_message_html("That article has been removed from the index since.")
+        return sources_html(kept.answer, reader=True, selected=citation.n), reader_html(article, citation)
+
+    def rate(self, ids: list, like: gr.LikeData, request: gr.Request):
+        index = like.index if isinstance(like.index, int) else like.index[0]
+        answer_id = ids[index] if 0 <= index < len(ids or []) else None
+        owner = page_owner(request.cookies)
+        if not isinstance(like.liked, bool) or answer_id is None or owner is None:
+            return "", None, gr.update(visible=False)
+        rating = "up" if like.liked else "down"
+        try:
+            self.feedback.give(owner, answer_id, rating)
+        except errors.AnswerNotFound as exc:
+            return status(str(exc)), None, gr.update(visible=False)
+        said = "Thanks: marked as helpful." if rating == "up" else "Thanks: marked as not helpful."
+        return status(said + " You may add a comment below."), (answer_id, rating), gr.update(visible=True)
+
+    def send_comment(self, text: str, last: tuple | None, request: gr.Request):
+        owner = page_owner(request.cookies)
+        if not last or owner is None:
+            return status("Rate an answer (thumbs up or down) first."), text
+        try:
+            self.feedback.give(owner, last[0], last[1], text or "")
+        except (errors.AnswerNotFound, errors.InvalidRequest) as exc:
+            return status(str(exc)), text
+        return status("Thanks: your comment is recorded."), ""
+
+    def respond_while_open(self, message: str, history: list, past: list, conversation_id, ids: list,
+                           in_view: list[str] | None, left_then: float, left_now: dict, request: gr.Request):
+        """respond's updates while the reader stays in the conversation the question was asked in."""
+        for update in self.respond(message, history, past, conversation_id, ids, in_view, request):
+            if left_then != left_now["count"]:
+                yield (gr.skip(),) * len(update)
+                return
+            yield update
+
+    def leave(self, left_now: dict) -> int:
+        left_now["count"] += 1  # in place: an answer streaming now reads the same object
+        return left_now["count"]
+
+    def start_over(self):
+        return [], [], None, [], sources_html(None), "", gr.update(value=None)
+
+
+def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
+    """The page's layout, and each control wired to its handler (:class:`ChatHandlers`)."""
     with gr.Blocks(title="Article assistant") as page:
         turns = gr.State([])  # [Turn] of the open conversation, for follow-up questions
         conversation = gr.State(None)  # the open conversation's id (None: a new one starts with the next question)
@@ -84,181 +248,29 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
         cite_ref = gr.Textbox(visible="hidden", elem_id="cite-ref", label="Citation to open")
         cite_button = gr.Button("Open citation", visible="hidden", elem_id="open-citation")
 
-        def sidebar(request: gr.Request, selected: str | None = None):
-            owner = page_owner(request.cookies)
-            listed = store.conversations(owner) if owner else []
-            return gr.update(choices=[(c.title, c.id) for c in listed], value=selected)
-
-        def respond(message: str, history: list, past: list, conversation_id, ids: list, in_view: list[str] | None,
-                    request: gr.Request):
-            history, ids, past = list(history or []), list(ids or []), list(past or [])
-            history.append({"role": "user", "content": escape_chat_text(message or "")})
-            history.append({"role": "assistant", "content": "…"})
-            yield history, sources_html(None), "", past, conversation_id, ids
-            if assistant.is_empty():
-                history[-1] = {"role": "assistant", "content": escape_chat_text(NO_ARTICLES)}
-                yield history, sources_html(None), "", past, conversation_id, ids + [None, None]
-                return
-            filters = Filters(article_ids=tuple(in_view or ()))
-            try:
-                streamed, final = "", None
-                for piece in assistant.stream(message, past, filters):
-                    if isinstance(piece, Answer):
-                        final = piece
-                    else:
-                        streamed += piece
-                        history[-1] = {"role": "assistant", "content": escape_chat_text(streamed)}
-                        yield history, sources_html(None), "", past, conversation_id, ids
-            except errors.AssistantError as exc:
-                history[-1] = {"role": "assistant", "content": escape_chat_text(f"⚠ {exc}")}
-                yield history, sources_html(None), "", past, conversation_id, ids + [None, None]
-                return
-            assert final is not None
-            owner = page_owner(request.cookies)
-            if owner:  # kept for this browser: resumable, its citations open, feedback possible
-                try:
-                    kept = store.add_answer(owner, message, final.for_reader(), history=past, filters=filters,
-                                            conversation_id=conversation_id or "new")
-                except errors.ConversationNotFound:  # deleted (or expired) meanwhile: this answer starts a new one
-                    kept = store.add_answer(owner, message, final.for_reader(), history=past, filters=filters,
-                                            conversation_id="new")
-                except errors.StoreError as exc:  # e.g. a full disk: the answer is shown, only keeping it failed
-                    kept = None
-                    final = final.model_copy(update={"notice": f"This answer could not be kept ({exc})."})
-                if kept is not None:
-                    final, conversation_id = kept.answer, kept.conversation_id
-            past.append(Turn(question=message, answer=final.answer))
-            history[-1] = {"role": "assistant", "content": answer_html(final, final.id)}
-            yield history, sources_html(final, reader=True), "", past, conversation_id, ids + [None, final.id]
-
-        def show(owner: str | None, conversation_id: str | None):
-            """The chat, turns, answer ids and sources of a stored conversation (empty for None)."""
-            if owner is None or conversation_id is None:
-                return [], [], [], sources_html(None)
-            stored = store.conversation(owner, conversation_id)
-            history, ids, past = [], [], []
-            for kept in stored.turns:
-                history += [{"role": "user", "content": escape_chat_text(kept.question)},
-                            {"role": "assistant", "content": answer_html(kept.answer, kept.id)}]
-                ids += [None, kept.id]
-                past.append(kept.turn())
-            last = stored.turns[-1].answer if stored.turns else None
-            rated = feedback.ratings(owner, [kept.id for kept in stored.turns])
-            thumbs = [{"up": "Like", "down": "Dislike"}.get(rated.get(kept.id)) for kept in stored.turns]
-            return gr.update(value=history, feedback_value=thumbs), past, ids, sources_html(last, reader=True)
-
-        def open_conversation(conversation_id: str | None, request: gr.Request):
-            try:
-                history, past, ids, cited = show(page_owner(request.cookies), conversation_id)
-            except errors.ConversationNotFound as exc:
-                gr.Warning(str(exc))  # said on the page; nothing changes
-                return (gr.skip(),) * 6
-            return history, past, conversation_id, ids, cited, ""
-
-        def restore(request: gr.Request):
-            """On load: the latest conversation of this browser, the sidebar, and whether anything is indexed."""
-            owner = page_owner(request.cookies)
-            listed = store.conversations(owner, limit=1) if owner else []
-            latest = listed[0].id if listed else None
-            # Nothing to restore: leave the chat alone (a question may already be on its way).
-            history, past, ids, cited = show(owner, latest) if latest else (gr.skip(),) * 4
-            empty = assistant.is_empty()
-            return (history, past, latest if latest else gr.skip(), ids, cited, sidebar(request, latest),
-                    index_notice_html(empty, access.may_change_articles(request.cookies)),
-                    gr.update(open=True) if empty else gr.update(), *articles.on_load(request))
-
-        def refresh_sidebar(conversation_id: str | None, request: gr.Request):
-            return sidebar(request, conversation_id)
-
-        def delete_conversation(conversation_id: str | None, request: gr.Request):
-            owner = page_owner(request.cookies)
-            if owner and conversation_id:
-                try:
-                    store.delete(owner, conversation_id)
-                except errors.ConversationNotFound as exc:
-                    gr.Warning(str(exc))
-                    return (gr.skip(),) * 7
-            return [], [], None, [], sources_html(None), "", sidebar(request)
-
-        def open_citation(ref: str, request: gr.Request):
-            answer_id, _, n = (ref or "").rpartition("-")
-            owner = page_owner(request.cookies)
-            try:
-                if owner is None or not n.isdigit():
-                    raise errors.AnswerNotFound(answer_id or ref or "")
-                kept = store.answer(owner, answer_id)
-                citation = kept.citation(int(n))
-                if citation is None:
-                    return gr.update(), reader_message_html(f"That answer has no citation [{n}].")
-                article = assistant.article(citation.article_id)
-            except errors.AnswerNotFound as exc:
-                return gr.update(), reader_message_html(str(exc))
-            except errors.ArticleNotFound:
-                return gr.update(), reader_message_html("That article has been removed from the index since.")
-            return sources_html(kept.answer, reader=True, selected=citation.n), reader_html(article, citation)
-
-        def rate(ids: list, like: gr.LikeData, request: gr.Request):
-            index = like.index if isinstance(like.index, int) else like.index[0]
-            answer_id = ids[index] if 0 <= index < len(ids or []) else None
-            owner = page_owner(request.cookies)
-            if not isinstance(like.liked, bool) or answer_id is None or owner is None:
-                return "", None, gr.update(visible=False)
-            rating = "up" if like.liked else "down"
-            try:
-                feedback.give(owner, answer_id, rating)
-            except errors.AnswerNotFound as exc:
-                return status(str(exc)), None, gr.update(visible=False)
-            said = "Thanks: marked as helpful." if rating == "up" else "Thanks: marked as not helpful."
-            return status(said + " You may add a comment below."), (answer_id, rating), gr.update(visible=True)
-
-        def send_comment(text: str, last: tuple | None, request: gr.Request):
-            owner = page_owner(request.cookies)
-            if not last or owner is None:
-                return status("Rate an answer (thumbs up or down) first."), text
-            try:
-                feedback.give(owner, last[0], last[1], text or "")
-            except (errors.AnswerNotFound, errors.InvalidRequest) as exc:
-                return status(str(exc)), text
-            return status("Thanks: your comment is recorded."), ""
-
-        def respond_while_open(message: str, history: list, past: list, conversation_id, ids: list,
-                               in_view: list[str] | None, left_then: float, left_now: dict, request: gr.Request):
-            """respond's updates while the reader stays in the conversation the question was asked in."""
-            for update in respond(message, history, past, conversation_id, ids, in_view, request):
-                if left_then != left_now["count"]:
-                    yield (gr.skip(),) * len(update)
-                    return
-                yield update
-
-        def leave(left_now: dict) -> int:
-            left_now["count"] += 1  # in place: an answer streaming now reads the same object
-            return left_now["count"]
-
+        handlers = ChatHandlers(assistant, access, articles)
         kept_outputs = [chat, sources, question, turns, conversation, answer_ids]
         ask_inputs = [question, chat, turns, conversation, answer_ids, scope, left_as_asked, left]
         for trigger, name in ((question.submit, "ask"), (ask_button.click, False)):
-            trigger(respond_while_open, ask_inputs, kept_outputs, api_name=name).then(
-                refresh_sidebar, conversation, history_list, api_name=False
+            trigger(handlers.respond_while_open, ask_inputs, kept_outputs, api_name=name).then(
+                handlers.refresh_sidebar, conversation, history_list, api_name=False
             )
         opened = [chat, turns, conversation, answer_ids, sources, reader]
 
-        def start_over():
-            return [], [], None, [], sources_html(None), "", gr.update(value=None)
-
         for trigger in (history_list.input, new_button.click, chat.clear, delete_button.click):
-            trigger(leave, left, left_as_asked, api_name=False, queue=False)
-        history_list.input(open_conversation, history_list, opened, api_name="open_conversation")
-        new_button.click(start_over, None, opened + [history_list], api_name=False)
-        chat.clear(start_over, None, opened + [history_list], api_name=False)  # the chat's own bin icon
-        delete_button.click(delete_conversation, conversation, opened + [history_list], api_name="delete_conversation")
-        cite_button.click(open_citation, cite_ref, [sources, reader], api_name="open_citation",
+            trigger(handlers.leave, left, left_as_asked, api_name=False, queue=False)
+        history_list.input(handlers.open_conversation, history_list, opened, api_name="open_conversation")
+        new_button.click(handlers.start_over, None, opened + [history_list], api_name=False)
+        chat.clear(handlers.start_over, None, opened + [history_list], api_name=False)  # the chat's own bin icon
+        delete_button.click(handlers.delete_conversation, conversation, opened + [history_list], api_name="delete_conversation")
+        cite_button.click(handlers.open_citation, cite_ref, [sources, reader], api_name="open_citation",
                           js="(ref) => window.assistantCitation || ref").then(
             None, None, None, js="() => window.assistantShowCitation && window.assistantShowCitation()"
         )
-        chat.like(rate, answer_ids, [feedback_status, rated, comment_box], api_name="feedback")
-        comment_button.click(send_comment, [comment, rated], [feedback_status, comment], api_name="feedback_comment")
+        chat.like(handlers.rate, answer_ids, [feedback_status, rated, comment_box], api_name="feedback")
+        comment_button.click(handlers.send_comment, [comment, rated], [feedback_status, comment], api_name="feedback_comment")
         # One load event (each is a request against the page's rate limit).
-        page.load(restore, None, opened[:5] + [history_list, notice, articles_box, *articles.load_outputs],
+        page.load(handlers.restore, None, opened[:5] + [history_list, notice, articles_box, *articles.load_outputs],
                   api_name=False)
         articles.wire(page, notice)
     return page
