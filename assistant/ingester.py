@@ -177,8 +177,11 @@ class Ingester:
         run.seen[article.id] = article.content_hash
         if self.index.is_unchanged(article):
             if keep:  # the same text under new validators: keep them, so the next sync asks with them
-                with self.index.disk_full_as_error():
-                    self.index.manifest.set_meta_many(keep)
+                try:
+                    with self.index.disk_full_as_error():
+                        self.index.manifest.set_meta_many(keep)
+                except errors.DiskFull:  # the old validators stay: the next sync just fetches the page whole
+                    log.warning("could not keep the new validators of %s: the disk is full", name)
             report.unchanged.append(article.id)
             return
         chunks = self._chunk(article, run.chunks_left)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
@@ -38,6 +39,8 @@ SUFFIX_BY_TYPE = {
     "text/markdown": ".md",
     "application/pdf": ".pdf",
 }
+
+
 @dataclass(frozen=True)
 class Fetched:
     url: str  # after redirects
@@ -99,13 +102,16 @@ def fetch(
                 finally:
                     response.close()
             except httpx.TimeoutException:
+                if time.monotonic() >= ends:  # the wait was cut short by the deadline, not the site's silence
+                    raise errors.FetchError(url, f"took longer than the {deadline_s:g}-second deadline "
+                                                 "(fetch_deadline_s)") from None
                 raise errors.FetchError(url, f"no answer within {timeout_s:g} s") from None
             except httpx.HTTPError as exc:
                 raise errors.FetchError(url, f"could not fetch it ({type(exc).__name__}: {exc})") from None
         raise errors.FetchError(url, f"more than {MAX_REDIRECTS} redirects")
 
 
-def _read(url: str, current: str, response: httpx.Response, max_bytes: int, wait_s) -> Fetched:
+def _read(url: str, current: str, response: httpx.Response, max_bytes: int, wait_s: Callable[[], float]) -> Fetched:
     if response.status_code == 304:
         return Fetched(current, b"", "", response.headers.get("etag"), response.headers.get("last-modified"), True)
     if response.status_code >= 400:
