@@ -67,6 +67,17 @@ def seed_questions() -> list[dict]:
 
 
 @pytest.fixture
+def small_disk(tmp_path):
+    """A 48 MiB tmpfs for an index (real ENOSPC), unmounted after."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.system(f"mount -t tmpfs -o size=48m tmpfs {mount} 2>/dev/null") != 0:
+        pytest.fail("mounting a tmpfs needs root; the test suite runs as root here and in CI")
+    yield mount
+    os.system(f"umount -l {mount}")
+
+
+@pytest.fixture
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS

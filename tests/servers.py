@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -109,3 +110,12 @@ def gradio_call(http: httpx.Client, name: str, data: list) -> tuple[str, object]
             elif line.startswith("data:"):
                 payload = json.loads(line.removeprefix("data:").strip() or "null")
     return event, payload
+
+
+_next_address = itertools.cycle(range(10, 250))
+
+
+def client_of_its_own(url: str, **headers) -> httpx.Client:
+    """An HTTP client from an address of its own (127.0.0.N), so its rate-limit buckets are its own."""
+    transport = httpx.HTTPTransport(local_address=f"127.0.0.{next(_next_address)}")
+    return httpx.Client(base_url=url, transport=transport, headers=headers, timeout=120)

@@ -10,7 +10,6 @@ ends by checking that the index is as it was.
 from __future__ import annotations
 
 import http.server
-import itertools
 import json
 import os
 import signal
@@ -21,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import SEED_ARTICLE, chromium_path
-from servers import ServeProcess, gradio_call
+from servers import ServeProcess, client_of_its_own, gradio_call
 
 pytestmark = pytest.mark.slow
 
@@ -108,13 +107,8 @@ def served(tmp_path_factory, beacon):
         yield server
 
 
-_next_address = itertools.cycle(range(10, 250))
-
-
 def client(served, **headers) -> httpx.Client:
-    """An HTTP client from an address of its own (127.0.0.N), so its rate-limit buckets are its own."""
-    transport = httpx.HTTPTransport(local_address=f"127.0.0.{next(_next_address)}")
-    return httpx.Client(base_url=served.url, transport=transport, headers=headers, timeout=120)
+    return client_of_its_own(served.url, **headers)
 
 
 def admin_headers() -> dict:
@@ -407,15 +401,6 @@ def test_a_killed_upload_leaves_no_temp_folder_behind(tmp_path):
     assert not second.upload_area().exists()  # and a server that stops cleans up its own
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 48 MiB tmpfs for the index (real ENOSPC), unmounted after."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.system(f"mount -t tmpfs -o size=48m tmpfs {mount} 2>/dev/null") != 0:
-        pytest.fail("mounting a tmpfs needs root; the test suite runs as root here and in CI")
-    yield mount
-    os.system(f"umount -l {mount}")
 
 
 def test_a_full_disk_is_a_clear_507_and_not_ready(tmp_path, small_disk):

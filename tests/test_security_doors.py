@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import ROOT, SEED_ARTICLE
-from servers import ServeProcess, ServerThread, gradio_call
+from servers import ServeProcess, ServerThread, client_of_its_own, gradio_call
 
 from assistant.core import Assistant
 from assistant.settings import load_settings
@@ -124,12 +124,8 @@ def served(tmp_path_factory):
         yield server
 
 
-_next_address = itertools.cycle(range(10, 250))
-
-
 def client(served, **headers) -> httpx.Client:
-    transport = httpx.HTTPTransport(local_address=f"127.0.0.{next(_next_address)}")
-    return httpx.Client(base_url=served.url, transport=transport, headers=headers, timeout=120)
+    return client_of_its_own(served.url, **headers)
 
 
 def admin(served) -> httpx.Client:
@@ -428,15 +424,6 @@ def test_a_nul_inside_a_word_of_the_question(served):
     assert "Joint Implementation Group" in answer["answer"]
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 48 MiB tmpfs for the index (real ENOSPC), unmounted after."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.system(f"mount -t tmpfs -o size=48m tmpfs {mount} 2>/dev/null") != 0:
-        pytest.fail("mounting a tmpfs needs root; the test suite runs as root here and in CI")
-    yield mount
-    os.system(f"umount -l {mount}")
 
 
 def test_a_disk_that_fills_during_the_write_fails_only_what_did_not_fit(tmp_path, small_disk):
