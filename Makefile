@@ -69,7 +69,7 @@ eval: $(STAMP)
 
 # One eval run per retrieval/answer change on xquad-dev and seed; prints the README's ablation table.
 eval-ablation: $(STAMP)
-	$(BIN)/python bench/ablation.py
+	$(BIN)/python -m bench.ablation
 
 clean-index:
 	find index -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -4,7 +4,7 @@ Each row switches on one more change through ASSISTANT_* settings, so every
 figure comes from the real CLI. Prints a Markdown table (paste it into the
 README) and writes it to bench/out/ablation.md.
 
-    .venv/bin/python bench/ablation.py [--limit N] [--sets xquad-dev seed newsdev]
+    .venv/bin/python -m bench.ablation [--limit N] [--sets xquad-dev seed newsdev]
 """
 
 from __future__ import annotations

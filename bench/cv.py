@@ -21,14 +21,13 @@ set and pooled: str_em / refusal_recall / false_refusal_rate / citation_precisio
 in-fold figures (the shipped weights, the rules and the classifier fitted on all questions). ``--write`` writes
 the classifier fitted on all questions to assistant/answer/refusal_model.json.
 
-    .venv/bin/python bench/cv.py [--set xquad-dev --set bench/newsdev ...] [--folds 5] [--write]
+    .venv/bin/python -m bench.cv [--set xquad-dev --set bench/newsdev ...] [--folds 5] [--write]
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -39,23 +38,19 @@ from rich.progress import track
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
+from assistant.answer import refusal
+from assistant.answer.extractive import SIGNAL_WEIGHTS
+from assistant.core import Assistant
+from assistant.eval.corpus import default_cache_root, open_eval_index
+from assistant.eval.metrics import citation_supports, contains_answer, strip_citation_markers
+from assistant.eval.questions import load_questions
+from assistant.eval.records import EvalQuestion
+from assistant.settings import load_settings
+from bench.fit_ranker import SIGNALS, sentence_signals
+from bench.fit_ranker import fit as fit_ranker
+from bench.question_sets import QuestionSet, resolve
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from fit_ranker import SIGNALS, sentence_signals  # noqa: E402
-from fit_ranker import fit as fit_ranker  # noqa: E402
-from question_sets import QuestionSet, resolve  # noqa: E402
-
-from assistant.answer import refusal  # noqa: E402
-from assistant.answer.extractive import SIGNAL_WEIGHTS  # noqa: E402
-from assistant.core import Assistant  # noqa: E402
-from assistant.eval.corpus import default_cache_root, open_eval_index  # noqa: E402
-from assistant.eval.metrics import citation_supports, contains_answer, strip_citation_markers  # noqa: E402
-from assistant.eval.questions import load_questions  # noqa: E402
-from assistant.eval.records import EvalQuestion  # noqa: E402
-from assistant.settings import load_settings  # noqa: E402
-
 SHIPPED_THRESHOLD = refusal.RULES_MIN_SUPPORT
 SUPPORT_GRID = np.round(np.arange(0.20, 0.60, 0.01), 2)
 PREDICATE_MATCH_GRID = np.round(np.arange(0.20, 0.60, 0.025), 3)

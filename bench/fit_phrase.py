@@ -16,7 +16,7 @@ without the gold counts as a miss whatever the phrase):
 - held-out: k-fold grouped by article (no article both fitted and scored on), C chosen inside;
 - the rule the model replaced (``phrases.rule_phrase``, still the fallback) on the same questions.
 
-    .venv/bin/python bench/fit_phrase.py [--set xquad-dev --set bench/newsdev ...] [--folds 5] [--write]
+    .venv/bin/python -m bench.fit_phrase [--set xquad-dev --set bench/newsdev ...] [--folds 5] [--write]
 """
 
 from __future__ import annotations
@@ -34,16 +34,12 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
+from assistant.answer import phrases, reader
+from assistant.eval.metrics import contains_answer
+from assistant.question.analysis import analyse
+from bench.question_sets import QuestionSet, answered, resolve
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from question_sets import QuestionSet, answered, resolve  # noqa: E402
-
-from assistant.answer import phrases, reader  # noqa: E402
-from assistant.eval.metrics import contains_answer  # noqa: E402
-from assistant.question.analysis import analyse  # noqa: E402
-
 C_GRID = [0.01, 0.03, 0.1, 0.3]
 READER_OUT_OF_FOLD = ROOT / "bench" / "out" / "reader_oof.pkl"  # written by bench/fit_reader.py
 
@@ -53,7 +49,7 @@ def reader_scores() -> dict[str, reader.SpanLogits]:
     if not reader.ADAPTER_PATH.exists():
         return {}
     if not READER_OUT_OF_FOLD.exists():
-        sys.exit(f"{READER_OUT_OF_FOLD.relative_to(ROOT)} is missing: run bench/fit_reader.py first")
+        sys.exit(f"{READER_OUT_OF_FOLD.relative_to(ROOT)} is missing: run python -m bench.fit_reader first")
     return pickle.loads(READER_OUT_OF_FOLD.read_bytes())  # our own bench output, not user input
 
 

@@ -12,33 +12,28 @@ sentence" differences, no intercept) is fitted; the weights are what
   so no article is both trained and scored on: what to expect on unseen articles;
 - the weights refitted on all questions, to paste into the code.
 
-    .venv/bin/python bench/fit_ranker.py [--set xquad-dev --set bench/newsdev ...] [--folds 5]
+    .venv/bin/python -m bench.fit_ranker [--set xquad-dev --set bench/newsdev ...] [--folds 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
+from assistant.answer.extractive import SIGNAL_WEIGHTS, ExtractiveBackend
+from assistant.eval.corpus import default_cache_root, open_eval_index
+from assistant.eval.metrics import contains_answer
+from assistant.eval.questions import load_questions
+from assistant.models import Answer
+from assistant.settings import load_settings
+from bench.question_sets import QuestionSet, resolve
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from question_sets import QuestionSet, resolve  # noqa: E402
-
-from assistant.answer.extractive import SIGNAL_WEIGHTS, ExtractiveBackend  # noqa: E402
-from assistant.eval.corpus import default_cache_root, open_eval_index  # noqa: E402
-from assistant.eval.metrics import contains_answer  # noqa: E402
-from assistant.eval.questions import load_questions  # noqa: E402
-from assistant.models import Answer  # noqa: E402
-from assistant.settings import load_settings  # noqa: E402
-
 SIGNALS = list(SIGNAL_WEIGHTS)
 
 

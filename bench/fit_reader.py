@@ -12,14 +12,13 @@ which fits the phrase ranker on reader scores for questions the reader had not s
 
 Printed: ``highlight_em`` when the reader alone picks among the phrase candidates, held out.
 
-    .venv/bin/python bench/fit_reader.py [--set ...] [--folds 5] [--epochs 5] [--write]   # about 20 min
+    .venv/bin/python -m bench.fit_reader [--set ...] [--folds 5] [--epochs 5] [--write]   # about 20 min
 """
 
 from __future__ import annotations
 
 import argparse
 import pickle
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -33,18 +32,14 @@ from safetensors.torch import save_file
 from sklearn.model_selection import GroupKFold
 from transformers import AutoModel, AutoTokenizer
 
+from assistant.answer import phrases, reader
+from assistant.embeddings import packaged_model_dir
+from assistant.embeddings.onnx_export import export_reader
+from assistant.eval.metrics import contains_answer
+from assistant.question.analysis import analyse
+from bench.question_sets import QuestionSet, answered, resolve
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from question_sets import QuestionSet, answered, resolve  # noqa: E402
-
-from assistant.answer import phrases, reader  # noqa: E402
-from assistant.embeddings import packaged_model_dir  # noqa: E402
-from assistant.embeddings.onnx_export import export_reader  # noqa: E402
-from assistant.eval.metrics import contains_answer  # noqa: E402
-from assistant.question.analysis import analyse  # noqa: E402
-
 OOF_PATH = ROOT / "bench" / "out" / "reader_oof.pkl"
 BATCH = 16
 # Every linear layer of the six transformer blocks (not the unused pooler).

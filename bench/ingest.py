@@ -10,7 +10,7 @@ ONNX runtimes it is the ONNX Runtime session with pooling.
 Also prints each runtime's speed relative to torch and how close its vectors
 are to torch's (cosine on a sample), which is the ONNX/int8 quality check.
 
-    .venv/bin/python bench/ingest.py [--chunks 5000] [--embedders onnx-int8,onnx,torch] [--json out.json]
+    .venv/bin/python -m bench.ingest [--chunks 5000] [--embedders onnx-int8,onnx,torch] [--json out.json]
 """
 
 from __future__ import annotations
@@ -24,12 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import corpus  # noqa: E402
-
-from assistant.core import Assistant  # noqa: E402
-from assistant.embeddings import get_embedder  # noqa: E402
-from assistant.settings import load_settings  # noqa: E402
+from assistant.core import Assistant
+from assistant.embeddings import get_embedder
+from assistant.settings import load_settings
+from bench import corpus
 
 QUALITY_SAMPLE = 1000
 

@@ -1,9 +1,9 @@
 """Speed of a generative backend: time to first token and tokens per second, plus a quick answer score.
 
-    .venv/bin/python bench/llm.py                                  # local backend, seed questions
-    .venv/bin/python bench/llm.py --questions ../shared/evaldata/xquad-dev/questions.jsonl \
+    .venv/bin/python -m bench.llm                                  # local backend, seed questions
+    .venv/bin/python -m bench.llm --questions ../shared/evaldata/xquad-dev/questions.jsonl \
         --corpus ../shared/evaldata/xquad-dev/articles --limit 100
-    .venv/bin/python bench/llm.py --runtime transformers           # the same model through transformers
+    .venv/bin/python -m bench.llm --runtime transformers           # the same model through transformers
 
 The corpus index is the one `assistant eval` builds and caches. For each
 question the passages are retrieved once, then the backend's token stream is
@@ -22,16 +22,13 @@ import sys
 import time
 from pathlib import Path
 
+from assistant.eval.corpus import default_cache_root, open_eval_index
+from assistant.eval.metrics import contains_answer, strip_citation_markers
+from assistant.eval.questions import load_questions
+from assistant.models import Answer
+from assistant.settings import load_settings
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from assistant.eval.corpus import default_cache_root, open_eval_index  # noqa: E402
-from assistant.eval.metrics import contains_answer, strip_citation_markers  # noqa: E402
-from assistant.eval.questions import load_questions  # noqa: E402
-from assistant.models import Answer  # noqa: E402
-from assistant.settings import load_settings  # noqa: E402
-
-
 class TransformersModel:
     """The same GGUF through transformers (de-quantised to float32 torch weights), for comparison only."""
 

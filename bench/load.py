@@ -1,9 +1,9 @@
 """Load test of the HTTP API on 127.0.0.1: concurrent askers while an upload is ingested, or a memory soak.
 
-    .venv/bin/python bench/load.py                          # 50 clients for 60 s, 40 articles uploaded meanwhile
-    .venv/bin/python bench/load.py --clients 8 --duration 15
-    .venv/bin/python bench/load.py --soak 600               # 10 clients for 10 min, no upload: server memory
-    .venv/bin/python bench/load.py --url http://127.0.0.1:7860 --key ADMIN-KEY   # an already running server
+    .venv/bin/python -m bench.load                          # 50 clients for 60 s, 40 articles uploaded meanwhile
+    .venv/bin/python -m bench.load --clients 8 --duration 15
+    .venv/bin/python -m bench.load --soak 600               # 10 clients for 10 min, no upload: server memory
+    .venv/bin/python -m bench.load --url http://127.0.0.1:7860 --key ADMIN-KEY   # an already running server
 
 By default the bench starts its own server (`assistant serve` in a subprocess, on a free port of
 127.0.0.1) over a fresh index in a temp dir that holds the seed articles and xquad-dev's articles,

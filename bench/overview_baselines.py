@@ -1,6 +1,6 @@
 """Overviews against the Lead-3 baseline on a summary set, side by side, scored as `assistant eval` scores them.
 
-    .venv/bin/python bench/overview_baselines.py [--set DIR] [--limit N] [--cache-dir DIR]
+    .venv/bin/python -m bench.overview_baselines [--set DIR] [--limit N] [--cache-dir DIR]
 
 DIR holds questions.jsonl (summary lines: task "summary", scope, highlights) and articles/ (default:
 ../shared/evaldata/cnn-summary-dev). The corpus index is the eval's own, cached (assistant.eval.corpus).
@@ -23,19 +23,17 @@ import argparse
 import sys
 from pathlib import Path
 
+from assistant.errors import AssistantError
+from assistant.eval.corpus import default_cache_root, open_eval_index
+from assistant.eval.questions import load_questions
+from assistant.eval.records import EvalQuestion, QuestionResult
+from assistant.eval.runner import ask_one
+from assistant.eval.scopes import check_scopes, ids_by_file_name, target_article_id
+from assistant.eval.summary_metrics import overview_outcome, summarise_overviews
+from assistant.settings import load_settings
+from assistant.text import split_sentences
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script from the repo root, without installing
-
-from assistant.errors import AssistantError  # noqa: E402
-from assistant.eval.corpus import default_cache_root, open_eval_index  # noqa: E402
-from assistant.eval.questions import load_questions  # noqa: E402
-from assistant.eval.records import EvalQuestion, QuestionResult  # noqa: E402
-from assistant.eval.runner import ask_one  # noqa: E402
-from assistant.eval.scopes import check_scopes, ids_by_file_name, target_article_id  # noqa: E402
-from assistant.eval.summary_metrics import overview_outcome, summarise_overviews  # noqa: E402
-from assistant.settings import load_settings  # noqa: E402
-from assistant.text import split_sentences  # noqa: E402
-
 DEFAULT_SET = ROOT.parent / "shared" / "evaldata" / "cnn-summary-dev"
 LEAD_SENTENCES = 3
 

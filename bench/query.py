@@ -12,7 +12,7 @@ process (so memory and cold start are its own) opens it and measures:
   xquad-dev questions (different ones for each, so no cached vectors help);
 - resident memory (RSS) after the runs, and its peak.
 
-    .venv/bin/python bench/query.py [--sizes 1000,10000,100000] [--questions 200] [--json out.json]
+    .venv/bin/python -m bench.query [--sizes 1000,10000,100000] [--questions 200] [--json out.json]
 """
 
 from __future__ import annotations
@@ -29,10 +29,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import corpus  # noqa: E402
-
-from assistant.eval.metrics import percentile  # noqa: E402
+from assistant.eval.metrics import percentile
+from bench import corpus
 
 ROOT = corpus.ROOT
 INDEXES = ROOT / "bench" / "out" / "indexes"
@@ -99,13 +97,14 @@ def measure(index_dir: Path, n_questions: int, launched: float) -> dict:
     }
 
 
-def run_worker(index_dir: Path, questions: int, script: Path = Path(__file__), **settings: str) -> dict:
-    """Measure in a fresh process (``script --measure``, so memory and cold start are its own), with ``settings``
-    as ASSISTANT_* variables; the figures it printed last."""
+def run_worker(index_dir: Path, questions: int, module: str = "bench.query", **settings: str) -> dict:
+    """Measure in a fresh process (``python -m module --measure``, so memory and cold start are its own), with
+    ``settings`` as ASSISTANT_* variables; the figures it printed last."""
     launched = time.time()
     env = {**os.environ, **{f"ASSISTANT_{name.upper()}": value for name, value in settings.items()}}
     done = subprocess.run(
-        [sys.executable, str(script), "--measure", str(index_dir), "--launched", str(launched), "--questions", str(questions)],
+        [sys.executable, "-m", module, "--measure", str(index_dir), "--launched", str(launched), "--questions",
+         str(questions)],
         capture_output=True, text=True, cwd=ROOT, env=env, check=False,
     )
     if done.returncode != 0:

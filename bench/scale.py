@@ -28,7 +28,7 @@ A synthesised build that passes --build-budget-min stops there (consistent: it c
 measured at the size it reached and says so (run again with --resume-builds to go on).
 
 Part 2, replicas (--replicas): one PostgreSQL, one Chroma server, one Redis (when installed) and HAProxy,
-all on 127.0.0.1 (tests/backing_servers.py), and N `assistant serve` processes, each with its own
+all on 127.0.0.1 (bench/backing_servers.py), and N `assistant serve` processes, each with its own
 ASSISTANT_INDEX_DIR (standing for separate hosts) and ASSISTANT_DATABASE_URL, ASSISTANT_CHROMA_URL,
 ASSISTANT_REDIS_URL pointing at the shared servers. A small index (seeds/ and xquad-dev's articles) is
 ingested once through the shared servers with `assistant ingest` (timed). With the manifest in
@@ -42,14 +42,14 @@ requests/s, p50/p95, errors, and where the CPU went (each replica, HAProxy, Chro
 this bench's own clients, the rest of the machine), from /proc. A last run SIGKILLs one replica
 half-way: what a replica buys on 2 cores is that answers keep coming, not more of them. With
 --redispatch, HAProxy retries a connection that fails on another replica (retries 3, option redispatch 1),
-which tests/backing_servers.py's configuration does not: then only the requests in flight on the killed
+which bench/backing_servers.py's configuration does not: then only the requests in flight on the killed
 replica fail, not the ones sent to it before its health checks take it out.
 
-    nice -n 10 .venv/bin/python bench/scale.py --sizes 10000,100000,1000000 --stores embedded,server \\
+    nice -n 10 .venv/bin/python -m bench.scale --sizes 10000,100000,1000000 --stores embedded,server \\
         --replicas 1,2,4 --json bench/out/scale.json
-    .venv/bin/python bench/scale.py --sizes 1000 --questions 50 --replicas 1,2 --duration 10 --repeat 1 \\
+    .venv/bin/python -m bench.scale --sizes 1000 --questions 50 --replicas 1,2 --duration 10 --repeat 1 \\
         --warmup-questions 40                                                                    # quick check
-    .venv/bin/python bench/scale.py --sizes 20000 --synth-base 10000 --replicas ""           # synthesis, small
+    .venv/bin/python -m bench.scale --sizes 20000 --synth-base 10000 --replicas ""           # synthesis, small
 
 --sizes "" or --replicas "" skips that part. Other work on the machine skews every figure: the machine
 load is printed with them.
@@ -81,15 +81,12 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import corpus
-import query
+from assistant.eval.metrics import percentile
+from bench import corpus, query
+from bench.backing_servers import ChromaServer, HAProxy, PostgresServer, RedisServer, free_port
 
 ROOT = corpus.ROOT
-sys.path.insert(0, str(ROOT / "tests"))
-from backing_servers import ChromaServer, HAProxy, PostgresServer, RedisServer, free_port  # noqa: E402
 
-from assistant.eval.metrics import percentile  # noqa: E402
 
 INDEXES = query.INDEXES
 EVALDATA = ROOT.parent / "shared" / "evaldata"
@@ -496,7 +493,7 @@ def worker(index_dir: Path, questions: int, launched: float) -> dict:
 
 
 def run_worker(index_dir: Path, questions: int, **settings: str) -> dict:
-    return query.run_worker(index_dir, questions, script=Path(__file__), **settings)
+    return query.run_worker(index_dir, questions, module="bench.scale", **settings)
 
 
 def measure_store(index_dir: Path, store: str, questions: int) -> dict:
@@ -735,7 +732,7 @@ def run_load(load: Load, components: dict[str, int | None]) -> dict:
 
 
 class Balancer(HAProxy):
-    """HAProxy as tests/backing_servers.py configures it; with ``redispatch``, a request whose connection to a
+    """HAProxy as bench/backing_servers.py configures it; with ``redispatch``, a request whose connection to a
     replica fails is retried on another one (`retries 3`, `option redispatch 1`; only connection failures, so a
     POST that reached a replica is never sent twice)."""
 

@@ -13,8 +13,8 @@ against the negatives above).
 
 A long job, never run by the tests: resumable from its checkpoint, a progress line every few steps, a fixed seed.
 
-    nice -n 19 .venv/bin/python bench/train_reader.py --out bench/out/reader-squad > bench/out/reader-squad.log 2>&1 &
-    .venv/bin/python bench/train_reader.py --out bench/out/reader-squad --evaluate   # the validation figures again
+    nice -n 19 .venv/bin/python -m bench.train_reader --out bench/out/reader-squad > bench/out/reader-squad.log 2>&1 &
+    .venv/bin/python -m bench.train_reader --out bench/out/reader-squad --evaluate   # the validation figures again
 
 It writes ``reader-adapter.safetensors`` (the format the runtime merges) and ``manifest.json`` (the training file's
 sha256, the command, seed, commit, steps and validation figures) into --out.
@@ -41,15 +41,11 @@ import numpy as np
 import torch
 from transformers import AutoTokenizer
 
+from assistant.embeddings import packaged_model_dir
+from assistant.text import split_sentences
+from bench.fit_reader import SpanHead, save_adapter
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from fit_reader import SpanHead, save_adapter  # noqa: E402
-
-from assistant.embeddings import packaged_model_dir  # noqa: E402
-from assistant.text import split_sentences  # noqa: E402
-
 SQUAD = ROOT.parent / "shared" / "qa-train" / "squad-v1.1-train.jsonl.gz"
 MAX_SPAN_TOKENS = 30
 

@@ -66,7 +66,7 @@ def test_the_wh_word_vector_comes_from_the_question_and_the_pieces_from_the_sent
 
 def test_the_refusal_model_matches_the_signals_the_code_computes(seeded_assistant):
     model = refusal.shipped_model()
-    assert model is not None, "assistant/answer/refusal_model.json is missing: run bench/cv.py --write"
+    assert model is not None, "assistant/answer/refusal_model.json is missing: run python -m bench.cv --write"
     answer = seeded_assistant.ask("Which city is John Kerry visiting?")
     # A signal added to or dropped from refusal.signals without refitting would be silently misread.
     assert set(answer.refusal_signals) == set(model.features)
@@ -130,8 +130,7 @@ def test_follow_ups_resolve_against_the_previous_question_and_answer(history, qu
 
 
 def test_cross_validation_groups_an_unanswerable_question_with_its_article():
-    sys.path.insert(0, str(ROOT / "bench"))
-    import cv
+    from bench import cv
 
     assert cv.group_of("newswire", "wire-03-q12", None) == cv.group_of("newswire", "wire-03-q02", "03_council.txt")
     assert cv.group_of("xquad-dev", "5726e37ef1498d1400e8eeda", "Teacher.md") == "xquad-dev/Teacher.md"
@@ -147,8 +146,7 @@ def test_the_fitted_models_say_what_they_were_fitted_on():
 
 @pytest.mark.fast
 def test_the_real_news_check_set_is_valid_and_its_articles_stay_outside_the_project():
-    sys.path.insert(0, str(ROOT / "bench"))
-    from question_sets import ARTICLES_ELSEWHERE
+    from bench.question_sets import ARTICLES_ELSEWHERE
 
     check, articles = ROOT / "bench" / "newsreal" / "check.py", ARTICLES_ELSEWHERE["newsreal"]
     if not articles.is_dir():

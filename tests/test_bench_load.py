@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
 import pytest
-from conftest import EVALDATA, ROOT, SEEDS
+from conftest import EVALDATA, SEEDS
 
-
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "load.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
+from bench import load as bench
 
 
 @pytest.mark.slow

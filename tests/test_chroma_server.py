@@ -6,12 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
-from backing_servers import ChromaServer
 from conftest import SEEDS
 
 from assistant import errors
 from assistant.core import Assistant
 from assistant.settings import load_settings
+from bench.backing_servers import ChromaServer
 
 
 def start_chroma(data: Path) -> ChromaServer:

@@ -11,7 +11,6 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from backing_servers import PostgresServer
 from conftest import SEEDS
 from servers import CLI
 
@@ -20,6 +19,7 @@ from assistant.core import Assistant
 from assistant.index.manifest import Manifest
 from assistant.index.writer_lock import DatabaseLock
 from assistant.settings import load_settings
+from bench.backing_servers import PostgresServer
 
 HEADS = {"manifest_0002", "store_0003"}
 

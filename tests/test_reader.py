@@ -4,12 +4,10 @@ the packaged MiniLM and builds into int8 ONNX) and as bench/fit_reader.py trains
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import numpy as np
 import pytest
-from conftest import ROOT
 
 from assistant.answer import phrases, reader
 from assistant.embeddings import get_embedder, onnx_export, packaged_model_dir
@@ -21,7 +19,7 @@ QUESTION = "Who will Kerry meet on Friday?"
 
 def test_the_shipped_reader_scores_the_word_pieces_of_the_sentence_only():
     shipped = reader.shipped()
-    assert shipped is not None, f"{reader.ADAPTER_PATH} is missing: bench/fit_reader.py --write builds it"
+    assert shipped is not None, f"{reader.ADAPTER_PATH} is missing: python -m bench.fit_reader --write builds it"
     [logits] = shipped.logits(QUESTION, [SENTENCE])
     assert len(logits.start) == len(logits.end) == len(logits.offsets) > 0
     # the offsets are the sentence's, in order, and no question word piece is among them
@@ -49,10 +47,9 @@ def test_the_fitting_bench_exports_what_the_runtime_reads(tmp_path):
     saved adapter into the packaged weights, tokenises with `tokenizers` and runs ONNX Runtime. The two must
     agree on every word piece's score."""
     import torch
-
-    sys.path.insert(0, str(ROOT / "bench"))
-    import fit_reader
     from transformers import AutoTokenizer
+
+    from bench import fit_reader
 
     torch.manual_seed(0)
     # random adapters and head: untrained, but every merged update changes the scores

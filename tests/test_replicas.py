@@ -11,9 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from backing_servers import ChromaServer, PostgresServer, RedisServer
 from conftest import SEEDS
 from servers import ServeProcess
+
+from bench.backing_servers import ChromaServer, PostgresServer, RedisServer
 
 pytestmark = pytest.mark.slow
 
