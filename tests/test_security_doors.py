@@ -199,6 +199,10 @@ def test_a_page_whose_name_was_rebound_here_gets_nothing(keyless):
         # a name the settings allow, and loopback names and addresses, are this server
         for host in (f"assistant.test:{keyless.port}", f"localhost:{keyless.port}", f"127.0.0.1:{keyless.port}"):
             assert page.get("/health", headers={"Host": host}).status_code == 200
+        # so is a request with no Host at all (HTTP/1.0, as a balancer's health check asks): no browser sends one
+        with socket.create_connection(("127.0.0.1", keyless.port), timeout=30) as raw:
+            raw.sendall(b"GET /ready HTTP/1.0\r\n\r\n")
+            assert raw.recv(64).startswith(b"HTTP/1.1 200")
         # the page's own state-changing requests must come from the page itself (CSRF)
         for origin in ("http://evil.example", "null"):
             cross = page.post("/gradio_api/call/ask", headers={"Origin": origin}, json={"data": [JIG, [], [], 0]})

@@ -60,8 +60,8 @@ class ServedHosts:
         return frozenset(n for n in names if n)
 
     def allows(self, host_header: str | None) -> bool:
-        if not host_header:
-            return False
+        if not host_header:  # HTTP/1.0 without Host (a balancer's health check): no browser sends that
+            return True
         host = host_name(host_header).rstrip(".")
         if self.any or _is_ip(host) or host in self.names:
             return True
