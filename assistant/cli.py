@@ -200,7 +200,7 @@ def mcp():
     """Serve the tools (ask, search, list_articles, get_article, ingest) to an MCP client on stdin/stdout."""
 
     def go():
-        from .mcp_server import run_stdio
+        from .web.mcp_server import run_stdio
 
         with _assistant("mcp") as assistant:
             run_stdio(assistant)

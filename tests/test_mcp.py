@@ -1,6 +1,6 @@
-"""The MCP server (assistant/mcp_server.py), driven by the `mcp` SDK's own client against real things:
+"""The MCP server (assistant/web/mcp_server.py), driven by the `mcp` SDK's own client against real things:
 
-- stdio: a real `python -m assistant.mcp_server` subprocess over an index the real `assistant ingest` built;
+- stdio: a real `python -m assistant.web.mcp_server` subprocess over an index the real `assistant ingest` built;
 - streamable HTTP: real uvicorn servers on 127.0.0.1 with the endpoint mounted as proposed for the web app,
   on its own (it checks keys itself) and behind the real guard of `create_app`.
 """
@@ -28,10 +28,10 @@ from mcp.client.streamable_http import streamable_http_client
 from servers import ServerThread
 
 from assistant.core import Assistant
-from assistant.mcp_http import mount_mcp
-from assistant.mcp_server import ADMIN_TOOLS, READ_TOOLS
 from assistant.settings import load_settings
 from assistant.web.auth import load_keyring
+from assistant.web.mcp_http import mount_mcp
+from assistant.web.mcp_server import ADMIN_TOOLS, READ_TOOLS
 
 WIDGET_ONLY = "a widget key may only ask questions, rate answers, read the articles they cite and its own conversations"
 
@@ -87,7 +87,7 @@ def stdio_index(tmp_path) -> Path:
 @asynccontextmanager
 async def stdio_session(index: Path, log: Path, mode: str = "auto"):
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "assistant.mcp_server"], cwd=ROOT,
+        command=sys.executable, args=["-m", "assistant.web.mcp_server"], cwd=ROOT,
         env={**os.environ, "ASSISTANT_INDEX_DIR": str(index)},
     )
     with log.open("w") as errlog:

@@ -12,7 +12,6 @@ from fastapi import FastAPI
 
 from ..core import Assistant
 from ..errors import ConfigError
-from ..mcp_http import jsonrpc_error, mount_mcp
 from .api import add_error_handlers
 from .api import router as api_router
 from .auth import load_keyring
@@ -22,6 +21,7 @@ from .conversations_api import conversations_router
 from .docs import offline_docs
 from .guard import MCP_PREFIX, OPENAI_PREFIX, Guard, redact_query
 from .limits import RateLimits
+from .mcp_http import jsonrpc_error, mount_mcp
 from .openai_api import openai_error
 from .openai_api import router as openai_router
 from .ready import Readiness

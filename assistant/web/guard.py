@@ -40,7 +40,7 @@ from .session import PageAccess
 log = logging.getLogger("assistant.web")
 
 API_PREFIX = "/api/"
-MCP_PREFIX = "/mcp/"  # MCP over streamable HTTP (assistant/mcp_http.py): keys, rates and body size as /api/
+MCP_PREFIX = "/mcp/"  # MCP over streamable HTTP (assistant/web/mcp_http.py): keys, rates and body size as /api/
 OPENAI_PREFIX = "/v1/"  # guarded exactly like /api/; its errors are OpenAI's shape (openai_api.openai_error)
 # The only routes a widget key may call: ask, send feedback (never read it), and read a cited article.
 WIDGET_ROUTES = {("POST", "/api/ask"), ("POST", "/api/ask/stream"), ("POST", "/v1/chat/completions"),

@@ -8,7 +8,7 @@
 
 Two transports, one set of tools (built by :func:`build_server`):
 
-- **stdio** (``assistant mcp``, or ``python -m assistant.mcp_server``): the local user runs the process, so it
+- **stdio** (``assistant mcp``, or ``python -m assistant.web.mcp_server``): the local user runs the process, so it
   is an admin, as on the command line. The process holds the index like any command (see
   ``assistant/index/ownership.py``) for as long as the MCP client keeps it running.
 - **streamable HTTP** (:func:`mount_mcp`, at ``/mcp`` of the web app): behind the guard, which checks the key,
@@ -45,12 +45,12 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from . import errors
-from .models import Answer, Filters, Link, Passage, display_source, link_or_path, parse_link
+from .. import errors
+from ..models import Answer, Filters, Link, Passage, display_source, link_or_path, parse_link
 
 if TYPE_CHECKING:
 
-    from .core import Assistant
+    from ..core import Assistant
 
 log = logging.getLogger("assistant.mcp")
 
@@ -378,9 +378,9 @@ def _warm_up(assistant: Assistant) -> None:
 
 
 def main() -> None:
-    """``python -m assistant.mcp_server``: stdio over the index of the ASSISTANT_* settings (as ``assistant mcp``)."""
-    from .core import claimed
-    from .settings import load_settings
+    """``python -m assistant.web.mcp_server``: stdio over the index of the ASSISTANT_* settings (as ``assistant mcp``)."""
+    from ..core import claimed
+    from ..settings import load_settings
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -13,13 +13,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from .guard import KEY_HELP, presented_key
 from .mcp_server import build_server
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from .core import Assistant
-    from .web.auth import KeyRing
+    from ..core import Assistant
+    from .auth import KeyRing
 
 log = logging.getLogger("assistant.mcp")
 
@@ -90,8 +91,6 @@ class McpHttp:
         state = scope.setdefault("state", {})
         if state.get("key_role"):
             return state["key_role"]
-        from .web.guard import presented_key
-
         key = self.keyring.lookup(presented_key(Headers(scope=scope)))
         if key is None or key.role != "admin":
             return None
@@ -99,8 +98,6 @@ class McpHttp:
         return key.role
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from .web.guard import KEY_HELP, presented_key
-
         key = self.keyring.lookup(presented_key(Headers(scope=scope)))
         if key is not None:
             answer = jsonrpc_error(403, f"MCP over HTTP takes an admin key; this is a {key.role} key")
