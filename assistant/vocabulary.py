@@ -46,3 +46,12 @@ POSSESSIVE_PRONOUNS = frozenset({"his", "its", "their", "hers"})
 
 # Small words a highlighted answering phrase may run through without ending ("Joint Implementation Group of ...").
 PHRASE_GLUE = frozenset({"the", "a", "an", "of", "and", "to", "in"})
+
+# Condensing follow-ups: pronouns that stand for a person, and "her", which is an object or a possessive by the
+# word after it (a preposition after it makes it an object: "What did they say about her in the report?").
+PERSONAL_PRONOUNS = frozenset({"he", "him", "his", "she", "her", "hers"})
+OBJECT_OR_POSSESSIVE = frozenset({"her"})
+PREPOSITIONS = ("on", "in", "at", "for", "to", "about")
+
+# The words that make a question a question ("wh-words"): the phrase ranker aligns the answer with their place.
+WH_WORDS = frozenset(("who", "whom", "whose", "what", "which", "when", "where", "why", "how"))

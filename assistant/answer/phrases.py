@@ -30,7 +30,7 @@ import numpy as np
 
 from ..question.analysis import PATTERNS, QuestionAnalysis, stem
 from ..question.parse import nlp
-from ..vocabulary import PHRASE_GLUE, STOPWORDS
+from ..vocabulary import PHRASE_GLUE, STOPWORDS, WH_WORDS
 from .reader import SpanLogits, shipped
 
 if TYPE_CHECKING:
@@ -120,14 +120,13 @@ class WordPieces:
         return self.vectors[rows].astype(np.float32)
 
 
-_WH_WORDS = frozenset(("who", "whom", "whose", "what", "which", "when", "where", "why", "how"))
 
 
 def word_pieces(embedder: Embedder, question: str, sentences: list[str]) -> tuple[np.ndarray | None, list[WordPieces]]:
     """The question's wh-word vector (None without one), and each sentence's word pieces."""
     vectors = embedder.token_vectors([question, *sentences])
     spans = [embedder.word_piece_spans(text) for text in (question, *sentences)]
-    wh = next((i for i, (s, e) in enumerate(spans[0][: len(vectors[0])]) if question[s:e].lower() in _WH_WORDS), None)
+    wh = next((i for i, (s, e) in enumerate(spans[0][: len(vectors[0])]) if question[s:e].lower() in WH_WORDS), None)
     return (vectors[0][wh].astype(np.float32) if wh is not None else None,
             [WordPieces(v, s) for v, s in zip(vectors[1:], spans[1:])])
 

@@ -21,11 +21,16 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from ..models import Turn
-from ..vocabulary import MONTH, POSSESSIVE_PRONOUNS, QUESTION_OPENERS
+from ..vocabulary import (
+    MONTH,
+    OBJECT_OR_POSSESSIVE,
+    PERSONAL_PRONOUNS,
+    POSSESSIVE_PRONOUNS,
+    PREPOSITIONS,
+    QUESTION_OPENERS,
+)
 from .parse import nlp
 
-_AMBIGUOUS = {"her"}  # object or possessive; decided by the next word
-_PERSONAL = {"he", "him", "his", "she", "her", "hers"}
 _PRONOUN = re.compile(r"\b(he|him|she|her|hers|his|they|them|their|it|its)\b", re.I)
 # "there" as a place, not "there is/are/was ..." or "is there ...?"
 _THERE = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bwere )\bthere\b(?!\s+(?:is|are|was|were|be|been|has|have|had|will|would)\b)", re.I)
@@ -105,7 +110,7 @@ def _standalone(question: str, history: Sequence[Turn], resolve_earlier: bool) -
         return question
     pronoun = _PRONOUN.search(question)
     if pronoun:
-        kind = "person" if pronoun.group(1).lower() in _PERSONAL else "thing"
+        kind = "person" if pronoun.group(1).lower() in PERSONAL_PRONOUNS else "thing"
         name = antecedent(kind, history, resolve_earlier)
         if name is not None:
             question = _PRONOUN.sub(lambda m: _name_for(m, question, name), question, count=1)
@@ -121,6 +126,6 @@ def _name_for(m: re.Match, question: str, name: str) -> str:
     lower = m.group(1).lower()
     after = question[m.end():].lstrip()
     possessive = lower in POSSESSIVE_PRONOUNS or (
-        lower in _AMBIGUOUS and after[:1].isalpha() and not after.lower().startswith(("on ", "in ", "at ", "for ", "to ", "about "))
+        lower in OBJECT_OR_POSSESSIVE and after[:1].isalpha() and not after.lower().startswith(tuple(f"{p} " for p in PREPOSITIONS))
     )
     return f"{name}'s" if possessive else name
