@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -15,14 +14,10 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from bench.backing_servers import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).parent / "assistant"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ServerThread:
