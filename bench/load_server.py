@@ -39,8 +39,9 @@ def rss_mb(pid: int | None) -> float | None:
 class OwnServer:
     """`assistant serve` on a free port of 127.0.0.1 over a fresh index in a temp dir."""
 
-    def __init__(self, corpus: list[Path], *, startup_timeout: float = 600):
+    def __init__(self, corpus: list[Path], *, startup_timeout: float = 600, checkout: Path | None = None):
         self.corpus = corpus
+        self.checkout = checkout  # another checkout of the project to serve (an earlier commit), else this one
         self.startup_timeout = startup_timeout
         self.key = secrets.token_urlsafe(24)
         self.port = free_port()
@@ -78,8 +79,12 @@ class OwnServer:
             else:
                 target.mkdir()
                 shutil.copy2(folder, target)
-        assistant = Path(sys.executable).parent / "assistant"
-        cmd = [str(assistant), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--seed", str(seed)]
+        serve = ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--seed", str(seed)]
+        if self.checkout is None:
+            cmd = [str(Path(sys.executable).parent / "assistant"), *serve]
+        else:  # the other checkout's package first on the path, with this one's installed dependencies
+            start = f"import sys; sys.path.insert(0, {str(self.checkout)!r}); from assistant.cli import main; main()"
+            cmd = [sys.executable, "-c", start, *serve]
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(cmd, env=self.env(), cwd=self.tmp, stdout=log, stderr=subprocess.STDOUT)
         self.pid = self.proc.pid

