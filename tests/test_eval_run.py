@@ -101,7 +101,7 @@ def test_summary_has_every_metric_and_the_settings(first_run):
     assert set(METRICS) <= set(summary)
     assert summary["n_questions"] == 5 and summary["index_cached"] is False and summary["interrupted"] is False
     assert summary["n_answerable"] == 4 and summary["n_unanswerable"] == 1 and summary["n_errors"] == 0
-    assert {"backend", "k", "hybrid", "refusal_threshold", "chunk_tokens", "embedder"} <= set(summary["settings"])
+    assert {"backend", "k", "hybrid", "answerability_threshold", "chunk_tokens", "embedder"} <= set(summary["settings"])
     # three articles fit in the top 5 passages: every gold that exists is retrieved; "plaid" exists nowhere
     assert summary["answer_recall_at_k"] == 0.75
     assert summary["str_em"] <= 0.75

@@ -1,13 +1,10 @@
-"""The extractive answerer's own rules: quoting long sentences by their answering clauses, the runner-up, refusals."""
+"""The extractive answerer: quoting long sentences by the clauses around the answer, refusals, planted orders."""
 
 from __future__ import annotations
 
 import pytest
 
-from assistant.answer import refusal
-from assistant.answer.clauses import answering_span, clause_spans
-from assistant.answer.extractive import Candidate
-from assistant.question.analysis import analyse
+from assistant.answer.clauses import clause_spans, clauses_around
 
 HUTTON = (
     "Hutton, who had farmed in Berwickshire for years, published his paper in 1788, in which he argued that "
@@ -31,8 +28,8 @@ def test_a_date_is_never_cut_at_its_comma():
                 "September 9, 1914, where it joined the 16th Brigade of the 6th Division and marched towards the Aisne.")
     clauses = [sentence[s:e] for s, e in clause_spans(sentence)]
     assert "landing in France on September 9, 1914," in clauses
-    analysis = analyse("When did the 2nd Battalion land in France?")
-    start, end = answering_span(analysis, sentence, max_words=20)
+    date = sentence.index("1914")
+    start, end = clauses_around(sentence, (date, date + 4), max_words=20)
     assert "September 9, 1914" in sentence[start:end]
     # a comma after any other number still ends a clause
     other = "It won in 1998, and lost in 2004."
@@ -40,21 +37,21 @@ def test_a_date_is_never_cut_at_its_comma():
 
 
 @pytest.mark.fast
-def test_a_long_sentence_is_quoted_by_the_clauses_around_the_question():
-    analysis = analyse("When did Hutton publish his paper?")
-    start, end = answering_span(analysis, HUTTON, max_words=30)
+def test_a_long_sentence_is_quoted_by_the_clauses_around_the_answer():
+    year = HUTTON.index("1788")
+    start, end = clauses_around(HUTTON, (year, year + 4), max_words=30)
     quote = HUTTON[start:end]
     assert "1788" in quote and "published his paper" in quote
     assert "Lyell" not in quote  # the far clauses go
-    assert len(quote.split()) < len(HUTTON.split())
+    assert len(quote.split()) <= 30 < len(HUTTON.split())
 
 
 @pytest.mark.fast
 def test_short_sentences_and_zero_budget_keep_the_whole_sentence():
-    analysis = analyse("When did Hutton publish his paper?")
     short = "Hutton published his paper in 1788."
-    assert answering_span(analysis, short, max_words=30) == (0, len(short))
-    assert answering_span(analysis, HUTTON, max_words=0) == (0, len(HUTTON))
+    assert clauses_around(short, (30, 34), max_words=30) == (0, len(short))
+    assert clauses_around(HUTTON, (0, 6), max_words=0) == (0, len(HUTTON))
+    assert clauses_around(HUTTON, None, max_words=30) == (0, len(HUTTON))  # no span read: the whole sentence
 
 
 def test_answer_quotes_exact_article_text_with_ellipses(make_assistant, tmp_path):
@@ -74,39 +71,6 @@ def test_answer_quotes_exact_article_text_with_ellipses(make_assistant, tmp_path
     assert "1788" in first.quote
 
 
-def _candidate(text: str, **signals: float) -> Candidate:
-    base = {"semantic": 0.7, "alignment": 0.6, "alignment_in_context": 0.6, "terms": 0.5, "terms_in_context": 0.5,
-            "predicate_terms": 1.0, "kind": 1.0, "passage_score": 0.5}
-    return Candidate(
-        passage=0, start=0, end=len(text), text=text, scoring_text=text,
-        context_stems=frozenset(), stems=frozenset(), previous="", signals={**base, **signals},
-    )
-
-
-def _reason(backend, analysis, best: Candidate) -> str | None:
-    """The refusal decision on a best sentence, from the signals the backend computes for it."""
-    values = refusal.signals(analysis, [best], backend.support(best), backend.embedder.encode_cached,
-                             backend.predicate_match(analysis, best, title=""))
-    return backend.refusal_reason(analysis, best, values)
-
-
-def test_refuses_a_sentence_that_shares_no_word_with_the_question(make_assistant):
-    backend = make_assistant().backend("extractive")
-    analysis = analyse("How many people died of plague in Paris in 1466?")
-    unrelated = _candidate("Thousands perished in London that summer.", semantic=0.6, terms=0.0, terms_in_context=0.0)
-    assert _reason(backend, analysis, unrelated) == "terms"
-
-
-def test_the_kind_check_stands_on_the_best_sentence(make_assistant):
-    # refusal_reason sees only the best sentence: a runner-up that happens to hold a number cannot answer "How many?"
-    backend = make_assistant().backend("extractive")
-    analysis = analyse("How many civilians were killed in Aleppo?")
-    best = _candidate("Civilians in Aleppo were killed in air strikes.")
-    best.kind_ok = False
-    assert _reason(backend, analysis, best) == "kind"
-
-
-
 def test_one_paraphrased_word_is_answered_two_missing_words_are_refused(assistant_over):
     assistant = assistant_over({"freedonia.txt": (
         "Freedonia's last government\n\n"
@@ -121,8 +85,8 @@ def test_one_paraphrased_word_is_answered_two_missing_words_are_refused(assistan
 
 
 def test_a_question_in_other_words_is_answered_when_its_word_pieces_match(assistant_over):
-    # "find the net" and "campaign" share no stem with "scored" and "season": the lexical predicate check alone
-    # refused this; the word-piece match (refusal.MIN_PREDICATE_MATCH) sees the paraphrase.
+    # "find the net" and "campaign" share no stem with "scored" and "season": the reader, trained on SQuAD's
+    # paraphrased questions, answers it.
     assistant = assistant_over({"striker.txt": (
         "Eastfield sign striker Tomas Rivera\n\n"
         "Eastfield United have signed the striker Tomas Rivera from Northport on a four-year contract. "
@@ -131,7 +95,6 @@ def test_a_question_in_other_words_is_answered_when_its_word_pieces_match(assist
     )})
     answer = assistant.ask("How many times did Rivera find the net for Northport last campaign?")
     assert not answer.refused and "31" in answer.citations[0].quote
-    assert answer.refusal_signals["predicate_coverage"] < refusal.MIN_PREDICATE_COVERAGE  # the words alone miss it
     assert assistant.ask("What did Tomas Rivera eat for breakfast?").refused
 
 
@@ -141,8 +104,8 @@ def test_a_relative_clause_brings_the_name_it_leans_on():
         "The past record was held by John Elway, who led the Broncos to victory in the final at age 38 and is "
         "currently the club's executive vice president of football operations and general manager."
     )
-    analysis = analyse("Who is the general manager of the Broncos?")
-    start, end = answering_span(analysis, sentence, max_words=20)
+    role = sentence.index("general manager")
+    start, end = clauses_around(sentence, (role, role + len("general manager")), max_words=20)
     assert "John Elway" in sentence[start:end]
 
 

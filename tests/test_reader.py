@@ -1,95 +1,118 @@
-"""The reader: the fine-tuned span scorer the phrase ranker reads, as shipped (an adapter the runtime merges into
-the packaged MiniLM and builds into int8 ONNX) and as bench/fit_reader.py trains it (torch and peft)."""
+"""The reader: one model trained on SQuAD for the answer span and whether a sentence answers at all, as shipped
+(its trained changes, which the runtime adds to the packaged MiniLM and builds into int8 ONNX) and as
+bench/train_reader.py trains it (torch)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
-from assistant.answer import phrases, reader
-from assistant.embeddings import get_embedder, onnx_export, packaged_model_dir
-from assistant.question.analysis import analyse
+from assistant.answer import reader
+from assistant.embeddings import onnx_export, packaged_model_dir
 
 SENTENCE = "Kerry will meet Russian Foreign Minister Sergei Lavrov on Friday."
 QUESTION = "Who will Kerry meet on Friday?"
 
 
-def test_the_shipped_reader_scores_the_word_pieces_of_the_sentence_only():
-    shipped = reader.shipped()
-    assert shipped is not None, f"{reader.ADAPTER_PATH} is missing: python -m bench.fit_reader --write builds it"
-    [logits] = shipped.logits(QUESTION, [SENTENCE])
-    assert len(logits.start) == len(logits.end) == len(logits.offsets) > 0
-    # the offsets are the sentence's, in order, and no question word piece is among them
-    assert [SENTENCE[s:e] for s, e in logits.offsets[:2]] == ["Kerry", "will"]
-    assert all(a[1] <= b[0] for a, b in zip(logits.offsets, logits.offsets[1:]))
-    assert logits.score(SENTENCE.index("Sergei"), SENTENCE.index(" on Friday")) is not None
-    assert logits.score(len(SENTENCE), len(SENTENCE)) is None  # a span with no word piece inside
+def test_the_shipped_reader_points_at_the_answer_and_says_which_sentence_answers():
+    answering, unrelated = reader.shipped().read(QUESTION, [SENTENCE, "The weather in Geneva was mild all week."])
+    assert answering.span is not None and "Lavrov" in SENTENCE[answering.span[0] : answering.span[1]]
+    assert len(SENTENCE[answering.span[0] : answering.span[1]].split()) <= 6
+    assert answering.answerability > 0 > unrelated.answerability
+    assert reader.shipped().read(QUESTION, []) == []
 
 
-def test_the_reader_is_one_signal_of_the_phrase_ranker():
-    embedder = get_embedder()
-    [logits] = reader.shipped().logits(QUESTION, [SENTENCE])
-    found = phrases.candidates(analyse(QUESTION), SENTENCE, embedder, logits)
-    assert sum(c.features["reader_top"] for c in found) == 1
-    assert max(c.features["reader_gap"] for c in found) == 0.0
-    assert all(phrases.READER_FLOOR / 10 <= c.features["reader_gap"] <= 0 for c in found)
-    assert {"reader_gap", "reader_top"} <= set(phrases.model()), "the phrase model was fitted without the reader"
-    # without scores (no reader shipped) the candidates carry no reader signal
-    assert not any("reader_top" in c.features for c in phrases.candidates(analyse(QUESTION), SENTENCE, embedder))
+@pytest.mark.fast
+def test_a_span_is_widened_to_whole_words_without_edge_punctuation():
+    sentence = "The fund paid 1,000,000 dollars, said Smith."
+    start = sentence.index("1,000")
+    assert reader._whole_words(sentence, start + 2, start + 5) == (start, start + len("1,000,000"))
+    assert sentence[slice(*reader._whole_words(sentence, sentence.index("dollars"), sentence.index(" said")))] == "dollars"
+
+
+@pytest.mark.fast
+def test_the_shipped_reader_says_what_it_was_trained_on():
+    manifest = json.loads((reader.WEIGHTS_PATH.parent / "reader-manifest.json").read_text())
+    assert "SQuAD 1.1" in manifest["training_data"] and "CC BY-SA 4.0" in manifest["training_data"]
+    assert manifest["command"].startswith("python -m bench.train_reader") and manifest["seed"] == 13
+    assert len(manifest["held_out_articles"]) == 40  # whole articles: every choice is made on them
+    assert set(manifest["validation"]) >= {"answer_sentence_accuracy", "span_exact_match", "answerability_auc"}
+    assert reader.WEIGHTS_PATH.stat().st_size < 12 * 2**20  # the change, one byte a weight: not the 90 MB model
+    squad = ROOT.parent / "shared" / "qa-train" / "squad-v1.1-train.jsonl.gz"
+    if squad.exists():  # the training data is read where it is, never copied into the project
+        assert hashlib.sha256(squad.read_bytes()).hexdigest() == manifest["training_file_sha256"]
+
+
+def _onnx_logits(built, question: str, sentence: str) -> tuple[np.ndarray, np.ndarray]:
+    runtime = reader.Reader(onnx_path=built)
+    [e] = runtime.tokenizer.encode_batch([(question, sentence)])
+    feed = {name: np.array([getattr(e, attr)], dtype=np.int64)
+            for name, attr in (("input_ids", "ids"), ("attention_mask", "attention_mask"), ("token_type_ids", "type_ids"))}
+    start, end = runtime.session.run(None, feed)
+    return start[0], end[0]
 
 
 @pytest.mark.slow
-def test_the_fitting_bench_exports_what_the_runtime_reads(tmp_path):
-    """bench/fit_reader.py trains LoRA adapters with peft and tokenises with transformers; the runtime merges the
-    saved adapter into the packaged weights, tokenises with `tokenizers` and runs ONNX Runtime. The two must
-    agree on every word piece's score."""
+@pytest.mark.parametrize("kind", ["lora", "full"])
+def test_the_training_job_exports_what_the_runtime_reads(tmp_path, kind):
+    """bench/train_reader.py trains with torch and tokenises with transformers; the runtime adds the saved changes
+    to the packaged weights, tokenises with `tokenizers` and runs ONNX Runtime. The two must agree."""
     import torch
     from transformers import AutoTokenizer
 
-    from bench import fit_reader
+    from bench import reader_weights
 
     torch.manual_seed(0)
-    # random adapters and head: untrained, but every merged update changes the scores
-    model = fit_reader.SpanHead(packaged_model_dir(), rank=4, random_adapters=True).eval()
-    adapter = tmp_path / "adapter.safetensors"
-    fit_reader.save_adapter(model, adapter)
-    assert adapter.stat().st_size < 400_000  # rank 4: 166k float16 adapter weights and the head, not the model
+    if kind == "lora":  # random adapters and head: untrained, but every merged update changes the scores
+        model = reader_weights.LoraSpanHead(packaged_model_dir(), rank=4, random_adapters=True).eval()
+        saved, most = reader_weights.save_adapter, 400_000  # 166k float16 adapter weights and the head
+    else:  # every weight but the word embeddings moved a little
+        model = reader_weights.FullSpanHead(packaged_model_dir()).eval()
+        with torch.no_grad():
+            for parameter in model.encoder.parameters():
+                if parameter.requires_grad:
+                    parameter += 0.02 * torch.randn_like(parameter)
+        saved, most = reader_weights.save_full, 12_000_000  # int8 changes, not the 90 MB model
+    weights = tmp_path / "weights.safetensors"
+    saved(model, weights)
+    assert weights.stat().st_size < most
     built = tmp_path / "reader-int8.onnx"
-    onnx_export.export_reader(packaged_model_dir(), adapter, built)  # what reader_model caches
-    [onnx] = reader.Reader(onnx_path=built).logits(QUESTION, [SENTENCE])
+    onnx_export.export_reader(packaged_model_dir(), weights, built)  # what reader_model caches
+    onnx_start, onnx_end = _onnx_logits(built, QUESTION, SENTENCE)
 
     tokenizer = AutoTokenizer.from_pretrained(str(packaged_model_dir()), local_files_only=True)
-    enc = tokenizer([QUESTION], [SENTENCE], return_offsets_mapping=True, return_tensors="pt")
+    enc = tokenizer([QUESTION], [SENTENCE], return_tensors="pt")
     with torch.no_grad():
         start, end = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
-    keep = [i for i, s in enumerate(enc.sequence_ids(0)) if s == 1]
-    assert [tuple(o) for o in enc["offset_mapping"][0][keep].tolist()] == onnx.offsets
+    assert start.shape[1] == len(onnx_start)  # the same word pieces
     # int8 weights: close to the torch scores, not equal
-    assert np.corrcoef(start[0, keep].numpy(), onnx.start)[0, 1] > 0.9
-    assert np.corrcoef(end[0, keep].numpy(), onnx.end)[0, 1] > 0.9
-    # without its merged updates the scores would be another model's
-    base = fit_reader.SpanHead(packaged_model_dir(), rank=4).eval()
-    base.head.load_state_dict(model.head.state_dict())
+    assert np.corrcoef(start[0].numpy(), onnx_start)[0, 1] > 0.9
+    assert np.corrcoef(end[0].numpy(), onnx_end)[0, 1] > 0.9
+    # without the trained changes the scores would be another model's
+    untrained = reader_weights.FullSpanHead(packaged_model_dir()).eval()
+    untrained.head.load_state_dict(model.head.state_dict())
     with torch.no_grad():
-        unadapted, _ = base(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
-    assert np.corrcoef(unadapted[0, keep].numpy(), onnx.start)[0, 1] < np.corrcoef(start[0, keep].numpy(), onnx.start)[0, 1]
-    assert fit_reader.gold_span(fit_reader.Pair("k", "g", QUESTION, SENTENCE, ("Sergei Lavrov",), [])) == (41, 54)
+        unchanged, _ = untrained(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+    assert np.corrcoef(unchanged[0].numpy(), onnx_start)[0, 1] < np.corrcoef(start[0].numpy(), onnx_start)[0, 1]
 
 
-def test_a_damaged_adapter_is_refused_naming_the_file(tmp_path):
+def test_damaged_weights_are_refused_naming_the_file(tmp_path):
     from safetensors.numpy import save_file
 
-    adapter = tmp_path / "adapter.safetensors"
+    weights = tmp_path / "weights.safetensors"
     save_file({"head.weight": np.zeros((2, 384), np.float16), "head.bias": np.zeros(2, np.float16),
-               "encoder.layer.9.attention.self.query.down": np.zeros((4, 384), np.float16)}, str(adapter))
-    with pytest.raises(ValueError, match=r"adapter\.safetensors: tensors that match no layer"):
-        onnx_export.export_reader(packaged_model_dir(), adapter, tmp_path / "reader.onnx")
-    adapter.write_bytes(b"not safetensors")
-    with pytest.raises(ValueError, match=r"adapter\.safetensors: not a reader adapter"):
-        onnx_export.export_reader(packaged_model_dir(), adapter, tmp_path / "reader.onnx")
+               "encoder.layer.9.attention.self.query.down": np.zeros((4, 384), np.float16)}, str(weights))
+    with pytest.raises(ValueError, match=r"weights\.safetensors: tensors that match no layer"):
+        onnx_export.export_reader(packaged_model_dir(), weights, tmp_path / "reader.onnx")
+    weights.write_bytes(b"not safetensors")
+    with pytest.raises(ValueError, match=r"weights\.safetensors: not a reader adapter"):
+        onnx_export.export_reader(packaged_model_dir(), weights, tmp_path / "reader.onnx")
     assert not (tmp_path / "reader.onnx").exists()
 
 
@@ -98,9 +121,7 @@ def test_warming_up_builds_the_reader_once_so_no_question_waits_for_it(make_assi
     assistant = make_assistant()
     assistant.embedder.load()  # from the usual cache: only the reader is built below
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    make_assistant(answer_phrase="rule").warm_up()  # the rule phrase reads no reader
-    assert not list(onnx_export.cache_dir().glob("reader-*"))
-    # Readers of earlier adapters: the most recently used one stays (another checkout may use it), the rest,
+    # Readers of earlier weights: the most recently used one stays (another checkout may use it), the rest,
     # unused for two days, are removed once the new one is built.
     cache = onnx_export.cache_dir()
     cache.mkdir(parents=True)
@@ -110,7 +131,7 @@ def test_warming_up_builds_the_reader_once_so_no_question_waits_for_it(make_assi
         os.utime(path, (time.time() - age_days * 86400,) * 2)
 
     assistant.warm_up()
-    built = onnx_export.reader_model(packaged_model_dir(), reader.ADAPTER_PATH)
+    built = onnx_export.reader_model(packaged_model_dir(), reader.WEIGHTS_PATH)
     assert sorted(cache.glob("reader-*-int8.onnx")) == sorted([built, earlier["a"]])
     made = built.stat().st_ino
     assistant.warm_up()  # a restart finds it

@@ -1,9 +1,8 @@
-"""A candidate sentence of the retrieved passages, as the extractive backend ranks it and the refusal decision reads
-it (its own module, so that neither of those imports the other)."""
+"""A candidate sentence of the retrieved passages, as the extractive backend reads and ranks it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -12,10 +11,8 @@ class Candidate:
     start: int
     end: int
     text: str
-    scoring_text: str
+    reading_text: str  # what the reader reads (a bare date line says what it is)
     context_stems: frozenset[str]  # stems of this sentence + the one before + the title
-    previous: str  # the sentence before it in the article ("" for the first)
-    stems: frozenset[str]
-    signals: dict[str, float] = field(default_factory=dict)
-    kind_ok: bool = True
-    score: float = 0.0
+    answerability: float = 0.0  # the reader's: its best span's score minus its no-answer score
+    score: float = 0.0  # what the answer is chosen by: the answerability less the passage's rank penalty
+    span: tuple[int, int] | None = None  # the reader's answer span in ``reading_text``

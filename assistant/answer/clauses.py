@@ -1,20 +1,15 @@
 """Shorten a long answer sentence to the clauses that answer the question.
 
-A sentence that answers a reading-comprehension question mostly restates the
-question and adds the answer next to the restated words: "The principle
-becomes quite complex, however, given the uncertainties of fossilization, ...".
-So a long sentence keeps the run of clauses from the first to the last one that
-holds a key term of the question (or the kind of thing asked for), plus one
-clause on each side, where the answer usually sits; clauses farther out go.
-A fragment or a relative clause at the left end brings the clause it leans on
-("... John Elway, who led the Broncos ..." keeps "John Elway").
+A long answer sentence is quoted by the clauses that hold the reader's answer span
+and as many of their neighbours as fit in the word limit, so the quote still
+reads as a statement around the answer. A fragment or a relative clause at the
+left end brings the clause it leans on ("... John Elway, who led the Broncos ..."
+keeps "John Elway").
 """
 
 from __future__ import annotations
 
 import re
-
-from ..question.analysis import PATTERNS, WORD, QuestionAnalysis, sentence_has_kind, stem
 
 # Clause boundaries: after , ; : ; around parentheses and dashes; before a relative or contrastive word.
 # Not at the comma inside a date ("September 9, 1914"), whose halves mean nothing apart.
@@ -38,30 +33,30 @@ def clause_spans(sentence: str) -> list[tuple[int, int]]:
     return spans
 
 
-def answering_span(analysis: QuestionAnalysis, sentence: str, max_words: int) -> tuple[int, int]:
-    """The part of ``sentence`` to quote: all of it up to ``max_words`` words, else the clauses around the question's terms."""
+def clauses_around(sentence: str, span: tuple[int, int] | None, max_words: int) -> tuple[int, int]:
+    """The part of ``sentence`` to quote: all of it up to ``max_words`` words, else the clauses holding the answer
+    ``span`` and their neighbours, nearest first, while they fit in ``max_words``."""
     whole = (0, len(sentence))
-    if max_words <= 0 or len(sentence.split()) <= max_words:
-        return whole
     spans = clause_spans(sentence)
-    if len(spans) < 2:
+    if max_words <= 0 or len(sentence.split()) <= max_words or len(spans) < 2 or span is None:
         return whole
-    clauses = [sentence[s:e] for s, e in spans]
-    has_terms = [any(stem(w) in analysis.terms for w in WORD.findall(c)) for c in clauses]
-    has_kind = [analysis.kind is not None and sentence_has_kind(analysis.kind, c, analysis) for c in clauses]
-    hits = [i for i, hit in enumerate(has_terms) if hit] or [0]
-    first, last = min(hits), max(hits)
-    kinds = [i for i, hit in enumerate(has_kind) if hit]
-    if kinds:  # reach the nearest clause holding what is asked for
-        first = min(first, min(kinds, key=lambda i: abs(i - first)))
-        last = max(last, min(kinds, key=lambda i: abs(i - last)))
-    # One clause more on each side, unless the end clause already holds the number, date... asked for;
-    # and a fragment ("(1685),") or a relative clause ("who led ...") brings the clause it leans on.
-    holds_asked = [kind and analysis.kind in PATTERNS for kind in has_kind]
-    if first > 0 and not holds_asked[first]:
-        first -= 1
-    while first > 0 and (len(clauses[first].split()) < 4 or _RELATIVE.match(clauses[first])):
-        first -= 1
-    if not holds_asked[last]:
-        last = min(len(spans) - 1, last + 1)
-    return spans[first][0], spans[last][1]
+    inside = [i for i, (s, e) in enumerate(spans) if s < span[1] and e > span[0]] or [0]
+    first, last = min(inside), max(inside)
+
+    def words(a: int, b: int) -> int:
+        return len(sentence[spans[a][0] : spans[b][1]].split())
+
+    lo, hi = first, last  # the clauses of the span itself
+    while True:
+        start_clause = sentence[spans[first][0] : spans[first][1]]
+        leaning = first > 0 and (len(start_clause.split()) < 4 or bool(_RELATIVE.match(start_clause)))
+        before = first > 0 and words(first - 1, last) <= max_words
+        after = last < len(spans) - 1 and words(first, last + 1) <= max_words
+        # a quote never opens on a fragment or a relative clause, whatever the limit; otherwise grow on both
+        # sides in turn while the quote fits
+        if leaning or (before and (not after or lo - first <= last - hi)):
+            first -= 1
+        elif after:
+            last += 1
+        else:
+            return spans[first][0], spans[last][1]

@@ -39,9 +39,6 @@ MAX_SEQ_TOKENS = 256
 CACHE_ENTRIES = 50_000
 # A batch's longest text may be this many times its shortest (+2 tokens): padding costs as much as tokens.
 BATCH_LENGTH_RATIO = 1.2
-# Word-piece vectors of candidate sentences, for the answer stage's alignment signal (~25 KB a sentence
-# in float16): bounded by size, about 5,000 sentences.
-TOKEN_CACHE_BYTES = 128 * 2**20
 
 
 def packaged_model_dir() -> Path:
@@ -68,17 +65,10 @@ class Embedder(ABC):
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._token_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._token_cache_bytes = 0
 
     @abstractmethod
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Normalised float32 vectors for one batch of texts, in order."""
-
-    @abstractmethod
-    def _encode_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """One forward pass over a batch: the normalised sentence vectors (as ``_encode``), and each text's
-        contextual word-piece vectors, normalised, without [CLS] and [SEP] (one row per word piece)."""
 
     def load(self) -> None:
         """Load the model now rather than on the first encode."""
@@ -146,36 +136,6 @@ class Embedder(ABC):
 
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode_cached([text])[0]
-
-    def word_piece_spans(self, text: str) -> list[tuple[int, int]]:
-        """Character span of each of the text's word pieces: the rows of ``token_vectors``, in order."""
-        return self.tokenizer.encode(text, add_special_tokens=False).offsets
-
-    def token_vectors(self, texts: list[str]) -> list[np.ndarray]:
-        """Each text's word-piece vectors (float16, rows normalised), remembered like ``encode_cached``'s.
-
-        The same forward pass gives the sentence vector, which goes into ``encode_cached``'s memory, so
-        asking for both costs one pass."""
-        with self._cache_lock:
-            found = {t: self._token_cache[t] for t in texts if t in self._token_cache}
-            for t in found:
-                self._token_cache.move_to_end(t)
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
-        for rows in self.batches(missing):
-            batch = [missing[i] for i in rows]
-            with self._lock:
-                pooled, tokens = self._encode_tokens(batch)
-            fresh = {t: v.astype(np.float16) for t, v in zip(batch, tokens)}
-            found.update(fresh)
-            with self._cache_lock:
-                self._cache.update(zip(batch, pooled))
-                for text, vectors in fresh.items():
-                    if text not in self._token_cache:
-                        self._token_cache_bytes += vectors.nbytes
-                    self._token_cache[text] = vectors
-                while self._token_cache_bytes > TOKEN_CACHE_BYTES and self._token_cache:
-                    self._token_cache_bytes -= self._token_cache.popitem(last=False)[1].nbytes
-        return [found[t] for t in texts]
 
 
 # fp32 ONNX: torch's vectors without loading torch. int8 ingests ~1.7x faster and kept xquad-dev's

@@ -92,12 +92,14 @@ def _built_once(name: str, build: Callable[[Path], None]) -> Path:
 
 
 def export_reader(model_dir: Path, adapter: Path, target: Path) -> None:
-    """The reader as an int8 ONNX file: MiniLM with the adapter's low-rank updates merged into its weights,
-    and its start/end head (outputs ``start_logits``, ``end_logits``, one per word piece).
+    """The reader as an int8 ONNX file: MiniLM with the trained changes added to its weights, and its start/end
+    head (outputs ``start_logits``, ``end_logits``, one per word piece).
 
-    The adapter (safetensors, written by bench/fit_reader.py) holds, for each adapted linear layer
-    ``name``, ``name.down`` (rank × inputs) and ``name.up`` (outputs × rank, already scaled): the layer's
-    weight becomes ``weight + up @ down`` (LoRA). It also holds ``head.weight`` and ``head.bias``.
+    The file (safetensors, written by bench/train_reader.py) holds the head (``head.weight``, ``head.bias``) and,
+    per changed parameter ``name`` of MiniLM, one of: its change as int8 rows with a scale each (``name.delta_q``,
+    ``name.delta_scale``; the weight becomes ``weight + delta_q * delta_scale``), its change as floats
+    (``name.delta``), or for a linear layer ``name`` a low-rank update (``name.down``, ``name.up``, already
+    scaled; ``weight + up @ down``, LoRA).
     """
     import tempfile
 
@@ -116,6 +118,13 @@ def export_reader(model_dir: Path, adapter: Path, target: Path) -> None:
             if f"{name}.down" in weights:
                 module.weight += weights[f"{name}.up"] @ weights[f"{name}.down"]
                 merged |= {f"{name}.down", f"{name}.up"}
+        for name, parameter in bert.named_parameters():
+            if f"{name}.delta_q" in weights and f"{name}.delta_scale" in weights:
+                parameter += weights[f"{name}.delta_q"] * weights[f"{name}.delta_scale"][:, None]
+                merged |= {f"{name}.delta_q", f"{name}.delta_scale"}
+            elif f"{name}.delta" in weights:
+                parameter += weights[f"{name}.delta"]
+                merged.add(f"{name}.delta")
         head = torch.nn.Linear(bert.config.hidden_size, 2)
         try:
             head.weight.copy_(weights["head.weight"])

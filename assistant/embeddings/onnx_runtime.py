@@ -56,11 +56,6 @@ class OnnxEmbedder(Embedder):
     def _encode(self, texts: list[str]) -> np.ndarray:
         return self._pool(*self._forward(texts))
 
-    def _encode_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
-        hidden, mask = self._forward(texts)
-        tokens = [row[1 : int(n) - 1] for row, n in zip(hidden, mask.sum(axis=1))]  # drop [CLS] ... [SEP]
-        return self._pool(hidden, mask), [normalised_rows(t) for t in tokens]
-
 
 class OnnxInt8Embedder(OnnxEmbedder):
     kind = "onnx-int8"

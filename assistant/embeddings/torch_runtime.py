@@ -6,7 +6,7 @@ from functools import cached_property
 
 import numpy as np
 
-from . import MODEL_NAME, Embedder, normalised_rows
+from . import MODEL_NAME, Embedder
 
 
 class TorchEmbedder(Embedder):
@@ -29,11 +29,3 @@ class TorchEmbedder(Embedder):
             texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
         return vectors.astype(np.float32, copy=False)
-
-    def _encode_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
-        # output_value=None: every output per text, padded to the batch; the attention mask says which are real.
-        outputs = self.model.encode(texts, batch_size=len(texts), output_value=None, show_progress_bar=False)
-        pooled = normalised_rows(np.stack([o["sentence_embedding"].float().numpy() for o in outputs]))
-        real = [int(o["attention_mask"].sum()) for o in outputs]
-        tokens = [normalised_rows(o["token_embeddings"].float().numpy()[1 : n - 1]) for o, n in zip(outputs, real)]
-        return pooled.astype(np.float32), tokens

@@ -44,14 +44,14 @@ class QuestionResult:
     answerable: bool
     answer: str = ""
     refused: bool = False
-    refusal_reason: str | None = None  # the backend's why (extractive: support, terms, kind, predicate)
+    refusal_reason: str | None = None  # the backend's why (extractive: answerability)
     error: str | None = None  # the message, when answering raised an AssistantError
     notice: str | None = None  # e.g. an LLM backend fell back to the extractive answer
     citations: list[dict] = field(default_factory=list)  # Citation.model_dump() + passage
     retrieved: list[dict] = field(default_factory=list)  # rank, chunk_id, article_id, source, score, text
     # Dense cosine of the top retrieved passage: the score plotted against the refusal threshold.
     top_passage_score: float | None = None
-    # The backend's own support score, when it reports one: what refusal_threshold is applied to.
+    # The backend's own support score, when it reports one: what answerability_threshold is applied to.
     support: float | None = None
     latency_ms: float = 0.0
     outcome: dict = field(default_factory=dict)  # per-metric values, see metrics / summary_metrics

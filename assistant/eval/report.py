@@ -31,7 +31,7 @@ def write_report(path: Path, summary: dict, results: Sequence[QuestionResult]) -
 def render_report(summary: dict, results: Sequence[QuestionResult]) -> str:
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     environment.filters["basename"] = lambda source: Path(source).name
-    threshold = summary["settings"]["refusal_threshold"]
+    threshold = summary["settings"].get("answerability_threshold", 0.0)
     factoid = [r for r in results if not r.is_summary]
     overviews = [r for r in results if r.is_summary]
     overview_metrics = summary.get("summary") or {}
@@ -119,18 +119,20 @@ def _score_plot(results: Sequence[QuestionResult], threshold: float, backend: st
     }
     if not any(groups.values()):
         return None
+    every = [v for values in groups.values() for v in values]
+    lo, hi = (min(every), max(every)) if use_support else (0.0, 1.0)
     fig, ax = _figure()
     for (label, scores), colour in zip(groups.items(), ("#55a868", "#c44e52")):
         if scores:
-            ax.hist(scores, bins=30, range=(0, 1), alpha=0.6, color=colour, label=f"{label} ({len(scores)})")
-    ax.axvline(threshold, color="black", linestyle="--", label=f"refusal_threshold = {threshold:g}")
-    ax.set_xlabel("support of the answer's best sentence" if use_support else "top retrieved passage score (dense cosine)")
+            ax.hist(scores, bins=30, range=(lo, hi), alpha=0.6, color=colour, label=f"{label} ({len(scores)})")
+    ax.axvline(threshold, color="black", linestyle="--", label=f"answerability_threshold = {threshold:g}")
+    ax.set_xlabel("the reader's answerability of the best sentence" if use_support else "top retrieved passage score (dense cosine)")
     _counts_on_y(ax, "questions")
     ax.legend()
     if use_support:
         caption = (
-            f"The score is the {backend} backend's support for its best sentence (support in results.jsonl): "
-            "below the line it refuses; it also refuses above it when the sentence lacks what the question asks."
+            f"The score is the {backend} backend's support for its best sentence (support in results.jsonl: the "
+            "reader's answerability): below the line it refuses."
         )
     else:
         caption = (

@@ -1,0 +1,87 @@
+"""Every candidate sentence the reader reads, per question, so the answer stage's choices can be made offline.
+
+For each question of a set (by default the held-out SQuAD validation set, bench/squad_val.py), retrieve as the
+assistant does and let the reader read every candidate sentence (``reader_sentences = 0``); keep, per candidate,
+its passage's rank and score, the reader's answerability and span, whether the sentence and the span hold a gold
+answer, and the sentence's share of question words (what ``reader_sentences`` selects by). Saved as a pickle;
+then ``--choose`` compares ways to pick the sentence on it: the reader's answerability less a penalty per
+retrieval rank of the sentence's passage (``Settings.rank_penalty``), and the preselection budget (how many
+sentences the reader reads, ``Settings.reader_sentences``).
+
+    .venv/bin/python -m bench.reader_choices [--set bench/out/squad-val] [--out bench/out/reader_choices.pkl]
+    .venv/bin/python -m bench.reader_choices --choose
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+from pathlib import Path
+
+import numpy as np
+from rich.progress import track
+
+from assistant.answer.extractive import ExtractiveBackend, by_promise
+from assistant.eval.corpus import default_cache_root, open_eval_index
+from assistant.eval.metrics import contains_answer
+from assistant.eval.questions import load_questions
+from assistant.question.analysis import question_terms
+from assistant.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def collect(folder: Path) -> list[dict]:
+    assistant = open_eval_index(folder / "articles", load_settings(reader_sentences=0), default_cache_root()).assistant
+    backend = assistant.backend("extractive")
+    assert isinstance(backend, ExtractiveBackend)
+    rows = []
+    for q in track(load_questions(folder / "questions.jsonl"), description="reading"):
+        passages = assistant.retrieve(q.question)
+        candidates = backend._candidates(passages)
+        terms = question_terms(q.question)
+        promise = [(c.passage, c.start) for c in by_promise(terms, candidates, passages)]
+        ranked = backend.rank(q.question, passages)
+        rows.append({
+            "id": q.id, "answerable": q.answerable, "gold": list(q.answers),
+            "candidates": [{
+                "rank": passages[c.passage].rank, "passage_score": passages[c.passage].score,
+                "answerability": c.answerability, "promise_order": promise.index((c.passage, c.start)),
+                "holds_gold": bool(q.answers) and contains_answer(c.text, q.answers),
+                "span_holds_gold": bool(q.answers) and c.span is not None
+                and contains_answer(c.reading_text[c.span[0] : c.span[1]], q.answers),
+                "words": len(c.text.split()),
+            } for c in ranked],
+        })
+    return rows
+
+
+def choose(rows: list[dict]) -> None:
+    answerable = [r for r in rows if r["answerable"] and r["candidates"]]
+    print(f"{len(answerable)} answerable questions with candidates; gold in some candidate: "
+          f"{np.mean([any(c['holds_gold'] for c in r['candidates']) for r in answerable]):.3f}")
+    print("| sentences read | rank penalty | sentence holds gold | span holds gold |")
+    print("|---|---|---|---|")
+    for budget in (0, 2, 3, 4, 6, 8, 10):
+        for penalty in (0.0, 1.0, 1.5, 2.0, 3.0):
+            hits, spans = [], []
+            for r in answerable:
+                read = [c for c in r["candidates"] if not budget or c["promise_order"] < budget]
+                best = max(read, key=lambda c: c["answerability"] - penalty * (c["rank"] - 1))
+                hits.append(best["holds_gold"]), spans.append(best["span_holds_gold"])
+            print(f"| {budget or 'all'} | {penalty:g} | {np.mean(hits):.3f} | {np.mean(spans):.3f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", type=Path, default=ROOT / "bench" / "out" / "squad-val")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "reader_choices.pkl")
+    parser.add_argument("--choose", action="store_true", help="compare the choices on the saved readings")
+    args = parser.parse_args()
+    if not args.choose:
+        args.out.write_bytes(pickle.dumps(collect(args.set)))
+    choose(pickle.loads(args.out.read_bytes()))
+
+
+if __name__ == "__main__":
+    main()
