@@ -118,6 +118,17 @@ def test_stdio_read_tools(stdio_index, tmp_path):
             assert "Joint Implementation Group" in citation["quote"]
             assert "[1] " in answer.content[1].text  # the citations as text, for clients that read text only
 
+            # a follow-up is read against the earlier turns, as /api/ask's history
+            visiting = "Which city is John Kerry visiting?"
+            first = await client.call_tool("ask", {"question": visiting})
+            follow_up = await client.call_tool("ask", {"question": "Who will he meet on Friday?", "history": [
+                {"question": visiting, "answer": first.content[0].text}]})
+            assert not follow_up.is_error and "Lavrov" in follow_up.content[0].text, text_of(follow_up)
+            schema = next(t for t in listing.tools if t.name == "ask").input_schema
+            assert "history" in schema["properties"]
+            wrong = await client.call_tool("ask", {"question": "Who?", "history": [{"question": visiting}]})
+            assert wrong.is_error and "answer" in text_of(wrong)  # names the missing field
+
             articles = (await client.call_tool("list_articles", {})).structured_content["articles"]
             assert len(articles) == 1
             assert set(articles[0]) == {"id", "title", "published", "chunks", "url"} and articles[0]["chunks"] > 0

@@ -46,7 +46,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from .. import errors
-from ..models import Answer, Filters, Link, Passage, display_source, link_or_path, parse_link
+from ..models import Answer, Filters, Link, Passage, Turn, display_source, link_or_path, parse_link
 
 if TYPE_CHECKING:
 
@@ -124,6 +124,11 @@ ArticleIds = Annotated[
     list[str] | None,
     Field(max_length=100, description="Only these articles (ids from list_articles); default: all of them."),
 ]
+History = Annotated[
+    list[Turn] | None,
+    Field(max_length=50, description="Earlier exchanges of the conversation, oldest first ({question, answer}), so "
+          "that a follow-up (\"Who will he meet?\", \"When?\") is read against them, as /api/ask's history."),
+]
 
 
 # --- the tools ---------------------------------------------------------------------------------------------
@@ -179,13 +184,14 @@ class _Tools:
         self,
         question: Annotated[str, Field(description="A question about the articles, in plain language.")],
         article_ids: ArticleIds = None,
+        history: History = None,
     ) -> Annotated[CallToolResult, Answer]:
         """Answer a question from the indexed articles. The answer's sentences end in [n] markers; each
         citation n gives the article, its source (a file name or link), the verbatim quote, and the quote's
         character span (start, end) in the article's stored text. refused is true when the articles do not
         hold the answer ("The articles don't say.")."""
         with _as_tool_errors():
-            answer = self.assistant.ask(question, filters=_filters(article_ids))
+            answer = self.assistant.ask(question, history or (), filters=_filters(article_ids))
         shaped = answer.public(reader=True)
         content = [TextContent(type="text", text=answer.answer)]
         if shaped["citations"]:
