@@ -172,10 +172,10 @@ class Answer(BaseModel):
     # --- not sent --------------------------------------------------------------------------------
     question: SkipJsonSchema[str | None] = Field(None, exclude=True, description="The standalone question answered.")
     passages: SkipJsonSchema[list[Passage]] = Field(default_factory=list, exclude=True)
-    # How well the best sentence matches the question (the score the refusal threshold applies to).
+    # How well the chosen sentence answers (extractive: the reader's answerability, what the threshold applies to).
     support: SkipJsonSchema[float | None] = Field(None, exclude=True)
     refusal_reason: SkipJsonSchema[str | None] = Field(None, exclude=True)
-    # What the refusal decision looked at (the extractive backend's signals, answer/refusal.py), for bench/cv.py.
+    # What the refusal decision looked at (extractive: the answerability), for the evaluator's results.
     refusal_signals: SkipJsonSchema[dict[str, float] | None] = Field(None, exclude=True)
     kind: SkipJsonSchema[str] = Field("factoid", exclude=True, description="factoid, overview or catalogue")
 

@@ -63,7 +63,8 @@ class ExtractiveBackend(AnswerBackend):
         return self._compose(best, passages).model_copy(update=why)
 
     def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
-        """The candidate sentences the reader read, most answerable first (what the answer is chosen from)."""
+        """The candidate sentences the reader read, best first: answerability less the passage's rank penalty (what
+        the answer is chosen from)."""
         candidates = self._candidates(passages)
         read = _most_promising(question_terms(question), candidates, passages, self.settings.reader_sentences)
         readings = reader.shipped().read(question, [c.reading_text for c in read])
