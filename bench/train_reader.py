@@ -20,7 +20,8 @@ A long job, never run by the tests: resumable from its checkpoint, a progress li
 
 It writes ``reader-adapter.safetensors`` (the format the runtime adds to the packaged weights) and
 ``manifest.json`` (the training file's sha256, the command, seed, commit, steps and validation figures) into
---out; ``--ship`` copies them to ``assistant/answer/reader-weights.safetensors`` and ``reader-manifest.json``.
+--out; ``--ship`` puts them in ``assistant/answer/`` as ``reader-weights.safetensors`` (with --full, cut to rank 64 by
+``reader_weights.low_rank``) and ``reader-manifest.json``.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from transformers import AutoTokenizer
 
 from assistant.embeddings import packaged_model_dir
 from assistant.text import split_sentences
-from bench.reader_weights import FullSpanHead, LoraSpanHead, save_adapter, save_full
+from bench.reader_weights import FullSpanHead, LoraSpanHead, low_rank, save_adapter, save_full
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "qa-train" / "squad-v1.1-train.jsonl.gz"
@@ -361,8 +362,13 @@ def main() -> None:
     print(f"wrote {adapter} ({adapter.stat().st_size / 2**20:.1f} MB) and manifest.json", flush=True)
     if args.ship:
         shipped = ROOT / "assistant" / "answer"
-        shutil.copyfile(adapter, shipped / "reader-weights.safetensors")
-        shutil.copyfile(manifest_path, shipped / "reader-manifest.json")
+        if args.full:  # the blocks' changes at rank 64: half the file, the same answers (reader_weights.low_rank)
+            low_rank(adapter, shipped / "reader-weights.safetensors")
+        else:
+            shutil.copyfile(adapter, shipped / "reader-weights.safetensors")
+        shipped_as = ("the transformer blocks' changes cut to rank 64 (bench.reader_weights.low_rank); the validation "
+                      "figures are the full change's") if args.full else "as trained"
+        (shipped / "reader-manifest.json").write_text(json.dumps(manifest | {"shipped_as": shipped_as}, indent=1) + "\n")
         print(f"shipped: {shipped / 'reader-weights.safetensors'} and reader-manifest.json", flush=True)
 
 
