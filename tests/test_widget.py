@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
-from conftest import SEED_ARTICLE, SEEDS
+from conftest import ROOT, SEED_ARTICLE, SEEDS
 from servers import ServerThread, free_port
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
@@ -39,6 +42,28 @@ IFRAME_PAGE = """<!doctype html>
 </body></html>
 """
 
+# The README's own iframe snippet (border: 0), at a size the test picks.
+SIZED_IFRAME_PAGE = """<!doctype html>
+<html><head><title>Harbour News (iframe {width}x{height})</title></head>
+<body><iframe src="{assistant}/widget#key={key}&title=Ask%20Example%20News"
+        width="{width}" height="{height}" style="border: 0"></iframe></body></html>
+"""
+
+
+def documented_iframe_sizes() -> set[tuple[int, int]]:
+    """Every width x height of a /widget iframe snippet in the README and docs/widget.md."""
+    sizes = set()
+    for doc in (ROOT / "README.md", ROOT / "docs" / "widget.md"):
+        for tag in re.findall(r"<iframe\b[^>]*/widget[^>]*>", doc.read_text()):
+            width, height = re.search(r'width="(\d+)"', tag), re.search(r'height="(\d+)"', tag)
+            if width and height:
+                sizes.add((int(width[1]), int(height[1])))
+    return sizes
+
+
+# The documented sizes (400x560 today), a narrow phone-sized frame and a wide one.
+IFRAME_SIZES = sorted(documented_iframe_sizes() | {(320, 480), (400, 560), (800, 600)})
+
 
 # The article's own page: the widget is scoped to it, so "this article" means it.
 ARTICLE_PAGE = """<!doctype html>
@@ -58,7 +83,13 @@ def host_site(assistant_url: str, article_id: str = "") -> Starlette:
     def misconfigured(request):  # a site that pasted a wrong key
         return HTMLResponse(HOST_PAGE.format(assistant=assistant_url, key="not-a-key-of-this-server", article=""))
 
+    def sized_iframe(request):
+        width, height = int(request.query_params["width"]), int(request.query_params["height"])
+        html = SIZED_IFRAME_PAGE.format(assistant=assistant_url, key=WIDGET_KEY, width=width, height=height)
+        return HTMLResponse(html)
+
     return Starlette(routes=[Route("/", page(HOST_PAGE)), Route("/iframe", page(IFRAME_PAGE)),
+                             Route("/iframe-sized", sized_iframe),
                              Route("/article", page(ARTICLE_PAGE)), Route("/story/ferry", page(HOST_PAGE)),
                              Route("/wrong-key", misconfigured)])
 
@@ -367,3 +398,88 @@ def test_the_reader_works_in_the_widget_page_of_an_iframe(page, sites):
     frame.locator("article-assistant .msg.bot .cite").first.click(timeout=60_000)
     expect(frame.locator("article-assistant .reader mark.cited")).to_contain_text("Joint Implementation Group",
                                                                                   timeout=30_000)
+
+
+# From inside the /widget frame: its viewport, its page's scroll size, and where the parts of the panel are.
+LAYOUT = """() => {
+  const root = document.querySelector("article-assistant").shadowRoot;
+  const box = selector => {
+    const node = root.querySelector(selector), r = node.getBoundingClientRect();
+    const hit = root.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);  // what a click there reaches
+    return { left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width, height: r.height,
+             reachable: hit === node || node.contains(hit) };
+  };
+  const page = document.documentElement;
+  return { width: innerWidth, height: innerHeight, scrollWidth: page.scrollWidth, scrollHeight: page.scrollHeight,
+           panel: box(".panel"), parts: { title: box(".title"), "New button": box(".new"),
+           input: box("form.ask textarea"), "send button": box("form.ask .send") } };
+}"""
+
+
+@pytest.mark.parametrize(("width", "height"), IFRAME_SIZES, ids=[f"{w}x{h}" for w, h in IFRAME_SIZES])
+def test_the_widget_page_fills_its_iframe_at_each_documented_size(page, sites, artifacts_dir, width, height):
+    from playwright.sync_api import expect
+
+    page.goto(f"{sites['allowed']}/iframe-sized?width={width}&height={height}")
+    expect(page.frame_locator("iframe").locator("article-assistant .title")).to_have_text("Ask Example News")
+    frame = page.locator("iframe").element_handle().content_frame()
+    frame.wait_for_function("() => document.querySelector('article-assistant').shadowRoot"
+                            ".querySelector('.frame').style.visibility === ''")  # its stylesheet has loaded
+    layout = frame.evaluate(LAYOUT)
+    page.screenshot(path=str(artifacts_dir / f"widget-iframe-{width}x{height}.png"))
+
+    assert (layout["width"], layout["height"]) == (width, height)  # the frame's viewport is the iframe
+    panel = layout["panel"]  # the panel is the whole frame: top-left at 0,0, its full width and height
+    assert (panel["left"], panel["top"], panel["right"], panel["bottom"]) == (0, 0, width, height), layout
+    assert (layout["scrollWidth"], layout["scrollHeight"]) == (width, height), layout  # nothing to scroll to
+    for name, part in layout["parts"].items():
+        assert part["width"] > 0 and part["height"] > 0, (name, layout)
+        assert 0 <= part["left"] and part["right"] <= width, (name, layout)
+        assert 0 <= part["top"] and part["bottom"] <= height, (name, layout)
+        assert part["reachable"], (name, layout)  # on top, not covered by anything
+
+
+def test_the_floating_panel_keeps_its_place_above_the_button(page, sites):
+    from playwright.sync_api import expect
+
+    open_widget(page, sites["allowed"])  # a 1100x760 window
+    panel = page.locator("article-assistant .panel")
+    expect(panel).to_be_visible()
+    box, launcher = panel.bounding_box(), page.locator("article-assistant .launcher").bounding_box()
+    assert (box["x"] + box["width"], box["y"] + box["height"]) == (1100 - 20, 760 - 88)  # right 20px, bottom 88px
+    assert (box["width"], box["height"]) == (380, 560)
+    assert launcher["y"] >= box["y"] + box["height"] and launcher["x"] + launcher["width"] == 1100 - 20
+
+
+def font_dependent(text: str) -> list[str]:
+    """Characters that need a symbol or emoji font: outside the BMP (👍), symbols (×, ←, ✓), emoji selectors."""
+    return [c for c in text if ord(c) > 0xFFFF or unicodedata.category(c) in ("So", "Sm") or c in "\ufe0f\u200d"]
+
+
+def test_the_widget_icons_are_svg_not_emoji(page, sites, artifacts_dir):
+    from playwright.sync_api import expect
+
+    open_widget(page, sites["allowed"])
+    ask(page, "What does JIG stand for?")
+    up, down = page.locator("article-assistant .rate.up"), page.locator("article-assistant .rate.down")
+    expect(up).to_be_visible(timeout=60_000)
+    # Each icon button keeps its accessible name, and shows a drawing, not a character.
+    expect(page.get_by_role("button", name="Helpful", exact=True)).to_have_count(1)
+    expect(page.get_by_role("button", name="Not helpful", exact=True)).to_have_count(1)
+    expect(page.get_by_role("button", name="Close", exact=True)).to_be_visible()
+    page.locator("article-assistant .citation .read").first.click()
+    back = page.get_by_role("button", name="Back to the conversation", exact=True)
+    expect(back).to_be_visible()
+    for button in (up, down, page.locator("article-assistant .close"), back):
+        svg = button.locator("svg")
+        expect(svg).to_have_count(1)
+        assert svg.get_attribute("aria-hidden") == "true"
+        size = svg.bounding_box()
+        assert size["width"] >= 12 and size["height"] >= 12  # drawn, at its size
+        assert font_dependent(button.text_content()) == [], button.text_content()
+    page.screenshot(path=str(artifacts_dir / "widget-icons-reader.png"))
+    page.locator("article-assistant .back").click()
+    page.screenshot(path=str(artifacts_dir / "widget-icons.png"))
+    # No button of the widget depends on a symbol font, in the floating panel or in the launcher.
+    texts = page.locator("article-assistant button").evaluate_all("bs => bs.map(b => b.textContent)")
+    assert [t for t in texts if font_dependent(t)] == []

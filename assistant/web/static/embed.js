@@ -50,16 +50,41 @@
     return node;
   }
 
-  function chatIcon() {
+  // Icons are inline SVG (constant path data, 24x24 grid, drawn in currentColor), not emoji or symbol
+  // characters, so they look the same with whatever fonts the visitor has. Each sits in a button that has
+  // its own accessible name (aria-label), so the drawing itself is hidden from screen readers.
+  const ICONS = {
+    chat: { fill: "M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H9l-5 4v-4H4a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1z" },
+    close: { stroke: "M18 6 6 18M6 6l12 12" },
+    back: { stroke: "M19 12H5M12 19l-7-7 7-7" },
+    up: { stroke: "M14 9V5a3 3 0 0 0-3-3l-4 9v11h11.28a2 2 0 0 0 2-1.7l1.38-9a2 2 0 0 0-2-2.3z" +
+      "M7 22H4a2 2 0 0 1-2-2v-7a2 2 0 0 1 2-2h3" },
+    down: { stroke: "M10 15v4a3 3 0 0 0 3 3l4-9V2H5.72a2 2 0 0 0-2 1.7l-1.38 9a2 2 0 0 0 2 2.3z" +
+      "m7-13h2.67A2.31 2.31 0 0 1 22 4v7a2.31 2.31 0 0 1-2.33 2H17" },
+  };
+
+  function icon(name, size) {
     const ns = "http://www.w3.org/2000/svg";
+    const shape = ICONS[name];
     const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("class", "icon icon-" + name);
     svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", "26");
-    svg.setAttribute("height", "26");
+    svg.setAttribute("width", String(size));
+    svg.setAttribute("height", String(size));
     svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
     const path = document.createElementNS(ns, "path");
-    path.setAttribute("d", "M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H9l-5 4v-4H4a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1z");
-    path.setAttribute("fill", "currentColor");
+    if (shape.fill) {
+      path.setAttribute("d", shape.fill);
+      path.setAttribute("fill", "currentColor");
+    } else {
+      path.setAttribute("d", shape.stroke);
+      path.setAttribute("fill", "none");
+      path.setAttribute("stroke", "currentColor");
+      path.setAttribute("stroke-width", "2");
+      path.setAttribute("stroke-linecap", "round");
+      path.setAttribute("stroke-linejoin", "round");
+    }
     svg.appendChild(path);
     return svg;
   }
@@ -243,7 +268,7 @@
   const stylesheet = el("link");
   stylesheet.rel = "stylesheet";
   stylesheet.href = server + "/embed.css";
-  const frame = el("div", "frame " + config.position + (inline ? " inline" : ""));
+  const frame = el("div", "frame " + (inline ? "inline" : config.position)); // inline: no floating offsets
   frame.style.visibility = "hidden"; // until styled, so no unstyled flash
   const reveal = function () { frame.style.visibility = ""; };
   stylesheet.addEventListener("load", reveal);
@@ -251,14 +276,15 @@
   root.append(stylesheet, frame);
 
   const launcher = button("launcher");
-  launcher.appendChild(chatIcon());
+  launcher.appendChild(icon("chat", 26));
 
   const panel = el("section", "panel");
   panel.setAttribute("role", inline ? "region" : "dialog");
   panel.setAttribute("aria-label", config.title);
   const head = el("header", "head");
   const newButton = button("new", "New", "Start a new conversation");
-  const closeButton = button("close", "\u00d7", "Close");
+  const closeButton = button("close", null, "Close");
+  closeButton.append(icon("close", 14));
   const heading = el("div", "heading");
   heading.append(el("h2", "title", config.title));
   if (config.article) heading.append(el("p", "scope", "About this article"));
@@ -282,7 +308,8 @@
   reader.hidden = true;
   reader.setAttribute("aria-label", "Article reader");
   const readerHead = el("div", "reader-head");
-  const backButton = button("back", "\u2190 Back", "Back to the conversation");
+  const backButton = button("back", null, "Back to the conversation");
+  backButton.append(icon("back", 12), document.createTextNode("Back"));
   const readerTitle = el("h3", "reader-title");
   readerHead.append(backButton, readerTitle);
   const readerMeta = el("p", "reader-meta");
@@ -338,8 +365,10 @@
   // --- feedback: thumbs up or down, then an optional comment ---------------------------------
   function feedbackControls(message) {
     const box = el("div", "feedback");
-    const up = button("rate up", "\ud83d\udc4d", "Helpful");
-    const down = button("rate down", "\ud83d\udc4e", "Not helpful");
+    const up = button("rate up", null, "Helpful");
+    up.append(icon("up", 16));
+    const down = button("rate down", null, "Not helpful");
+    down.append(icon("down", 16));
     const said = el("span", "feedback-said");
     said.setAttribute("role", "status");
     const comment = el("form", "comment");
