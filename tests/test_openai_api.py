@@ -8,6 +8,7 @@ each send from an address of their own in 127.0.0.0/8, so their rate-limit bucke
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 
@@ -22,7 +23,8 @@ from servers import ServeProcess
 
 from assistant.errors import BackendError
 from assistant.models import Answer
-from assistant.web.openai_api import Completion, _events
+from assistant.web.openai_api import stream_error
+from assistant.web.openai_replies import Completion, Reply, events
 
 pytestmark = pytest.mark.slow
 
@@ -31,6 +33,7 @@ WIDGET = "widget-key-openai-0123456789"
 ALLOWED = "http://allowed.example"
 EVIL = "http://evil.example"
 MODEL = "article-assistant"
+SOURCES_MODEL = "article-assistant-sources"
 JIG = "What does JIG stand for?"
 JIG_ANSWER = "Joint Implementation Group"
 RATE = 30  # requests per minute per key and client, on the test server
@@ -125,9 +128,9 @@ def sse_data(response: httpx.Response) -> list[str]:
 
 # --- /v1/models -----------------------------------------------------------------------------------
 
-def test_models_lists_the_one_model(served):
+def test_models_lists_the_two_models(served):
     listed = sdk(served).models.list()
-    assert [m.id for m in listed] == [MODEL]
+    assert [m.id for m in listed] == [MODEL, SOURCES_MODEL]
     assert sdk(served).models.retrieve(MODEL).id == MODEL
     with client(served) as c:
         body = c.get("/v1/models").json()
@@ -178,10 +181,7 @@ def test_sdk_streams_the_answer_then_its_citations_then_done(served):
 
 
 def test_langchain_chat_openai_answers(served):
-    llm = ChatOpenAI(
-        model=MODEL, base_url=served.url + "/v1", api_key=ADMIN, max_retries=0,
-        http_client=httpx.Client(transport=transport(), timeout=120),
-    )
+    llm = langchain(served)
     reply = llm.invoke(JIG)
     assert JIG_ANSWER in reply.content and reply.response_metadata["finish_reason"] == "stop"
     assert JIG_ANSWER in "".join(chunk.content for chunk in llm.stream(JIG))
@@ -191,6 +191,176 @@ def test_langchain_chat_openai_answers(served):
         HumanMessage("Did he deny the report?"),
     ])
     assert "Tom Baker denied the report" in follow_up.content
+
+
+# --- citations in the shapes clients read: annotations, a Sources list, an article page ---------------------
+
+def assert_annotations(served, text: str, annotations: list[dict], citations: list[dict]) -> None:
+    """Each url_citation points at the [n] it belongs to, is titled as the citation, and opens for a person
+    (no key): this server's article page with the quote marked, escaped, with no script."""
+    assert annotations, "no annotations"
+    by_n = {c["n"]: c for c in citations}
+    for annotation in annotations:
+        assert annotation["type"] == "url_citation"
+        cited = annotation["url_citation"]
+        marker = text[cited["start_index"] : cited["end_index"]]
+        citation = by_n[int(marker.strip("[]"))]
+        assert marker == f"[{citation['n']}]" and cited["title"] == citation["title"]
+        page = httpx.get(cited["url"], timeout=60)  # a browser: no key, no header
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "script-src" not in page.headers["content-security-policy"]
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+        assert f'<mark id="quote">{html.escape(citation["quote"])}</mark>' in page.text
+        assert cited["url"].endswith("#quote")
+
+
+def test_annotations_on_the_message_point_at_their_markers(served):
+    body = sdk(served).chat.completions.with_raw_response.create(model=MODEL, messages=[user(JIG)]).http_response
+    message = body.json()["choices"][0]["message"]
+    assert_annotations(served, message["content"], message["annotations"], body.json()["citations"])
+    parsed = sdk(served).chat.completions.create(model=MODEL, messages=[user(JIG)]).choices[0].message
+    assert parsed.annotations and parsed.annotations[0].type == "url_citation"  # the SDK's own type
+
+
+def test_annotations_on_the_stream_point_at_their_markers(served):
+    with client(served) as c, c.stream("POST", "/v1/chat/completions", json=completion_body(user(JIG), stream=True)) as r:
+        chunks = [json.loads(d) for d in sse_data(r)[:-1]]
+    text = "".join(ch["choices"][0]["delta"].get("content", "") for ch in chunks)
+    annotations = [a for ch in chunks for a in ch["choices"][0]["delta"].get("annotations", [])]
+    assert_annotations(served, text, annotations, chunks[-1]["citations"])
+
+
+def test_an_article_page_link_needs_its_signature(served):
+    message = sdk(served).chat.completions.with_raw_response.create(model=MODEL, messages=[user(JIG)]).http_response
+    url = message.json()["choices"][0]["message"]["annotations"][0]["url_citation"]["url"]
+    article_id = message.json()["citations"][0]["article_id"]
+    forged = url.split("sig=")[0] + "sig=" + "A" * 27
+    for wrong in (forged, f"{served.url}/read/{article_id}", f"{served.url}/read/no-such-article?sig=x"):
+        refused = httpx.get(wrong, timeout=60)
+        assert refused.status_code == 404 and "Traceback" not in refused.text
+        assert "<mark" not in refused.text
+
+
+def test_the_sources_model_ends_its_text_with_the_passages(served):
+    expected = api_ask(served, JIG)
+    raw = sdk(served).chat.completions.with_raw_response.create(model=SOURCES_MODEL, messages=[user(JIG)])
+    body = raw.http_response.json()
+    text = body["choices"][0]["message"]["content"]
+    answer, _, sources = text.partition("\n\nSources:\n")
+    assert answer == expected["answer"] and body["model"] == SOURCES_MODEL
+    first = expected["citations"][0]
+    assert sources.splitlines()[0].startswith(f'[1] {first["title"]}: "{first["quote"]}" http')
+    assert_annotations(served, text, body["choices"][0]["message"]["annotations"], body["citations"])
+    assert all(a["url_citation"]["end_index"] <= len(answer) for a in body["choices"][0]["message"]["annotations"])
+
+
+def langchain(served, model: str = MODEL) -> ChatOpenAI:
+    return ChatOpenAI(model=model, base_url=served.url + "/v1", api_key=ADMIN, max_retries=0,
+                      http_client=httpx.Client(transport=transport(), timeout=120))
+
+
+def test_langchain_users_get_the_passages_with_the_sources_model(served):
+    reply = langchain(served, SOURCES_MODEL).invoke(JIG)
+    assert JIG_ANSWER in reply.content and "\n\nSources:\n[1] " in reply.content
+    assert "/read/" in reply.content  # a link a person can open
+    streamed = "".join(chunk.content for chunk in langchain(served, SOURCES_MODEL).stream(JIG))
+    assert streamed == reply.content
+
+
+RAG_CONTEXT = "\n\n".join(
+    f"Document {i}: The Joint Implementation Group (JIG) coordinates the work of the partner agencies. " * 4
+    for i in range(12)
+)
+
+
+def test_a_long_rag_style_system_message_is_accepted(served):
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+
+    system = "Answer the question using only the context below. Cite your sources.\n\n<context>\n{context}\n</context>"
+    assert len(system.format(context=RAG_CONTEXT)) > 3_670
+    chain = ChatPromptTemplate.from_messages([("system", system), ("human", "{question}")]) | langchain(served) \
+        | StrOutputParser()
+    assert JIG_ANSWER in chain.invoke({"context": RAG_CONTEXT, "question": JIG})
+    # LangChain hub's rlm/rag-prompt: one human message, the question before the client's context
+    single = ChatPromptTemplate.from_messages([("human", "You are an assistant for question-answering tasks. "
+                                                "Use the following pieces of retrieved context to answer the "
+                                                "question.\nQuestion: {question} \nContext: {context} \nAnswer:")])
+    assert JIG_ANSWER in (single | langchain(served) | StrOutputParser()).invoke(
+        {"context": RAG_CONTEXT, "question": JIG})
+
+
+def test_structured_output_is_refused_clearly(served):
+    from pydantic import BaseModel
+
+    class Acronym(BaseModel):
+        expansion: str
+
+    with pytest.raises(openai.BadRequestError) as refused:
+        langchain(served).with_structured_output(Acronym).invoke(JIG)
+    assert "response_format" in str(refused.value) and "text" in str(refused.value)
+
+
+def llama_index(served, model: str = MODEL, **options):
+    from llama_index.llms.openai_like import OpenAILike
+
+    return OpenAILike(model=model, api_base=served.url + "/v1", api_key=ADMIN, max_retries=0, timeout=120,
+                      http_client=httpx.Client(transport=transport(), timeout=120), **options)
+
+
+def test_llama_index_openai_like_with_its_defaults(served):
+    from llama_index.core.llms import ChatMessage as LlamaMessage
+
+    llm = llama_index(served)
+    assert llm.metadata.is_chat_model is False  # its default: POST /v1/completions
+    completion = llm.complete(JIG)
+    assert JIG_ANSWER in completion.text
+    assert JIG_ANSWER in completion.raw.model_extra["citations"][0]["quote"]  # the SDK response keeps them
+    assert JIG_ANSWER in "".join(piece.delta for piece in llm.stream_complete(JIG))
+    # chat() on a completion model flattens the conversation into "user: …/assistant: " lines: still a follow-up
+    follow_up = llm.chat([
+        LlamaMessage(role="user", content="Which port does Tom Baker lead?"),
+        LlamaMessage(role="assistant", content="Portsmouth"),
+        LlamaMessage(role="user", content="Did he deny the report?"),
+    ])
+    assert "Tom Baker denied the report" in follow_up.message.content
+    assert "\n\nSources:\n[1] " in llama_index(served, SOURCES_MODEL).complete(JIG).text
+    chat_model = llama_index(served, is_chat_model=True)
+    assert JIG_ANSWER in chat_model.chat([LlamaMessage(role="user", content=JIG)]).message.content
+
+
+def test_completions_through_the_sdk(served):
+    expected = api_ask(served, JIG)
+    completion = sdk(served).completions.create(model=MODEL, prompt=JIG)
+    assert completion.object == "text_completion" and completion.choices[0].text == expected["answer"]
+    assert completion.model_extra["citations"] == expected["citations"]
+    chunks = list(sdk(served).completions.create(model=MODEL, prompt=[JIG], stream=True))
+    assert "".join(c.choices[0].text for c in chunks) == expected["answer"]
+    assert chunks[-1].choices[0].finish_reason == "stop" and chunks[-1].model_extra["citations"]
+    with client(served) as c:
+        assert_openai_error(c.post("/v1/completions", json={"model": MODEL, "prompt": [JIG, JIG]}), 400,
+                            "invalid_request_error", "prompt")
+        assert_openai_error(c.post("/v1/completions", json={"model": MODEL, "prompt": ""}), 400,
+                            "invalid_request_error", "prompt")
+
+
+TITLE_CHORE = (
+    "### Task:\nGenerate a concise title for the chat history.\n### Output:\nJSON format: { \"title\": \"the title\" }\n"
+    "### Chat History:\n<chat_history>\nUSER: What does JIG stand for?\nASSISTANT: Joint Implementation Group [1]."
+    "\n</chat_history>"
+)
+
+
+def test_a_chat_front_ends_chores_are_no_article_questions(served):
+    """Open WebUI asks the chat's own model for a title, tags and follow-ups: they get what they ask for, and
+    the articles are neither searched nor cited for them."""
+    completion = sdk(served).chat.completions.with_raw_response.create(model=MODEL, messages=[user(TITLE_CHORE)])
+    body = completion.http_response.json()
+    assert json.loads(body["choices"][0]["message"]["content"]) == {"title": "What does JIG stand for"}
+    assert body["citations"] == [] and body["choices"][0]["message"]["annotations"] == []
+    tags = TITLE_CHORE.replace('{ \"title\": \"the title\" }', '{ "tags": ["tag1", "tag2"] }')
+    streamed = list(sdk(served).chat.completions.create(model=MODEL, messages=[user(tags)], stream=True))
+    assert json.loads("".join(c.choices[0].delta.content or "" for c in streamed)) == {"tags": []}
 
 
 def test_a_follow_up_resolves_from_the_history(served):
@@ -424,11 +594,15 @@ def test_a_failure_mid_stream_is_an_error_event_then_done():
         yield "Kerry will"
         raise BackendError("the answer backend failed")
 
-    events = list(_events(Completion(), "", pieces(), reader=True))
-    assert json.loads(events[0].removeprefix("data: "))["choices"][0]["delta"]["role"] == "assistant"
-    assert json.loads(events[1].removeprefix("data: ")) == {"error": {
+    def make_reply(answer):
+        return Reply.of(answer, model=MODEL, reader=True, link_of=lambda c: "http://x/")
+
+    sent = list(events(Completion(MODEL), "", pieces(), make_reply, stream_error))
+    assert json.loads(sent[0].removeprefix("data: "))["choices"][0]["delta"]["role"] == "assistant"
+    assert json.loads(sent[1].removeprefix("data: ")) == {"error": {
         "message": "the answer backend failed", "type": "server_error", "param": None, "code": None}}
-    assert events[-1] == "data: [DONE]\n\n" and len(events) == 3
-    done = list(_events(Completion(), Answer(answer="It is [1].", citations=[]), (p for p in ()), reader=True))
+    assert sent[-1] == "data: [DONE]\n\n" and len(sent) == 3
+    done = list(events(Completion(MODEL), Answer(answer="It is [1].", citations=[]), (p for p in ()), make_reply,
+                       stream_error))
     assert [json.loads(e.removeprefix("data: "))["choices"][0]["delta"] for e in done[:-1]] == [
         {"role": "assistant", "content": ""}, {"content": "It is [1]."}, {}]

@@ -14,6 +14,7 @@ from ..core import Assistant
 from ..errors import ConfigError
 from .api import add_error_handlers
 from .api import router as api_router
+from .article_page import ArticleLinks, article_page_router, link_secret
 from .auth import load_keyring
 from .browser import BrowserSessions
 from .chat import build_chat_page
@@ -63,6 +64,9 @@ def create_app(assistant: Assistant) -> FastAPI:
     mount_mcp(app, assistant=assistant, keyring=keyring)
     app.include_router(api_router)
     app.include_router(openai_router)  # /v1/: OpenAI-compatible chat completions
+    # /read/{id}: the article page the links in /v1's citations open (signed links: a person has no key)
+    app.state.article_links = links = ArticleLinks(link_secret(settings))
+    app.include_router(article_page_router(links))
     app.include_router(ready_router)
     app.include_router(widget_router(keyring))
     app.include_router(session_router(access))

@@ -1,34 +1,31 @@
-"""An OpenAI-compatible API under /v1/: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+"""An OpenAI-compatible API under /v1/: ``POST /v1/chat/completions``, ``POST /v1/completions`` (the legacy
+text API, which LlamaIndex's ``OpenAILike`` calls by default) and ``GET /v1/models``.
 
 Any OpenAI client (the ``openai`` SDK, LangChain's ``ChatOpenAI``, chat UIs that take a base URL) can ask
 the articles. It is one more surface over :class:`~assistant.core.Assistant`:
 
     messages ──▶ question (the last user message) + history (earlier user/assistant pairs as Turns)
              ──▶ Assistant.ask / Assistant.stream ──▶ the answer text with its [n] markers
-                                                     + ``citations`` (the /api/ask shape) beside ``choices``
+                 + ``annotations`` (url_citation) and ``citations`` (the /api/ask shape): see openai_replies
 
-System (and developer) messages are ignored: they never reach the answer stage, so they cannot become
-instructions, and they are not part of the history. Sampling parameters (``temperature``, ``max_tokens``,
-…) are accepted and ignored: the server's answer backend decides how answers are written. ``filters``
-(the /api/ask ``filters``) is an extension of the request body.
+System (and developer) messages are ignored: a client's own context and instructions may come there (up to
+the body limit, ``api_max_json_bytes``), but they never reach the answer stage, so they cannot become
+instructions, and they are not part of the history. A question wrapped in a client's prompt template, and a
+chat front end's chores (a title, tags…), are recognised as :mod:`.client_prompts` says. Sampling parameters
+(``temperature``, ``max_tokens``, …) are accepted and ignored: the server's answer backend decides how answers
+are written. ``filters`` (the /api/ask ``filters``) is an extension of the request body.
 
 Keys, origins, rates and body sizes are checked by :mod:`.guard` exactly as for /api/ (widget keys may
 call chat completions only); every error, the guard's included, is in OpenAI's shape
 ``{"error": {"message", "type", "param", "code"}}``, with OpenAI's statuses (an invalid body is 400).
 
-A stream sends only checked text: an LLM backend's raw tokens are not the answer until the citation check
-has passed (it may drop or renumber sentences), and an OpenAI stream cannot take back what it sent, so the
-answer's text is sent once it is known, followed by a final chunk carrying ``citations`` and
-``data: [DONE]``.
+A stream sends only checked text (see :func:`.openai_replies.events`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import secrets
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Security
@@ -41,14 +38,14 @@ from starlette.exceptions import HTTPException
 
 from ..core import Assistant
 from ..errors import AssistantError, BackendError, InvalidRequest
-from ..models import Answer, Filters, Turn
+from ..models import Filters, Turn
 from .api import BEARER, KEY_HEADER, is_reader, reader_filters
+from .article_page import base_url
+from .client_prompts import front_end_task, question_in, task_reply, transcript
+from .openai_replies import MODEL_ID, MODELS, Completion, Reply, events, model_card, reply_events
 
 log = logging.getLogger("assistant.web")
 
-#: The one model: the server's assistant, answering with its configured backend.
-MODEL_ID = "article-assistant"
-MODEL_CREATED = int(time.time())
 #: Earlier exchanges a request may carry (as /api/ask's ``history``).
 MAX_TURNS = 50
 IGNORED_ROLES = ("system", "developer")
@@ -159,6 +156,9 @@ CONTENT_SCHEMA = WithJsonSchema({
 })
 
 
+_MODEL_HELP = "; ".join(f"`{model}`: {what}" for model, what in MODELS.items()) + " (GET /v1/models)"
+
+
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")  # name, tool_calls, … are accepted and ignored
 
@@ -170,11 +170,26 @@ class ChatMessage(BaseModel):
 class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # temperature, max_tokens, stream_options, … are ignored
 
-    model: str = Field(examples=[MODEL_ID], description=f"`{MODEL_ID}` (see GET /v1/models).")
+    model: str = Field(examples=[MODEL_ID], description=_MODEL_HELP)
     messages: list[ChatMessage] = Field(
         description="The conversation, oldest first: the last message is the question (role `user`); earlier "
                     f"user/assistant pairs are its history (at most {MAX_TURNS}); system messages are ignored.",
         examples=[[{"role": "user", "content": "What does JIG stand for?"}]],
+    )
+    stream: bool = Field(False, description="Send Server-Sent Events chunks, ending with `data: [DONE]`.")
+    n: int | None = Field(None, description="Only 1.")
+    response_format: dict | None = Field(None, description="Only `{\"type\": \"text\"}`: answers are text.")
+    filters: Filters | None = Field(None, description="Extension: restrict retrieval, as in POST /api/ask.")
+
+
+class CompletionRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # max_tokens, temperature, echo, … are ignored
+
+    model: str = Field(examples=[MODEL_ID], description=_MODEL_HELP)
+    prompt: str | list[str] = Field(
+        description="The question; or a prompt template holding it (\"Query: …\"), or a chat flattened into "
+                    "`user:`/`assistant:` lines ending with `assistant:`. A list holds exactly one prompt.",
+        examples=["What does JIG stand for?"],
     )
     stream: bool = Field(False, description="Send Server-Sent Events chunks, ending with `data: [DONE]`.")
     n: int | None = Field(None, description="Only 1.")
@@ -289,79 +304,62 @@ def _from_assistant(exc: AssistantError, question_param: str = "messages") -> Fa
     return Failure(status, str(exc))
 
 
-# --- responses ---------------------------------------------------------------------------------
-
-def _model_card() -> dict:
-    return {"id": MODEL_ID, "object": "model", "created": MODEL_CREATED, "owned_by": "article-assistant"}
-
-
-def _attached(answer: Answer, reader: bool) -> dict:
-    """What travels beside ``choices``: the answer's citations (exactly /api/ask's), ``refused``, ``notice``."""
-    public = answer.public(reader=reader)
-    extra = {"citations": public["citations"], "refused": public["refused"]}
-    if "notice" in public:
-        extra["notice"] = public["notice"]
-    return extra
-
-
-class Completion:
-    """The ids and times one answer's completion (or chunks) share."""
-
-    def __init__(self):
-        self.id = f"chatcmpl-{secrets.token_hex(12)}"
-        self.created = int(time.time())
-
-    def head(self, obj: str) -> dict:
-        return {"id": self.id, "object": obj, "created": self.created, "model": MODEL_ID}
-
-    def whole(self, answer: Answer, reader: bool) -> dict:
-        message = {"role": "assistant", "content": answer.answer, "refusal": None}
-        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
-        # usage is None: the server counts no model tokens (the default backend writes none).
-        return {**self.head("chat.completion"), "choices": [choice], "usage": None, **_attached(answer, reader)}
-
-    def chunk(self, delta: dict, finish_reason: str | None = None, **extra: Any) -> str:
-        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-        return _sse({**self.head("chat.completion.chunk"), "choices": [choice], **extra})
-
-
-def _sse(data: dict | str) -> str:
-    return f"data: {data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-def _events(completion: Completion, first: str | Answer, pieces: Iterator[str | Answer], reader: bool) -> Iterator[str]:
-    """The stream's chunks: the role, then the checked answer's text, then ``citations`` and the stop."""
-    try:
-        yield completion.chunk({"role": "assistant", "content": ""})
-        final = first
-        while not isinstance(final, Answer):  # raw pieces are not sent: the checked answer may differ
-            final = next(pieces)
-        if final.answer:
-            yield completion.chunk({"content": final.answer})
-        yield completion.chunk({}, "stop", **_attached(final, reader))
-    except AssistantError as exc:  # the response has started: report in-band, as OpenAI's streams do
-        yield _sse(_from_assistant(exc).body())
-    except Exception:  # StopIteration (no final answer) included; never a traceback
-        log.exception("streaming a chat completion failed")
-        yield _sse(openai_error_body(500, "internal server error"))
-    finally:
-        pieces.close()
-    yield _sse("[DONE]")
-
-
 # --- routes ------------------------------------------------------------------------------------
 
 def get_assistant(request: Request) -> Assistant:
     return request.app.state.assistant
 
 
+def _reply_maker(request: Request, model: str):
+    """How this request's answers become replies: readers see what readers see, links start at its base URL."""
+    links, reader = request.app.state.article_links, is_reader(request)
+    base = base_url(request, request.app.state.assistant.settings)
+    return lambda answer: Reply.of(answer, model=model, reader=reader, link_of=lambda c: links.url(base, c))
+
+
+def _answer(assistant: Assistant, completion: Completion, request: Request, question: str, history: list[Turn],
+            filters: Filters | None, stream: bool, question_param: str):
+    """The answer to ``question`` as a completion (or its stream); a front end's chore is answered as one."""
+    task = front_end_task(question)
+    if task is not None:  # a title, tags, follow-ups…: never an article question
+        reply = Reply.chore(task_reply(task))
+        return StreamingResponse(reply_events(completion, reply), media_type="text/event-stream",
+                                 headers=SSE_HEADERS) if stream else completion.whole(reply)
+    question = question_in(question)
+    reader_filters(request, filters)
+    make_reply = _reply_maker(request, completion.model)
+    try:
+        if not stream:
+            return completion.whole(make_reply(assistant.ask(question, history, filters)))
+        pieces = assistant.stream(question, history, filters)
+        # The first piece comes once the question is checked and the passages found: a bad question or
+        # filter is still an HTTP error here, not an event in a stream that already said 200.
+        first = next(pieces, None)
+    except AssistantError as exc:
+        return _from_assistant(exc, question_param).response()
+    if first is None:
+        raise BackendError("the answer backend's stream ended without an answer")
+    return StreamingResponse(
+        events(completion, first, pieces, make_reply, stream_error), media_type="text/event-stream", headers=SSE_HEADERS,
+    )
+
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def stream_error(exc: AssistantError | None) -> dict:
+    """A failure after the stream started (None: a bug), as the in-band error event's body."""
+    return _from_assistant(exc).body() if exc else openai_error_body(500, "internal server error")
+
+
 @router.post(
     "/chat/completions",
     summary="Chat completions (OpenAI-compatible)",
     responses={200: {
-        "description": "A `chat.completion` object with top-level `citations` (the /api/ask shape) and "
-                       "`refused`; with `stream: true`, `chat.completion.chunk` events, the last with "
-                       "`citations`, then `data: [DONE]`.",
+        "description": "A `chat.completion` object: the message's `annotations` hold a `url_citation` per [n], "
+                       "and top-level `citations` (the /api/ask shape) and `refused` travel beside `choices`; "
+                       "with `stream: true`, `chat.completion.chunk` events (the text's delta carries its "
+                       "`annotations`, the last chunk `citations`), then `data: [DONE]`.",
         "content": {"application/json": {}, "text/event-stream": {}},
     }},
 )
@@ -371,54 +369,70 @@ def chat_completions(
     """Answer the last user message from the articles (admin or widget key), in OpenAI's format.
 
     Earlier user/assistant messages are the conversation (follow-ups like "Did he deny the report?" resolve);
-    system messages are ignored. The answer keeps its `[n]` markers; `citations` lists what they point to.
+    system messages are ignored. The answer keeps its `[n]` markers; `annotations` and `citations` say what
+    they point to.
     """
-    if body.model != MODEL_ID:
+    if body.model not in MODELS:
         return _no_such_model(body.model).response()
     if body.n not in (None, 1):
         raise InvalidRequest("n", f"only 1 is supported (one answer per question); got {body.n}")
+    if body.response_format and body.response_format.get("type") != "text":
+        kind = body.response_format.get("type")
+        raise InvalidRequest("response_format", f"{kind!r} is not supported: this model answers in text with "
+                                                "citations (use the `citations` field for structured passages)")
     question, index, history = _conversation(body.messages)
-    reader = is_reader(request)
-    reader_filters(request, body.filters)
-    completion = Completion()
-    try:
-        if not body.stream:
-            return completion.whole(assistant.ask(question, history, body.filters), reader)
-        pieces = assistant.stream(question, history, body.filters)
-        # The first piece comes once the question is checked and the passages found: a bad question or
-        # filter is still an HTTP error here, not an event in a stream that already said 200.
-        first = next(pieces, None)
-    except AssistantError as exc:
-        return _from_assistant(exc, f"messages[{index}].content").response()
-    if first is None:
-        raise BackendError("the answer backend's stream ended without an answer")
-    return StreamingResponse(
-        _events(completion, first, pieces, reader),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return _answer(assistant, Completion(body.model), request, question, history, body.filters, body.stream,
+                   f"messages[{index}].content")
+
+
+@router.post(
+    "/completions",
+    summary="Text completions (OpenAI's legacy API)",
+    responses={200: {
+        "description": "A `text_completion` object with top-level `citations` and `refused`; with `stream: true`, "
+                       "`text_completion` chunks, the last with `citations`, then `data: [DONE]`.",
+        "content": {"application/json": {}, "text/event-stream": {}},
+    }},
+)
+def completions(body: CompletionRequest, request: Request, assistant: Annotated[Assistant, Depends(get_assistant)]):
+    """Answer the prompt from the articles (admin key), as OpenAI's legacy completions API does.
+
+    For clients that call it by default (LlamaIndex's `OpenAILike`). The prompt is the question, or holds it.
+    """
+    if body.model not in MODELS:
+        return _no_such_model(body.model).response()
+    if body.n not in (None, 1):
+        raise InvalidRequest("n", f"only 1 is supported (one answer per prompt); got {body.n}")
+    prompt = body.prompt
+    if isinstance(prompt, list):
+        if len(prompt) != 1:
+            raise InvalidRequest("prompt", f"holds {len(prompt)} prompts; send exactly one")
+        prompt = prompt[0]
+    question, history = transcript(prompt) or (prompt, [])
+    return _answer(assistant, Completion(body.model, "text"), request, question, history, body.filters,
+                   body.stream, "prompt")
 
 
 @router.get("/models", summary="The models (OpenAI-compatible)")
 def list_models() -> dict:
-    """The one model, `article-assistant`: this server's assistant (admin key)."""
-    return {"object": "list", "data": [_model_card()]}
+    """The models: `article-assistant`, and `article-assistant-sources` whose text ends with its Sources."""
+    return {"object": "list", "data": [model_card(model) for model in MODELS]}
 
 
 @router.get("/models/{model}", summary="One model (OpenAI-compatible)")
 def get_model(model: str) -> dict:
     """The model called `model`, or 404 (admin key)."""
-    if model != MODEL_ID:
+    if model not in MODELS:
         return _no_such_model(model).response()
-    return _model_card()
+    return model_card(model)
 
 
 def _no_such_model(model: str) -> Failure:
-    return Failure(404, f"The model {model!r} does not exist; this server has one model, {MODEL_ID!r} "
-                        "(GET /v1/models)", param="model", code="model_not_found")
+    return Failure(404, f"The model {model!r} does not exist; this server's models are "
+                        f"{', '.join(map(repr, MODELS))} (GET /v1/models)", param="model", code="model_not_found")
 
 
-ROUTES = {"/v1/chat/completions": "POST", "/v1/models": "GET"}
+ROUTES = {"/v1/chat/completions": "POST", "/v1/completions": "POST", "/v1/models": "GET"}
 
 
 @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)

@@ -1,0 +1,137 @@
+"""The article page: a cited article as a person reads it, opened from a link in an answer.
+
+Clients of /v1 (chat front ends, LangChain, LlamaIndex) show a citation as a link, and a person opening it
+has no API key to send. So the link carries a signature of the article id instead: the server signs it when
+it cites the article to a caller who passed the key check, and ``GET /read/{article_id}?sig=…`` shows that
+one article (a wrong or missing signature is the same 404 as a missing article: ids are not to be probed).
+``start``/``end`` mark the quoted span and ``#quote`` scrolls to it.
+
+The page is the article's stored text, escaped, with no script at all (its Content-Security-Policy allows
+none); the article's own link, when it has one, is shown as a plain link.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlencode, urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from itsdangerous import BadSignature, Signer
+
+from ..errors import ArticleNotFound
+
+if TYPE_CHECKING:
+    from ..core import Assistant
+    from ..models import Citation
+    from ..settings import Settings
+
+log = logging.getLogger("assistant.web")
+
+PATH = "/read/"
+SECRET_FILE = "article-links.secret"
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def link_secret(settings: Settings) -> str:
+    """``session_secret`` when set (replicas share it); otherwise one kept beside the index, so that links in
+    a client's stored conversations outlive a restart."""
+    if settings.session_secret:
+        return settings.session_secret.get_secret_value()
+    path = Path(settings.index_dir) / SECRET_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(secrets.token_urlsafe(32))
+    except FileExistsError:
+        pass
+    except OSError as exc:  # a read-only index: links last as long as this process
+        log.warning("article links will not outlive this process: %s", exc)
+        return secrets.token_urlsafe(32)
+    return path.read_text().strip()
+
+
+class ArticleLinks:
+    """Signs and checks the links to article pages."""
+
+    def __init__(self, secret: str):
+        self._signer = Signer(secret, salt="assistant-article-page")
+
+    def signature(self, article_id: str) -> str:
+        return self._signer.get_signature(article_id).decode()
+
+    def valid(self, article_id: str, signature: str) -> bool:
+        try:
+            return self._signer.verify_signature(article_id, signature)
+        except BadSignature:
+            return False
+
+    def url(self, base: str, citation: Citation) -> str:
+        """Where a person reads ``citation``: the article's own link (scrolled to the quote by a text fragment
+        where the browser supports one), else this server's article page at the quoted span."""
+        if citation.url:
+            return citation.url.split("#", 1)[0] + "#:~:text=" + _text_fragment(citation.quote)
+        query = urlencode({"start": citation.start, "end": citation.end, "sig": self.signature(citation.article_id)})
+        return f"{base.rstrip('/')}{PATH}{quote(citation.article_id, safe='')}?{query}#quote"
+
+
+def _text_fragment(quote_text: str, words: int = 5) -> str:
+    """A text fragment (``#:~:text=start,end``) naming the quote by its first and last few words."""
+    parts = quote_text.split()
+    if len(parts) <= 2 * words:
+        pieces = [" ".join(parts)]
+    else:
+        pieces = [" ".join(parts[:words]), " ".join(parts[-words:])]
+    # '-', ',' and '&' are the fragment's own syntax, so they are escaped inside its terms.
+    return ",".join(quote(piece, safe="").replace("-", "%2D") for piece in pieces)
+
+
+def base_url(request: Request, settings: Settings) -> str:
+    """This server's origin as the caller reached it (its Host is checked by the guard), or ``public_url``."""
+    return settings.public_url or str(request.base_url)
+
+
+def article_page_router(links: ArticleLinks) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get(PATH + "{article_id}")
+    def article_page(article_id: str, request: Request, sig: str = "", start: int | None = None,
+                     end: int | None = None) -> HTMLResponse:
+        assistant: Assistant = request.app.state.assistant
+        if not links.valid(article_id, sig):
+            raise ArticleNotFound(article_id)
+        article = assistant.article(article_id)
+        return HTMLResponse(_page(article.title, article.text, article.url, start, end), headers=PAGE_HEADERS)
+
+    return router
+
+
+def _page(title: str, text: str, url: str | None, start: int | None, end: int | None) -> str:
+    if start is not None and end is not None and 0 <= start < end <= len(text):
+        body = f'{escape(text[:start])}<mark id="quote">{escape(text[start:end])}</mark>{escape(text[end:])}'
+    else:  # no span, or one that does not fit this text (the article changed since): the text unmarked
+        body = escape(text)
+    own = ""
+    if url and urlsplit(url).scheme in ("http", "https"):
+        own = f'<p class="source"><a href="{escape(url)}" rel="noopener noreferrer nofollow">{escape(url)}</a></p>'
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>
+body {{ font: 17px/1.6 system-ui, sans-serif; max-width: 44rem; margin: 2rem auto; padding: 0 1rem; color: #1f2328; }}
+h1 {{ font-size: 1.5rem; line-height: 1.3; }}
+.source {{ font-size: .9rem; overflow-wrap: anywhere; }}
+.text {{ white-space: pre-wrap; }}
+mark {{ background: #fff1a8; padding: .1em 0; scroll-margin-top: 30vh; }}
+</style></head>
+<body><main><h1>{escape(title)}</h1>{own}<div class="text">{body}</div></main></body></html>"""
