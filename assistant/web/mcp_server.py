@@ -4,7 +4,8 @@
     search(query, k?, article_ids?)    passages with their spans in the stored article text
     list_articles()                    what is indexed
     get_article(article_id)            one article's cleaned text (what every span points into)
-    ingest(paths)                      admins only: files, folders (or links) on the server's machine
+    ingest(paths)  over stdio          admins only: files, folders or http(s) links, read on the server's machine
+    ingest(urls)   over HTTP           admins only: http(s) links only (a key holder is no user of the machine)
 
 Two transports, one set of tools (built by :func:`build_server`):
 
@@ -14,10 +15,10 @@ Two transports, one set of tools (built by :func:`build_server`):
 - **streamable HTTP** (:func:`mount_mcp`, at ``/mcp`` of the web app): behind the guard, which checks the key,
   rate and body size as for ``/api/`` and records the key's role in the request scope. Requests whose role is
   ``admin`` reach every tool; any other role the guard admits reaches the read tools only (``ingest`` is not
-  listed, and calling it is a tool error naming why). Mounted without the guard, :class:`McpHttp` checks keys
-  itself and admits admin keys only. The transport is stateless and answers JSON (no sessions to steal, no
-  long-lived SSE streams, any replica can answer): every message is one POST with a small JSON body; GET and
-  DELETE answer 405, as the MCP spec allows.
+  listed, and calling it is a tool error naming why); ``ingest`` there advertises and takes ``urls`` only, never
+  ``paths``. Mounted without the guard, :class:`McpHttp` checks keys itself and admits admin keys only. The
+  transport is stateless and answers JSON (no sessions to steal, no long-lived SSE streams, any replica can
+  answer): every message is one POST with a small JSON body; GET and DELETE answer 405, as the MCP spec allows.
 
 Citations and passages name their source as readers see it (a file name or link, never a server path):
 ``Answer.public(reader=True)``. An ``AssistantError`` becomes a tool error with its message; anything else is
@@ -65,6 +66,14 @@ READ_TOOLS = ("ask", "search", "list_articles", "get_article")
 ADMIN_TOOLS = (*READ_TOOLS, "ingest")
 NOT_ADMIN = "ingest needs an admin key: this request's key may use the read tools only ({tools})"
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+# ingest's one argument on each transport; a call that sends the other one is told which this server takes.
+INGEST_FIELD = {False: "paths", True: "urls"}  # remote (HTTP) -> field
+INGEST_FIELD_HINT = {  # by the field this server takes
+    "urls": "urls: required: over HTTP ingest takes http(s) links in urls; it reads no files or folders on the "
+            "server (paths): upload files with POST /api/articles",
+    "paths": "paths: required: this server's ingest takes files, folders or http(s) links in paths (urls is the "
+             "field of ingest over HTTP)",
+}
 
 
 # --- what the tools return (their outputSchema) --------------------------------------------------------------
@@ -244,13 +253,35 @@ class _Tools:
         """Add articles to the index. Unchanged files are skipped; a changed file replaces its old chunks. A file
         that cannot be read is listed in failed, and the others still land."""
         with _as_tool_errors():
-            sources = [link_or_path(p, "paths") for p in paths]  # a malformed link is refused, never read as a path
+            # a malformed link is refused (naming paths[i]), never read as a path
+            sources = [link_or_path(p, f"paths[{i}]") for i, p in enumerate(paths)]
             files = [s for s in sources if not isinstance(s, Link)]
             self._check_roots(files)
             report = self.assistant.ingest(files, links=[s for s in sources if isinstance(s, Link)])
         return _report_out(report)
 
-    def ingest_urls(
+    def _caller_is_admin(self, ctx: Context) -> bool:
+        """Over HTTP, the role the door recorded for this request's key; over stdio, the local user is an admin."""
+        request = ctx.request_context.request
+        if request is None:
+            return not self.remote  # a remote call without its HTTP request is refused, not trusted
+        return request.scope.get("state", {}).get("key_role") == "admin"
+
+    def _check_roots(self, paths: Sequence[str]) -> None:
+        if self.ingest_roots is None:
+            return
+        for raw in paths:
+            path = Path(raw).resolve()
+            if not any(path.is_relative_to(root) for root in self.ingest_roots):
+                allowed = ", ".join(map(str, self.ingest_roots)) or "none"
+                why = f"{raw} is outside the folders this server ingests from: {allowed}"
+                raise errors.InvalidRequest("paths", why)
+
+
+class _HttpTools(_Tools):
+    """The tools over HTTP: ``ingest`` takes links (``urls``), with their own input schema, never ``paths``."""
+
+    def ingest(  # another argument than _Tools.ingest: the HTTP server's own input schema
         self,
         urls: Annotated[list[str], Field(
             min_length=1, max_length=1000,
@@ -272,34 +303,25 @@ class _Tools:
             report = self.assistant.ingest(links=links, max_chunks=settings.ingest_max_chunks)
         return _report_out(report)
 
-    def _caller_is_admin(self, ctx: Context) -> bool:
-        """Over HTTP, the role the door recorded for this request's key; over stdio, the local user is an admin."""
-        request = ctx.request_context.request
-        if request is None:
-            return not self.remote  # a remote call without its HTTP request is refused, not trusted
-        return request.scope.get("state", {}).get("key_role") == "admin"
-
-    def _check_roots(self, paths: Sequence[str]) -> None:
-        if self.ingest_roots is None:
-            return
-        for raw in paths:
-            path = Path(raw).resolve()
-            if not any(path.is_relative_to(root) for root in self.ingest_roots):
-                allowed = ", ".join(map(str, self.ingest_roots)) or "none"
-                why = f"{raw} is outside the folders this server ingests from: {allowed}"
-                raise errors.InvalidRequest("paths", why)
-
 
 class _Server(MCPServer):
-    """An MCPServer that answers a call to a tool it does not offer with why (e.g. ingest without an admin key)."""
+    """An MCPServer that answers a call to a tool it does not offer with why (e.g. ingest without an admin key),
+    and an ingest that sends the other transport's field (``paths`` over HTTP, ``urls`` over stdio) with the
+    field this one takes (the SDK would only say its own field is missing)."""
 
-    def __init__(self, *args: Any, withheld: Mapping[str, str] | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, withheld: Mapping[str, str] | None = None, ingest_field: str = "paths",
+                 **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._withheld = dict(withheld or {})
+        self._ingest_field = ingest_field
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         if name in self._withheld:
             raise ToolError(self._withheld[name])
+        if name == "ingest" and isinstance(arguments, dict) and self._ingest_field not in arguments:
+            other = "urls" if self._ingest_field == "paths" else "paths"
+            if other in arguments:
+                raise ToolError(INGEST_FIELD_HINT[self._ingest_field])
         return await super().call_tool(name, arguments, context)
 
 
@@ -325,17 +347,18 @@ def build_server(
 ) -> MCPServer:
     """The MCP server over ``assistant``: the read tools, and ``ingest`` when ``admin``.
 
-    ``remote`` (HTTP): ``ingest`` takes links only (``urls``), checks the request's key role and applies the upload
-    budgets (``ingest_max_files``, ``ingest_max_chunks``). Over stdio, ``ingest_roots`` limits ``ingest`` to paths
-    under those folders (the paths given, resolved; a symlink placed inside one of them is followed, as the command
-    line does).
+    ``remote`` (HTTP): ``ingest`` takes links only: its input schema has ``urls`` (http(s) links), no ``paths``; it
+    checks the request's key role and applies the upload budgets (``ingest_max_files``, ``ingest_max_chunks``). Over
+    stdio, ``ingest`` takes ``paths`` (files, folders or links), and ``ingest_roots`` limits it to paths under those
+    folders (the paths given, resolved; a symlink placed inside one of them is followed, as the command line does).
     """
-    tools = _Tools(assistant, remote=remote, ingest_roots=ingest_roots)
+    tools = (_HttpTools if remote else _Tools)(assistant, remote=remote, ingest_roots=ingest_roots)
     withheld = {} if admin else {"ingest": NOT_ADMIN.format(tools=", ".join(READ_TOOLS))}
     with _root_logging_kept():
         server = _Server(
             NAME, title="Article assistant", instructions=INSTRUCTIONS, version=_version(),
-            withheld=withheld, subscriptions=False, lifespan=lifespan, log_level="WARNING",
+            withheld=withheld, ingest_field=INGEST_FIELD[remote], subscriptions=False, lifespan=lifespan,
+            log_level="WARNING",
         )
     server.add_tool(tools.ask, title="Ask the articles", annotations=READ_ONLY)
     server.add_tool(tools.search, title="Search passages", annotations=READ_ONLY)
@@ -343,10 +366,9 @@ def build_server(
     server.add_tool(tools.get_article, title="Get an article's text", annotations=READ_ONLY)
     if admin:
         writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True)
-        if remote:  # over HTTP a key holder is no user of this machine: links only, with their own schema
-            server.add_tool(tools.ingest_urls, name="ingest", title="Ingest web pages (admin)", annotations=writes)
-        else:
-            server.add_tool(tools.ingest, title="Ingest files or links", annotations=writes)
+        # over HTTP a key holder is no user of this machine: links only, with their own schema (_HttpTools.ingest)
+        title = "Ingest web pages (admin)" if remote else "Ingest files or links"
+        server.add_tool(tools.ingest, title=title, annotations=writes)
     return server
 
 
