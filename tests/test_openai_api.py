@@ -466,7 +466,7 @@ BAD_BODIES = [
     ("empty question", completion_body(assistant_said("Hello!"), user("   ")), 400, "invalid_request_error",
      "messages[1].content", "is empty"),
     ("question too long", completion_body(user("why " * 1000)), 400, "invalid_request_error", "messages[0].content",
-     "the limit is 2,000"),
+     "the limit for the question is 2,000"),
     ("n above 1", completion_body(user(JIG), n=3), 400, "invalid_request_error", "n", "only 1 is supported"),
     ("stream not a boolean", completion_body(user(JIG), stream="sometimes"), 400, "invalid_request_error", "stream",
      "valid boolean"),

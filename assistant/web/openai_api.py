@@ -330,7 +330,7 @@ def _answer(assistant: Assistant, completion: Completion, request: Request, ques
     if len(question) > limit:  # most often a client's context sent as the question: say where it belongs
         raise InvalidRequest(question_param, f"is {len(question):,} characters; the limit for the question is "
                                              f"{limit:,}: send your own context and instructions in a system message "
-                                             "(read for nothing but the conversation's shape, up to the body limit)")
+                                             "instead (up to the body limit)")
     reader_filters(request, filters)
     make_reply = _reply_maker(request, completion.model)
     try:
