@@ -1,4 +1,5 @@
-"""`assistant` command line: ingest | sync | ask | list | remove | serve | mcp | migrate | feedback (and eval)."""
+"""`assistant` command line: ingest | sync | ask | list | remove | collections | serve | mcp | migrate | feedback
+(and eval)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,10 @@ def run(fn):
 
 @app.command()
 def ingest(
-    paths: Annotated[list[str], typer.Argument(help="Files or folders (recursive): .txt .md .html .pdf, or http(s) links")]
+    paths: Annotated[list[str], typer.Argument(help="Files or folders (recursive): .txt .md .html .pdf, or http(s) links")],
+    collection: Annotated[str | None, typer.Option(
+        "--collection", "-c", help="The collection they go in (it must exist; default: a new article goes in "
+        "`default`, a known one stays where it is).")] = None,
 ):
     """Add articles to the index. Unchanged files are skipped; changed ones replace their old chunks."""
     from .models import Link, link_or_path
@@ -63,7 +67,8 @@ def ingest(
         sources = [link_or_path(p) for p in paths]  # a malformed link is an error here, never read as a path
         files = [s for s in sources if not isinstance(s, Link)]
         links = [s for s in sources if isinstance(s, Link)]
-        _ingest_with_progress(lambda assistant, on_progress: assistant.ingest(files, links=links, on_progress=on_progress))
+        _ingest_with_progress(lambda assistant, on_progress: assistant.ingest(
+            files, links=links, on_progress=on_progress, collection=collection))
 
     run(go)
 
@@ -106,13 +111,17 @@ def ask(
     backend: Annotated[str | None, typer.Option(help="Answer backend (default from settings).")] = None,
     k: Annotated[int | None, typer.Option(help="Passages to retrieve.")] = None,
     article: Annotated[list[str] | None, typer.Option(help="Only these article ids (repeatable).")] = None,
+    collection: Annotated[list[str] | None, typer.Option(
+        "--collection", "-c", help="Only these collections (repeatable).")] = None,
 ):
     """Ask one question."""
     from .models import Filters
 
     def go():
         with _assistant("ask") as assistant:
-            answer = assistant.ask(question, filters=Filters(article_ids=tuple(article or ())), backend=backend, k=k)
+            filters = assistant.scoped(Filters(article_ids=tuple(article or ()), collections=tuple(collection or ())),
+                                       None, field="--collection")
+            answer = assistant.ask(question, filters=filters, backend=backend, k=k)
         if as_json:
             print(json.dumps(answer.public(), ensure_ascii=False, indent=2))  # the API's shape
             return
@@ -127,36 +136,120 @@ def ask(
 
 
 @app.command("list")
-def list_articles(as_json: Annotated[bool, typer.Option("--json")] = False):
-    """List indexed articles."""
+def list_articles(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    collection: Annotated[str | None, typer.Option("--collection", "-c", help="Only this collection's.")] = None,
+):
+    """List indexed articles (with the collections each is in)."""
 
     def go():
         with _assistant("list") as assistant:
-            articles = assistant.articles()
+            articles = assistant.articles([collection] if collection else None)
         if as_json:
             print(json.dumps([dataclasses.asdict(a) for a in articles], indent=2, ensure_ascii=False))
             return
-        table = Table("title", "published", "chunks", "source")
+        table = Table("title", "published", "chunks", "collections", "source")
         table.add_column("id", no_wrap=True, overflow="ignore")  # whole: `remove` takes it (or a unique prefix)
         for a in articles:
-            table.add_row(a.title, a.published or "", str(a.chunks), a.source, a.id)
+            table.add_row(a.title, a.published or "", str(a.chunks), ", ".join(a.collections), a.source, a.id)
         out.print(table)
-        console.print(f"{len(articles)} article(s)")
+        console.print(f"{len(articles)} article(s)" + (f" in {collection}" if collection else ""), highlight=False)
 
     run(go)
 
 
 @app.command()
-def remove(article_ids: Annotated[list[str], typer.Argument(help="Ids from `assistant list`, or unique prefixes of them")]):
+def remove(
+    article_ids: Annotated[list[str], typer.Argument(help="Ids from `assistant list`, or unique prefixes of them")],
+    collection: Annotated[str | None, typer.Option(
+        "--collection", "-c", help="Only out of this collection: an article another collection holds stays there.")] = None,
+):
     """Remove articles (by id, or a prefix of one that no other id shares; see `assistant list`)."""
 
     def go():
         with _assistant("remove") as assistant:
-            known = [a.id for a in assistant.articles()]
+            known = [a.id for a in assistant.articles([collection] if collection else None)]
             for given in article_ids:
                 article_id = _unique_id(given, known)
-                assistant.remove(article_id)
-                console.print(f"removed {article_id}", highlight=False)
+                if assistant.remove(article_id, [collection] if collection else None):
+                    console.print(f"removed {article_id}", highlight=False)
+                else:
+                    console.print(f"removed {article_id} from {collection} (another collection holds it)",
+                                  highlight=False)
+
+    run(go)
+
+
+collections_app = typer.Typer(
+    help="Collections: named sets of articles. Every index has `default`; an article is in one or more. Keys "
+    "scoped to collections (the keys file) see theirs only.", invoke_without_command=True)
+app.add_typer(collections_app, name="collections")
+
+
+@collections_app.callback()
+def collections_main(ctx: typer.Context) -> None:
+    """`assistant collections` alone lists them."""
+    if ctx.invoked_subcommand is None:
+        collections_list(as_json=False)
+
+
+@collections_app.command("list")
+def collections_list(as_json: Annotated[bool, typer.Option("--json")] = False):
+    """The collections, with their article and chunk counts."""
+
+    def go():
+        with _assistant("collections") as assistant:
+            listed = assistant.collections()
+        if as_json:
+            print(json.dumps([dataclasses.asdict(c) for c in listed], indent=2, ensure_ascii=False))
+            return
+        table = Table("collection", "articles", "chunks", "created")
+        for c in listed:
+            table.add_row(c.name, str(c.articles), str(c.chunks), c.created_at)
+        out.print(table)
+
+    run(go)
+
+
+@collections_app.command("create")
+def collections_create(name: Annotated[str, typer.Argument(help="Letters, digits, '.', '_' or '-' (1 to 64).")]):
+    """Create an empty collection (the index's second one first copies its vectors into per-collection parts)."""
+
+    def go():
+        with _assistant("collections") as assistant:
+            assistant.create_collection(name)
+        console.print(f"created {name}", highlight=False)
+
+    run(go)
+
+
+@collections_app.command("rename")
+def collections_rename(name: str, new_name: str):
+    """Rename a collection (its articles stay; change keys and feeds that name it too)."""
+
+    def go():
+        with _assistant("collections") as assistant:
+            assistant.rename_collection(name, new_name)
+        console.print(f"renamed {name} to {new_name}", highlight=False)
+
+    run(go)
+
+
+@collections_app.command("remove")
+def collections_remove(
+    name: str,
+    force: Annotated[bool, typer.Option("--force", help="Remove it although it holds articles.")] = False,
+):
+    """Remove a collection. One that holds articles needs --force: its articles in no other collection leave the
+    index, the others stay in theirs."""
+
+    def go():
+        with _assistant("collections") as assistant:
+            removed, kept = assistant.remove_collection(name, force=force)
+        console.print(f"removed {name}: {len(removed)} article(s) removed from the index, {len(kept)} kept "
+                      "(another collection holds them)", highlight=False)
+        for article_id in removed:
+            console.print(f"  removed {article_id}", highlight=False)
 
     run(go)
 

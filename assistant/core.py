@@ -18,7 +18,20 @@ from .index.ownership import claim, describe
 from .index.vectors import VectorStore
 from .ingest.fetch import LoadedLink
 from .ingester import Ingester, ProgressCallback, article_files, links_of  # noqa: F401 - article_files: eval's
-from .models import Answer, Article, ArticleInfo, Chunk, Filters, IngestReport, Link, Passage, Turn
+from .models import (
+    DEFAULT_COLLECTION,
+    Answer,
+    Article,
+    ArticleInfo,
+    Chunk,
+    CollectionInfo,
+    Filters,
+    IngestReport,
+    Link,
+    Passage,
+    Turn,
+    collection_name,
+)
 from .prompts import load_prompts
 from .retrieval import HybridRetriever
 from .settings import Settings, load_settings
@@ -103,10 +116,13 @@ class Assistant:
         on_written: Callable[[list[str]], None] | None = None,
         sources: dict[str, str] | None = None,
         max_chunks: int | None = None,
+        collection: str | None = None,
     ) -> IngestReport:
-        """Ingest files and folders (``paths``) and pages (``links``): see :meth:`Ingester.ingest`."""
+        """Ingest files and folders (``paths``) and pages (``links``) into ``collection`` (it must exist; None: a
+        new article goes in ``default``, a known one stays in its collections): see :meth:`Ingester.ingest`."""
+        collection_id = None if collection is None else self.index.manifest.collection_id(collection_name(collection))
         return self.ingester.ingest(paths, links=links, on_progress=on_progress, on_written=on_written,
-                                    sources=sources, max_chunks=max_chunks)
+                                    sources=sources, max_chunks=max_chunks, collection_id=collection_id)
 
     def fetch_links(self, links: Sequence[Link]) -> list[LoadedLink]:
         """Fetch pages several at a time, outside the write lock (:meth:`Ingester.fetch_links`)."""
@@ -117,15 +133,28 @@ class Assistant:
         changed. A link that fails keeps its old copy and is reported in ``failed``."""
         return self.ingest(links=links_of(self.articles()), on_progress=on_progress)
 
-    def remove(self, article_id: str) -> None:
+    def remove(self, article_id: str, collections: Sequence[str] | None = None) -> bool:
+        """Remove an article. With ``collections`` (a scoped caller's), only from those: an article also in
+        another collection stays there (False), one in none of them is ArticleNotFound. True: it is gone."""
         with self.index.writing():
+            if collections is not None:
+                scope = self.index.scope(collections)
+                if scope is None or article_id not in scope.articles:
+                    raise errors.ArticleNotFound(article_id)
+                member_of = self.index.manifest.article_collections([article_id]).get(article_id, [])
+                for collection_id in [c for c in member_of if c in scope.ids]:
+                    if not self.index.leave(article_id, collection_id):
+                        break  # its last collection: the article goes
+                else:
+                    return False
             self.index.remove(article_id)
         self.retriever.refresh_keyword_index()
+        return True
 
-    def reingest(self, article_id: str) -> IngestReport:
+    def reingest(self, article_id: str, collections: Sequence[str] | None = None) -> IngestReport:
         """Ingest an article again from where it came from (its link, or its file on this server)."""
-        article = self.article(article_id)
-        links = links_of([article])
+        article = self.article(article_id, collections)
+        links = links_of([article])  # it stays in the collections it is in
         if links:
             return self.ingest(links=links, max_chunks=self.settings.ingest_max_chunks)
         if not Path(article.source).is_file():
@@ -133,11 +162,106 @@ class Assistant:
             raise errors.InvalidRequest("article_id", f"{article.title!r} {where}; ingest the file again to replace it")
         return self.ingest([article.source], max_chunks=self.settings.ingest_max_chunks)
 
-    def articles(self) -> list[ArticleInfo]:
-        return self.index.articles()
+    def articles(self, collections: Sequence[str] | None = None) -> list[ArticleInfo]:
+        """Every article, or (``collections``) those in any of these collections (CollectionNotFound)."""
+        return self.index.articles(self.index.scope(collections or ()))
 
-    def article(self, article_id: str) -> Article:
+    def article(self, article_id: str, collections: Sequence[str] | None = None) -> Article:
+        """One article; with ``collections`` (a scoped caller's), only one in them: any other is the same
+        ArticleNotFound as a missing one, so ids are not to be probed."""
+        if collections is not None:
+            scope = self.index.scope(collections)
+            if scope is None or article_id not in scope.articles:
+                raise errors.ArticleNotFound(article_id)
         return self.index.manifest.article(article_id)
+
+    # --- collections ---------------------------------------------------------
+    def collections(self, names: Sequence[str] | None = None) -> list[CollectionInfo]:
+        """Every collection (``names``: those of them only), with its article and chunk counts."""
+        listed = self.index.manifest.collections()
+        return listed if names is None else [c for c in listed if c.name in set(names)]
+
+    def create_collection(self, name: str) -> CollectionInfo:
+        """A new, empty collection. The index's second collection first copies the vectors into partitions
+        (about a minute per 100k chunks on 2 cores), so that a scoped question searches its own vectors only."""
+        name = collection_name(name, "name")
+        with self.index.writing():
+            self.index.create_collection(name)
+        return next(c for c in self.collections() if c.name == name)
+
+    def rename_collection(self, name: str, new_name: str) -> CollectionInfo:
+        """Rename a collection (its articles and vectors stay; keys and feeds that name the old name must be
+        changed too). ``default`` keeps its name."""
+        new_name = collection_name(new_name, "new_name")
+        if name == DEFAULT_COLLECTION:
+            raise errors.CollectionConflict("name: 'default' is where articles go when no collection is named; it "
+                                            "cannot be renamed")
+        self.index.manifest.rename_collection(name, new_name)
+        return next(c for c in self.collections() if c.name == new_name)
+
+    def remove_collection(self, name: str, *, force: bool = False) -> tuple[list[str], list[str]]:
+        """Remove a collection: (the articles removed with it, the articles it held that stay because another
+        collection holds them too). A collection with articles needs ``force``; ``default`` stays."""
+        if name == DEFAULT_COLLECTION:
+            raise errors.CollectionConflict("name: 'default' is where articles go when no collection is named; it "
+                                            "cannot be removed")
+        with self.index.writing():
+            collection_id = self.index.manifest.collection_id(name)
+            members = self.index.manifest.member_articles([collection_id])
+            if members and not force:
+                only = sorted(members - self._elsewhere(members, collection_id))
+                titles = [a.title for a in self.index.manifest.articles([collection_id]) if a.id in set(only)]
+                shown = "; ".join(repr(t) for t in titles[:5]) + (f"; and {len(titles) - 5} more" if len(titles) > 5 else "")
+                raise errors.CollectionConflict(
+                    f"name: {name!r} holds {len(members)} article(s); removing it removes the {len(only)} in no other "
+                    f"collection from the index{': ' + shown if only else ''}. Say force (`--force`, ?force=true) "
+                    "to remove it")
+            removed, kept = self.index.delete_collection(collection_id)
+        if removed:
+            self.retriever.refresh_keyword_index()
+        return removed, kept
+
+    def article_collections(self, article_id: str, within: Sequence[str] | None = None) -> list[str]:
+        """The names of the collections an article is in (``within``: of those only)."""
+        names = {i: n for n, i in self.index.manifest.collection_ids().items()}
+        member_of = self.index.manifest.article_collections([article_id]).get(article_id, [])
+        return sorted(names[c] for c in member_of if c in names and (within is None or names[c] in within))
+
+    def _elsewhere(self, article_ids: set[str], collection_id: int) -> set[str]:
+        member_of = self.index.manifest.article_collections(article_ids)
+        return {a for a, cs in member_of.items() if any(c != collection_id for c in cs)}
+
+    def add_to_collection(self, article_ids: Sequence[str], name: str) -> list[str]:
+        """Put indexed articles in a collection too (ArticleNotFound for an id not indexed); the ids newly in it."""
+        with self.index.writing():
+            collection_id = self.index.manifest.collection_id(name)
+            for article_id in article_ids:
+                if self.index.manifest.content_hash(article_id) is None:
+                    raise errors.ArticleNotFound(article_id)
+            return self.index.join(article_ids, collection_id)
+
+    def scoped(self, filters: Filters | None, allowed: Sequence[str] | None, *, field: str = "filters.collections"
+               ) -> Filters:
+        """``filters`` as a caller allowed ``allowed`` collections (None: every one) may ask them: collections it
+        names must be allowed (OutOfScope: 403, whether or not they exist) and exist (CollectionNotFound: 404);
+        naming none means all it may use, and a scoped caller always gets its collections written in, so its
+        questions are fetched from them only."""
+        filters = filters or Filters()
+        known = self.index.manifest.collection_ids()
+        if allowed is not None:
+            outside = [c for c in filters.collections if c not in allowed]
+            if outside:
+                raise errors.OutOfScope(f"{field}: this key may not use the collection {outside[0]!r}; it may use "
+                                        f"{', '.join(map(repr, sorted(allowed)))}")
+        for name in filters.collections:
+            if name not in known:
+                raise errors.CollectionNotFound(name, field)
+        if filters.collections or allowed is None:
+            return filters
+        present = tuple(c for c in sorted(allowed) if c in known)
+        if not present:
+            raise errors.CollectionNotFound(sorted(allowed)[0], "the key's collections")
+        return filters.model_copy(update={"collections": present})
 
     # --- ask ---------------------------------------------------------------
     def backend(self, name: str | None = None) -> AnswerBackend:

@@ -62,6 +62,7 @@ class _IngestRun:
     chunks: int = 0
     disk_full: str | None = None
     on_written: Callable[[list[str]], None] | None = None
+    collection_id: int | None = None  # where the articles go (None: default)
 
     @property
     def chunks_left(self) -> int | None:
@@ -84,6 +85,7 @@ class Ingester:
         on_written: Callable[[list[str]], None] | None = None,
         sources: dict[str, str] | None = None,
         max_chunks: int | None = None,
+        collection_id: int | None = None,
     ) -> IngestReport:
         """Ingest files and folders (``paths``, read from this machine) and pages (``links``, fetched; a
         LoadedLink was fetched already, by :meth:`fetch_links`). Bad files are reported in ``failed``; good
@@ -94,7 +96,9 @@ class Ingester:
         (uploads): a file that would take the total over it fails, naming it.
         A full disk fails the files not yet written and stops; what was
         written before stays, and nothing is half-written. ``on_written`` gets
-        the paths (or links) of each batch once it is committed.
+        the paths (or links) of each batch once it is committed. Every article lands in the collection
+        ``collection_id`` (default: ``default``), besides any it is in already: an unchanged one is put in it
+        without being read again.
         """
         if any(isinstance(p, Link) for p in paths) or not all(isinstance(k, (Link, LoadedLink)) for k in links):
             raise TypeError("ingest: links go in links= as Link (parse_link), paths in paths")
@@ -105,8 +109,9 @@ class Ingester:
         problem = self.index.free_space_problem()
         if problem:
             raise errors.DiskFull(f"{problem}; nothing was written")
-        run = _IngestRun(IngestReport(), max_chunks, on_written=on_written)
+        run = _IngestRun(IngestReport(), max_chunks, on_written=on_written, collection_id=collection_id)
         with self.index.writing():
+            self.index.ensure_partitions()  # an earlier copy that was interrupted
             self.index.sweep_orphans()
             for done, item in enumerate(items, start=1):
                 name = str(item.link) if isinstance(item, LoadedLink) else str(item)
@@ -166,6 +171,7 @@ class Ingester:
             return
         if article is None:  # a link that answered 304 Not Modified
             report.unchanged.append(article_id_for(name))
+            self._join(article_id_for(name), run)
             return
         if article.id in run.seen:
             if run.seen[article.id] != article.content_hash:  # e.g. two uploads named the same
@@ -183,6 +189,7 @@ class Ingester:
                 except errors.DiskFull:  # the old validators stay: the next sync just fetches the page whole
                     log.warning("could not keep the new validators of %s: the disk is full", name)
             report.unchanged.append(article.id)
+            self._join(article.id, run)
             return
         chunks = self._chunk(article, run.chunks_left)
         if chunks is None:
@@ -195,6 +202,11 @@ class Ingester:
         run.chunks += len(chunks)
         if sum(len(c) for _, _, c, _ in run.batch) >= WRITE_BATCH_CHUNKS:
             self._write(run)
+
+    def _join(self, article_id: str, run: _IngestRun) -> None:
+        """An unchanged article named again into another collection joins it (its text is not written again)."""
+        if run.collection_id is not None and self.index.manifest.content_hash(article_id) is not None:
+            self.index.join([article_id], run.collection_id)
 
     def _write(self, run: _IngestRun) -> None:
         """Write the pending batch. When it would not fit on the disk, its files are written one by one, in
@@ -209,7 +221,8 @@ class Ingester:
             keep = {k: v for _, _, _, kept in part for k, v in kept.items()}
             try:
                 with self.index.disk_full_as_error():
-                    run.report.chunks_added += self.index.write([(a, c) for _, a, c, _ in part], meta=keep)
+                    run.report.chunks_added += self.index.write([(a, c) for _, a, c, _ in part], meta=keep,
+                                                                collection_id=run.collection_id)
             except errors.DiskFull as exc:
                 self._failed_to_write(run, [one for rest in parts[i:] for one in rest], exc)
                 return

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import PurePath
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from . import errors
@@ -25,6 +25,21 @@ MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 PDF_SUFFIXES = frozenset({".pdf"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+
+# Where articles go when no collection is named; every index has it (an index from before collections holds
+# all its articles in it), and it cannot be renamed or removed.
+DEFAULT_COLLECTION = "default"
+_COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def collection_name(name: object, field: str = "collection") -> str:
+    """``name`` if it can name a collection (letters, digits, ``.``, ``_``, ``-``; 1-64, starting with a letter or
+    digit), else InvalidRequest naming ``field``."""
+    if not isinstance(name, str) or not _COLLECTION_NAME.match(name):
+        shown = repr(name)[:80]
+        raise errors.InvalidRequest(field, f"{shown} is not a collection name: use 1 to 64 letters, digits, '.', '_' "
+                                           "or '-', starting with a letter or digit")
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +107,33 @@ class Filters(BaseModel):
     urls: tuple[str, ...] = Field(
         (), description="The articles at these links (the widget sends its page's): a link no article has is ignored."
     )
+    collections: tuple[str, ...] = Field(
+        (), description="Only the articles of these collections (GET /api/collections); default: every collection "
+        "the key may use. A key scoped to some collections gets 403 for any other.",
+    )
+
+    @field_validator("collections")
+    @classmethod
+    def _collection_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        for name in names:
+            if not _COLLECTION_NAME.match(name):
+                raise ValueError(f"{name[:80]!r} is not a collection name")
+        return tuple(dict.fromkeys(names))
 
     @property
     def empty(self) -> bool:
         return self == Filters()
 
-    def admits(self, article_id: str, source: str, published: str | None) -> bool:
+    @property
+    def narrows_articles(self) -> bool:
+        """Whether anything but the collections narrows it (ids, sources, dates, links)."""
+        return self.model_copy(update={"collections": ()}) != Filters()
+
+    def admits(self, article_id: str, source: str, published: str | None,
+               collections: tuple[str, ...] | None = None) -> bool:
+        """Whether these filters let the article through (``collections``: its collections, when known)."""
+        if self.collections and collections is not None and not set(collections) & set(self.collections):
+            return False
         if self.article_ids and article_id not in self.article_ids:
             return False
         if self.sources and source not in self.sources:
@@ -208,6 +244,17 @@ class ArticleInfo:
     chunks: int
     chars: int
     ingested_at: str
+    collections: tuple[str, ...] = ()  # the collections it belongs to (at least one)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    """What `assistant collections` and GET /api/collections show of a collection."""
+
+    name: str
+    articles: int
+    chunks: int
+    created_at: str
 
 
 @dataclass(slots=True)

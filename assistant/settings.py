@@ -138,6 +138,10 @@ class Settings(BaseSettings):
         "sign-in", description="The chat page's article controls: sign-in (with admin keys set, only after signing in "
         "with one; with none, only on 127.0.0.1) or off.",
     )
+    page_collections: str = Field(
+        "", description="Comma-separated collections the chat page answers from and lists for anyone not signed in "
+        "(empty: every collection). A signed-in admin gets its key's collections, and a picker among them.",
+    )
     session_secret: SecretStr | None = Field(
         None, description="Signs the chat page's admin sign-in cookie; default: random per process (set it for replicas)."
     )

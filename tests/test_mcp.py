@@ -131,7 +131,7 @@ def test_stdio_read_tools(stdio_index, tmp_path):
 
             articles = (await client.call_tool("list_articles", {})).structured_content["articles"]
             assert len(articles) == 1
-            assert set(articles[0]) == {"id", "title", "published", "chunks", "url"} and articles[0]["chunks"] > 0
+            assert set(articles[0]) == {"id", "title", "published", "chunks", "url", "collections"} and articles[0]["chunks"] > 0
             article_id = articles[0]["id"]
             assert citation["article_id"] == article_id
 
@@ -244,7 +244,7 @@ def test_http_admin_key(web_assistant, tmp_path):
                 tools = (await client.list_tools()).tools
                 assert {t.name for t in tools} == set(ADMIN_TOOLS)
                 ingest = next(t for t in tools if t.name == "ingest")  # over HTTP: links, with their own schema
-                assert list(ingest.input_schema["properties"]) == ["urls"] and "web pages" in ingest.description
+                assert list(ingest.input_schema["properties"]) == ["urls", "collection"] and "web pages" in ingest.description
                 await read_tools_work(client)
         async with http_client(url, **bearer(ADMIN)) as client:
             report = (await client.call_tool("ingest", {"urls": [f"{site}/{new.name}"]})).structured_content

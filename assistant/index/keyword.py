@@ -16,7 +16,8 @@ import json
 import logging
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import bm25s
@@ -40,6 +41,17 @@ class KeywordIndex:
     chunk_ids: list[str]  # row i of the BM25 matrix is chunk_ids[i]
     article_ids: np.ndarray  # article of each row, for filter masks
     bm25: bm25s.BM25 | None  # None when the index holds no chunks
+    # (the distinct article ids, each row's position among them): made on the first masked search
+    _codes: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def mask_for(self, articles: Collection[str]) -> np.ndarray:
+        """A BM25 weight mask: 1 for the rows of these articles, 0 for the rest (a collection's scope: 100k rows
+        in about a millisecond, by article rather than by row)."""
+        if self._codes is None:
+            object.__setattr__(self, "_codes", np.unique(self.article_ids, return_inverse=True))
+        names, rows = self._codes
+        keep = np.fromiter((str(name) in articles for name in names), dtype=bool, count=len(names))
+        return keep[rows].astype(np.float32)
 
     def search(self, question: str, k: int, mask: np.ndarray | None = None) -> list[str]:
         tokens = keyword_tokens(question)

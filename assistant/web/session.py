@@ -102,6 +102,15 @@ class PageAccess:
             log.warning("could not check the sign-in against the sign-outs", exc_info=True)
             return True
 
+    def scope(self, cookies: Mapping[str, str]) -> tuple[str, ...] | None:
+        """The collections this browser asks, lists and (if it may) changes: a signed-in admin's key's (None: every
+        one); for anyone else, ``page_collections`` (empty: every one)."""
+        key = self.admin(cookies)
+        if key is not None:
+            return key.scope
+        names = tuple(sorted({n.strip() for n in self.settings.page_collections.split(",") if n.strip()}))
+        return names or None
+
     def may_change_articles(self, cookies: Mapping[str, str]) -> bool:
         if self.off:
             return False
