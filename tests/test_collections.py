@@ -255,3 +255,27 @@ def test_the_command_line_creates_lists_renames_and_removes_collections(tmp_path
     gone = cli(env, "collections", "remove", "harbour", "--force")
     assert gone.returncode == 0 and "2 article(s) removed from the index" in gone.stderr
     assert cli(env, "list", "--json").stdout.strip() == "[]"
+
+
+def test_eval_asks_within_a_collection_as_a_scoped_key_would(tmp_path):
+    corpus = tmp_path / "corpus"
+    write(corpus / "desk-a", {"bridge.txt": BRIDGE, "library.txt": LIBRARY})
+    write(corpus / "desk-b", {"barrier.txt": BARRIER})
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(
+        '{"id": "q1", "question": "How much did the Ostra bridge cost?", "answers": ["55 million euros"], '
+        '"article": "bridge.txt", "answerable": true}\n'
+        f'{{"id": "q2", "question": "{QUESTION}", "answers": ["41 million euros"], "article": "barrier.txt", '
+        '"answerable": true}\n')
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
+           "ASSISTANT_EVAL_CACHE_DIR": str(tmp_path / "cache")}
+    out = tmp_path / "out"
+    done = cli(env, "eval", str(questions), "--corpus", str(corpus), "--collection", "desk-a", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    results = [__import__("json").loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    retrieved = [p["source"] for r in results for p in r["retrieved"]]
+    assert retrieved and all("/desk-a/" in source for source in retrieved)
+    assert "55 million" in results[0]["answer"] and "41 million" not in results[1]["answer"]
+    assert __import__("json").loads((out / "summary.json").read_text())["collection"] == "desk-a"
+    wrong = cli(env, "eval", str(questions), "--corpus", str(corpus), "--collection", "desk-c", "--out", str(out))
+    assert wrong.returncode == 1 and "has no folder 'desk-c'" in wrong.stderr

@@ -147,10 +147,11 @@ class ChromaVectorStore(VectorStore):
         return [VectorHit(i, 1.0 - float(d)) for i, d in zip(ids, distances)]
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
-        if not ids:
-            return {}
-        got = self.collection.get(ids=ids, include=["embeddings"])
-        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(ids), self._BATCH):
+            got = self.collection.get(ids=ids[i : i + self._BATCH], include=["embeddings"])
+            out.update((k, np.asarray(v, dtype=np.float32)) for k, v in zip(got["ids"], got["embeddings"]))
+        return out
 
     def ids(self) -> set[str]:
         out: set[str] = set()
