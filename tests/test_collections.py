@@ -279,3 +279,18 @@ def test_eval_asks_within_a_collection_as_a_scoped_key_would(tmp_path):
     assert __import__("json").loads((out / "summary.json").read_text())["collection"] == "desk-a"
     wrong = cli(env, "eval", str(questions), "--corpus", str(corpus), "--collection", "desk-c", "--out", str(out))
     assert wrong.returncode == 1 and "has no folder 'desk-c'" in wrong.stderr
+
+
+def test_a_scope_cached_by_one_process_follows_a_change_made_by_another(desks):
+    """Index.scope caches a scope while the manifest's `scopes` count holds still; every change of what a
+    collection holds moves it, whichever process (or replica) made it."""
+    other = Assistant(desks.settings, embedder=desks.embedder, store=desks.index.store)
+    bridge = next(a.id for a in desks.articles() if a.title.startswith("City opens"))
+    assert bridge in desks.index.scope(["desk-a"]).articles  # cached here
+    other.add_to_collection([bridge], "desk-b")
+    assert other.remove(bridge, ["desk-a"]) is False  # taken out of desk-a by the other one
+    assert bridge not in desks.index.scope(["desk-a"]).articles
+    assert all(p.chunk.article_id != bridge for p in desks.retrieve("Ostra bridge trams", Filters(collections=("desk-a",))))
+    other.rename_collection("desk-b", "harbour")
+    with pytest.raises(errors.CollectionNotFound):
+        desks.index.scope(["desk-b"])

@@ -100,6 +100,7 @@ class Index:
         self.store = store or STORES.get(settings.store).from_settings(settings)
         self._writers = WriterLock.for_manifest(self.manifest, root)
         self.keyword_dir = root / "keyword"  # a cache of this process's host, never shared
+        self._scopes: dict[tuple[str, ...], tuple[str, CollectionScope]] = {}  # names -> (scopes version, scope)
         self._check_embedder()
         self._check_owner()
 
@@ -322,12 +323,20 @@ class Index:
         names = tuple(dict.fromkeys(names))
         if not names:
             return None
+        version = self.manifest.scopes_version()  # one read; the scope is computed again only when it moved
+        cached = self._scopes.get(names)
+        if cached is not None and cached[0] == version:
+            return cached[1]
         known = self.manifest.collection_ids()
         for name in names:
             if name not in known:
                 raise errors.CollectionNotFound(name, field)
         ids = tuple(known[n] for n in names)
-        return CollectionScope(names, ids, frozenset(self.manifest.member_articles(ids)), len(set(ids)) == len(known))
+        scope = CollectionScope(names, ids, frozenset(self.manifest.member_articles(ids)), len(set(ids)) == len(known))
+        if len(self._scopes) >= 64:
+            self._scopes.pop(next(iter(self._scopes)))
+        self._scopes[names] = (version, scope)
+        return scope
 
     # --- reading -----------------------------------------------------------
     def articles(self, scope: CollectionScope | None = None) -> list[ArticleInfo]:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    cast,
     delete,
     func,
     insert,
@@ -176,6 +177,7 @@ class Manifest:
             if db.execute(delete(articles).where(articles.c.id == article_id)).rowcount == 0:
                 raise errors.ArticleNotFound(article_id)
             db.execute(delete(memberships).where(memberships.c.article_id == article_id))
+            _scopes_changed(db)
             self._bump(db, "remove", [article_id])
         return ids
 
@@ -262,6 +264,7 @@ class Manifest:
         with self._write() as db:
             if db.scalar(select(collections.c.id).where(collections.c.name == name)) is not None:
                 raise errors.CollectionConflict(f"collection: {name!r} exists already")
+            _scopes_changed(db)
             return db.execute(insert(collections).values(name=name, created_at=_now("seconds"))).inserted_primary_key[0]
 
     def rename_collection(self, name: str, new_name: str) -> None:
@@ -270,6 +273,11 @@ class Manifest:
             if db.scalar(select(collections.c.id).where(collections.c.name == new_name)) is not None:
                 raise errors.CollectionConflict(f"new_name: a collection named {new_name!r} exists already")
             db.execute(update(collections).where(collections.c.id == collection_id).values(name=new_name))
+            _scopes_changed(db)
+
+    def scopes_version(self) -> str:
+        """What changes whenever a collection's articles or name do (a cached scope is current while it holds)."""
+        return self.get_meta(SCOPES) or "0"
 
     def member_articles(self, collection_ids: Iterable[int]) -> set[str]:
         """The ids of the articles in any of these collections."""
@@ -310,6 +318,7 @@ class Manifest:
                 return False
             db.execute(delete(memberships).where(memberships.c.article_id == article_id,
                                                  memberships.c.collection_id == collection_id))
+            _scopes_changed(db)
             return True
 
     def delete_collection(self, collection_id: int) -> tuple[list[str], list[str], list[str]]:
@@ -332,6 +341,7 @@ class Manifest:
                 db.execute(delete(articles).where(articles.c.id.in_(part)))
             db.execute(delete(memberships).where(memberships.c.collection_id == collection_id))
             db.execute(delete(collections).where(collections.c.id == collection_id))
+            _scopes_changed(db)
             if removed:
                 self._bump(db, "remove", removed)
         return removed, chunk_ids, sorted(elsewhere)
@@ -384,7 +394,20 @@ def _join(db: Connection, article_ids: list[str], collection_id: int) -> list[st
     new = [a for a in dict.fromkeys(article_ids) if a not in present]
     if new:
         db.execute(insert(memberships), [{"article_id": a, "collection_id": collection_id} for a in new])
+        _scopes_changed(db)
     return new
+
+
+SCOPES = "scopes"  # meta: bumped, in the same transaction, by every change of what a collection holds or is called
+
+
+def _scopes_changed(db: Connection) -> None:
+    """Count a change of memberships or names, so a cached scope (Index.scope) is read again. One UPDATE: writers
+    of every replica may do it at once."""
+    bumped = db.execute(update(meta).where(meta.c.key == SCOPES)
+                        .values(value=cast(cast(meta.c.value, Integer) + 1, Text))).rowcount
+    if not bumped:
+        db.execute(insert(meta).values(key=SCOPES, value="1"))
 
 
 def _now(timespec: str = "milliseconds") -> str:
