@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -264,6 +265,97 @@ def _unique_id(given: str, known: list[str]) -> str:
         raise errors.ArticleNotFound(given)
     raise errors.InvalidRequest("article_id", f"{given!r} is the start of {len(matches)} ids ({', '.join(matches[:5])}); "
                                 "give more of it")
+
+
+feeds_app = typer.Typer(
+    help="RSS and Atom feeds the server polls: new and changed items land in a collection by themselves.",
+    no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+
+
+def _feeds():
+    """The feeds alone: adding, listing and removing them needs no model and does not wait for a server holding the
+    index (the server picks a change up at its next look)."""
+    from .feeder import Feeds
+    from .settings import load_settings
+
+    return Feeds(load_settings())
+
+
+@feeds_app.command("add")
+def feeds_add(
+    url: Annotated[str, typer.Argument(help="The feed's link (RSS or Atom).")],
+    collection: Annotated[str, typer.Option("--collection", "-c", help="Where its items go (it must exist).")] = "default",
+    every: Annotated[str, typer.Option(help="How often it is polled: 30m, 1h, 1h30m, 45s.")] = "30m",
+    prune: Annotated[bool, typer.Option("--prune", help="Take items that leave the feed out of the collection.")] = False,
+):
+    """Follow a feed: a running server polls it every --every (with conditional requests), its items fetched as any
+    link is, or read from the feed's own full text; items that leave the feed are kept unless --prune."""
+    from .models import format_every, parse_every
+
+    def go():
+        feed = _feeds().add(url, collection, parse_every(every, "--every"), prune=prune)
+        console.print(f"feed {feed.id}: {feed.url} into {feed.collection}, every {format_every(feed.every_s)}"
+                      f"{', pruned' if feed.prune else ''}; a running server polls it at its next look "
+                      "(`assistant feeds poll` polls now)", highlight=False)
+
+    run(go)
+
+
+@feeds_app.command("list")
+def feeds_list(as_json: Annotated[bool, typer.Option("--json")] = False):
+    """The feeds, each with its last poll and its error."""
+    from .models import format_every
+
+    def go():
+        feeds = _feeds().list()
+        if as_json:
+            print(json.dumps([dataclasses.asdict(f) for f in feeds], indent=2, ensure_ascii=False))
+            return
+        table = Table("id", "feed", "collection", "every", "last polled", "last poll")
+        for f in feeds:
+            said = f"[red]error:[/red] {escape(f.last_error)}" if f.last_error else escape(f.last_report or "not yet")
+            table.add_row(str(f.id), f.url, f.collection, format_every(f.every_s) + (", prune" if f.prune else ""),
+                          f.last_polled_at or "never", said)
+        out.print(table)
+        failing = sum(1 for f in feeds if f.last_error)
+        console.print(f"{len(feeds)} feed(s)" + (f", {failing} with an error" if failing else ""), highlight=False)
+
+    run(go)
+
+
+@feeds_app.command("remove")
+def feeds_remove(feed: Annotated[str, typer.Argument(help="The feed's id or link (`assistant feeds list`).")]):
+    """Stop following a feed (the articles it brought stay)."""
+
+    def go():
+        removed = _feeds().remove(feed)
+        console.print(f"removed feed {removed.id}: {removed.url}", highlight=False)
+
+    run(go)
+
+
+@feeds_app.command("poll")
+def feeds_poll(feed: Annotated[str | None, typer.Argument(help="Only this feed (id or link), due or not.")] = None):
+    """Poll now: the feeds that are due (or the one named), as a server does; exits 1 if a feed failed."""
+
+    def go():
+        with _assistant("feeds") as assistant:
+            polled = [assistant.poll_feed(feed, force=True)] if feed else assistant.poll_due_feeds()
+        failed = False
+        for f in polled:
+            if f is None:
+                console.print("another process is polling it now", highlight=False)
+                continue
+            failed |= bool(f.last_error)
+            console.print(f"{f.url}: " + (f"[red]error:[/red] {escape(f.last_error)}" if f.last_error
+                                           else escape(f.last_report or "")), highlight=False)
+        if not polled:
+            console.print("no feed is due", highlight=False)
+        if failed:
+            raise typer.Exit(1)
+
+    run(go)
 
 
 @app.command()

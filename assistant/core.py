@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,7 +14,9 @@ from .answer import create_backend
 from .answer.base import AnswerBackend
 from .chain import AnswerChain
 from .embeddings import Embedder, get_embedder, name_for
+from .feeder import OWNER, Feeds
 from .index import Index, embedder_kind
+from .index.feed_table import FeedState, FeedTable
 from .index.ownership import claim, describe
 from .index.vectors import VectorStore
 from .ingest.fetch import LoadedLink
@@ -25,18 +28,22 @@ from .models import (
     ArticleInfo,
     Chunk,
     CollectionInfo,
+    FeedInfo,
     Filters,
     IngestReport,
     Link,
     Passage,
     Turn,
     collection_name,
+    parse_link,
 )
 from .prompts import load_prompts
 from .retrieval import HybridRetriever
 from .settings import Settings, load_settings
 from .store import Store, open_store
 from .text import clean_question
+
+log = logging.getLogger("assistant")
 
 
 def vector_space(settings: Settings) -> str:
@@ -216,6 +223,7 @@ class Assistant:
                     f"name: {name!r} holds {len(members)} article(s); removing it removes the {len(only)} in no other "
                     f"collection from the index{': ' + shown if only else ''}. Say force (`--force`, ?force=true) "
                     "to remove it")
+            FeedTable(self.index.manifest).remove_of_collection(collection_id)  # nothing to put its items in
             removed, kept = self.index.delete_collection(collection_id)
         if removed:
             self.retriever.refresh_keyword_index()
@@ -239,6 +247,71 @@ class Assistant:
                 if self.index.manifest.content_hash(article_id) is None:
                     raise errors.ArticleNotFound(article_id)
             return self.index.join(article_ids, collection_id)
+
+    # --- feeds ---------------------------------------------------------------
+    @property
+    def feeds(self) -> Feeds:
+        """The feeds this index follows (add, list, remove: assistant/feeder.py)."""
+        return Feeds(self.settings, self.index.manifest)
+
+    def poll_feed(self, feed: int | str, *, owner: str = OWNER, force: bool = False) -> FeedInfo | None:
+        """Poll one feed (by id or link) now: fetch it conditionally, ingest its new and changed items into its
+        collection (items the feed says the same of as last time are not read again), take those gone from the
+        feed out of the collection when it prunes, and record the outcome. A feed that fails (not a feed, too
+        large, too slow) records its error and changes nothing. None when another replica holds it, or (without
+        ``force``) its poll is not due."""
+        feeds = self.feeds
+        state = feeds.state(feed)
+        if not feeds.table.take(state.info.id, owner, self.settings.feed_lease_s, due_only=not force):
+            return None
+        try:
+            outcome = self._poll(state)
+        except errors.AssistantError as exc:  # e.g. the disk is full: the feed says so, and is polled again later
+            outcome = {"ok": False, "error": str(exc), "report": None}
+        except Exception:
+            log.exception("polling the feed %s failed", state.info.url)
+            outcome = {"ok": False, "error": "internal error while polling; see the server's log", "report": None}
+        feeds.table.finish(state.info.id, owner, **outcome)
+        return feeds.state(state.info.id).info
+
+    def poll_due_feeds(self, owner: str = OWNER) -> list[FeedInfo]:
+        """Poll every feed whose time has come and that no other replica holds; what was polled."""
+        polled = []
+        for feed_id in self.feeds.table.due():
+            info = self.poll_feed(feed_id, owner=owner)
+            if info is not None:
+                polled.append(info)
+        return polled
+
+    def _poll(self, state: FeedState) -> dict:
+        info = state.info
+        loaded = self.ingester.fetch_feed(parse_link(info.url, "url"), state.etag, state.last_modified)
+        kept = {"etag": loaded.validators.get("etag"), "last_modified": loaded.validators.get("last_modified")}
+        if loaded.error is not None:
+            return {"ok": False, "error": str(loaded.error), "report": None}
+        if loaded.not_modified:  # the same validators may come back, or none: keep what we asked with
+            kept = {"etag": kept["etag"] or state.etag, "last_modified": kept["last_modified"] or state.last_modified}
+            return {"ok": True, "error": None, "report": "not modified", **kept}
+        feed = loaded.feed
+        report = self.ingest(links=self.ingester.feed_items(feed, known=state.items), collection=info.collection)
+        failed = {path for path, _ in report.failed}
+        seen = {item.article_id: item.fingerprint for item in feed.items if item.source not in failed}
+        said = (f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
+                f"failed {len(report.failed)}")
+        if info.prune:
+            pruned = 0
+            for gone in sorted(set(state.items) - {item.article_id for item in feed.items}):
+                try:
+                    self.remove(gone, [info.collection])
+                    pruned += 1
+                except errors.ArticleNotFound:  # removed by hand meanwhile
+                    pass
+            said += f", pruned {pruned}"
+        error = None
+        if report.failed:
+            path, reason = report.failed[0]
+            error = f"{len(report.failed)} of {len(feed.items)} items failed; the first: {path}: {reason}"
+        return {"ok": True, "error": error, "report": said, "items": seen, **kept}
 
     def scoped(self, filters: Filters | None, allowed: Sequence[str] | None, *, field: str = "filters.collections"
                ) -> Filters:

@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import errors
 from .embeddings import Embedder
 from .index import Index
 from .ingest.chunking import chunk_article
+from .ingest.feeds import Feed, FeedItem, item_article
 from .ingest.fetch import LoadedLink, load_link
 from .ingest.loaders import article_id_for, iter_files, load_article
 from .models import Article, ArticleInfo, Chunk, IngestReport, Link, parse_link
@@ -102,9 +104,11 @@ class Ingester:
         """
         if any(isinstance(p, Link) for p in paths) or not all(isinstance(k, (Link, LoadedLink)) for k in links):
             raise TypeError("ingest: links go in links= as Link (parse_link), paths in paths")
-        to_fetch = [k for k in links if isinstance(k, Link)]
-        fetched = iter(self.fetch_links(to_fetch)) if to_fetch else iter(())
-        items: list[Path | LoadedLink] = [k if isinstance(k, LoadedLink) else next(fetched) for k in links]
+        fetched = iter(self._fetch([k for k in links if isinstance(k, Link)], feeds=True))
+        items: list[Path | LoadedLink] = []
+        for given in links:  # each in its place; a feed's link becomes its items
+            loaded = next(fetched) if isinstance(given, Link) else given
+            items += self.feed_items(loaded.feed) if loaded.feed is not None else [loaded]
         items += article_files(paths)
         problem = self.index.free_space_problem()
         if problem:
@@ -128,23 +132,70 @@ class Ingester:
 
     def fetch_links(self, links: Sequence[Link]) -> list[LoadedLink]:
         """Fetch pages, several at a time and outside the index's write lock (a slow site holds up no other
-        link and no writer), each within the fetch_deadline_s. Known pages are asked for conditionally."""
-        from concurrent.futures import ThreadPoolExecutor
+        link and no writer), each within the fetch_deadline_s. Known pages are asked for conditionally. A link
+        that is an RSS or Atom feed comes back as its items (:meth:`feed_items`), or as its error."""
+        out: list[LoadedLink] = []
+        for loaded in self._fetch(links, feeds=True):
+            out += self.feed_items(loaded.feed) if loaded.feed is not None else [loaded]
+        return out
 
+    def fetch_feed(self, link: Link, etag: str | None = None, last_modified: str | None = None) -> LoadedLink:
+        """A feed, asked for conditionally: its ``feed``, or ``not_modified``, or its ``error`` (also when the link
+        is no RSS or Atom feed, whatever it is served as)."""
+        return self._load_link(link, feeds=True, feed_only=True, etag=etag, last_modified=last_modified)
+
+    def feed_items(self, feed: Feed, known: dict[str, str] | None = None) -> list[LoadedLink]:
+        """A feed's items as loaded links: each an article from the feed's own full text, else its page fetched
+        like any link (several at a time), titled and dated as the feed says. An item ``known`` with the same
+        fingerprint (article id -> what the feed said of it last time) that is still indexed is not read again:
+        it comes back unchanged (``not_modified``)."""
+        out: list[LoadedLink | None] = []
+        pages: list[tuple[int, FeedItem, Link]] = []
+        for item in feed.items:
+            try:
+                link = parse_link(item.source, "item link")
+            except errors.InvalidRequest as exc:  # named by the feed's link; the error names the item's
+                out.append(LoadedLink(parse_link(feed.url, "feed"), None, {}, errors.FetchError(item.source, exc.reason)))
+                continue
+            unchanged = (known or {}).get(item.article_id) == item.fingerprint
+            if unchanged and self.index.manifest.content_hash(item.article_id) is not None:
+                out.append(LoadedLink(link, None, {}, not_modified=True))
+            elif item.full_text is not None or item.link is None:
+                try:
+                    out.append(LoadedLink(link, item_article(item), {}))
+                except errors.IngestError as exc:
+                    out.append(LoadedLink(link, None, {}, exc))
+            else:
+                pages.append((len(out), item, link))
+                out.append(None)
+        for (at, item, _), loaded in zip(pages, self._fetch([link for _, _, link in pages], feeds=False)):
+            if loaded.article is not None:  # the feed's title, link and date, over what the page says
+                loaded = replace(loaded, article=replace(
+                    loaded.article, title=item.title or loaded.article.title, url=item.link,
+                    published=item.published or loaded.article.published))
+            out[at] = loaded
+        return [loaded for loaded in out if loaded is not None]
+
+    def _fetch(self, links: Sequence[Link], *, feeds: bool) -> list[LoadedLink]:
         settings = self.settings
-        allow = frozenset(h.strip().lower() for h in settings.fetch_allow_hosts.split(",") if h.strip())
 
         def load(link: Link) -> LoadedLink:
             known = self.index.manifest.content_hash(article_id_for(link.url)) is not None
             validators = json.loads(self.index.manifest.get_meta(f"fetch:{link.url}") or "{}") if known else {}
-            return load_link(link, max_bytes=settings.max_file_bytes, timeout_s=settings.fetch_timeout_s,
-                             deadline_s=settings.fetch_deadline_s, allow_hosts=allow, **validators)
+            return self._load_link(link, feeds=feeds, **validators)
 
         if len(links) <= 1:
             return [load(link) for link in links]
         with ThreadPoolExecutor(max_workers=min(settings.fetch_concurrency, len(links)),
                                 thread_name_prefix="assistant-fetch") as pool:
             return list(pool.map(load, links))
+
+    def _load_link(self, link: Link, **options) -> LoadedLink:
+        settings = self.settings
+        allow = frozenset(h.strip().lower() for h in settings.fetch_allow_hosts.split(",") if h.strip())
+        return load_link(link, max_bytes=settings.max_file_bytes, timeout_s=settings.fetch_timeout_s,
+                         deadline_s=settings.fetch_deadline_s, allow_hosts=allow,
+                         feed_max_items=settings.feed_max_items, **options)
 
     def _load(self, item: Path | LoadedLink, source: str | None) -> tuple[Article | None, dict[str, str]]:
         """The article and what to keep beside it; (None, {}) when a conditional fetch says it did not change."""

@@ -257,6 +257,56 @@ class CollectionInfo:
     created_at: str
 
 
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    """What `assistant feeds list`, GET /api/feeds and the chat page show of a feed."""
+
+    id: int
+    url: str
+    collection: str
+    every_s: float
+    prune: bool
+    added_at: str
+    next_poll_at: str
+    last_polled_at: str | None
+    last_ok_at: str | None
+    last_error: str | None  # the last poll's, or None when it went well
+    last_report: str | None  # what the last poll did ("added 2, replaced 1, unchanged 7")
+    items: int  # the feed's items as of the last poll that read it
+
+
+_EVERY = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
+
+
+def parse_every(text: object, field: str = "every") -> float:
+    """``30m``, ``1h``, ``1h30m``, ``45s``, ``2d`` (or a number of seconds) as seconds; InvalidRequest otherwise."""
+    raw = str(text).strip().lower() if isinstance(text, (str, int, float)) else ""
+    match = _EVERY.match(raw) if raw else None
+    if raw.replace(".", "", 1).isdigit():
+        seconds = float(raw)
+    elif match and any(match.groups()):
+        d, h, m, s = (float(g or 0) for g in match.groups())
+        seconds = d * 86400 + h * 3600 + m * 60 + s
+    else:
+        raise errors.InvalidRequest(field, f"{str(text)[:40]!r} is not a period: write e.g. 30m, 1h, 1h30m, 45s or 2d")
+    if seconds <= 0:
+        raise errors.InvalidRequest(field, "must be longer than nothing")
+    return seconds
+
+
+def format_every(seconds: float) -> str:
+    """Seconds as ``parse_every`` reads them: 1800 -> ``30m``, 5400 -> ``1h30m``."""
+    whole = int(round(seconds))
+    if whole != seconds or whole < 60:
+        return f"{seconds:g}s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if whole >= size:
+            parts.append(f"{whole // size}{unit}")
+            whole %= size
+    return "".join(parts)
+
+
 @dataclass(slots=True)
 class IngestReport:
     added: list[str] = field(default_factory=list)  # article ids newly indexed

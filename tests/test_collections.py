@@ -196,6 +196,7 @@ def test_an_sqlite_index_from_before_collections_keeps_every_article_in_default(
     with sqlite3.connect(tmp_path / "index" / "manifest.sqlite3") as db:  # as manifest_0002 left it
         db.execute("DROP TABLE collections")
         db.execute("DROP TABLE memberships")
+        db.execute("DROP TABLE feeds")
         db.execute("UPDATE alembic_version SET version_num = 'manifest_0002' WHERE version_num LIKE 'manifest%'")
     database._migrated.clear()  # as a new process would
     reopened = Assistant(load_settings(index_dir=tmp_path / "index"))

@@ -272,3 +272,63 @@ def test_the_chat_page_of_a_signed_in_scoped_admin_answers_from_its_collection(s
         assert page.post("/sign-in", data={"key": ADMIN}, follow_redirects=False).status_code == 303
         event, (chat, *_) = gradio_call(page, "ask", [QUESTION, [], [], 0])
         assert "41 million" in json.dumps(chat)
+
+
+@pytest.mark.browser
+def test_the_chat_page_picker_and_the_articles_panel_of_a_signed_in_admin(served, artifacts_dir):
+    """In a real browser: a signed-in admin picks a collection and is answered from it only; a scoped admin is
+    offered its own collection only; the Articles panel shows each feed with its error."""
+    from conftest import chromium_path
+    from playwright.sync_api import expect, sync_playwright
+
+    with http(served, ADMIN) as admin:  # a feed that fails: its error is what the panel must show
+        feed = admin.post("/api/feeds", json={"url": "http://10.0.0.1/news.rss", "collection": "desk-a",
+                                              "every": "1h"}).json()
+        polled = admin.post(f"/api/feeds/{feed['id']}/poll").json()
+        assert "private or local address" in polled["last_error"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            for key, offered in ((ADMIN, ["default", "desk-a", "desk-b"]), (ADMIN_A, ["desk-a"])):
+                page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                page.goto(served.url + "/sign-in")
+                page.fill("#key", key)
+                page.click("button[type=submit]")
+                page.wait_for_url(served.url + "/")
+                picker = page.locator("#collections")
+                expect(picker).to_be_visible(timeout=60_000)
+                page.wait_for_function("() => document.querySelector('.pending, .generating') === null",
+                                       timeout=60_000)
+                picker.locator("input").click()
+                options = page.get_by_role("option")
+                expect(options).to_have_count(len(offered))
+                assert sorted(options.all_inner_texts()) == offered
+                page.get_by_role("option", name="desk-a", exact=True).click()
+                page.keyboard.press("Escape")
+                page.wait_for_function("() => document.querySelector('.pending, .generating') === null",
+                                       timeout=60_000)
+                box = page.locator("#question textarea")
+                box.fill(QUESTION)
+                box.press("Enter")
+                bot = page.locator("#chat [data-testid=bot]").last
+                expect(bot).to_contain_text("[1]", timeout=60_000)
+                assert "41 million" not in bot.inner_text()
+                page.locator("#articles-box").get_by_text("Articles").first.click()
+                expect(page.locator("#feeds")).to_contain_text("private or local address", timeout=30_000)
+                page.screenshot(path=str(artifacts_dir / f"collections-picker-{key[:8]}.png"), full_page=True)
+                page.context.close()
+        finally:
+            browser.close()
+    with http(served, ADMIN) as admin:
+        admin.delete(f"/api/feeds/{feed['id']}")
+
+
+def test_a_scoped_admin_reads_the_feedback_of_its_collection_only(served):
+    with http(served, ADMIN) as admin:
+        other = admin.post("/api/ask", json={"question": QUESTION, "filters": {"collections": ["desk-b"]}}).json()
+        assert admin.post("/api/feedback", json={"answer_id": other["id"], "rating": "up"}).status_code == 201
+    with http(served, ADMIN_A) as scoped:
+        mine = scoped.post("/api/ask", json={"question": "How much did the Ostra bridge cost?"}).json()
+        assert scoped.post("/api/feedback", json={"answer_id": mine["id"], "rating": "up"}).status_code == 201
+        seen = {f["answer_id"] for f in scoped.get("/api/feedback").json()}
+        assert mine["id"] in seen and other["id"] not in seen

@@ -29,12 +29,13 @@ from ..core import Assistant
 from ..errors import (
     ArticleNotFound,
     AssistantError,
+    CollectionConflict,
     ConversationNotFound,
     InvalidRequest,
     OverBudget,
     StoreError,
 )
-from ..models import Answer, ArticleInfo, CollectionInfo, Filters, display_source, parse_link
+from ..models import Answer, ArticleInfo, CollectionInfo, FeedInfo, Filters, display_source, parse_every, parse_link
 from ..store import Conversation, ConversationInfo, Feedback
 from .guard import error, is_anonymous, site_of
 from .schemas import (
@@ -271,10 +272,17 @@ def give_feedback(body: FeedbackIn, assistant: AssistantDep, request: Request) -
 @router.get("/feedback", tags=["feedback"])
 def list_feedback(
     assistant: AssistantDep,
+    request: Request,
     rating: Annotated[Literal["up", "down"] | None, Query(description="Only thumbs up, or down.")] = None,
 ) -> list[Feedback]:
-    """Every feedback record, oldest first (admin key: widget keys may send feedback, not read it)."""
-    return assistant.store.feedback.all(rating)
+    """Every feedback record, oldest first (admin key: widget keys may send feedback, not read it). A key scoped to
+    collections reads the records of answers that cite its collections' articles only."""
+    records = assistant.store.feedback.all(rating)
+    scope = scoped_collections(assistant, request, None)
+    if scope is None:
+        return records
+    mine = {a.id for a in assistant.articles(scope)}
+    return [r for r in records if r.answer.citations and all(c.article_id in mine for c in r.answer.citations)]
 
 
 @router.get("/conversations", tags=["conversations"])
@@ -300,6 +308,51 @@ def delete_conversation(conversation_id: str, assistant: AssistantDep, request: 
     """Delete one of this caller's conversations (feedback given on its answers is kept)."""
     assistant.store.conversations.delete(conversation_owner(request), conversation_id)
     return {"deleted": conversation_id}
+
+
+# --- feeds ---------------------------------------------------------------------------------------------
+
+class FeedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="The RSS or Atom feed's link.", examples=["https://www.example.com/news.rss"])
+    collection: str | None = Field(None, description="Where its items go (default: `default`; a key scoped to one "
+                                                     "collection: that one).")
+    every: str = Field("30m", description="How often it is polled: 30m, 1h, 1h30m, 45s (at least feed_min_every_s).")
+    prune: bool = Field(False, description="Take items that leave the feed out of the collection (default: kept).")
+
+
+@router.get("/feeds", tags=["feeds"])
+def list_feeds(assistant: AssistantDep, request: Request) -> list[FeedInfo]:
+    """The feeds the server follows (admin key), each with what its last poll did and its error; a scoped key
+    sees its collections' only."""
+    return assistant.feeds.list(scoped_collections(assistant, request, None))
+
+
+@router.post("/feeds", tags=["feeds"], status_code=201)
+def add_feed(body: FeedIn, assistant: AssistantDep, request: Request) -> FeedInfo:
+    """Follow a feed (admin key): the server polls it every `every`, first at its next look (`feed_poll_s`), with
+    conditional requests; new and changed items land in `collection`, each fetched as any link is, or read from
+    the feed's own full text."""
+    into = ingest_collection(assistant, key_scope(request), body.collection) or "default"
+    return assistant.feeds.add(body.url, into, parse_every(body.every), prune=body.prune)
+
+
+@router.post("/feeds/{feed_id}/poll", tags=["feeds"])
+def poll_feed(feed_id: int, assistant: AssistantDep, request: Request) -> FeedInfo:
+    """Poll a feed now (admin key), whatever its schedule; 409 while another replica polls it."""
+    assistant.feeds.state(feed_id, scoped_collections(assistant, request, None))
+    polled = assistant.poll_feed(feed_id, force=True)
+    if polled is None:
+        raise CollectionConflict(f"feed {feed_id} is being polled by another replica; try again shortly")
+    return polled
+
+
+@router.delete("/feeds/{feed_id}", tags=["feeds"])
+def remove_feed(feed_id: int, assistant: AssistantDep, request: Request) -> dict:
+    """Stop following a feed (admin key); the articles it brought stay."""
+    assistant.feeds.remove(feed_id, scoped_collections(assistant, request, None))
+    return {"removed": feed_id}
 
 
 class LinksIn(BaseModel):

@@ -6,7 +6,7 @@ the page shows), and the upload handler reads only files that were uploaded thro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import gradio as gr
@@ -14,8 +14,8 @@ from gradio.utils import get_upload_folder
 
 from .. import errors
 from ..core import Assistant
-from ..models import SUPPORTED_SUFFIXES, ArticleInfo, Filters, IngestReport, parse_link
-from .render import articles_html, escape_chat_text, index_notice_html, status_html
+from ..models import SUPPORTED_SUFFIXES, ArticleInfo, FeedInfo, Filters, IngestReport, parse_link
+from .render import articles_html, escape_chat_text, feeds_html, index_notice_html, status_html
 from .scope import Scope, collections_for, ingest_collection
 from .session import PageAccess
 
@@ -25,8 +25,21 @@ def visible_articles(assistant: Assistant, scope: Scope, picked: list[str] | Non
     collections when some are; none when the scope names no collection that exists."""
     try:
         if picked:
-            return assistant.articles(assistant.scoped(Filters(collections=tuple(picked)), scope).collections)
-        return assistant.articles(collections_for(assistant, scope, None))
+            articles = assistant.articles(assistant.scoped(Filters(collections=tuple(picked)), scope).collections)
+        else:
+            articles = assistant.articles(collections_for(assistant, scope, None))
+    except errors.AssistantError:
+        return []
+    if scope is None:
+        return articles
+    return [replace(a, collections=tuple(c for c in a.collections if c in scope)) for a in articles]
+
+
+def visible_feeds(assistant: Assistant, scope: Scope, picked: list[str] | None = None) -> list[FeedInfo]:
+    try:
+        within = (assistant.scoped(Filters(collections=tuple(picked)), scope).collections if picked
+                  else collections_for(assistant, scope, None))
+        return assistant.feeds.list(within)
     except errors.AssistantError:
         return []
 
@@ -68,6 +81,7 @@ class ArticleControls:
     collections: gr.Dropdown  # the collection picker (signed-in admins): where questions, lists and uploads go
     picked: gr.State  # what it holds, for the handlers (a State: the page's HTTP endpoints take no new values)
     article_list: gr.HTML
+    feed_list: gr.HTML  # the feeds of the collections shown, with each one's last error (admins)
     sign_in: gr.HTML
     admin_controls: gr.Group
     uploads: gr.File
@@ -81,7 +95,8 @@ class ArticleControls:
 
     @property
     def load_outputs(self) -> list:
-        return [self.admin_controls, self.sign_in, self.scope, self.chosen, self.collections, self.article_list]
+        return [self.admin_controls, self.sign_in, self.scope, self.chosen, self.collections, self.article_list,
+                self.feed_list]
 
     def on_load(self, request: gr.Request) -> tuple:
         """For the page's one load event: the admin controls (for admins only), the collection picker (for them
@@ -93,7 +108,7 @@ class ArticleControls:
         return (gr.update(visible=allowed), sign_in_html(self.access, allowed), gr.update(choices=choices),
                 gr.update(choices=choices),
                 gr.update(choices=visible_collections(self.assistant, scope), visible=allowed),
-                articles_html(articles))
+                articles_html(articles), feeds_html(visible_feeds(self.assistant, scope)) if allowed else "")
 
     def wire(self, page: gr.Blocks, notice: gr.HTML) -> None:
         assistant, access = self.assistant, self.access
@@ -103,11 +118,13 @@ class ArticleControls:
 
         def refresh(picked: list[str] | None, request: gr.Request):
             """After a change (or another pick of collections): the pickers, the list, the empty-index notice."""
-            articles = visible_articles(assistant, access.scope(request.cookies), picked)
+            scope = access.scope(request.cookies)
+            articles = visible_articles(assistant, scope, picked)
             choices = article_choices(articles)
-            notice_html = index_notice_html(assistant.is_empty(), access.may_change_articles(request.cookies))
+            allowed = access.may_change_articles(request.cookies)
+            notice_html = index_notice_html(assistant.is_empty(), allowed)
             return (gr.update(choices=choices), gr.update(choices=choices, value=None), notice_html,
-                    articles_html(articles))
+                    articles_html(articles), feeds_html(visible_feeds(assistant, scope, picked)) if allowed else "")
 
         def target(picked: list[str] | None, request: gr.Request) -> str | None:
             """The collection an upload goes in: the one picked, or the browser's only one (ValueError: pick one)."""
@@ -182,8 +199,8 @@ class ArticleControls:
                 return listing([str(exc)], request, picked)
             return listing(report_lines(report), request, picked)
 
-        after = dict(fn=refresh, inputs=[self.picked], outputs=[self.scope, self.chosen, notice, self.article_list],
-                     api_name=False)
+        after = dict(fn=refresh, inputs=[self.picked],
+                     outputs=[self.scope, self.chosen, notice, self.article_list, self.feed_list], api_name=False)
         outputs = [self.status, self.article_list]
         picked = self.picked
         self.upload_button.click(ingest_uploads, [self.uploads, picked], outputs + [self.uploads],
@@ -213,6 +230,8 @@ def add_article_controls(assistant: Assistant, access: PageAccess, scope: gr.Dro
         with gr.Row():
             remove_button = gr.Button("Remove article", variant="stop", elem_id="remove-article")
             reingest_button = gr.Button("Re-ingest article", elem_id="reingest-article")
+        feed_list = gr.HTML(elem_id="feeds")
     status = gr.HTML(elem_id="upload-status")
-    return ArticleControls(assistant, access, scope, collections, picked, article_list, sign_in, admin_controls, uploads,
-                           upload_button, link, link_button, chosen, remove_button, reingest_button, status)
+    return ArticleControls(assistant, access, scope, collections, picked, article_list, feed_list, sign_in,
+                           admin_controls, uploads, upload_button, link, link_button, chosen, remove_button,
+                           reingest_button, status)

@@ -165,10 +165,11 @@ input,button{{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin
 <input id="key" name="key" type="password" autocomplete="current-password" required autofocus>
 <button type="submit">Sign in</button></form><p><a href="/">Back to the chat page</a></p></body></html>"""
 
-# No scripts, no framing, no referrer: the sign-in page is plain HTML.
+# No scripts, no framing, no referrer to other sites: the sign-in page is plain HTML. (Not no-referrer: with it,
+# browsers send the form's POST with "Origin: null", which the guard refuses as not this server's own page.)
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
