@@ -22,7 +22,7 @@ from .ingest.chunking import chunk_article
 from .ingest.feeds import Feed, FeedItem, item_article
 from .ingest.fetch import LoadedLink, load_link
 from .ingest.loaders import article_id_for, iter_files, load_article
-from .models import Article, ArticleInfo, Chunk, IngestReport, Link, parse_link
+from .models import DEFAULT_COLLECTION, Article, ArticleInfo, Chunk, IngestReport, Link, parse_link
 from .retrieval import HybridRetriever
 from .settings import Settings
 
@@ -116,6 +116,9 @@ class Ingester:
         run = _IngestRun(IngestReport(), max_chunks, on_written=on_written, collection_id=collection_id)
         with self.index.writing():
             self.index.ensure_partitions()  # an earlier copy that was interrupted
+            unfiled = self.index.manifest.unfiled()  # written by an older replica mid-upgrade: into default
+            if unfiled:
+                self.index.join(unfiled, self.index.manifest.collection_id(DEFAULT_COLLECTION))
             self.index.sweep_orphans()
             for done, item in enumerate(items, start=1):
                 name = str(item.link) if isinstance(item, LoadedLink) else str(item)

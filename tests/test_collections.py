@@ -295,3 +295,15 @@ def test_a_scope_cached_by_one_process_follows_a_change_made_by_another(desks):
     other.rename_collection("desk-b", "harbour")
     with pytest.raises(errors.CollectionNotFound):
         desks.index.scope(["desk-b"])
+
+
+def test_an_article_written_by_an_older_replica_mid_upgrade_is_filed_in_default_by_the_next_ingest(desks, tmp_path):
+    barrier = next(iter(ids_in(desks, "desk-b")))
+    from assistant.index.manifest import memberships
+
+    with desks.index.manifest.engine.begin() as db:  # as a replica from before collections leaves an article
+        db.execute(sa.delete(memberships).where(memberships.c.article_id == barrier))
+    assert desks.article_collections(barrier) == []
+    assert desks.ingest([write(tmp_path / "c", {"tram.txt": BRIDGE.replace("Ostra", "Tram")})]).ok
+    assert desks.article_collections(barrier) == ["default"]
+    assert desks.retrieve(QUESTION, Filters(collections=("default",)))[0].chunk.article_id == barrier

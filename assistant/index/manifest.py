@@ -304,6 +304,13 @@ class Manifest:
                     out.setdefault(article_id, []).append(collection_id)
         return out
 
+    def unfiled(self) -> list[str]:
+        """Articles in no collection: written by a replica of a version from before collections, during a rolling
+        upgrade (the next writer puts them in ``default``)."""
+        with self._read() as db:
+            return list(db.scalars(select(articles.c.id).where(
+                articles.c.id.not_in(select(memberships.c.article_id)))))
+
     def join(self, article_ids: Iterable[str], collection_id: int) -> list[str]:
         """Put indexed articles in a collection too; the ids of those that were not in it yet."""
         with self._write() as db:
