@@ -357,3 +357,30 @@ def test_feeds_on_the_command_line(tmp_path, site):
     assert cli("feeds", "list", "--json").stdout.strip() == "[]"
     assert len(Assistant(load_settings(index_dir=tmp_path / "index")).retrieve(
         "ferry", Filters(collections=("news",)))) >= 1
+
+
+@pytest.mark.fast
+def test_an_atom_feed_reads_like_an_rss_one_and_a_feed_parser_never_opens_what_the_body_names(tmp_path):
+    from assistant.ingest.feeds import item_article, parse_feed
+
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Harbour office</title><id>urn:harbour</id>
+<updated>2026-12-04T09:00:00Z</updated>
+<entry><title>Ferry times</title><id>urn:ferry</id><link href="/news/ferry.html"/>
+<updated>2026-12-04T09:00:00Z</updated>
+<content type="html">&lt;p&gt;The ferry to Ostra leaves at seven.&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;</content></entry>
+<entry><title>Crane</title><id>urn:crane</id><updated>2026-12-03T09:00:00Z</updated>
+<summary>The crane was replaced.</summary></entry>
+</feed>"""
+    feed = parse_feed(atom, "https://harbour.example/feed.atom", 100, "application/atom+xml")
+    ferry, crane = feed.items
+    assert (ferry.link, ferry.published, ferry.title) == ("https://harbour.example/news/ferry.html", "2026-12-04",
+                                                          "Ferry times")
+    article = item_article(ferry)
+    assert article.text == "The ferry to Ostra leaves at seven." and article.url == ferry.link  # no script
+    assert crane.link is None and crane.source == "https://harbour.example/feed.atom#urn:crane"
+    assert item_article(crane).text == "The crane was replaced."  # no page to fetch: its summary
+    secret = tmp_path / "secret.txt"
+    secret.write_text("<rss version='2.0'><channel><item><title>leaked</title><guid>x</guid></item></channel></rss>")
+    with pytest.raises(errors.FetchError, match="is not an RSS or Atom feed"):
+        parse_feed(str(secret).encode(), "https://evil.example/feed", 100, "application/rss+xml")

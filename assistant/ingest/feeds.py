@@ -67,6 +67,8 @@ def parse_feed(body: bytes, url: str, max_items: int, content_type: str = "") ->
 
 def _item(entry, feed_url: str) -> FeedItem | None:
     link = entry.get("link") or None
+    if link and not link.lower().startswith(("http://", "https://")):  # feedparser may give an id (urn:…) as link
+        link = None
     guid = entry.get("id") or link
     if not link and not guid:
         return None  # nothing to know it by the next time: skipped

@@ -231,8 +231,11 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
                     label="Question", placeholder="e.g. What does JIG stand for?", elem_id="question", autofocus=True
                 )
                 # The article(s) in view: "this article" means them; none chosen, all articles.
+                # Its choices come with the page's load, for the collections this browser may see; an id sent
+                # over Gradio's HTTP API is checked by the Assistant as any filter is (allow_custom_value).
                 scope = gr.Dropdown(
                     choices=[], value=[], multiselect=True, elem_id="scope", label="Articles in view (none: all)",
+                    allow_custom_value=True,
                 )
                 # Signed-in admins: the collections asked (none: all the key may use), listed and added to. The
                 # handlers read the pick from a State, so the page's HTTP endpoints take the same values as before.
