@@ -24,6 +24,7 @@ from .index import CollectionScope
 from .models import Answer, Filters, Passage, Turn
 from .question.condense import condense
 from .question.kinds import Request, classify
+from .question.titles import QUOTE_MARKS, NamedArticles, named_articles
 from .retrieval import HybridRetriever
 
 
@@ -58,7 +59,7 @@ class AnswerChain:
         question, the scoped article's opening for an overview, every article's lead for a catalogue."""
         filters = filters or Filters()
         index = self.retriever.index
-        scope = index.scope(filters.collections, "filters.collections")  # CollectionNotFound for a name that is not there
+        scope = index.scope(filters.collections, "filters.collections")  # CollectionNotFound: not there
         filters = self._resolve_urls(filters, scope)
         unknown = [a for a in filters.article_ids
                    if (a not in scope.articles if scope else index.manifest.content_hash(a) is None)]
@@ -66,6 +67,13 @@ class AnswerChain:
             where = f"in the collection(s) {', '.join(scope.names)}" if scope else "in the index"
             raise errors.InvalidRequest("filters.article_ids", f"no article with id {unknown[0]!r} {where}")
         request = classify(question)
+        named = self._named_by_title(question, request, filters, scope)
+        if named is not None and named.ambiguous:  # say which articles it could be, one line each
+            passages = [self.retriever.article_passages(a, 1)[0] for a in named.article_ids]
+            return Prepared(question, passages, Request("catalogue", ambiguous=named.said,
+                                                        articles_total=len(passages)))
+        if named is not None:
+            filters = filters.model_copy(update={"article_ids": named.article_ids})
         if request.kind == "factoid":
             standalone = condense(question, history)
             return Prepared(standalone, self.retriever.search(standalone, filters=filters, k=k), request)
@@ -84,6 +92,24 @@ class AnswerChain:
         newest = sorted(in_scope, key=lambda a: a.published or "", reverse=True)[:CATALOGUE_ARTICLES]
         passages = [self.retriever.article_passages(a.id, 1)[0] for a in newest if a.chunks]
         return Prepared(question, passages, replace(request, articles_total=len(in_scope)))
+
+    def _named_by_title(self, question: str, request: Request, filters: Filters,
+                        scope: CollectionScope | None = None) -> NamedArticles | None:
+        """The article(s) the request names by title (titles.py), among those in scope (its collections too: a
+        title of another collection is never matched). Looked for in overview requests and in questions with a
+        quotation: a plain question pays nothing for it."""
+        if filters.article_ids or request.kind == "catalogue":
+            return None
+        if request.kind == "factoid" and not QUOTE_MARKS.search(question):
+            return None
+        titles = self.retriever.index.manifest.titles()
+        if scope is not None:
+            titles = [(i, t) for i, t in titles if i in scope.articles]
+        if filters.sources or filters.published_from or filters.published_to:
+            admitted = {a.id for a in self.retriever.index.articles(scope)
+                        if filters.admits(a.id, a.source, a.published)}
+            titles = [(i, t) for i, t in titles if i in admitted]
+        return named_articles(question, titles)
 
     def _resolve_urls(self, filters: Filters, scope: CollectionScope | None = None) -> Filters:
         """Links become the ids of the articles at them (the widget on an article's own page), those in scope;

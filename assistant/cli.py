@@ -1,5 +1,5 @@
-"""`assistant` command line: ingest | sync | ask | list | remove | collections | serve | mcp | migrate | feedback
-(and eval)."""
+"""`assistant` command line: ingest | sync | ask | chat | list | remove | collections | feeds | serve | mcp | migrate |
+feedback (and eval)."""
 
 from __future__ import annotations
 
@@ -126,14 +126,69 @@ def ask(
         if as_json:
             print(json.dumps(answer.public(), ensure_ascii=False, indent=2))  # the API's shape
             return
-        out.print(answer.answer, highlight=False, markup=False)
-        if answer.notice:
-            console.print(f"[yellow]note:[/yellow] {answer.notice}", highlight=False)
-        for c in answer.citations:
-            out.print(f"\n[{c.n}] {c.title} ({c.source}, chars {c.start}-{c.end})", highlight=False, markup=False)
-            out.print(f"    “{c.quote}”", highlight=False, markup=False)
+        _print_answer(answer)
 
     run(go)
+
+
+def _print_answer(answer) -> None:
+    """An answer for a person: its text, a notice if something degraded, then each citation and its quote."""
+    out.print(answer.answer, highlight=False, markup=False)
+    if answer.notice:
+        console.print(f"[yellow]note:[/yellow] {answer.notice}", highlight=False)
+    for c in answer.citations:
+        out.print(f"\n[{c.n}] {c.title} ({c.source}, chars {c.start}-{c.end})", highlight=False, markup=False)
+        out.print(f"    “{c.quote}”", highlight=False, markup=False)
+
+
+CHAT_HELP = "Type a question; !new starts over; exit, quit or Ctrl-D leaves."
+
+
+@app.command()
+def chat(
+    backend: Annotated[str | None, typer.Option(help="Answer backend (default from settings).")] = None,
+    article: Annotated[list[str] | None, typer.Option(help="Only these article ids (repeatable).")] = None,
+    collection: Annotated[list[str] | None, typer.Option(
+        "--collection", "-c", help="Only these collections (repeatable).")] = None,
+):
+    """A conversation in the terminal: follow-ups ("When?", "Who was his wife?") are read with the earlier turns."""
+    from .models import Filters, Turn
+
+    def go():
+        with _assistant("chat") as assistant:
+            filters = assistant.scoped(Filters(article_ids=tuple(article or ()), collections=tuple(collection or ())),
+                                       None, field="--collection")
+            assistant.warm_up()
+            articles = len(assistant.articles(filters.collections or None))
+            console.print(f"Chatting with {articles} articles. {CHAT_HELP}", highlight=False)
+            history: list[Turn] = []
+            while True:
+                try:
+                    question = input("> ").strip()
+                except (EOFError, KeyboardInterrupt):
+                    console.print()
+                    return
+                if question.lower() in ("exit", "quit"):
+                    return
+                if question == "!new":
+                    history = []
+                    console.print("Started over: earlier questions are forgotten.", highlight=False)
+                    continue
+                if not question:
+                    continue
+                try:
+                    answer = assistant.ask(question, history, filters, backend=backend)
+                except errors.AssistantError as exc:  # a bad question is said, and the conversation goes on
+                    console.print(f"[red]error:[/red] {exc}", highlight=False)
+                    continue
+                _print_answer(answer)
+                out.print()
+                history = [*history, Turn(question=question, answer=answer.answer)][-MAX_CHAT_TURNS:]
+
+    run(go)
+
+
+MAX_CHAT_TURNS = 50  # as /api/ask's history
 
 
 @app.command("list")

@@ -141,6 +141,23 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
     return spans
 
 
+# A news sentence's opening dateline: "(CNN) -- ", "Beirut (CNN) -- ", "WASHINGTON (Reuters) - ",
+# "PORT ELLERAY, Scotland, Oct. 7 (Northgate Wire) — ", "(CNN)The …": a news agency in brackets ("(JIG) -" is none).
+NEWS_DATELINE = re.compile(
+    r"^\s*(?:[A-Z][\w.'’-]*(?:,?\s+[\w.'’-]+){0,6}?\s*)?"
+    r"\((?:CNN|AP|Reuters|AFP|UPI|BBC|Bloomberg|Xinhua|[A-Z][\w ]{0,30}(?:Wire|News|Press|Agency|Service))\)"
+    r"\s*(?:--|—|–|-(?=\s)|:)?\s*"
+)
+# A photo caption left in scraped text: "Bishop John Folda (pictured) of …"
+CAPTION = re.compile(r"\((?:pictured|left|right|above|below|centre|center)\b[^)]*\)", re.I)
+
+
+def dateline_length(sentence: str) -> int:
+    """How many characters of ``sentence`` an opening news dateline takes (0: none)."""
+    found = NEWS_DATELINE.match(sentence)
+    return found.end() if found else 0
+
+
 @dataclass(frozen=True)
 class Dateline:
     start: int

@@ -9,6 +9,7 @@ Rows:
 - Lead-3: the scoped article's first three sentences, taken from the indexed (cleaned) article text
   (`assistant.article(id).text`) and split with `assistant.text.split_sentences`. Its sentences all come from
   the scoped article, so its article_precision is 1 by construction.
+- Lead-3, no dateline: the same sentences without an opening news dateline ("(CNN) -- ", "Beirut (CNN) -- ").
 - assistant: whatever `assistant.ask(question, filters=<the scoped article>)` returns for each line, with the
   settings of the environment (ASSISTANT_BACKEND, ...).
 
@@ -31,21 +32,22 @@ from assistant.eval.runner import ask_one
 from assistant.eval.scopes import check_scopes, ids_by_file_name, target_article_id
 from assistant.eval.summary_metrics import overview_outcome, summarise_overviews
 from assistant.settings import load_settings
-from assistant.text import split_sentences
+from assistant.text import dateline_length, split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SET = ROOT.parent / "shared" / "evaldata" / "cnn-summary-dev"
 LEAD_SENTENCES = 3
 
 
-def lead(text: str, n: int = LEAD_SENTENCES) -> list[str]:
-    """The first ``n`` sentences of an article text."""
-    return [text[start:end].strip() for start, end in split_sentences(text)[:n]]
+def lead(text: str, n: int = LEAD_SENTENCES, cleaned: bool = False) -> list[str]:
+    """The first ``n`` sentences of an article text; ``cleaned``: without an opening "(CNN) -- " dateline."""
+    sentences = [text[start:end].strip() for start, end in split_sentences(text)[:n]]
+    return [s[dateline_length(s):] for s in sentences] if cleaned else sentences
 
 
-def lead_result(assistant, question: EvalQuestion, article_id: str) -> QuestionResult:
+def lead_result(assistant, question: EvalQuestion, article_id: str, cleaned: bool = False) -> QuestionResult:
     """Lead-3 as a result the eval scores: one citation of the article per sentence."""
-    sentences = lead(assistant.article(article_id).text)
+    sentences = lead(assistant.article(article_id).text, cleaned=cleaned)
     result = QuestionResult(
         id=question.id, question=question.question, gold=[], article=question.article, answerable=True,
         answer=" ".join(sentences), citations=[{"article_id": article_id} for _ in sentences],
@@ -95,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             raise AssistantError(f"{questions_file}, line {missing[0].line}: names no article of the corpus")
         assistant.warm_up()
         leads = [lead_result(assistant, q, target_article_id(q, ids)) for q in questions]
+        cleaned = [lead_result(assistant, q, target_article_id(q, ids), cleaned=True) for q in questions]
         answers = [ask_one(assistant, q, ids) for q in questions]
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -102,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     state = "reused" if index.cached else f"built in {index.ingest_s:.1f} s"
     print(f"{len(questions)} summary lines of {questions_file}; corpus index {state}; "
           f"backend {assistant.settings.backend}\n")
-    print_table([row(f"Lead-{LEAD_SENTENCES}", leads), row("assistant", answers)])
+    print_table([row(f"Lead-{LEAD_SENTENCES}", leads), row(f"Lead-{LEAD_SENTENCES}, no dateline", cleaned),
+                 row("assistant", answers)])
     print("\nROUGE F1 x100 (rouge-score, stemmed; Lsum over sentences split on end punctuation); a refusal scores 0.")
     return 0
 

@@ -307,3 +307,13 @@ def test_an_article_written_by_an_older_replica_mid_upgrade_is_filed_in_default_
     assert desks.ingest([write(tmp_path / "c", {"tram.txt": BRIDGE.replace("Ostra", "Tram")})]).ok
     assert desks.article_collections(barrier) == ["default"]
     assert desks.retrieve(QUESTION, Filters(collections=("default",)))[0].chunk.article_id == barrier
+
+
+def test_an_article_named_by_its_title_is_found_within_the_scope_only(desks):
+    barrier = next(iter(ids_in(desks, "desk-b")))
+    asked = 'Summarize the article "Harbour council approves tidal barrier"'
+    unscoped = desks.ask(asked)
+    assert {p.chunk.article_id for p in unscoped.passages} == {barrier}  # named by its title, it is the one
+    scoped = desks.ask(asked, filters=Filters(collections=("desk-a",)))
+    assert scoped.passages and {p.chunk.article_id for p in scoped.passages} <= ids_in(desks, "desk-a")
+    assert "41 million" not in scoped.answer and "Harbour council" not in scoped.answer

@@ -106,3 +106,24 @@ def test_bad_summary_lines_name_the_line_and_field(tmp_path, changes, message):
         load_questions(path)
     assert str(raised.value).startswith(f"{path}, {message}")
     assert "\n" not in str(raised.value)
+
+
+def test_a_line_with_history_is_a_follow_up(tmp_path):
+    path = tmp_path / "q.jsonl"
+    turn = {"question": "Who will Kerry meet?", "answer": "Kerry will meet Lavrov. [1]"}
+    path.write_text(json.dumps({"id": "f", "question": "When?", "answers": ["Friday"], "history": [turn]}) + "\n")
+    [question] = load_questions(path)
+    assert [t.model_dump() for t in question.history] == [turn]
+
+
+@pytest.mark.parametrize("history, words", [
+    ({"question": "Who?"}, '"history" must be a list'),
+    ([{"question": "Who?"}], '"history"[0] must be {"question": "…", "answer": "…"}'),
+    ([{"question": "Who?", "answer": 3}], '"history"[0] must be'),
+])
+def test_a_malformed_history_names_the_line(tmp_path, history, words):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"question": "When?", "answers": ["x"], "history": history}) + "\n")
+    with pytest.raises(errors.InvalidRequest) as error:
+        load_questions(path)
+    assert "line 1" in str(error.value) and words in str(error.value)

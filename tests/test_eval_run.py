@@ -237,3 +237,19 @@ def test_missing_corpus_and_malformed_questions_are_one_line_errors(workspace):
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: {broken}, line 2: not valid JSON")
     assert result.stderr.count("\n") == 1
+
+
+def test_multi_turn_lines_are_asked_with_their_history(first_run, workspace):
+    """A follow-up line carries the conversation's earlier turns; without them "How long can it live?" is about
+    nothing in particular, with them it is about the queen bee."""
+    follow_up = {"id": "follow-up", "question": "How long can she live?", "answers": ["five years", "5 years"],
+                 "article": "Honey_Bee.md", "answerable": True,
+                 "history": [{"question": "Which bee lays up to 2,000 eggs a day?",
+                              "answer": "The queen bee can live for up to five years and lays up to 2,000 eggs a day. [1]"}]}
+    (workspace / "conversation.jsonl").write_text(json.dumps(follow_up) + "\n")
+    result = run_eval(workspace, str(workspace / "conversation.jsonl"), "--corpus", str(workspace / "corpus"),
+                      "--out", str(workspace / "conversation"))
+    assert result.exit_code == 0, result.output
+    [line] = read_jsonl(workspace / "conversation/results.jsonl")
+    assert line["history"] == follow_up["history"]
+    assert "five years" in line["answer"] and line["outcome"]["str_em"] == 1.0

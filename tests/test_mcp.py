@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 from servers import ServerThread
 
 from assistant.core import Assistant
@@ -32,6 +33,13 @@ from assistant.settings import load_settings
 from assistant.web.auth import load_keyring
 from assistant.web.mcp_http import mount_mcp
 from assistant.web.mcp_server import ADMIN_TOOLS, READ_TOOLS
+
+KEY_REFUSED = "missing or unknown API key; send an API key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
+WRONG_KEY_CHALLENGE = f'Bearer realm="article-assistant", error="invalid_token", error_description="{KEY_REFUSED}"'
+NO_KEY_CHALLENGE = f'Bearer realm="article-assistant", error_description="{KEY_REFUSED}"'  # RFC 6750 3.1: no error
+OAUTH_DISCOVERY = ("/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp",
+                   "/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server/mcp",
+                   "/.well-known/openid-configuration")
 
 WIDGET_ONLY = "a widget key may only ask questions, rate answers, read the articles they cite and its own conversations"
 
@@ -105,6 +113,10 @@ def test_stdio_read_tools(stdio_index, tmp_path):
             read_only = {t.name for t in listing.tools if t.annotations and t.annotations.read_only_hint}
             assert read_only == set(READ_TOOLS)
             assert all(t.output_schema for t in listing.tools)
+            ingest = next(t for t in listing.tools if t.name == "ingest")  # over stdio: files, folders or links
+            assert list(ingest.input_schema["properties"]) == ["paths", "collection"]
+            assert ingest.input_schema["required"] == ["paths"]
+            assert "Files or folders" in ingest.input_schema["properties"]["paths"]["description"]
 
             answer = await client.call_tool("ask", {"question": JIG})
             assert not answer.is_error, text_of(answer)
@@ -172,6 +184,11 @@ def test_stdio_ingest(stdio_index, tmp_path):
             assert again["unchanged"] == report["added"] and not again["added"]
             bad = (await client.call_tool("ingest", {"paths": [str(tmp_path / "missing.txt")]})).structured_content
             assert not bad["ok"] and bad["failed"][0]["file"].endswith("missing.txt")
+            # a malformed link is named by its place; the HTTP server's field is answered with this one's
+            malformed = await client.call_tool("ingest", {"paths": [str(new), "https://"]})
+            assert malformed.is_error and "paths[1]: 'https://' is not a link" in text_of(malformed)
+            urls = await client.call_tool("ingest", {"urls": [str(new)]})
+            assert urls.is_error and text_of(urls).startswith("paths: required") and "urls" in text_of(urls)
 
             articles = (await client.call_tool("list_articles", {})).structured_content["articles"]
             assert {a["title"] for a in articles} >= {"Harbour council approves tidal barrier"}
@@ -238,14 +255,21 @@ def test_http_admin_key(web_assistant, tmp_path):
     app = FastAPI()
     mount_mcp(app, assistant=web_assistant, keyring=load_keyring(web_assistant.settings))
 
-    async def scenario(url: str, site: str):
+    async def listing(url: str):
         for legacy in (False, True):  # the 2026 per-request protocol, and the 2025 initialize handshake
             async with http_client(url, legacy=legacy, **bearer(ADMIN)) as client:
                 tools = (await client.list_tools()).tools
                 assert {t.name for t in tools} == set(ADMIN_TOOLS)
                 ingest = next(t for t in tools if t.name == "ingest")  # over HTTP: links, with their own schema
                 assert list(ingest.input_schema["properties"]) == ["urls", "collection"] and "web pages" in ingest.description
+                assert ingest.input_schema["required"] == ["urls"] and "paths" not in str(ingest.input_schema)
+                urls = ingest.input_schema["properties"]["urls"]
+                assert urls["type"] == "array" and urls["items"] == {"type": "string"}
+                assert "http:// or https:// URLs" in urls["description"] and "never read from the server" in urls["description"]
                 await read_tools_work(client)
+
+    async def scenario(url: str, site: str):
+        await listing(url)
         async with http_client(url, **bearer(ADMIN)) as client:
             report = (await client.call_tool("ingest", {"urls": [f"{site}/{new.name}"]})).structured_content
             assert report["ok"] and len(report["added"]) == 1, report
@@ -253,19 +277,25 @@ def test_http_admin_key(web_assistant, tmp_path):
             for path in (str(new), str(SEED_ARTICLE), "HTTP://../" + str(new), "/no/such/file.txt", "file://" + str(new)):
                 refused = await client.call_tool("ingest", {"urls": [path]})
                 assert refused.is_error and "urls[0]:" in text_of(refused) and "is not a link" in text_of(refused)
-            old_field = await client.call_tool("ingest", {"paths": [str(new)]})
-            assert old_field.is_error
+            second = await client.call_tool("ingest", {"urls": [f"{site}/{new.name}", "ftp://example.com/a.txt"]})
+            assert second.is_error and "urls[1]: 'ftp://example.com/a.txt' is not a link" in text_of(second)
+            stdio_field = await client.call_tool("ingest", {"paths": [str(new)]})  # the stdio server's field
+            assert stdio_field.is_error and text_of(stdio_field).startswith("urls: required")
+            assert "reads no files or folders on the server (paths)" in text_of(stdio_field)
             answer = await client.call_tool("ask", {"question": "When is the tidal barrier due to open?",
                                                     "article_ids": report["added"]})
             assert "2031" in answer.content[0].text
 
     with ServerThread(app) as server, served(docs) as site:
         run(scenario, server.url + "/mcp", site)
+        run(listing, server.url + "/mcp/")  # as clients are often given it
         # the door, seen by a plain HTTP client: keys first, then POST only
         message = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
         nobody = httpx.post(server.url + "/mcp", json=message)
-        assert nobody.status_code == 401 and nobody.headers["www-authenticate"] == "Bearer"
-        assert "missing or unknown API key" in nobody.json()["error"]["message"]
+        assert nobody.status_code == 401 and nobody.headers["www-authenticate"] == NO_KEY_CHALLENGE
+        assert nobody.json()["error"] == {"code": -32001, "message": f"{KEY_REFUSED} (HTTP 401)", "data": {"status": 401}}
+        wrong = httpx.post(server.url + "/mcp/", json=message, headers=bearer("not-a-key"))
+        assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == WRONG_KEY_CHALLENGE
         widget = httpx.post(server.url + "/mcp", json=message, headers={"X-API-Key": WIDGET, "Origin": ALLOWED})
         assert widget.status_code == 403 and "admin key" in widget.json()["error"]["message"]
         stream = httpx.get(server.url + "/mcp", headers={**bearer(ADMIN), "Accept": "text/event-stream"})
@@ -279,12 +309,25 @@ def leaves(error: BaseException) -> list[BaseException]:
     return [error]
 
 
-async def refusal_of(url: str, **headers: str) -> str:
-    """What the SDK client says when the server refuses it (it must refuse)."""
+async def refusals(url: str, *, legacy: bool = False, **headers: str) -> list[BaseException]:
+    """The errors the SDK client raises when the server refuses it (it must refuse)."""
     with pytest.raises(BaseException) as raised:
-        async with http_client(url, **headers) as client:
+        async with http_client(url, legacy=legacy, **headers) as client:
             await client.list_tools()
-    return " | ".join(f"{type(leaf).__name__}: {leaf}" for leaf in leaves(raised.value))
+    return leaves(raised.value)
+
+
+async def refusal_of(url: str, **headers: str) -> str:
+    """What the SDK client says when the server refuses it."""
+    return " | ".join(f"{type(leaf).__name__}: {leaf}" for leaf in await refusals(url, **headers))
+
+
+async def key_refused(url: str, **headers: str) -> None:
+    """The SDK client, both protocols: a refused key is an MCPError with the server's words and the status 401."""
+    for legacy in (False, True):
+        (error,) = await refusals(url, legacy=legacy, **headers)
+        assert isinstance(error, MCPError) and str(error) == f"{KEY_REFUSED} (HTTP 401)", repr(error)
+        assert error.code == -32001 and error.data == {"status": 401}
 
 
 def test_http_without_admin_key_is_refused(web_assistant):
@@ -292,10 +335,10 @@ def test_http_without_admin_key_is_refused(web_assistant):
     mount_mcp(app, assistant=web_assistant, keyring=load_keyring(web_assistant.settings))
 
     async def scenario(url: str):
-        assert "MCPError: missing or unknown API key" in await refusal_of(url)
-        assert "MCPError: missing or unknown API key" in await refusal_of(url, **bearer("not-a-key"))
+        await key_refused(url)
+        await key_refused(url, **bearer("not-a-key"))
         widget = await refusal_of(url, **{"X-API-Key": WIDGET, "Origin": ALLOWED})
-        assert "MCPError: MCP over HTTP takes an admin key; this is a widget key" in widget
+        assert "MCPError: MCP over HTTP takes an admin key; this is a widget key (HTTP 403)" in widget
 
     with ServerThread(app) as server:
         run(scenario, server.url + "/mcp")
@@ -386,3 +429,50 @@ def test_wired_web_app_guards_mcp(web_assistant):
     with ServerThread(create_app(limited)) as server:
         statuses = [httpx.post(server.url + "/mcp", json=message, headers=bearer(ADMIN)).status_code for _ in range(4)]
         assert 429 not in statuses[:3] and statuses[3] == 429
+
+
+def test_wired_app_a_refused_key_is_a_401_that_mcp_clients_show(web_assistant, tmp_path):
+    """The web app's own wiring (create_app: /mcp and /mcp/ behind the real guard): what the SDK client raises for a
+    wrong or missing key, the RFC 6750 challenge a client reads first on a 401, and the OAuth discovery and
+    registration it tries next, answered with a plain JSON 404 (never the chat page, never a redirect)."""
+    from assistant.web.app import create_app
+
+    new = write_article(tmp_path / "docs", "wired.txt", title="A page ingested through the wired /mcp/")
+    app = create_app(web_assistant)
+
+    async def scenario(url: str, site: str):
+        await key_refused(url, **bearer("not-a-key"))
+        await key_refused(url, **{"X-API-Key": "not-a-key"})
+        await key_refused(url)
+        async with http_client(url, **bearer(ADMIN)) as client:
+            ingest = next(t for t in (await client.list_tools()).tools if t.name == "ingest")
+            assert list(ingest.input_schema["properties"]) == ["urls", "collection"]
+            report = (await client.call_tool("ingest", {"urls": [f"{site}/{new.name}"]})).structured_content
+            assert report["ok"] and (report["added"] or report["unchanged"]), report
+
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    refused = {"jsonrpc": "2.0", "id": None,
+               "error": {"code": -32001, "message": f"{KEY_REFUSED} (HTTP 401)", "data": {"status": 401}}}
+    with ServerThread(app) as server, served(new.parent) as site:
+        for path in ("/mcp", "/mcp/"):
+            run(scenario, server.url + path, site)
+            for headers in (bearer("not-a-key"), {"X-API-Key": "not-a-key"}):
+                wrong = httpx.post(server.url + path, json=message, headers=headers)
+                assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == WRONG_KEY_CHALLENGE
+                assert wrong.json() == refused
+            for headers in ({}, {"Authorization": "Basic eDp5"}):  # no key at all: no error code (RFC 6750 3.1)
+                missing = httpx.post(server.url + path, json=message, headers=headers)
+                assert missing.status_code == 401 and missing.headers["www-authenticate"] == NO_KEY_CHALLENGE
+                assert missing.json() == refused
+        assert any(a.title == "A page ingested through the wired /mcp/" for a in web_assistant.articles())
+        # the other doors keep their plain challenge
+        assert httpx.get(server.url + "/api/articles", headers=bearer("not-a-key")).headers["www-authenticate"] == "Bearer"
+
+        for path in OAUTH_DISCOVERY:
+            for accept in ("application/json", "text/html,application/xhtml+xml"):  # as a browser asks, too
+                found = httpx.get(server.url + path, headers={"Accept": accept, "MCP-Protocol-Version": "2025-06-18"})
+                assert found.status_code == 404 and found.headers["content-type"] == "application/json", path
+                assert found.json()["error"].startswith("this server has no OAuth: MCP over HTTP takes an API key")
+                assert found.headers["access-control-allow-origin"] == "*"  # a browser client reads the 404
+        registration = httpx.post(server.url + "/register", json={"redirect_uris": ["http://127.0.0.1:1/callback"]})
+        assert registration.status_code == 404 and "no OAuth" in registration.json()["error"]

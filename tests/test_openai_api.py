@@ -290,6 +290,14 @@ def test_a_long_rag_style_system_message_is_accepted(served):
         {"context": RAG_CONTEXT, "question": JIG})
 
 
+def test_a_long_question_says_where_context_belongs(served):
+    with client(served) as c:
+        error = assert_openai_error(c.post("/v1/chat/completions", json=completion_body(
+            {"role": "system", "content": RAG_CONTEXT}, user(RAG_CONTEXT + "\n\nWhat does JIG stand for?"))),
+            400, "invalid_request_error", "messages[1].content")
+    assert "the limit for the question is 2,000" in error["message"] and "system message" in error["message"]
+
+
 def test_structured_output_is_refused_clearly(served):
     from pydantic import BaseModel
 
@@ -458,7 +466,7 @@ BAD_BODIES = [
     ("empty question", completion_body(assistant_said("Hello!"), user("   ")), 400, "invalid_request_error",
      "messages[1].content", "is empty"),
     ("question too long", completion_body(user("why " * 1000)), 400, "invalid_request_error", "messages[0].content",
-     "the limit is 2,000"),
+     "the limit for the question is 2,000"),
     ("n above 1", completion_body(user(JIG), n=3), 400, "invalid_request_error", "n", "only 1 is supported"),
     ("stream not a boolean", completion_body(user(JIG), stream="sometimes"), 400, "invalid_request_error", "stream",
      "valid boolean"),

@@ -55,6 +55,7 @@ class OpenAIBackend(LLMBackend):
 @contextmanager
 def _as_unavailable():
     """The client's errors, as the one-line notice the user sees (the retries have already happened)."""
+    import httpx
     import openai
 
     try:
@@ -63,6 +64,11 @@ def _as_unavailable():
         raise LLMUnavailable(NOTICE_TIMEOUT, str(exc)) from exc
     except openai.APIConnectionError as exc:
         raise LLMUnavailable(NOTICE_UNREACHABLE, str(exc)) from exc
+    # Mid-stream, the openai SDK 2.x lets httpx's own errors through (3.x wraps them as above).
+    except httpx.TimeoutException as exc:
+        raise LLMUnavailable(NOTICE_TIMEOUT, f"{type(exc).__name__}: {exc}") from exc
+    except httpx.TransportError as exc:
+        raise LLMUnavailable(NOTICE_UNREACHABLE, f"{type(exc).__name__}: {exc}") from exc
     except openai.APIStatusError as exc:
         raise LLMUnavailable(NOTICE_SERVER_ERROR, f"HTTP {exc.status_code}: {exc.message}") from exc
     except (openai.APIResponseValidationError, json.JSONDecodeError, KeyError, TypeError) as exc:

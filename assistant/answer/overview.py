@@ -3,8 +3,8 @@
 Overview ("Summarize the article"): the article's first sentences, at most three and at most
 ``OVERVIEW_MAX_WORDS`` words, each cited with its span. News puts its key facts first, and centrality
 over MiniLM sentence vectors, alone or with a position prior, scores below the lead there (the set's
-README), so the lead it is, with page furniture, bylines, datelines, headlines, orders planted for an AI
-and near-repeats never picked. The word budget was chosen on cnn-summary-dev's two halves (README,
+README), so the lead it is, with page furniture, bylines, datelines, headlines, photo captions, orders planted
+for an AI and near-repeats never picked, and an opening "(CNN) -- " left out of the quote. The word budget was chosen on cnn-summary-dev's two halves (README,
 "Overviews, measured"): 100 words kept Lead-3's ROUGE or better on both; 90 lost on both. "What does it say about X?" picks
 the sentences closest to X instead, in article order.
 
@@ -21,7 +21,15 @@ import numpy as np
 
 from ..models import Answer, Citation, Passage
 from ..question.kinds import Request
-from ..text import addresses_the_model, find_dateline, is_headline, split_sentences, without_markers
+from ..text import (
+    CAPTION,
+    addresses_the_model,
+    dateline_length,
+    find_dateline,
+    is_headline,
+    split_sentences,
+    without_markers,
+)
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -69,6 +77,8 @@ def catalogue(request: Request, passages: list[Passage], encode: Encode) -> Answ
     about = f" about {request.topic}" if request.topic else ""
     count = len(leads) if request.topic else total
     head = f"{count} article{'s' if count != 1 else ''}{about}" + (", most recent first:" if count > 1 else ":")
+    if request.ambiguous:
+        head = f"“{without_markers(request.ambiguous)}” could be any of these {count} articles; ask again naming one:"
     lines, citations = [head], []
     for n, (p, s, e) in enumerate(shown, start=1):
         when = f" ({p.published})" if p.published else ""
@@ -100,9 +110,9 @@ def _sentences(passages: list[Passage]) -> list[tuple[Passage, int, int]]:
             continue
         if (sentence.strip() == first.title.strip() and is_headline(sentence)) or _BYLINE.match(sentence):
             continue
-        if addresses_the_model(sentence):
+        if addresses_the_model(sentence) or CAPTION.search(sentence):
             continue
-        out.append((holder, s, e))
+        out.append((holder, s + dateline_length(sentence), e))  # "(CNN) -- " is not part of what it says
     return out
 
 

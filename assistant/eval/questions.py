@@ -1,7 +1,8 @@
 """Read evaluation questions: JSONL (shared/evaldata format) or CSV with ``question,answer`` columns.
 
 JSONL line: ``{"id", "question", "answers": [gold, ...], "article": file name or null, "answerable": bool}``;
-only ``question`` is required (``answerable`` defaults to "has answers"). ``"task"`` is ``"factoid"`` (the
+only ``question`` is required (``answerable`` defaults to "has answers"). ``"history"``, a list of the
+conversation's earlier ``{"question", "answer"}`` turns (oldest first, as /api/ask's), makes the line a follow-up. ``"task"`` is ``"factoid"`` (the
 default) or ``"summary"``: a request for an overview of one article, with ``"highlights"`` (a non-empty list of
 strings, the reference) and optionally ``"scope": {"article": FILE}`` (asked with that article selected).
 CSV: ``question`` and ``answer`` columns, an empty answer meaning "should refuse";
@@ -17,6 +18,7 @@ import json
 from pathlib import Path
 
 from .. import errors
+from ..models import Turn
 from .records import FACTOID, SUMMARY, TASKS, EvalQuestion
 
 JSONL_SUFFIXES = {".jsonl", ".json", ".ndjson"}
@@ -92,6 +94,7 @@ def _question_from_record(record: dict, *, default_id: str, fail) -> EvalQuestio
     if article is not None and not isinstance(article, str):
         raise fail('"article" must be a file name or null')
     highlights, scope = (_summary_fields(record, fail) if task == SUMMARY else ((), None))
+    history = _history(record.get("history", []), fail)
     return EvalQuestion(
         id=str(record.get("id") or default_id),
         question=question.strip(),
@@ -101,7 +104,21 @@ def _question_from_record(record: dict, *, default_id: str, fail) -> EvalQuestio
         task=task,
         highlights=highlights,
         scope=scope,
+        history=history,
     )
+
+
+def _history(turns: object, fail) -> tuple[Turn, ...]:
+    """A line's ``history``: earlier ``{"question", "answer"}`` turns, each field a string."""
+    if not isinstance(turns, list):
+        raise fail('"history" must be a list of {"question": …, "answer": …} turns')
+    checked = []
+    for i, turn in enumerate(turns):
+        if not (isinstance(turn, dict) and set(turn) == {"question", "answer"}
+                and all(isinstance(v, str) for v in turn.values())):
+            raise fail(f'"history"[{i}] must be {{"question": "…", "answer": "…"}} (two strings, nothing else)')
+        checked.append(Turn(**turn))
+    return tuple(checked)
 
 
 def _summary_fields(record: dict, fail) -> tuple[tuple[str, ...], str | None]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ..models import Turn
+
 FACTOID = "factoid"
 SUMMARY = "summary"
 TASKS = (FACTOID, SUMMARY)
@@ -23,6 +25,7 @@ class EvalQuestion:
     task: str = FACTOID
     highlights: tuple[str, ...] = ()  # summary lines: the reference bullet points
     scope: str | None = None  # file name of the article to ask with selected (Filters.article_ids), when given
+    history: tuple[Turn, ...] = ()  # the conversation's earlier turns, oldest first: the question is a follow-up
     line: int | None = field(default=None, compare=False)  # where it sits in its file, for error messages
 
     @property
@@ -58,6 +61,7 @@ class QuestionResult:
     task: str = FACTOID
     highlights: list[str] = field(default_factory=list)  # summary lines: the reference the overview is scored on
     scope: str | None = None  # summary lines: the file name the question was asked with selected
+    history: list[dict] = field(default_factory=list)  # the earlier turns the question followed, as given
     # summary lines: id of the article the overview is about (the scope's, else the line's ``article``'s)
     target_article_id: str | None = None
 

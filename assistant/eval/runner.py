@@ -71,11 +71,12 @@ def ask_one(
         task=question.task,
         highlights=list(question.highlights),
         scope=question.scope,
+        history=[turn.model_dump() for turn in question.history],
         target_article_id=target_article_id(question, article_ids) if question.is_summary else None,
     )
     started = time.perf_counter()
     try:
-        answer = assistant.ask(question.question, filters=filters)
+        answer = assistant.ask(question.question, list(question.history), filters=filters)
     except errors.AssistantError as exc:
         result.error = str(exc)
     else:

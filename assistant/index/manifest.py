@@ -353,6 +353,11 @@ class Manifest:
                 self._bump(db, "remove", removed)
         return removed, chunk_ids, sorted(elsewhere)
 
+    def titles(self) -> list[tuple[str, str]]:
+        """(id, title) of every article: what a request may name an article by."""
+        with self._read() as db:
+            return [tuple(r) for r in db.execute(select(articles.c.id, articles.c.title))]
+
     def article_urls(self) -> list[tuple[str, str]]:
         """(id, url) of every article that has a link."""
         with self._read() as db:

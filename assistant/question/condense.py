@@ -10,6 +10,17 @@ what it points back to, looked for in the previous turns' questions and answers,
 - there: a place, "then": a time ("in Uppsala", "in 1857"), by the same order (the answer first
   after a where/when question). Existential "there" ("Is there ...?") is left alone.
 
+Elliptical follow-ups borrow the rest of the previous question (itself condensed first):
+
+- a bare question word ("When?", "How many?", "Who else?", "And why?") takes the previous question's
+  words after its own question word: "Who will Kerry meet?" then "When?" → "When will Kerry meet?".
+- "And X?" / "What about X?" asks the previous question of X: the previous question's last name (else its
+  last noun phrase; its last prepositional phrase when X is one, "And in 2012?") is replaced by X:
+  "Who will Kerry meet?" then "And Lavrov?" → "Who will Lavrov meet?".
+
+A pronoun's antecedent is a name as the text writes it in full ("Genghis Khan", not the "Khan" spaCy may
+tag).
+
 Names in answers come from spaCy's entity recogniser (the model the answer phrase uses).
 Every backend answers the question condensed here.
 """
@@ -31,6 +42,8 @@ from ..vocabulary import (
 )
 from .parse import nlp
 
+PREPOSITIONS_ALL = frozenset("in on at for to about from with without during before after since by of under over".split())
+
 _PRONOUN = re.compile(r"\b(he|him|she|her|hers|his|they|them|their|it|its)\b", re.I)
 # "there" as a place, not "there is/are/was ..." or "is there ...?"
 _THERE = re.compile(r"(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bwere )\bthere\b(?!\s+(?:is|are|was|were|be|been|has|have|had|will|would)\b)", re.I)
@@ -43,6 +56,16 @@ _ASKS = {"person": re.compile(r"^\s*(?:who|whom|whose)\b", re.I), "place": re.co
          "thing": re.compile(r"^\s*(?:which|what)\s+(?!(?:is|was|are|were|did|does|do|has|have|had)\b)\w+", re.I),
          "time": re.compile(r"^\s*(?:when|what year|in what year|which year)\b", re.I)}
 LOOKBACK = 3  # turns searched for what a pronoun points back to
+_WH = r"(?:who|whom|whose|what|which|when|where|why|how(?:\s+(?:many|much|long|old|often|far|big|come))?)"
+_LEAD = r"^\s*(?:(?:and|but|so|ok|okay|then|also)\s*,?\s+)"
+# "When?", "And how many?", "Who else?", "Why exactly?"
+_BARE = re.compile(rf"{_LEAD}?({_WH})(?:\s+(?:else|exactly|then|so|though|now))?\s*[?.!]*\s*$", re.I)
+# "What about Lavrov?", "How about in 2012?", "And Lavrov?" (but not "And when did he resign?")
+_ABOUT = re.compile(r"^\s*(?:(?:and|but)\s+)?(?:what|how)\s+about\s+(.+?)\s*[?.!]*\s*$", re.I)
+_AND = re.compile(r"^\s*and\s+(.+?)\s*[?.!]*\s*$", re.I)
+_ASKING = re.compile(rf"^(?:{_WH}|is|are|was|were|do|does|did|will|would|can|could|has|have|had|should|may|might)\b",
+                     re.I)
+_QUESTION_WORDS = re.compile(rf"^\s*{_WH}(?:\s+else)?\b\s*", re.I)
 _LABELS = {"person": {"PERSON"}, "place": {"GPE", "LOC", "FAC"}, "time": {"DATE", "TIME"},
            "thing": {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}}
 
@@ -68,11 +91,19 @@ def _entities(text: str, kind: str, besides: str = "") -> list[str]:
     """Entities of the kind in the text that ``besides`` (the question it answered) does not already name."""
     found = _parsed(text)
     return [
-        e.text for e in found.ents
+        _in_full(e.text, text) for e in found.ents
         if e.label_ in _LABELS[kind] and not (besides and e.text.lower() in besides.lower())
         # the small model takes some acronyms for people ("JIG"); an acronym is no one's name
         and not (kind == "person" and e.text.isupper())
     ]
+
+
+def _in_full(entity: str, text: str) -> str:
+    """The name as the text writes it around the entity: the small model tags "Khan" in "Genghis Khan"."""
+    for name in names_in(text):
+        if entity in name and len(name) > len(entity) and not _CALENDAR.fullmatch(name):
+            return name
+    return entity
 
 
 def antecedent(kind: str, history: Sequence[Turn], resolve_earlier: bool = True) -> str | None:
@@ -105,8 +136,17 @@ def condense(question: str, history: Sequence[Turn]) -> str:
     return _standalone(question, history, resolve_earlier=True)
 
 
-def _standalone(question: str, history: Sequence[Turn], resolve_earlier: bool) -> str:
-    if not history or any(not _CALENDAR.fullmatch(name) for name in names_in(question)):
+def _standalone(question: str, history: Sequence[Turn], resolve_earlier: bool, depth: int = 0) -> str:
+    if not history:
+        return question
+    elliptical = _elliptical(question, history, depth)
+    if elliptical is not None:
+        return elliptical
+    lead = re.match(_LEAD, question, re.I)
+    if lead and _ASKING.match(question[lead.end():]):  # "And when did he resign?" asks "When did he resign?"
+        rest = question[lead.end():]
+        question = rest[:1].upper() + rest[1:]
+    if any(not _CALENDAR.fullmatch(name) for name in names_in(question)):
         return question
     pronoun = _PRONOUN.search(question)
     if pronoun:
@@ -120,6 +160,44 @@ def _standalone(question: str, history: Sequence[Turn], resolve_earlier: bool) -
             if found is not None:
                 question = pattern.sub(f"in {found}" if not found.lower().startswith(("in ", "on ", "at ")) else found, question, count=1)
     return question
+
+
+def _elliptical(question: str, history: Sequence[Turn], depth: int) -> str | None:
+    """The standalone form of a bare question word or an "And X?", or None when the question is neither."""
+    bare = _BARE.match(question)
+    about = None if bare else (_ABOUT.match(question) or _AND.match(question))
+    if about is not None and _ASKING.match(about.group(1)):
+        return None  # "And when did he resign?": a whole question after "and"
+    if (bare is None and about is None) or depth >= LOOKBACK:
+        return None
+    previous = _standalone(history[-1].question, history[:-1], resolve_earlier=True, depth=depth + 1)
+    if bare is not None:
+        asked = question.strip().rstrip("?.! ")
+        asked = re.sub(_LEAD, "", asked, flags=re.I)
+        rest = _QUESTION_WORDS.sub("", previous, count=1).strip().rstrip("?.! ")
+        return f"{asked[:1].upper()}{asked[1:]} {rest[:1].lower() + rest[1:] if rest else ''}".strip() + "?"
+    subject = _standalone(about.group(1), history, resolve_earlier=True, depth=LOOKBACK)  # "And his son?"
+    return _asked_of(previous, subject)
+
+
+def _asked_of(previous: str, subject: str) -> str:
+    """The previous question asked of ``subject`` instead of what it asked about."""
+    names = [name for name in names_in(previous) if not _CALENDAR.fullmatch(name)]
+    if names and subject.split()[0].lower() not in PREPOSITIONS_ALL:
+        at = previous.rfind(names[-1])
+        return previous[:at] + subject + previous[at + len(names[-1]):]
+    parsed = _parsed(previous)
+    if subject.split()[0].lower() in PREPOSITIONS_ALL:  # "And in 2012?": in place of the last prepositional phrase
+        preps = [t for t in parsed if t.dep_ == "prep"]
+        if preps:
+            span = parsed[preps[-1].left_edge.i : preps[-1].right_edge.i + 1]
+            return previous[: span.start_char] + subject + previous[span.end_char :]
+        return previous.rstrip("?.! ") + f" {subject}?"
+    chunks = [c for c in parsed.noun_chunks if c.root.tag_ not in ("WP", "WDT", "PRP", "WP$")]
+    if not chunks:
+        return f"{previous.rstrip('?.! ')} {subject}?"
+    last = chunks[-1]
+    return previous[: last.start_char] + subject + previous[last.end_char :]
 
 
 def _name_for(m: re.Match, question: str, name: str) -> str:

@@ -52,6 +52,7 @@ UPLOAD_ROUTES = {("POST", "/api/articles")}
 PAGE_UPLOAD_ROUTES = {("POST", "/gradio_api/upload"), ("POST", "/upload")}
 SIGN_IN_ROUTES = {("POST", "/sign-in")}
 KEY_HELP = "send an API key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
+REALM = "article-assistant"
 # Query parameters that would carry a key into access logs and browser history: refused, however spelled
 # ("X-API-Key", "api_key", "%6Bey" are all "key"-like once decoded and stripped of case and separators).
 KEY_PARAMS = {"key", "apikey", "xapikey", "token", "accesstoken", "auth", "authorization", "bearer", "password",
@@ -92,6 +93,15 @@ def presented_key(headers: Headers) -> str | None:
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return headers.get("x-api-key") or None
+
+
+def bearer_challenge(message: str, *, presented: bool) -> str:
+    """A 401's ``WWW-Authenticate`` as RFC 6750 spells it: the realm, ``error="invalid_token"`` when a key was
+    presented (none when it was missing, as 3.1 asks), and the refusal's message as ``error_description``. MCP
+    clients read this header first on a 401 (MCP's authorization spec), before any OAuth discovery."""
+    said = re.sub(r"[^\x20-\x7e]", "", message).replace("\\", "/").replace('"', "'")  # a quoted-string, ASCII
+    code = 'error="invalid_token", ' if presented else ""
+    return f'Bearer realm="{REALM}", {code}error_description="{said}"'
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -211,7 +221,10 @@ class Guard:
             if secret:  # a wrong key, not a missing one (a misconfigured page should not lock itself out)
                 log.warning("refused unknown key %s from %s", fingerprint(secret), client)
                 self.limits.failure(client)
-            return refusal(scope, 401, message, {"WWW-Authenticate": "Bearer"})
+            # MCP clients decide on OAuth from the challenge: theirs says why (the other doors keep plain Bearer)
+            mcp = (scope["path"] + "/").startswith(MCP_PREFIX)
+            challenge = bearer_challenge(message, presented=bool(secret)) if mcp else "Bearer"
+            return refusal(scope, 401, message, {"WWW-Authenticate": challenge})
         origin = request_origin(scope, headers, self.own_origins)
         if not key.allows_origin(origin, self.own_origins):
             log.warning("key %s refused from origin %s (client %s)", key.fingerprint, origin, client)

@@ -1,4 +1,14 @@
-"""The MCP tools over streamable HTTP, mounted on the server at /mcp behind the same guard as /api/ (see mcp_server.py)."""
+"""The MCP tools over streamable HTTP, mounted on the server at /mcp behind the same guard as /api/ (see mcp_server.py).
+
+A refused key is a 401 whose JSON-RPC error carries the server's message and the status (what the SDK clients
+raise), with ``WWW-Authenticate: Bearer realm=..., error="invalid_token", error_description=...`` (RFC 6750; no
+``error`` when no key came at all). This server has no OAuth: the discovery documents an MCP client looks for
+after a 401 (``/.well-known/oauth-protected-resource``, ``/.well-known/oauth-authorization-server``,
+``/.well-known/openid-configuration``, with or without a path after them) and the dynamic client registration it
+falls back to (``/register``) answer at once with a JSON 404 saying to send a key, never the chat page or a
+redirect. A client that stops at the discovery shows the 401's message; one that goes on to register (the MCP
+Inspector 2.12 run in a terminal) shows this 404's.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .guard import KEY_HELP, presented_key
+from .guard import KEY_HELP, bearer_challenge, presented_key
 from .mcp_server import build_server
 
 if TYPE_CHECKING:
@@ -27,11 +37,31 @@ log = logging.getLogger("assistant.mcp")
 
 # --- streamable HTTP ---------------------------------------------------------------------------------------
 
+# Where an MCP client looks for OAuth after a 401 (RFC 9728, RFC 8414, OpenID discovery; each also with the
+# resource's or issuer's path after it), and the registration it falls back to when it finds none.
+OAUTH_DISCOVERY = ("/.well-known/oauth-protected-resource", "/.well-known/oauth-authorization-server",
+                   "/.well-known/openid-configuration")
+OAUTH_REGISTRATION = "/register"
+NO_OAUTH = f"this server has no OAuth: MCP over HTTP takes an API key; {KEY_HELP}"
+
+
 def jsonrpc_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """A refusal as MCP clients read it (a JSON-RPC error; the SDK's client shows its message): for doors
-    in front of the endpoint, such as the guard, too."""
-    body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600 if status == 405 else -32001, "message": message}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    """A refusal as MCP clients read it (a JSON-RPC error; the SDK's client raises its message, which ends with
+    the HTTP status it would otherwise not show; ``data.status`` has it too): for doors in front of the endpoint,
+    such as the guard, too."""
+    error = {"code": -32600 if status == 405 else -32001, "message": f"{message} (HTTP {status})",
+             "data": {"status": status}}
+    return JSONResponse({"jsonrpc": "2.0", "id": None, "error": error}, status_code=status, headers=headers)
+
+
+class NoOAuth:
+    """The 404 of the OAuth discovery documents and registration, for every method: JSON, at once, readable from
+    any origin (a browser-based client reads the 404 rather than a CORS failure). An ASGI app, so that Starlette
+    routes every method to it."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = JSONResponse({"error": NO_OAUTH}, status_code=404, headers={"Access-Control-Allow-Origin": "*"})
+        await answer(scope, receive, send)
 
 
 class McpHttp:
@@ -103,7 +133,9 @@ class McpHttp:
         if key is not None:
             answer = jsonrpc_error(403, f"MCP over HTTP takes an admin key; this is a {key.role} key")
         else:
-            answer = jsonrpc_error(401, f"missing or unknown API key; {KEY_HELP}", {"WWW-Authenticate": "Bearer"})
+            message = f"missing or unknown API key; {KEY_HELP}"
+            challenge = bearer_challenge(message, presented=presented_key(Headers(scope=scope)) is not None)
+            answer = jsonrpc_error(401, message, {"WWW-Authenticate": challenge})
         await answer(scope, receive, send)
 
 
@@ -114,14 +146,24 @@ def mount_mcp(
     assistant: Assistant | None = None,
     keyring: KeyRing | None = None,
 ) -> McpHttp:
-    """Serve the tools over streamable HTTP at ``path`` of ``app`` (before any catch-all mount, such as the chat
-    page at ``/``), and run them in the app's lifespan. Defaults: ``app.state.assistant`` and ``app.state.keyring``.
+    """Serve the tools over streamable HTTP at ``path`` of ``app`` (and ``path/``, as clients are often given it),
+    before any catch-all mount such as the chat page at ``/``, and run them in the app's lifespan; answer the OAuth
+    discovery and registration URLs with a 404 (:class:`NoOAuth`). Defaults: ``app.state.assistant`` and
+    ``app.state.keyring``.
 
     The guard covers ``path`` once its prefix is among the guard's API prefixes (keys, rate per key and client,
     JSON body size); without it, the endpoint still refuses anything but an admin key, with no rate limit.
     """
     endpoint = McpHttp(assistant or app.state.assistant, keyring or app.state.keyring)
-    app.router.routes.insert(0, Route(path, endpoint=endpoint, include_in_schema=False))
+    path = path.rstrip("/")
+    routes = [Route(path, endpoint=endpoint, include_in_schema=False),
+              Route(path + "/", endpoint=endpoint, include_in_schema=False)]
+    no_oauth = NoOAuth()
+    for document in OAUTH_DISCOVERY:
+        routes += [Route(document, endpoint=no_oauth, include_in_schema=False),
+                   Route(document + "/{rest:path}", endpoint=no_oauth, include_in_schema=False)]
+    routes.append(Route(OAUTH_REGISTRATION, endpoint=no_oauth, include_in_schema=False))
+    app.router.routes[:0] = routes
     outer = app.router.lifespan_context
 
     @asynccontextmanager

@@ -1,11 +1,12 @@
 """The assistant as an MCP server (Model Context Protocol): agents and IDEs ask the articles through tools.
 
-    ask(question, article_ids?, collection?)      the answer with [n] markers; citations as structured data
-    search(query, k?, article_ids?, collection?)  passages with their spans in the stored article text
-    list_articles(collection?)                    what is indexed
-    list_collections()                            the collections (named sets of articles)
-    get_article(article_id)                       one article's cleaned text (what every span points into)
-    ingest(paths, collection?)                    admins only: files, folders (or links) on the server's machine
+    ask(question, article_ids?, collection?)        the answer with [n] markers; citations as structured data
+    search(query, k?, article_ids?, collection?)    passages with their spans in the stored article text
+    list_articles(collection?)                      what is indexed
+    list_collections()                              the collections (named sets of articles)
+    get_article(article_id)                         one article's cleaned text (what every span points into)
+    ingest(paths, collection?)  over stdio          admins only: files, folders or http(s) links, on this machine
+    ingest(urls, collection?)   over HTTP           admins only: http(s) links only (a key holder is no user here)
 
 Over HTTP a key scoped to collections (its keys-file entry's ``collections``) reaches those only: every tool
 reads, lists, searches and ingests within them (the guard records them; :mod:`.scope`).
@@ -18,10 +19,10 @@ Two transports, one set of tools (built by :func:`build_server`):
 - **streamable HTTP** (:func:`mount_mcp`, at ``/mcp`` of the web app): behind the guard, which checks the key,
   rate and body size as for ``/api/`` and records the key's role in the request scope. Requests whose role is
   ``admin`` reach every tool; any other role the guard admits reaches the read tools only (``ingest`` is not
-  listed, and calling it is a tool error naming why). Mounted without the guard, :class:`McpHttp` checks keys
-  itself and admits admin keys only. The transport is stateless and answers JSON (no sessions to steal, no
-  long-lived SSE streams, any replica can answer): every message is one POST with a small JSON body; GET and
-  DELETE answer 405, as the MCP spec allows.
+  listed, and calling it is a tool error naming why); ``ingest`` there advertises and takes ``urls`` only, never
+  ``paths``. Mounted without the guard, :class:`McpHttp` checks keys itself and admits admin keys only. The
+  transport is stateless and answers JSON (no sessions to steal, no long-lived SSE streams, any replica can
+  answer): every message is one POST with a small JSON body; GET and DELETE answer 405, as the MCP spec allows.
 
 Citations and passages name their source as readers see it (a file name or link, never a server path):
 ``Answer.public(reader=True)``. An ``AssistantError`` becomes a tool error with its message; anything else is
@@ -70,6 +71,14 @@ READ_TOOLS = ("ask", "search", "list_articles", "list_collections", "get_article
 ADMIN_TOOLS = (*READ_TOOLS, "ingest")
 NOT_ADMIN = "ingest needs an admin key: this request's key may use the read tools only ({tools})"
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+# ingest's one argument on each transport; a call that sends the other one is told which this server takes.
+INGEST_FIELD = {False: "paths", True: "urls"}  # remote (HTTP) -> field
+INGEST_FIELD_HINT = {  # by the field this server takes
+    "urls": "urls: required: over HTTP ingest takes http(s) links in urls; it reads no files or folders on the "
+            "server (paths): upload files with POST /api/articles",
+    "paths": "paths: required: this server's ingest takes files, folders or http(s) links in paths (urls is the "
+             "field of ingest over HTTP)",
+}
 
 
 # --- what the tools return (their outputSchema) --------------------------------------------------------------
@@ -143,6 +152,11 @@ ArticleIds = Annotated[
 CollectionArg = Annotated[
     str | None,
     Field(description="Only this collection (from list_collections); default: every collection this key may use."),
+]
+IngestCollection = Annotated[
+    str | None,
+    Field(description="The collection they go in (default: a new article goes in `default`; a key scoped to one "
+          "collection: that one)."),
 ]
 History = Annotated[
     list[Turn] | None,
@@ -244,8 +258,7 @@ class _Tools:
         chunks, the article's own link when it has one, and its collections."""
         with _as_tool_errors():
             scope = self._key_scope(ctx)
-            collections = collections_for(self.assistant, scope, collection)
-            articles = self.assistant.articles(collections)
+            articles = self.assistant.articles(collections_for(self.assistant, scope, collection))
         return {"articles": [
             {"id": a.id, "title": a.title, "published": a.published, "chunks": a.chunks, "url": a.url,
              "collections": [c for c in a.collections if scope is None or c in scope]} for a in articles
@@ -278,43 +291,17 @@ class _Tools:
             "directory; folders are read recursively: .txt .md .html .pdf), or http(s) links.",
         )],
         ctx: Context,
-        collection: Annotated[str | None, Field(description="The collection they go in (default: a new article "
-                                                            "goes in `default`).")] = None,
+        collection: IngestCollection = None,
     ) -> IngestOut:
         """Add articles to the index. Unchanged files are skipped; a changed file replaces its old chunks. A file
         that cannot be read is listed in failed, and the others still land."""
         with _as_tool_errors():
-            sources = [link_or_path(p, "paths") for p in paths]  # a malformed link is refused, never read as a path
+            # a malformed link is refused (naming paths[i]), never read as a path
+            sources = [link_or_path(p, f"paths[{i}]") for i, p in enumerate(paths)]
             files = [s for s in sources if not isinstance(s, Link)]
             self._check_roots(files)
             into = ingest_collection(self.assistant, None, collection)
             report = self.assistant.ingest(files, links=[s for s in sources if isinstance(s, Link)], collection=into)
-        return _report_out(report)
-
-    def ingest_urls(
-        self,
-        urls: Annotated[list[str], Field(
-            min_length=1, max_length=1000,
-            description="Links to fetch and add: absolute http:// or https:// URLs (private addresses are refused "
-            "unless the server allows them). Files are uploaded through the HTTP API, never read from the server.",
-        )],
-        ctx: Context,
-        collection: Annotated[str | None, Field(description="The collection they go in (default: a new article "
-                                                            "goes in `default`; a key scoped to one collection: "
-                                                            "that one).")] = None,
-    ) -> IngestOut:
-        """Fetch web pages and add them to the index (admin key only). An unchanged page is skipped; a changed one
-        replaces its old chunks. A link that fails is listed in failed, and the others still land."""
-        if not self._caller_is_admin(ctx):
-            raise ToolError(NOT_ADMIN.format(tools=", ".join(READ_TOOLS)))
-        with _as_tool_errors():
-            links = [parse_link(url, f"urls[{i}]") for i, url in enumerate(urls)]  # links only, never paths
-            settings = self.assistant.settings
-            if len(links) > settings.ingest_max_files:
-                why = f"{len(links)} links in one ingest; the limit is {settings.ingest_max_files} (ingest_max_files)"
-                raise errors.OverBudget("urls", why)
-            into = ingest_collection(self.assistant, self._key_scope(ctx), collection)
-            report = self.assistant.ingest(links=links, max_chunks=settings.ingest_max_chunks, collection=into)
         return _report_out(report)
 
     def _key_scope(self, ctx: Context | None) -> tuple[str, ...] | None:
@@ -349,16 +336,52 @@ class _Tools:
                 raise errors.InvalidRequest("paths", why)
 
 
-class _Server(MCPServer):
-    """An MCPServer that answers a call to a tool it does not offer with why (e.g. ingest without an admin key)."""
+class _HttpTools(_Tools):
+    """The tools over HTTP: ``ingest`` takes links (``urls``), with their own input schema, never ``paths``."""
 
-    def __init__(self, *args: Any, withheld: Mapping[str, str] | None = None, **kwargs: Any):
+    def ingest(  # another argument than _Tools.ingest: the HTTP server's own input schema
+        self,
+        urls: Annotated[list[str], Field(
+            min_length=1, max_length=1000,
+            description="Links to fetch and add: absolute http:// or https:// URLs (private addresses are refused "
+            "unless the server allows them). Files are uploaded through the HTTP API, never read from the server.",
+        )],
+        ctx: Context,
+        collection: IngestCollection = None,
+    ) -> IngestOut:
+        """Fetch web pages and add them to the index (admin key only). An unchanged page is skipped; a changed one
+        replaces its old chunks. A link that fails is listed in failed, and the others still land."""
+        if not self._caller_is_admin(ctx):
+            raise ToolError(NOT_ADMIN.format(tools=", ".join(READ_TOOLS)))
+        with _as_tool_errors():
+            links = [parse_link(url, f"urls[{i}]") for i, url in enumerate(urls)]  # links only, never paths
+            settings = self.assistant.settings
+            if len(links) > settings.ingest_max_files:
+                why = f"{len(links)} links in one ingest; the limit is {settings.ingest_max_files} (ingest_max_files)"
+                raise errors.OverBudget("urls", why)
+            into = ingest_collection(self.assistant, self._key_scope(ctx), collection)
+            report = self.assistant.ingest(links=links, max_chunks=settings.ingest_max_chunks, collection=into)
+        return _report_out(report)
+
+
+class _Server(MCPServer):
+    """An MCPServer that answers a call to a tool it does not offer with why (e.g. ingest without an admin key),
+    and an ingest that sends the other transport's field (``paths`` over HTTP, ``urls`` over stdio) with the
+    field this one takes (the SDK would only say its own field is missing)."""
+
+    def __init__(self, *args: Any, withheld: Mapping[str, str] | None = None, ingest_field: str = "paths",
+                 **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._withheld = dict(withheld or {})
+        self._ingest_field = ingest_field
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         if name in self._withheld:
             raise ToolError(self._withheld[name])
+        if name == "ingest" and isinstance(arguments, dict) and self._ingest_field not in arguments:
+            other = "urls" if self._ingest_field == "paths" else "paths"
+            if other in arguments:
+                raise ToolError(INGEST_FIELD_HINT[self._ingest_field])
         return await super().call_tool(name, arguments, context)
 
 
@@ -384,17 +407,18 @@ def build_server(
 ) -> MCPServer:
     """The MCP server over ``assistant``: the read tools, and ``ingest`` when ``admin``.
 
-    ``remote`` (HTTP): ``ingest`` takes links only (``urls``), checks the request's key role and applies the upload
-    budgets (``ingest_max_files``, ``ingest_max_chunks``). Over stdio, ``ingest_roots`` limits ``ingest`` to paths
-    under those folders (the paths given, resolved; a symlink placed inside one of them is followed, as the command
-    line does).
+    ``remote`` (HTTP): ``ingest`` takes links only: its input schema has ``urls`` (http(s) links), no ``paths``; it
+    checks the request's key role and applies the upload budgets (``ingest_max_files``, ``ingest_max_chunks``). Over
+    stdio, ``ingest`` takes ``paths`` (files, folders or links), and ``ingest_roots`` limits it to paths under those
+    folders (the paths given, resolved; a symlink placed inside one of them is followed, as the command line does).
     """
-    tools = _Tools(assistant, remote=remote, ingest_roots=ingest_roots)
+    tools = (_HttpTools if remote else _Tools)(assistant, remote=remote, ingest_roots=ingest_roots)
     withheld = {} if admin else {"ingest": NOT_ADMIN.format(tools=", ".join(READ_TOOLS))}
     with _root_logging_kept():
         server = _Server(
             NAME, title="Article assistant", instructions=INSTRUCTIONS, version=_version(),
-            withheld=withheld, subscriptions=False, lifespan=lifespan, log_level="WARNING",
+            withheld=withheld, ingest_field=INGEST_FIELD[remote], subscriptions=False, lifespan=lifespan,
+            log_level="WARNING",
         )
     server.add_tool(tools.ask, title="Ask the articles", annotations=READ_ONLY)
     server.add_tool(tools.search, title="Search passages", annotations=READ_ONLY)
@@ -403,10 +427,9 @@ def build_server(
     server.add_tool(tools.get_article, title="Get an article's text", annotations=READ_ONLY)
     if admin:
         writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True)
-        if remote:  # over HTTP a key holder is no user of this machine: links only, with their own schema
-            server.add_tool(tools.ingest_urls, name="ingest", title="Ingest web pages (admin)", annotations=writes)
-        else:
-            server.add_tool(tools.ingest, title="Ingest files or links", annotations=writes)
+        # over HTTP a key holder is no user of this machine: links only, with their own schema (_HttpTools.ingest)
+        title = "Ingest web pages (admin)" if remote else "Ingest files or links"
+        server.add_tool(tools.ingest, title=title, annotations=writes)
     return server
 
 

@@ -334,6 +334,11 @@ def _answer(assistant: Assistant, completion: Completion, request: Request, ques
         return StreamingResponse(reply_events(completion, reply), media_type="text/event-stream",
                                  headers=SSE_HEADERS) if stream else completion.whole(reply)
     question = question_in(question)
+    limit = assistant.settings.max_question_chars
+    if len(question) > limit:  # most often a client's context sent as the question: say where it belongs
+        raise InvalidRequest(question_param, f"is {len(question):,} characters; the limit for the question is "
+                                             f"{limit:,}: send your own context and instructions in a system message "
+                                             "instead (up to the body limit)")
     reader_filters(request, filters)
     make_reply = _reply_maker(request, completion.model)
     try:

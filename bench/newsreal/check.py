@@ -27,6 +27,9 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared set_check
+from set_check import arguments, article_reader  # noqa: E402
+
 DEFAULT_ARTICLES = str(Path(__file__).resolve().parents[3] / "shared" / "evaldata" / "cnn-summary-dev" / "articles")
 ID_RE = re.compile(r"^cnn-(\d{2})-q(\d{2})$")
 KEYS = {"id", "question", "answers", "article", "answerable"}
@@ -59,24 +62,10 @@ def sentence_around(text, start, end):
 
 
 def main(argv):
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "questions.jsonl")
-    art_dir = DEFAULT_ARTICLES
-    args = list(argv[1:])
-    while args:
-        a = args.pop(0)
-        if a == "--articles":
-            art_dir = args.pop(0)
-        else:
-            path = a
-
+    path, art_dir = arguments(argv, os.path.join(os.path.dirname(os.path.abspath(__file__)), "questions.jsonl"),
+                              DEFAULT_ARTICLES)
     errors, warns = [], []
-    cache = {}
-
-    def article_text(name):
-        if name not in cache:
-            p = os.path.join(art_dir, name)
-            cache[name] = open(p, encoding="utf-8").read() if os.path.isfile(p) else None
-        return cache[name]
+    article_text = article_reader(art_dir)
 
     rows = []
     with open(path, encoding="utf-8") as f:

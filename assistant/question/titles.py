@@ -1,0 +1,80 @@
+"""An article named by its title in a request: in quotes, exactly, or loosely.
+
+    Summarize the article "Ad sales boost Time Warner profit".     quoted: the article of that title
+    Summarize ad sales boost time warner profit                    the whole title, any case and punctuation
+    When did profits jump in “Ad sales boost TimeWarner profits”?  quoted, loosely: the closest title, if close
+
+A quoted phrase must be about as long as the title it names (edit distance, not word overlap), so a quoted
+term ('What does "JIG" stand for?') never names an article whose title merely contains it.
+
+A title names one article, or several that share it (then the request is ambiguous and says which ones it
+could be). Unquoted titles count only when whole and at least three words long, so a question's ordinary
+words never scope it by chance.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+# Double quotes of any kind; single quotes only around a phrase (not an apostrophe inside "Kerry's").
+_QUOTED = re.compile(r"[\"“”«„]([^\"“”«»„]{3,300})[\"“”»]|(?:^|(?<=[\s(]))[‘']([^‘’']{3,300})[’'](?=[\s.,;:!?)]|$)")
+QUOTE_MARKS = re.compile(r"[\"“”«„‘’']")  # a request that may quote a title
+LOOSE_SCORE = 85.0  # similarity (0-100, edit distance) a quoted phrase needs with a title to name it loosely
+TIE = 3.0  # titles scoring within this of the best are as likely: the request is ambiguous
+MIN_UNQUOTED_WORDS = 3
+
+
+@dataclass(frozen=True)
+class NamedArticles:
+    """The articles a request names by title: one, or several it could mean; ``said`` is how it named them."""
+
+    article_ids: tuple[str, ...]
+    said: str
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.article_ids) > 1
+
+
+def normalized(text: str) -> str:
+    """Case, accents, punctuation and spacing folded: "TimeWarner’s" ~ "timewarner s"."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+
+
+def named_articles(question: str, titles: Sequence[tuple[str, str]]) -> NamedArticles | None:
+    """The articles (of ``titles``: (id, title) pairs) the question names by title, or None."""
+    folded = [(article_id, normalized(title)) for article_id, title in titles]
+    for match in _QUOTED.finditer(question):
+        said = (match.group(1) or match.group(2)).strip()
+        found = _closest(normalized(said), folded)
+        if found:
+            return NamedArticles(found, said)
+    text = f" {normalized(question)} "
+    whole = [(article_id, title) for article_id, title in folded
+             if len(title.split()) >= MIN_UNQUOTED_WORDS and f" {title} " in text]
+    if whole:
+        longest = max(len(title) for _, title in whole)
+        ids = tuple(article_id for article_id, title in whole if len(title) == longest)
+        return NamedArticles(ids, next(title for _, title in whole if len(title) == longest))
+    return None
+
+
+def _closest(said: str, folded: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    if not said:
+        return ()
+    exact = tuple(article_id for article_id, title in folded if title == said)
+    if exact:
+        return exact
+    scored = process.extract(said, {i: title for i, (_, title) in enumerate(folded)}, scorer=fuzz.ratio,
+                             score_cutoff=LOOSE_SCORE, limit=None)
+    if not scored:
+        return ()
+    best = scored[0][1]
+    return tuple(folded[key][0] for _, score, key in scored if score >= best - TIE)
