@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 
 __all__ = [
     "Answer", "AnswerBackend", "AnswerNotFound", "Article", "ArticleInfo", "ArticleNotFound", "Assistant",
-    "AssistantError", "BackendError", "Chunk", "Citation", "ConfigError", "ConversationNotFound", "DiskFull",
+    "AssistantError", "BackendError", "Chunk", "Citation", "CollectionConflict", "CollectionInfo", "CollectionNotFound", "ConfigError",
+    "ConversationNotFound", "DiskFull",
     "Embedder", "EmbedderMismatch", "EmptyDocument", "FetchError", "FileTooLarge", "Filters", "IndexBusy",
-    "IngestError", "IngestReport", "InvalidRequest", "JobNotFound", "LLMUnavailable", "Link", "OverBudget",
+    "IngestError", "IngestReport", "InvalidRequest", "JobNotFound", "LLMUnavailable", "Link", "OutOfScope", "OverBudget",
     "Passage", "Settings", "SourceNotFound", "StoreError", "Turn", "UndecodableFile", "UnsupportedFileType",
     "VectorStore", "load_settings", "parse_link",
 ]
@@ -29,8 +30,8 @@ __all__ = [
 _HOME = {
     "Assistant": ".core", "Settings": ".settings", "load_settings": ".settings",
     "AnswerBackend": ".answer.base", "Embedder": ".embeddings", "VectorStore": ".index.vectors",
-    **dict.fromkeys(("Answer", "Article", "ArticleInfo", "Chunk", "Citation", "Filters", "IngestReport", "Link",
-                     "Passage", "Turn", "parse_link"), ".models"),
+    **dict.fromkeys(("Answer", "Article", "ArticleInfo", "Chunk", "Citation", "CollectionInfo", "Filters",
+                     "IngestReport", "Link", "Passage", "Turn", "parse_link"), ".models"),
 }
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
         ArticleNotFound,
         AssistantError,
         BackendError,
+        CollectionConflict,
+        CollectionNotFound,
         ConfigError,
         ConversationNotFound,
         DiskFull,
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
         InvalidRequest,
         JobNotFound,
         LLMUnavailable,
+        OutOfScope,
         OverBudget,
         SourceNotFound,
         StoreError,
@@ -67,6 +71,7 @@ if TYPE_CHECKING:
         ArticleInfo,
         Chunk,
         Citation,
+        CollectionInfo,
         Filters,
         IngestReport,
         Link,

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from . import errors
 from .answer.base import AnswerBackend
+from .index import CollectionScope
 from .models import Answer, Filters, Passage, Turn
 from .question.condense import condense
 from .question.kinds import Request, classify
@@ -56,13 +57,17 @@ class AnswerChain:
     ) -> Prepared:
         """What the question is (kinds.py), and the passages that answer it: the retrieved ones for a factoid
         question, the scoped article's opening for an overview, every article's lead for a catalogue."""
-        filters = self._resolve_urls(filters or Filters())
-        manifest = self.retriever.index.manifest
-        unknown = [a for a in filters.article_ids if manifest.content_hash(a) is None]
+        filters = filters or Filters()
+        index = self.retriever.index
+        scope = index.scope(filters.collections, "filters.collections")  # CollectionNotFound: not there
+        filters = self._resolve_urls(filters, scope)
+        unknown = [a for a in filters.article_ids
+                   if (a not in scope.articles if scope else index.manifest.content_hash(a) is None)]
         if unknown:  # a scope that names nothing is the caller's mistake, not an unanswerable question
-            raise errors.InvalidRequest("filters.article_ids", f"no article with id {unknown[0]!r} in the index")
+            where = f"in the collection(s) {', '.join(scope.names)}" if scope else "in the index"
+            raise errors.InvalidRequest("filters.article_ids", f"no article with id {unknown[0]!r} {where}")
         request = classify(question)
-        named = self._named_by_title(question, request, filters)
+        named = self._named_by_title(question, request, filters, scope)
         if named is not None and named.ambiguous:  # say which articles it could be, one line each
             passages = [self.retriever.article_passages(a, 1)[0] for a in named.article_ids]
             return Prepared(question, passages, Request("catalogue", ambiguous=named.said,
@@ -72,9 +77,10 @@ class AnswerChain:
         if request.kind == "factoid":
             standalone = condense(question, history)
             return Prepared(standalone, self.retriever.search(standalone, filters=filters, k=k), request)
-        known = {a.id: a for a in self.retriever.index.articles()}
+        known = {a.id: a for a in index.articles(scope)}
         if not known:
-            raise errors.InvalidRequest("question", "no articles are indexed yet, so there is nothing to "
+            what = f"in the collection(s) {', '.join(scope.names)}" if scope else "indexed yet"
+            raise errors.InvalidRequest("question", f"no articles are {what}, so there is nothing to "
                                         f"{'summarise' if request.kind == 'overview' else 'list'}; add some first")
         in_scope = [a for a in known.values() if filters.admits(a.id, a.source, a.published)]
         if request.kind == "overview":
@@ -87,25 +93,32 @@ class AnswerChain:
         passages = [self.retriever.article_passages(a.id, 1)[0] for a in newest if a.chunks]
         return Prepared(question, passages, replace(request, articles_total=len(in_scope)))
 
-    def _named_by_title(self, question: str, request: Request, filters: Filters) -> NamedArticles | None:
-        """The article(s) the request names by title (titles.py), among those in scope. Looked for in overview
-        requests and in questions with a quotation: a plain question pays nothing for it."""
+    def _named_by_title(self, question: str, request: Request, filters: Filters,
+                        scope: CollectionScope | None = None) -> NamedArticles | None:
+        """The article(s) the request names by title (titles.py), among those in scope (its collections too: a
+        title of another collection is never matched). Looked for in overview requests and in questions with a
+        quotation: a plain question pays nothing for it."""
         if filters.article_ids or request.kind == "catalogue":
             return None
         if request.kind == "factoid" and not QUOTE_MARKS.search(question):
             return None
         titles = self.retriever.index.manifest.titles()
+        if scope is not None:
+            titles = [(i, t) for i, t in titles if i in scope.articles]
         if filters.sources or filters.published_from or filters.published_to:
-            admitted = {a.id for a in self.retriever.index.articles() if filters.admits(a.id, a.source, a.published)}
+            admitted = {a.id for a in self.retriever.index.articles(scope)
+                        if filters.admits(a.id, a.source, a.published)}
             titles = [(i, t) for i, t in titles if i in admitted]
         return named_articles(question, titles)
 
-    def _resolve_urls(self, filters: Filters) -> Filters:
-        """Links become the ids of the articles at them (the widget on an article's own page); others are dropped."""
+    def _resolve_urls(self, filters: Filters, scope: CollectionScope | None = None) -> Filters:
+        """Links become the ids of the articles at them (the widget on an article's own page), those in scope;
+        others are dropped."""
         if not filters.urls:
             return filters
         wanted = {same_page(u) for u in filters.urls}
-        found = tuple(i for i, url in self.retriever.index.manifest.article_urls() if same_page(url) in wanted)
+        found = tuple(i for i, url in self.retriever.index.manifest.article_urls()
+                      if same_page(url) in wanted and (scope is None or i in scope.articles))
         return filters.model_copy(update={"urls": (), "article_ids": filters.article_ids + found})
 
     def _overview_articles(self, request: Request, filters: Filters, in_scope: list) -> list[str] | None:

@@ -1,4 +1,5 @@
-"""`assistant` command line: ingest | sync | ask | chat | list | remove | serve | mcp | migrate | feedback (and eval)."""
+"""`assistant` command line: ingest | sync | ask | chat | list | remove | collections | feeds | serve | mcp | migrate |
+feedback (and eval)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -54,7 +56,10 @@ def run(fn):
 
 @app.command()
 def ingest(
-    paths: Annotated[list[str], typer.Argument(help="Files or folders (recursive): .txt .md .html .pdf, or http(s) links")]
+    paths: Annotated[list[str], typer.Argument(help="Files or folders (recursive): .txt .md .html .pdf, or http(s) links")],
+    collection: Annotated[str | None, typer.Option(
+        "--collection", "-c", help="The collection they go in (it must exist; default: a new article goes in "
+        "`default`, a known one stays where it is).")] = None,
 ):
     """Add articles to the index. Unchanged files are skipped; changed ones replace their old chunks."""
     from .models import Link, link_or_path
@@ -63,7 +68,8 @@ def ingest(
         sources = [link_or_path(p) for p in paths]  # a malformed link is an error here, never read as a path
         files = [s for s in sources if not isinstance(s, Link)]
         links = [s for s in sources if isinstance(s, Link)]
-        _ingest_with_progress(lambda assistant, on_progress: assistant.ingest(files, links=links, on_progress=on_progress))
+        _ingest_with_progress(lambda assistant, on_progress: assistant.ingest(
+            files, links=links, on_progress=on_progress, collection=collection))
 
     run(go)
 
@@ -106,13 +112,17 @@ def ask(
     backend: Annotated[str | None, typer.Option(help="Answer backend (default from settings).")] = None,
     k: Annotated[int | None, typer.Option(help="Passages to retrieve.")] = None,
     article: Annotated[list[str] | None, typer.Option(help="Only these article ids (repeatable).")] = None,
+    collection: Annotated[list[str] | None, typer.Option(
+        "--collection", "-c", help="Only these collections (repeatable).")] = None,
 ):
     """Ask one question."""
     from .models import Filters
 
     def go():
         with _assistant("ask") as assistant:
-            answer = assistant.ask(question, filters=Filters(article_ids=tuple(article or ())), backend=backend, k=k)
+            filters = assistant.scoped(Filters(article_ids=tuple(article or ()), collections=tuple(collection or ())),
+                                       None, field="--collection")
+            answer = assistant.ask(question, filters=filters, backend=backend, k=k)
         if as_json:
             print(json.dumps(answer.public(), ensure_ascii=False, indent=2))  # the API's shape
             return
@@ -138,15 +148,19 @@ CHAT_HELP = "Type a question; !new starts over; exit, quit or Ctrl-D leaves."
 def chat(
     backend: Annotated[str | None, typer.Option(help="Answer backend (default from settings).")] = None,
     article: Annotated[list[str] | None, typer.Option(help="Only these article ids (repeatable).")] = None,
+    collection: Annotated[list[str] | None, typer.Option(
+        "--collection", "-c", help="Only these collections (repeatable).")] = None,
 ):
     """A conversation in the terminal: follow-ups ("When?", "Who was his wife?") are read with the earlier turns."""
     from .models import Filters, Turn
 
     def go():
         with _assistant("chat") as assistant:
-            filters = Filters(article_ids=tuple(article or ()))
+            filters = assistant.scoped(Filters(article_ids=tuple(article or ()), collections=tuple(collection or ())),
+                                       None, field="--collection")
             assistant.warm_up()
-            console.print(f"Chatting with {len(assistant.articles())} articles. {CHAT_HELP}", highlight=False)
+            articles = len(assistant.articles(filters.collections or None))
+            console.print(f"Chatting with {articles} articles. {CHAT_HELP}", highlight=False)
             history: list[Turn] = []
             while True:
                 try:
@@ -178,36 +192,120 @@ MAX_CHAT_TURNS = 50  # as /api/ask's history
 
 
 @app.command("list")
-def list_articles(as_json: Annotated[bool, typer.Option("--json")] = False):
-    """List indexed articles."""
+def list_articles(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    collection: Annotated[str | None, typer.Option("--collection", "-c", help="Only this collection's.")] = None,
+):
+    """List indexed articles (with the collections each is in)."""
 
     def go():
         with _assistant("list") as assistant:
-            articles = assistant.articles()
+            articles = assistant.articles([collection] if collection else None)
         if as_json:
             print(json.dumps([dataclasses.asdict(a) for a in articles], indent=2, ensure_ascii=False))
             return
-        table = Table("title", "published", "chunks", "source")
+        table = Table("title", "published", "chunks", "collections", "source")
         table.add_column("id", no_wrap=True, overflow="ignore")  # whole: `remove` takes it (or a unique prefix)
         for a in articles:
-            table.add_row(a.title, a.published or "", str(a.chunks), a.source, a.id)
+            table.add_row(a.title, a.published or "", str(a.chunks), ", ".join(a.collections), a.source, a.id)
         out.print(table)
-        console.print(f"{len(articles)} article(s)")
+        console.print(f"{len(articles)} article(s)" + (f" in {collection}" if collection else ""), highlight=False)
 
     run(go)
 
 
 @app.command()
-def remove(article_ids: Annotated[list[str], typer.Argument(help="Ids from `assistant list`, or unique prefixes of them")]):
+def remove(
+    article_ids: Annotated[list[str], typer.Argument(help="Ids from `assistant list`, or unique prefixes of them")],
+    collection: Annotated[str | None, typer.Option(
+        "--collection", "-c", help="Only out of this collection: an article another collection holds stays there.")] = None,
+):
     """Remove articles (by id, or a prefix of one that no other id shares; see `assistant list`)."""
 
     def go():
         with _assistant("remove") as assistant:
-            known = [a.id for a in assistant.articles()]
+            known = [a.id for a in assistant.articles([collection] if collection else None)]
             for given in article_ids:
                 article_id = _unique_id(given, known)
-                assistant.remove(article_id)
-                console.print(f"removed {article_id}", highlight=False)
+                if assistant.remove(article_id, [collection] if collection else None):
+                    console.print(f"removed {article_id}", highlight=False)
+                else:
+                    console.print(f"removed {article_id} from {collection} (another collection holds it)",
+                                  highlight=False)
+
+    run(go)
+
+
+collections_app = typer.Typer(
+    help="Collections: named sets of articles. Every index has `default`; an article is in one or more. Keys "
+    "scoped to collections (the keys file) see theirs only.", invoke_without_command=True)
+app.add_typer(collections_app, name="collections")
+
+
+@collections_app.callback()
+def collections_main(ctx: typer.Context) -> None:
+    """`assistant collections` alone lists them."""
+    if ctx.invoked_subcommand is None:
+        collections_list(as_json=False)
+
+
+@collections_app.command("list")
+def collections_list(as_json: Annotated[bool, typer.Option("--json")] = False):
+    """The collections, with their article and chunk counts."""
+
+    def go():
+        with _assistant("collections") as assistant:
+            listed = assistant.collections()
+        if as_json:
+            print(json.dumps([dataclasses.asdict(c) for c in listed], indent=2, ensure_ascii=False))
+            return
+        table = Table("collection", "articles", "chunks", "created")
+        for c in listed:
+            table.add_row(c.name, str(c.articles), str(c.chunks), c.created_at)
+        out.print(table)
+
+    run(go)
+
+
+@collections_app.command("create")
+def collections_create(name: Annotated[str, typer.Argument(help="Letters, digits, '.', '_' or '-' (1 to 64).")]):
+    """Create an empty collection (the index's second one first copies its vectors into per-collection parts)."""
+
+    def go():
+        with _assistant("collections") as assistant:
+            assistant.create_collection(name)
+        console.print(f"created {name}", highlight=False)
+
+    run(go)
+
+
+@collections_app.command("rename")
+def collections_rename(name: str, new_name: str):
+    """Rename a collection (its articles stay; change keys and feeds that name it too)."""
+
+    def go():
+        with _assistant("collections") as assistant:
+            assistant.rename_collection(name, new_name)
+        console.print(f"renamed {name} to {new_name}", highlight=False)
+
+    run(go)
+
+
+@collections_app.command("remove")
+def collections_remove(
+    name: str,
+    force: Annotated[bool, typer.Option("--force", help="Remove it although it holds articles.")] = False,
+):
+    """Remove a collection. One that holds articles needs --force: its articles in no other collection leave the
+    index, the others stay in theirs."""
+
+    def go():
+        with _assistant("collections") as assistant:
+            removed, kept = assistant.remove_collection(name, force=force)
+        console.print(f"removed {name}: {len(removed)} article(s) removed from the index, {len(kept)} kept "
+                      "(another collection holds them)", highlight=False)
+        for article_id in removed:
+            console.print(f"  removed {article_id}", highlight=False)
 
     run(go)
 
@@ -222,6 +320,97 @@ def _unique_id(given: str, known: list[str]) -> str:
         raise errors.ArticleNotFound(given)
     raise errors.InvalidRequest("article_id", f"{given!r} is the start of {len(matches)} ids ({', '.join(matches[:5])}); "
                                 "give more of it")
+
+
+feeds_app = typer.Typer(
+    help="RSS and Atom feeds the server polls: new and changed items land in a collection by themselves.",
+    no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+
+
+def _feeds():
+    """The feeds alone: adding, listing and removing them needs no model and does not wait for a server holding the
+    index (the server picks a change up at its next look)."""
+    from .feeder import Feeds
+    from .settings import load_settings
+
+    return Feeds(load_settings())
+
+
+@feeds_app.command("add")
+def feeds_add(
+    url: Annotated[str, typer.Argument(help="The feed's link (RSS or Atom).")],
+    collection: Annotated[str, typer.Option("--collection", "-c", help="Where its items go (it must exist).")] = "default",
+    every: Annotated[str, typer.Option(help="How often it is polled: 30m, 1h, 1h30m, 45s.")] = "30m",
+    prune: Annotated[bool, typer.Option("--prune", help="Take items that leave the feed out of the collection.")] = False,
+):
+    """Follow a feed: a running server polls it every --every (with conditional requests), its items fetched as any
+    link is, or read from the feed's own full text; items that leave the feed are kept unless --prune."""
+    from .models import format_every, parse_every
+
+    def go():
+        feed = _feeds().add(url, collection, parse_every(every, "--every"), prune=prune)
+        console.print(f"feed {feed.id}: {feed.url} into {feed.collection}, every {format_every(feed.every_s)}"
+                      f"{', pruned' if feed.prune else ''}; a running server polls it at its next look "
+                      "(`assistant feeds poll` polls now)", highlight=False)
+
+    run(go)
+
+
+@feeds_app.command("list")
+def feeds_list(as_json: Annotated[bool, typer.Option("--json")] = False):
+    """The feeds, each with its last poll and its error."""
+    from .models import format_every
+
+    def go():
+        feeds = _feeds().list()
+        if as_json:
+            print(json.dumps([dataclasses.asdict(f) for f in feeds], indent=2, ensure_ascii=False))
+            return
+        table = Table("id", "feed", "collection", "every", "last polled", "last poll")
+        for f in feeds:
+            said = f"[red]error:[/red] {escape(f.last_error)}" if f.last_error else escape(f.last_report or "not yet")
+            table.add_row(str(f.id), f.url, f.collection, format_every(f.every_s) + (", prune" if f.prune else ""),
+                          f.last_polled_at or "never", said)
+        out.print(table)
+        failing = sum(1 for f in feeds if f.last_error)
+        console.print(f"{len(feeds)} feed(s)" + (f", {failing} with an error" if failing else ""), highlight=False)
+
+    run(go)
+
+
+@feeds_app.command("remove")
+def feeds_remove(feed: Annotated[str, typer.Argument(help="The feed's id or link (`assistant feeds list`).")]):
+    """Stop following a feed (the articles it brought stay)."""
+
+    def go():
+        removed = _feeds().remove(feed)
+        console.print(f"removed feed {removed.id}: {removed.url}", highlight=False)
+
+    run(go)
+
+
+@feeds_app.command("poll")
+def feeds_poll(feed: Annotated[str | None, typer.Argument(help="Only this feed (id or link), due or not.")] = None):
+    """Poll now: the feeds that are due (or the one named), as a server does; exits 1 if a feed failed."""
+
+    def go():
+        with _assistant("feeds") as assistant:
+            polled = [assistant.poll_feed(feed, force=True)] if feed else assistant.poll_due_feeds()
+        failed = False
+        for f in polled:
+            if f is None:
+                console.print("another process is polling it now", highlight=False)
+                continue
+            failed |= bool(f.last_error)
+            console.print(f"{f.url}: " + (f"[red]error:[/red] {escape(f.last_error)}" if f.last_error
+                                           else escape(f.last_report or "")), highlight=False)
+        if not polled:
+            console.print("no feed is due", highlight=False)
+        if failed:
+            raise typer.Exit(1)
+
+    run(go)
 
 
 @app.command()

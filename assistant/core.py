@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,17 +14,36 @@ from .answer import create_backend
 from .answer.base import AnswerBackend
 from .chain import AnswerChain
 from .embeddings import Embedder, get_embedder, name_for
+from .feeder import OWNER, Feeds
 from .index import Index, embedder_kind
+from .index.feed_table import FeedState, FeedTable
 from .index.ownership import claim, describe
 from .index.vectors import VectorStore
 from .ingest.fetch import LoadedLink
 from .ingester import Ingester, ProgressCallback, article_files, links_of  # noqa: F401 - article_files: eval's
-from .models import Answer, Article, ArticleInfo, Chunk, Filters, IngestReport, Link, Passage, Turn
+from .models import (
+    DEFAULT_COLLECTION,
+    Answer,
+    Article,
+    ArticleInfo,
+    Chunk,
+    CollectionInfo,
+    FeedInfo,
+    Filters,
+    IngestReport,
+    Link,
+    Passage,
+    Turn,
+    collection_name,
+    parse_link,
+)
 from .prompts import load_prompts
 from .retrieval import HybridRetriever
 from .settings import Settings, load_settings
 from .store import Store, open_store
 from .text import clean_question
+
+log = logging.getLogger("assistant")
 
 
 def vector_space(settings: Settings) -> str:
@@ -103,10 +123,13 @@ class Assistant:
         on_written: Callable[[list[str]], None] | None = None,
         sources: dict[str, str] | None = None,
         max_chunks: int | None = None,
+        collection: str | None = None,
     ) -> IngestReport:
-        """Ingest files and folders (``paths``) and pages (``links``): see :meth:`Ingester.ingest`."""
+        """Ingest files and folders (``paths``) and pages (``links``) into ``collection`` (it must exist; None: a
+        new article goes in ``default``, a known one stays in its collections): see :meth:`Ingester.ingest`."""
+        collection_id = None if collection is None else self.index.manifest.collection_id(collection_name(collection))
         return self.ingester.ingest(paths, links=links, on_progress=on_progress, on_written=on_written,
-                                    sources=sources, max_chunks=max_chunks)
+                                    sources=sources, max_chunks=max_chunks, collection_id=collection_id)
 
     def fetch_links(self, links: Sequence[Link]) -> list[LoadedLink]:
         """Fetch pages several at a time, outside the write lock (:meth:`Ingester.fetch_links`)."""
@@ -117,15 +140,28 @@ class Assistant:
         changed. A link that fails keeps its old copy and is reported in ``failed``."""
         return self.ingest(links=links_of(self.articles()), on_progress=on_progress)
 
-    def remove(self, article_id: str) -> None:
+    def remove(self, article_id: str, collections: Sequence[str] | None = None) -> bool:
+        """Remove an article. With ``collections`` (a scoped caller's), only from those: an article also in
+        another collection stays there (False), one in none of them is ArticleNotFound. True: it is gone."""
         with self.index.writing():
+            if collections is not None:
+                scope = self.index.scope(collections)
+                if scope is None or article_id not in scope.articles:
+                    raise errors.ArticleNotFound(article_id)
+                member_of = self.index.manifest.article_collections([article_id]).get(article_id, [])
+                for collection_id in [c for c in member_of if c in scope.ids]:
+                    if not self.index.leave(article_id, collection_id):
+                        break  # its last collection: the article goes
+                else:
+                    return False
             self.index.remove(article_id)
         self.retriever.refresh_keyword_index()
+        return True
 
-    def reingest(self, article_id: str) -> IngestReport:
+    def reingest(self, article_id: str, collections: Sequence[str] | None = None) -> IngestReport:
         """Ingest an article again from where it came from (its link, or its file on this server)."""
-        article = self.article(article_id)
-        links = links_of([article])
+        article = self.article(article_id, collections)
+        links = links_of([article])  # it stays in the collections it is in
         if links:
             return self.ingest(links=links, max_chunks=self.settings.ingest_max_chunks)
         if not Path(article.source).is_file():
@@ -133,11 +169,172 @@ class Assistant:
             raise errors.InvalidRequest("article_id", f"{article.title!r} {where}; ingest the file again to replace it")
         return self.ingest([article.source], max_chunks=self.settings.ingest_max_chunks)
 
-    def articles(self) -> list[ArticleInfo]:
-        return self.index.articles()
+    def articles(self, collections: Sequence[str] | None = None) -> list[ArticleInfo]:
+        """Every article, or (``collections``) those in any of these collections (CollectionNotFound)."""
+        return self.index.articles(self.index.scope(collections or ()))
 
-    def article(self, article_id: str) -> Article:
+    def article(self, article_id: str, collections: Sequence[str] | None = None) -> Article:
+        """One article; with ``collections`` (a scoped caller's), only one in them: any other is the same
+        ArticleNotFound as a missing one, so ids are not to be probed."""
+        if collections is not None:
+            scope = self.index.scope(collections)
+            if scope is None or article_id not in scope.articles:
+                raise errors.ArticleNotFound(article_id)
         return self.index.manifest.article(article_id)
+
+    # --- collections ---------------------------------------------------------
+    def collections(self, names: Sequence[str] | None = None) -> list[CollectionInfo]:
+        """Every collection (``names``: those of them only), with its article and chunk counts."""
+        listed = self.index.manifest.collections()
+        return listed if names is None else [c for c in listed if c.name in set(names)]
+
+    def create_collection(self, name: str) -> CollectionInfo:
+        """A new, empty collection. The index's second collection first copies the vectors into partitions
+        (about a minute per 100k chunks on 2 cores), so that a scoped question searches its own vectors only."""
+        name = collection_name(name, "name")
+        with self.index.writing():
+            self.index.create_collection(name)
+        return next(c for c in self.collections() if c.name == name)
+
+    def rename_collection(self, name: str, new_name: str) -> CollectionInfo:
+        """Rename a collection (its articles and vectors stay; keys and feeds that name the old name must be
+        changed too). ``default`` keeps its name."""
+        new_name = collection_name(new_name, "new_name")
+        if name == DEFAULT_COLLECTION:
+            raise errors.CollectionConflict("name: 'default' is where articles go when no collection is named; it "
+                                            "cannot be renamed")
+        self.index.manifest.rename_collection(name, new_name)
+        return next(c for c in self.collections() if c.name == new_name)
+
+    def remove_collection(self, name: str, *, force: bool = False) -> tuple[list[str], list[str]]:
+        """Remove a collection: (the articles removed with it, the articles it held that stay because another
+        collection holds them too). A collection with articles needs ``force``; ``default`` stays."""
+        if name == DEFAULT_COLLECTION:
+            raise errors.CollectionConflict("name: 'default' is where articles go when no collection is named; it "
+                                            "cannot be removed")
+        with self.index.writing():
+            collection_id = self.index.manifest.collection_id(name)
+            members = self.index.manifest.member_articles([collection_id])
+            if members and not force:
+                only = sorted(members - self._elsewhere(members, collection_id))
+                titles = [a.title for a in self.index.manifest.articles([collection_id]) if a.id in set(only)]
+                shown = "; ".join(repr(t) for t in titles[:5]) + (f"; and {len(titles) - 5} more" if len(titles) > 5 else "")
+                raise errors.CollectionConflict(
+                    f"name: {name!r} holds {len(members)} article(s); removing it removes the {len(only)} in no other "
+                    f"collection from the index{': ' + shown if only else ''}. Say force (`--force`, ?force=true) "
+                    "to remove it")
+            FeedTable(self.index.manifest).remove_of_collection(collection_id)  # nothing to put its items in
+            removed, kept = self.index.delete_collection(collection_id)
+        if removed:
+            self.retriever.refresh_keyword_index()
+        return removed, kept
+
+    def article_collections(self, article_id: str, within: Sequence[str] | None = None) -> list[str]:
+        """The names of the collections an article is in (``within``: of those only)."""
+        names = {i: n for n, i in self.index.manifest.collection_ids().items()}
+        member_of = self.index.manifest.article_collections([article_id]).get(article_id, [])
+        return sorted(names[c] for c in member_of if c in names and (within is None or names[c] in within))
+
+    def _elsewhere(self, article_ids: set[str], collection_id: int) -> set[str]:
+        member_of = self.index.manifest.article_collections(article_ids)
+        return {a for a, cs in member_of.items() if any(c != collection_id for c in cs)}
+
+    def add_to_collection(self, article_ids: Sequence[str], name: str) -> list[str]:
+        """Put indexed articles in a collection too (ArticleNotFound for an id not indexed); the ids newly in it."""
+        with self.index.writing():
+            collection_id = self.index.manifest.collection_id(name)
+            for article_id in article_ids:
+                if self.index.manifest.content_hash(article_id) is None:
+                    raise errors.ArticleNotFound(article_id)
+            return self.index.join(article_ids, collection_id)
+
+    # --- feeds ---------------------------------------------------------------
+    @property
+    def feeds(self) -> Feeds:
+        """The feeds this index follows (add, list, remove: assistant/feeder.py)."""
+        return Feeds(self.settings, self.index.manifest)
+
+    def poll_feed(self, feed: int | str, *, owner: str = OWNER, force: bool = False) -> FeedInfo | None:
+        """Poll one feed (by id or link) now: fetch it conditionally, ingest its new and changed items into its
+        collection (items the feed says the same of as last time are not read again), take those gone from the
+        feed out of the collection when it prunes, and record the outcome. A feed that fails (not a feed, too
+        large, too slow) records its error and changes nothing. None when another replica holds it, or (without
+        ``force``) its poll is not due."""
+        feeds = self.feeds
+        state = feeds.state(feed)
+        if not feeds.table.take(state.info.id, owner, self.settings.feed_lease_s, due_only=not force):
+            return None
+        try:
+            outcome = self._poll(state)
+        except errors.AssistantError as exc:  # e.g. the disk is full: the feed says so, and is polled again later
+            outcome = {"ok": False, "error": str(exc), "report": None}
+        except Exception:
+            log.exception("polling the feed %s failed", state.info.url)
+            outcome = {"ok": False, "error": "internal error while polling; see the server's log", "report": None}
+        feeds.table.finish(state.info.id, owner, **outcome)
+        return feeds.state(state.info.id).info
+
+    def poll_due_feeds(self, owner: str = OWNER) -> list[FeedInfo]:
+        """Poll every feed whose time has come and that no other replica holds; what was polled."""
+        polled = []
+        for feed_id in self.feeds.table.due():
+            info = self.poll_feed(feed_id, owner=owner)
+            if info is not None:
+                polled.append(info)
+        return polled
+
+    def _poll(self, state: FeedState) -> dict:
+        info = state.info
+        loaded = self.ingester.fetch_feed(parse_link(info.url, "url"), state.etag, state.last_modified)
+        kept = {"etag": loaded.validators.get("etag"), "last_modified": loaded.validators.get("last_modified")}
+        if loaded.error is not None:
+            return {"ok": False, "error": str(loaded.error), "report": None}
+        if loaded.not_modified:  # the same validators may come back, or none: keep what we asked with
+            kept = {"etag": kept["etag"] or state.etag, "last_modified": kept["last_modified"] or state.last_modified}
+            return {"ok": True, "error": None, "report": "not modified", **kept}
+        feed = loaded.feed
+        report = self.ingest(links=self.ingester.feed_items(feed, known=state.items), collection=info.collection)
+        failed = {path for path, _ in report.failed}
+        seen = {item.article_id: item.fingerprint for item in feed.items if item.source not in failed}
+        said = (f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
+                f"failed {len(report.failed)}")
+        if info.prune:
+            pruned = 0
+            for gone in sorted(set(state.items) - {item.article_id for item in feed.items}):
+                try:
+                    self.remove(gone, [info.collection])
+                    pruned += 1
+                except errors.ArticleNotFound:  # removed by hand meanwhile
+                    pass
+            said += f", pruned {pruned}"
+        error = None
+        if report.failed:
+            path, reason = report.failed[0]
+            error = f"{len(report.failed)} of {len(feed.items)} items failed; the first: {path}: {reason}"
+        return {"ok": True, "error": error, "report": said, "items": seen, **kept}
+
+    def scoped(self, filters: Filters | None, allowed: Sequence[str] | None, *, field: str = "filters.collections"
+               ) -> Filters:
+        """``filters`` as a caller allowed ``allowed`` collections (None: every one) may ask them: collections it
+        names must be allowed (OutOfScope: 403, whether or not they exist) and exist (CollectionNotFound: 404);
+        naming none means all it may use, and a scoped caller always gets its collections written in, so its
+        questions are fetched from them only."""
+        filters = filters or Filters()
+        known = self.index.manifest.collection_ids()
+        if allowed is not None:
+            outside = [c for c in filters.collections if c not in allowed]
+            if outside:
+                raise errors.OutOfScope(f"{field}: this key may not use the collection {outside[0]!r}; it may use "
+                                        f"{', '.join(map(repr, sorted(allowed)))}")
+        for name in filters.collections:
+            if name not in known:
+                raise errors.CollectionNotFound(name, field)
+        if filters.collections or allowed is None:
+            return filters
+        present = tuple(c for c in sorted(allowed) if c in known)
+        if not present:
+            raise errors.CollectionNotFound(sorted(allowed)[0], "the key's collections")
+        return filters.model_copy(update={"collections": present})
 
     # --- ask ---------------------------------------------------------------
     def backend(self, name: str | None = None) -> AnswerBackend:

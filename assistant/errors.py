@@ -17,6 +17,9 @@ Surfaces turn these into a one-line CLI message with a non-zero exit, an HTTP
     │   ├── IndexBusy               another process holds the write lock
     │   └── DiskFull                too little free space to write; nothing was written
     ├── ArticleNotFound
+    ├── CollectionNotFound          no collection with that name
+    ├── CollectionConflict          a name taken, a non-empty collection removed without force, `default` touched
+    ├── OutOfScope                  a key scoped to some collections named another (403)
     ├── JobNotFound                 no upload job with that id (or it is long gone)
     ├── ConversationNotFound        no conversation with that id for this browser session or key
     ├── AnswerNotFound              no kept answer with that id for this caller (feedback names one)
@@ -99,6 +102,24 @@ class ArticleNotFound(AssistantError):
     def __init__(self, article_id: str):
         self.article_id = article_id
         super().__init__(f"no article with id {article_id!r} in the index")
+
+
+class CollectionNotFound(AssistantError):
+    status_code = 404
+
+    def __init__(self, name: str, field: str = "collection"):
+        self.name = name
+        super().__init__(f"{field}: no collection named {name!r} (`assistant collections` lists them)")
+
+
+class CollectionConflict(AssistantError):
+    status_code = 409
+
+
+class OutOfScope(AssistantError):
+    """A key scoped to some collections asked for another: refused, never answered from nothing."""
+
+    status_code = 403
 
 
 class JobNotFound(AssistantError):

@@ -11,16 +11,18 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import errors
 from .embeddings import Embedder
 from .index import Index
 from .ingest.chunking import chunk_article
+from .ingest.feeds import Feed, FeedItem, item_article
 from .ingest.fetch import LoadedLink, load_link
 from .ingest.loaders import article_id_for, iter_files, load_article
-from .models import Article, ArticleInfo, Chunk, IngestReport, Link, parse_link
+from .models import DEFAULT_COLLECTION, Article, ArticleInfo, Chunk, IngestReport, Link, parse_link
 from .retrieval import HybridRetriever
 from .settings import Settings
 
@@ -62,6 +64,7 @@ class _IngestRun:
     chunks: int = 0
     disk_full: str | None = None
     on_written: Callable[[list[str]], None] | None = None
+    collection_id: int | None = None  # where the articles go (None: default)
 
     @property
     def chunks_left(self) -> int | None:
@@ -84,6 +87,7 @@ class Ingester:
         on_written: Callable[[list[str]], None] | None = None,
         sources: dict[str, str] | None = None,
         max_chunks: int | None = None,
+        collection_id: int | None = None,
     ) -> IngestReport:
         """Ingest files and folders (``paths``, read from this machine) and pages (``links``, fetched; a
         LoadedLink was fetched already, by :meth:`fetch_links`). Bad files are reported in ``failed``; good
@@ -94,19 +98,27 @@ class Ingester:
         (uploads): a file that would take the total over it fails, naming it.
         A full disk fails the files not yet written and stops; what was
         written before stays, and nothing is half-written. ``on_written`` gets
-        the paths (or links) of each batch once it is committed.
+        the paths (or links) of each batch once it is committed. Every article lands in the collection
+        ``collection_id`` (default: ``default``), besides any it is in already: an unchanged one is put in it
+        without being read again.
         """
         if any(isinstance(p, Link) for p in paths) or not all(isinstance(k, (Link, LoadedLink)) for k in links):
             raise TypeError("ingest: links go in links= as Link (parse_link), paths in paths")
-        to_fetch = [k for k in links if isinstance(k, Link)]
-        fetched = iter(self.fetch_links(to_fetch)) if to_fetch else iter(())
-        items: list[Path | LoadedLink] = [k if isinstance(k, LoadedLink) else next(fetched) for k in links]
+        fetched = iter(self._fetch([k for k in links if isinstance(k, Link)], feeds=True))
+        items: list[Path | LoadedLink] = []
+        for given in links:  # each in its place; a feed's link becomes its items
+            loaded = next(fetched) if isinstance(given, Link) else given
+            items += self.feed_items(loaded.feed) if loaded.feed is not None else [loaded]
         items += article_files(paths)
         problem = self.index.free_space_problem()
         if problem:
             raise errors.DiskFull(f"{problem}; nothing was written")
-        run = _IngestRun(IngestReport(), max_chunks, on_written=on_written)
+        run = _IngestRun(IngestReport(), max_chunks, on_written=on_written, collection_id=collection_id)
         with self.index.writing():
+            self.index.ensure_partitions()  # an earlier copy that was interrupted
+            unfiled = self.index.manifest.unfiled()  # written by an older replica mid-upgrade: into default
+            if unfiled:
+                self.index.join(unfiled, self.index.manifest.collection_id(DEFAULT_COLLECTION))
             self.index.sweep_orphans()
             for done, item in enumerate(items, start=1):
                 name = str(item.link) if isinstance(item, LoadedLink) else str(item)
@@ -123,23 +135,70 @@ class Ingester:
 
     def fetch_links(self, links: Sequence[Link]) -> list[LoadedLink]:
         """Fetch pages, several at a time and outside the index's write lock (a slow site holds up no other
-        link and no writer), each within the fetch_deadline_s. Known pages are asked for conditionally."""
-        from concurrent.futures import ThreadPoolExecutor
+        link and no writer), each within the fetch_deadline_s. Known pages are asked for conditionally. A link
+        that is an RSS or Atom feed comes back as its items (:meth:`feed_items`), or as its error."""
+        out: list[LoadedLink] = []
+        for loaded in self._fetch(links, feeds=True):
+            out += self.feed_items(loaded.feed) if loaded.feed is not None else [loaded]
+        return out
 
+    def fetch_feed(self, link: Link, etag: str | None = None, last_modified: str | None = None) -> LoadedLink:
+        """A feed, asked for conditionally: its ``feed``, or ``not_modified``, or its ``error`` (also when the link
+        is no RSS or Atom feed, whatever it is served as)."""
+        return self._load_link(link, feeds=True, feed_only=True, etag=etag, last_modified=last_modified)
+
+    def feed_items(self, feed: Feed, known: dict[str, str] | None = None) -> list[LoadedLink]:
+        """A feed's items as loaded links: each an article from the feed's own full text, else its page fetched
+        like any link (several at a time), titled and dated as the feed says. An item ``known`` with the same
+        fingerprint (article id -> what the feed said of it last time) that is still indexed is not read again:
+        it comes back unchanged (``not_modified``)."""
+        out: list[LoadedLink | None] = []
+        pages: list[tuple[int, FeedItem, Link]] = []
+        for item in feed.items:
+            try:
+                link = parse_link(item.source, "item link")
+            except errors.InvalidRequest as exc:  # named by the feed's link; the error names the item's
+                out.append(LoadedLink(parse_link(feed.url, "feed"), None, {}, errors.FetchError(item.source, exc.reason)))
+                continue
+            unchanged = (known or {}).get(item.article_id) == item.fingerprint
+            if unchanged and self.index.manifest.content_hash(item.article_id) is not None:
+                out.append(LoadedLink(link, None, {}, not_modified=True))
+            elif item.full_text is not None or item.link is None:
+                try:
+                    out.append(LoadedLink(link, item_article(item), {}))
+                except errors.IngestError as exc:
+                    out.append(LoadedLink(link, None, {}, exc))
+            else:
+                pages.append((len(out), item, link))
+                out.append(None)
+        for (at, item, _), loaded in zip(pages, self._fetch([link for _, _, link in pages], feeds=False)):
+            if loaded.article is not None:  # the feed's title, link and date, over what the page says
+                loaded = replace(loaded, article=replace(
+                    loaded.article, title=item.title or loaded.article.title, url=item.link,
+                    published=item.published or loaded.article.published))
+            out[at] = loaded
+        return [loaded for loaded in out if loaded is not None]
+
+    def _fetch(self, links: Sequence[Link], *, feeds: bool) -> list[LoadedLink]:
         settings = self.settings
-        allow = frozenset(h.strip().lower() for h in settings.fetch_allow_hosts.split(",") if h.strip())
 
         def load(link: Link) -> LoadedLink:
             known = self.index.manifest.content_hash(article_id_for(link.url)) is not None
             validators = json.loads(self.index.manifest.get_meta(f"fetch:{link.url}") or "{}") if known else {}
-            return load_link(link, max_bytes=settings.max_file_bytes, timeout_s=settings.fetch_timeout_s,
-                             deadline_s=settings.fetch_deadline_s, allow_hosts=allow, **validators)
+            return self._load_link(link, feeds=feeds, **validators)
 
         if len(links) <= 1:
             return [load(link) for link in links]
         with ThreadPoolExecutor(max_workers=min(settings.fetch_concurrency, len(links)),
                                 thread_name_prefix="assistant-fetch") as pool:
             return list(pool.map(load, links))
+
+    def _load_link(self, link: Link, **options) -> LoadedLink:
+        settings = self.settings
+        allow = frozenset(h.strip().lower() for h in settings.fetch_allow_hosts.split(",") if h.strip())
+        return load_link(link, max_bytes=settings.max_file_bytes, timeout_s=settings.fetch_timeout_s,
+                         deadline_s=settings.fetch_deadline_s, allow_hosts=allow,
+                         feed_max_items=settings.feed_max_items, **options)
 
     def _load(self, item: Path | LoadedLink, source: str | None) -> tuple[Article | None, dict[str, str]]:
         """The article and what to keep beside it; (None, {}) when a conditional fetch says it did not change."""
@@ -166,6 +225,7 @@ class Ingester:
             return
         if article is None:  # a link that answered 304 Not Modified
             report.unchanged.append(article_id_for(name))
+            self._join(article_id_for(name), run)
             return
         if article.id in run.seen:
             if run.seen[article.id] != article.content_hash:  # e.g. two uploads named the same
@@ -183,6 +243,7 @@ class Ingester:
                 except errors.DiskFull:  # the old validators stay: the next sync just fetches the page whole
                     log.warning("could not keep the new validators of %s: the disk is full", name)
             report.unchanged.append(article.id)
+            self._join(article.id, run)
             return
         chunks = self._chunk(article, run.chunks_left)
         if chunks is None:
@@ -195,6 +256,11 @@ class Ingester:
         run.chunks += len(chunks)
         if sum(len(c) for _, _, c, _ in run.batch) >= WRITE_BATCH_CHUNKS:
             self._write(run)
+
+    def _join(self, article_id: str, run: _IngestRun) -> None:
+        """An unchanged article named again into another collection joins it (its text is not written again)."""
+        if run.collection_id is not None and self.index.manifest.content_hash(article_id) is not None:
+            self.index.join([article_id], run.collection_id)
 
     def _write(self, run: _IngestRun) -> None:
         """Write the pending batch. When it would not fit on the disk, its files are written one by one, in
@@ -209,7 +275,8 @@ class Ingester:
             keep = {k: v for _, _, _, kept in part for k, v in kept.items()}
             try:
                 with self.index.disk_full_as_error():
-                    run.report.chunks_added += self.index.write([(a, c) for _, a, c, _ in part], meta=keep)
+                    run.report.chunks_added += self.index.write([(a, c) for _, a, c, _ in part], meta=keep,
+                                                                collection_id=run.collection_id)
             except errors.DiskFull as exc:
                 self._failed_to_write(run, [one for rest in parts[i:] for one in rest], exc)
                 return

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import PurePath
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from . import errors
@@ -25,6 +25,21 @@ MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 PDF_SUFFIXES = frozenset({".pdf"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+
+# Where articles go when no collection is named; every index has it (an index from before collections holds
+# all its articles in it), and it cannot be renamed or removed.
+DEFAULT_COLLECTION = "default"
+_COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def collection_name(name: object, field: str = "collection") -> str:
+    """``name`` if it can name a collection (letters, digits, ``.``, ``_``, ``-``; 1-64, starting with a letter or
+    digit), else InvalidRequest naming ``field``."""
+    if not isinstance(name, str) or not _COLLECTION_NAME.match(name):
+        shown = repr(name)[:80]
+        raise errors.InvalidRequest(field, f"{shown} is not a collection name: use 1 to 64 letters, digits, '.', '_' "
+                                           "or '-', starting with a letter or digit")
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +107,33 @@ class Filters(BaseModel):
     urls: tuple[str, ...] = Field(
         (), description="The articles at these links (the widget sends its page's): a link no article has is ignored."
     )
+    collections: tuple[str, ...] = Field(
+        (), description="Only the articles of these collections (GET /api/collections); default: every collection "
+        "the key may use. A key scoped to some collections gets 403 for any other.",
+    )
+
+    @field_validator("collections")
+    @classmethod
+    def _collection_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        for name in names:
+            if not _COLLECTION_NAME.match(name):
+                raise ValueError(f"{name[:80]!r} is not a collection name")
+        return tuple(dict.fromkeys(names))
 
     @property
     def empty(self) -> bool:
         return self == Filters()
 
-    def admits(self, article_id: str, source: str, published: str | None) -> bool:
+    @property
+    def narrows_articles(self) -> bool:
+        """Whether anything but the collections narrows it (ids, sources, dates, links)."""
+        return self.model_copy(update={"collections": ()}) != Filters()
+
+    def admits(self, article_id: str, source: str, published: str | None,
+               collections: tuple[str, ...] | None = None) -> bool:
+        """Whether these filters let the article through (``collections``: its collections, when known)."""
+        if self.collections and collections is not None and not set(collections) & set(self.collections):
+            return False
         if self.article_ids and article_id not in self.article_ids:
             return False
         if self.sources and source not in self.sources:
@@ -208,6 +244,67 @@ class ArticleInfo:
     chunks: int
     chars: int
     ingested_at: str
+    collections: tuple[str, ...] = ()  # the collections it belongs to (at least one)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    """What `assistant collections` and GET /api/collections show of a collection."""
+
+    name: str
+    articles: int
+    chunks: int
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    """What `assistant feeds list`, GET /api/feeds and the chat page show of a feed."""
+
+    id: int
+    url: str
+    collection: str
+    every_s: float
+    prune: bool
+    added_at: str
+    next_poll_at: str
+    last_polled_at: str | None
+    last_ok_at: str | None
+    last_error: str | None  # the last poll's, or None when it went well
+    last_report: str | None  # what the last poll did ("added 2, replaced 1, unchanged 7")
+    items: int  # the feed's items as of the last poll that read it
+
+
+_EVERY = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
+
+
+def parse_every(text: object, field: str = "every") -> float:
+    """``30m``, ``1h``, ``1h30m``, ``45s``, ``2d`` (or a number of seconds) as seconds; InvalidRequest otherwise."""
+    raw = str(text).strip().lower() if isinstance(text, (str, int, float)) else ""
+    match = _EVERY.match(raw) if raw else None
+    if raw.replace(".", "", 1).isdigit():
+        seconds = float(raw)
+    elif match and any(match.groups()):
+        d, h, m, s = (float(g or 0) for g in match.groups())
+        seconds = d * 86400 + h * 3600 + m * 60 + s
+    else:
+        raise errors.InvalidRequest(field, f"{str(text)[:40]!r} is not a period: write e.g. 30m, 1h, 1h30m, 45s or 2d")
+    if seconds <= 0:
+        raise errors.InvalidRequest(field, "must be longer than nothing")
+    return seconds
+
+
+def format_every(seconds: float) -> str:
+    """Seconds as ``parse_every`` reads them: 1800 -> ``30m``, 5400 -> ``1h30m``."""
+    whole = int(round(seconds))
+    if whole != seconds or whole < 60:
+        return f"{seconds:g}s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if whole >= size:
+            parts.append(f"{whole // size}{unit}")
+            whole %= size
+    return "".join(parts)
 
 
 @dataclass(slots=True)

@@ -29,7 +29,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from .embeddings import Embedder
-from .index import Index, chroma_where
+from .index import CollectionScope, Index, chroma_where
 from .index.keyword import KeywordIndex, load_or_build
 from .models import Chunk, Filters, Passage
 from .settings import Settings
@@ -117,17 +117,21 @@ class HybridRetriever(BaseRetriever):
         """The ``k`` best passages (default: this retriever's ``k``) that ``filters`` (default: its own) admit."""
         k = k or self.k
         filters = (filters if filters is not None else self.filters) or Filters()
+        # A scope names collections that exist (CollectionNotFound, before any work); both sides search within it.
+        scope = self.index.scope(filters.collections, "filters.collections")
         query_vector = self.embedder.encode_one(question)
         pool = max(k * 4, 20)
-        dense = self.index.dense_search(query_vector, pool, chroma_where(filters))
+        dense = self.index.dense_search(query_vector, pool, chroma_where(filters), scope)
         fused: dict[str, float] = {}
         for rank, hit in enumerate(dense):
             fused[hit.id] = 1.0 / (self.settings.rrf_k + rank + 1)
         if self.settings.hybrid:
-            for rank, chunk_id in enumerate(self._keyword_search(question, pool, filters)):
+            for rank, chunk_id in enumerate(self._keyword_search(question, pool, filters, scope)):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.settings.rrf_k + rank + 1)
         ranked = sorted(fused, key=fused.__getitem__, reverse=True)
         chunks = self.index.manifest.chunks(ranked)
+        if scope is not None:  # the manifest's word on what is in scope, whatever a side returned
+            chunks = {cid: c for cid, c in chunks.items() if c.article_id in scope.articles}
         ranked = [cid for cid in ranked if cid in chunks]
         similarity = {h.id: h.similarity for h in dense}
         missing = [cid for cid in ranked[: k * 2] if cid not in similarity]
@@ -179,12 +183,14 @@ class HybridRetriever(BaseRetriever):
         return passages
 
     # --- keyword side ------------------------------------------------------
-    def _keyword_search(self, question: str, k: int, filters: Filters) -> list[str]:
+    def _keyword_search(self, question: str, k: int, filters: Filters, scope: CollectionScope | None = None) -> list[str]:
         keyword = self.keyword_index()
         mask = None
-        if not filters.empty:
-            admitted = [a.id for a in self.index.articles() if filters.admits(a.id, a.source, a.published)]
+        if filters.narrows_articles:
+            admitted = [a.id for a in self.index.articles(scope) if filters.admits(a.id, a.source, a.published)]
             mask = np.isin(keyword.article_ids, admitted).astype(np.float32)
+        elif scope is not None and not scope.everything:
+            mask = keyword.mask_for(scope.articles)
         return keyword.search(question, k, mask)
 
     def keyword_index(self, *, fresh: bool = False) -> KeywordIndex:

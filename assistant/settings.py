@@ -54,6 +54,20 @@ class Settings(BaseSettings):
         "index, or onnx for a new index. An index is never queried with vectors from another embedder.",
     )
 
+    # --- feeds -------------------------------------------------------------
+    feed_max_items: int = Field(100, ge=1, le=10_000, description="Newest items of a feed read per ingest or poll.")
+    feed_poll_s: float = Field(
+        10.0, ge=0.5, le=3600, description="A server looks this often for feeds due a poll (`assistant feeds add "
+        "--every` says how often each is polled).",
+    )
+    feed_min_every_s: float = Field(
+        60.0, ge=0.5, description="The shortest `--every` a feed may have: polling a site more often is rude.",
+    )
+    feed_lease_s: float = Field(
+        600.0, ge=5, le=86_400, description="How long a replica holds a feed it polls; another replica may take it "
+        "over only after this (one that died mid-poll).",
+    )
+
     # --- retrieval ---------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")
     hybrid: bool = Field(True, description="Fuse keyword (BM25) with dense retrieval.")
@@ -137,6 +151,10 @@ class Settings(BaseSettings):
     page_uploads: Literal["sign-in", "off"] = Field(
         "sign-in", description="The chat page's article controls: sign-in (with admin keys set, only after signing in "
         "with one; with none, only on 127.0.0.1) or off.",
+    )
+    page_collections: str = Field(
+        "", description="Comma-separated collections the chat page answers from and lists for anyone not signed in "
+        "(empty: every collection). A signed-in admin gets its key's collections, and a picker among them.",
     )
     session_secret: SecretStr | None = Field(
         None, description="Signs the chat page's admin sign-in cookie; default: random per process (set it for replicas)."

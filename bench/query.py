@@ -13,7 +13,14 @@ process (so memory and cold start are its own) opens it and measures:
   and the reader's part of each answer;
 - resident memory (RSS) after the runs, and its peak.
 
+With ``--collections N`` (#38), each size's index is also copied and its articles dealt round-robin into N
+collections (``desk-01``…; they stay in ``default`` too), and a fresh process times, side by side over distinct
+questions, retrieval scoped to one collection (``Filters(collections=...)``, a different one each time) against
+unscoped retrieval over the same index, alternating which goes first; it also counts scoped passages from
+outside their collection (it must be 0).
+
     .venv/bin/python -m bench.query [--sizes 1000,10000,100000] [--questions 200] [--json out.json]
+    .venv/bin/python -m bench.query --sizes 100000 --collections 10 --only-collections
 """
 
 from __future__ import annotations
@@ -58,6 +65,71 @@ def build_index(size: int) -> Path:
     done.write_text(json.dumps({"chunks": report.chunks_added, "articles": len(report.added),
                                 "seconds": round(time.perf_counter() - started, 1)}))
     return index_dir
+
+
+def build_collections_index(size: int, collections: int) -> Path:
+    """A copy of the ``size`` index whose articles are dealt round-robin into ``collections`` collections."""
+    from assistant.core import Assistant
+    from assistant.settings import load_settings
+
+    index_dir = INDEXES / f"chunks-{size}-collections-{collections}"
+    done = index_dir / ".complete"
+    if done.exists():
+        return index_dir
+    source = build_index(size)
+    shutil.rmtree(index_dir, ignore_errors=True)
+    shutil.copytree(source, index_dir, ignore=shutil.ignore_patterns("write.lock", "keyword", ".complete"))
+    assistant = Assistant(load_settings(index_dir=index_dir))
+    started = time.perf_counter()
+    names = [f"desk-{i:02d}" for i in range(1, collections + 1)]
+    for name in names:  # the second one copies every vector into default's partition
+        assistant.create_collection(name)
+    ids = sorted(a.id for a in assistant.articles())
+    for i, name in enumerate(names):
+        assistant.add_to_collection(ids[i::collections], name)
+        print(f"  {name}: {len(ids[i::collections])} articles, {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    done.write_text(json.dumps({"collections": {c.name: c.chunks for c in assistant.collections()},
+                                "seconds": round(time.perf_counter() - started, 1)}))
+    return index_dir
+
+
+def measure_collections(index_dir: Path, n_questions: int) -> dict:
+    """Runs in a fresh process: scoped and unscoped retrieval over one index, side by side."""
+    from assistant.core import Assistant
+    from assistant.models import Filters
+    from assistant.settings import load_settings
+
+    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines() if line.strip()]
+    assistant = Assistant(load_settings(index_dir=index_dir))
+    names = [c.name for c in assistant.collections() if c.name != "default"]
+    members = {name: {a.id for a in assistant.articles([name])} for name in names}
+    # Models, the keyword index and each collection's vectors loaded, as a running server has them.
+    assistant.retrieve(questions[0])
+    for name in names:
+        assistant.retrieve(questions[0], Filters(collections=(name,)))
+    unscoped_ms, scoped_ms, outside = [], [], 0
+    pairs = list(zip(questions[1::2], questions[2::2]))[:n_questions]
+    for i, (plain, scoped) in enumerate(pairs):
+        name = names[i % len(names)]
+        runs = [(plain, None), (scoped, name)]
+        for question, collection in runs if i % 2 == 0 else runs[::-1]:
+            filters = Filters(collections=(collection,)) if collection else None
+            t = time.perf_counter()
+            passages = assistant.retrieve(question, filters)
+            (scoped_ms if collection else unscoped_ms).append((time.perf_counter() - t) * 1000)
+            if collection:
+                outside += sum(p.chunk.article_id not in members[collection] for p in passages)
+    return {
+        "chunks": assistant.status().vectors,
+        "collections": len(names),
+        "questions": len(pairs),
+        "unscoped_p50_ms": round(statistics.median(unscoped_ms), 1),
+        "unscoped_p95_ms": round(percentile(unscoped_ms, 95), 1),
+        "scoped_p50_ms": round(statistics.median(scoped_ms), 1),
+        "scoped_p95_ms": round(percentile(scoped_ms, 95), 1),
+        "p95_ratio": round(percentile(scoped_ms, 95) / percentile(unscoped_ms, 95), 2),
+        "scoped_passages_outside_their_collection": outside,
+    }
 
 
 def rss_kb() -> int:
@@ -113,13 +185,14 @@ def measure(index_dir: Path, n_questions: int, launched: float) -> dict:
     }
 
 
-def run_worker(index_dir: Path, questions: int, module: str = "bench.query", **settings: str) -> dict:
+def run_worker(index_dir: Path, questions: int, module: str = "bench.query", mode: str = "--measure",
+               **settings: str) -> dict:
     """Measure in a fresh process (``python -m module --measure``, so memory and cold start are its own), with
     ``settings`` as ASSISTANT_* variables; the figures it printed last."""
     launched = time.time()
     env = {**os.environ, **{f"ASSISTANT_{name.upper()}": value for name, value in settings.items()}}
     done = subprocess.run(
-        [sys.executable, "-m", module, "--measure", str(index_dir), "--launched", str(launched), "--questions",
+        [sys.executable, "-m", module, mode, str(index_dir), "--launched", str(launched), "--questions",
          str(questions)],
         capture_output=True, text=True, cwd=ROOT, env=env, check=False,
     )
@@ -133,13 +206,43 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--questions", type=int, default=200, help="questions per measurement")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--collections", type=int, default=0,
+                        help="also time retrieval scoped to one of N collections against unscoped, side by side")
+    parser.add_argument("--only-collections", action="store_true", help="only that (with --collections)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # worker mode
+    parser.add_argument("--measure-collections", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--launched", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.measure:
         print(json.dumps(measure(args.measure, args.questions, args.launched)))
         return {}
+    if args.measure_collections:
+        print(json.dumps(measure_collections(args.measure_collections, args.questions)))
+        return {}
+
+    machine = f"{os.cpu_count()} cores, {platform.machine()}, no GPU"
+    scoped_rows = []
+    for size in [int(s) for s in args.sizes.split(",")] if args.collections else []:
+        index_dir = build_collections_index(size, args.collections)
+        row = run_worker(index_dir, args.questions, mode="--measure-collections")
+        scoped_rows.append(row)
+        print(f"  measured {size} in {args.collections} collections: {row}", file=sys.stderr)
+    if scoped_rows:
+        print(f"\nRetrieval scoped to one collection against unscoped, side by side ({args.questions} distinct "
+              f"questions each, alternating), {machine}\n")
+        print("| chunks | collections | unscoped p50 / p95 ms | scoped p50 / p95 ms | p95 scoped / unscoped "
+              "| scoped passages outside their collection |")
+        print("|---|---|---|---|---|---|")
+        for r in scoped_rows:
+            print(f"| {r['chunks']:,} | {r['collections']} | {r['unscoped_p50_ms']} / {r['unscoped_p95_ms']} | "
+                  f"{r['scoped_p50_ms']} / {r['scoped_p95_ms']} | {r['p95_ratio']} | "
+                  f"{r['scoped_passages_outside_their_collection']} |")
+    if args.only_collections:
+        result = {"machine": machine, "collections": scoped_rows}
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2))
+        return result
 
     rows = []
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -154,7 +257,6 @@ def main(argv: list[str] | None = None) -> dict:
         rows.append(row)
         print(f"  measured {size}: {row}", file=sys.stderr)
 
-    machine = f"{os.cpu_count()} cores, {platform.machine()}, no GPU"
     print(f"\nQuery latency (default settings, {args.questions} questions each), {machine}\n")
     print("| chunks | retrieval p50 / p95 ms | full answer p50 / p95 ms | its reader p50 / p95 ms "
           "| the reader reading every candidate: full answer | RSS MB (peak) "
@@ -165,7 +267,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"{r['answer_p95_ms']} | {r['reader_p50_ms']} / {r['reader_p95_ms']} | "
               f"{r['all_answer_p50_ms']} / {r['all_answer_p95_ms']} | "
               f"{r['rss_mb']} ({r['peak_rss_mb']}) | {r['cold_start_s']} ({r['first_open_s']}) |")
-    result = {"machine": machine, "rows": rows}
+    result = {"machine": machine, "rows": rows, **({"collections": scoped_rows} if scoped_rows else {})}
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return result

@@ -21,7 +21,7 @@ from assistant.index.writer_lock import DatabaseLock
 from assistant.settings import load_settings
 from bench.backing_servers import PostgresServer
 
-HEADS = {"manifest_0002", "store_0003"}
+HEADS = {"manifest_0004", "store_0003"}
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,9 @@ def test_an_index_from_before_migrations_is_brought_forward_in_place(tmp_path):
         with sqlite3.connect(index / name) as db:
             db.execute("DROP TABLE alembic_version")
             db.execute("DROP TABLE IF EXISTS commits")
+            db.execute("DROP TABLE IF EXISTS collections")
+            db.execute("DROP TABLE IF EXISTS memberships")
+            db.execute("DROP TABLE IF EXISTS feeds")
     database._migrated.clear()  # as a new process would
 
     reopened = Assistant(load_settings(index_dir=index))
@@ -55,7 +58,7 @@ def test_an_index_from_before_migrations_is_brought_forward_in_place(tmp_path):
     assert [a.id for a in reopened.articles()] == [a.id for a in assistant.articles()]
     assert reopened.store.conversations.conversation("page:a", kept.conversation_id).answers
     with sqlite3.connect(index / "manifest.sqlite3") as db:
-        assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "manifest_0002"
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "manifest_0004"
         assert db.execute("SELECT COUNT(*) FROM commits").fetchone()[0] == 0  # added, empty: history is not invented
     reopened.remove(reopened.articles()[0].id)
     assert reopened.index.manifest.last_commit()["change"] == "remove"
@@ -123,6 +126,6 @@ def test_assistant_migrate_reports_where_each_part_is_and_its_revision(postgres)
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     where = url.replace("postgresql+psycopg://", "")
-    assert f"manifest: postgresql+psycopg://{where} at manifest_0002" in result.stdout
+    assert f"manifest: postgresql+psycopg://{where} at manifest_0004" in result.stdout
     assert f"store: postgresql+psycopg://{where} at store_0003" in result.stdout
     assert _versions(url) == HEADS

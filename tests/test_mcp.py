@@ -114,7 +114,8 @@ def test_stdio_read_tools(stdio_index, tmp_path):
             assert read_only == set(READ_TOOLS)
             assert all(t.output_schema for t in listing.tools)
             ingest = next(t for t in listing.tools if t.name == "ingest")  # over stdio: files, folders or links
-            assert list(ingest.input_schema["properties"]) == ["paths"] and ingest.input_schema["required"] == ["paths"]
+            assert list(ingest.input_schema["properties"]) == ["paths", "collection"]
+            assert ingest.input_schema["required"] == ["paths"]
             assert "Files or folders" in ingest.input_schema["properties"]["paths"]["description"]
 
             answer = await client.call_tool("ask", {"question": JIG})
@@ -142,7 +143,7 @@ def test_stdio_read_tools(stdio_index, tmp_path):
 
             articles = (await client.call_tool("list_articles", {})).structured_content["articles"]
             assert len(articles) == 1
-            assert set(articles[0]) == {"id", "title", "published", "chunks", "url"} and articles[0]["chunks"] > 0
+            assert set(articles[0]) == {"id", "title", "published", "chunks", "url", "collections"} and articles[0]["chunks"] > 0
             article_id = articles[0]["id"]
             assert citation["article_id"] == article_id
 
@@ -260,7 +261,7 @@ def test_http_admin_key(web_assistant, tmp_path):
                 tools = (await client.list_tools()).tools
                 assert {t.name for t in tools} == set(ADMIN_TOOLS)
                 ingest = next(t for t in tools if t.name == "ingest")  # over HTTP: links, with their own schema
-                assert list(ingest.input_schema["properties"]) == ["urls"] and "web pages" in ingest.description
+                assert list(ingest.input_schema["properties"]) == ["urls", "collection"] and "web pages" in ingest.description
                 assert ingest.input_schema["required"] == ["urls"] and "paths" not in str(ingest.input_schema)
                 urls = ingest.input_schema["properties"]["urls"]
                 assert urls["type"] == "array" and urls["items"] == {"type": "string"}
@@ -445,7 +446,7 @@ def test_wired_app_a_refused_key_is_a_401_that_mcp_clients_show(web_assistant, t
         await key_refused(url)
         async with http_client(url, **bearer(ADMIN)) as client:
             ingest = next(t for t in (await client.list_tools()).tools if t.name == "ingest")
-            assert list(ingest.input_schema["properties"]) == ["urls"]
+            assert list(ingest.input_schema["properties"]) == ["urls", "collection"]
             report = (await client.call_tool("ingest", {"urls": [f"{site}/{new.name}"]})).structured_content
             assert report["ok"] and (report["added"] or report["unchanged"]), report
 

@@ -20,9 +20,10 @@ PACKAGE = Path(assistant.__file__).parent
 
 PUBLIC = [
     "Answer", "AnswerBackend", "AnswerNotFound", "Article", "ArticleInfo", "ArticleNotFound", "Assistant",
-    "AssistantError", "BackendError", "Chunk", "Citation", "ConfigError", "ConversationNotFound", "DiskFull",
+    "AssistantError", "BackendError", "Chunk", "Citation", "CollectionConflict", "CollectionInfo", "CollectionNotFound", "ConfigError",
+    "ConversationNotFound", "DiskFull",
     "Embedder", "EmbedderMismatch", "EmptyDocument", "FetchError", "FileTooLarge", "Filters", "IndexBusy",
-    "IngestError", "IngestReport", "InvalidRequest", "JobNotFound", "LLMUnavailable", "Link", "OverBudget",
+    "IngestError", "IngestReport", "InvalidRequest", "JobNotFound", "LLMUnavailable", "Link", "OutOfScope", "OverBudget",
     "Passage", "Settings", "SourceNotFound", "StoreError", "Turn", "UndecodableFile", "UnsupportedFileType",
     "VectorStore", "load_settings", "parse_link",
 ]

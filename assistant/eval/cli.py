@@ -12,8 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..core import article_files
+from ..errors import InvalidRequest
 from ..settings import Settings, load_settings
-from .corpus import CACHE_DIR_ENV, EvalIndex, default_cache_root, open_eval_index
+from .corpus import CACHE_DIR_ENV, EvalIndex, default_cache_root, folder_collections, open_eval_index
 from .gates import check_gates, parse_gates
 from .metrics import METRICS, run_counts, summarise
 from .outputs import (
@@ -80,6 +81,11 @@ def register(app: typer.Typer, run: Callable) -> None:
             Path | None,
             typer.Option(envvar=CACHE_DIR_ENV, help="Cache of corpus indexes (default ~/.cache/article-assistant/eval)."),
         ] = None,
+        collection: Annotated[
+            str | None,
+            typer.Option(help="Each top-level folder of the corpus is a collection of its name; ask every question "
+                         "within this one, as a key scoped to it would (the others' articles are indexed too)."),
+        ] = None,
     ):
         """Evaluate answers on scripted questions; writes results.jsonl, summary.json and report.html."""
 
@@ -90,17 +96,21 @@ def register(app: typer.Typer, run: Callable) -> None:
             planned = load_questions(questions)[:limit]
             if corpus.is_dir():  # a scope naming no corpus file fails before the ingest, too
                 check_scopes(questions, planned, files_by_name(article_files([corpus])))
+                if collection is not None and collection not in folder_collections(corpus):
+                    raise InvalidRequest("--collection", f"{corpus} has no folder {collection!r} (each top-level "
+                                                         "folder of the corpus is a collection)")
             settings = load_settings(backend=backend, top_k=k)
-            index = _open_index(corpus, settings, cache_dir or default_cache_root())
+            index = _open_index(corpus, settings, cache_dir or default_cache_root(), by_folder=collection is not None)
             article_ids = ids_by_file_name(index.assistant)
             check_scopes(questions, planned, article_ids)  # e.g. the scoped file could not be ingested
-            run_results = _ask(index, planned, out_dir / RESULTS_FILE, article_ids)
+            run_results = _ask(index, planned, out_dir / RESULTS_FILE, article_ids, collection)
 
             summary = {
                 **summarise(run_results.results, index.ingest_s),
                 **run_counts(run_results.results),
                 "settings": settings_used(index.assistant.settings),
                 **run_info(questions, corpus, run_results.interrupted, index.cached, len(planned)),
+                **({"collection": collection} if collection is not None else {}),
             }
             overviews = summarise_overviews(run_results.results)
             if overviews is not None:  # absent (not null) when the file has no summary lines
@@ -127,7 +137,7 @@ def register(app: typer.Typer, run: Callable) -> None:
         run(go)
 
 
-def _open_index(corpus: Path, settings: Settings, cache_root: Path) -> EvalIndex:
+def _open_index(corpus: Path, settings: Settings, cache_root: Path, by_folder: bool = False) -> EvalIndex:
     progress = Progress(
         TextColumn("[bold]ingest corpus"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=console, transient=True,
@@ -142,7 +152,7 @@ def _open_index(corpus: Path, settings: Settings, cache_root: Path) -> EvalIndex
         progress.update(task, completed=done, total=total)
 
     try:
-        index = open_eval_index(corpus, settings, cache_root, on_progress=on_progress)
+        index = open_eval_index(corpus, settings, cache_root, on_progress=on_progress, by_folder=by_folder)
     finally:
         if task is not None:  # stopping a Progress prints a newline even if it never started
             progress.stop()
@@ -154,7 +164,8 @@ def _open_index(corpus: Path, settings: Settings, cache_root: Path) -> EvalIndex
     return index
 
 
-def _ask(index: EvalIndex, questions: list[EvalQuestion], results_path: Path, article_ids: dict) -> RunResults:
+def _ask(index: EvalIndex, questions: list[EvalQuestion], results_path: Path, article_ids: dict,
+         collection: str | None = None) -> RunResults:
     results_path.parent.mkdir(parents=True, exist_ok=True)
     so_far: dict[str, list[float]] = {"str_em": [], "rouge1": []}  # shown on the bar as the run goes
     with results_path.open("w", encoding="utf-8") as stream, Progress(
@@ -171,7 +182,7 @@ def _ask(index: EvalIndex, questions: list[EvalQuestion], results_path: Path, ar
             shown = [f"{name} {sum(values) / len(values):.3f}" for name, values in so_far.items() if values]
             progress.update(task, advance=1, description=" · ".join(shown))
 
-        return ask_all(index.assistant, questions, on_result=on_result, article_ids=article_ids)
+        return ask_all(index.assistant, questions, on_result=on_result, article_ids=article_ids, collection=collection)
 
 
 def _print_summary(summary: dict, previous: dict | None) -> None:

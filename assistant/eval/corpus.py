@@ -21,6 +21,7 @@ from filelock import FileLock
 
 from .. import errors
 from ..core import Assistant, ProgressCallback, article_files, vector_space
+from ..models import IngestReport
 from ..settings import Settings
 
 CACHE_DIR_ENV = "ASSISTANT_EVAL_CACHE_DIR"
@@ -54,9 +55,10 @@ def ingest_code_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def corpus_key(corpus: Path, files: list[Path], settings: Settings) -> str:
+def corpus_key(corpus: Path, files: list[Path], settings: Settings, by_folder: bool = False) -> str:
     digest = hashlib.sha256()
     indexing = {
+        **({"collections": "by top-level folder"} if by_folder else {}),
         "format": CACHE_FORMAT,
         "embedder": vector_space(settings),
         "chunk_tokens": settings.chunk_tokens,
@@ -72,16 +74,24 @@ def corpus_key(corpus: Path, files: list[Path], settings: Settings) -> str:
     return digest.hexdigest()
 
 
+def folder_collections(corpus: Path) -> dict[str, Path]:
+    """For ``assistant eval --collection``: each top-level folder of the corpus is a collection of its name."""
+    return {folder.name: folder for folder in sorted(corpus.iterdir()) if folder.is_dir()}
+
+
 def open_eval_index(
-    corpus: Path, settings: Settings, cache_root: Path, on_progress: ProgressCallback | None = None
+    corpus: Path, settings: Settings, cache_root: Path, on_progress: ProgressCallback | None = None,
+    by_folder: bool = False,
 ) -> EvalIndex:
+    """The corpus's index (cached). ``by_folder``: each top-level folder is ingested into a collection of its
+    name (files beside them into ``default``), so that questions can be asked within one collection."""
     if not corpus.is_dir():
         raise errors.InvalidRequest("--corpus", f"{corpus} is not a folder")
     files = article_files([corpus])
     if not files:
         raise errors.InvalidRequest("--corpus", f"{corpus} holds no .txt, .md, .html or .pdf files")
     started = time.perf_counter()
-    cache_dir = cache_root / corpus_key(corpus, files, settings)
+    cache_dir = cache_root / corpus_key(corpus, files, settings, by_folder)
     cache_root.mkdir(parents=True, exist_ok=True)
     # Two evals of the same corpus at once: the second waits, then reuses the first's index.
     with FileLock(str(cache_dir) + ".lock"):
@@ -94,7 +104,8 @@ def open_eval_index(
         if cached:
             built = json.loads(marker.read_text())
         else:
-            report = assistant.ingest([corpus], on_progress=on_progress)
+            report = _ingest_by_folder(assistant, corpus, on_progress) if by_folder else assistant.ingest(
+                [corpus], on_progress=on_progress)
             built = {"corpus": str(corpus.resolve()), "articles": len(report.added), "failed": report.failed}
             if not report.added:
                 raise errors.InvalidRequest("--corpus", f"no article in {corpus} could be ingested")
@@ -107,3 +118,15 @@ def open_eval_index(
         articles=built["articles"],
         failed=[tuple(f) for f in built["failed"]],
     )
+
+
+def _ingest_by_folder(assistant: Assistant, corpus: Path, on_progress: ProgressCallback | None) -> IngestReport:
+    folders = folder_collections(corpus)
+    loose = [path for path in corpus.iterdir() if path.is_file()]
+    report = assistant.ingest(loose, on_progress=on_progress) if loose else IngestReport()
+    for name, folder in folders.items():
+        assistant.create_collection(name)  # InvalidRequest naming the folder if it cannot name a collection
+        part = assistant.ingest([folder], on_progress=on_progress, collection=name)
+        report.added += part.added
+        report.failed += part.failed
+    return report

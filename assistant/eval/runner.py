@@ -30,10 +30,12 @@ def ask_all(
     questions: Sequence[EvalQuestion],
     on_result: Callable[[QuestionResult], None] | None = None,
     article_ids: Mapping[str, Sequence[str]] | None = None,
+    collection: str | None = None,
 ) -> RunResults:
     """Ask each question with the assistant's settings (backend, top_k, ...); Ctrl-C ends the run early.
 
     ``article_ids``: the index's article ids by file name (default: read from the assistant), for scopes.
+    ``collection``: every question is asked within that collection, as a key scoped to it asks.
     """
     if article_ids is None:
         article_ids = ids_by_file_name(assistant)
@@ -41,7 +43,7 @@ def ask_all(
     results: list[QuestionResult] = []
     try:
         for question in questions:
-            result = ask_one(assistant, question, article_ids)
+            result = ask_one(assistant, question, article_ids, collection)
             results.append(result)
             if on_result:
                 on_result(result)
@@ -51,12 +53,15 @@ def ask_all(
 
 
 def ask_one(
-    assistant: Assistant, question: EvalQuestion, article_ids: Mapping[str, Sequence[str]] | None = None
+    assistant: Assistant, question: EvalQuestion, article_ids: Mapping[str, Sequence[str]] | None = None,
+    collection: str | None = None,
 ) -> QuestionResult:
     """Ask as every surface does; the answer carries the passages it saw, so those are the ones scored."""
     if article_ids is None:
         article_ids = ids_by_file_name(assistant)
     filters = scope_filters(question, article_ids)
+    if collection is not None:
+        filters = assistant.scoped(filters, [collection], field="--collection")
     result = QuestionResult(
         id=question.id,
         question=question.question,

@@ -16,7 +16,7 @@ import json
 import logging
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import bm25s
@@ -40,6 +40,27 @@ class KeywordIndex:
     chunk_ids: list[str]  # row i of the BM25 matrix is chunk_ids[i]
     article_ids: np.ndarray  # article of each row, for filter masks
     bm25: bm25s.BM25 | None  # None when the index holds no chunks
+    # (the distinct article ids, each row's position among them): made on the first masked search
+    _codes: tuple[list[str], np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
+    # the masks of the last scopes asked (a server answers the same few collections over and over)
+    _masks: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def mask_for(self, articles: frozenset[str]) -> np.ndarray:
+        """A BM25 weight mask: 1 for the rows of these articles, 0 for the rest (made by article rather than by
+        row, and kept for the next question of the same scope)."""
+        mask = self._masks.get(articles)
+        if mask is not None:
+            return mask
+        if self._codes is None:
+            names, rows = np.unique(self.article_ids, return_inverse=True)
+            object.__setattr__(self, "_codes", (names.tolist(), rows))
+        names, rows = self._codes
+        keep = np.fromiter((name in articles for name in names), dtype=bool, count=len(names))
+        mask = keep[rows].astype(np.float32)
+        if len(self._masks) >= 32:
+            self._masks.pop(next(iter(self._masks)))
+        self._masks[articles] = mask
+        return mask
 
     def search(self, question: str, k: int, mask: np.ndarray | None = None) -> list[str]:
         tokens = keyword_tokens(question)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    cast,
     delete,
     func,
     insert,
@@ -37,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import database, errors
-from ..models import Article, ArticleInfo, Chunk
+from ..models import DEFAULT_COLLECTION, Article, ArticleInfo, Chunk, CollectionInfo
 from ..settings import Settings
 
 MANIFEST_FILE = "manifest.sqlite3"
@@ -54,6 +55,14 @@ chunks = Table(
     "chunks", tables,
     Column("id", Text, primary_key=True), Column("article_id", Text), Column("start", Integer),
     Column("end", Integer), Column("text", Text),
+)
+collections = Table(
+    "collections", tables,
+    Column("id", Integer, primary_key=True), Column("name", Text), Column("created_at", Text),
+)
+memberships = Table(
+    "memberships", tables,
+    Column("article_id", Text, primary_key=True), Column("collection_id", Integer, primary_key=True),
 )
 commits = Table(
     "commits", tables,
@@ -131,12 +140,20 @@ class Manifest:
         with self._read() as db:
             return list(db.scalars(select(chunks.c.id).where(chunks.c.article_id == article_id)))
 
-    def commit_articles(self, batch: Iterable[tuple[Article, list[Chunk]]], meta: dict[str, str] | None = None) -> None:
-        """Replace each article and its chunks, and set ``meta`` (what describes them), all in one transaction."""
+    def commit_articles(self, batch: Iterable[tuple[Article, list[Chunk]]], meta: dict[str, str] | None = None,
+                        collection_id: int | None = None) -> None:
+        """Replace each article and its chunks, put it in the collection ``collection_id`` besides those it is in
+        already (None: a new article goes in ``default``, a known one stays where it is), and set ``meta`` (what
+        describes them), all in one transaction."""
         batch = list(batch)
         now = _now("seconds")
         with self._write() as db:
             for article, article_chunks in batch:
+                if collection_id is not None:
+                    _join(db, [article.id], collection_id)
+                elif db.scalar(select(func.count()).select_from(memberships)
+                               .where(memberships.c.article_id == article.id)) == 0:
+                    _join(db, [article.id], _collection_id(db, DEFAULT_COLLECTION))
                 db.execute(delete(chunks).where(chunks.c.article_id == article.id))
                 db.execute(delete(articles).where(articles.c.id == article.id))
                 db.execute(insert(articles).values(
@@ -159,6 +176,8 @@ class Manifest:
             db.execute(delete(chunks).where(chunks.c.article_id == article_id))
             if db.execute(delete(articles).where(articles.c.id == article_id)).rowcount == 0:
                 raise errors.ArticleNotFound(article_id)
+            db.execute(delete(memberships).where(memberships.c.article_id == article_id))
+            _scopes_changed(db)
             self._bump(db, "remove", [article_id])
         return ids
 
@@ -191,7 +210,8 @@ class Manifest:
             raise errors.ArticleNotFound(article_id)
         return Article(*row)
 
-    def articles(self) -> list[ArticleInfo]:
+    def articles(self, collection_ids: Iterable[int] | None = None) -> list[ArticleInfo]:
+        """Every article (``collection_ids``: of those collections only), with the collections it is in."""
         query = (
             select(
                 articles.c.id, articles.c.title, articles.c.source, articles.c.url, articles.c.published,
@@ -201,8 +221,137 @@ class Manifest:
             .group_by(articles.c.id)
             .order_by(articles.c.title, articles.c.id)
         )
+        if collection_ids is not None:
+            query = query.where(articles.c.id.in_(
+                select(memberships.c.article_id).where(memberships.c.collection_id.in_(list(collection_ids)))
+            ))
         with self._read() as db:
-            return [ArticleInfo(*row) for row in db.execute(query)]
+            rows = list(db.execute(query))
+            names = dict(db.execute(select(collections.c.id, collections.c.name)).all())
+            member_of: dict[str, list[str]] = {}
+            for article_id, collection_id in db.execute(select(memberships.c.article_id, memberships.c.collection_id)):
+                member_of.setdefault(article_id, []).append(names.get(collection_id, str(collection_id)))
+        return [ArticleInfo(*row, collections=tuple(sorted(member_of.get(row[0], ())))) for row in rows]
+
+    # --- collections -------------------------------------------------------
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection with how many articles and chunks it holds, by name."""
+        counted = (
+            select(
+                collections.c.name, func.count(func.distinct(memberships.c.article_id)), func.count(chunks.c.id),
+                collections.c.created_at,
+            )
+            .select_from(
+                collections.outerjoin(memberships, memberships.c.collection_id == collections.c.id)
+                .outerjoin(chunks, chunks.c.article_id == memberships.c.article_id)
+            )
+            .group_by(collections.c.id, collections.c.name, collections.c.created_at)
+            .order_by(collections.c.name)
+        )
+        with self._read() as db:
+            return [CollectionInfo(*row) for row in db.execute(counted)]
+
+    def collection_ids(self) -> dict[str, int]:
+        """name -> id of every collection (the id is stable: it names the collection's vectors)."""
+        with self._read() as db:
+            return dict(db.execute(select(collections.c.name, collections.c.id)).all())
+
+    def collection_id(self, name: str) -> int:
+        with self._read() as db:
+            return _collection_id(db, name)
+
+    def create_collection(self, name: str) -> int:
+        with self._write() as db:
+            if db.scalar(select(collections.c.id).where(collections.c.name == name)) is not None:
+                raise errors.CollectionConflict(f"collection: {name!r} exists already")
+            _scopes_changed(db)
+            return db.execute(insert(collections).values(name=name, created_at=_now("seconds"))).inserted_primary_key[0]
+
+    def rename_collection(self, name: str, new_name: str) -> None:
+        with self._write() as db:
+            collection_id = _collection_id(db, name)
+            if db.scalar(select(collections.c.id).where(collections.c.name == new_name)) is not None:
+                raise errors.CollectionConflict(f"new_name: a collection named {new_name!r} exists already")
+            db.execute(update(collections).where(collections.c.id == collection_id).values(name=new_name))
+            _scopes_changed(db)
+
+    def scopes_version(self) -> str:
+        """What changes whenever a collection's articles or name do (a cached scope is current while it holds)."""
+        return self.get_meta(SCOPES) or "0"
+
+    def member_articles(self, collection_ids: Iterable[int]) -> set[str]:
+        """The ids of the articles in any of these collections."""
+        with self._read() as db:
+            return set(db.scalars(
+                select(memberships.c.article_id).where(memberships.c.collection_id.in_(list(collection_ids)))
+            ))
+
+    def member_chunk_ids(self, collection_id: int) -> set[str]:
+        """The ids of the live chunks of the articles in a collection."""
+        with self._read() as db:
+            return set(db.scalars(select(chunks.c.id).join(memberships, memberships.c.article_id == chunks.c.article_id)
+                                  .where(memberships.c.collection_id == collection_id)))
+
+    def article_collections(self, article_ids: Iterable[str]) -> dict[str, list[int]]:
+        """article id -> the ids of the collections it is in (articles in none are absent)."""
+        ids = list(article_ids)
+        out: dict[str, list[int]] = {}
+        query = select(memberships.c.article_id, memberships.c.collection_id).where(
+            memberships.c.article_id.in_(bindparam("ids", expanding=True)))
+        with self._read() as db:
+            for i in range(0, len(ids), _IN_BATCH):
+                for article_id, collection_id in db.execute(query, {"ids": ids[i : i + _IN_BATCH]}):
+                    out.setdefault(article_id, []).append(collection_id)
+        return out
+
+    def unfiled(self) -> list[str]:
+        """Articles in no collection: written by a replica of a version from before collections, during a rolling
+        upgrade (the next writer puts them in ``default``)."""
+        with self._read() as db:
+            return list(db.scalars(select(articles.c.id).where(
+                articles.c.id.not_in(select(memberships.c.article_id)))))
+
+    def join(self, article_ids: Iterable[str], collection_id: int) -> list[str]:
+        """Put indexed articles in a collection too; the ids of those that were not in it yet."""
+        with self._write() as db:
+            return _join(db, list(article_ids), collection_id)
+
+    def leave(self, article_id: str, collection_id: int) -> bool:
+        """Take an article out of one collection; False when it was in no other (then nothing changed: remove it)."""
+        with self._write() as db:
+            others = db.scalar(select(func.count()).select_from(memberships).where(
+                memberships.c.article_id == article_id, memberships.c.collection_id != collection_id))
+            if not others:
+                return False
+            db.execute(delete(memberships).where(memberships.c.article_id == article_id,
+                                                 memberships.c.collection_id == collection_id))
+            _scopes_changed(db)
+            return True
+
+    def delete_collection(self, collection_id: int) -> tuple[list[str], list[str], list[str]]:
+        """Remove a collection, and every article in no other collection, in one transaction: (the articles
+        removed, their chunk ids, the articles that stay because another collection holds them)."""
+        with self._write() as db:
+            members = set(db.scalars(select(memberships.c.article_id).where(
+                memberships.c.collection_id == collection_id)))
+            elsewhere = set(db.scalars(select(memberships.c.article_id).where(
+                memberships.c.collection_id != collection_id,
+                memberships.c.article_id.in_(select(memberships.c.article_id).where(
+                    memberships.c.collection_id == collection_id)),
+            )))
+            removed = sorted(members - elsewhere)
+            chunk_ids: list[str] = []
+            for i in range(0, len(removed), _IN_BATCH):
+                part = removed[i : i + _IN_BATCH]
+                chunk_ids += db.scalars(select(chunks.c.id).where(chunks.c.article_id.in_(part)))
+                db.execute(delete(chunks).where(chunks.c.article_id.in_(part)))
+                db.execute(delete(articles).where(articles.c.id.in_(part)))
+            db.execute(delete(memberships).where(memberships.c.collection_id == collection_id))
+            db.execute(delete(collections).where(collections.c.id == collection_id))
+            _scopes_changed(db)
+            if removed:
+                self._bump(db, "remove", removed)
+        return removed, chunk_ids, sorted(elsewhere)
 
     def titles(self) -> list[tuple[str, str]]:
         """(id, title) of every article: what a request may name an article by."""
@@ -238,6 +387,39 @@ class Manifest:
     def all_chunk_ids(self) -> set[str]:
         with self._read() as db:
             return set(db.scalars(select(chunks.c.id)))
+
+
+def _collection_id(db: Connection, name: str) -> int:
+    found = db.scalar(select(collections.c.id).where(collections.c.name == name))
+    if found is None:
+        raise errors.CollectionNotFound(name)
+    return found
+
+
+def _join(db: Connection, article_ids: list[str], collection_id: int) -> list[str]:
+    if not article_ids:
+        return []
+    present = set()
+    for i in range(0, len(article_ids), _IN_BATCH):
+        present |= set(db.scalars(select(memberships.c.article_id).where(
+            memberships.c.collection_id == collection_id, memberships.c.article_id.in_(article_ids[i : i + _IN_BATCH]))))
+    new = [a for a in dict.fromkeys(article_ids) if a not in present]
+    if new:
+        db.execute(insert(memberships), [{"article_id": a, "collection_id": collection_id} for a in new])
+        _scopes_changed(db)
+    return new
+
+
+SCOPES = "scopes"  # meta: bumped, in the same transaction, by every change of what a collection holds or is called
+
+
+def _scopes_changed(db: Connection) -> None:
+    """Count a change of memberships or names, so a cached scope (Index.scope) is read again. One UPDATE: writers
+    of every replica may do it at once."""
+    bumped = db.execute(update(meta).where(meta.c.key == SCOPES)
+                        .values(value=cast(cast(meta.c.value, Integer) + 1, Text))).rowcount
+    if not bumped:
+        db.execute(insert(meta).values(key=SCOPES, value="1"))
 
 
 def _now(timespec: str = "milliseconds") -> str:

@@ -62,12 +62,26 @@ class VectorStore(abc.ABC):
     def claim(self, index_id: str) -> None:
         return None
 
+    # Collections (assistant/index/__init__.py): a store may keep each collection's vectors apart as well, so that
+    # a question scoped to one searches only its vectors. One that cannot leaves has_partitions False, and a scoped
+    # question searches every vector and keeps the scope's (correct, but it may find fewer passages in a small scope).
+    has_partitions = False
+
+    def partition(self, name: str) -> VectorStore | None:
+        """A store of its own for one collection's copies of the vectors (made on first use), or None."""
+        return None
+
+    def drop_partition(self, name: str) -> None:
+        """Delete a partition and its vectors (a removed collection's)."""
+        return None
+
 
 class ChromaVectorStore(VectorStore):
     """Chroma collection with cosine space; we pass our own vectors (no embedding function)."""
 
     # Chroma caps how many records one call may carry.
     _BATCH = 4000
+    has_partitions = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChromaVectorStore:
@@ -79,13 +93,19 @@ class ChromaVectorStore(VectorStore):
     def shared_between_processes(cls, settings: Settings) -> bool:
         return bool(settings.chroma_url)
 
-    def __init__(self, *, path: Path | None = None, url: str | None = None, collection: str = "articles"):
+    def __init__(self, *, path: Path | None = None, url: str | None = None, collection: str = "articles",
+                 client=None):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        self.where = url or str(path)
+        self.name = collection
+        self._partitions: dict[str, ChromaVectorStore] = {}
         try:
-            if url:
+            if client is not None:
+                self.client = client
+            elif url:
                 parsed = urlparse(url)
                 self.client = chromadb.HttpClient(
                     host=parsed.hostname or "127.0.0.1",
@@ -103,8 +123,7 @@ class ChromaVectorStore(VectorStore):
                 embedding_function=None,
             )
         except Exception as exc:  # chromadb raises a zoo of types for "can't open"
-            where = url or str(path)
-            raise errors.StoreError(f"cannot open the Chroma store at {where}: {exc}") from None
+            raise errors.StoreError(f"cannot open the Chroma store at {self.where}: {exc}") from None
 
     def add(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None:
         for i in range(0, len(ids), self._BATCH):
@@ -128,10 +147,11 @@ class ChromaVectorStore(VectorStore):
         return [VectorHit(i, 1.0 - float(d)) for i, d in zip(ids, distances)]
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
-        if not ids:
-            return {}
-        got = self.collection.get(ids=ids, include=["embeddings"])
-        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(ids), self._BATCH):
+            got = self.collection.get(ids=ids[i : i + self._BATCH], include=["embeddings"])
+            out.update((k, np.asarray(v, dtype=np.float32)) for k, v in zip(got["ids"], got["embeddings"]))
+        return out
 
     def ids(self) -> set[str]:
         out: set[str] = set()
@@ -145,6 +165,21 @@ class ChromaVectorStore(VectorStore):
 
     def count(self) -> int:
         return self.collection.count()
+
+    def partition(self, name: str) -> ChromaVectorStore:
+        """The Chroma collection ``<collection>-<name>`` beside this one, on the same client."""
+        if name not in self._partitions:
+            part = ChromaVectorStore(collection=f"{self.name}-{name}", client=self.client)
+            part.where = self.where
+            self._partitions[name] = part
+        return self._partitions[name]
+
+    def drop_partition(self, name: str) -> None:
+        self._partitions.pop(name, None)
+        try:
+            self.client.delete_collection(f"{self.name}-{name}")
+        except Exception:  # chromadb raises NotFoundError or ValueError for a collection that is not there
+            pass
 
     OWNER_KEY = "article_assistant_index"  # in the collection's metadata (its HNSW configuration is apart)
 

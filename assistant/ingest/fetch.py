@@ -39,6 +39,10 @@ SUFFIX_BY_TYPE = {
     "text/markdown": ".md",
     "application/pdf": ".pdf",
 }
+# A feed (RSS or Atom) is served as one of these (generic XML included): its items become articles (feeds.py).
+FEED_SUFFIX = ".xml"
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+xml",
+              "application/x-rss+xml", "application/xml", "text/xml")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     not_modified: bool = False  # a conditional request answered 304: ``body`` is empty
+    content_type: str = ""
 
     @property
     def validators(self) -> dict[str, str | None]:
@@ -66,13 +71,15 @@ def fetch(
     etag: str | None = None,
     last_modified: str | None = None,
     transport: httpx.BaseTransport | None = None,
+    any_type: bool = False,
 ) -> Fetched:
-    """The page at ``link``; FetchError naming the link and what was wrong otherwise. ``timeout_s`` bounds each
-    wait, ``deadline_s`` the whole fetch (robots.txt and redirects included)."""
+    """The page (or feed: suffix FEED_SUFFIX) at ``link``; FetchError naming the link and what was wrong otherwise.
+    ``timeout_s`` bounds each wait, ``deadline_s`` the whole fetch (robots.txt and redirects included).
+    ``any_type``: a body of any content type comes back (suffix ""), for a caller that reads it as a feed."""
     if not isinstance(link, Link):  # a bare string is never fetched: it may be anything a caller sent
         raise TypeError("fetch takes a Link (parse_link)")
     url = link.url
-    headers = {"User-Agent": USER_AGENT, "Accept": ", ".join(SUFFIX_BY_TYPE)}
+    headers = {"User-Agent": USER_AGENT, "Accept": ", ".join([*SUFFIX_BY_TYPE, *FEED_TYPES])}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
@@ -98,7 +105,7 @@ def fetch(
                     if response.is_redirect and "location" in response.headers:
                         current = urljoin(current, response.headers["location"])
                         continue
-                    return _read(url, current, response, max_bytes, wait_s)
+                    return _read(url, current, response, max_bytes, wait_s, any_type)
                 finally:
                     response.close()
             except httpx.TimeoutException:
@@ -111,15 +118,18 @@ def fetch(
         raise errors.FetchError(url, f"more than {MAX_REDIRECTS} redirects")
 
 
-def _read(url: str, current: str, response: httpx.Response, max_bytes: int, wait_s: Callable[[], float]) -> Fetched:
+def _read(url: str, current: str, response: httpx.Response, max_bytes: int, wait_s: Callable[[], float],
+          any_type: bool = False) -> Fetched:
     if response.status_code == 304:
         return Fetched(current, b"", "", response.headers.get("etag"), response.headers.get("last-modified"), True)
     if response.status_code >= 400:
         raise errors.FetchError(url, f"the server answered HTTP {response.status_code}")
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    suffix = SUFFIX_BY_TYPE.get(content_type)
+    suffix = SUFFIX_BY_TYPE.get(content_type) or (FEED_SUFFIX if content_type in FEED_TYPES else None)
+    if suffix is None and any_type:
+        suffix = ""
     if suffix is None:
-        raise errors.FetchError(url, f"is {content_type or 'of no content type'}, not a web page, text or PDF")
+        raise errors.FetchError(url, f"is {content_type or 'of no content type'}, not a web page, text, PDF or feed")
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise errors.FetchError(url, f"{int(declared):,} bytes is over the {max_bytes:,}-byte limit")
@@ -129,7 +139,8 @@ def _read(url: str, current: str, response: httpx.Response, max_bytes: int, wait
         if len(body) > max_bytes:  # counted as it arrives: the length may be missing or false
             raise errors.FetchError(url, f"is over the {max_bytes:,}-byte limit")
         wait_s()  # a page that trickles in is cut off at the deadline
-    return Fetched(current, bytes(body), suffix, response.headers.get("etag"), response.headers.get("last-modified"))
+    return Fetched(current, bytes(body), suffix, response.headers.get("etag"), response.headers.get("last-modified"),
+                   content_type=content_type)
 
 
 @dataclass(frozen=True)
@@ -195,29 +206,40 @@ def _robots_allow(client: httpx.Client, pinned: _Pinned, timeout: float) -> bool
 @dataclass(frozen=True)
 class LoadedLink:
     """A link fetched and read: its article, or None when a conditional request said it did not change (or
-    it failed: ``error``), and the validators to keep with the article's text."""
+    it failed: ``error``; or it is a feed: ``feed``, whose items the ingester reads), and the validators to keep
+    with the article's text."""
 
     link: Link
     article: object | None  # models.Article
     validators: dict[str, str | None]
     error: errors.IngestError | None = None
+    feed: object | None = None  # feeds.Feed
+    not_modified: bool = False
 
 
 def load_link(link: Link, *, max_bytes: int, timeout_s: float, deadline_s: float = 120.0,
               allow_hosts: frozenset[str] = frozenset(), etag: str | None = None,
-              last_modified: str | None = None) -> LoadedLink:
-    """The link fetched and read as an article; an error is returned in ``error``, never raised."""
+              last_modified: str | None = None, feeds: bool = True, feed_only: bool = False,
+              feed_max_items: int = 100) -> LoadedLink:
+    """The link fetched and read as an article, or as a feed when it is one (``feeds``; ``feed_only``: it must
+    be one, whatever its content type says); an error is returned in ``error``, never raised."""
     import tempfile
     from dataclasses import replace
     from pathlib import Path
 
+    from .feeds import parse_feed
     from .loaders import load_article
 
     try:
         fetched = fetch(link, max_bytes=max_bytes, timeout_s=timeout_s, deadline_s=deadline_s,
-                        allow_hosts=allow_hosts, etag=etag, last_modified=last_modified)
+                        allow_hosts=allow_hosts, etag=etag, last_modified=last_modified, any_type=feed_only)
         if fetched.not_modified:
-            return LoadedLink(link, None, fetched.validators)
+            return LoadedLink(link, None, fetched.validators, not_modified=True)
+        if feed_only or fetched.suffix == FEED_SUFFIX:
+            if not feeds:
+                raise errors.FetchError(link.url, "is a feed, not an article's page")
+            feed = parse_feed(fetched.body, link.url, feed_max_items, fetched.content_type)
+            return LoadedLink(link, None, fetched.validators, feed=feed)
         with tempfile.TemporaryDirectory(prefix="assistant-fetch-") as folder:
             path = Path(folder) / f"page{fetched.suffix}"
             path.write_bytes(fetched.body)

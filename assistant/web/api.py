@@ -11,6 +11,7 @@ import logging
 import re
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
 
@@ -25,11 +26,31 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException
 
 from ..core import Assistant
-from ..errors import ArticleNotFound, AssistantError, ConversationNotFound, InvalidRequest, OverBudget, StoreError
-from ..models import Answer, ArticleInfo, Filters, display_source, parse_link
+from ..errors import (
+    ArticleNotFound,
+    AssistantError,
+    CollectionConflict,
+    ConversationNotFound,
+    InvalidRequest,
+    OverBudget,
+    StoreError,
+)
+from ..models import Answer, ArticleInfo, CollectionInfo, FeedInfo, Filters, display_source, parse_every, parse_link
 from ..store import Conversation, ConversationInfo, Feedback
 from .guard import error, is_anonymous, site_of
-from .schemas import ArticleText, AskRequest, ErrorOut, FeedbackIn, FeedbackOut, IngestReportOut, JobOut, Removed
+from .schemas import (
+    ArticleText,
+    AskRequest,
+    CollectionIn,
+    CollectionRemoved,
+    ErrorOut,
+    FeedbackIn,
+    FeedbackOut,
+    IngestReportOut,
+    JobOut,
+    Removed,
+)
+from .scope import collections_for, ingest_collection, unscoped_only
 from .uploads import IngestJobs, new_upload_folder
 
 log = logging.getLogger("assistant.web")
@@ -52,8 +73,9 @@ ERRORS = {
     status: {"model": ErrorOut, "description": description}
     for status, description in {
         401: "No key, or an unknown one.",
-        404: "No such article, answer (for this key) or job.",
-        403: "The key's role or the request's Origin is not allowed here.",
+        404: "No such article, answer (for this key), job or collection.",
+        403: "The key's role, its collections or the request's Origin do not allow this.",
+        409: "A collection name is taken, or a collection with articles is removed without force.",
         413: "The request body is too large.",
         422: "The body or the question is invalid.",
         429: "Too many requests for this key; see Retry-After.",
@@ -73,6 +95,22 @@ AssistantDep = Annotated[Assistant, Depends(get_assistant)]
 def is_reader(request: Request) -> bool:
     """A widget key's caller: sees sources as readers do (the guard records the key's role)."""
     return request.scope.get("state", {}).get("key_role") != "admin"
+
+
+def key_scope(request: Request) -> tuple[str, ...] | None:
+    """The collections the request's key is scoped to, as the guard recorded them (None: every one)."""
+    return request.scope.get("state", {}).get("key_scope")
+
+
+def scoped_filters(assistant: Assistant, request: Request, filters: Filters | None) -> Filters:
+    """The request's filters within the key's collections (OutOfScope 403, CollectionNotFound 404)."""
+    return assistant.scoped(filters, key_scope(request))
+
+
+def scoped_collections(assistant: Assistant, request: Request, named: str | None,
+                       field: str = "collection") -> tuple[str, ...] | None:
+    """The collections a listing, a read or a removal is about (see scope.py)."""
+    return collections_for(assistant, key_scope(request), named, field)
 
 
 def caller(request: Request) -> str:
@@ -106,27 +144,28 @@ def kept(assistant: Assistant, request: Request, body: AskRequest, answer: Answe
 @router.post("/ask", tags=["ask"], response_model_exclude_none=True)
 def ask(body: AskRequest, assistant: AssistantDep, request: Request) -> Answer:
     """Answer a question from the articles, with citations (admin or widget key). The answer's `id` is what
-    POST /api/feedback rates."""
-    check_conversation(assistant, request, body)
+    POST /api/feedback rates. A key scoped to collections is answered from those only."""
+    body = checked(assistant, request, body)
     return kept(assistant, request, body, assistant.ask(body.question, body.history, body.filters))
 
 
-def check_conversation(assistant: Assistant, request: Request, body: AskRequest) -> None:
-    """A conversation named by the request is the caller's, or the request is a 404 before any work; a widget
-    key's filters name no server path."""
+def checked(assistant: Assistant, request: Request, body: AskRequest) -> AskRequest:
+    """The request with its filters within the key's collections (403, 404 before any work); a conversation
+    named by the request is the caller's, or a 404; a widget key's filters name no server path."""
     reader_filters(request, body.filters)
     if body.conversation_id not in (None, "new"):
         assistant.store.conversations.conversation(conversation_owner(request), body.conversation_id)
+    return body.model_copy(update={"filters": scoped_filters(assistant, request, body.filters)})
 
 
-def conversation_checked(body: AskRequest, assistant: AssistantDep, request: Request) -> None:
-    """As a dependency it runs before the stream starts, so a conversation that is not the caller's is a plain 404."""
-    check_conversation(assistant, request, body)
+def checked_body(body: AskRequest, assistant: AssistantDep, request: Request) -> AskRequest:
+    """As a dependency it runs before the stream starts, so a refusal is a plain 403 or 404, not an event."""
+    return checked(assistant, request, body)
 
 
-@router.post("/ask/stream", tags=["ask"], response_class=EventSourceResponse,
-             dependencies=[Depends(conversation_checked)])
-def ask_stream(body: AskRequest, assistant: AssistantDep, request: Request) -> Iterator[ServerSentEvent]:
+@router.post("/ask/stream", tags=["ask"], response_class=EventSourceResponse)
+def ask_stream(body: Annotated[AskRequest, Depends(checked_body)], assistant: AssistantDep,
+               request: Request) -> Iterator[ServerSentEvent]:
     """The answer as Server-Sent Events (admin or widget key).
 
     `token` events (`{"text": piece}`) as the answer is produced, then one `answer`
@@ -150,19 +189,65 @@ def ask_stream(body: AskRequest, assistant: AssistantDep, request: Request) -> I
     yield ServerSentEvent(event="done", data={})
 
 
+CollectionQuery = Annotated[str | None, Query(description="Only this collection (one the key may use).")]
+
+
 @router.get("/articles", tags=["articles"])
-def list_articles(assistant: AssistantDep) -> list[ArticleInfo]:
-    """Every indexed article (admin key)."""
-    return assistant.articles()  # FastAPI documents and serialises the dataclass itself
+def list_articles(assistant: AssistantDep, request: Request, collection: CollectionQuery = None) -> list[ArticleInfo]:
+    """Every indexed article (admin key), or those of one collection; a scoped key lists its collections' only,
+    and sees only those among each article's `collections`."""
+    scope = scoped_collections(assistant, request, collection)
+    articles = assistant.articles(scope)  # FastAPI documents and serialises the dataclass itself
+    if key_scope(request) is not None:  # other collections an article is in are not this key's business
+        allowed = set(key_scope(request))
+        articles = [replace(a, collections=tuple(c for c in a.collections if c in allowed)) for a in articles]
+    return articles
 
 
 @router.get("/articles/{article_id}", tags=["articles"], response_model_exclude_none=True)
 def read_article(article_id: str, assistant: AssistantDep, request: Request) -> ArticleText:
     """One article's whole cleaned text, which citations' `start`/`end` point into (admin key; a widget key reads
-    the articles cited in answers given on its site)."""
+    the articles cited in answers given on its site). A scoped key reads its collections' articles only."""
     if is_reader(request) and not assistant.store.conversations.cited(site_of(caller(request)), article_id):
         raise ArticleNotFound(article_id)  # the same 404 as a missing one: ids are not to be probed
-    return ArticleText.of(assistant.article(article_id), reader=is_reader(request))
+    article = assistant.article(article_id, scoped_collections(assistant, request, None))
+    return ArticleText.of(article, reader=is_reader(request))
+
+
+# --- collections -------------------------------------------------------------------------------------
+
+@router.get("/collections", tags=["collections"])
+def list_collections(assistant: AssistantDep, request: Request) -> list[CollectionInfo]:
+    """The collections (admin key) with their article and chunk counts; a scoped key sees its own only."""
+    return assistant.collections(scoped_collections(assistant, request, None))
+
+
+@router.post("/collections", tags=["collections"], status_code=201)
+def create_collection(body: CollectionIn, assistant: AssistantDep, request: Request) -> CollectionInfo:
+    """Create an empty collection (an admin key for every collection). 409 when the name is taken."""
+    unscoped_only(key_scope(request), "creating a collection")
+    return assistant.create_collection(body.name)
+
+
+@router.patch("/collections/{name}", tags=["collections"])
+def rename_collection(name: str, body: CollectionIn, assistant: AssistantDep, request: Request) -> CollectionInfo:
+    """Rename a collection to `name` (an admin key for every collection); keys and feeds naming the old name
+    must be changed too."""
+    unscoped_only(key_scope(request), "renaming a collection")
+    return assistant.rename_collection(name, body.name)
+
+
+@router.delete("/collections/{name}", tags=["collections"])
+def remove_collection(
+    name: str, assistant: AssistantDep, request: Request,
+    force: Annotated[bool, Query(description="Remove it although it holds articles: those in no other "
+                                             "collection leave the index.")] = False,
+) -> CollectionRemoved:
+    """Remove a collection (an admin key for every collection). One that holds articles needs `force=true`
+    (409 otherwise); the answer says which articles left the index and which stay in another collection."""
+    unscoped_only(key_scope(request), "removing a collection")
+    removed, kept_ = assistant.remove_collection(name, force=force)
+    return CollectionRemoved(removed=name, articles_removed=removed, articles_kept=kept_)
 
 
 def reader_filters(request: Request, filters: Filters | None) -> None:
@@ -187,10 +272,17 @@ def give_feedback(body: FeedbackIn, assistant: AssistantDep, request: Request) -
 @router.get("/feedback", tags=["feedback"])
 def list_feedback(
     assistant: AssistantDep,
+    request: Request,
     rating: Annotated[Literal["up", "down"] | None, Query(description="Only thumbs up, or down.")] = None,
 ) -> list[Feedback]:
-    """Every feedback record, oldest first (admin key: widget keys may send feedback, not read it)."""
-    return assistant.store.feedback.all(rating)
+    """Every feedback record, oldest first (admin key: widget keys may send feedback, not read it). A key scoped to
+    collections reads the records of answers that cite its collections' articles only."""
+    records = assistant.store.feedback.all(rating)
+    scope = scoped_collections(assistant, request, None)
+    if scope is None:
+        return records
+    mine = {a.id for a in assistant.articles(scope)}
+    return [r for r in records if r.answer.citations and all(c.article_id in mine for c in r.answer.citations)]
 
 
 @router.get("/conversations", tags=["conversations"])
@@ -218,10 +310,56 @@ def delete_conversation(conversation_id: str, assistant: AssistantDep, request: 
     return {"deleted": conversation_id}
 
 
+# --- feeds ---------------------------------------------------------------------------------------------
+
+class FeedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="The RSS or Atom feed's link.", examples=["https://www.example.com/news.rss"])
+    collection: str | None = Field(None, description="Where its items go (default: `default`; a key scoped to one "
+                                                     "collection: that one).")
+    every: str = Field("30m", description="How often it is polled: 30m, 1h, 1h30m, 45s (at least feed_min_every_s).")
+    prune: bool = Field(False, description="Take items that leave the feed out of the collection (default: kept).")
+
+
+@router.get("/feeds", tags=["feeds"])
+def list_feeds(assistant: AssistantDep, request: Request) -> list[FeedInfo]:
+    """The feeds the server follows (admin key), each with what its last poll did and its error; a scoped key
+    sees its collections' only."""
+    return assistant.feeds.list(scoped_collections(assistant, request, None))
+
+
+@router.post("/feeds", tags=["feeds"], status_code=201)
+def add_feed(body: FeedIn, assistant: AssistantDep, request: Request) -> FeedInfo:
+    """Follow a feed (admin key): the server polls it every `every`, first at its next look (`feed_poll_s`), with
+    conditional requests; new and changed items land in `collection`, each fetched as any link is, or read from
+    the feed's own full text."""
+    into = ingest_collection(assistant, key_scope(request), body.collection) or "default"
+    return assistant.feeds.add(body.url, into, parse_every(body.every), prune=body.prune)
+
+
+@router.post("/feeds/{feed_id}/poll", tags=["feeds"])
+def poll_feed(feed_id: int, assistant: AssistantDep, request: Request) -> FeedInfo:
+    """Poll a feed now (admin key), whatever its schedule; 409 while another replica polls it."""
+    assistant.feeds.state(feed_id, scoped_collections(assistant, request, None))
+    polled = assistant.poll_feed(feed_id, force=True)
+    if polled is None:
+        raise CollectionConflict(f"feed {feed_id} is being polled by another replica; try again shortly")
+    return polled
+
+
+@router.delete("/feeds/{feed_id}", tags=["feeds"])
+def remove_feed(feed_id: int, assistant: AssistantDep, request: Request) -> dict:
+    """Stop following a feed (admin key); the articles it brought stay."""
+    assistant.feeds.remove(feed_id, scoped_collections(assistant, request, None))
+    return {"removed": feed_id}
+
+
 class LinksIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     urls: list[str] = Field(min_length=1, description="Links to fetch and ingest (http or https).")
+    collection: str | None = Field(None, description="The collection they go in (as ?collection=).")
 
 
 # Documented by hand: the body is multipart files or JSON links, and FastAPI declares one body per route.
@@ -232,7 +370,8 @@ ADD_ARTICLES_BODY = {
             "multipart/form-data": {"schema": {
                 "type": "object", "required": ["files"],
                 "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"},
-                                         "description": "Articles: .txt .md .html .pdf"}},
+                                         "description": "Articles: .txt .md .html .pdf"},
+                               "collection": {"type": "string", "description": "The collection they go in."}},
             }},
             "application/json": {"schema": LinksIn.model_json_schema()},
         },
@@ -246,6 +385,9 @@ async def add_articles(
     assistant: AssistantDep,
     request: Request,
     wait: Annotated[bool, Query(description="Answer when the ingest is done (200 and its report), not at once.")] = False,
+    collection: Annotated[str | None, Query(description="The collection the articles go in (default: a new "
+                                                        "article goes in `default`, a known one stays where it is; "
+                                                        "a key scoped to one collection: that one).")] = None,
 ) -> JobOut:
     """Ingest uploaded files, or the pages at some links, as a background job (admin key): 202 and the job to
     poll at `status_url`.
@@ -253,7 +395,8 @@ async def add_articles(
     Multipart `files`, or JSON `{"urls": [...]}` (fetched politely: timeouts, size cap, robots.txt; private
     addresses refused unless `fetch_allow_hosts` names them). Files or links that fail are listed in the
     report's `failed`; the others still land. One request holds at most `ingest_max_files` files or links and
-    `api_max_upload_bytes` bytes, and may add at most `ingest_max_chunks` chunks.
+    `api_max_upload_bytes` bytes, and may add at most `ingest_max_chunks` chunks. `collection` (the query, the
+    JSON body's field or a form field) names where they go; a scoped key may name its own collections only.
     """
     limit = assistant.settings.ingest_max_files
     if request.headers.get("content-type", "").startswith("application/json"):
@@ -265,7 +408,10 @@ async def add_articles(
         if len(links.urls) > limit:
             raise OverBudget("urls", f"{len(links.urls)} links in one request; the limit is {limit} (ingest_max_files)")
         parsed = [parse_link(url, f"urls[{i}]") for i, url in enumerate(links.urls)]  # links only, never paths
-        job = request.app.state.jobs.submit_links(parsed)
+        if links.collection is not None and collection is not None and links.collection != collection:
+            raise InvalidRequest("collection", "the query and the body name different collections")
+        into = await run_in_threadpool(ingest_collection, assistant, key_scope(request), links.collection or collection)
+        job = request.app.state.jobs.submit_links(parsed, collection=into)
         return await _answer_job(request, job, wait)
     form = await request.form(max_files=limit + 1)
     files = [f for f in form.getlist("files") if isinstance(f, StarletteUploadFile)]
@@ -273,12 +419,18 @@ async def add_articles(
         raise InvalidRequest("files", 'send multipart "files", or JSON {"urls": [...]}')
     if len(files) > limit:
         raise OverBudget("files", f"{len(files)} files in one upload; the limit is {limit} (ingest_max_files)")
+    named = form.get("collection")
+    if named is not None and not isinstance(named, str):
+        raise InvalidRequest("collection", "must be a form field, not a file")
+    if named is not None and collection is not None and named != collection:
+        raise InvalidRequest("collection", "the query and the form name different collections")
+    into = await run_in_threadpool(ingest_collection, assistant, key_scope(request), named or collection)
     stored = await run_in_threadpool(_store_uploads, files)
     if isinstance(stored, JSONResponse):
         return stored
     folder, names = stored
     sources = {path: f"upload:{name}" for path, name in names.items()}
-    job = request.app.state.jobs.submit(folder, names, sources)
+    job = request.app.state.jobs.submit(folder, names, sources, collection=into)
     return await _answer_job(request, job, wait)
 
 
@@ -318,11 +470,17 @@ def upload_job(job_id: str, request: Request) -> JobOut:
     return JobOut.of(request.app.state.jobs.get(job_id))
 
 
-@router.delete("/articles/{article_id}", tags=["articles"])
-def remove_article(article_id: str, assistant: AssistantDep) -> Removed:
-    """Remove an article and its vectors (admin key)."""
-    assistant.remove(article_id)
-    return Removed(removed=article_id)
+@router.delete("/articles/{article_id}", tags=["articles"], response_model_exclude_none=True)
+def remove_article(article_id: str, assistant: AssistantDep, request: Request,
+                   collection: CollectionQuery = None) -> Removed:
+    """Remove an article and its vectors (admin key). With `collection`, or with a key scoped to collections, it
+    is taken out of those only: it stays in the index while another collection holds it (`left_collections`
+    then says which it left); an article in none of them is a 404."""
+    scope = scoped_collections(assistant, request, collection)
+    before = assistant.article_collections(article_id, scope)
+    if assistant.remove(article_id, scope):
+        return Removed(removed=article_id)
+    return Removed(removed=article_id, left_collections=before)
 
 
 def _safe_name(filename: str | None) -> str:

@@ -20,6 +20,7 @@ from .browser import BrowserSessions
 from .chat import build_chat_page
 from .conversations_api import conversations_router
 from .docs import offline_docs
+from .feed_poller import FeedPoller
 from .guard import MCP_PREFIX, OPENAI_PREFIX, Guard, redact_query
 from .limits import RateLimits
 from .mcp_http import jsonrpc_error, mount_mcp
@@ -42,7 +43,9 @@ def create_app(assistant: Assistant) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        app.state.feed_poller.start()  # polls the feeds whose time has come (assistant feeds add)
         yield
+        app.state.feed_poller.stop()
         app.state.readiness.stop()
         release_upload_area()
 
@@ -50,6 +53,7 @@ def create_app(assistant: Assistant) -> FastAPI:
     offline_docs(app)  # /docs with Swagger UI's assets from this server, not a CDN
     app.state.assistant = assistant
     app.state.jobs = IngestJobs(assistant)
+    app.state.feed_poller = FeedPoller(assistant)
     # One gate for every surface (see README "Security").
     app.state.keyring = keyring = load_keyring(settings)
     app.state.access = access = PageAccess(keyring, settings, lambda: assistant.store.sign_outs)

@@ -8,11 +8,16 @@ Keys come from ``ASSISTANT_ADMIN_KEYS`` / ``ASSISTANT_WIDGET_KEYS`` (comma
 separated; widget keys share ``ASSISTANT_WIDGET_ORIGINS``) and from an optional
 keys file (``ASSISTANT_KEYS_FILE``, TOML or JSON)::
 
-    admin_keys = ["long-random-secret"]
+    admin_keys = ["long-random-secret", {key = "sport-desk-secret", collections = ["sport"]}]
 
     [[widget_keys]]
     key = "public-widget-key"
     origins = ["https://www.example.com"]
+    collections = ["sport", "culture"]
+
+A key with ``collections`` is scoped to them: it asks, lists, reads and (admin)
+adds and removes articles there only, on every door (docs/collections.md). A
+key without is unscoped: every collection.
 
 Keys are looked up by their SHA-256 digest and only ever logged as a short
 fingerprint of it.
@@ -29,9 +34,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InvalidRequest
+from ..models import collection_name
 from ..settings import Settings
 
 Role = Literal["admin", "widget"]
@@ -59,6 +65,12 @@ class ApiKey:
     role: Role
     fingerprint: str
     origins: frozenset[str] = field(default_factory=frozenset)
+    collections: frozenset[str] | None = None  # the collections it is scoped to; None: every one
+
+    @property
+    def scope(self) -> tuple[str, ...] | None:
+        """Its collections, sorted (None: unscoped), as the Assistant's ``scoped`` takes them."""
+        return None if self.collections is None else tuple(sorted(self.collections))
 
     def allows_origin(self, origin: str | None, own_origins: frozenset[str]) -> bool:
         """Admin keys are not bound to origins; widget keys need an allowed Origin header.
@@ -96,13 +108,23 @@ class KeyRing:
         return frozenset(o for k in self._by_digest.values() for o in k.origins)
 
 
+class _AdminKeyEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    collections: list[str] | None = Field(None, min_length=1)
+
+
 class _WidgetKeyEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     key: str
     origins: list[str] = []
+    collections: list[str] | None = Field(None, min_length=1)
 
 
 class _KeysFile(BaseModel):
-    admin_keys: list[str] = []
+    admin_keys: list[str | _AdminKeyEntry] = []
     widget_keys: list[_WidgetKeyEntry] = []
 
 
@@ -111,10 +133,18 @@ def load_keyring(settings: Settings) -> KeyRing:
     shared_origins = _origins(_split(settings.widget_origins))
     keys: dict[str, ApiKey] = {}
 
-    def add(secret: str, role: Role, origins: frozenset[str]) -> None:
+    def add(secret: str, role: Role, origins: frozenset[str], collections: list[str] | None = None,
+            where: str = "") -> None:
         if secret in keys:
             raise ConfigError(f"API key {fingerprint(secret)} is configured twice")
-        keys[secret] = ApiKey(role, fingerprint(secret), origins)
+        for name in collections or ():
+            try:
+                collection_name(name)
+            except InvalidRequest as exc:
+                raise ConfigError(f"the keys file {settings.keys_file} is not valid at {where}.collections: "
+                                  f"{exc.reason}") from None
+        keys[secret] = ApiKey(role, fingerprint(secret), origins,
+                              frozenset(collections) if collections is not None else None)
 
     for secret in _split(settings.admin_keys.get_secret_value()):
         add(secret, "admin", frozenset())
@@ -122,10 +152,13 @@ def load_keyring(settings: Settings) -> KeyRing:
         add(secret, "widget", shared_origins)
     if settings.keys_file is not None:
         listed = _read_keys_file(Path(settings.keys_file))
-        for secret in listed.admin_keys:
-            add(secret, "admin", frozenset())
-        for entry in listed.widget_keys:
-            add(entry.key, "widget", _origins(entry.origins) or shared_origins)
+        for i, entry in enumerate(listed.admin_keys):
+            if isinstance(entry, str):
+                add(entry, "admin", frozenset())
+            else:
+                add(entry.key, "admin", frozenset(), entry.collections, f"admin_keys.{i}")
+        for i, entry in enumerate(listed.widget_keys):
+            add(entry.key, "widget", _origins(entry.origins) or shared_origins, entry.collections, f"widget_keys.{i}")
     return KeyRing(keys)
 
 

@@ -16,7 +16,7 @@ from .. import errors
 from ..core import Assistant
 from ..models import Answer, Filters, Turn
 from .browser import page_owner
-from .page_articles import add_article_controls, article_choices
+from .page_articles import add_article_controls
 from .render import (
     CSS,
     answer_html,
@@ -50,7 +50,7 @@ class ChatHandlers:
         return gr.update(choices=[(c.title, c.id) for c in listed], value=selected)
 
     def respond(self, message: str, history: list, past: list, conversation_id, ids: list, in_view: list[str] | None,
-                request: gr.Request):
+                request: gr.Request, collections: list[str] | None = None):
         history, ids, past = list(history or []), list(ids or []), list(past or [])
         history.append({"role": "user", "content": escape_chat_text(message or "")})
         history.append({"role": "assistant", "content": "…"})
@@ -60,7 +60,9 @@ class ChatHandlers:
             yield history, sources_html(None), "", past, conversation_id, ids + [None, None]
             return
         filters = Filters(article_ids=tuple(in_view or ()))
-        try:
+        try:  # within the collections this browser may ask (a signed-in admin's key's, or page_collections)
+            filters = self.assistant.scoped(filters.model_copy(update={"collections": tuple(collections or ())}),
+                                            self.access.scope(request.cookies), field="collections")
             streamed, final = "", None
             for piece in self.assistant.stream(message, past, filters):
                 if isinstance(piece, Answer):
@@ -182,9 +184,10 @@ class ChatHandlers:
         return status("Thanks: your comment is recorded."), ""
 
     def respond_while_open(self, message: str, history: list, past: list, conversation_id, ids: list,
-                           in_view: list[str] | None, left_then: float, left_now: dict, request: gr.Request):
+                           in_view: list[str] | None, left_then: float, left_now: dict,
+                           collections: list[str] | None, request: gr.Request):
         """respond's updates while the reader stays in the conversation the question was asked in."""
-        for update in self.respond(message, history, past, conversation_id, ids, in_view, request):
+        for update in self.respond(message, history, past, conversation_id, ids, in_view, request, collections):
             if left_then != left_now["count"]:
                 yield (gr.skip(),) * len(update)
                 return
@@ -228,10 +231,19 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
                     label="Question", placeholder="e.g. What does JIG stand for?", elem_id="question", autofocus=True
                 )
                 # The article(s) in view: "this article" means them; none chosen, all articles.
+                # Its choices come with the page's load, for the collections this browser may see; an id sent
+                # over Gradio's HTTP API is checked by the Assistant as any filter is (allow_custom_value).
                 scope = gr.Dropdown(
-                    choices=article_choices(assistant), value=[], multiselect=True, elem_id="scope",
-                    label="Articles in view (none: all)",
+                    choices=[], value=[], multiselect=True, elem_id="scope", label="Articles in view (none: all)",
+                    allow_custom_value=True,
                 )
+                # Signed-in admins: the collections asked (none: all the key may use), listed and added to. The
+                # handlers read the pick from a State, so the page's HTTP endpoints take the same values as before.
+                collections = gr.Dropdown(
+                    choices=[], value=[], multiselect=True, elem_id="collections", visible=False,
+                    label="Collections (none: all you may use; pick one to add articles to it)",
+                )
+                picked = gr.State([])
                 ask_button = gr.Button("Ask", variant="primary", elem_id="ask")
                 feedback_status = gr.HTML(elem_id="feedback-status")
                 with gr.Group(visible=False) as comment_box:
@@ -243,14 +255,14 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
                 sources = gr.HTML(sources_html(None), elem_id="sources")
                 reader = gr.HTML(elem_id="reader")
         with gr.Accordion("Articles", open=False, elem_id="articles-box") as articles_box:
-            articles = add_article_controls(assistant, access, scope)
+            articles = add_article_controls(assistant, access, scope, collections, picked)
         # The reader's trigger: page.js puts the clicked citation in cite_ref and clicks cite_button.
         cite_ref = gr.Textbox(visible="hidden", elem_id="cite-ref", label="Citation to open")
         cite_button = gr.Button("Open citation", visible="hidden", elem_id="open-citation")
 
         handlers = ChatHandlers(assistant, access, articles)
         kept_outputs = [chat, sources, question, turns, conversation, answer_ids]
-        ask_inputs = [question, chat, turns, conversation, answer_ids, scope, left_as_asked, left]
+        ask_inputs = [question, chat, turns, conversation, answer_ids, scope, left_as_asked, left, picked]
         for trigger, name in ((question.submit, "ask"), (ask_button.click, False)):
             trigger(handlers.respond_while_open, ask_inputs, kept_outputs, api_name=name).then(
                 handlers.refresh_sidebar, conversation, history_list, api_name=False

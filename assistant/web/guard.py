@@ -201,6 +201,7 @@ class Guard:
             return
         state = scope.setdefault("state", {})
         state["key_role"] = key.role  # the API shows readers no server paths
+        state["key_scope"] = key.scope  # the collections it may use (None: every one); every door applies it
         # Whose answers these are (the store keys them so): the key, and for a widget key the site it is on.
         state["key_owner"] = owner_of(key, headers, request_origin(scope, headers, self.own_origins))
         wait = self.limits.request(key.fingerprint, client_address(scope))

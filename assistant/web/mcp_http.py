@@ -125,6 +125,7 @@ class McpHttp:
         if key is None or key.role != "admin":
             return None
         state["key_role"] = key.role
+        state["key_scope"] = key.scope
         return key.role
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:

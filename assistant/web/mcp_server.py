@@ -1,11 +1,15 @@
 """The assistant as an MCP server (Model Context Protocol): agents and IDEs ask the articles through tools.
 
-    ask(question, article_ids?)        the answer with [n] markers; citations as structured data (the API's shape)
-    search(query, k?, article_ids?)    passages with their spans in the stored article text
-    list_articles()                    what is indexed
-    get_article(article_id)            one article's cleaned text (what every span points into)
-    ingest(paths)  over stdio          admins only: files, folders or http(s) links, read on the server's machine
-    ingest(urls)   over HTTP           admins only: http(s) links only (a key holder is no user of the machine)
+    ask(question, article_ids?, collection?)        the answer with [n] markers; citations as structured data
+    search(query, k?, article_ids?, collection?)    passages with their spans in the stored article text
+    list_articles(collection?)                      what is indexed
+    list_collections()                              the collections (named sets of articles)
+    get_article(article_id)                         one article's cleaned text (what every span points into)
+    ingest(paths, collection?)  over stdio          admins only: files, folders or http(s) links, on this machine
+    ingest(urls, collection?)   over HTTP           admins only: http(s) links only (a key holder is no user here)
+
+Over HTTP a key scoped to collections (its keys-file entry's ``collections``) reaches those only: every tool
+reads, lists, searches and ingests within them (the guard records them; :mod:`.scope`).
 
 Two transports, one set of tools (built by :func:`build_server`):
 
@@ -48,6 +52,7 @@ from typing_extensions import TypedDict
 
 from .. import errors
 from ..models import Answer, Filters, Link, Passage, Turn, display_source, link_or_path, parse_link
+from .scope import collections_for, ingest_collection
 
 if TYPE_CHECKING:
 
@@ -62,7 +67,7 @@ INSTRUCTIONS = (
     "`get_article` for an article's whole text (citation and passage spans are character offsets into it). "
     "An answer that is only \"The articles don't say.\" (refused: true) means the articles do not hold it."
 )
-READ_TOOLS = ("ask", "search", "list_articles", "get_article")
+READ_TOOLS = ("ask", "search", "list_articles", "list_collections", "get_article")
 ADMIN_TOOLS = (*READ_TOOLS, "ingest")
 NOT_ADMIN = "ingest needs an admin key: this request's key may use the read tools only ({tools})"
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
@@ -101,6 +106,17 @@ class ArticleSummaryOut(TypedDict):
     published: str | None
     chunks: int
     url: str | None
+    collections: list[str]
+
+
+class CollectionOut(TypedDict):
+    name: str
+    articles: int
+    chunks: int
+
+
+class CollectionsOut(TypedDict):
+    collections: list[CollectionOut]
 
 
 class ArticlesOut(TypedDict):
@@ -133,6 +149,15 @@ ArticleIds = Annotated[
     list[str] | None,
     Field(max_length=100, description="Only these articles (ids from list_articles); default: all of them."),
 ]
+CollectionArg = Annotated[
+    str | None,
+    Field(description="Only this collection (from list_collections); default: every collection this key may use."),
+]
+IngestCollection = Annotated[
+    str | None,
+    Field(description="The collection they go in (default: a new article goes in `default`; a key scoped to one "
+          "collection: that one)."),
+]
 History = Annotated[
     list[Turn] | None,
     Field(max_length=50, description="Earlier exchanges of the conversation, oldest first ({question, answer}), so "
@@ -151,8 +176,8 @@ def _as_tool_errors() -> Iterator[None]:
         raise ToolError(str(exc)) from None
 
 
-def _filters(article_ids: list[str] | None) -> Filters | None:
-    return Filters(article_ids=tuple(article_ids)) if article_ids else None
+def _filters(article_ids: list[str] | None, collection: str | None = None) -> Filters:
+    return Filters(article_ids=tuple(article_ids or ()), collections=(collection,) if collection else ())
 
 
 def _passage(p: Passage) -> PassageOut:
@@ -194,13 +219,16 @@ class _Tools:
         question: Annotated[str, Field(description="A question about the articles, in plain language.")],
         article_ids: ArticleIds = None,
         history: History = None,
+        collection: CollectionArg = None,
+        ctx: Context | None = None,
     ) -> Annotated[CallToolResult, Answer]:
         """Answer a question from the indexed articles. The answer's sentences end in [n] markers; each
         citation n gives the article, its source (a file name or link), the verbatim quote, and the quote's
         character span (start, end) in the article's stored text. refused is true when the articles do not
         hold the answer ("The articles don't say.")."""
         with _as_tool_errors():
-            answer = self.assistant.ask(question, history or (), filters=_filters(article_ids))
+            filters = self._scoped(ctx, _filters(article_ids, collection))
+            answer = self.assistant.ask(question, history or (), filters=filters)
         shaped = answer.public(reader=True)
         content = [TextContent(type="text", text=answer.answer)]
         if shaped["citations"]:
@@ -214,30 +242,44 @@ class _Tools:
             int | None, Field(ge=1, le=50, description="How many passages (default: the server's top_k).")
         ] = None,
         article_ids: ArticleIds = None,
+        collection: CollectionArg = None,
+        ctx: Context | None = None,
     ) -> SearchOut:
         """Find the passages that best match a query (dense and keyword retrieval, fused), best first. Each
         passage gives its article, source (a file name or link), score, text, and its character span
         (start, end) in the article's stored text (get_article)."""
         with _as_tool_errors():
-            passages = self.assistant.retrieve(query, filters=_filters(article_ids), k=k)
+            filters = self._scoped(ctx, _filters(article_ids, collection))
+            passages = self.assistant.retrieve(query, filters=filters, k=k)
         return {"passages": [_passage(p) for p in passages]}
 
-    def list_articles(self) -> ArticlesOut:
+    def list_articles(self, collection: CollectionArg = None, ctx: Context | None = None) -> ArticlesOut:
         """List the indexed articles: id (for get_article and article_ids), title, published date, number of
-        chunks, and the article's own link when it has one."""
+        chunks, the article's own link when it has one, and its collections."""
         with _as_tool_errors():
-            articles = self.assistant.articles()
+            scope = self._key_scope(ctx)
+            articles = self.assistant.articles(collections_for(self.assistant, scope, collection))
         return {"articles": [
-            {"id": a.id, "title": a.title, "published": a.published, "chunks": a.chunks, "url": a.url} for a in articles
+            {"id": a.id, "title": a.title, "published": a.published, "chunks": a.chunks, "url": a.url,
+             "collections": [c for c in a.collections if scope is None or c in scope]} for a in articles
         ]}
 
+    def list_collections(self, ctx: Context | None = None) -> CollectionsOut:
+        """List the collections (named sets of articles) this caller may use, with how many articles and chunks
+        each holds; pass a name as `collection` to ask, search or list_articles within it."""
+        with _as_tool_errors():
+            listed = self.assistant.collections(collections_for(self.assistant, self._key_scope(ctx), None))
+        return {"collections": [{"name": c.name, "articles": c.articles, "chunks": c.chunks} for c in listed]}
+
     def get_article(
-        self, article_id: Annotated[str, Field(description="The article's id (from list_articles, or a citation).")]
+        self, article_id: Annotated[str, Field(description="The article's id (from list_articles, or a citation).")],
+        ctx: Context | None = None,
     ) -> ArticleOut:
         """One article's title, published date, link and whole cleaned text: the text that citation and passage
         spans (start, end) point into."""
         with _as_tool_errors():
-            article = self.assistant.article(article_id)
+            article = self.assistant.article(article_id,
+                                             collections_for(self.assistant, self._key_scope(ctx), None))
         return {"id": article.id, "title": article.title, "published": article.published, "url": article.url,
                 "text": article.text}
 
@@ -249,6 +291,7 @@ class _Tools:
             "directory; folders are read recursively: .txt .md .html .pdf), or http(s) links.",
         )],
         ctx: Context,
+        collection: IngestCollection = None,
     ) -> IngestOut:
         """Add articles to the index. Unchanged files are skipped; a changed file replaces its old chunks. A file
         that cannot be read is listed in failed, and the others still land."""
@@ -257,8 +300,23 @@ class _Tools:
             sources = [link_or_path(p, f"paths[{i}]") for i, p in enumerate(paths)]
             files = [s for s in sources if not isinstance(s, Link)]
             self._check_roots(files)
-            report = self.assistant.ingest(files, links=[s for s in sources if isinstance(s, Link)])
+            into = ingest_collection(self.assistant, None, collection)
+            report = self.assistant.ingest(files, links=[s for s in sources if isinstance(s, Link)], collection=into)
         return _report_out(report)
+
+    def _key_scope(self, ctx: Context | None) -> tuple[str, ...] | None:
+        """The collections the caller may use: over HTTP, those the door recorded for the request's key (a
+        remote call without its request may use none); over stdio, every one (the local user)."""
+        request = ctx.request_context.request if ctx is not None else None
+        if request is None:
+            if self.remote:
+                raise errors.OutOfScope("this call came without its HTTP request, so its key's collections are "
+                                        "unknown")
+            return None
+        return request.scope.get("state", {}).get("key_scope")
+
+    def _scoped(self, ctx: Context | None, filters: Filters) -> Filters:
+        return self.assistant.scoped(filters, self._key_scope(ctx), field="collection")
 
     def _caller_is_admin(self, ctx: Context) -> bool:
         """Over HTTP, the role the door recorded for this request's key; over stdio, the local user is an admin."""
@@ -289,6 +347,7 @@ class _HttpTools(_Tools):
             "unless the server allows them). Files are uploaded through the HTTP API, never read from the server.",
         )],
         ctx: Context,
+        collection: IngestCollection = None,
     ) -> IngestOut:
         """Fetch web pages and add them to the index (admin key only). An unchanged page is skipped; a changed one
         replaces its old chunks. A link that fails is listed in failed, and the others still land."""
@@ -300,7 +359,8 @@ class _HttpTools(_Tools):
             if len(links) > settings.ingest_max_files:
                 why = f"{len(links)} links in one ingest; the limit is {settings.ingest_max_files} (ingest_max_files)"
                 raise errors.OverBudget("urls", why)
-            report = self.assistant.ingest(links=links, max_chunks=settings.ingest_max_chunks)
+            into = ingest_collection(self.assistant, self._key_scope(ctx), collection)
+            report = self.assistant.ingest(links=links, max_chunks=settings.ingest_max_chunks, collection=into)
         return _report_out(report)
 
 
@@ -363,6 +423,7 @@ def build_server(
     server.add_tool(tools.ask, title="Ask the articles", annotations=READ_ONLY)
     server.add_tool(tools.search, title="Search passages", annotations=READ_ONLY)
     server.add_tool(tools.list_articles, title="List articles", annotations=READ_ONLY)
+    server.add_tool(tools.list_collections, title="List collections", annotations=READ_ONLY)
     server.add_tool(tools.get_article, title="Get an article's text", annotations=READ_ONLY)
     if admin:
         writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True)

@@ -25,6 +25,7 @@ A stream sends only checked text (see :func:`.openai_replies.events`).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -37,9 +38,9 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from starlette.exceptions import HTTPException
 
 from ..core import Assistant
-from ..errors import AssistantError, BackendError, InvalidRequest
+from ..errors import AssistantError, BackendError, CollectionNotFound, InvalidRequest
 from ..models import Filters, Turn
-from .api import BEARER, KEY_HEADER, is_reader, reader_filters
+from .api import BEARER, KEY_HEADER, is_reader, key_scope, reader_filters, scoped_collections
 from .article_page import base_url
 from .client_prompts import front_end_task, question_in, task_reply, transcript
 from .openai_replies import MODEL_ID, MODELS, Completion, Reply, events, model_card, reply_events
@@ -156,7 +157,8 @@ CONTENT_SCHEMA = WithJsonSchema({
 })
 
 
-_MODEL_HELP = "; ".join(f"`{model}`: {what}" for model, what in MODELS.items()) + " (GET /v1/models)"
+_MODEL_HELP = ("; ".join(f"`{model}`: {what}" for model, what in MODELS.items())
+               + "; either followed by `/COLLECTION` answers from that collection only (GET /v1/models)")
 
 
 class ChatMessage(BaseModel):
@@ -320,6 +322,12 @@ def _reply_maker(request: Request, model: str):
 def _answer(assistant: Assistant, completion: Completion, request: Request, question: str, history: list[Turn],
             filters: Filters | None, stream: bool, question_param: str):
     """The answer to ``question`` as a completion (or its stream); a front end's chore is answered as one."""
+    try:  # the model's collection and the filters' within the key's: 403 or 404 before anything else
+        filters = _model_filters(assistant, request, completion.model, filters)
+    except CollectionNotFound:
+        if "/" in completion.model:
+            return _no_such_model(completion.model).response()
+        raise
     task = front_end_task(question)
     if task is not None:  # a title, tags, follow-ups…: never an article question
         reply = Reply.chore(task_reply(task))
@@ -352,6 +360,29 @@ def _answer(assistant: Assistant, completion: Completion, request: Request, ques
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
+def _model_filters(assistant: Assistant, request: Request, model: str, filters: Filters | None) -> Filters:
+    """The filters of a request to ``model``: its collection (``article-assistant/NAME``), within the key's."""
+    _, _, collection = model.partition("/")
+    if collection:
+        filters = filters or Filters()
+        if filters.collections and filters.collections != (collection,):
+            raise InvalidRequest("filters.collections", f"the model {model!r} answers from {collection!r} only; "
+                                                        "leave filters.collections out, or use the plain model")
+        filters = filters.model_copy(update={"collections": (collection,)})
+    return assistant.scoped(filters, key_scope(request), field="model" if collection else "filters.collections")
+
+
+def _check_model(model: str) -> Failure | None:
+    """A failure for a model id this server has not (its collection is checked when it is asked)."""
+    base, slash, collection = model.partition("/")
+    if base not in MODELS or (slash and not _COLLECTION.match(collection)):
+        return _no_such_model(model)
+    return None
+
+
+_COLLECTION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
 def stream_error(exc: AssistantError | None) -> dict:
     """A failure after the stream started (None: a bug), as the in-band error event's body."""
     return _from_assistant(exc).body() if exc else openai_error_body(500, "internal server error")
@@ -377,8 +408,8 @@ def chat_completions(
     system messages are ignored. The answer keeps its `[n]` markers; `annotations` and `citations` say what
     they point to.
     """
-    if body.model not in MODELS:
-        return _no_such_model(body.model).response()
+    if _check_model(body.model):
+        return _check_model(body.model).response()
     if body.n not in (None, 1):
         raise InvalidRequest("n", f"only 1 is supported (one answer per question); got {body.n}")
     if body.response_format and body.response_format.get("type") != "text":
@@ -404,8 +435,8 @@ def completions(body: CompletionRequest, request: Request, assistant: Annotated[
 
     For clients that call it by default (LlamaIndex's `OpenAILike`). The prompt is the question, or holds it.
     """
-    if body.model not in MODELS:
-        return _no_such_model(body.model).response()
+    if _check_model(body.model):
+        return _check_model(body.model).response()
     if body.n not in (None, 1):
         raise InvalidRequest("n", f"only 1 is supported (one answer per prompt); got {body.n}")
     prompt = body.prompt
@@ -418,23 +449,35 @@ def completions(body: CompletionRequest, request: Request, assistant: Annotated[
                    body.stream, "prompt")
 
 
+def _models(assistant: Assistant, request: Request) -> list[str]:
+    """The models this request's key may use: each plain one (every collection it may use), and one per
+    collection it may use (unless the index has no collection but ``default``)."""
+    allowed = scoped_collections(assistant, request, None)
+    names = [c.name for c in assistant.collections(allowed)]
+    if allowed is None and len(names) == 1:  # an index that has only `default`: the plain models say it all
+        names = []
+    return [*MODELS, *(f"{model}/{name}" for model in MODELS for name in names)]
+
+
 @router.get("/models", summary="The models (OpenAI-compatible)")
-def list_models() -> dict:
-    """The models: `article-assistant`, and `article-assistant-sources` whose text ends with its Sources."""
-    return {"object": "list", "data": [model_card(model) for model in MODELS]}
+def list_models(request: Request, assistant: Annotated[Assistant, Depends(get_assistant)]) -> dict:
+    """The models: `article-assistant`, and `article-assistant-sources` whose text ends with its Sources; each
+    also as `MODEL/COLLECTION` for every collection the key may use (answering from that collection only)."""
+    return {"object": "list", "data": [model_card(model) for model in _models(assistant, request)]}
 
 
-@router.get("/models/{model}", summary="One model (OpenAI-compatible)")
-def get_model(model: str) -> dict:
+@router.get("/models/{model:path}", summary="One model (OpenAI-compatible)")
+def get_model(model: str, request: Request, assistant: Annotated[Assistant, Depends(get_assistant)]) -> dict:
     """The model called `model`, or 404 (admin key)."""
-    if model not in MODELS:
+    if model not in _models(assistant, request):
         return _no_such_model(model).response()
     return model_card(model)
 
 
 def _no_such_model(model: str) -> Failure:
     return Failure(404, f"The model {model!r} does not exist; this server's models are "
-                        f"{', '.join(map(repr, MODELS))} (GET /v1/models)", param="model", code="model_not_found")
+                        f"{', '.join(map(repr, MODELS))}, each also as MODEL/COLLECTION for a collection the key may "
+                        "use (GET /v1/models)", param="model", code="model_not_found")
 
 
 ROUTES = {"/v1/chat/completions": "POST", "/v1/completions": "POST", "/v1/models": "GET"}

@@ -41,9 +41,17 @@ MARKER = re.compile(r"\[(\d+)\]")
 LinkOf = Callable[[Citation], str]
 
 
+def base_model(model: str) -> str:
+    """``article-assistant-sources/sport`` -> ``article-assistant-sources``: a model id per collection is the
+    model's id, a slash and the collection's name (as ``org/model`` ids are, so clients take them as they are)."""
+    return model.split("/", 1)[0]
+
+
 def model_card(model: str) -> dict:
+    base, _, collection = model.partition("/")
+    description = MODELS[base] + (f" From the collection {collection!r} only." if collection else "")
     return {"id": model, "object": "model", "created": MODEL_CREATED, "owned_by": "article-assistant",
-            "description": MODELS[model]}
+            "description": description}
 
 
 def sources_text(answer: Answer, link_of: LinkOf) -> str:
@@ -86,7 +94,7 @@ class Reply:
     @classmethod
     def of(cls, answer: Answer, *, model: str, reader: bool, link_of: LinkOf) -> Reply:
         shown = answer.for_reader() if reader else answer
-        text = shown.answer + (sources_text(shown, link_of) if model == SOURCES_MODEL_ID else "")
+        text = shown.answer + (sources_text(shown, link_of) if base_model(model) == SOURCES_MODEL_ID else "")
         return cls(text, annotations(shown, link_of), attached(answer, reader))
 
     @classmethod

@@ -6,7 +6,7 @@ the page shows), and the upload handler reads only files that were uploaded thro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import gradio as gr
@@ -14,14 +14,46 @@ from gradio.utils import get_upload_folder
 
 from .. import errors
 from ..core import Assistant
-from ..models import SUPPORTED_SUFFIXES, IngestReport, parse_link
-from .render import articles_html, escape_chat_text, index_notice_html, status_html
+from ..models import SUPPORTED_SUFFIXES, ArticleInfo, FeedInfo, Filters, IngestReport, parse_link
+from .render import articles_html, escape_chat_text, feeds_html, index_notice_html, status_html
+from .scope import Scope, collections_for, ingest_collection
 from .session import PageAccess
 
 
-def article_choices(assistant: Assistant) -> list[tuple[str, str]]:
+def visible_articles(assistant: Assistant, scope: Scope, picked: list[str] | None = None) -> list[ArticleInfo]:
+    """The articles this browser may see (``scope``: its collections, None for every one), of the ``picked``
+    collections when some are; none when the scope names no collection that exists."""
+    try:
+        if picked:
+            articles = assistant.articles(assistant.scoped(Filters(collections=tuple(picked)), scope).collections)
+        else:
+            articles = assistant.articles(collections_for(assistant, scope, None))
+    except errors.AssistantError:
+        return []
+    if scope is None:
+        return articles
+    return [replace(a, collections=tuple(c for c in a.collections if c in scope)) for a in articles]
+
+
+def visible_feeds(assistant: Assistant, scope: Scope, picked: list[str] | None = None) -> list[FeedInfo]:
+    try:
+        within = (assistant.scoped(Filters(collections=tuple(picked)), scope).collections if picked
+                  else collections_for(assistant, scope, None))
+        return assistant.feeds.list(within)
+    except errors.AssistantError:
+        return []
+
+
+def visible_collections(assistant: Assistant, scope: Scope) -> list[str]:
+    try:
+        return [c.name for c in assistant.collections(collections_for(assistant, scope, None))]
+    except errors.AssistantError:
+        return []
+
+
+def article_choices(articles: list[ArticleInfo]) -> list[tuple[str, str]]:
     """(label, id) for the article pickers, most recent first."""
-    articles = sorted(assistant.articles(), key=lambda a: a.published or "", reverse=True)
+    articles = sorted(articles, key=lambda a: a.published or "", reverse=True)
     return [(f"{a.title} ({a.published})" if a.published else a.title, a.id) for a in articles]
 
 
@@ -46,7 +78,10 @@ class ArticleControls:
     assistant: Assistant
     access: PageAccess
     scope: gr.Dropdown
+    collections: gr.Dropdown  # the collection picker (signed-in admins): where questions, lists and uploads go
+    picked: gr.State  # what it holds, for the handlers (a State: the page's HTTP endpoints take no new values)
     article_list: gr.HTML
+    feed_list: gr.HTML  # the feeds of the collections shown, with each one's last error (admins)
     sign_in: gr.HTML
     admin_controls: gr.Group
     uploads: gr.File
@@ -60,95 +95,128 @@ class ArticleControls:
 
     @property
     def load_outputs(self) -> list:
-        return [self.admin_controls, self.sign_in, self.scope, self.chosen]
+        return [self.admin_controls, self.sign_in, self.scope, self.chosen, self.collections, self.article_list,
+                self.feed_list]
 
     def on_load(self, request: gr.Request) -> tuple:
-        """For the page's one load event: the admin controls (for admins only) and the article pickers."""
+        """For the page's one load event: the admin controls (for admins only), the collection picker (for them
+        too), the article pickers and the list, of the collections this browser may see."""
         allowed = self.access.may_change_articles(request.cookies)
-        choices = article_choices(self.assistant)
+        scope = self.access.scope(request.cookies)
+        articles = visible_articles(self.assistant, scope)
+        choices = article_choices(articles)
         return (gr.update(visible=allowed), sign_in_html(self.access, allowed), gr.update(choices=choices),
-                gr.update(choices=choices))
+                gr.update(choices=choices),
+                gr.update(choices=visible_collections(self.assistant, scope), visible=allowed),
+                articles_html(articles), feeds_html(visible_feeds(self.assistant, scope)) if allowed else "")
 
     def wire(self, page: gr.Blocks, notice: gr.HTML) -> None:
         assistant, access = self.assistant, self.access
 
-        def listing(lines: list[str]):
-            return status_html(lines), articles_html(assistant.articles())
+        def listing(lines: list[str], request: gr.Request, picked: list[str] | None = None):
+            return status_html(lines), articles_html(visible_articles(assistant, access.scope(request.cookies), picked))
 
-        def refresh(request: gr.Request):
-            """After a change: the pickers, and the empty-index notice."""
-            choices = article_choices(assistant)
-            notice_html = index_notice_html(assistant.is_empty(), access.may_change_articles(request.cookies))
-            return gr.update(choices=choices), gr.update(choices=choices, value=None), notice_html
+        def refresh(picked: list[str] | None, request: gr.Request):
+            """After a change (or another pick of collections): the pickers, the list, the empty-index notice."""
+            scope = access.scope(request.cookies)
+            articles = visible_articles(assistant, scope, picked)
+            choices = article_choices(articles)
+            allowed = access.may_change_articles(request.cookies)
+            notice_html = index_notice_html(assistant.is_empty(), allowed)
+            return (gr.update(choices=choices), gr.update(choices=choices, value=None), notice_html,
+                    articles_html(articles), feeds_html(visible_feeds(assistant, scope, picked)) if allowed else "")
 
-        def ingest_uploads(files: list[str] | None, request: gr.Request, progress=gr.Progress()):
+        def target(picked: list[str] | None, request: gr.Request) -> str | None:
+            """The collection an upload goes in: the one picked, or the browser's only one (ValueError: pick one)."""
+            if picked and len(picked) > 1:
+                raise errors.InvalidRequest("collections", "pick one collection to add articles to")
+            return ingest_collection(assistant, access.scope(request.cookies), picked[0] if picked else None,
+                                     "collections")
+
+        def ingest_uploads(files: list[str] | None, picked: list[str] | None, request: gr.Request,
+                           progress=gr.Progress()):
             if not access.may_change_articles(request.cookies):
-                return *listing([access.refusal()]), gr.update()
+                return *listing([access.refusal()], request, picked), gr.update()
             if not files:
-                return *listing(["Choose files first."]), gr.update()
+                return *listing(["Choose files first."], request, picked), gr.update()
             uploaded = Path(get_upload_folder()).resolve()
             if any(not Path(f).resolve().is_relative_to(uploaded) for f in files):
-                return *listing(["Only files uploaded through this page can be ingested."]), gr.update()
+                return *listing(["Only files uploaded through this page can be ingested."], request, picked), gr.update()
             if len(files) > assistant.settings.ingest_max_files:
-                return *listing([f"At most {assistant.settings.ingest_max_files} files at once."]), gr.update()
+                return (*listing([f"At most {assistant.settings.ingest_max_files} files at once."], request, picked),
+                        gr.update())
             try:
                 report = assistant.ingest(
                     files, sources={f: f"upload:{Path(f).name}" for f in files},
                     on_progress=lambda d, t, _: progress((d, t)), max_chunks=assistant.settings.ingest_max_chunks,
+                    collection=target(picked, request),
                 )
             except errors.AssistantError as exc:
-                return *listing([str(exc)]), gr.update()
+                return *listing([str(exc)], request, picked), gr.update()
             finally:
                 for f in files:  # ingested or not, the upload has served its purpose
                     Path(f).unlink(missing_ok=True)
-            return *listing(report_lines(report, lambda p: Path(p).name)), gr.update(value=None)  # box emptied
+            lines = report_lines(report, lambda p: Path(p).name)
+            return *listing(lines, request, picked), gr.update(value=None)  # box emptied
 
-        def ingest_link(url: str, request: gr.Request):
+        def ingest_link(url: str, picked: list[str] | None, request: gr.Request):
             if not access.may_change_articles(request.cookies):
-                return listing([access.refusal()])
+                return listing([access.refusal()], request, picked)
             if not (url or "").strip():
-                return listing(["Paste a link first."])
+                return listing(["Paste a link first."], request, picked)
             try:
                 link = parse_link(url, "link")  # only a link: never a path on this server
-                report = assistant.ingest(links=[link], max_chunks=assistant.settings.ingest_max_chunks)
+                report = assistant.ingest(links=[link], max_chunks=assistant.settings.ingest_max_chunks,
+                                          collection=target(picked, request))
             except errors.AssistantError as exc:
-                return listing([str(exc)])
-            return listing(report_lines(report))
+                return listing([str(exc)], request, picked)
+            return listing(report_lines(report), request, picked)
 
-        def remove(article_id: str | None, request: gr.Request):
+        def remove(article_id: str | None, picked: list[str] | None, request: gr.Request):
             if not access.may_change_articles(request.cookies):
-                return listing([access.refusal()])
+                return listing([access.refusal()], request, picked)
             if not article_id:
-                return listing(["Choose an article first."])
+                return listing(["Choose an article first."], request, picked)
             try:
-                title = assistant.article(article_id).title
-                assistant.remove(article_id)
+                scope = access.scope(request.cookies)
+                within = (assistant.scoped(Filters(collections=tuple(picked)), scope, field="collections").collections
+                          if picked else collections_for(assistant, scope, None))
+                title = assistant.article(article_id, within).title
+                gone = assistant.remove(article_id, within)
             except errors.AssistantError as exc:
-                return listing([str(exc)])
-            return listing([f"Removed {title}."])
+                return listing([str(exc)], request, picked)
+            said = f"Removed {title}." if gone else f"Removed {title} from {', '.join(within)} (another collection holds it)."
+            return listing([said], request, picked)
 
-        def reingest(article_id: str | None, request: gr.Request):
+        def reingest(article_id: str | None, picked: list[str] | None, request: gr.Request):
             if not access.may_change_articles(request.cookies):
-                return listing([access.refusal()])
+                return listing([access.refusal()], request, picked)
             if not article_id:
-                return listing(["Choose an article first."])
+                return listing(["Choose an article first."], request, picked)
             try:
-                report = assistant.reingest(article_id)
+                report = assistant.reingest(article_id, collections_for(assistant, access.scope(request.cookies), None))
             except errors.AssistantError as exc:
-                return listing([str(exc)])
-            return listing(report_lines(report))
+                return listing([str(exc)], request, picked)
+            return listing(report_lines(report), request, picked)
 
-        after = dict(fn=refresh, inputs=None, outputs=[self.scope, self.chosen, notice], api_name=False)
+        after = dict(fn=refresh, inputs=[self.picked],
+                     outputs=[self.scope, self.chosen, notice, self.article_list, self.feed_list], api_name=False)
         outputs = [self.status, self.article_list]
-        self.upload_button.click(ingest_uploads, [self.uploads], outputs + [self.uploads], api_name="ingest").then(**after)
-        self.link_button.click(ingest_link, [self.link], outputs, api_name="ingest_link").then(**after)
-        self.remove_button.click(remove, [self.chosen], outputs, api_name="remove_article").then(**after)
-        self.reingest_button.click(reingest, [self.chosen], outputs, api_name="reingest_article").then(**after)
+        picked = self.picked
+        self.upload_button.click(ingest_uploads, [self.uploads, picked], outputs + [self.uploads],
+                                 api_name="ingest").then(**after)
+        self.link_button.click(ingest_link, [self.link, picked], outputs, api_name="ingest_link").then(**after)
+        self.remove_button.click(remove, [self.chosen, picked], outputs, api_name="remove_article").then(**after)
+        self.reingest_button.click(reingest, [self.chosen, picked], outputs, api_name="reingest_article").then(**after)
+        self.collections.change(lambda chosen: list(chosen or []), self.collections, self.picked, api_name=False,
+                                queue=False).then(**after)
 
 
-def add_article_controls(assistant: Assistant, access: PageAccess, scope: gr.Dropdown) -> ArticleControls:
-    """The section's components (inside the caller's Accordion); ``wire`` connects them."""
-    article_list = gr.HTML(lambda: articles_html(assistant.articles()), elem_id="articles")
+def add_article_controls(assistant: Assistant, access: PageAccess, scope: gr.Dropdown,
+                         collections: gr.Dropdown, picked: gr.State) -> ArticleControls:
+    """The section's components (inside the caller's Accordion); ``wire`` connects them. What they list is filled
+    in by the page's load, for the collections the browser may see."""
+    article_list = gr.HTML(elem_id="articles")
     sign_in = gr.HTML(elem_id="sign-in")
     with gr.Group(visible=False) as admin_controls:
         uploads = gr.File(label="Add articles (.txt .md .html .pdf)", file_count="multiple",
@@ -157,11 +225,13 @@ def add_article_controls(assistant: Assistant, access: PageAccess, scope: gr.Dro
         link = gr.Textbox(label="Add a link (http or https)", placeholder="https://…", elem_id="link")
         link_button = gr.Button("Fetch and ingest the link")
         # Custom values pass Gradio's own check (its choices may predate an ingest); the handlers look the id up.
-        chosen = gr.Dropdown(choices=article_choices(assistant), value=None, label="Manage an article",
+        chosen = gr.Dropdown(choices=[], value=None, label="Manage an article",
                              elem_id="manage-article", allow_custom_value=True)
         with gr.Row():
             remove_button = gr.Button("Remove article", variant="stop", elem_id="remove-article")
             reingest_button = gr.Button("Re-ingest article", elem_id="reingest-article")
+        feed_list = gr.HTML(elem_id="feeds")
     status = gr.HTML(elem_id="upload-status")
-    return ArticleControls(assistant, access, scope, article_list, sign_in, admin_controls, uploads, upload_button,
-                           link, link_button, chosen, remove_button, reingest_button, status)
+    return ArticleControls(assistant, access, scope, collections, picked, article_list, feed_list, sign_in,
+                           admin_controls, uploads, upload_button, link, link_button, chosen, remove_button,
+                           reingest_button, status)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from ..models import Answer, Article, ArticleInfo, Citation, display_source
+from ..models import Answer, Article, ArticleInfo, Citation, FeedInfo, display_source, format_every
 
 CITE_MARK = re.compile(r"\[(\d{1,3})\]")
 
@@ -135,14 +135,32 @@ def articles_html(articles: list[ArticleInfo]) -> str:
         return "<p>No articles indexed yet. Upload some below.</p>"
     rows = "".join(
         f"<tr><td>{escape(a.title)}{' · ' + link_html(a.url, 'original') if a.url else ''}</td>"
-        f"<td>{escape(a.published or '')}</td><td>{a.chunks}</td>"
+        f"<td>{escape(a.published or '')}</td><td>{a.chunks}</td><td>{escape(', '.join(a.collections))}</td>"
         f"<td><code>{escape(a.id)}</code></td></tr>"
         for a in articles
     )
     return (
-        f'<table class="articles"><thead><tr><th>Title</th><th>Published</th><th>Chunks</th><th>Id</th></tr></thead>'
+        '<table class="articles"><thead><tr><th>Title</th><th>Published</th><th>Chunks</th><th>Collections</th>'
+        f"<th>Id</th></tr></thead>"
         f"<tbody>{rows}</tbody></table><p>{len(articles)} article(s)</p>"
     )
+
+
+def feeds_html(feeds: list[FeedInfo]) -> str:
+    """The feeds the server polls, each with its last poll: its error in words, when it failed."""
+    if not feeds:
+        return ("<p>No feeds. <code>assistant feeds add URL --collection NAME --every 30m</code> (or POST /api/feeds) "
+                "makes the server poll one.</p>")
+    rows = "".join(
+        f"<tr><td>{escape(f.url)}</td><td>{escape(f.collection)}</td><td>{escape(format_every(f.every_s))}</td>"
+        f"<td>{escape(f.last_polled_at or 'never')}</td>"
+        + (f'<td class="feed-error" role="alert">Error: {escape(f.last_error)}</td>' if f.last_error
+           else f"<td>{escape(f.last_report or 'not polled yet')}</td>")
+        + "</tr>"
+        for f in feeds
+    )
+    return ('<table class="articles feeds"><thead><tr><th>Feed</th><th>Collection</th><th>Every</th>'
+            f"<th>Last polled</th><th>Last poll</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def escape_chat_text(text: str) -> str:
@@ -159,6 +177,7 @@ CSS = """
 mark.cited { background: #fde68a; padding: 0 2px; }
 .sources-empty { color: #777; font-style: italic; }
 table.articles { width: 100%; font-size: 0.9em; }
+.feed-error { color: #b91c1c; }
 a.cite { color: #1d4ed8; font-weight: 600; text-decoration: underline; padding: 0 1px; }
 a.cite:focus-visible, a.open-reader:focus-visible { outline: 3px solid #93c5fd; outline-offset: 1px; }
 a.open-reader { display: inline-block; margin-top: 4px; font-size: 0.85em; color: #1d4ed8; }

@@ -20,7 +20,8 @@ class AskRequest(BaseModel):
     history: list[Turn] = Field(
         [], max_length=50, description="Earlier exchanges, oldest first, so follow-up questions resolve."
     )
-    filters: Filters | None = None
+    filters: Filters | None = Field(None, description="Restrict retrieval; `filters.collections` picks among the "
+                                    "collections the key may use (default: all of them).")
     conversation_id: str | None = Field(
         None, max_length=64, description='Keep the answer in this conversation of yours ("new" starts one; the answer '
         "says which). Absent: the answer is kept alone, for feedback.",
@@ -74,6 +75,22 @@ class JobOut(BaseModel):
 
 class Removed(BaseModel):
     removed: str
+    left_collections: list[str] | None = Field(
+        None, description="Present when the article stays in the index because a collection outside this request's "
+        "holds it too: the collections it was taken out of.",
+    )
+
+
+class CollectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(examples=["sport"], description="1 to 64 letters, digits, '.', '_' or '-'.")
+
+
+class CollectionRemoved(BaseModel):
+    removed: str
+    articles_removed: list[str] = Field(description="Articles that were in no other collection: gone from the index.")
+    articles_kept: list[str] = Field(description="Articles another collection holds too: they stay there.")
 
 
 class ErrorOut(BaseModel):

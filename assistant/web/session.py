@@ -102,6 +102,15 @@ class PageAccess:
             log.warning("could not check the sign-in against the sign-outs", exc_info=True)
             return True
 
+    def scope(self, cookies: Mapping[str, str]) -> tuple[str, ...] | None:
+        """The collections this browser asks, lists and (if it may) changes: a signed-in admin's key's (None: every
+        one); for anyone else, ``page_collections`` (empty: every one)."""
+        key = self.admin(cookies)
+        if key is not None:
+            return key.scope
+        names = tuple(sorted({n.strip() for n in self.settings.page_collections.split(",") if n.strip()}))
+        return names or None
+
     def may_change_articles(self, cookies: Mapping[str, str]) -> bool:
         if self.off:
             return False
@@ -156,10 +165,11 @@ input,button{{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin
 <input id="key" name="key" type="password" autocomplete="current-password" required autofocus>
 <button type="submit">Sign in</button></form><p><a href="/">Back to the chat page</a></p></body></html>"""
 
-# No scripts, no framing, no referrer: the sign-in page is plain HTML.
+# No scripts, no framing, no referrer to other sites: the sign-in page is plain HTML. (Not no-referrer: with it,
+# browsers send the form's POST with "Origin: null", which the guard refuses as not this server's own page.)
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 

@@ -114,6 +114,7 @@ class IngestJob:
     links: list | None = field(default=None, repr=False)  # a job of links: each fetched (LoadedLink), then ingested
     indexed: list[str] = field(default_factory=list, repr=False)  # the names of the files committed so far
     sources: dict[str, str] = field(default_factory=dict, repr=False)  # temp path -> recorded source
+    collection: str | None = None  # where the articles go (None: default for new ones)
     created: float = field(default_factory=time.time)
 
     def record(self) -> JobRecord:
@@ -135,15 +136,19 @@ class IngestJobs:
         self._fetcher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="assistant-fetch-jobs")
         self._heart: threading.Thread | None = None
 
-    def submit(self, folder: Path, names: dict[str, str], sources: dict[str, str]) -> IngestJob:
-        """Ingest the uploads in ``folder`` (``names``: temp path -> uploaded name), recording ``sources``."""
-        job = self._new(IngestJob(id=uuid.uuid4().hex, files=len(names), names=names, sources=sources))
+    def submit(self, folder: Path, names: dict[str, str], sources: dict[str, str],
+               collection: str | None = None) -> IngestJob:
+        """Ingest the uploads in ``folder`` (``names``: temp path -> uploaded name) into ``collection``, recording
+        ``sources``."""
+        job = self._new(IngestJob(id=uuid.uuid4().hex, files=len(names), names=names, sources=sources,
+                                  collection=collection))
         self._worker.submit(self._run, job, folder)
         return job
 
-    def submit_links(self, links: list[Link]) -> IngestJob:
-        """Fetch ``links`` (on the fetch pool), then ingest what came back (on the worker)."""
-        job = self._new(IngestJob(id=uuid.uuid4().hex, files=len(links), names={k.url: k.url for k in links}))
+    def submit_links(self, links: list[Link], collection: str | None = None) -> IngestJob:
+        """Fetch ``links`` (on the fetch pool), then ingest what came back (on the worker) into ``collection``."""
+        job = self._new(IngestJob(id=uuid.uuid4().hex, files=len(links), names={k.url: k.url for k in links},
+                                  collection=collection))
 
         def fetch_then_queue() -> None:
             try:
@@ -218,6 +223,7 @@ class IngestJobs:
                 on_progress=progress,
                 on_written=written,
                 max_chunks=self.assistant.settings.ingest_max_chunks,
+                collection=job.collection,
             )
             job.status = "done"
         except errors.AssistantError as exc:

@@ -3,10 +3,12 @@
  *
  *   <script src="https://ASSISTANT-HOST/embed.js" data-key="WIDGET-KEY"
  *           data-title="Ask our articles" data-position="bottom-right"
- *           data-article="ARTICLE-ID"></script>
+ *           data-article="ARTICLE-ID" data-collection="COLLECTION"></script>
  *
  * data-article (optional) scopes every question to that article: "this article" then means it.
  * Without it, an article whose URL is this page's is the one in view.
+ * data-collection (optional) answers from that collection only, one the key may use; a key scoped to
+ * collections answers from its own anyway (docs/collections.md).
  *
  * adds a floating button that opens a chat panel. With data-mode="inline" the
  * chat fills the place of the script tag instead (that is the /widget page).
@@ -29,9 +31,11 @@
     title: script.dataset.title || fragment.get("title") || "Ask about our articles",
     position: script.dataset.position === "bottom-left" ? "bottom-left" : "bottom-right",
     article: script.dataset.article || fragment.get("article") || "",
+    collection: script.dataset.collection || fragment.get("collection") || "",
   };
   // One conversation per assistant server (and per article in view).
-  const STORAGE_KEY = "article-assistant:" + server + (config.article ? ":" + config.article : "");
+  const STORAGE_KEY = "article-assistant:" + server + (config.article ? ":" + config.article : "") +
+    (config.collection ? "@" + config.collection : "");
   const MAX_SAVED_MESSAGES = 40;
   const HISTORY_TURNS = 6; // earlier exchanges sent along, so follow-ups resolve
 
@@ -158,6 +162,7 @@
     // The article in view: the one the tag names, else whichever article lives at this page's link (if any).
     body.filters = config.article ? { article_ids: [config.article] } : { urls: [location.href] };
     if (inline) delete body.filters.urls; // /widget is the assistant's own page, no article's
+    if (config.collection) body.filters.collections = [config.collection];
     return body;
   }
 

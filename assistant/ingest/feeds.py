@@ -1,0 +1,107 @@
+"""RSS and Atom feeds as sources: a feed's bytes → its items; an item that carries its full text → an Article.
+
+The feed is fetched like any link (assistant/ingest/fetch.py: the same address checks, size cap, deadline,
+robots.txt, conditional requests) and parsed here with feedparser, from the bytes only (feedparser is handed a
+stream, never a URL or a name, so it fetches and opens nothing itself; it sanitises the HTML of entries). An item becomes an article from the full text the feed carries (Atom ``<content>``, RSS
+``<content:encoded>``), or else from its page, fetched by the ingester like any link; title, link and date
+come from the feed either way.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+import time
+from dataclasses import dataclass
+
+from .. import errors
+from ..models import Article
+from .cleaning import clean_text, strip_byline
+from .loaders import _flat_html_text, article_id_for
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    link: str | None  # the item's own page (None: the feed gives none)
+    source: str  # what the article records as its source: the link, else the feed's URL and the item's id
+    title: str
+    published: str | None  # YYYY-MM-DD
+    full_text: str | None  # the item's text as the feed carries it, HTML; None: only a summary
+    fingerprint: str  # of everything the feed says about the item: a change of it is a changed item
+
+    @property
+    def article_id(self) -> str:
+        return article_id_for(self.source)
+
+
+@dataclass(frozen=True)
+class Feed:
+    url: str
+    title: str
+    items: list[FeedItem]
+
+
+def parse_feed(body: bytes, url: str, max_items: int, content_type: str = "") -> Feed:
+    """The feed's newest ``max_items`` items; FetchError naming ``url`` when ``body`` is not an RSS or Atom feed."""
+    import feedparser
+
+    if not isinstance(body, bytes):
+        raise TypeError("parse_feed takes the feed's bytes")
+    # As a stream: feedparser takes a str for a URL to fetch, and even bytes for a file name to open first.
+    headers = {"content-location": url, **({"content-type": content_type} if content_type else {})}
+    parsed = feedparser.parse(io.BytesIO(body), sanitize_html=True, resolve_relative_uris=True,
+                              response_headers=headers)
+    entries = list(parsed.entries)
+    entries.sort(key=lambda e: _timestamp(e) or 0, reverse=True)
+    items = [item for item in (_item(e, url) for e in entries[:max_items]) if item is not None]
+    why = parsed.get("bozo_exception")
+    # Readers take a feed with a flaw as far as it reads; one that is no feed, or that yields no item because it
+    # is broken, is an error (a well-formed feed with no items is just empty).
+    if not parsed.get("version") or (parsed.get("bozo") and not items):
+        served = f"served as {content_type}" if content_type else "served with no content type"
+        broken = f"; as XML: {str(why)[:200]}" if "xml" in content_type and why is not None else ""
+        raise errors.FetchError(url, f"is not an RSS or Atom feed ({served}{broken})")
+    return Feed(url=url, title=str(parsed.feed.get("title") or url), items=items)
+
+
+def _item(entry, feed_url: str) -> FeedItem | None:
+    link = entry.get("link") or None
+    if link and not link.lower().startswith(("http://", "https://")):  # feedparser may give an id (urn:…) as link
+        link = None
+    guid = entry.get("id") or link
+    if not link and not guid:
+        return None  # nothing to know it by the next time: skipped
+    title = " ".join(str(entry.get("title") or "").split())[:300]
+    stamp = _timestamp(entry)
+    published = time.strftime("%Y-%m-%d", time.gmtime(stamp)) if stamp else None
+    contents = [c.get("value", "") for c in entry.get("content", []) if c.get("value")]
+    full_text = max(contents, key=len) if contents else None
+    if not link and full_text is None and entry.get("summary"):
+        full_text = entry.get("summary")  # no page to fetch: the summary is all there is
+    said = "\x00".join([title, link or "", guid or "", published or "", full_text or "", entry.get("summary", "")])
+    return FeedItem(link=link, source=link or f"{feed_url}#{guid}", title=title, published=published,
+                    full_text=full_text, fingerprint=hashlib.sha256(said.encode()).hexdigest()[:32])
+
+
+def _timestamp(entry) -> float | None:
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    if not parsed:
+        return None
+    try:
+        return float(calendar.timegm(parsed))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def item_article(item: FeedItem) -> Article:
+    """The article an item's own full text makes; EmptyDocument when it holds no text."""
+    _, text = _flat_html_text(item.full_text or "")
+    text, _ = strip_byline(text)
+    text = clean_text(text)
+    if not text.strip():
+        raise errors.EmptyDocument(item.source, "the feed's text of this item is empty")
+    return Article(
+        id=item.article_id, title=item.title or text.split("\n", 1)[0][:300], text=text, source=item.source,
+        url=item.link, published=item.published, content_hash=hashlib.sha256(text.encode()).hexdigest(),
+    )
