@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 
@@ -30,3 +31,27 @@ def article_reader(folder: str) -> Callable[[str], str | None]:
         return cache[name]
 
     return article_text
+
+
+def json_rows(path: str, keys: set[str], errors: list[str]) -> list[tuple[int, dict]]:
+    """(line number, object) of each line that is a JSON object with exactly ``keys``; what is wrong with the
+    others goes to ``errors``, naming the line."""
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for ln, line in enumerate(f, 1):
+            if not line.strip():
+                errors.append(f"line {ln}: empty line")
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                errors.append(f"line {ln}: JSON error: {e}")
+                continue
+            if not isinstance(obj, dict):
+                errors.append(f"line {ln}: not a JSON object")
+                continue
+            if set(obj) != keys:
+                errors.append(f"line {ln}: keys {sorted(obj)} != {sorted(keys)}")
+                continue
+            rows.append((ln, obj))
+    return rows

@@ -39,7 +39,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared set_check
-from set_check import arguments, article_reader  # noqa: E402
+from set_check import arguments, article_reader, json_rows  # noqa: E402
 
 DEFAULT_ARTICLES = str(REPO.parent / "shared" / "evaldata" / "cnn-summary-dev" / "articles")
 NEWSREAL = REPO / "bench" / "newsreal" / "questions.jsonl"
@@ -81,24 +81,7 @@ def main(argv):
                 if art:
                     newsreal_articles.add(art)
 
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for ln, line in enumerate(f, 1):
-            if not line.strip():
-                errors.append(f"line {ln}: empty line")
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                errors.append(f"line {ln}: JSON error: {e}")
-                continue
-            if not isinstance(obj, dict):
-                errors.append(f"line {ln}: not a JSON object")
-                continue
-            if set(obj) != KEYS:
-                errors.append(f"line {ln}: keys {sorted(obj)} != {sorted(KEYS)}")
-                continue
-            rows.append((ln, obj))
+    rows = json_rows(path, KEYS, errors)
 
     seen_ids = set()
     convs = defaultdict(dict)  # NN -> {K: obj}

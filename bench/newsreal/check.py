@@ -20,7 +20,6 @@ Soft checks (printed as WARN, do not fail):
   * lexical overlap: longest run of words shared by a question and the
     sentence holding its first gold span (>= 6 words suggests copying)
 """
-import json
 import os
 import re
 import sys
@@ -28,7 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared set_check
-from set_check import arguments, article_reader  # noqa: E402
+from set_check import arguments, article_reader, json_rows  # noqa: E402
 
 DEFAULT_ARTICLES = str(Path(__file__).resolve().parents[3] / "shared" / "evaldata" / "cnn-summary-dev" / "articles")
 ID_RE = re.compile(r"^cnn-(\d{2})-q(\d{2})$")
@@ -67,24 +66,7 @@ def main(argv):
     errors, warns = [], []
     article_text = article_reader(art_dir)
 
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for ln, line in enumerate(f, 1):
-            if not line.strip():
-                errors.append(f"line {ln}: empty line")
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                errors.append(f"line {ln}: JSON error: {e}")
-                continue
-            if not isinstance(obj, dict):
-                errors.append(f"line {ln}: not a JSON object")
-                continue
-            if set(obj) != KEYS:
-                errors.append(f"line {ln}: keys {sorted(obj)} != {sorted(KEYS)}")
-                continue
-            rows.append((ln, obj))
+    rows = json_rows(path, KEYS, errors)
 
     seen_ids, seen_q = set(), {}
     per_nn = defaultdict(lambda: {"ans": 0, "unans": 0, "articles": set()})
