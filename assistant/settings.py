@@ -71,7 +71,8 @@ class Settings(BaseSettings):
     # --- retrieval ---------------------------------------------------------
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")
     hybrid: bool = Field(True, description="Fuse keyword (BM25) with dense retrieval.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant: of retrieval's dense and "
+                       "keyword rankings, and of the answer stage's two orders of candidate sentences.")
 
     # --- answer ------------------------------------------------------------
     backend: str = Field("extractive", description="Answer backend (`assistant backends`: extractive, openai, local).")
@@ -81,8 +82,9 @@ class Settings(BaseSettings):
         "extractive backend says the articles do not answer; chosen on held-out SQuAD articles (bench/squad_val.py).",
     )
     reader_sentences: int = Field(
-        4, ge=0, description="Candidate sentences the reader reads per question, those holding most of the "
-        "question's words first (0 = all of the passages'; bench/reader_choices.py).",
+        4, ge=0, description="Candidate sentences the reader reads per question, the most promising first "
+        "(by the question's words and by likeness in word vectors, extractive.by_promise; 0 = all of the "
+        "passages'; bench/reader_choices.py).",
     )
     rank_penalty: float = Field(
         1.5, ge=0, description="Subtracted from a sentence's answerability per retrieval rank of its passage below "

@@ -3,7 +3,7 @@
 For each question of a set (by default the held-out SQuAD validation set, bench/squad_val.py), retrieve as the
 assistant does and let the reader read every candidate sentence (``reader_sentences = 0``); keep, per candidate,
 its passage's rank and score, the reader's answerability and span, whether the sentence and the span hold a gold
-answer, and the sentence's share of question words (what ``reader_sentences`` selects by). Saved as a pickle;
+answer, and its place in the order ``reader_sentences`` reads by (extractive.by_promise). Saved as a pickle;
 then ``--choose`` compares ways to pick the sentence on it: the reader's answerability less a penalty per
 retrieval rank of the sentence's passage (``Settings.rank_penalty``), and the preselection budget (how many
 sentences the reader reads, ``Settings.reader_sentences``).
@@ -25,7 +25,6 @@ from assistant.answer.extractive import ExtractiveBackend, by_promise
 from assistant.eval.corpus import default_cache_root, open_eval_index
 from assistant.eval.metrics import contains_answer
 from assistant.eval.questions import load_questions
-from assistant.question.analysis import question_terms
 from assistant.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +38,7 @@ def collect(folder: Path) -> list[dict]:
     for q in track(load_questions(folder / "questions.jsonl"), description="reading"):
         passages = assistant.retrieve(q.question)
         candidates = backend._candidates(passages)
-        terms = question_terms(q.question)
-        promise = [(c.passage, c.start) for c in by_promise(terms, candidates, passages)]
+        promise = [(c.passage, c.start) for c in by_promise(q.question, candidates, passages, assistant.settings.rrf_k)]
         ranked = backend.rank(q.question, passages)
         rows.append({
             "id": q.id, "answerable": q.answerable, "gold": list(q.answers),

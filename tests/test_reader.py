@@ -117,7 +117,7 @@ def test_damaged_weights_are_refused_naming_the_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_warming_up_builds_the_reader_once_so_no_question_waits_for_it(make_assistant, monkeypatch, tmp_path):
+def test_warming_up_builds_the_reader_and_word_vectors_once_so_no_question_waits_for_them(make_assistant, monkeypatch, tmp_path):
     assistant = make_assistant()
     assistant.embedder.load()  # from the usual cache: only the reader is built below
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -133,6 +133,7 @@ def test_warming_up_builds_the_reader_once_so_no_question_waits_for_it(make_assi
     assistant.warm_up()
     built = onnx_export.reader_model(packaged_model_dir(), reader.WEIGHTS_PATH)
     assert sorted(cache.glob("reader-*-int8.onnx")) == sorted([built, earlier["a"]])
-    made = built.stat().st_ino
-    assistant.warm_up()  # a restart finds it
-    assert built.stat().st_ino == made
+    vectors = cache / "word-vectors.npy"
+    made = built.stat().st_ino, vectors.stat().st_ino
+    assistant.warm_up()  # a restart finds them
+    assert (built.stat().st_ino, vectors.stat().st_ino) == made
