@@ -101,23 +101,52 @@ def questions_of(paragraphs: list[dict]) -> list[list[Question]]:
     return out
 
 
-def training_examples(articles: dict[str, list[dict]], seed: int) -> list[Example]:
-    """Each question with its answer sentence, and with one sentence that does not answer it: half the time
-    another sentence of its paragraph, else one of another paragraph of the article (30 %) or another article."""
+def training_examples(articles: dict[str, list[dict]], seed: int, negatives: str = "random") -> list[Example]:
+    """Each question with its answer sentence, and with one sentence that does not answer it.
+
+    ``random``: half the time another sentence of its paragraph, else one of another paragraph of the article
+    (30 %) or of another article. ``similar``: 40 % another sentence of its paragraph, 40 % one of the three
+    sentences of the article's other paragraphs most like the question (TF-IDF cosine; what retrieval puts before
+    the reader when the article does not say), 20 % one of another article."""
     rng = random.Random(seed)
     titles = sorted(articles)
     per_article = {title: questions_of(articles[title]) for title in titles}
     examples = []
     for title in titles:
         paragraphs = per_article[title]
+        similar = _similar_sentences(paragraphs) if negatives == "similar" else None
         for p, questions in enumerate(paragraphs):
-            for q in questions:
+            for j, q in enumerate(questions):
                 examples.append(Example(q.question, q.sentences[q.gold], (q.start, q.end)))
-                negative = _negative(q, paragraphs, p, per_article, titles, title, rng)
+                nearest = similar.get((p, j), []) if similar is not None else None
+                negative = _negative(q, paragraphs, p, per_article, titles, title, rng, nearest)
                 if negative:
                     examples.append(Example(q.question, negative, None))
     rng.shuffle(examples)
     return bucketed(examples, rng)
+
+
+def _similar_sentences(paragraphs: list[list[Question]], top: int = 3) -> dict[tuple[int, int], list[str]]:
+    """Per question (paragraph, index), the 3 × ``top`` sentences of the article's other paragraphs most like it, best
+    first (the negative is drawn from the best ``top`` of them that do not hold its answer)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    sentences, owner = [], []
+    for p, questions in enumerate(paragraphs):
+        if questions:
+            sentences += questions[0].sentences
+            owner += [p] * len(questions[0].sentences)
+    asked = [(p, j, q) for p, questions in enumerate(paragraphs) for j, q in enumerate(questions)]
+    if not sentences or not asked:
+        return {}
+    vectoriser = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit(sentences)
+    similarity = (vectoriser.transform([q.question for _, _, q in asked]) @ vectoriser.transform(sentences).T).toarray()
+    owner = np.array(owner)
+    out = {}
+    for row, (p, j, _) in enumerate(asked):
+        scores = np.where(owner == p, -1.0, similarity[row])
+        out[(p, j)] = [sentences[i] for i in np.argsort(-scores)[: top * 3] if scores[i] > 0]
+    return out
 
 
 def bucketed(examples: list[Example], rng: random.Random, batch: int = 32, block: int = 64) -> list[Example]:
@@ -131,20 +160,25 @@ def bucketed(examples: list[Example], rng: random.Random, batch: int = 32, block
     return [e for b in batches for e in b]
 
 
-def _negative(q, paragraphs, p, per_article, titles, title, rng) -> str | None:
+def _negative(q, paragraphs, p, per_article, titles, title, rng, nearest=None) -> str | None:
     def holds_answer(sentence: str) -> bool:
         return any(a.lower() in sentence.lower() for a in q.answers)
 
     roll = rng.random()
-    if roll < 0.5:
-        pool = [s for i, s in enumerate(q.sentences) if i != q.gold]
-    elif roll < 0.8:
-        others = [i for i in range(len(paragraphs)) if i != p and paragraphs[i]]
-        pool = paragraphs[rng.choice(others)][0].sentences if others else []
-    else:
+    if nearest is not None and roll < 0.8:  # "similar" negatives
+        if roll < 0.4:
+            pool = [s for i, s in enumerate(q.sentences) if i != q.gold]
+        else:  # the most similar sentences of other paragraphs that do not hold the answer, the best three
+            pool = [s for s in nearest if not holds_answer(s) and len(s.split()) >= 4][:3]
+    elif nearest is not None or roll >= 0.8:
         other = per_article[rng.choice([t for t in titles if t != title])]
         filled = [ps for ps in other if ps]
         pool = rng.choice(filled)[0].sentences if filled else []
+    elif roll < 0.5:
+        pool = [s for i, s in enumerate(q.sentences) if i != q.gold]
+    else:
+        others = [i for i in range(len(paragraphs)) if i != p and paragraphs[i]]
+        pool = paragraphs[rng.choice(others)][0].sentences if others else []
     pool = [s for s in pool if not holds_answer(s) and len(s.split()) >= 4]
     return rng.choice(pool) if pool else None
 
@@ -270,6 +304,10 @@ def main() -> None:
     parser.add_argument("--validate-on", type=int, default=1500, help="held-out questions scored at the end")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--checkpoint-every", type=int, default=100)
+    parser.add_argument("--negatives", choices=["random", "similar"], default="random",
+                        help="how a question's non-answering sentence is drawn (see training_examples)")
+    parser.add_argument("--init-from", type=Path,
+                        help="start from the weights of another run's --out (a warm start: fresh optimiser and schedule)")
     parser.add_argument("--evaluate", action="store_true", help="only print the validation figures of --out")
     parser.add_argument("--ship", action="store_true", help="copy the weights and manifest into assistant/answer/")
     args = parser.parse_args()
@@ -288,7 +326,7 @@ def main() -> None:
     train = {t: articles[t] for t in titles if t not in held}
     validation = [q for t in sorted(held) for qs in questions_of(articles[t]) for q in qs]
     validation = random.Random(args.seed).sample(validation, min(args.validate_on, len(validation)))
-    examples = training_examples(train, args.seed)
+    examples = training_examples(train, args.seed, args.negatives)
     print(f"{len(train)} training articles, {len(examples)} examples "
           f"({sum(e.span is None for e in examples)} that do not answer); {len(held)} held-out articles, "
           f"{len(validation)} validation questions", flush=True)
@@ -302,6 +340,9 @@ def main() -> None:
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, 1 - s / args.steps))
     step = 0
+    if args.init_from and not checkpoint.exists():
+        model.load_state_dict(torch.load(args.init_from / "checkpoint.pt", weights_only=False)["model"], strict=False)
+        print(f"starting from the weights of {args.init_from}", flush=True)
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         model.load_state_dict(state["model"], strict=False)
@@ -354,7 +395,8 @@ def main() -> None:
         "training_file_sha256": sha256(args.data),
         "command": " ".join(["python -m bench.train_reader", *sys.argv[1:]]),
         "seed": args.seed, "commit": commit, "steps": step, "batch": args.batch, "lr": args.lr, "full": args.full, "rank": None if args.full else args.rank,
-        "max_tokens": args.max_tokens, "held_out_articles": sorted(held), "validation": figures,
+        "max_tokens": args.max_tokens, "negatives": args.negatives,
+        "init_from": str(args.init_from) if args.init_from else None, "held_out_articles": sorted(held), "validation": figures,
     }
     if args.evaluate and manifest_path.exists():  # the run that trained it stays on record; only the figures change
         manifest = json.loads(manifest_path.read_text()) | {"validation": figures}
