@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     # --- answer ------------------------------------------------------------
     backend: str = Field("extractive", description="Answer backend (`assistant backends`: extractive, openai, local).")
     answerability_threshold: float = Field(
-        -1.0,
+        -2.0,
         description="The reader's answerability (best span score minus its no-answer score) below which the "
         "extractive backend says the articles do not answer; chosen on held-out SQuAD articles (bench/squad_val.py).",
     )

@@ -13,10 +13,14 @@ against the negatives above).
 
 A long job, never run by the tests: resumable from its checkpoint, a progress line every few steps, a fixed seed.
 
-    nice -n 19 .venv/bin/python -m bench.train_reader --full --steps 2500 --lr 1e-4 --out bench/out/reader-full \\
-        > bench/out/reader-full.log 2>&1 &          # what `make fit-reader` runs; what ships
+    # what `make fit-reader` runs, and what ships: 2,500 steps with random negatives, then 2,500 more from there
+    # with negatives like the question (the sentences retrieval would put before the reader)
+    nice -n 19 .venv/bin/python -m bench.train_reader --full --steps 2500 --lr 1e-4 --out bench/out/reader-full-first
+    nice -n 19 .venv/bin/python -m bench.train_reader --full --negatives similar --init-from bench/out/reader-full-first \\
+        --steps 2500 --lr 5e-5 --out bench/out/reader-full
     .venv/bin/python -m bench.train_reader --full --out bench/out/reader-full --evaluate   # the figures again
-    .venv/bin/python -m bench.train_reader --full --out bench/out/reader-full --evaluate --ship   # ship it
+    .venv/bin/python -m bench.train_reader --full --negatives similar --init-from bench/out/reader-full-first \\
+        --out bench/out/reader-full --evaluate --ship   # ship it
 
 It writes ``reader-adapter.safetensors`` (the format the runtime adds to the packaged weights) and
 ``manifest.json`` (the training file's sha256, the command, seed, commit, steps and validation figures) into
@@ -400,6 +404,9 @@ def main() -> None:
     }
     if args.evaluate and manifest_path.exists():  # the run that trained it stays on record; only the figures change
         manifest = json.loads(manifest_path.read_text()) | {"validation": figures}
+    if args.init_from:  # a warm start: the run it started from is part of how it was made
+        earlier = json.loads((args.init_from / "manifest.json").read_text())
+        manifest["started_from"] = {k: earlier.get(k) for k in ("command", "commit", "steps", "lr", "negatives")}
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     print(f"wrote {adapter} ({adapter.stat().st_size / 2**20:.1f} MB) and manifest.json", flush=True)
     if args.ship:

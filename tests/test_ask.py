@@ -41,9 +41,8 @@ def test_question_outside_the_articles_is_refused(seeded_assistant):
 # The reader's misses on the seed set (docs/measurements.md, "What limits the figures"): strict, so a reader that
 # gets them right fails here until they are taken off the list.
 KNOWN_MISSES = {
-    "seed-09": "quotes a sentence naming both groups, not the one on al-Nusra's focus",
-    "seed-16": "answers what Lavrov said with the sentence announcing the meeting",
-    "seed-15": "answers who won the 2016 election, which the article never says, with a sentence on Putin (-0.99)",
+    "seed-16": "answers what Lavrov said with the sentence announcing the meeting (-0.85)",
+    "seed-18": "answers what Putin served Kerry for dinner with the sentence announcing the talks (-1.91)",
 }
 
 

@@ -141,7 +141,7 @@ def by_promise(question: str, candidates: list[Candidate], passages: list[Passag
         return sum(w for t, w in terms.items() if t in c.context_stems) / total, -passages[c.passage].rank
 
     by_terms = sorted(candidates, key=promise, reverse=True)
-    likeness = word_vectors.shipped().likeness(question, [c.text for c in candidates])
+    likeness = word_vectors.shipped().likeness(question, [c.reading_text for c in candidates])
     by_likeness = [candidates[i] for i in np.argsort(-likeness, kind="stable")]
     fused: dict[int, float] = {}
     for order in (by_terms, by_likeness):
