@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         "(by the question's words and by likeness in word vectors, extractive.by_promise; 0 = all of the "
         "passages'; bench/reader_choices.py).",
     )
+    reader_stop_score: float | None = Field(
+        6.0, description="The reader stops reading candidates once one scores this (answerability less the rank "
+        "penalty): a later one hardly ever scores higher, and each costs about 5 ms (None = read all "
+        "`reader_sentences`; bench/reader_choices.py).",
+    )
     rank_penalty: float = Field(
         1.5, ge=0, description="Subtracted from a sentence's answerability per retrieval rank of its passage below "
         "the first, when choosing the sentence to quote (bench/reader_choices.py).",

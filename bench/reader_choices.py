@@ -28,10 +28,11 @@ from assistant.eval.questions import load_questions
 from assistant.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+BUDGET, PENALTY = 4, 1.5  # the shipped reader_sentences and rank_penalty, for the stop-score table
 
 
 def collect(folder: Path) -> list[dict]:
-    assistant = open_eval_index(folder / "articles", load_settings(reader_sentences=0), default_cache_root()).assistant
+    assistant = open_eval_index(folder / "articles", load_settings(reader_sentences=0, reader_stop_score=None), default_cache_root()).assistant
     backend = assistant.backend("extractive")
     assert isinstance(backend, ExtractiveBackend)
     rows = []
@@ -68,6 +69,22 @@ def choose(rows: list[dict]) -> None:
                 best = max(read, key=lambda c: c["answerability"] - penalty * (c["rank"] - 1))
                 hits.append(best["holds_gold"]), spans.append(best["span_holds_gold"])
             print(f"| {budget or 'all'} | {penalty:g} | {np.mean(hits):.3f} | {np.mean(spans):.3f} |")
+    print("\nReading in that order and stopping once a sentence scores at least the stop score "
+          f"(rank penalty {PENALTY:g}, {BUDGET} sentences at most):\n")
+    print("| stop score | sentence holds gold | span holds gold | sentences read, mean |")
+    print("|---|---|---|---|")
+    for stop in (None, 10, 8, 6, 4):
+        hits, spans, reads = [], [], []
+        for r in answerable:
+            read = []
+            for c in sorted(r["candidates"], key=lambda c: c["promise_order"])[:BUDGET]:
+                read.append(c)
+                if stop is not None and c["answerability"] - PENALTY * (c["rank"] - 1) >= stop:
+                    break
+            best = max(read, key=lambda c: c["answerability"] - PENALTY * (c["rank"] - 1))
+            hits.append(best["holds_gold"]), spans.append(best["span_holds_gold"]), reads.append(len(read))
+        print(f"| {stop if stop is not None else 'none'} | {np.mean(hits):.3f} | {np.mean(spans):.3f} | "
+              f"{np.mean(reads):.2f} |")
 
 
 def main() -> None:

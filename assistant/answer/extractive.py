@@ -68,15 +68,19 @@ class ExtractiveBackend(AnswerBackend):
 
     def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
         """The candidate sentences the reader read, best first: answerability less the passage's rank penalty (what
-        the answer is chosen from)."""
+        the answer is chosen from). They are read most promising first, until one scores ``reader_stop_score``."""
         candidates = self._candidates(passages)
         read = _most_promising(question, candidates, passages, self.settings.reader_sentences,
                                self.settings.rrf_k)
-        readings = reader.shipped().read(question, [c.reading_text for c in read])
-        for c, reading in zip(read, readings):
+        stop = self.settings.reader_stop_score
+        for n, c in enumerate(read, start=1):
+            (reading,) = reader.shipped().read(question, [c.reading_text])
             c.answerability, c.span = reading.answerability, reading.span
             # the reader sees one sentence at a time; retrieval saw the passage: a lower-ranked one must read better
             c.score = c.answerability - self.settings.rank_penalty * (passages[c.passage].rank - 1)
+            if stop is not None and c.score >= stop:
+                read = read[:n]
+                break
         return sorted(read, key=lambda c: c.score, reverse=True)
 
     # --- candidates ----------------------------------------------------------

@@ -39,7 +39,8 @@ class WordVectors:
 
     @cached_property
     def table(self) -> np.ndarray:
-        return np.load(self.build(), mmap_mode="r")
+        # a plain array over the mapped file: indexing a np.memmap builds a memmap object each time
+        return np.asarray(np.load(self.build(), mmap_mode="r"))
 
     @cached_property
     def tokenizer(self):
@@ -58,13 +59,18 @@ class WordVectors:
 
     def vectors(self, texts: list[str]) -> np.ndarray:
         """One unit vector per text (zeros for a text with no word)."""
+        ids = [np.array(e.ids, dtype=np.int64) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+        ids = [i[self.counted[i]] for i in ids]
+        lengths = np.array([len(i) for i in ids])
         out = np.zeros((len(texts), self.table.shape[1]), dtype=np.float32)
-        for row, encoding in enumerate(self.tokenizer.encode_batch(texts, add_special_tokens=False)):
-            ids = [i for i in encoding.ids if self.counted[i]]
-            if ids:
-                v = self.table[ids].astype(np.float32).mean(axis=0)
-                out[row] = v / (np.linalg.norm(v) or 1.0)
-        return out
+        if lengths.sum():
+            # every text's word pieces gathered at once, summed per text
+            pieces = self.table[np.concatenate(ids)].astype(np.float32)
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            kept = lengths > 0
+            out[kept] = np.add.reduceat(pieces, starts[kept], axis=0)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms > 0, norms, 1.0)
 
     def likeness(self, question: str, texts: list[str]) -> np.ndarray:
         """The cosine of each text's vector with the question's."""

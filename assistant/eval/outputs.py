@@ -38,6 +38,7 @@ def settings_used(settings: Settings) -> dict:
         "rrf_k": settings.rrf_k,
         "answerability_threshold": settings.answerability_threshold,
         "reader_sentences": settings.reader_sentences,
+        "reader_stop_score": settings.reader_stop_score,
         "rank_penalty": settings.rank_penalty,
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_tokens": settings.chunk_overlap_tokens,
