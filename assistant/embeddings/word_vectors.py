@@ -10,8 +10,8 @@ It lets the answer stage find a sentence that says what the question asks in oth
 their lives…" / "killed nine Syrians") among more candidates than the reader has time to read: a few hundred
 microseconds for a question's candidates, where reading one sentence costs about 5 ms.
 
-Built once per machine from the fp32 ONNX embedder (about 10 s) and cached beside it as float16 (23 MB);
-processes read it memory-mapped, so they share one copy.
+Built once per machine from the fp32 ONNX embedder (about 10 s) and cached beside it as float16 (23 MB), which
+each process reads whole on its first answer.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ class WordVectors:
 
     @cached_property
     def table(self) -> np.ndarray:
-        # a plain array over the mapped file: indexing a np.memmap builds a memmap object each time
-        return np.asarray(np.load(self.build(), mmap_mode="r"))
+        # read whole (23 MB): a memory-mapped file would fault its pages in during the first answers
+        return np.load(self.build())
 
     @cached_property
     def tokenizer(self):

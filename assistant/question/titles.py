@@ -23,7 +23,6 @@ from rapidfuzz import fuzz, process
 
 # Double quotes of any kind; single quotes only around a phrase (not an apostrophe inside "Kerry's").
 _QUOTED = re.compile(r"[\"“”«„]([^\"“”«»„]{3,300})[\"“”»]|(?:^|(?<=[\s(]))[‘']([^‘’']{3,300})[’'](?=[\s.,;:!?)]|$)")
-QUOTE_MARKS = re.compile(r"[\"“”«„‘’']")  # a request that may quote a title
 LOOSE_SCORE = 85.0  # similarity (0-100, edit distance) a quoted phrase needs with a title to name it loosely
 TIE = 3.0  # titles scoring within this of the best are as likely: the request is ambiguous
 MIN_UNQUOTED_WORDS = 3
@@ -48,9 +47,18 @@ def normalized(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", text).split())
 
 
-def named_articles(question: str, titles: Sequence[tuple[str, str]]) -> NamedArticles | None:
-    """The articles (of ``titles``: (id, title) pairs) the question names by title, or None."""
-    folded = [(article_id, normalized(title)) for article_id, title in titles]
+def quotes_something(question: str) -> bool:
+    """Whether the question quotes a phrase (an apostrophe, as in "Kerry's", is no quotation)."""
+    return _QUOTED.search(question) is not None
+
+
+def folded(titles: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(id, title) pairs with each title ``normalized``: what ``named_articles`` matches against."""
+    return [(article_id, normalized(title)) for article_id, title in titles]
+
+
+def named_articles(question: str, folded: Sequence[tuple[str, str]]) -> NamedArticles | None:
+    """The articles (of ``folded``: (id, normalized title) pairs) the question names by title, or None."""
     for match in _QUOTED.finditer(question):
         said = (match.group(1) or match.group(2)).strip()
         found = _closest(normalized(said), folded)
