@@ -36,10 +36,14 @@ def worktree(ref: str) -> Path:
 
 
 def drive(server: OwnServer, clients: int, duration: float, out: Path) -> dict:
-    subprocess.run([sys.executable, "-m", "bench.load", "--url", server.url, "--key", server.key,
-                    "--server-pid", str(server.pid), "--clients", str(clients), "--duration", str(duration),
-                    "--ingest-articles", "0", "--json", str(out)], cwd=ROOT, check=False,
-                   stdout=subprocess.DEVNULL)
+    out.unlink(missing_ok=True)  # a failed run must never be read as an earlier run's figures
+    # "--key=..." form: a key may begin with "-", which argparse would take for an option
+    done = subprocess.run([sys.executable, "-m", "bench.load", "--url", server.url, f"--key={server.key}",
+                           "--server-pid", str(server.pid), "--clients", str(clients), "--duration", str(duration),
+                           "--ingest-articles", "0", "--json", str(out)], cwd=ROOT, check=False,
+                          stdout=subprocess.DEVNULL)
+    if done.returncode != 0 or not out.exists():
+        raise RuntimeError(f"bench.load against {server.url} failed ({done.returncode}); its errors are above")
     return json.loads(out.read_text())
 
 
@@ -60,7 +64,8 @@ def main() -> int:
         names = list(servers)
         for round_ in range(args.rounds):
             for name in names if round_ % 2 == 0 else names[::-1]:
-                figures = drive(servers[name], args.clients, args.duration, OUT / "load_vs" / f"{round_}-{len(rows[name])}.json")
+                run = OUT / "load_vs" / f"{round_ + 1}-{'this' if name == 'this checkout' else name}.json"
+                figures = drive(servers[name], args.clients, args.duration, run)
                 rows[name].append(figures)
                 latency = figures["latency"]
                 print(f"round {round_ + 1} {name}: {figures['throughput_rps']} answers/s, p50 {latency['p50_ms']} ms, "
