@@ -162,3 +162,28 @@ def test_a_one_sentence_article_answers_from_its_only_sentence(make_assistant, t
     answer = assistant.ask("How much does café au lait cost?")
     assert not answer.refused and "four euros" in answer.answer
     assert answer.citations[0].quote == "Café au lait costs four euros in München."
+
+
+def test_the_reader_stops_once_a_sentence_reads_as_the_answer_and_chooses_the_same(assistant_over):
+    articles = {"rivera.txt": (
+        "Eastfield sign striker Tomas Rivera\n\n"
+        "Eastfield United have signed the striker Tomas Rivera from Northport on a four-year contract. "
+        "Rivera scored 31 goals in all competitions for Northport last season. "
+        "He will wear the number nine shirt at Eastfield. "
+        "Rivera was born in Valencia and moved to England as a teenager. "
+        "Eastfield's manager said Rivera had been his first choice all summer. "
+        "The fee was not disclosed, but Northport said it was a club record.\n"
+    )}
+    question = "How many goals did Rivera score for Northport last season?"
+    assistant = assistant_over(articles)
+    backend = assistant.backend("extractive")
+    shipped = backend.settings
+    picks = {}
+    for stop in (None, 6.0):
+        backend.settings = shipped.model_copy(update={"reader_stop_score": stop})
+        read = backend.rank(question, assistant.retrieve(question))
+        picks[stop] = (len(read), read[0].text)
+    backend.settings = shipped
+    assert picks[None][0] == assistant.settings.reader_sentences  # without a stop score, all it may read
+    assert picks[6.0][0] < picks[None][0]  # the answering sentence scored 6: nothing after it was read
+    assert picks[6.0][1] == picks[None][1] and "31 goals" in picks[6.0][1]
