@@ -1,9 +1,11 @@
-"""What the question sets' check.py scripts share: their command line and the articles they read (stdlib only)."""
+"""What the question sets' check.py scripts share: their command line, the articles they read and the gold spans' rules
+(stdlib only)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 
 
@@ -55,3 +57,38 @@ def json_rows(path: str, keys: set[str], errors: list[str]) -> list[tuple[int, d
                 continue
             rows.append((ln, obj))
     return rows
+
+
+def on_word_boundaries(text: str, span: str) -> bool:
+    """Whether ``span`` occurs in ``text`` at least once not inside a longer word."""
+    for m in re.finditer(re.escape(span), text):
+        s, e = m.start(), m.end()
+        left_ok = s == 0 or not (text[s - 1].isalnum() and span[0].isalnum())
+        right_ok = e == len(text) or not (text[e].isalnum() and span[-1].isalnum())
+        if left_ok and right_ok:
+            return True
+    return False
+
+
+def gold_span_errors(where: str, spans: list, text: str, article: str) -> list[str]:
+    """What is wrong with an answerable question's gold spans: 1-3 distinct strings of 1-8 words, each verbatim in
+    its article's ``text`` on word boundaries."""
+    errors = []
+    if not 1 <= len(spans) <= 3:
+        errors.append(f"{where}: needs 1-3 gold spans, has {len(spans)}")
+    if len(set(map(str, spans))) != len(spans):
+        errors.append(f"{where}: duplicate gold spans")
+    for span in spans:
+        if not isinstance(span, str) or not span.strip():
+            errors.append(f"{where}: empty/non-string span {span!r}")
+            continue
+        if span != span.strip():
+            errors.append(f"{where}: span has surrounding whitespace: {span!r}")
+        words = len(span.split())
+        if not 1 <= words <= 8:
+            errors.append(f"{where}: span {span!r} has {words} words (need 1-8)")
+        if span not in text:
+            errors.append(f"{where}: span {span!r} not found verbatim in {article}")
+        elif not on_word_boundaries(text, span):
+            errors.append(f"{where}: span {span!r} only occurs inside a longer word")
+    return errors

@@ -39,7 +39,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared set_check
-from set_check import arguments, article_reader, json_rows  # noqa: E402
+from set_check import arguments, article_reader, gold_span_errors, json_rows  # noqa: E402
 
 DEFAULT_ARTICLES = str(REPO.parent / "shared" / "evaldata" / "cnn-summary-dev" / "articles")
 NEWSREAL = REPO / "bench" / "newsreal" / "questions.jsonl"
@@ -55,16 +55,6 @@ UNANS_SHARE = (0.18, 0.25)
 # a sentence end inside a quote: a period/?/! right after a word (not an initialism such as
 # U.S.), then a space and a capital
 INNER_END = re.compile(r"(?<=[A-Za-z0-9\)])(?<!\.[A-Z])[.?!]['’\"]?\s+(?=['‘\"]?[A-Z])")
-
-
-def on_word_boundaries(text, span):
-    for m in re.finditer(re.escape(span), text):
-        s, e = m.start(), m.end()
-        left_ok = s == 0 or not (text[s - 1].isalnum() and span[0].isalnum())
-        right_ok = e == len(text) or not (text[e].isalnum() and span[-1].isalnum())
-        if left_ok and right_ok:
-            return True
-    return False
 
 
 def main(argv):
@@ -160,23 +150,7 @@ def main(argv):
             if ans != []:
                 errors.append(f"{where}: unanswerable must have answers []")
         else:
-            if not 1 <= len(ans) <= 3:
-                errors.append(f"{where}: needs 1-3 gold spans, has {len(ans)}")
-            if len(set(map(str, ans))) != len(ans):
-                errors.append(f"{where}: duplicate gold spans")
-            for span in ans:
-                if not isinstance(span, str) or not span.strip():
-                    errors.append(f"{where}: empty/non-string span {span!r}")
-                    continue
-                if span != span.strip():
-                    errors.append(f"{where}: span has surrounding whitespace: {span!r}")
-                nw = len(span.split())
-                if not 1 <= nw <= 8:
-                    errors.append(f"{where}: span {span!r} has {nw} words (need 1-8)")
-                if span not in text:
-                    errors.append(f"{where}: span {span!r} not found verbatim in {art}")
-                elif not on_word_boundaries(text, span):
-                    errors.append(f"{where}: span {span!r} only occurs inside a longer word")
+            errors += gold_span_errors(where, ans, text, art)
         if k in convs[nn]:
             errors.append(f"{where}: conversation {nn:02d} already has a turn t{k}")
         convs[nn][k] = o

@@ -27,7 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared set_check
-from set_check import arguments, article_reader, json_rows  # noqa: E402
+from set_check import arguments, article_reader, gold_span_errors, json_rows  # noqa: E402
 
 DEFAULT_ARTICLES = str(Path(__file__).resolve().parents[3] / "shared" / "evaldata" / "cnn-summary-dev" / "articles")
 ID_RE = re.compile(r"^cnn-(\d{2})-q(\d{2})$")
@@ -122,33 +122,7 @@ def main(argv):
         if text is None:
             errors.append(f"{where}: article file not found: {os.path.join(art_dir, art)}")
             continue
-        if not 1 <= len(ans) <= 3:
-            errors.append(f"{where}: needs 1-3 gold spans, has {len(ans)}")
-        if len(set(ans)) != len(ans):
-            errors.append(f"{where}: duplicate gold spans")
-        for span in ans:
-            if not isinstance(span, str) or not span.strip():
-                errors.append(f"{where}: empty/non-string span {span!r}")
-                continue
-            if span != span.strip():
-                errors.append(f"{where}: span has surrounding whitespace: {span!r}")
-            nw = len(span.split())
-            if not 1 <= nw <= 8:
-                errors.append(f"{where}: span {span!r} has {nw} words (need 1-8)")
-            if span not in text:
-                errors.append(f"{where}: span {span!r} not found verbatim in {art}")
-                continue
-            # at least one occurrence must sit on word boundaries
-            ok_boundary = False
-            for m in re.finditer(re.escape(span), text):
-                s, e = m.start(), m.end()
-                left_ok = s == 0 or not (text[s - 1].isalnum() and span[0].isalnum())
-                right_ok = e == len(text) or not (text[e].isalnum() and span[-1].isalnum())
-                if left_ok and right_ok:
-                    ok_boundary = True
-                    break
-            if not ok_boundary:
-                errors.append(f"{where}: span {span!r} only occurs inside a longer word")
+        errors += gold_span_errors(where, ans, text, art)
         # soft check: copying of the answer sentence
         if ans and isinstance(ans[0], str) and ans[0] in text:
             i = text.find(ans[0])
