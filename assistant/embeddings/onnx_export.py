@@ -51,7 +51,7 @@ def onnx_model(model_dir: Path, *, int8: bool) -> Path:
         if int8:
             quantize_int8(fp32, target)
 
-    return _built_once("model-int8.onnx" if int8 else "model.onnx", build)
+    return built_once("model-int8.onnx" if int8 else "model.onnx", build)
 
 
 # Reader files kept in the cache, the one in use included: another checkout of the project on the machine may
@@ -63,7 +63,7 @@ UNUSED_READER_S = 24 * 3600
 def reader_model(model_dir: Path, adapter: Path) -> Path:
     """Path of the int8 ONNX reader for ``adapter`` (see ``export_reader``), built on first use."""
     digest = hashlib.sha256(adapter.read_bytes()).hexdigest()[:16]
-    target = _built_once(f"reader-{digest}-int8.onnx", lambda target: export_reader(model_dir, adapter, target))
+    target = built_once(f"reader-{digest}-int8.onnx", lambda target: export_reader(model_dir, adapter, target))
     _forget_old_readers(target)
     return target
 
@@ -78,7 +78,7 @@ def _forget_old_readers(in_use: Path) -> None:
             old.unlink(missing_ok=True)
 
 
-def _built_once(name: str, build: Callable[[Path], None]) -> Path:
+def built_once(name: str, build: Callable[[Path], None]) -> Path:
     """``cache_dir() / name``, built by ``build(target)`` under the cache's file lock if it is not there yet."""
     folder = cache_dir()
     target = folder / name

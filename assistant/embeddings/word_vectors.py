@@ -7,8 +7,8 @@ distillation without its PCA and frequency weighting (the weighting measured wor
 docs/experiments.md), and without its distill extra, which pins another torch.
 
 It lets the answer stage find a sentence that says what the question asks in other words ("How many people lost
-their lives…" / "killed nine Syrians") among more candidates than the reader has time to read: a few hundred
-microseconds for a question's candidates, where reading one sentence costs about 5 ms.
+their lives…" / "killed nine Syrians") among more candidates than the reader has time to read: about 1 ms for a
+question's candidates, where reading one sentence costs about 5 ms.
 
 Built once per machine from the fp32 ONNX embedder (about 10 s) and cached beside it as float16 (23 MB), which
 each process reads whole on its first answer.
@@ -32,10 +32,10 @@ class WordVectors:
 
     def build(self) -> Path:
         """The cached table of the vocabulary's vectors, distilled if this machine has not yet."""
-        from .onnx_export import _built_once, onnx_model
+        from .onnx_export import built_once, onnx_model
 
         embedder = onnx_model(self.model_dir, int8=False)  # first: it is built under the same lock
-        return _built_once("word-vectors.npy", lambda target: distill(embedder, self.model_dir, target))
+        return built_once("word-vectors.npy", lambda target: distill(embedder, self.model_dir, target))
 
     @cached_property
     def table(self) -> np.ndarray:
