@@ -306,7 +306,10 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=96)
     parser.add_argument("--holdout", type=int, default=40, help="whole articles held out for validation")
     parser.add_argument("--validate-on", type=int, default=1500, help="held-out questions scored at the end")
-    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--seed", type=int, default=13, help="picks the held-out articles, and by default the order")
+    parser.add_argument("--order-seed", type=int,
+                        help="another order of the examples and draw of negatives, the held-out articles unchanged "
+                             "(a warm start that should not see the same pairs again)")
     parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--negatives", choices=["random", "similar"], default="random",
                         help="how a question's non-answering sentence is drawn (see training_examples)")
@@ -330,7 +333,7 @@ def main() -> None:
     train = {t: articles[t] for t in titles if t not in held}
     validation = [q for t in sorted(held) for qs in questions_of(articles[t]) for q in qs]
     validation = random.Random(args.seed).sample(validation, min(args.validate_on, len(validation)))
-    examples = training_examples(train, args.seed, args.negatives)
+    examples = training_examples(train, args.seed if args.order_seed is None else args.order_seed, args.negatives)
     print(f"{len(train)} training articles, {len(examples)} examples "
           f"({sum(e.span is None for e in examples)} that do not answer); {len(held)} held-out articles, "
           f"{len(validation)} validation questions", flush=True)
@@ -399,7 +402,7 @@ def main() -> None:
         "training_file_sha256": sha256(args.data),
         "command": " ".join(["python -m bench.train_reader", *sys.argv[1:]]),
         "seed": args.seed, "commit": commit, "steps": step, "batch": args.batch, "lr": args.lr, "full": args.full, "rank": None if args.full else args.rank,
-        "max_tokens": args.max_tokens, "negatives": args.negatives,
+        "max_tokens": args.max_tokens, "negatives": args.negatives, "order_seed": args.order_seed,
         "init_from": str(args.init_from) if args.init_from else None, "held_out_articles": sorted(held), "validation": figures,
     }
     if args.evaluate and manifest_path.exists():  # the run that trained it stays on record; only the figures change
