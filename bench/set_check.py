@@ -92,3 +92,14 @@ def gold_span_errors(where: str, spans: list, text: str, article: str) -> list[s
         elif not on_word_boundaries(text, span):
             errors.append(f"{where}: span {span!r} only occurs inside a longer word")
     return errors
+
+
+def verdict(errors: list[str]) -> int:
+    """Print each error and FAILED, or OK; the exit status."""
+    for e in errors:
+        print("ERROR", e)
+    if errors:
+        print(f"FAILED: {len(errors)} error(s)")
+        return 1
+    print("OK")
+    return 0

@@ -39,7 +39,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared set_check
-from set_check import arguments, article_reader, gold_span_errors, json_rows  # noqa: E402
+from set_check import arguments, article_reader, gold_span_errors, json_rows, verdict  # noqa: E402
 
 DEFAULT_ARTICLES = str(REPO.parent / "shared" / "evaldata" / "cnn-summary-dev" / "articles")
 NEWSREAL = REPO / "bench" / "newsreal" / "questions.jsonl"
@@ -217,13 +217,7 @@ def main(argv):
         echoed = sum(1 for o in good if o["answerable"] and o["answers"][0] in o["history"][-1]["answer"])
         print(f"info: {echoed} of {n - len(unans)} answerable follow-ups have their first gold span "
               f"already in the conversation's last answer")
-    if errors:
-        for e in errors:
-            print("ERROR", e)
-        print(f"FAILED: {len(errors)} error(s)")
-        return 1
-    print("OK")
-    return 0
+    return verdict(errors)
 
 
 if __name__ == "__main__":

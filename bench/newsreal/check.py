@@ -27,7 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: the shared set_check
-from set_check import arguments, article_reader, gold_span_errors, json_rows  # noqa: E402
+from set_check import arguments, article_reader, gold_span_errors, json_rows, verdict  # noqa: E402
 
 DEFAULT_ARTICLES = str(Path(__file__).resolve().parents[3] / "shared" / "evaldata" / "cnn-summary-dev" / "articles")
 ID_RE = re.compile(r"^cnn-(\d{2})-q(\d{2})$")
@@ -160,13 +160,7 @@ def main(argv):
         print(f"info: {len(rows)} lines, {len(set(all_articles))} articles; "
               f"longest shared word run question/answer-sentence: "
               f"mean {sum(overlap_stats) / len(overlap_stats):.1f}, max {max(overlap_stats)}")
-    if errors:
-        for e in errors:
-            print("ERROR", e)
-        print(f"FAILED: {len(errors)} error(s)")
-        return 1
-    print("OK")
-    return 0
+    return verdict(errors)
 
 
 if __name__ == "__main__":
