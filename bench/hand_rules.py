@@ -2,7 +2,7 @@
 
 The files are the ones a factoid answer passes through after retrieval (the extractive backend, its candidates,
 clauses, phrase and refusal modules where a commit has them, the reader, the word vectors that choose what it reads,
-the question's analysis and the shared word lists). Counted with Python's ``ast``:
+the subject's other names it reads as asked, the question's analysis and the shared word lists). Counted with Python's ``ast``:
 
 - constants: module-level names in capitals bound to a number (a dict of numbers counts each entry), and number
   literals in code other than 0, 1, -1 and 2;
@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = [
     "assistant/answer/extractive.py", "assistant/answer/candidates.py", "assistant/answer/clauses.py",
     "assistant/answer/phrases.py", "assistant/answer/refusal.py", "assistant/answer/reader.py",
-    "assistant/embeddings/word_vectors.py", "assistant/question/analysis.py", "assistant/vocabulary.py",
+    "assistant/embeddings/word_vectors.py", "assistant/answer/subject_names.py", "assistant/question/analysis.py",
+    "assistant/vocabulary.py",
 ]
 MODELS = ["assistant/answer/phrase_model.json", "assistant/answer/refusal_model.json"]
 PLAIN = {0, 1, -1, 2}

@@ -38,7 +38,7 @@ def collect(folder: Path) -> list[dict]:
     rows = []
     for q in track(load_questions(folder / "questions.jsonl"), description="reading"):
         passages = assistant.retrieve(q.question)
-        candidates = backend._candidates(passages)
+        candidates = backend._candidates(passages, q.question)
         promise = [(c.passage, c.start) for c in by_promise(q.question, candidates, passages, assistant.settings.rrf_k)]
         ranked = backend.rank(q.question, passages)
         rows.append({
@@ -48,7 +48,7 @@ def collect(folder: Path) -> list[dict]:
                 "answerability": c.answerability, "promise_order": promise.index((c.passage, c.start)),
                 "holds_gold": bool(q.answers) and contains_answer(c.text, q.answers),
                 "span_holds_gold": bool(q.answers) and c.span is not None
-                and contains_answer(c.reading_text[c.span[0] : c.span[1]], q.answers),
+                and contains_answer(c.text[c.span[0] : c.span[1]], q.answers),
                 "words": len(c.text.split()),
             } for c in ranked],
         })

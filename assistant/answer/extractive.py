@@ -21,6 +21,7 @@ from . import reader
 from .base import AnswerBackend
 from .candidates import Candidate
 from .clauses import clauses_around
+from .subject_names import as_asked, subject_names
 from .overview import catalogue, overview
 
 
@@ -69,13 +70,14 @@ class ExtractiveBackend(AnswerBackend):
     def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
         """The candidate sentences the reader read, best first: answerability less the passage's rank penalty (what
         the answer is chosen from). They are read most promising first, until one scores ``reader_stop_score``."""
-        candidates = self._candidates(passages)
+        candidates = self._candidates(passages, question)
         read = _most_promising(question, candidates, passages, self.settings.reader_sentences,
                                self.settings.rrf_k)
         stop = self.settings.reader_stop_score
         for n, c in enumerate(read, start=1):
             (reading,) = reader.shipped().read(question, [c.reading_text])
-            c.answerability, c.span = reading.answerability, reading.span
+            c.answerability = reading.answerability
+            c.read_as(reading.span)
             # the reader sees one sentence at a time; retrieval saw the passage: a lower-ranked one must read better
             c.score = c.answerability - self.settings.rank_penalty * (passages[c.passage].rank - 1)
             if stop is not None and c.score >= stop:
@@ -84,13 +86,14 @@ class ExtractiveBackend(AnswerBackend):
         return sorted(read, key=lambda c: c.score, reverse=True)
 
     # --- candidates ----------------------------------------------------------
-    def _candidates(self, passages: list[Passage]) -> list[Candidate]:
+    def _candidates(self, passages: list[Passage], question: str) -> list[Candidate]:
         seen: set[tuple[str, int]] = set()
         out: list[Candidate] = []
         for i, p in enumerate(passages):
             text = p.article_text
             dateline = find_dateline(text)
             title_stems = _stems(p.title)
+            names = subject_names(p.chunk.article_id, text, p.title)
             spans = article_sentences(p.chunk.article_id, text)
             for j, (s, e) in enumerate(spans):
                 if e <= p.chunk.start or s >= p.chunk.end:
@@ -106,16 +109,17 @@ class ExtractiveBackend(AnswerBackend):
                     continue  # an order planted for an AI is not a fact (the LLM path drops it too)
                 seen.add(key)
                 previous = text[spans[j - 1][0] : spans[j - 1][1]] if j > 0 else ""
-                # A bare date line says nothing by itself; the reader is told what it is.
-                reading = f"The article was published on {sentence}." if is_dateline else sentence
-                out.append(Candidate(passage=i, start=s, end=e, text=sentence, reading_text=reading,
+                # A bare date line says nothing by itself: the reader is told what it is (and its span is not kept).
+                renamed = None if is_dateline else as_asked(sentence, question, names)
+                reading = f"The article was published on {sentence}." if is_dateline else renamed.text
+                out.append(Candidate(passage=i, start=s, end=e, text=sentence, reading_text=reading, renamed=renamed,
                                      context_stems=_stems(sentence) | _stems(previous) | title_stems))
         return out
 
     # --- output ------------------------------------------------------------
     def _compose(self, best: Candidate, passages: list[Passage]) -> Answer:
         # A long sentence is quoted by its clauses around the answer; the citation points at exactly those.
-        span = best.span if best.reading_text == best.text else None
+        span = best.span
         s, e = clauses_around(best.text, span, self.settings.answer_max_words)
         quote = best.text[s:e].rstrip()
         phrase = (span[0] - s, span[1] - s) if span and s <= span[0] and span[1] <= s + len(quote) else None
