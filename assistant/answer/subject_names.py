@@ -59,13 +59,12 @@ class Renamed:
 def as_asked(sentence: str, question: str, names: tuple[str, ...]) -> Renamed:
     """``sentence`` with the subject's other names replaced by the one ``question`` uses, when it uses one the
     sentence does not."""
-    asked = next((n for n in names if _any_of((n,)).search(question)), None)
-    others = [n for n in names if n != asked]
-    if asked is None or not others or _any_of((asked,)).search(sentence):
+    found = _named_in(question, names)
+    if found is None or found[1].search(sentence):
         return Renamed(sentence)
-    pattern = _any_of(tuple(others))
+    asked, _, others = found
     parts, swaps, at, length = [], [], 0, 0
-    for match in pattern.finditer(sentence):
+    for match in others.finditer(sentence):
         parts.append(sentence[at : match.start()])
         length += match.start() - at
         swaps.append((match.start(), match.end(), length, length + len(asked)))
@@ -79,6 +78,14 @@ def as_asked(sentence: str, question: str, names: tuple[str, ...]) -> Renamed:
 
 
 @lru_cache(maxsize=512)
+def _named_in(question: str, names: tuple[str, ...]) -> tuple[str, re.Pattern, re.Pattern] | None:
+    """The subject's name the question uses, as a pattern, and the subject's other names as one (once per question
+    and article, not per sentence); None when it uses none, or the subject has no other."""
+    asked = next((n for n in names if _any_of((n,)).search(question)), None)
+    others = tuple(n for n in names if n != asked)
+    return (asked, _any_of((asked,)), _any_of(others)) if asked is not None and others else None
+
+
 def _any_of(names: tuple[str, ...]) -> re.Pattern:
-    """Any of ``names`` as whole words, in any case."""
+    """Any of ``names`` as whole words, in any case (compiled once: ``re`` keeps the patterns it compiled)."""
     return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b", re.I)
