@@ -21,8 +21,8 @@ from . import reader
 from .base import AnswerBackend
 from .candidates import Candidate
 from .clauses import clauses_around
-from .subject_names import as_asked, subject_names
 from .overview import catalogue, overview
+from .subject_names import as_asked, subject_names
 
 
 @lru_cache(maxsize=512)

@@ -20,17 +20,17 @@ from ..text import split_sentences
 _NAME = r"[A-Z][\w'’.-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w'’.-]*){0,3}(?=\s*[,;:()]|\.?$)"
 _OTHER_NAME = re.compile(rf"\((?:born|née|nee)\s+(?P<born>{_NAME})|\b(?:known|called)\s+as\s+(?P<known>{_NAME})"
                          rf"|\b(?:usually|commonly|often|also)\s+called\s+(?P<called>{_NAME})")
-OPENING_SENTENCES = 1  # where an article gives its subject's names: its first sentence after the title
 
 
 @lru_cache(maxsize=512)
 def subject_names(article_id: str, text: str, title: str) -> tuple[str, ...]:
-    """The article's names for its subject, longest first: its title and the other names its opening gives."""
-    opening = [text[s:e] for s, e in split_sentences(text) if text[s:e].strip("# ").strip() != title]
-    names = {title.strip()} | {
-        name.strip(" .") for sentence in opening[:OPENING_SENTENCES] for match in _OTHER_NAME.finditer(sentence)
-        for name in match.groupdict().values() if name
-    }
+    """The article's names for its subject, longest first: its title and the other names its opening sentence (the
+    first after the title) gives."""
+    lines = [line for line in text.split("\n", 8) if line.strip() and line.strip("# ").strip() != title.strip()]
+    spans = split_sentences(lines[0]) if lines else []
+    opening = lines[0][spans[0][0] : spans[0][1]] if spans else ""
+    names = {title.strip()} | {name.strip(" .") for match in _OTHER_NAME.finditer(opening)
+                               for name in match.groupdict().values() if name}
     return tuple(sorted((n for n in names if n), key=len, reverse=True))
 
 
