@@ -22,6 +22,9 @@ A long job, never run by the tests: resumable from its checkpoint, a progress li
     .venv/bin/python -m bench.train_reader --full --negatives similar --init-from bench/out/reader-full-first \\
         --out bench/out/reader-full --evaluate --ship   # ship it
 
+``--listwise 4`` trains each question's answer sentence side by side with three negatives and adds a loss for
+scoring it above them; measured on the validation set and not kept (docs/experiments.md).
+
 It writes ``reader-adapter.safetensors`` (the format the runtime adds to the packaged weights) and
 ``manifest.json`` (the training file's sha256, the command, seed, commit, steps and validation figures) into
 --out; ``--ship`` puts them in ``assistant/answer/`` as ``reader-weights.safetensors`` (with --full, cut to rank 64 by
@@ -44,6 +47,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +68,7 @@ class Example:
     question: str
     sentence: str
     span: tuple[int, int] | None  # the answer's characters in the sentence; None: the sentence does not answer
+    group: int = -1  # with --listwise: the question whose sentences these are (they are scored against each other)
 
 
 @dataclass
@@ -113,21 +118,49 @@ def training_examples(articles: dict[str, list[dict]], seed: int, negatives: str
     sentences of the article's other paragraphs most like the question (TF-IDF cosine; what retrieval puts before
     the reader when the article does not say), 20 % one of another article."""
     rng = random.Random(seed)
+    examples = []
+    for q, draw_negative in _questions(articles, rng, negatives):
+        examples.append(Example(q.question, q.sentences[q.gold], (q.start, q.end)))
+        negative = draw_negative()
+        if negative:
+            examples.append(Example(q.question, negative, None))
+    rng.shuffle(examples)
+    return bucketed([[e] for e in examples], rng)
+
+
+def listwise_examples(articles: dict[str, list[dict]], seed: int, size: int) -> list[Example]:
+    """Each question's answer sentence with ``size`` - 1 sentences that do not answer it, side by side, drawn as
+    ``similar`` negatives are. The reader learns to score the answer sentence above them, as it must at run time
+    among the retrieved passages' sentences; each sentence is also trained as before (its span, or [CLS])."""
+    rng = random.Random(seed)
+    groups = []
+    for q, draw_negative in _questions(articles, rng, "similar"):
+        negatives = []
+        for _ in range(size * 3):  # a few tries: a draw may find nothing, or a sentence already drawn
+            drawn = draw_negative()
+            if drawn and drawn not in negatives:
+                negatives.append(drawn)
+            if len(negatives) == size - 1:
+                break
+        if len(negatives) == size - 1:
+            n = len(groups)
+            groups.append([Example(q.question, q.sentences[q.gold], (q.start, q.end), n),
+                           *(Example(q.question, s, None, n) for s in negatives)])
+    rng.shuffle(groups)
+    return bucketed(groups, rng, batch=32 // size)
+
+
+def _questions(articles: dict[str, list[dict]], rng: random.Random, negatives: str):
+    """Each training question, in a fixed order, with a function that draws a sentence not answering it."""
     titles = sorted(articles)
     per_article = {title: questions_of(articles[title]) for title in titles}
-    examples = []
     for title in titles:
         paragraphs = per_article[title]
         similar = _similar_sentences(paragraphs) if negatives == "similar" else None
         for p, questions in enumerate(paragraphs):
             for j, q in enumerate(questions):
-                examples.append(Example(q.question, q.sentences[q.gold], (q.start, q.end)))
                 nearest = similar.get((p, j), []) if similar is not None else None
-                negative = _negative(q, paragraphs, p, per_article, titles, title, rng, nearest)
-                if negative:
-                    examples.append(Example(q.question, negative, None))
-    rng.shuffle(examples)
-    return bucketed(examples, rng)
+                yield q, partial(_negative, q, paragraphs, p, per_article, titles, title, rng, nearest)
 
 
 def _similar_sentences(paragraphs: list[list[Question]], top: int = 3) -> dict[tuple[int, int], list[str]]:
@@ -153,15 +186,16 @@ def _similar_sentences(paragraphs: list[list[Question]], top: int = 3) -> dict[t
     return out
 
 
-def bucketed(examples: list[Example], rng: random.Random, batch: int = 32, block: int = 64) -> list[Example]:
-    """The examples reordered so each batch holds examples of similar length (less padding: about 1.4x faster
-    on CPU), the batches still in random order. Deterministic for a seed, so a resumed run sees the same order."""
+def bucketed(units: list[list[Example]], rng: random.Random, batch: int = 32, block: int = 64) -> list[Example]:
+    """The examples (in units kept together: one example, or a question's group) reordered so each batch of
+    ``batch`` units holds examples of similar length (less padding: about 1.4x faster on CPU), the batches still in
+    random order. Deterministic for a seed, so a resumed run sees the same order."""
     batches = []
-    for at in range(0, len(examples), batch * block):
-        chunk = sorted(examples[at : at + batch * block], key=lambda e: len(e.question) + len(e.sentence))
+    for at in range(0, len(units), batch * block):
+        chunk = sorted(units[at : at + batch * block], key=lambda u: max(len(e.question) + len(e.sentence) for e in u))
         batches += [chunk[i : i + batch] for i in range(0, len(chunk), batch)]
     rng.shuffle(batches)
-    return [e for b in batches for e in b]
+    return [e for b in batches for u in b for e in u]
 
 
 def _negative(q, paragraphs, p, per_article, titles, title, rng, nearest=None) -> str | None:
@@ -219,6 +253,31 @@ def masked_logits(model, enc):
     readable = torch.tensor([[s == 1 or i == 0 for i, s in enumerate(enc.sequence_ids(b))]
                              for b in range(enc["input_ids"].shape[0])])
     return start.masked_fill(~readable, -1e4), end.masked_fill(~readable, -1e4)
+
+
+def answerabilities(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+    """Per row, as the runtime scores it: the best span's start+end score (within MAX_SPAN_TOKENS, [CLS] and the
+    question masked already) minus [CLS]'s. Differentiable through the best span."""
+    n = start.shape[1]
+    spans = start[:, 1:, None] + end[:, None, 1:]
+    allowed = torch.triu(torch.ones(n - 1, n - 1, dtype=torch.bool)) & ~torch.triu(
+        torch.ones(n - 1, n - 1, dtype=torch.bool), diagonal=MAX_SPAN_TOKENS)
+    best = spans.masked_fill(~allowed, -1e4).flatten(1).max(dim=1).values
+    return best - (start[:, 0] + end[:, 0])
+
+
+def listwise_loss(start: torch.Tensor, end: torch.Tensor, batch: list[Example]) -> torch.Tensor:
+    """Cross-entropy of each question's answer sentence among its group's sentences, by answerability."""
+    scores = answerabilities(start, end)
+    groups: dict[int, list[int]] = {}
+    for row, example in enumerate(batch):
+        groups.setdefault(example.group, []).append(row)
+    losses = []
+    for rows in groups.values():
+        gold = [i for i, row in enumerate(rows) if batch[row].span is not None]
+        if len(rows) > 1 and len(gold) == 1:
+            losses.append(torch.nn.functional.cross_entropy(scores[rows][None], torch.tensor(gold)))
+    return torch.stack(losses).mean() if losses else scores.sum() * 0.0
 
 
 def best_spans(start: torch.Tensor, end: torch.Tensor, enc) -> list[tuple[float, int, int]]:
@@ -313,6 +372,9 @@ def main() -> None:
     parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--negatives", choices=["random", "similar"], default="random",
                         help="how a question's non-answering sentence is drawn (see training_examples)")
+    parser.add_argument("--listwise", type=int, metavar="SIZE",
+                        help="train on groups of SIZE sentences per question (its answer sentence and SIZE - 1 similar "
+                             "negatives), adding a loss for scoring the answer sentence above the others")
     parser.add_argument("--init-from", type=Path,
                         help="start from the weights of another run's --out (a warm start: fresh optimiser and schedule)")
     parser.add_argument("--evaluate", action="store_true", help="only print the validation figures of --out")
@@ -333,7 +395,9 @@ def main() -> None:
     train = {t: articles[t] for t in titles if t not in held}
     validation = [q for t in sorted(held) for qs in questions_of(articles[t]) for q in qs]
     validation = random.Random(args.seed).sample(validation, min(args.validate_on, len(validation)))
-    examples = training_examples(train, args.seed if args.order_seed is None else args.order_seed, args.negatives)
+    order_seed = args.seed if args.order_seed is None else args.order_seed
+    examples = (listwise_examples(train, order_seed, args.listwise) if args.listwise
+                else training_examples(train, order_seed, args.negatives))
     print(f"{len(train)} training articles, {len(examples)} examples "
           f"({sum(e.span is None for e in examples)} that do not answer); {len(held)} held-out articles, "
           f"{len(validation)} validation questions", flush=True)
@@ -369,6 +433,8 @@ def main() -> None:
             start, end = masked_logits(model, enc)
             loss = (torch.nn.functional.cross_entropy(start[rows], torch.tensor(starts))
                     + torch.nn.functional.cross_entropy(end[rows], torch.tensor(ends))) / 2
+            if args.listwise:
+                loss = loss + listwise_loss(start, end, batch)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -402,7 +468,8 @@ def main() -> None:
         "training_file_sha256": sha256(args.data),
         "command": " ".join(["python -m bench.train_reader", *sys.argv[1:]]),
         "seed": args.seed, "commit": commit, "steps": step, "batch": args.batch, "lr": args.lr, "full": args.full, "rank": None if args.full else args.rank,
-        "max_tokens": args.max_tokens, "negatives": args.negatives, "order_seed": args.order_seed,
+        "max_tokens": args.max_tokens, "negatives": "similar" if args.listwise else args.negatives, "listwise": args.listwise,
+        "order_seed": args.order_seed,
         "init_from": str(args.init_from) if args.init_from else None, "held_out_articles": sorted(held), "validation": figures,
     }
     if args.evaluate and manifest_path.exists():  # the run that trained it stays on record; only the figures change

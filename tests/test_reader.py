@@ -137,3 +137,52 @@ def test_warming_up_builds_the_reader_and_word_vectors_once_so_no_question_waits
     made = built.stat().st_ino, vectors.stat().st_ino
     assistant.warm_up()  # a restart finds them
     assert (built.stat().st_ino, vectors.stat().st_ino) == made
+
+
+def _articles() -> dict[str, list[dict]]:
+    """Three small articles in SQuAD's shape: two paragraphs of three sentences, a question on each sentence."""
+    articles = {}
+    for a, topic in enumerate(["harbour", "orchard", "railway"]):
+        paragraphs = []
+        for p in range(2):
+            sentences = [f"The {topic} number {p}{s} was opened in {1900 + 10 * a + 3 * p + s} by the mayor."
+                         for s in range(3)]
+            context = " ".join(sentences)
+            qas = []
+            for s in range(3):
+                year = str(1900 + 10 * a + 3 * p + s)
+                qas.append({"id": f"{a}{p}{s}", "question": f"When was the {topic} number {p}{s} opened?",
+                            "answers": [{"text": year, "start": context.index(year)}], "ambiguous": False})
+            paragraphs.append({"title": topic, "context": context, "qas": qas})
+        articles[topic] = paragraphs
+    return articles
+
+
+def test_listwise_training_keeps_each_question_with_its_negatives_in_one_batch():
+    from bench.train_reader import listwise_examples
+
+    examples = listwise_examples(_articles(), seed=13, size=4)
+    assert len(examples) % 4 == 0 and examples
+    for at in range(0, len(examples), 32):  # the training loop's batches
+        groups: dict[int, list] = {}
+        for example in examples[at : at + 32]:
+            groups.setdefault(example.group, []).append(example)
+        for group in groups.values():
+            assert len(group) == 4 and len({e.question for e in group}) == 1
+            (answer,) = [e for e in group if e.span is not None]  # one answer sentence, three that do not answer
+            asked = answer.question.removeprefix("When was the ").removesuffix(" opened?")
+            year = answer.sentence[answer.span[0] : answer.span[1]]
+            assert asked in answer.sentence and year.isdigit()
+            assert len({e.sentence for e in group}) == 4 and all(year not in e.sentence for e in group if e is not answer)
+
+
+def test_training_scores_answerability_as_the_runtime_does():
+    """The listwise loss ranks sentences by the best span less [CLS], as best_spans (and the runtime) score them."""
+    import torch
+
+    from bench.train_reader import answerabilities, best_spans
+
+    torch.manual_seed(0)
+    start, end = torch.randn(5, 40), torch.randn(5, 40)
+    expected = [a for a, _, _ in best_spans(start, end, None)]
+    assert torch.allclose(answerabilities(start, end), torch.tensor(expected), atol=1e-5)
