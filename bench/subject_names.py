@@ -37,22 +37,21 @@ def main() -> None:
                 renamed = [as_asked(s, qa["question"], names) for s in sentences]
                 if gold is None or not any(r.swaps for r in renamed):
                     continue
-
-                def exact(span) -> bool:
-                    return span is not None and any(
-                        normalise(sentences[gold][span[0] : span[1]]) == normalise(a["text"]) for a in qa["answers"])
-
                 plain = read(qa["question"], sentences)
                 as_named = read(qa["question"], [r.text for r in renamed])
                 span = as_named[gold].span
                 rows.append((int(np.argmax([r.answerability for r in plain])) == gold,
                              int(np.argmax([r.answerability for r in as_named])) == gold,
-                             exact(plain[gold].span),
-                             exact(renamed[gold].span_in_sentence(span) if span else None)))
+                             _exact(sentences[gold], plain[gold].span, qa["answers"]),
+                             _exact(sentences[gold], renamed[gold].span_in_sentence(span) if span else None, qa["answers"])))
     right = np.mean(rows, axis=0)
     print(f"{len(rows)} questions on articles with another name for their subject\n")
     print("| read | answer sentence scores highest | span exact match |\n|---|---|---|")
     print(f"| as written | {right[0]:.3f} | {right[2]:.3f} |\n| subject named as asked | {right[1]:.3f} | {right[3]:.3f} |")
+
+
+def _exact(sentence: str, span: tuple[int, int] | None, answers: list[dict]) -> bool:
+    return span is not None and any(normalise(sentence[span[0] : span[1]]) == normalise(a["text"]) for a in answers)
 
 
 if __name__ == "__main__":
