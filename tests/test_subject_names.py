@@ -55,3 +55,13 @@ def test_a_sentence_is_read_as_written_otherwise(question):
 def test_an_article_with_one_name_reads_as_written():
     assert as_asked("TimeWarner said sales rose 2%.", 'What rose 2% in "Ad sales boost Time Warner profit"?',
                     ("Ad sales boost Time Warner profit",)) == Renamed("TimeWarner said sales rose 2%.")
+
+
+@pytest.mark.fast
+def test_every_other_name_in_a_sentence_is_renamed_and_spans_map_back_past_each():
+    sentence = "Temüjin's mother raised Temüjin alone after 1171."
+    renamed = as_asked(sentence, "Who raised Genghis Khan?", ("Genghis Khan", "Temüjin"))
+    assert renamed.text == "Genghis Khan's mother raised Genghis Khan alone after 1171."
+    for word in ("mother", "alone after 1171"):
+        at = renamed.text.index(word)
+        assert sentence[slice(*renamed.span_in_sentence((at, at + len(word))))] == word

@@ -63,18 +63,11 @@ def as_asked(sentence: str, question: str, names: tuple[str, ...]) -> Renamed:
     if found is None or found[1].search(sentence):
         return Renamed(sentence)
     asked, _, others = found
-    parts, swaps, at, length = [], [], 0, 0
+    swaps, longer = [], 0  # how much longer the renamed text is so far
     for match in others.finditer(sentence):
-        parts.append(sentence[at : match.start()])
-        length += match.start() - at
-        swaps.append((match.start(), match.end(), length, length + len(asked)))
-        parts.append(asked)
-        length += len(asked)
-        at = match.end()
-    if not swaps:
-        return Renamed(sentence)
-    parts.append(sentence[at:])
-    return Renamed("".join(parts), tuple(swaps))
+        swaps.append((match.start(), match.end(), match.start() + longer, match.start() + longer + len(asked)))
+        longer += len(asked) - (match.end() - match.start())
+    return Renamed(others.sub(lambda _: asked, sentence), tuple(swaps)) if swaps else Renamed(sentence)
 
 
 @lru_cache(maxsize=512)
