@@ -28,11 +28,12 @@ from assistant.eval.questions import load_questions
 from assistant.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+NEVER = 1e9  # a stop score no sentence reaches (None would leave the setting at its default)
 BUDGET, PENALTY = 4, 1.5  # the shipped reader_sentences and rank_penalty, for the stop-score table
 
 
 def collect(folder: Path) -> list[dict]:
-    assistant = open_eval_index(folder / "articles", load_settings(reader_sentences=0, reader_stop_score=None), default_cache_root()).assistant
+    assistant = open_eval_index(folder / "articles", load_settings(reader_sentences=0, reader_stop_score=NEVER), default_cache_root()).assistant
     backend = assistant.backend("extractive")
     assert isinstance(backend, ExtractiveBackend)
     rows = []
