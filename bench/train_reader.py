@@ -13,14 +13,12 @@ against the negatives above).
 
 A long job, never run by the tests: resumable from its checkpoint, a progress line every few steps, a fixed seed.
 
-    # what `make fit-reader` runs, and what ships: 2,500 steps with random negatives, then 2,500 more from there
-    # with negatives like the question (the sentences retrieval would put before the reader)
-    nice -n 19 .venv/bin/python -m bench.train_reader --full --steps 2500 --lr 1e-4 --out bench/out/reader-full-first
-    nice -n 19 .venv/bin/python -m bench.train_reader --full --negatives similar --init-from bench/out/reader-full-first \\
-        --steps 2500 --lr 5e-5 --out bench/out/reader-full
+    # what `make fit-reader` runs, and what ships: 5,000 steps (about one pass over the training questions) whose
+    # non-answering sentences are often like the question (the sentences retrieval would put before the reader)
+    nice -n 19 .venv/bin/python -m bench.train_reader --full --negatives similar --steps 5000 --lr 1e-4 \\
+        --out bench/out/reader-full
     .venv/bin/python -m bench.train_reader --full --out bench/out/reader-full --evaluate   # the figures again
-    .venv/bin/python -m bench.train_reader --full --negatives similar --init-from bench/out/reader-full-first \\
-        --out bench/out/reader-full --evaluate --ship   # ship it
+    .venv/bin/python -m bench.train_reader --full --out bench/out/reader-full --evaluate --ship   # ship it
 
 ``--listwise 4`` trains each question's answer sentence side by side with three negatives and adds a loss for
 scoring it above them; measured on the validation set and not kept (docs/experiments.md).
@@ -390,11 +388,8 @@ def main() -> None:
     checkpoint = args.out / "checkpoint.pt"
 
     articles = read_articles(args.data)
-    titles = sorted(articles)
-    held = set(random.Random(args.seed).sample(titles, args.holdout))
-    train = {t: articles[t] for t in titles if t not in held}
-    validation = [q for t in sorted(held) for qs in questions_of(articles[t]) for q in qs]
-    validation = random.Random(args.seed).sample(validation, min(args.validate_on, len(validation)))
+    held, validation = held_out(articles, args.seed, args.holdout, args.validate_on)
+    train = {t: articles[t] for t in sorted(articles) if t not in held}
     order_seed = args.seed if args.order_seed is None else args.order_seed
     examples = (listwise_examples(train, order_seed, args.listwise) if args.listwise
                 else training_examples(train, order_seed, args.negatives))
@@ -480,15 +475,28 @@ def main() -> None:
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     print(f"wrote {adapter} ({adapter.stat().st_size / 2**20:.1f} MB) and manifest.json", flush=True)
     if args.ship:
-        shipped = ROOT / "assistant" / "answer"
-        if args.full:  # the blocks' changes at rank 64: half the file, the same answers (reader_weights.low_rank)
-            low_rank(adapter, shipped / "reader-weights.safetensors")
-        else:
-            shutil.copyfile(adapter, shipped / "reader-weights.safetensors")
-        shipped_as = ("the transformer blocks' changes cut to rank 64 (bench.reader_weights.low_rank); the validation "
-                      "figures are the full change's") if args.full else "as trained"
-        (shipped / "reader-manifest.json").write_text(json.dumps(manifest | {"shipped_as": shipped_as}, indent=1) + "\n")
-        print(f"shipped: {shipped / 'reader-weights.safetensors'} and reader-manifest.json", flush=True)
+        ship(adapter, manifest, args.full)
+
+
+def held_out(articles: dict[str, list[dict]], seed: int, holdout: int, validate_on: int) -> tuple[set[str], list[Question]]:
+    """The ``holdout`` whole articles kept out of training (drawn by ``seed``) and ``validate_on`` of their questions."""
+    held = set(random.Random(seed).sample(sorted(articles), holdout))
+    validation = [q for t in sorted(held) for qs in questions_of(articles[t]) for q in qs]
+    return held, random.Random(seed).sample(validation, min(validate_on, len(validation)))
+
+
+def ship(adapter: Path, manifest: dict, full: bool) -> None:
+    """Put a trained reader in ``assistant/answer/``: its weights (with ``full``, the blocks' changes at rank 64: half
+    the file, the same answers, reader_weights.low_rank) and its manifest."""
+    shipped = ROOT / "assistant" / "answer"
+    if full:
+        low_rank(adapter, shipped / "reader-weights.safetensors")
+    else:
+        shutil.copyfile(adapter, shipped / "reader-weights.safetensors")
+    shipped_as = ("the transformer blocks' changes cut to rank 64 (bench.reader_weights.low_rank); the validation "
+                  "figures are the full change's") if full else "as trained"
+    (shipped / "reader-manifest.json").write_text(json.dumps(manifest | {"shipped_as": shipped_as}, indent=1) + "\n")
+    print(f"shipped: {shipped / 'reader-weights.safetensors'} and reader-manifest.json", flush=True)
 
 
 if __name__ == "__main__":
