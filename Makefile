@@ -14,7 +14,7 @@ help:
 	@echo "make test-fast  make lint, then the tests that load no model and start no server or browser (seconds)"
 	@echo "make lint    ruff over assistant/, bench/ and tests/"
 	@echo "make eval    score the assistant on ../shared/evaldata/xquad-dev and print the summary"
-	@echo "make fit-reader  train the reader on SQuAD 1.1 (two stages, about an hour on 2 idle cores; never run by the tests)"
+	@echo "make fit-reader  train the reader on SQuAD 1.1 (about an hour on 2 idle cores; never run by the tests)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,10 +72,8 @@ eval: $(STAMP)
 # print its validation figures. Never run by the tests.
 READER_OUT ?= bench/out/reader-full
 fit-reader: $(STAMP)
-	nice -n 19 $(BIN)/python -m bench.train_reader --full --steps 2500 --lr 1e-4 --out $(READER_OUT)-first
-	nice -n 19 $(BIN)/python -m bench.train_reader --full --negatives similar --init-from $(READER_OUT)-first \
-		--steps 2500 --lr 5e-5 --out $(READER_OUT)
-	@echo "to ship it: $(BIN)/python -m bench.train_reader --full --negatives similar --init-from $(READER_OUT)-first --out $(READER_OUT) --evaluate --ship"
+	nice -n 19 $(BIN)/python -m bench.train_reader --full --negatives similar --steps 5000 --lr 1e-4 --out $(READER_OUT)
+	@echo "to ship it: $(BIN)/python -m bench.train_reader --full --out $(READER_OUT) --evaluate --ship"
 
 clean-index:
 	find index -mindepth 1 ! -name README.md -exec rm -rf {} +

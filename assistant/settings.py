@@ -87,7 +87,7 @@ class Settings(BaseSettings):
         "passages'; bench/reader_choices.py).",
     )
     reader_stop_score: float | None = Field(
-        6.0, description="The reader stops reading candidates once one scores this (answerability less the rank "
+        8.0, description="The reader stops reading candidates once one scores this (answerability less the rank "
         "penalty): a later one hardly ever scores higher, and each costs about 5 ms (None = read all "
         "`reader_sentences`; bench/reader_choices.py).",
     )
