@@ -85,8 +85,10 @@ def said_in(text: str, answers: list[str]) -> bool:
 def once_each(pool: list[dict]) -> list[dict]:
     """The pool without repeats, in order: the training file repeats a few paragraphs, question ids and all (dropped
     after the shuffle, so the sets drawn before this was noticed stay as they were)."""
-    seen: set[str] = set()
-    return [q for q in pool if not (q["id"] in seen or seen.add(q["id"]))]
+    first: dict[str, dict] = {}
+    for question in pool:
+        first.setdefault(question["id"], question)
+    return list(first.values())
 
 
 def round_robin(pools: dict[str, list[dict]], total: int, rng: random.Random) -> list[dict]:
