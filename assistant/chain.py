@@ -76,7 +76,7 @@ class AnswerChain:
         if named is not None:
             filters = filters.model_copy(update={"article_ids": named.article_ids})
         if request.kind == "factoid":
-            standalone = condense(question, history)
+            standalone = condense(named.asked_without(question) if named else question, history)
             return Prepared(standalone, self.retriever.search(standalone, filters=filters, k=k), request)
         known = {a.id: a for a in index.articles(scope)}
         if not known:

@@ -163,7 +163,11 @@ def test_an_overview_of_an_article_named_by_its_title(over_articles, request_):
 
 def test_a_question_naming_an_article_in_quotes_is_scoped_to_it(over_articles):
     answer = over_articles.ask('What rose 2% in "Ad sales boost Time Warner profit"?')
-    assert sources_of(answer) <= {"timewarner.txt"} and "sales" in answer.answer
+    assert sources_of(answer) == {"timewarner.txt"} and "sales" in answer.answer and not answer.refused
+    # the title says where to look, not what is asked: the reader never reads it as part of the question
+    assert answer.question == "What rose 2% in?"
+    curly = over_articles.ask("According to “Ad sales boost TimeWarner profits”, what rose 2%?")  # loosely quoted
+    assert sources_of(curly) == {"timewarner.txt"} and curly.question == "According to, what rose 2%?"
 
 
 def test_an_ambiguous_title_says_which_articles_it_could_be(over_articles):
