@@ -14,9 +14,12 @@ against the negatives above).
 A long job, never run by the tests: resumable from its checkpoint, a progress line every few steps, a fixed seed.
 
     # what `make fit-reader` runs, and what ships: 5,000 steps (about one pass over the training questions) whose
-    # non-answering sentences are often like the question (the sentences retrieval would put before the reader)
+    # non-answering sentences are often like the question (the sentences retrieval would put before the reader),
+    # then a second pass from those weights, in another order and with other negatives drawn, at half the rate
     nice -n 19 .venv/bin/python -m bench.train_reader --full --negatives similar --steps 5000 --lr 1e-4 \\
-        --out bench/out/reader-full
+        --out bench/out/reader-full-1
+    nice -n 19 .venv/bin/python -m bench.train_reader --full --negatives similar --steps 5000 --lr 5e-5 \\
+        --init-from bench/out/reader-full-1 --order-seed 15 --out bench/out/reader-full
     .venv/bin/python -m bench.train_reader --full --out bench/out/reader-full --evaluate   # the figures again
     .venv/bin/python -m bench.train_reader --full --out bench/out/reader-full --evaluate --ship   # ship it
 
