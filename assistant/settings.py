@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     # --- answer ------------------------------------------------------------
     backend: str = Field("extractive", description="Answer backend (`assistant backends`: extractive, openai, local).")
     answerability_threshold: float = Field(
-        -2.0,
+        -1.75,
         description="The reader's answerability (best span score minus its no-answer score) below which the "
         "extractive backend says the articles do not answer; chosen on held-out SQuAD articles (bench/squad_val.py).",
     )
@@ -92,7 +92,7 @@ class Settings(BaseSettings):
         "`reader_sentences`; bench/reader_choices.py).",
     )
     rank_penalty: float = Field(
-        1.5, ge=0, description="Subtracted from a sentence's answerability per retrieval rank of its passage below "
+        1.0, ge=0, description="Subtracted from a sentence's answerability per retrieval rank of its passage below "
         "the first, when choosing the sentence to quote (bench/reader_choices.py).",
     )
     answer_max_words: int = Field(

@@ -4,9 +4,9 @@ Run ``assistant eval`` with ``ASSISTANT_ANSWERABILITY_THRESHOLD=-1000`` (nothing
 best sentence's answerability as ``support``), then this prints, per threshold, the figures a run refusing below
 it would get: str_em, highlight_em, citation_precision, refusal_recall and false_refusal_rate. The shipped
 threshold is chosen this way on held-out SQuAD articles (bench/squad_val.py): the highest refusal recall with
-false refusals at most --max-frr.
+false refusals at most --max-frr, among thresholds --step apart (the table shows every 0.5 and the one chosen).
 
-    .venv/bin/python -m bench.sweep_threshold bench/out/val/reader/results.jsonl [--max-frr 0.05]
+    .venv/bin/python -m bench.sweep_threshold bench/out/val/reader/results.jsonl [--max-frr 0.05] [--step 0.05]
 """
 
 from __future__ import annotations
@@ -42,18 +42,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path)
     parser.add_argument("--max-frr", type=float, default=0.05)
+    parser.add_argument("--step", type=float, default=0.05,
+                        help="the thresholds tried, this far apart (0.5 was too coarse to tell two settings apart)")
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if r.get("support") is not None and not r.get("error")]
     if any(r["refused"] for r in rows):
         raise SystemExit(f"{args.results}: some answers were refused; run with ASSISTANT_ANSWERABILITY_THRESHOLD=-1000")
-    table = [figures(rows, t) for t in np.round(np.arange(-6, 8.01, 0.5), 2)]
+    tried = [figures(rows, t) for t in np.round(np.arange(-6, 8 + args.step / 2, args.step), 2) + 0.0]  # no "-0"
+    fits = [f for f in tried if round(f["false_refusal_rate"], 6) <= args.max_frr]
+    best = max(fits, key=lambda f: (f["refusal_recall"], -f["threshold"]))
     print("| threshold | str_em | highlight_em | citation_precision | refusal_recall | false_refusal_rate |")
     print("|---|---|---|---|---|---|")
-    for f in table:
-        print("| " + " | ".join(f"{f[k]:g}" if k == "threshold" else f"{f[k]:.3f}" for k in f) + " |")
-    fits = [f for f in table if round(f["false_refusal_rate"], 6) <= args.max_frr]
-    best = max(fits, key=lambda f: (f["refusal_recall"], -f["threshold"]))
+    for f in tried:
+        if f is best or abs(f["threshold"] * 2 - round(f["threshold"] * 2)) < 1e-9:
+            print("| " + " | ".join(f"{f[k]:g}" if k == "threshold" else f"{f[k]:.3f}" for k in f) + " |")
     print(f"\nhighest refusal recall with false refusals <= {args.max_frr}: threshold {best['threshold']:g} "
           f"(refusal_recall {best['refusal_recall']:.3f}, false_refusal_rate {best['false_refusal_rate']:.3f}, "
           f"str_em {best['str_em']:.3f})")

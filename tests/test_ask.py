@@ -68,12 +68,8 @@ def test_follow_up_questions_resolve_pronouns(seeded_assistant):
     assert "Moscow" in first.answer
     history.append(Turn(question="Which city is John Kerry visiting?", answer=first.answer))
     second = seeded_assistant.ask("Who will he meet on Friday?", history)
-    assert second.question == "Who will John Kerry meet on Friday?" and not second.refused
-    # A known miss (docs/measurements.md, "What limits the figures"), strict so that a reader that gets it right
-    # fails here until this line changes: the sentence naming Lavrov reads 7.2 but its passage ranks second for
-    # "John Kerry" (less the rank penalty, 5.7), and the first passage's opening sentence reads 6.0. Asked after
-    # "What does JIG stand for?" (tests/test_api.py) the question says "Kerry", and Lavrov is the answer.
-    assert "Lavrov" not in second.answer and "John Kerry visits Moscow" in second.answer
+    assert second.question == "Who will John Kerry meet on Friday?"
+    assert "Lavrov" in second.answer and not second.refused
     history.append(Turn(question="Who will he meet on Friday?", answer=second.answer))
     third = seeded_assistant.ask("Did he deny the report?", history)
     assert "did not deny the report" in third.answer
