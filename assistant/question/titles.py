@@ -42,8 +42,8 @@ class NamedArticles:
 
     def asked_without(self, question: str) -> str:
         """The question without the quotation that named the article: the title is where to look, not what is
-        asked, and the reader reads its words as part of the question ('What rose 2% in "Ad sales boost Time
-        Warner profit"?' read as answered -2.4 against 4.7 without it)."""
+        asked, and the reader reads its words as part of the question (for 'What rose 2% in "Ad sales boost Time
+        Warner profit"?' the answer sentence scored -2.4 with them, 4.7 without)."""
         if not self.quotation or self.quotation not in question:
             return question
         rest = " ".join(question.replace(self.quotation, " ", 1).split())
