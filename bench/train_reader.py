@@ -23,6 +23,9 @@ A long job, never run by the tests: resumable from its checkpoint, a progress li
     .venv/bin/python -m bench.train_reader --full --out bench/out/reader-full --evaluate   # the figures again
     .venv/bin/python -m bench.train_reader --full --out bench/out/reader-full --evaluate --ship   # ship it
 
+``--swapped 0.5`` trains half the questions that name a detail of their answer sentence against that sentence with
+the detail swapped for another the article names (a question the sentence is about but does not answer).
+
 ``--listwise 4`` trains each question's answer sentence side by side with three negatives and adds a loss for
 scoring it above them; measured on the validation set and not kept (docs/experiments.md).
 
@@ -111,17 +114,29 @@ def questions_of(paragraphs: list[dict]) -> list[list[Question]]:
     return out
 
 
-def training_examples(articles: dict[str, list[dict]], seed: int, negatives: str = "random") -> list[Example]:
+def training_examples(articles: dict[str, list[dict]], seed: int, negatives: str = "random",
+                      swapped: float = 0.0) -> list[Example]:
     """Each question with its answer sentence, and with one sentence that does not answer it.
 
     ``random``: half the time another sentence of its paragraph, else one of another paragraph of the article
     (30 %) or of another article. ``similar``: 40 % another sentence of its paragraph, 40 % one of the three
     sentences of the article's other paragraphs most like the question (TF-IDF cosine; what retrieval puts before
-    the reader when the article does not say), 20 % one of another article."""
+    the reader when the article does not say), 20 % one of another article.
+
+    ``swapped``: the share of questions whose negative is instead the question itself with one named detail that
+    its answer sentence holds (a name, place, date, number) replaced by another of the same kind from the article,
+    read against that sentence (swapped_detail): the sentence is about the question's subject and still does not
+    answer it, as when an article says Monday and the question asks about Tuesday."""
     rng = random.Random(seed)
+    entities = question_entities(articles) if swapped else {}
     examples = []
     for q, draw_negative in _questions(articles, rng, negatives):
         examples.append(Example(q.question, q.sentences[q.gold], (q.start, q.end)))
+        if swapped and rng.random() < swapped:
+            asked = swapped_detail(q, entities, rng)
+            if asked:
+                examples.append(Example(asked, q.sentences[q.gold], None))
+                continue
         negative = draw_negative()
         if negative:
             examples.append(Example(q.question, negative, None))
@@ -162,6 +177,50 @@ def _questions(articles: dict[str, list[dict]], rng: random.Random, negatives: s
             for j, q in enumerate(questions):
                 nearest = similar.get((p, j), []) if similar is not None else None
                 yield q, partial(_negative, q, paragraphs, p, per_article, titles, title, rng, nearest)
+
+
+def question_entities(articles: dict[str, list[dict]]) -> dict[str, object]:
+    """Per training question, its article and its named details (spaCy's named entities), and per article, every
+    detail its questions name by kind: ``{question: (title, [(start, end, label)]), (title, label): [texts]}``."""
+    from assistant.question.parse import nlp as spacy_pipeline
+
+    nlp = spacy_pipeline()
+    asked = [(title, qa["question"]) for title in sorted(articles) for paragraph in articles[title]
+             for qa in paragraph["qas"]]
+    found: dict = {}
+    with nlp.select_pipes(enable=["ner"]):
+        for (title, question), doc in zip(asked, nlp.pipe((q for _, q in asked), batch_size=512)):
+            # a detail is swapped without its "the", which the question keeps
+            found[question] = (title, [(e.start_char + 4 * e.text.lower().startswith("the "), e.end_char, e.label_)
+                                       for e in doc.ents])
+            for e in doc.ents:
+                kind = found.setdefault((title, e.label_), [])
+                text = re.sub(r"^the ", "", e.text, flags=re.I)  # the question has its own article before it
+                if text not in kind:
+                    kind.append(text)
+    return found
+
+
+def swapped_detail(q: Question, entities: dict, rng: random.Random) -> str | None:
+    """The question with one detail that its answer sentence holds (outside the answer) replaced by another of
+    the same kind named elsewhere in the article and absent from the sentence; None when it has no such detail."""
+    sentence = q.sentences[q.gold]
+    title, named = entities.get(q.question, (None, []))
+
+    def says(text: str, detail: str) -> bool:  # as a whole word: "6" is not said by "2008"
+        return re.search(rf"(?<!\w){re.escape(detail)}(?!\w)", text, re.I) is not None
+
+    shared = [(s, e, label) for s, e, label in named
+              if says(sentence, q.question[s:e]) and not any(says(a, q.question[s:e]) or says(q.question[s:e], a)
+                                                             for a in q.answers)]
+    rng.shuffle(shared)
+    for s, e, label in shared:
+        detail = q.question[s:e]
+        others = [t for t in entities.get((title, label), []) if not says(sentence, t)
+                  and not says(t, detail) and not says(detail, t)]
+        if others:
+            return q.question[:s] + rng.choice(others) + q.question[e:]
+    return None
 
 
 def _similar_sentences(paragraphs: list[list[Question]], top: int = 3) -> dict[tuple[int, int], list[str]]:
@@ -373,6 +432,9 @@ def main() -> None:
     parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--negatives", choices=["random", "similar"], default="random",
                         help="how a question's non-answering sentence is drawn (see training_examples)")
+    parser.add_argument("--swapped", type=float, default=0.0, metavar="SHARE",
+                        help="the share of questions trained against their own answer sentence with one detail of "
+                             "the question swapped for another of the article's (see training_examples)")
     parser.add_argument("--listwise", type=int, metavar="SIZE",
                         help="train on groups of SIZE sentences per question (its answer sentence and SIZE - 1 similar "
                              "negatives), adding a loss for scoring the answer sentence above the others")
@@ -395,7 +457,7 @@ def main() -> None:
     train = {t: articles[t] for t in sorted(articles) if t not in held}
     order_seed = args.seed if args.order_seed is None else args.order_seed
     examples = (listwise_examples(train, order_seed, args.listwise) if args.listwise
-                else training_examples(train, order_seed, args.negatives))
+                else training_examples(train, order_seed, args.negatives, args.swapped))
     print(f"{len(train)} training articles, {len(examples)} examples "
           f"({sum(e.span is None for e in examples)} that do not answer); {len(held)} held-out articles, "
           f"{len(validation)} validation questions", flush=True)

@@ -186,3 +186,28 @@ def test_training_scores_answerability_as_the_runtime_does():
     start, end = torch.randn(5, 40), torch.randn(5, 40)
     expected = [a for a, _, _ in best_spans(start, end, None)]
     assert torch.allclose(answerabilities(start, end), torch.tensor(expected), atol=1e-5)
+
+
+def test_a_swapped_detail_makes_the_answer_sentence_a_negative_for_the_question():
+    """--swapped: the question with one detail its answer sentence holds (not the answer) replaced by a detail of the
+    same kind that the article names elsewhere, read against that sentence as one that does not answer."""
+    import random
+
+    from bench.train_reader import question_entities, questions_of, swapped_detail, training_examples
+
+    context = ("The new bridge in London was opened by Alice Brown on Monday. "
+               "The old bridge in Paris was closed by Robert Smith on Tuesday.")
+    qas = [("Who opened the new bridge in London?", "Alice Brown"), ("Who closed the old bridge in Paris?", "Robert Smith"),
+           ("When did Alice Brown open the bridge?", "Monday"), ("When did Robert Smith close the bridge?", "Tuesday")]
+    articles = {"Bridges": [{"title": "Bridges", "context": context, "qas": [
+        {"id": str(i), "question": q, "answers": [{"text": a, "start": context.index(a)}]} for i, (q, a) in enumerate(qas)]}]}
+    entities = question_entities(articles)
+    (questions,) = questions_of(articles["Bridges"])
+    swapped = {q.question: swapped_detail(q, entities, random.Random(0)) for q in questions}
+    assert swapped["Who opened the new bridge in London?"] == "Who opened the new bridge in Paris?"
+    assert swapped["When did Alice Brown open the bridge?"] == "When did Robert Smith open the bridge?"
+
+    examples = training_examples(articles, seed=13, negatives="similar", swapped=1.0)
+    negatives = {(e.question, e.sentence) for e in examples if e.span is None}
+    assert ("Who opened the new bridge in Paris?", "The new bridge in London was opened by Alice Brown on Monday.") in negatives
+    assert {e.question for e in examples if e.span is not None} == {q for q, _ in qas}  # the questions as asked
