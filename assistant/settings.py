@@ -78,14 +78,8 @@ class Settings(BaseSettings):
     backend: str = Field("extractive", description="Answer backend (`assistant backends`: extractive, openai, local).")
     answerability_threshold: float = Field(
         -1.75,
-        description="The reader's answerability (best span score minus its no-answer score; plus "
-        "`refusal_retrieval_weight` × the top passage's retrieval score) below which the extractive backend says the "
-        "articles do not answer; chosen on held-out SQuAD articles (bench/squad_val.py, bench/sweep_threshold.py).",
-    )
-    refusal_retrieval_weight: float = Field(
-        0.0, ge=0, description="Weight of the top passage's retrieval score (dense cosine) added to the reader's "
-        "answerability when deciding whether the articles answer: the reader reads one sentence, retrieval saw "
-        "how close the whole passage is to the question.",
+        description="The reader's answerability (best span score minus its no-answer score) below which the "
+        "extractive backend says the articles do not answer; chosen on held-out SQuAD articles (bench/squad_val.py).",
     )
     reader_sentences: int = Field(
         4, ge=0, description="Candidate sentences the reader reads per question, the most promising first "

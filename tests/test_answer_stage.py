@@ -52,15 +52,9 @@ def test_the_articles_not_holding_the_answer_is_said_plainly(seeded_assistant, m
     answered = seeded_assistant.ask("Which city is John Kerry visiting?")
     assert not answered.refused and answered.support >= seeded_assistant.settings.answerability_threshold
     assert "Moscow" in answered.citations[0].phrase
-    never = make_assistant(answerability_threshold=-1000, refusal_retrieval_weight=10)
+    never = make_assistant(answerability_threshold=-1000)
     assert never.ingest([ROOT / "seeds"]).ok
-    answered_anyway = never.ask(unanswerable)
-    assert not answered_anyway.refused
-    # what decides: the reader's answerability, plus the weighted retrieval score of the top passage
-    signals = answered_anyway.refusal_signals
-    assert 0 < signals["retrieval"] <= 1
-    assert answered_anyway.support == pytest.approx(signals["answerability"] + 10 * signals["retrieval"])
-    assert refused.support == pytest.approx(refused.refusal_signals["answerability"])  # weight 0 by default
+    assert not never.ask(unanswerable).refused
 
 
 def test_a_follow_up_uses_the_name_the_answer_gave(make_assistant, tmp_path):

@@ -62,10 +62,8 @@ class ExtractiveBackend(AnswerBackend):
         if not candidates:
             return self.refusal().model_copy(update={"refusal_reason": "no passage" if not passages else "no sentence"})
         best = candidates[0]
-        retrieval = passages[0].score  # the top passage's
-        support = best.answerability + self.settings.refusal_retrieval_weight * retrieval
-        why = {"support": support, "refusal_signals": {"answerability": best.answerability, "retrieval": retrieval}}
-        if support < self.settings.answerability_threshold:
+        why = {"support": best.answerability, "refusal_signals": {"answerability": best.answerability}}
+        if best.answerability < self.settings.answerability_threshold:
             return self.refusal().model_copy(update={**why, "refusal_reason": "answerability"})
         return self._compose(best, passages).model_copy(update=why)
 
