@@ -24,7 +24,8 @@ A long job, never run by the tests: resumable from its checkpoint, a progress li
     .venv/bin/python -m bench.train_reader --full --out bench/out/reader-full --evaluate --ship   # ship it
 
 ``--swapped 0.5`` trains half the questions that name a detail of their answer sentence against that sentence with
-the detail swapped for another the article names (a question the sentence is about but does not answer).
+the detail swapped for another the article names (a question the sentence is about but does not answer); measured
+as a third pass and not kept (docs/experiments.md).
 
 ``--listwise 4`` trains each question's answer sentence side by side with three negatives and adds a loss for
 scoring it above them; measured on the validation set and not kept (docs/experiments.md).
