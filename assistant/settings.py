@@ -77,20 +77,9 @@ class Settings(BaseSettings):
     # --- answer ------------------------------------------------------------
     backend: str = Field("extractive", description="Answer backend (`assistant backends`: extractive, openai, local).")
     answerability_threshold: float = Field(
-        7.9,
-        description="The answer's support below which the extractive backend says the articles do not answer: the "
-        "reader's answerability (best span score minus its no-answer score) plus the two refusal weights' terms; "
-        "chosen on held-out SQuAD articles (bench/squad_val.py, bench/sweep_threshold.py).",
-    )
-    refusal_retrieval_weight: float = Field(
-        8.9, ge=0, description="Support added per unit of the quoted passage's retrieval score (dense cosine): the "
-        "reader reads one sentence, retrieval saw how close its whole passage is to the question (fitted with "
-        "`refusal_coverage_weight` by bench/fit_refusal.py).",
-    )
-    refusal_coverage_weight: float = Field(
-        10.2, ge=0, description="Support added per unit of the question's term coverage by the quoted sentence, "
-        "the one before it and the title (the weighted share of the question's key terms they hold): a question "
-        "about what the article does not say names things its best sentence lacks (bench/fit_refusal.py).",
+        -1.75,
+        description="The reader's answerability (best span score minus its no-answer score) below which the "
+        "extractive backend says the articles do not answer; chosen on held-out SQuAD articles (bench/squad_val.py).",
     )
     reader_sentences: int = Field(
         4, ge=0, description="Candidate sentences the reader reads per question, the most promising first "

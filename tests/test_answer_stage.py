@@ -52,14 +52,6 @@ def test_the_articles_not_holding_the_answer_is_said_plainly(seeded_assistant, m
     answered = seeded_assistant.ask("Which city is John Kerry visiting?")
     assert not answered.refused and answered.support >= seeded_assistant.settings.answerability_threshold
     assert "Moscow" in answered.citations[0].phrase
-    # The support is the reader's answerability plus, weighted, the quoted passage's retrieval score and how much of
-    # the question's key terms the sentence (with the one before and the title) holds: all of "John Kerry visiting".
-    signals, settings = answered.refusal_signals, seeded_assistant.settings
-    assert signals["passage_score"] in {p.score for p in answered.passages if p.chunk.article_id == answered.citations[0].article_id}
-    assert signals["term_coverage"] > refused.refusal_signals["term_coverage"] and 0 < signals["term_coverage"] <= 1
-    assert answered.support == pytest.approx(signals["answerability"] + settings.refusal_retrieval_weight
-                                             * signals["passage_score"] + settings.refusal_coverage_weight
-                                             * signals["term_coverage"])
     never = make_assistant(answerability_threshold=-1000)
     assert never.ingest([ROOT / "seeds"]).ok
     assert not never.ask(unanswerable).refused

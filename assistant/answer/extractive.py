@@ -2,10 +2,8 @@
 
 The candidate sentences of the retrieved passages go to the reader (reader.py), one model trained on SQuAD: for
 each it gives the answer span and an answerability score. The answer quotes the sentence the reader finds most
-answerable, less a penalty per retrieval rank of its passage (or its clauses around the span, when long) with the span
-as the cited phrase. When its support is too low (``settings.answerability_threshold``), the assistant says the
-articles do not say: the support is the reader's answerability plus, weighted, its passage's retrieval score and how
-much of the question's key terms the sentence, the one before and the title hold (bench/fit_refusal.py).
+answerable, less a penalty per retrieval rank of its passage (or its clauses around the span, when long) with the span as the cited phrase; when no sentence is
+answerable enough (``settings.answerability_threshold``), the assistant says the articles do not say.
 """
 
 from __future__ import annotations
@@ -64,12 +62,8 @@ class ExtractiveBackend(AnswerBackend):
         if not candidates:
             return self.refusal().model_copy(update={"refusal_reason": "no passage" if not passages else "no sentence"})
         best = candidates[0]
-        signals = {"answerability": best.answerability, "passage_score": passages[best.passage].score,
-                   "term_coverage": term_coverage(question_terms(question), best.context_stems)}
-        support = (best.answerability + self.settings.refusal_retrieval_weight * signals["passage_score"]
-                   + self.settings.refusal_coverage_weight * signals["term_coverage"])
-        why = {"support": support, "refusal_signals": signals}
-        if support < self.settings.answerability_threshold:
+        why = {"support": best.answerability, "refusal_signals": {"answerability": best.answerability}}
+        if best.answerability < self.settings.answerability_threshold:
             return self.refusal().model_copy(update={**why, "refusal_reason": "answerability"})
         return self._compose(best, passages).model_copy(update=why)
 
@@ -149,9 +143,10 @@ def by_promise(question: str, candidates: list[Candidate], passages: list[Passag
     broken by the passage's retrieval rank); one by the sentence's likeness to the question in word vectors, for a
     question that asks in other words than the article's."""
     terms = question_terms(question)
+    total = sum(terms.values()) or 1.0
 
     def promise(c: Candidate) -> tuple[float, float]:
-        return term_coverage(terms, c.context_stems), -passages[c.passage].rank
+        return sum(w for t, w in terms.items() if t in c.context_stems) / total, -passages[c.passage].rank
 
     by_terms = sorted(candidates, key=promise, reverse=True)
     likeness = word_vectors.shipped().likeness(question, [c.reading_text for c in candidates])
@@ -161,11 +156,6 @@ def by_promise(question: str, candidates: list[Candidate], passages: list[Passag
         for rank, c in enumerate(order):
             fused[id(c)] = fused.get(id(c), 0.0) + 1.0 / (rrf_k + rank + 1)
     return sorted(by_terms, key=lambda c: fused[id(c)], reverse=True)
-
-
-def term_coverage(terms: dict[str, float], stems: frozenset[str]) -> float:
-    """The weighted share of the question's key terms (question_terms) that ``stems`` hold, 0..1."""
-    return sum(w for t, w in terms.items() if t in stems) / (sum(terms.values()) or 1.0)
 
 
 def _stems(text: str) -> frozenset[str]:

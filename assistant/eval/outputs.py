@@ -37,8 +37,6 @@ def settings_used(settings: Settings) -> dict:
         "hybrid": settings.hybrid,
         "rrf_k": settings.rrf_k,
         "answerability_threshold": settings.answerability_threshold,
-        "refusal_retrieval_weight": settings.refusal_retrieval_weight,
-        "refusal_coverage_weight": settings.refusal_coverage_weight,
         "reader_sentences": settings.reader_sentences,
         "reader_stop_score": settings.reader_stop_score,
         "rank_penalty": settings.rank_penalty,

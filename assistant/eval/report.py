@@ -126,14 +126,13 @@ def _score_plot(results: Sequence[QuestionResult], threshold: float, backend: st
         if scores:
             ax.hist(scores, bins=30, range=(lo, hi), alpha=0.6, color=colour, label=f"{label} ({len(scores)})")
     ax.axvline(threshold, color="black", linestyle="--", label=f"answerability_threshold = {threshold:g}")
-    ax.set_xlabel("the support of the best sentence" if use_support else "top retrieved passage score (dense cosine)")
+    ax.set_xlabel("the reader's answerability of the best sentence" if use_support else "top retrieved passage score (dense cosine)")
     _counts_on_y(ax, "questions")
     ax.legend()
     if use_support:
         caption = (
             f"The score is the {backend} backend's support for its best sentence (support in results.jsonl: the "
-            "reader's answerability plus, weighted, the passage's retrieval score and the question's term coverage; "
-            "refusal_signals has each): below the line it refuses."
+            "reader's answerability): below the line it refuses."
         )
     else:
         caption = (

@@ -24,7 +24,7 @@ PURGE_EVERY_S = 600  # expired conversations are swept at most this often (on a 
 # The settings that shape an answer, kept with it (never keys, paths or addresses).
 ANSWER_SETTINGS = (
     "backend", "embedder", "top_k", "hybrid", "rrf_k", "answerability_threshold", "reader_sentences",
-    "reader_stop_score", "rank_penalty", "refusal_retrieval_weight", "refusal_coverage_weight",
+    "reader_stop_score", "rank_penalty",
     "answer_max_words", "chunk_tokens", "chunk_overlap_tokens", "openai_model",
     "llm_temperature", "llm_max_tokens", "local_max_passages",
 )
