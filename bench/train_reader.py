@@ -27,6 +27,9 @@ A long job, never run by the tests: resumable from its checkpoint, a progress li
 the detail swapped for another the article names (a question the sentence is about but does not answer); measured
 as a third pass and not kept (docs/experiments.md).
 
+``--mined FILE`` draws half the negatives of the questions FILE holds from the sentences the reader of the time
+itself found most answerable among those a ``similar`` negative is drawn from (bench/mine_negatives.py).
+
 ``--listwise 4`` trains each question's answer sentence side by side with three negatives and adds a loss for
 scoring it above them; measured on the validation set and not kept (docs/experiments.md).
 
@@ -116,7 +119,7 @@ def questions_of(paragraphs: list[dict]) -> list[list[Question]]:
 
 
 def training_examples(articles: dict[str, list[dict]], seed: int, negatives: str = "random",
-                      swapped: float = 0.0) -> list[Example]:
+                      swapped: float = 0.0, mined: dict[tuple[str, str], list[str]] | None = None) -> list[Example]:
     """Each question with its answer sentence, and with one sentence that does not answer it.
 
     ``random``: half the time another sentence of its paragraph, else one of another paragraph of the article
@@ -127,11 +130,14 @@ def training_examples(articles: dict[str, list[dict]], seed: int, negatives: str
     ``swapped``: the share of questions whose negative is instead the question itself with one named detail that
     its answer sentence holds (a name, place, date, number) replaced by another of the same kind from the article,
     read against that sentence (swapped_detail): the sentence is about the question's subject and still does not
-    answer it, as when an article says Monday and the question asks about Tuesday."""
+    answer it, as when an article says Monday and the question asks about Tuesday.
+
+    ``mined``: per (title, question), the sentences the reader of the time found most answerable among those a
+    ``similar`` negative is drawn from (bench/mine_negatives.py); half the time the negative is one of them."""
     rng = random.Random(seed)
     entities = question_entities(articles) if swapped else {}
     examples = []
-    for q, draw_negative in _questions(articles, rng, negatives):
+    for q, draw_negative in _questions(articles, rng, negatives, mined):
         examples.append(Example(q.question, q.sentences[q.gold], (q.start, q.end)))
         if swapped and rng.random() < swapped:
             asked = swapped_detail(q, entities, rng)
@@ -167,7 +173,8 @@ def listwise_examples(articles: dict[str, list[dict]], seed: int, size: int) -> 
     return bucketed(groups, rng, batch=32 // size)
 
 
-def _questions(articles: dict[str, list[dict]], rng: random.Random, negatives: str):
+def _questions(articles: dict[str, list[dict]], rng: random.Random, negatives: str,
+               mined: dict[tuple[str, str], list[str]] | None = None):
     """Each training question, in a fixed order, with a function that draws a sentence not answering it."""
     titles = sorted(articles)
     per_article = {title: questions_of(articles[title]) for title in titles}
@@ -177,7 +184,19 @@ def _questions(articles: dict[str, list[dict]], rng: random.Random, negatives: s
         for p, questions in enumerate(paragraphs):
             for j, q in enumerate(questions):
                 nearest = similar.get((p, j), []) if similar is not None else None
-                yield q, partial(_negative, q, paragraphs, p, per_article, titles, title, rng, nearest)
+                draw = partial(_negative, q, paragraphs, p, per_article, titles, title, rng, nearest)
+                own = (mined or {}).get((title, q.question))
+                yield q, (partial(_mined_or, own, draw, rng) if own else draw)
+
+
+def _mined_or(own: list[str], draw, rng: random.Random) -> str | None:
+    return rng.choice(own) if rng.random() < 0.5 else draw()
+
+
+def read_mined(path: Path) -> dict[tuple[str, str], list[str]]:
+    """bench/mine_negatives.py's file: (title, question) -> its mined negatives."""
+    rows = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
+    return {(r["title"], r["question"]): [s for s, _ in r["negatives"]] for r in rows}
 
 
 def question_entities(articles: dict[str, list[dict]]) -> dict[str, object]:
@@ -436,6 +455,9 @@ def main() -> None:
     parser.add_argument("--swapped", type=float, default=0.0, metavar="SHARE",
                         help="the share of questions trained against their own answer sentence with one detail of "
                              "the question swapped for another of the article's (see training_examples)")
+    parser.add_argument("--mined", type=Path, metavar="FILE",
+                        help="negatives the reader itself mistook for answers (bench/mine_negatives.py): half the "
+                        "negatives of the questions it holds are drawn from them")
     parser.add_argument("--listwise", type=int, metavar="SIZE",
                         help="train on groups of SIZE sentences per question (its answer sentence and SIZE - 1 similar "
                              "negatives), adding a loss for scoring the answer sentence above the others")
@@ -458,7 +480,8 @@ def main() -> None:
     train = {t: articles[t] for t in sorted(articles) if t not in held}
     order_seed = args.seed if args.order_seed is None else args.order_seed
     examples = (listwise_examples(train, order_seed, args.listwise) if args.listwise
-                else training_examples(train, order_seed, args.negatives, args.swapped))
+                else training_examples(train, order_seed, args.negatives, args.swapped,
+                                       read_mined(args.mined) if args.mined else None))
     print(f"{len(train)} training articles, {len(examples)} examples "
           f"({sum(e.span is None for e in examples)} that do not answer); {len(held)} held-out articles, "
           f"{len(validation)} validation questions", flush=True)
@@ -530,7 +553,7 @@ def main() -> None:
         "command": " ".join(["python -m bench.train_reader", *sys.argv[1:]]),
         "seed": args.seed, "commit": commit, "steps": step, "batch": args.batch, "lr": args.lr, "full": args.full, "rank": None if args.full else args.rank,
         "max_tokens": args.max_tokens, "negatives": "similar" if args.listwise else args.negatives, "listwise": args.listwise,
-        "order_seed": args.order_seed,
+        "order_seed": args.order_seed, "mined": str(args.mined) if args.mined else None,
         "init_from": str(args.init_from) if args.init_from else None, "held_out_articles": sorted(held), "validation": figures,
     }
     if args.evaluate and manifest_path.exists():  # the run that trained it stays on record; only the figures change

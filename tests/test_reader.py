@@ -211,3 +211,28 @@ def test_a_swapped_detail_makes_the_answer_sentence_a_negative_for_the_question(
     negatives = {(e.question, e.sentence) for e in examples if e.span is None}
     assert ("Who opened the new bridge in Paris?", "The new bridge in London was opened by Alice Brown on Monday.") in negatives
     assert {e.question for e in examples if e.span is not None} == {q for q, _ in qas}  # the questions as asked
+
+
+def test_mined_negatives_are_the_readers_own_mistakes_and_half_the_negatives_drawn(tmp_path):
+    """bench/mine_negatives.py keeps, per question, the sentences the shipped reader finds most answerable that hold
+    no gold answer; --mined trains half of those questions' negatives on them."""
+    import json
+
+    from bench.mine_negatives import mine_article
+    from bench.train_reader import read_mined, training_examples
+
+    articles = _articles()
+    title = sorted(articles)[0]
+    rows = mine_article((title, articles[title], 1.0, 13, 2))
+    assert rows and all(len(r["negatives"]) <= 2 for r in rows)
+    for r in rows:
+        [gold] = [qa["answers"][0]["text"] for p in articles[title] for qa in p["qas"] if qa["question"] == r["question"]]
+        scores = [a for _, a in r["negatives"]]
+        assert scores == sorted(scores, reverse=True) and all(gold not in s for s, _ in r["negatives"])
+    path = tmp_path / "mined.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    mined = read_mined(path)
+    examples = training_examples(articles, seed=13, negatives="similar", mined=mined)
+    own = [(e.question, e.sentence) for e in examples if e.span is None and (title, e.question) in mined]
+    from_mined = sum(sentence in mined[(title, question)] for question, sentence in own)
+    assert own and 0.25 < from_mined / len(own) < 0.95
