@@ -20,13 +20,9 @@ from pathlib import Path
 
 from rich.progress import track
 
-from bench.train_reader import SQUAD, _similar_sentences, held_out, questions_of, read_articles
+from bench.train_reader import SQUAD, _similar_sentences, held_out, holds_answer, questions_of, read_articles
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def holds_answer(sentence: str, answers: list[str]) -> bool:
-    return any(a.lower() in sentence.lower() for a in answers)
 
 
 def mine_article(job: tuple[str, list[dict], float, int, int]) -> list[dict]:

@@ -278,16 +278,18 @@ def bucketed(units: list[list[Example]], rng: random.Random, batch: int = 32, bl
     return [e for b in batches for u in b for e in u]
 
 
-def _negative(q, paragraphs, p, per_article, titles, title, rng, nearest=None) -> str | None:
-    def holds_answer(sentence: str) -> bool:
-        return any(a.lower() in sentence.lower() for a in q.answers)
+def holds_answer(sentence: str, answers: list[str]) -> bool:
+    """Whether a sentence holds one of the gold answers (then it is no negative)."""
+    return any(a.lower() in sentence.lower() for a in answers)
 
+
+def _negative(q, paragraphs, p, per_article, titles, title, rng, nearest=None) -> str | None:
     roll = rng.random()
     if nearest is not None and roll < 0.8:  # "similar" negatives
         if roll < 0.4:
             pool = [s for i, s in enumerate(q.sentences) if i != q.gold]
         else:  # the most similar sentences of other paragraphs that do not hold the answer, the best three
-            pool = [s for s in nearest if not holds_answer(s) and len(s.split()) >= 4][:3]
+            pool = [s for s in nearest if not holds_answer(s, q.answers) and len(s.split()) >= 4][:3]
     elif nearest is not None or roll >= 0.8:
         other = per_article[rng.choice([t for t in titles if t != title])]
         filled = [ps for ps in other if ps]
@@ -297,7 +299,7 @@ def _negative(q, paragraphs, p, per_article, titles, title, rng, nearest=None) -
     else:
         others = [i for i in range(len(paragraphs)) if i != p and paragraphs[i]]
         pool = paragraphs[rng.choice(others)][0].sentences if others else []
-    pool = [s for s in pool if not holds_answer(s) and len(s.split()) >= 4]
+    pool = [s for s in pool if not holds_answer(s, q.answers) and len(s.split()) >= 4]
     return rng.choice(pool) if pool else None
 
 
