@@ -46,9 +46,7 @@ def collect(folder: Path) -> list[dict]:
             "id": q.id, "answerable": q.answerable, "gold": list(q.answers),
             "candidates": [{
                 "rank": passages[c.passage].rank, "passage_score": passages[c.passage].score,
-                "answerability": c.answerability, "no_answer": c.reading.no_answer,
-                "span_probability": c.reading.span_probability,
-                "span_text": c.text[c.span[0]:c.span[1]] if c.span else "", "promise_order": promise.index((c.passage, c.start)),
+                "answerability": c.answerability, "promise_order": promise.index((c.passage, c.start)),
                 "holds_gold": bool(q.answers) and contains_answer(c.text, q.answers),
                 "span_holds_gold": bool(q.answers) and c.span is not None
                 and contains_answer(c.text[c.span[0] : c.span[1]], q.answers),

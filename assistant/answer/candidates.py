@@ -18,7 +18,6 @@ class Candidate:
     answerability: float = 0.0  # the reader's: its best span's score minus its no-answer score
     score: float = 0.0  # what the answer is chosen by: the answerability less the passage's rank penalty
     span: tuple[int, int] | None = None  # the reader's answer span in ``text`` (None: none, or not of ``text``)
-    reading: object = None  # EXPERIMENT: the reader's full Reading
     renamed: Renamed | None = None  # how ``reading_text`` renames ``text``'s words (None: it says other words)
 
     def read_as(self, span: tuple[int, int] | None) -> None:

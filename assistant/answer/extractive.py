@@ -62,7 +62,7 @@ class ExtractiveBackend(AnswerBackend):
         if not candidates:
             return self.refusal().model_copy(update={"refusal_reason": "no passage" if not passages else "no sentence"})
         best = candidates[0]
-        why = {"support": best.answerability, "refusal_signals": _signals(best, candidates)}
+        why = {"support": best.answerability, "refusal_signals": {"answerability": best.answerability}}
         if best.answerability < self.settings.answerability_threshold:
             return self.refusal().model_copy(update={**why, "refusal_reason": "answerability"})
         return self._compose(best, passages).model_copy(update=why)
@@ -77,7 +77,6 @@ class ExtractiveBackend(AnswerBackend):
         for n, c in enumerate(read, start=1):
             (reading,) = reader.shipped().read(question, [c.reading_text])
             c.answerability = reading.answerability
-            c.reading = reading
             c.read_as(reading.span)
             # the reader sees one sentence at a time; retrieval saw the passage: a lower-ranked one must read better
             c.score = c.answerability - self.settings.rank_penalty * (passages[c.passage].rank - 1)
@@ -157,22 +156,6 @@ def by_promise(question: str, candidates: list[Candidate], passages: list[Passag
         for rank, c in enumerate(order):
             fused[id(c)] = fused.get(id(c), 0.0) + 1.0 / (rrf_k + rank + 1)
     return sorted(by_terms, key=lambda c: fused[id(c)], reverse=True)
-
-
-def _signals(best: Candidate, read: list[Candidate]) -> dict[str, float]:  # EXPERIMENT
-    def words(c: Candidate) -> str:
-        return " ".join(c.text[c.span[0]:c.span[1]].lower().split()) if c.span else ""
-    others = read[1:]
-    return {
-        "answerability": best.answerability,
-        "span_probability": best.reading.span_probability,
-        "log_span_probability": float(np.log(max(best.reading.span_probability, 1e-12))),
-        "no_answer": best.reading.no_answer,
-        "margin": best.score - others[0].score if others else 10.0,
-        "agreement": float(sum(1 for c in others if c.answerability > 0 and words(c) and words(c) == words(best))),
-        "read": float(len(read)),
-        "second_answerability": max((c.answerability for c in others), default=-10.0),
-    }
 
 
 def _stems(text: str) -> frozenset[str]:

@@ -29,8 +29,6 @@ class Reading:
 
     answerability: float  # the best span's score minus the no-answer score: above 0, the span beats "none"
     span: tuple[int, int] | None  # the best span's characters in the sentence, whole words (None: nothing read)
-    span_probability: float = 0.0  # the best span's start x end probability, softmax over the sentence and [CLS]
-    no_answer: float = 0.0  # the [CLS] start+end score
 
 
 class Reader:
@@ -99,13 +97,7 @@ def _best_span(start: np.ndarray, end: np.ndarray, encoding, sentence: str) -> R
     first, last = divmod(int(np.argmax(scores)), n)
     no_answer = float(start[0] + end[0])
     begin, finish = encoding.offsets[own[first]][0], encoding.offsets[own[last]][1]
-    probability = float(_softmax(np.append(s, start[0]))[first] * _softmax(np.append(e, end[0]))[last])
-    return Reading(float(scores[first, last]) - no_answer, _whole_words(sentence, begin, finish), probability, no_answer)
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    z = np.exp(x - x.max())
-    return z / z.sum()
+    return Reading(float(scores[first, last]) - no_answer, _whole_words(sentence, begin, finish))
 
 
 def _whole_words(sentence: str, begin: int, finish: int) -> tuple[int, int]:

@@ -56,8 +56,6 @@ class QuestionResult:
     top_passage_score: float | None = None
     # The backend's own support score, when it reports one: what answerability_threshold is applied to.
     support: float | None = None
-    # What the backend's refusal decision saw (extractive: the reader's signals), to fit a refusal rule offline.
-    refusal_signals: dict[str, float] = field(default_factory=dict)
     latency_ms: float = 0.0
     outcome: dict = field(default_factory=dict)  # per-metric values, see metrics / summary_metrics
     task: str = FACTOID

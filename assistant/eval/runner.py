@@ -106,4 +106,3 @@ def _record_answer(result: QuestionResult, answer: Answer) -> None:
     ]
     result.top_passage_score = result.retrieved[0]["score"] if answer.passages else None
     result.support = answer.support
-    result.refusal_signals = dict(answer.refusal_signals or {})
