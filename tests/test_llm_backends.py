@@ -36,6 +36,7 @@ from assistant.answer.openai_backend import NOTICE_SERVER_ERROR
 from assistant.chain import AnswerChain
 from assistant.core import Assistant
 from assistant.models import Answer, Chunk, Passage
+from assistant.question.kinds import classify
 from assistant.settings import load_settings
 
 QUESTION = "Who will Kerry meet on Friday?"
@@ -222,6 +223,41 @@ def test_article_text_cannot_give_orders(llm_assistant, server):
 def test_refusal_reply_becomes_a_refused_answer(llm_assistant):
     answer = _chain(llm_assistant, "refuse").invoke(QUESTION)
     assert answer.refused and answer.answer == REFUSAL and answer.citations == []
+
+
+UNANSWERED = "What is the capital of France?"  # the articles do not say; the reader refuses it
+
+
+@pytest.mark.parametrize("streaming", [True, False])
+def test_the_refusal_gate_refuses_what_the_reader_refuses_without_asking_the_model(llm_assistant, server, streaming):
+    requests = server.server.config.app.state.requests
+    passages = llm_assistant.retrieve(UNANSWERED)
+    reader_says = create_backend("extractive", llm_assistant.settings, llm_assistant.embedder, llm_assistant.prompts)
+    assert reader_says.answer(UNANSWERED, passages).refused
+
+    requests.clear()  # gate off (the default): the model is asked, and this script answers anything
+    off = _chain(llm_assistant, "good")
+    answer = _stream(off, UNANSWERED)[1] if streaming else off.invoke(UNANSWERED)
+    assert len(requests) == 1 and not answer.refused
+
+    requests.clear()
+    gated = _chain(llm_assistant, "good", llm_refusal_gate=True)
+    answer = _stream(gated, UNANSWERED)[1] if streaming else gated.invoke(UNANSWERED)
+    assert requests == [] and answer.refused and answer.citations == [] and answer.refusal_reason == "answerability"
+
+    # a question the articles answer passes the gate and is the model's to answer
+    answer = _stream(gated)[1] if streaming else gated.invoke(QUESTION)
+    assert len(requests) == 1 and "Sergei Lavrov on Friday. [1]" in answer.answer
+    _assert_cites_the_article(llm_assistant, answer)
+
+
+def test_the_refusal_gate_leaves_overviews_to_the_model(llm_assistant, server):
+    overview = "Summarize the article about Kerry in Moscow"
+    assert classify(overview).kind == "overview"  # no answerability: the reader has nothing to refuse
+    requests = server.server.config.app.state.requests
+    requests.clear()
+    answer = _chain(llm_assistant, "good", llm_refusal_gate=True).invoke(overview)
+    assert len(requests) == 1 and not answer.refused
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,9 @@ class LLMBackend(AnswerBackend):
 
     # --- the AnswerBackend interface ---------------------------------------------
     def answer(self, question: str, passages: list[Passage], request: Request | None = None) -> Answer:
+        gated = self._gate(question, passages, request)
+        if gated is not None:
+            return gated
         passages = passages[: self.max_passages]
         if not passages:
             return self.refusal()
@@ -78,9 +81,10 @@ class LLMBackend(AnswerBackend):
         return self._checked(question, passages, reply, request)
 
     def stream(self, question: str, passages: list[Passage], request: Request | None = None) -> Iterator[str | Answer]:
+        gated = self._gate(question, passages, request)
         passages = passages[: self.max_passages]
-        if not passages:
-            final = self.refusal()
+        if gated is not None or not passages:
+            final = gated or self.refusal()
             yield final.answer
             yield final
             return
@@ -96,6 +100,15 @@ class LLMBackend(AnswerBackend):
         yield self._checked(question, passages, "".join(pieces), request)
 
     # --- shared steps --------------------------------------------------------------
+    def _gate(self, question: str, passages: list[Passage], request: Request | None) -> Answer | None:
+        """The reader's refusal, when ``llm_refusal_gate`` is on and it finds no answer in the passages (all that
+        were retrieved, as the extractive backend reads them); the model is then not asked. Factoid questions
+        only: overviews and catalogues have no answerability."""
+        if not self.settings.llm_refusal_gate or not passages or (request is not None and request.kind != "factoid"):
+            return None
+        verdict = self.fallback.answer(question, passages, request)
+        return verdict if verdict.refused else None
+
     def build_messages(self, question: str, passages: Sequence[Passage], request: Request | None = None) -> list[Message]:
         system = self.prompts.system.format(refusal=self.prompts.refusal)
         template = self.prompts.request(request.kind if request else "factoid")  # prompts/answer|overview|catalogue.txt
