@@ -84,7 +84,7 @@ class LLMBackend(AnswerBackend):
         gated = self._gate(question, passages, request)
         passages = passages[: self.max_passages]
         if gated is not None or not passages:
-            final = gated or self.refusal()
+            final = gated if gated is not None else self.refusal()
             yield final.answer
             yield final
             return
