@@ -28,6 +28,17 @@ def test_the_shipped_reader_points_at_the_answer_and_says_which_sentence_answers
     assert reader.shipped().read(QUESTION, []) == []
 
 
+def test_a_sentence_is_read_once_for_a_question_however_often_it_is_asked():
+    runtime = reader.Reader()  # its own memory of readings; the model file is the shipped one, built once
+    first = runtime.read(QUESTION, [SENTENCE])
+    before = runtime._read_one.cache_info()
+    assert runtime.read(QUESTION, [SENTENCE]) == first
+    after = runtime._read_one.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)  # the model did not run again
+    assert runtime.read("When will Kerry meet Lavrov?", [SENTENCE]) != first  # another question is read anew
+    assert runtime._read_one.cache_info().maxsize == reader.READINGS_KEPT
+
+
 @pytest.mark.fast
 def test_a_span_is_widened_to_whole_words_without_edge_punctuation():
     sentence = "The fund paid 1,000,000 dollars, said Smith."
