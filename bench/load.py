@@ -11,7 +11,8 @@ with a random admin key and `ASSISTANT_API_RATE_PER_MINUTE` raised so that the p
 (60/min by default) does not turn the load into 429s. Other `ASSISTANT_*` variables (the backend...)
 pass through. The server and its temp dir are removed at the end, also on Ctrl-C.
 
-Each client loops POST /api/ask with questions drawn from xquad-dev and the seed set, until the
+Each client loops POST /api/ask with questions drawn from xquad-dev and the seed set (or, with
+--distinct N, the questions in a fixed shuffled order from the Nth on, none asked twice), until the
 duration is over (requests in flight then still complete). Timeouts, connection errors, non-2xx
 answers and 200s whose body is not an answer ({answer, citations, refused}) are errors. A few
 seconds in, one POST /api/articles uploads synthetic articles (the ingest runs in the same server:
@@ -26,13 +27,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +83,15 @@ class Result:
     refused: bool = False
 
 
+def distinct_order(questions: list[str], seed: int, start: int) -> Iterator[str]:
+    """The questions in one shuffled order for ``seed``, from the ``start``th on: a run that goes on from where the
+    last one stopped asks none of its questions again until all have been asked."""
+    order = questions[:]
+    random.Random(seed).shuffle(order)
+    start %= len(order)
+    return itertools.cycle(order[start:] + order[:start])
+
+
 @dataclass
 class Run:
     url: str
@@ -99,6 +110,10 @@ class Run:
     rss_samples: list[tuple[float, float]] = field(default_factory=list)
     ingest: dict = field(default_factory=dict)
     server_died: str | None = None
+    distinct: Iterator[str] | None = None  # --distinct: the questions not yet asked, in order
+
+    def question(self, rng: random.Random) -> str:
+        return next(self.distinct) if self.distinct is not None else rng.choice(self.questions)
 
 
 def answer_problem(body) -> str | None:
@@ -147,7 +162,7 @@ async def ask_once(client: httpx.AsyncClient, run: Run, question: str, t0: float
 async def client_loop(client: httpx.AsyncClient, run: Run, rng: random.Random, t0: float, stop: asyncio.Event) -> None:
     deadline = t0 + run.duration
     while time.perf_counter() < deadline and not stop.is_set():
-        result = await ask_once(client, run, rng.choice(run.questions), t0)
+        result = await ask_once(client, run, run.question(rng), t0)
         run.results.append(result)
         if result.outcome.startswith("connection"):
             await asyncio.sleep(0.2)  # a dead server must not turn into a hot loop of errors
@@ -273,6 +288,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="starting corpus of the bench's own server (repeatable; default seeds/ and xquad-dev)")
     parser.add_argument("--questions", type=Path, action="append",
                         help="JSONL question files (repeatable; default xquad-dev and seed questions)")
+    parser.add_argument("--distinct", type=int, metavar="N",
+                        help="ask each question once: the questions shuffled (--seed), from the Nth on, so caches "
+                             "of earlier runs over the same order do not help; wraps round when all are asked")
     parser.add_argument("--ingest-articles", type=int, default=40, help="articles uploaded during the load (0 = none)")
     parser.add_argument("--ingest-paragraphs", type=int, default=12, help="paragraphs (5 sentences) per article")
     parser.add_argument("--ingest-after", type=float, default=5, help="seconds into the load before the upload")
@@ -329,10 +347,15 @@ def main(argv: list[str] | None = None) -> int:
                          f"(default 60/min) does not answer 429")
         notes.append(f"index: {ready.get('articles')} articles, {ready.get('vectors')} vectors; "
                      f"{len(questions)} questions")
+        distinct = None
+        if args.distinct is not None:
+            distinct = distinct_order(questions, args.seed, args.distinct)
+            notes.append(f"each question once, from the {args.distinct}th of {len(questions)} in a shuffled order "
+                         "(asked again only after all have been)")
         run = Run(url=url, headers={"Authorization": f"Bearer {key}"}, clients=clients, duration=duration,
                   questions=questions, timeout=args.timeout, pid=pid, alive=alive,
                   sample_every=args.sample_every, articles=articles,
-                  ingest_after=min(args.ingest_after, duration / 4))
+                  ingest_after=min(args.ingest_after, duration / 4), distinct=distinct)
         print(f"{'soak' if soak else 'load'}: {clients} clients for {duration:g} s"
               + (f", uploading {len(articles)} articles after {run.ingest_after:g} s" if articles else ""),
               file=sys.stderr, flush=True)

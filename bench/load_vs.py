@@ -6,7 +6,14 @@ bench/out/worktrees/ with this checkout's installed dependencies. Then bench/loa
 time (10 clients, no upload), alternating the order each round (A B, B A, ...), so drift in the machine's load
 falls on both. Prints answers/s and latency per run and the ratio of the means.
 
-    .venv/bin/python -m bench.load_vs [--base 420d9d7] [--rounds 2] [--clients 10] [--duration 20]
+    .venv/bin/python -m bench.load_vs [--base 420d9d7] [--also REF ...] [--rounds 2] [--clients 10] [--duration 20]
+
+``--questions FILE --corpus DIR`` load other questions over another corpus; ``--distinct`` asks each question once
+(a fixed shuffled order, each server from where its last run stopped), so that no cache of answers, vectors or
+readings helps: the repeated draws of the default favour whichever server remembers more.
+
+``--also`` serves more commits beside them (each in its own worktree), to see a change against the commit
+before it in the same run; the ratio is still this checkout's to ``--base``'s.
 """
 
 from __future__ import annotations
@@ -35,12 +42,12 @@ def worktree(ref: str) -> Path:
     return path
 
 
-def drive(server: OwnServer, clients: int, duration: float, out: Path) -> dict:
+def drive(server: OwnServer, clients: int, duration: float, out: Path, extra: list[str]) -> dict:
     out.unlink(missing_ok=True)  # a failed run must never be read as an earlier run's figures
     # "--key=..." form: a key may begin with "-", which argparse would take for an option
     done = subprocess.run([sys.executable, "-m", "bench.load", "--url", server.url, f"--key={server.key}",
                            "--server-pid", str(server.pid), "--clients", str(clients), "--duration", str(duration),
-                           "--ingest-articles", "0", "--json", str(out)], cwd=ROOT, check=False,
+                           "--ingest-articles", "0", "--json", str(out), *extra], cwd=ROOT, check=False,
                           stdout=subprocess.DEVNULL)
     if done.returncode != 0 or not out.exists():
         raise RuntimeError(f"bench.load against {server.url} failed ({done.returncode}); its errors are above")
@@ -50,12 +57,21 @@ def drive(server: OwnServer, clients: int, duration: float, out: Path) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="420d9d7", help="the earlier commit (default: 420d9d7, 2026-11-26)")
+    parser.add_argument("--also", action="append", default=[], metavar="REF",
+                        help="another commit to serve and drive beside them (repeatable)")
+    parser.add_argument("--corpus", type=Path, action="append", help="the servers' corpus (default: seeds/ and xquad-dev)")
+    parser.add_argument("--questions", type=Path, action="append", help="JSONL questions (default: xquad-dev and seed)")
+    parser.add_argument("--distinct", action="store_true", help="ask each question once (see above)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--duration", type=float, default=20)
     args = parser.parse_args()
 
-    servers = {"this checkout": OwnServer(DEFAULT_CORPUS), args.base: OwnServer(DEFAULT_CORPUS, checkout=worktree(args.base))}
+    corpus = args.corpus or DEFAULT_CORPUS
+    servers = {"this checkout": OwnServer(corpus)}
+    for ref in [args.base, *args.also]:
+        servers[ref] = OwnServer(corpus, checkout=worktree(ref))
+    questions = [f"--questions={path}" for path in args.questions or []]
     rows: dict[str, list[dict]] = {name: [] for name in servers}
     try:
         for name, server in servers.items():
@@ -65,7 +81,9 @@ def main() -> int:
         for round_ in range(args.rounds):
             for name in names if round_ % 2 == 0 else names[::-1]:
                 run = OUT / "load_vs" / f"{round_ + 1}-{'this' if name == 'this checkout' else name}.json"
-                figures = drive(servers[name], args.clients, args.duration, run)
+                asked = sum(r["requests"] for r in rows[name])  # --distinct: go on from there
+                figures = drive(servers[name], args.clients, args.duration, run,
+                                questions + ([f"--distinct={asked}"] if args.distinct else []))
                 rows[name].append(figures)
                 latency = figures["latency"]
                 print(f"round {round_ + 1} {name}: {figures['throughput_rps']} answers/s, p50 {latency['p50_ms']} ms, "
@@ -79,7 +97,7 @@ def main() -> int:
     for name, runs in rows.items():
         print(f"| {name} | {', '.join(str(r['throughput_rps']) for r in runs)} | "
               f"{', '.join(str(r['latency']['p50_ms']) for r in runs)} | {', '.join(str(r['latency']['p95_ms']) for r in runs)} |")
-    mine, base = (statistics.mean(r["throughput_rps"] for r in rows[n]) for n in names)
+    mine, base = (statistics.mean(r["throughput_rps"] for r in rows[n]) for n in ("this checkout", args.base))
     print(f"\nthroughput ratio, this checkout / {args.base}: {mine / base:.2f}x")
     return 0
 

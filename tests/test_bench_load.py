@@ -53,3 +53,14 @@ def test_synthetic_articles_hold_the_fact_their_question_asks_for():
     assert len({a.name for a in articles}) == 5
     for a in articles:
         assert a.answer in a.text and a.question.endswith("?")
+
+
+def test_distinct_questions_go_on_where_the_last_run_stopped_and_repeat_only_when_all_are_asked():
+    questions = [f"Question {i}?" for i in range(50)]
+    first = bench.distinct_order(questions, seed=8, start=0)
+    asked = [next(first) for _ in range(20)]
+    then = bench.distinct_order(questions, seed=8, start=20)  # the next run, told how many were asked
+    asked += [next(then) for _ in range(30)]
+    assert sorted(asked) == sorted(questions)  # each once
+    assert asked[:20] != questions[:20]  # shuffled
+    assert next(then) == asked[0]  # all asked: round again, in the same order
