@@ -51,6 +51,8 @@ class ExtractiveBackend(AnswerBackend):
         # The reader's ONNX file is built once per machine from the packaged weights (about 20 s). Then everything
         # an answer loads is loaded now (about 0.6 s: the reader, the word vectors, the word frequencies), not by
         # the first questions, which would each load some of it at once.
+        reader.shipped().build()
+        word_vectors.shipped().build()
         reader.shipped().read("What is read?", ["The reader reads."])
         word_vectors.shipped().likeness("What is read?", ["The reader reads."])
         question_terms("What is read?")
