@@ -73,6 +73,18 @@ class FullSpanHead(SpanHead):
         self.head = torch.nn.Linear(self.encoder.config.hidden_size, 2)
         self.model_dir = model_dir
 
+    def start_from(self, shipped: Path) -> None:
+        """Take the weights of a reader file as it ships (``save_full``'s or ``low_rank``'s, e.g.
+        assistant/answer/reader-weights.safetensors) added to the packaged ones: a run can go on from the shipped
+        reader on a clean checkout, without the checkpoint of the run that trained it."""
+        from assistant.embeddings.onnx_export import merged_reader
+
+        encoder, head = merged_reader(self.model_dir, shipped)
+        with torch.no_grad():
+            for name, parameter in self.encoder.named_parameters():
+                parameter.copy_(dict(encoder.named_parameters())[name])
+            self.head.load_state_dict(head.state_dict())
+
 
 def save_full(model: FullSpanHead, target: Path) -> None:
     """The trained weights' difference from the packaged ones, in the format described above."""

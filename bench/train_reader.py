@@ -333,7 +333,7 @@ def targets(enc, batch: list[Example]) -> tuple[list[int], list[int], list[int]]
 def masked_logits(model, enc):
     start, end = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
     readable = torch.tensor([[s == 1 or i == 0 for i, s in enumerate(enc.sequence_ids(b))]
-                             for b in range(enc["input_ids"].shape[0])])
+                             for b in range(enc["input_ids"].shape[0])], device=start.device)
     return start.masked_fill(~readable, -1e4), end.masked_fill(~readable, -1e4)
 
 
@@ -342,8 +342,8 @@ def answerabilities(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
     question masked already) minus [CLS]'s. Differentiable through the best span."""
     n = start.shape[1]
     spans = start[:, 1:, None] + end[:, None, 1:]
-    allowed = torch.triu(torch.ones(n - 1, n - 1, dtype=torch.bool)) & ~torch.triu(
-        torch.ones(n - 1, n - 1, dtype=torch.bool), diagonal=MAX_SPAN_TOKENS)
+    ones = torch.ones(n - 1, n - 1, dtype=torch.bool, device=start.device)
+    allowed = torch.triu(ones) & ~torch.triu(ones, diagonal=MAX_SPAN_TOKENS)
     best = spans.masked_fill(~allowed, -1e4).flatten(1).max(dim=1).values
     return best - (start[:, 0] + end[:, 0])
 
@@ -358,7 +358,7 @@ def listwise_loss(start: torch.Tensor, end: torch.Tensor, batch: list[Example]) 
     for rows in groups.values():
         gold = [i for i, row in enumerate(rows) if batch[row].span is not None]
         if len(rows) > 1 and len(gold) == 1:
-            losses.append(torch.nn.functional.cross_entropy(scores[rows][None], torch.tensor(gold)))
+            losses.append(torch.nn.functional.cross_entropy(scores[rows][None], torch.tensor(gold, device=scores.device)))
     return torch.stack(losses).mean() if losses else scores.sum() * 0.0
 
 
@@ -371,8 +371,8 @@ def best_spans(start: torch.Tensor, end: torch.Tensor, enc) -> list[tuple[float,
         s[0] = e[0] = -1e4
         scores = s[:, None] + e[None, :]
         n = scores.shape[0]
-        allowed = torch.triu(torch.ones(n, n, dtype=torch.bool)) & ~torch.triu(torch.ones(n, n, dtype=torch.bool),
-                                                                                  diagonal=MAX_SPAN_TOKENS)
+        ones = torch.ones(n, n, dtype=torch.bool, device=s.device)
+        allowed = torch.triu(ones) & ~torch.triu(ones, diagonal=MAX_SPAN_TOKENS)
         scores = scores.masked_fill(~allowed, -1e9)
         flat = int(torch.argmax(scores))
         first, last = divmod(flat, n)
@@ -403,7 +403,7 @@ def validate(model, tokenizer, questions: list[Question], max_tokens: int) -> di
     right_sentence, em, f1s, scores, labels = [], [], [], [], []
     for q in questions:
         batch = [Example(q.question, s, (q.start, q.end) if i == q.gold else None) for i, s in enumerate(q.sentences)]
-        enc = encode(tokenizer, batch, max_tokens)
+        enc = encode(tokenizer, batch, max_tokens).to(next(model.parameters()).device)
         start, end = masked_logits(model, enc)
         spans = best_spans(start, end, enc)
         answerable = [a for a, _, _ in spans]
@@ -464,7 +464,11 @@ def main() -> None:
                         help="train on groups of SIZE sentences per question (its answer sentence and SIZE - 1 similar "
                              "negatives), adding a loss for scoring the answer sentence above the others")
     parser.add_argument("--init-from", type=Path,
-                        help="start from the weights of another run's --out (a warm start: fresh optimiser and schedule)")
+                        help="start from the weights of another run's --out, or (with --full) of a reader file as it "
+                             "ships, e.g. assistant/answer/reader-weights.safetensors (a warm start: fresh optimiser "
+                             "and schedule)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                        help="where to train (default: a GPU if torch sees one, else the CPU)")
     parser.add_argument("--evaluate", action="store_true", help="only print the validation figures of --out")
     parser.add_argument("--ship", action="store_true", help="copy the weights and manifest into assistant/answer/")
     args = parser.parse_args()
@@ -491,6 +495,7 @@ def main() -> None:
     model_dir = packaged_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
     model = FullSpanHead(model_dir) if args.full else LoraSpanHead(model_dir, args.rank)
+    model.to(args.device)  # before the optimiser: its state follows the weights' device
     trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
     optimiser = torch.optim.AdamW(trained, lr=args.lr, weight_decay=0.01)
     warmup = max(1, args.steps // 20)
@@ -498,10 +503,16 @@ def main() -> None:
         optimiser, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, 1 - s / args.steps))
     step = 0
     if args.init_from and not checkpoint.exists():
-        model.load_state_dict(torch.load(args.init_from / "checkpoint.pt", weights_only=False)["model"], strict=False)
+        if args.init_from.is_file():  # a shipped reader file
+            if not args.full:
+                parser.error("--init-from FILE needs --full: a shipped reader is a change of every weight")
+            model.start_from(args.init_from)
+        else:
+            model.load_state_dict(torch.load(args.init_from / "checkpoint.pt", weights_only=False, map_location="cpu")["model"],
+                                  strict=False)
         print(f"starting from the weights of {args.init_from}", flush=True)
     if checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
+        state = torch.load(checkpoint, weights_only=False, map_location=args.device)
         model.load_state_dict(state["model"], strict=False)
         optimiser.load_state_dict(state["optimiser"])
         schedule.load_state_dict(state["schedule"])
@@ -514,11 +525,11 @@ def main() -> None:
         while step < args.steps:
             at = (step * args.batch) % len(examples)
             batch = examples[at : at + args.batch]
-            enc = encode(tokenizer, batch, args.max_tokens)
+            enc = encode(tokenizer, batch, args.max_tokens).to(args.device)
             rows, starts, ends = targets(enc, batch)
             start, end = masked_logits(model, enc)
-            loss = (torch.nn.functional.cross_entropy(start[rows], torch.tensor(starts))
-                    + torch.nn.functional.cross_entropy(end[rows], torch.tensor(ends))) / 2
+            loss = (torch.nn.functional.cross_entropy(start[rows], torch.tensor(starts, device=args.device))
+                    + torch.nn.functional.cross_entropy(end[rows], torch.tensor(ends, device=args.device))) / 2
             if args.listwise:
                 loss = loss + listwise_loss(start, end, batch)
             optimiser.zero_grad()
@@ -540,6 +551,7 @@ def main() -> None:
                 tmp.replace(checkpoint)
 
     figures = validate(model, tokenizer, validation, args.max_tokens)
+    model.to("cpu")  # what ships is the difference from the packaged weights, which load on the CPU
     print("validation (held-out SQuAD articles):", json.dumps(figures), flush=True)
     adapter = args.out / "reader-adapter.safetensors"
     if args.full:
@@ -561,12 +573,20 @@ def main() -> None:
     if args.evaluate and manifest_path.exists():  # the run that trained it stays on record; only the figures change
         manifest = json.loads(manifest_path.read_text()) | {"validation": figures}
     if args.init_from:  # a warm start: the run it started from is part of how it was made
-        earlier = json.loads((args.init_from / "manifest.json").read_text())
+        earlier = json.loads(manifest_of(args.init_from).read_text())
         manifest["started_from"] = {k: earlier.get(k) for k in ("command", "commit", "steps", "lr", "negatives")}
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     print(f"wrote {adapter} ({adapter.stat().st_size / 2**20:.1f} MB) and manifest.json", flush=True)
     if args.ship:
         ship(adapter, manifest, args.full)
+
+
+def manifest_of(init_from: Path) -> Path:
+    """The manifest of the run a warm start goes on from: its --out's, or the one beside a shipped reader file."""
+    if init_from.is_dir():
+        return init_from / "manifest.json"
+    shipped = init_from.with_name("reader-manifest.json")  # assistant/answer/'s
+    return shipped if shipped.exists() else init_from.with_name("manifest.json")
 
 
 def held_out(articles: dict[str, list[dict]], seed: int, holdout: int, validate_on: int) -> tuple[set[str], list[Question]]:

@@ -113,6 +113,32 @@ def test_the_training_job_exports_what_the_runtime_reads(tmp_path, kind):
     assert np.corrcoef(unchanged[0].numpy(), onnx_start)[0, 1] < np.corrcoef(start[0].numpy(), onnx_start)[0, 1]
 
 
+@pytest.mark.slow
+def test_training_can_go_on_from_the_shipped_reader_file():
+    """--init-from assistant/answer/reader-weights.safetensors: the torch model a run starts from scores as the
+    shipped ONNX reader does, so a clean checkout can train further without the earlier run's checkpoint."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from bench import reader_weights
+    from bench.train_reader import manifest_of
+
+    model = reader_weights.FullSpanHead(packaged_model_dir()).eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(packaged_model_dir()), local_files_only=True)
+    enc = tokenizer([QUESTION], [SENTENCE], return_tensors="pt")
+    with torch.no_grad():
+        untrained_start, _ = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+        model.start_from(reader.WEIGHTS_PATH)
+        start, end = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+    onnx_start, onnx_end = _onnx_logits(onnx_export.reader_model(packaged_model_dir(), reader.WEIGHTS_PATH),
+                                        QUESTION, SENTENCE)
+    assert np.corrcoef(start[0].numpy(), onnx_start)[0, 1] > 0.99  # int8 against float: close, not equal
+    assert np.corrcoef(end[0].numpy(), onnx_end)[0, 1] > 0.99
+    assert np.corrcoef(untrained_start[0].numpy(), onnx_start)[0, 1] < 0.5  # a random head scores otherwise
+    assert model.encoder.embeddings.word_embeddings.weight.requires_grad is False  # still frozen for training
+    assert manifest_of(reader.WEIGHTS_PATH) == reader.WEIGHTS_PATH.parent / "reader-manifest.json"
+
+
 def test_damaged_weights_are_refused_naming_the_file(tmp_path):
     from safetensors.numpy import save_file
 

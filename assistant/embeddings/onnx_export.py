@@ -91,9 +91,9 @@ def built_once(name: str, build: Callable[[Path], None]) -> Path:
     return target
 
 
-def export_reader(model_dir: Path, adapter: Path, target: Path) -> None:
-    """The reader as an int8 ONNX file: MiniLM with the trained changes added to its weights, and its start/end
-    head (outputs ``start_logits``, ``end_logits``, one per word piece).
+def merged_reader(model_dir: Path, adapter: Path):
+    """MiniLM (torch) with the trained changes in ``adapter`` added to its weights, and its start/end head: what
+    export_reader builds into ONNX, and where a training run may start from the shipped reader.
 
     The file (safetensors, written by bench/train_reader.py) holds the head (``head.weight``, ``head.bias``) and,
     per changed parameter ``name`` of MiniLM, one of: its change as int8 rows with a scale each (``name.delta_q``,
@@ -101,12 +101,9 @@ def export_reader(model_dir: Path, adapter: Path, target: Path) -> None:
     (``name.delta``), or for a linear layer ``name`` a low-rank update (``name.down``, ``name.up``, already
     scaled; ``weight + up @ down``, LoRA).
     """
-    import tempfile
-
     import torch
     from safetensors.torch import load_file
 
-    log.info("building the reader from %s and %s (once; cached)", model_dir.name, adapter.name)
     bert = _load(model_dir)
     try:
         weights = {name: tensor.float() for name, tensor in load_file(str(adapter)).items()}
@@ -134,6 +131,18 @@ def export_reader(model_dir: Path, adapter: Path, target: Path) -> None:
     unused = set(weights) - merged - {"head.weight", "head.bias"}
     if unused:
         raise ValueError(f"{adapter}: tensors that match no layer of {model_dir.name}: {sorted(unused)[:3]}")
+    return bert, head
+
+
+def export_reader(model_dir: Path, adapter: Path, target: Path) -> None:
+    """The reader as an int8 ONNX file: MiniLM with the trained changes added to its weights, and its start/end
+    head (outputs ``start_logits``, ``end_logits``, one per word piece); ``merged_reader`` reads ``adapter``."""
+    import tempfile
+
+    import torch
+
+    log.info("building the reader from %s and %s (once; cached)", model_dir.name, adapter.name)
+    bert, head = merged_reader(model_dir, adapter)
 
     class SpanScores(torch.nn.Module):
         def __init__(self):
