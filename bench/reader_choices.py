@@ -32,12 +32,12 @@ NEVER = 1e9  # a stop score no sentence reaches (None would leave the setting at
 BUDGET, PENALTY = 4, 1.0  # the shipped reader_sentences and rank_penalty, for the stop-score table
 
 
-def collect(folder: Path, limit: int | None = None) -> list[dict]:
+def collect(folder: Path) -> list[dict]:
     assistant = open_eval_index(folder / "articles", load_settings(reader_sentences=0, reader_stop_score=NEVER), default_cache_root()).assistant
     backend = assistant.backend("extractive")
     assert isinstance(backend, ExtractiveBackend)
     rows = []
-    for q in track(load_questions(folder / "questions.jsonl")[:limit], description="reading"):
+    for q in track(load_questions(folder / "questions.jsonl"), description="reading"):
         passages = assistant.retrieve(q.question)
         candidates = backend._candidates(passages, q.question)
         promise = [(c.passage, c.start) for c in by_promise(q.question, candidates, passages, assistant.settings.rrf_k)]
@@ -93,17 +93,9 @@ def main() -> None:
     parser.add_argument("--set", type=Path, default=ROOT / "bench" / "out" / "squad-val")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "reader_choices.pkl")
     parser.add_argument("--choose", action="store_true", help="compare the choices on the saved readings")
-    parser.add_argument("--weights", type=Path, help="another reader file (bench/train_reader.py's) to read with")
-    parser.add_argument("--previous", type=int, default=0, help="with --weights: trained with --previous WORDS")
-    parser.add_argument("--limit", type=int, help="the first LIMIT questions only")
     args = parser.parse_args()
-    if args.weights:
-        from assistant.answer import reader
-
-        other = reader.Reader(args.weights, previous_words=args.previous)
-        reader.shipped = lambda: other
     if not args.choose:
-        args.out.write_bytes(pickle.dumps(collect(args.set, args.limit)))
+        args.out.write_bytes(pickle.dumps(collect(args.set)))
     choose(pickle.loads(args.out.read_bytes()))
 
 

@@ -54,7 +54,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -62,7 +62,6 @@ import numpy as np
 import torch
 from transformers import AutoTokenizer
 
-from assistant.answer.reader import last_words
 from assistant.embeddings import packaged_model_dir
 from assistant.text import split_sentences
 from bench.reader_weights import FullSpanHead, LoraSpanHead, low_rank, save_adapter, save_full
@@ -78,7 +77,6 @@ class Example:
     sentence: str
     span: tuple[int, int] | None  # the answer's characters in the sentence; None: the sentence does not answer
     group: int = -1  # with --listwise: the question whose sentences these are (they are scored against each other)
-    before: str = ""  # with --previous: the end of the sentence before it, read beside the question
 
 
 @dataclass
@@ -305,32 +303,8 @@ def _negative(q, paragraphs, p, per_article, titles, title, rng, nearest=None) -
     return rng.choice(pool) if pool else None
 
 
-def with_before(question: str, before: str) -> str:
-    """What the reader reads before the sentence: the question, and with --previous the sentence before it (the span
-    is only ever in the sentence, the second segment)."""
-    return f"{question} [SEP] {before}" if before else question
-
-
-def previous_sentences(articles: dict[str, list[dict]], words: int, count) -> dict[str, str]:
-    """Each sentence of the articles -> the end of the sentence before it in its paragraph, as the runtime cuts it
-    (reader.last_words: ``words`` words, fewer if more than 32 word pieces by ``count``)."""
-    out: dict[str, str] = {}
-    for paragraphs in articles.values():
-        for paragraph in paragraphs:
-            context = paragraph["context"]
-            sentences = [context[s:e] for s, e in split_sentences(context)]
-            for before, sentence in zip(sentences, sentences[1:]):
-                if sentence not in out:
-                    out[sentence] = last_words(before, words, count)
-    return out
-
-
-def count_pieces(tokenizer):
-    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-
 def encode(tokenizer, batch: list[Example], max_tokens: int):
-    enc = tokenizer([with_before(e.question, e.before) for e in batch], [e.sentence for e in batch], truncation="only_second",
+    enc = tokenizer([e.question for e in batch], [e.sentence for e in batch], truncation="only_second",
                     max_length=max_tokens, padding=True, return_offsets_mapping=True, return_tensors="pt")
     return enc
 
@@ -422,15 +396,13 @@ def f1(prediction: str, gold: str) -> float:
 
 
 @torch.no_grad()
-def validate(model, tokenizer, questions: list[Question], max_tokens: int, previous: int = 0) -> dict:
+def validate(model, tokenizer, questions: list[Question], max_tokens: int) -> dict:
     from sklearn.metrics import roc_auc_score
 
     model.eval()
     right_sentence, em, f1s, scores, labels = [], [], [], [], []
     for q in questions:
-        batch = [Example(q.question, s, (q.start, q.end) if i == q.gold else None,
-                         before=last_words(q.sentences[i - 1], previous, count_pieces(tokenizer)) if previous and i else "")
-                 for i, s in enumerate(q.sentences)]
+        batch = [Example(q.question, s, (q.start, q.end) if i == q.gold else None) for i, s in enumerate(q.sentences)]
         enc = encode(tokenizer, batch, max_tokens).to(next(model.parameters()).device)
         start, end = masked_logits(model, enc)
         spans = best_spans(start, end, enc)
@@ -491,9 +463,6 @@ def main() -> None:
     parser.add_argument("--listwise", type=int, metavar="SIZE",
                         help="train on groups of SIZE sentences per question (its answer sentence and SIZE - 1 similar "
                              "negatives), adding a loss for scoring the answer sentence above the others")
-    parser.add_argument("--previous", type=int, default=0, metavar="WORDS",
-                        help="read each sentence with the last WORDS words of the one before it, beside the question "
-                             "(an experiment: the runtime reads a sentence alone)")
     parser.add_argument("--init-from", type=Path,
                         help="start from the weights of another run's --out, or (with --full) of a reader file as it "
                              "ships, e.g. assistant/answer/reader-weights.safetensors (a warm start: fresh optimiser "
@@ -519,10 +488,6 @@ def main() -> None:
     examples = (listwise_examples(train, order_seed, args.listwise) if args.listwise
                 else training_examples(train, order_seed, args.negatives, args.swapped,
                                        read_mined(args.mined) if args.mined else None))
-    if args.previous:
-        before = previous_sentences(train, args.previous, count_pieces(AutoTokenizer.from_pretrained(
-            str(packaged_model_dir()), local_files_only=True)))
-        examples = [replace(e, before=before.get(e.sentence, "")) for e in examples]
     print(f"{len(train)} training articles, {len(examples)} examples "
           f"({sum(e.span is None for e in examples)} that do not answer); {len(held)} held-out articles, "
           f"{len(validation)} validation questions", flush=True)
@@ -585,7 +550,7 @@ def main() -> None:
                             "schedule": schedule.state_dict(), "step": step}, tmp)
                 tmp.replace(checkpoint)
 
-    figures = validate(model, tokenizer, validation, args.max_tokens, args.previous)
+    figures = validate(model, tokenizer, validation, args.max_tokens)
     model.to("cpu")  # what ships is the difference from the packaged weights, which load on the CPU
     print("validation (held-out SQuAD articles):", json.dumps(figures), flush=True)
     adapter = args.out / "reader-adapter.safetensors"
@@ -601,7 +566,7 @@ def main() -> None:
         "training_file_sha256": sha256(args.data),
         "command": " ".join(["python -m bench.train_reader", *sys.argv[1:]]),
         "seed": args.seed, "commit": commit, "steps": step, "batch": args.batch, "lr": args.lr, "full": args.full, "rank": None if args.full else args.rank,
-        "max_tokens": args.max_tokens, "previous_words": args.previous, "negatives": "similar" if args.listwise else args.negatives, "listwise": args.listwise,
+        "max_tokens": args.max_tokens, "negatives": "similar" if args.listwise else args.negatives, "listwise": args.listwise,
         "order_seed": args.order_seed, "mined": str(args.mined) if args.mined else None,
         "init_from": str(args.init_from) if args.init_from else None, "held_out_articles": sorted(held), "validation": figures,
     }

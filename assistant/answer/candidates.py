@@ -19,7 +19,6 @@ class Candidate:
     score: float = 0.0  # what the answer is chosen by: the answerability less the passage's rank penalty
     span: tuple[int, int] | None = None  # the reader's answer span in ``text`` (None: none, or not of ``text``)
     renamed: Renamed | None = None  # how ``reading_text`` renames ``text``'s words (None: it says other words)
-    before: str = ""  # the sentence before it in the article (what a reader trained with --previous reads beside it)
 
     def read_as(self, span: tuple[int, int] | None) -> None:
         """Keep the reader's span of ``reading_text`` as ``text``'s characters."""

@@ -79,7 +79,7 @@ class ExtractiveBackend(AnswerBackend):
                                self.settings.rrf_k)
         stop = self.settings.reader_stop_score
         for n, c in enumerate(read, start=1):
-            (reading,) = reader.shipped().read(question, [c.reading_text], [c.before])
+            (reading,) = reader.shipped().read(question, [c.reading_text])
             c.answerability = reading.answerability
             c.read_as(reading.span)
             # the reader sees one sentence at a time; retrieval saw the passage: a lower-ranked one must read better
@@ -117,7 +117,7 @@ class ExtractiveBackend(AnswerBackend):
                 renamed = None if is_dateline else as_asked(sentence, question, names)
                 reading = f"The article was published on {sentence}." if is_dateline else renamed.text
                 out.append(Candidate(passage=i, start=s, end=e, text=sentence, reading_text=reading, renamed=renamed,
-                                     context_stems=_stems(sentence) | _stems(previous) | title_stems, before=previous))
+                                     context_stems=_stems(sentence) | _stems(previous) | title_stems))
         return out
 
     # --- output ------------------------------------------------------------

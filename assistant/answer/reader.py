@@ -21,7 +21,6 @@ import numpy as np
 WEIGHTS_PATH = Path(__file__).with_name("reader-weights.safetensors")
 MAX_TOKENS = 128  # question + sentence; a longer sentence is cut, never the question (trained at 96)
 MAX_SPAN_TOKENS = 30  # as trained: a longer span is no SQuAD answer
-PREVIOUS_PIECES = 32  # a reader trained with --previous: at most this much of the sentence before
 # Readings kept, most recent first: a reading depends only on the question and the sentence, and a site's
 # visitors ask the same questions of the same articles (about 12 MB when full).
 READINGS_KEPT = 20_000
@@ -38,14 +37,12 @@ class Reading:
 class Reader:
     """Reads ``onnx_path`` when given (a bench's own model), else the ONNX file built from ``weights``."""
 
-    def __init__(self, weights: Path = WEIGHTS_PATH, model_dir: Path | None = None, onnx_path: Path | None = None,
-                 previous_words: int = 0):
+    def __init__(self, weights: Path = WEIGHTS_PATH, model_dir: Path | None = None, onnx_path: Path | None = None):
         from ..embeddings import packaged_model_dir
 
         self.weights = weights
         self.model_dir = model_dir or packaged_model_dir()
         self.onnx_path = onnx_path
-        self.previous_words = previous_words  # a reader trained with --previous: the sentence before's last words
         self._read_one = lru_cache(maxsize=READINGS_KEPT)(self._read_uncached)
 
     def build(self) -> Path:
@@ -74,17 +71,13 @@ class Reader:
         tokenizer.no_padding()  # the packaged tokenizer.json pads every text to 128 tokens
         return tokenizer
 
-    def read(self, question: str, sentences: list[str], before: list[str] | None = None) -> list[Reading]:
+    def read(self, question: str, sentences: list[str]) -> list[Reading]:
         """The reader's reading of each sentence as the answer to ``question``.
 
         One sentence per run: the int8 model scales each run's activations by their largest value, so in a padded
         batch a sentence's scores would depend on the sentences beside it (by up to 0.8 of answerability); alone,
         a sentence always reads the same, and no time goes to padding (a batch of 8 saves about 15 %)."""
-        if not self.previous_words or before is None:
-            return [self._read_one(question, sentence) for sentence in sentences]
-        count = lambda text: len(self.tokenizer.encode(text, add_special_tokens=False).ids)  # noqa: E731
-        return [self._read_one(f"{question} [SEP] {tail}" if (tail := last_words(b, self.previous_words, count)) else question, s)
-                for s, b in zip(sentences, before)]
+        return [self._read_one(question, sentence) for sentence in sentences]
 
     def _read_uncached(self, question: str, sentence: str) -> Reading:
         encoding = self.tokenizer.encode(question, sentence)
@@ -95,14 +88,6 @@ class Reader:
         }
         starts, ends = self.session.run(None, feed)
         return _best_span(starts[0], ends[0], encoding, sentence)
-
-
-def last_words(text: str, words: int, count, pieces: int = PREVIOUS_PIECES) -> str:
-    """The last ``words`` words of ``text``, fewer if they make more than ``pieces`` word pieces (``count``)."""
-    kept = text.split()[-words:]
-    while kept and count(" ".join(kept)) > pieces:
-        kept = kept[1:]
-    return " ".join(kept)
 
 
 def _best_span(start: np.ndarray, end: np.ndarray, encoding, sentence: str) -> Reading:
