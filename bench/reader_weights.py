@@ -80,10 +80,8 @@ class FullSpanHead(SpanHead):
         from assistant.embeddings.onnx_export import merged_reader
 
         encoder, head = merged_reader(self.model_dir, shipped)
-        with torch.no_grad():
-            for name, parameter in self.encoder.named_parameters():
-                parameter.copy_(dict(encoder.named_parameters())[name])
-            self.head.load_state_dict(head.state_dict())
+        self.encoder.load_state_dict(encoder.state_dict())  # copies values: the word embeddings stay frozen
+        self.head.load_state_dict(head.state_dict())
 
 
 def save_full(model: FullSpanHead, target: Path) -> None:
