@@ -57,6 +57,15 @@ def test_the_articles_not_holding_the_answer_is_said_plainly(seeded_assistant, m
     assert not never.ask(unanswerable).refused
 
 
+def test_a_question_naming_nothing_is_refused_whatever_reads_best(make_assistant):
+    never = make_assistant(answerability_threshold=-1000)  # so only the missing terms can refuse
+    assert never.ingest([ROOT / "seeds"]).ok
+    for question in ("When?", "Who is he?", "Why?"):  # with nothing before them
+        answer = never.ask(question)
+        assert answer.refused and answer.refusal_reason == "no question terms" and answer.citations == [], question
+    assert not never.ask("When will Kerry meet Lavrov?").refused
+
+
 def test_a_follow_up_uses_the_name_the_answer_gave(make_assistant, tmp_path):
     (tmp_path / "comet.txt").write_text(COMET)
     assistant = make_assistant()

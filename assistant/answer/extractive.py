@@ -62,6 +62,10 @@ class ExtractiveBackend(AnswerBackend):
             return overview(request, passages, self.embedder.encode_cached, self.prompts.refusal)
         if request is not None and request.kind == "catalogue":
             return catalogue(request, passages, self.embedder.encode_cached)
+        if not question_terms(question):
+            # "When?" or "Who is he?" with nothing before it names nothing to look for: whatever sentence reads
+            # best would answer some other question
+            return self.refusal().model_copy(update={"refusal_reason": "no question terms"})
         candidates = self.rank(question, passages)
         if not candidates:
             return self.refusal().model_copy(update={"refusal_reason": "no passage" if not passages else "no sentence"})
