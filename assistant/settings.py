@@ -77,12 +77,12 @@ class Settings(BaseSettings):
     # --- answer ------------------------------------------------------------
     backend: str = Field("extractive", description="Answer backend (`assistant backends`: extractive, openai, local).")
     answerability_threshold: float = Field(
-        -1.75,
+        -0.9,
         description="The reader's answerability (best span score minus its no-answer score) below which the "
         "extractive backend says the articles do not answer; chosen on held-out SQuAD articles (bench/squad_val.py).",
     )
     reader_sentences: int = Field(
-        4, ge=0, description="Candidate sentences the reader reads per question, the most promising first "
+        8, ge=0, description="Candidate sentences the reader reads per question, the most promising first "
         "(by the question's words and by likeness in word vectors, extractive.by_promise; 0 = all of the "
         "passages'; bench/reader_choices.py).",
     )

@@ -29,7 +29,7 @@ from assistant.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 NEVER = 1e9  # a stop score no sentence reaches (None would leave the setting at its default)
-BUDGET, PENALTY = 4, 1.0  # the shipped reader_sentences and rank_penalty, for the stop-score table
+BUDGET, PENALTY = 8, 1.0  # the shipped reader_sentences and rank_penalty, for the stop-score table
 
 
 def collect(folder: Path) -> list[dict]:
