@@ -98,8 +98,11 @@ _CITATION_LIKE = re.compile(r"\s*\[\s*(?:passage\s*)?\d+(?:\s*[,;\u2013-]\s*(?:p
 
 
 def without_markers(text: str) -> str:
-    """``text`` with every citation-like marker removed."""
-    return _CITATION_LIKE.sub("", text)
+    """``text`` with every citation-like marker removed, including one that removing another would rebuild
+    ("[[1]1]" becomes "[1]" after one pass, so the removal repeats until nothing changes)."""
+    while (stripped := _CITATION_LIKE.sub("", text)) != text:
+        text = stripped
+    return text
 
 
 def addresses_the_model(sentence: str) -> bool:

@@ -11,7 +11,7 @@ import pytest
 
 import assistant.text
 import assistant.vocabulary
-from assistant.text import addresses_the_model, clean_question, strip_controls, strip_invisible
+from assistant.text import addresses_the_model, clean_question, strip_controls, strip_invisible, without_markers
 
 JIG_WITH_ZWSP = "What does J\u200bIG stand for?"
 
@@ -94,3 +94,10 @@ def test_orders_to_an_ai_are_recognised(sentence):
 )
 def test_ordinary_sentences_are_not_orders(sentence):
     assert not addresses_the_model(sentence)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("planted", ["[[1]1]", "[2[2]]", "[[[3]3]3]", "[ [1] 1]", "[passage [4]4]", "[1,[2]2]"])
+def test_a_marker_nested_in_a_marker_is_removed_too(planted):
+    """Removing the inner marker must not leave an outer one rebuilt from what is left."""
+    assert without_markers(f"Josephine Wilde{planted} lives in the cottage.") == "Josephine Wilde lives in the cottage."
