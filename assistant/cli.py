@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import errors
 
@@ -25,8 +26,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+# Article text, titles, file names, feedback and errors are data: nothing printed is read as Rich markup unless a
+# print asks for it (markup=True) and escapes what it interpolates.
+console = Console(stderr=True, soft_wrap=True, markup=False)
+out = Console(soft_wrap=True, markup=False)
 
 
 @contextmanager
@@ -42,7 +45,7 @@ def _assistant(command: str, **overrides) -> Iterator:
 
 
 def fail(message: str, code: int = 1) -> None:
-    console.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    console.print(f"[red]error:[/red] {escape(message)}", highlight=False, markup=True)
     raise typer.Exit(code)
 
 
@@ -83,7 +86,7 @@ def sync():
 def _ingest_with_progress(work) -> None:
     with _assistant("ingest") as assistant, Progress(
         TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        TextColumn("{task.description}"), console=console, transient=True,
+        TextColumn("{task.description}", markup=False), console=console, transient=True,
     ) as progress:
         task = progress.add_task("", total=None)
 
@@ -95,7 +98,7 @@ def _ingest_with_progress(work) -> None:
             progress.update(task, description="keyword index")
             assistant.save_keyword_index()
     for path, reason in report.failed:
-        console.print(f"[red]failed:[/red] {path}: {reason}", highlight=False)
+        console.print(f"[red]failed:[/red] {escape(str(path))}: {escape(reason)}", highlight=False, markup=True)
     console.print(
         f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
         f"failed {len(report.failed)} ({report.chunks_added} chunks written)",
@@ -135,7 +138,7 @@ def _print_answer(answer) -> None:
     """An answer for a person: its text, a notice if something degraded, then each citation and its quote."""
     out.print(answer.answer, highlight=False, markup=False)
     if answer.notice:
-        console.print(f"[yellow]note:[/yellow] {answer.notice}", highlight=False)
+        console.print(f"[yellow]note:[/yellow] {escape(answer.notice)}", highlight=False, markup=True)
     for c in answer.citations:
         out.print(f"\n[{c.n}] {c.title} ({c.source}, chars {c.start}-{c.end})", highlight=False, markup=False)
         out.print(f"    “{c.quote}”", highlight=False, markup=False)
@@ -179,7 +182,7 @@ def chat(
                 try:
                     answer = assistant.ask(question, history, filters, backend=backend)
                 except errors.AssistantError as exc:  # a bad question is said, and the conversation goes on
-                    console.print(f"[red]error:[/red] {exc}", highlight=False)
+                    console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True)
                     continue
                 _print_answer(answer)
                 out.print()
@@ -371,7 +374,7 @@ def feeds_list(as_json: Annotated[bool, typer.Option("--json")] = False):
         for f in feeds:
             said = f"[red]error:[/red] {escape(f.last_error)}" if f.last_error else escape(f.last_report or "not yet")
             table.add_row(str(f.id), f.url, f.collection, format_every(f.every_s) + (", prune" if f.prune else ""),
-                          f.last_polled_at or "never", said)
+                          f.last_polled_at or "never", Text.from_markup(said))
         out.print(table)
         failing = sum(1 for f in feeds if f.last_error)
         console.print(f"{len(feeds)} feed(s)" + (f", {failing} with an error" if failing else ""), highlight=False)
@@ -403,8 +406,8 @@ def feeds_poll(feed: Annotated[str | None, typer.Argument(help="Only this feed (
                 console.print("another process is polling it now", highlight=False)
                 continue
             failed |= bool(f.last_error)
-            console.print(f"{f.url}: " + (f"[red]error:[/red] {escape(f.last_error)}" if f.last_error
-                                           else escape(f.last_report or "")), highlight=False)
+            console.print(f"{escape(f.url)}: " + (f"[red]error:[/red] {escape(f.last_error)}" if f.last_error
+                                                   else escape(f.last_report or "")), highlight=False, markup=True)
         if not polled:
             console.print("no feed is due", highlight=False)
         if failed:
@@ -429,7 +432,7 @@ def serve(
                 console.print(f"index is empty: ingesting {seed}")
                 report = assistant.ingest([seed])
                 for path, reason in report.failed:
-                    console.print(f"[red]failed:[/red] {path}: {reason}", highlight=False)
+                    console.print(f"[red]failed:[/red] {escape(str(path))}: {escape(reason)}", highlight=False, markup=True)
             serve_app(assistant)
 
     run(go)
@@ -437,7 +440,7 @@ def serve(
 
 @app.command()
 def mcp():
-    """Serve the tools (ask, search, list_articles, get_article, ingest) to an MCP client on stdin/stdout."""
+    """Serve the tools (ask, search, list_articles, list_collections, get_article, ingest) to an MCP client on stdin/stdout."""
 
     def go():
         from .web.mcp_server import run_stdio

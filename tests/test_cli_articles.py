@@ -35,3 +35,18 @@ def test_list_prints_whole_ids_and_remove_takes_a_unique_prefix(tmp_path):
     removed = run(env, "remove", ids[0][:12])
     assert removed.returncode == 0 and f"removed {ids[0]}" in removed.stderr
     assert ids[0] not in run(env, "list", "--json").stdout
+
+
+def test_titles_file_names_and_reasons_print_as_text_never_as_terminal_markup(tmp_path):
+    """Rich reads "[link=…]" and "[/b]" as markup: an article's title must neither become a live link nor crash."""
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index"), "COLUMNS": "400"}
+    title = "Weekly update [link=https://evil.example/phish]Sign in here[/link] [bold red]URGENT[/bold red] [/b]"
+    (tmp_path / "update.txt").write_text(f"{title}\n\nThe harbour bridge reopened on Monday after two years.\n")
+    (tmp_path / "[b][red]broken.pdf").write_bytes(b"not a pdf at all")
+    ingested = run(env, "ingest", str(tmp_path / "update.txt"), str(tmp_path / "[b][red]broken.pdf"))
+    assert ingested.returncode == 1 and "[b][red]broken.pdf" in ingested.stderr and "Traceback" not in ingested.stderr
+    listed = run(env, "list")
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr
+    assert title in listed.stdout and "\x1b]8;" not in listed.stdout  # the words as written; no OSC 8 hyperlink
+    asked = run(env, "ask", "When did the harbour bridge reopen?")
+    assert asked.returncode == 0 and "Monday" in asked.stdout and title in asked.stdout  # the citation's title line

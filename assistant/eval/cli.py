@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -128,7 +129,7 @@ def register(app: typer.Typer, run: Callable) -> None:
                 write_ragas(ragas, run_results.results, index.assistant.refusal_text)
             _print_summary(summary, previous)
             written = ", ".join(str(out_dir / name) for name in (RESULTS_FILE, SUMMARY_FILE, REPORT_FILE))
-            console.print(f"wrote {written}", highlight=False, soft_wrap=True)
+            console.print(f"wrote {escape(written)}", highlight=False, soft_wrap=True)
             if run_results.interrupted:
                 console.print("[yellow]interrupted:[/yellow] the files cover the questions that finished")
                 raise typer.Exit(EXIT_INTERRUPTED)
@@ -158,9 +159,9 @@ def _open_index(corpus: Path, settings: Settings, cache_root: Path, by_folder: b
             progress.stop()
     state = "reused" if index.cached else f"built in {index.ingest_s:.1f} s"
     message = f"corpus index {state}: {index.articles} article(s) in {index.cache_dir}"
-    console.print(message, highlight=False, soft_wrap=True)  # soft: a wrapped path cannot be copied
+    console.print(escape(message), highlight=False, soft_wrap=True)  # soft: a wrapped path cannot be copied
     for path, reason in index.failed:
-        console.print(f"[yellow]skipped:[/yellow] {path}: {reason}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]skipped:[/yellow] {escape(str(path))}: {escape(reason)}", highlight=False, soft_wrap=True)
     return index
 
 
@@ -205,7 +206,7 @@ def _print_summary(summary: dict, previous: dict | None) -> None:
         table.add_row(*row)
     out.print(table)
     for name, (before, now) in (changed_settings(summary, previous) if previous else {}).items():
-        out.print(f"setting changed: {name}: {before} → {now}", highlight=False)
+        out.print(f"setting changed: {name}: {before} → {now}", highlight=False, markup=False)
 
 
 def _change_cells(change: MetricChange) -> list[str]:
