@@ -112,6 +112,17 @@ class Filters(BaseModel):
         "the key may use. A key scoped to some collections gets 403 for any other.",
     )
 
+    @field_validator("urls")
+    @classmethod
+    def _links(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        """Each a link (a page's address the widget sends): one nobody could have ingested is a bad request."""
+        for url in urls:
+            try:
+                parse_link(url)
+            except errors.InvalidRequest as bad:
+                raise ValueError(bad.reason) from None
+        return urls
+
     @field_validator("collections")
     @classmethod
     def _collection_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:

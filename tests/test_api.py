@@ -160,6 +160,11 @@ def test_oversized_bodies_are_413(client):
     assert streamed.status_code == 413
     assert "65,536-byte limit" in streamed.json()["error"]
 
+    # /api/articles takes files up to the upload limit, but its JSON body (links) is held to the JSON limit
+    links = json.dumps({"urls": ["https://example.com/" + "a" * 70_000]}).encode()
+    linked = client.post("/api/articles", content=links, headers=admin(**{"Content-Type": "application/json"}))
+    assert linked.status_code == 413 and "65,536-byte limit" in linked.json()["error"]
+
 
 @pytest.mark.parametrize(
     ("body", "message"),
@@ -169,6 +174,8 @@ def test_oversized_bodies_are_413(client):
         ({"question": JIG, "history": [{"question": "only half"}]}, "body.history.0.answer: Field required"),
         ({"question": JIG, "filters": {"published_from": "2016-13-45"}}, "body.filters.published_from"),
         ({"question": JIG, "colour": "blue"}, "body.colour: Extra inputs are not permitted"),
+        ({"question": JIG, "filters": {"urls": ["http://[::1"]}}, "body.filters.urls: Value error, 'http://[::1' is not a link"),
+        ({"question": JIG, "filters": {"urls": ["file:///home/me/story.html"]}}, "body.filters.urls: Value error"),
         ({"question": "   "}, "question: is empty"),
         ({"question": "why " * 600}, "the limit is 2,000"),
     ],

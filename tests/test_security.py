@@ -154,6 +154,26 @@ def test_page_ingest_endpoint_reads_no_file_named_by_a_client(served):
     assert ask(served, "What does make serve create?")["refused"] is True
 
 
+def test_page_events_never_take_a_file_by_link(served):
+    """Gradio fetches a FileData whose path is a link before any handler runs (so before the ingest handler's
+    sign-in check): the guard refuses such a body on every event route, for every caller."""
+    before = articles(served)
+    linked = [[{"path": "https://example.com/story.txt", "url": "https://example.com/story.txt",
+                "meta": {"_type": "gradio.FileData"}}]]
+    with client(served) as anonymous:
+        event, payload = gradio_call(anonymous, "ingest", linked)
+        assert event == "http 400" and "never fetched from a link" in payload
+        joined = anonymous.post("/gradio_api/queue/join", json={"data": linked, "fn_index": 0, "session_hash": "x" * 11})
+        assert joined.status_code == 400 and "never fetched from a link" in joined.json()["error"]
+    with client(served) as signed_in:
+        assert sign_in(signed_in).status_code == 303
+        event, payload = gradio_call(signed_in, "ingest", linked)
+        assert event == "http 400" and "never fetched from a link" in payload
+        event, payload = gradio_call(signed_in, "ingest", [[]])  # what the page itself sends still goes through
+        assert event == "complete"
+    assert articles(served) == before
+
+
 # --- 2. high: adding or overwriting articles without a key ------------------------------------
 
 def test_page_cannot_add_or_replace_articles_without_the_admin_key(served):

@@ -19,6 +19,7 @@ client's refused-key limit, and is logged with the key's fingerprint only.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -50,6 +51,7 @@ WIDGET_CONVERSATIONS = "/api/conversations"  # its visitor's own, on its site
 VISITOR_HEADER = "x-assistant-visitor"  # the widget's random per-browser token: whose conversations on a site
 UPLOAD_ROUTES = {("POST", "/api/articles")}
 PAGE_UPLOAD_ROUTES = {("POST", "/gradio_api/upload"), ("POST", "/upload")}
+GRADIO_PREFIX = "/gradio_api/"  # the page's events: /call/{name}, /run/{name}, /queue/join
 SIGN_IN_ROUTES = {("POST", "/sign-in")}
 KEY_HELP = "send an API key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
 REALM = "article-assistant"
@@ -208,7 +210,9 @@ class Guard:
         if wait:
             await self._too_many(scope, receive, send, wait, f"key {key.fingerprint} rate-limited")
             return
-        await self._sized(scope, receive, send, self.max_upload if _route(scope) in UPLOAD_ROUTES else self.max_json)
+        # Only files get the upload limit: the same route's JSON body (links) is held to the JSON one.
+        uploading = _route(scope) in UPLOAD_ROUTES and headers.get("content-type", "").lower().startswith("multipart/")
+        await self._sized(scope, receive, send, self.max_upload if uploading else self.max_json)
 
     def _api_refusal(self, scope: Scope, headers: Headers, key: ApiKey | None, secret: str | None) -> JSONResponse | None:
         """The error response for an API request that may not go on, or None."""
@@ -254,7 +258,27 @@ class Guard:
                 return
             await self._sized(scope, receive, send, self.max_upload)
             return
+        if scope["method"] == "POST" and scope["path"].startswith(GRADIO_PREFIX):
+            await self._no_linked_files(scope, receive, send)
+            return
         await self._sized(scope, receive, send, self.max_json)
+
+    async def _no_linked_files(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An event's inputs name files by path; Gradio fetches a path that is a link before any handler runs (and
+        so before the ingest handler's sign-in check). The page only ever sends files it uploaded: a link there is
+        refused for every caller, whichever route (call, run, queue/join) carries it."""
+        try:
+            body = await _whole_body(receive, self.max_json)
+        except BodyTooLarge as exc:
+            await refusal(scope, 413, exc.detail)(scope, receive, send)
+            return
+        if body is None:  # the client went away mid-body: nothing to answer
+            return
+        if _names_a_linked_file(body):
+            message = "a file on the page is uploaded, never fetched from a link (add links with 'Add a link')"
+            await refusal(scope, 400, message)(scope, receive, send)
+            return
+        await self.app(scope, _replay(body), send)
 
     # --- shared ------------------------------------------------------------------
     async def _sized(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
@@ -356,6 +380,53 @@ def _route(scope: Scope) -> tuple[str, str]:
 def _secret_in_query(scope: Scope) -> bool:
     query = scope.get("query_string", b"").decode("latin-1")
     return any(is_key_param(name) for name in (pair.partition("=")[0] for pair in query.split("&")) if name)
+
+
+async def _whole_body(receive: Receive, limit: int) -> bytes | None:
+    """The request's body (None if the client disconnects first), or BodyTooLarge past ``limit`` bytes."""
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > limit:
+            raise BodyTooLarge(limit)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive_again() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive_again
+
+
+def _names_a_linked_file(body: bytes) -> bool:
+    """Whether a JSON body holds a Gradio FileData whose path is an http(s) link (what Gradio would fetch)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False  # not JSON: Gradio refuses it itself
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            path = item.get("path")
+            if isinstance(path, str) and re.match(r"\s*https?:", path, re.I):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _counting(receive: Receive, limit: int) -> Receive:

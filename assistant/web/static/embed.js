@@ -161,7 +161,8 @@
     if (visitor) body.conversation_id = state.conversation || "new"; // kept on the server for this visitor
     // The article in view: the one the tag names, else whichever article lives at this page's link (if any).
     body.filters = config.article ? { article_ids: [config.article] } : { urls: [location.href] };
-    if (inline) delete body.filters.urls; // /widget is the assistant's own page, no article's
+    // /widget is the assistant's own page, no article's; a file:// or other page has no link an article could have
+    if (inline || !/^https?:$/.test(location.protocol)) delete body.filters.urls;
     if (config.collection) body.filters.collections = [config.collection];
     return body;
   }
