@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(16, ge=1, description="Texts per encoder call: 16 measured fastest on 2 cores (bench/ingest.py).")
     embedder: str = Field(
         "auto",
-        description="Embedding runtime (`assistant embedders`: torch, onnx, onnx-int8). auto: whatever built the "
+        description="Embedding runtime: torch, onnx or onnx-int8. auto: whatever built the "
         "index, or onnx for a new index. An index is never queried with vectors from another embedder.",
     )
 

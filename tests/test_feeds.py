@@ -157,7 +157,7 @@ def test_an_item_page_is_fetched_with_the_checks_of_any_link(feeding, site):
     report = feeding.ingest(links=[parse_link(url)])
     assert len(report.added) == 2
     assert report.failed == [("http://10.1.2.3/private.html",
-                              "10.1.2.3 is a private or local address (10.1.2.3); set fetch_allow_hosts to fetch from it")]
+                              "10.1.2.3 is a private or local address (10.1.2.3); set fetch_allow_hosts (ASSISTANT_FETCH_ALLOW_HOSTS) to fetch from it")]
 
 
 def test_a_feed_that_fails_changes_nothing_and_says_why(feeding, site):

@@ -184,7 +184,7 @@ def _pinned(url: str, current: str, allow_hosts: frozenset[str]) -> _Pinned:
             ip = ipaddress.ip_address(address)
             if not ip.is_global or ip.is_multicast:
                 raise errors.FetchError(
-                    url, f"{host} is a private or local address ({ip}); set fetch_allow_hosts to fetch from it"
+                    url, f"{host} is a private or local address ({ip}); set fetch_allow_hosts (ASSISTANT_FETCH_ALLOW_HOSTS) to fetch from it"
                 )
     netloc = parts.netloc.rsplit("@", 1)[-1]
     path = urlunsplit(("", "", parts.path or "/", parts.query, ""))

@@ -114,7 +114,8 @@ def serve(assistant: Assistant) -> None:
     base = f"http://{settings.host}:{settings.port}"
     print(f"serving the chat page on {base}/, the API docs on {base}/docs, the widget on {base}/embed.js", flush=True)
     if app.state.keyring.empty:
-        print("no API keys configured: /api/ answers 401; see README 'Security' to add some", flush=True)
+        print("no API keys configured: /api/ answers 401; set ASSISTANT_ADMIN_KEYS or ASSISTANT_KEYS_FILE "
+              "(README 'Embedding the widget')", flush=True)
     logging.getLogger("uvicorn.access").addFilter(_RedactSecrets())
     proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     # Forwarded-for headers name the client only when they come from a proxy the settings trust.
