@@ -54,17 +54,37 @@ def model_card(model: str) -> dict:
             "description": description}
 
 
+# A front end shows /v1's content as Markdown (Open WebUI, LibreChat…). Article text is data there too: what could
+# be markup ("![x](http://…)" loading an image, "<img …>", "*…*", "[2]" passing as a citation) is backslash-escaped,
+# so it shows as written; only the answer stage's own "[n]" stay markers.
+_MARKDOWN_ACTIVE = re.compile(r"[\\`*_\[\]<>~|]")
+
+
+def inert(text: str) -> str:
+    """``text`` with every Markdown-active character escaped."""
+    return _MARKDOWN_ACTIVE.sub(r"\\\g<0>", text)
+
+
+def markdown_inert(answer: str) -> str:
+    """The answer's text for Markdown: its own ``[n]`` markers kept, everything between them :func:`inert`."""
+    parts, at = [], 0
+    for marker in MARKER.finditer(answer):
+        parts += [inert(answer[at:marker.start()]), marker.group(0)]
+        at = marker.end()
+    return "".join(parts) + inert(answer[at:])
+
+
 def sources_text(answer: Answer, link_of: LinkOf) -> str:
     """The plain-text list appended for ``article-assistant-sources``: one line per citation."""
-    lines = [f'[{c.n}] {c.title}: "{c.quote}" {link_of(c)}' for c in answer.citations]
+    lines = [f'[{c.n}] {inert(c.title)}: "{inert(c.quote)}" {link_of(c)}' for c in answer.citations]
     return "\n\nSources:\n" + "\n".join(lines) if lines else ""
 
 
-def annotations(answer: Answer, link_of: LinkOf) -> list[dict]:
+def annotations(text: str, citations: list[Citation], link_of: LinkOf) -> list[dict]:
     """One ``url_citation`` per ``[n]`` in the answer's text (the Sources list, after it, is not annotated)."""
-    cited = {c.n: c for c in answer.citations}
+    cited = {c.n: c for c in citations}
     found = []
-    for marker in MARKER.finditer(answer.answer):
+    for marker in MARKER.finditer(text):
         citation = cited.get(int(marker.group(1)))
         if citation is not None:
             found.append({"type": "url_citation", "url_citation": {
@@ -94,8 +114,9 @@ class Reply:
     @classmethod
     def of(cls, answer: Answer, *, model: str, reader: bool, link_of: LinkOf) -> Reply:
         shown = answer.for_reader() if reader else answer
-        text = shown.answer + (sources_text(shown, link_of) if base_model(model) == SOURCES_MODEL_ID else "")
-        return cls(text, annotations(shown, link_of), attached(answer, reader))
+        said = markdown_inert(shown.answer)
+        text = said + (sources_text(shown, link_of) if base_model(model) == SOURCES_MODEL_ID else "")
+        return cls(text, annotations(said, list(shown.citations), link_of), attached(answer, reader))
 
     @classmethod
     def chore(cls, text: str) -> Reply:
