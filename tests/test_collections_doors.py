@@ -11,6 +11,7 @@ may neither upload into desk-b nor remove from it.
 from __future__ import annotations
 
 import json
+import time
 
 import anyio
 import httpx
@@ -146,6 +147,26 @@ def test_a_scoped_key_lists_and_reads_its_collection_only(served):
         assert admin.get(f"/api/articles/{barrier}").status_code == 200
         assert admin.get("/api/articles?collection=nope").status_code == 404
         assert [c["name"] for c in admin.get("/api/collections").json()] == ["default", "desk-a", "desk-b"]
+
+
+def test_an_upload_job_is_seen_only_by_keys_that_may_use_its_collection(served):
+    """A job's report names files and article ids: a key scoped to desk-a gets 404 for a desk-b job, as if none."""
+    with http(served, ADMIN) as admin:
+        job = admin.post("/api/articles?collection=desk-b", files=[("files", ("memo.txt", NEW.encode()))]).json()
+        assert admin.get(f"/api/jobs/{job['id']}").status_code == 200
+    with http(served, ADMIN_A) as api:
+        hidden = api.get(f"/api/jobs/{job['id']}")
+        assert hidden.status_code == 404 and job["id"] in hidden.json()["error"]
+        own = api.post("/api/articles", files=[("files", ("note.txt", NEW.replace("number 4", "number 9").encode()))]).json()
+        assert api.get(f"/api/jobs/{own['id']}").status_code == 200
+    with http(served, ADMIN) as admin:
+        for finished in (job, own):  # wait for both, then leave the collections as they were
+            deadline = time.monotonic() + 120
+            while (state := admin.get(f"/api/jobs/{finished['id']}").json())["status"] not in ("done", "failed"):
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            for article_id in state["report"]["added"]:
+                assert admin.delete(f"/api/articles/{article_id}").status_code == 200
 
 
 def test_a_scoped_admin_adds_and_removes_in_its_collection_only(served):

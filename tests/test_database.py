@@ -21,7 +21,7 @@ from assistant.index.writer_lock import DatabaseLock
 from assistant.settings import load_settings
 from bench.backing_servers import PostgresServer
 
-HEADS = {"manifest_0004", "store_0003"}
+HEADS = {"manifest_0004", "store_0004"}
 
 
 @pytest.fixture(scope="module")
@@ -127,5 +127,5 @@ def test_assistant_migrate_reports_where_each_part_is_and_its_revision(postgres)
     assert result.returncode == 0, result.stderr
     where = url.replace("postgresql+psycopg://", "")
     assert f"manifest: postgresql+psycopg://{where} at manifest_0004" in result.stdout
-    assert f"store: postgresql+psycopg://{where} at store_0003" in result.stdout
+    assert f"store: postgresql+psycopg://{where} at store_0004" in result.stdout
     assert _versions(url) == HEADS

@@ -40,18 +40,19 @@ class JobRecord:
     error_status: int
     replica: str
     indexed: tuple[str, ...] = ()  # the names of the files committed so far
+    collection: str | None = None  # where it adds (None: default): keys scoped elsewhere never see it
 
 
 class JobStore:
     def __init__(self, sessions: sessionmaker[Session]):
         self.sessions = sessions
 
-    def create(self, job_id: str, files: int) -> None:
+    def create(self, job_id: str, files: int, collection: str | None = None) -> None:
         moment = now()
         with writes("the upload job"), self.sessions.begin() as session:
             session.execute(delete(JobRow).where(JobRow.created_at < moment - timedelta(days=KEEP_DAYS)))
             session.add(JobRow(id=job_id, status="queued", files=files, done=0, error_status=500,
-                               replica=this_replica(), created_at=moment, heartbeat_at=moment))
+                               replica=this_replica(), created_at=moment, heartbeat_at=moment, collection=collection))
 
     def update(self, job_id: str, **fields) -> None:
         """Record progress (status, done, indexed, report, error, error_status); also a heartbeat."""
@@ -74,7 +75,7 @@ class JobStore:
         if row is None:
             raise errors.JobNotFound(job_id)
         record = JobRecord(row.id, row.status, row.files, row.done, row.report, row.error, row.error_status,
-                           row.replica, tuple(row.indexed or ()))
+                           row.replica, tuple(row.indexed or ()), row.collection)
         silent = (now() - _aware(row.heartbeat_at)).total_seconds()
         if record.status in ("queued", "running") and silent > STALE_AFTER_S:
             indexed = record.indexed
@@ -84,6 +85,6 @@ class JobStore:
                 record.id, "failed", record.files, record.done, None,
                 f"the server that ran this upload ({record.replica}) stopped {silent:.0f} s ago before it finished; "
                 f"{landed}; uploading the same files again adds the rest (unchanged ones are skipped)",
-                503, record.replica, indexed,
+                503, record.replica, indexed, record.collection,
             )
         return record

@@ -77,6 +77,7 @@ class JobRow(Base):
     done: Mapped[int] = mapped_column(Integer, default=0)
     report: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     indexed: Mapped[list | None] = mapped_column(JSON, nullable=True)  # names of the files committed so far
+    collection: Mapped[str | None] = mapped_column(String(64), nullable=True)  # where it adds (None: default)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     error_status: Mapped[int] = mapped_column(Integer, default=500)
     replica: Mapped[str] = mapped_column(String(300))

@@ -32,10 +32,21 @@ from ..errors import (
     CollectionConflict,
     ConversationNotFound,
     InvalidRequest,
+    JobNotFound,
     OverBudget,
     StoreError,
 )
-from ..models import Answer, ArticleInfo, CollectionInfo, FeedInfo, Filters, display_source, parse_every, parse_link
+from ..models import (
+    DEFAULT_COLLECTION,
+    Answer,
+    ArticleInfo,
+    CollectionInfo,
+    FeedInfo,
+    Filters,
+    display_source,
+    parse_every,
+    parse_link,
+)
 from ..store import Conversation, ConversationInfo, Feedback
 from .guard import error, is_anonymous, site_of
 from .schemas import (
@@ -466,8 +477,13 @@ def _store_uploads(files: list[StarletteUploadFile]) -> tuple[Path, dict[str, st
 
 @router.get("/jobs/{job_id}", tags=["articles"], response_model_exclude_none=True)
 def upload_job(job_id: str, request: Request) -> JobOut:
-    """An upload job's progress, and its report once done (admin key); any replica answers for any job."""
-    return JobOut.of(request.app.state.jobs.get(job_id))
+    """An upload job's progress, and its report once done (admin key); any replica answers for any job. A key
+    scoped to collections sees only jobs that add to one of them: another's is a 404, as a missing one."""
+    job = request.app.state.jobs.get(job_id)
+    scope = key_scope(request)
+    if scope is not None and (job.collection or DEFAULT_COLLECTION) not in scope:
+        raise JobNotFound(job_id)
+    return JobOut.of(job)
 
 
 @router.delete("/articles/{article_id}", tags=["articles"], response_model_exclude_none=True)

@@ -121,7 +121,7 @@ class IngestJob:
         """The job as the store keeps it and the API sends it (one shape whichever replica answers)."""
         report = IngestReportOut.of(self.report, self.names).model_dump() if self.report else None
         return JobRecord(self.id, self.status, self.files, self.done, report, self.error, self.error_status,
-                         this_replica(), tuple(self.indexed))
+                         this_replica(), tuple(self.indexed), self.collection)
 
 
 class IngestJobs:
@@ -171,7 +171,7 @@ class IngestJobs:
             if self._heart is None:
                 self._heart = threading.Thread(target=self._beat, name="assistant-job-heartbeat", daemon=True)
                 self._heart.start()
-        self._keep(job.id, lambda jobs: jobs.create(job.id, job.files))
+        self._keep(job.id, lambda jobs: jobs.create(job.id, job.files, job.collection))
         return job
 
     def get(self, job_id: str) -> JobRecord:
