@@ -288,6 +288,10 @@ def test_the_chat_page_is_rate_limited_per_client(served):
     assert statuses[:RATE] == [200] * RATE and statuses[RATE] == 429
     with client(served) as other:
         assert gradio_call(other, "ask", [JIG, [], [], 0])[0] == "complete"
+    with client(served) as reading:  # the page's reads that do work count too (an unknown article: 404 until then)
+        statuses = [reading.get("/read/no-such-article").status_code for _ in range(RATE + 1)]
+        assert statuses[:RATE] == [404] * RATE and statuses[RATE] == 429
+        assert reading.get("/conversations").status_code == 429 and reading.get("/health").status_code == 200
 
 
 def test_unknown_keys_are_limited_and_logged(served):

@@ -51,6 +51,9 @@ WIDGET_CONVERSATIONS = "/api/conversations"  # its visitor's own, on its site
 VISITOR_HEADER = "x-assistant-visitor"  # the widget's random per-browser token: whose conversations on a site
 UPLOAD_ROUTES = {("POST", "/api/articles")}
 PAGE_UPLOAD_ROUTES = {("POST", "/gradio_api/upload"), ("POST", "/upload")}
+# The page's reads that do work (an article from the index, conversations from the store) count like its events;
+# its assets, /health and /ready do not (a page load fetches dozens of files).
+PAGE_READS = ("/read/", "/conversations")
 GRADIO_PREFIX = "/gradio_api/"  # the page's events: /call/{name}, /run/{name}, /queue/join
 SIGN_IN_ROUTES = {("POST", "/sign-in")}
 KEY_HELP = "send an API key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
@@ -189,6 +192,8 @@ class Guard:
             await self.cors(scope, receive, send)
         elif scope["method"] not in ("GET", "HEAD", "OPTIONS"):  # POST, and DELETE of a conversation
             await self.page(scope, receive, _framed_only_here(scope, send))
+        elif scope["path"].startswith(PAGE_READS) and (wait := self.limits.request("page", client)):
+            await self._too_many(scope, receive, send, wait, f"chat page rate-limited for {client}")
         else:  # the page itself, its assets, the widget's files, /health, /ready, /docs
             await self.app(scope, receive, _framed_only_here(scope, send))
 
