@@ -114,17 +114,16 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
     backend: Annotated[str | None, typer.Option(help="Answer backend (default from settings).")] = None,
     k: Annotated[int | None, typer.Option(help="Passages to retrieve.")] = None,
-    article: Annotated[list[str] | None, typer.Option(help="Only these article ids (repeatable).")] = None,
+    article: Annotated[list[str] | None, typer.Option(
+        help="Only these articles: ids, or prefixes only one id starts with (repeatable).")] = None,
     collection: Annotated[list[str] | None, typer.Option(
         "--collection", "-c", help="Only these collections (repeatable).")] = None,
 ):
     """Ask one question."""
-    from .models import Filters
 
     def go():
         with _assistant("ask") as assistant:
-            filters = assistant.scoped(Filters(article_ids=tuple(article or ()), collections=tuple(collection or ())),
-                                       None, field="--collection")
+            filters = _filters(assistant, article, collection)
             answer = assistant.ask(question, filters=filters, backend=backend, k=k)
         if as_json:
             print(json.dumps(answer.public(), ensure_ascii=False, indent=2))  # the API's shape
@@ -150,17 +149,17 @@ CHAT_HELP = "Type a question; !new starts over; exit, quit or Ctrl-D leaves."
 @app.command()
 def chat(
     backend: Annotated[str | None, typer.Option(help="Answer backend (default from settings).")] = None,
-    article: Annotated[list[str] | None, typer.Option(help="Only these article ids (repeatable).")] = None,
+    article: Annotated[list[str] | None, typer.Option(
+        help="Only these articles: ids, or prefixes only one id starts with (repeatable).")] = None,
     collection: Annotated[list[str] | None, typer.Option(
         "--collection", "-c", help="Only these collections (repeatable).")] = None,
 ):
     """A conversation in the terminal: follow-ups ("When?", "Who was his wife?") are read with the earlier turns."""
-    from .models import Filters, Turn
+    from .models import Turn
 
     def go():
         with _assistant("chat") as assistant:
-            filters = assistant.scoped(Filters(article_ids=tuple(article or ()), collections=tuple(collection or ())),
-                                       None, field="--collection")
+            filters = _filters(assistant, article, collection)
             assistant.warm_up()
             articles = len(assistant.articles(filters.collections or None))
             console.print(f"Chatting with {articles} articles. {CHAT_HELP}", highlight=False)
@@ -311,6 +310,15 @@ def collections_remove(
             console.print(f"  removed {article_id}", highlight=False)
 
     run(go)
+
+
+def _filters(assistant, article: list[str] | None, collection: list[str] | None):
+    """--article (ids, or prefixes only one id starts with, as `remove` takes) and --collection as Filters."""
+    from .models import Filters
+
+    known = [a.id for a in assistant.articles()] if article else []
+    ids = tuple(_unique_id(given, known) for given in article or ())
+    return assistant.scoped(Filters(article_ids=ids, collections=tuple(collection or ())), None, field="--collection")
 
 
 def _unique_id(given: str, known: list[str]) -> str:

@@ -30,6 +30,10 @@ def test_list_prints_whole_ids_and_remove_takes_a_unique_prefix(tmp_path):
     assert shared == "harbour-"
     ambiguous = run(env, "remove", shared)
     assert ambiguous.returncode == 1 and f"{shared!r} is the start of 2 ids" in ambiguous.stderr
+    scoped = run(env, "ask", "--article", ids[1][: len(shared) + 3], "When did the harbour bridge reopen?")
+    assert scoped.returncode == 0 and "Monday" in scoped.stdout and "harbour-bridge.txt" in scoped.stdout  # a prefix
+    vague = run(env, "ask", "--article", shared, "When did the harbour bridge reopen?")
+    assert vague.returncode == 1 and f"{shared!r} is the start of 2 ids" in vague.stderr
     unknown = run(env, "remove", "zzz-no-such")
     assert unknown.returncode == 1 and "no article with id 'zzz-no-such'" in unknown.stderr
     removed = run(env, "remove", ids[0][:12])
