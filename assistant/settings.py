@@ -7,7 +7,9 @@ variables, the TOML file named by ``ASSISTANT_CONFIG`` (default
 
 from __future__ import annotations
 
+import difflib
 import os
+import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -224,13 +226,45 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_file = Path(os.environ.get("ASSISTANT_CONFIG", "assistant.toml"))
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file)
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
         return (init_settings, env_settings, toml)
+
+
+# ASSISTANT_* variables that are not settings: the config file's path, the eval cache, the load bench's key.
+NOT_SETTINGS = {"CONFIG", "EVAL_CACHE_DIR", "BENCH_KEY"}
+
+
+def config_file() -> Path:
+    return Path(os.environ.get("ASSISTANT_CONFIG", "assistant.toml"))
+
+
+def _unknown(name: str, where: str) -> str:
+    close = difflib.get_close_matches(name.lower(), Settings.model_fields, n=1)
+    return f"{where}: no setting {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def check_sources() -> None:
+    """A misspelt setting would otherwise be ignored without a word: the config file, when there is one, must be
+    TOML naming only settings, and every ASSISTANT_* variable must be a setting. (ASSISTANT_CONFIG naming no file
+    is how tests and benches read none.)"""
+    path = config_file()
+    if path.is_file():
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        for key in table:
+            if key not in Settings.model_fields:
+                raise ConfigError(_unknown(key, str(path)))
+    for variable in os.environ:
+        name = variable.removeprefix("ASSISTANT_")
+        if variable.startswith("ASSISTANT_") and name not in NOT_SETTINGS and name.lower() not in Settings.model_fields:
+            raise ConfigError(_unknown(name, variable).replace(f"no setting {name!r}", "no such setting"))
 
 
 def load_settings(**overrides) -> Settings:
     """Settings from the environment and config file, with a readable error."""
+    check_sources()
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:

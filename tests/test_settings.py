@@ -1,0 +1,56 @@
+"""Settings: a misspelt or malformed setting is an error naming it, never silently ignored."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+from servers import CLI
+
+from assistant.errors import ConfigError
+from assistant.settings import load_settings
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    """No ASSISTANT_* variable from the caller's shell; the working directory without an assistant.toml."""
+    for name in [n for n in os.environ if n.startswith("ASSISTANT_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.fast
+def test_a_config_file_that_is_not_toml_is_named(clean_env):
+    (clean_env / "assistant.toml").write_text("top_k = [unclosed\n")
+    with pytest.raises(ConfigError, match=r"assistant.toml: not valid TOML: .*line 1"):
+        load_settings()
+
+
+@pytest.mark.fast
+def test_a_misspelt_key_in_the_config_file_is_named_with_the_setting_meant(clean_env):
+    (clean_env / "assistant.toml").write_text("answerabilty_threshold = 100\n")
+    with pytest.raises(ConfigError, match=r"no setting 'answerabilty_threshold' \(did you mean 'answerability_threshold'\?\)"):
+        load_settings()
+    (clean_env / "assistant.toml").write_text("answerability_threshold = 100\n")
+    assert load_settings().answerability_threshold == 100
+
+
+@pytest.mark.fast
+def test_a_misspelt_variable_is_named(clean_env, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_TOPK", "3")
+    with pytest.raises(ConfigError, match=r"ASSISTANT_TOPK: no such setting \(did you mean 'top_k'\?\)"):
+        load_settings()
+    monkeypatch.delenv("ASSISTANT_TOPK")
+    for name in ("ASSISTANT_EVAL_CACHE_DIR", "ASSISTANT_BENCH_KEY", "ASSISTANT_TOP_K"):  # not settings, but known
+        monkeypatch.setenv(name, "3")
+    assert load_settings().top_k == 3
+
+
+def test_the_cli_says_it_in_one_line(clean_env):
+    (clean_env / "assistant.toml").write_text("top_k = [unclosed\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    done = subprocess.run([str(CLI), "list"], cwd=clean_env, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().startswith("error: assistant.toml: not valid TOML")
