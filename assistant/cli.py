@@ -113,7 +113,7 @@ def ask(
     question: str,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
     backend: Annotated[str | None, typer.Option(help="Answer backend (default from settings).")] = None,
-    k: Annotated[int | None, typer.Option(help="Passages to retrieve.")] = None,
+    k: Annotated[int | None, typer.Option(min=1, help="Passages to retrieve.")] = None,
     article: Annotated[list[str] | None, typer.Option(
         help="Only these articles: ids, or prefixes only one id starts with (repeatable).")] = None,
     collection: Annotated[list[str] | None, typer.Option(

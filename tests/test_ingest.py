@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -69,9 +70,15 @@ def test_bad_files_fail_alone_and_leave_the_index_unchanged(make_assistant, tmp_
     (batch / "empty.txt").write_bytes(b"")
     (batch / "binary.txt").write_bytes(bytes(range(256)) * 50)
     (batch / "legacy.txt").write_bytes("Le café de José ouvre à Zürich en 1921.\n".encode("latin-1"))
-    report = assistant.ingest([batch, tmp_path / "missing.txt"])
+    (batch / "gone.txt").symlink_to(tmp_path / "nowhere.txt")  # a folder's unreadable entries fail by name too
+    os.mkfifo(batch / "pipe.md")
+    (tmp_path / "nothing").mkdir()
+    (tmp_path / "nothing" / "notes.docx").write_bytes(b"PK")
+    report = assistant.ingest([batch, tmp_path / "missing.txt", tmp_path / "nothing"])
     failed = {path.split("/")[-1]: reason for path, reason in report.failed}
-    assert set(failed) == {"empty.txt", "binary.txt", "missing.txt"}
+    assert set(failed) == {"empty.txt", "binary.txt", "missing.txt", "gone.txt", "pipe.md", "nothing"}
+    assert failed["gone.txt"] == "no such file or folder" and failed["pipe.md"] == "not a regular file"
+    assert failed["nothing"].startswith("a folder with no .htm, .html, .markdown, .md, .pdf")
     assert len(report.added) == 1
     after = _snapshot(assistant)
     assert set(before[0]) <= set(after[0]) and len(after[0]) == len(before[0]) + 1

@@ -87,7 +87,7 @@ def open_eval_index(
     name (files beside them into ``default``), so that questions can be asked within one collection."""
     if not corpus.is_dir():
         raise errors.InvalidRequest("--corpus", f"{corpus} is not a folder")
-    files = article_files([corpus])
+    files = [f for f in article_files([corpus]) if f.is_file()]  # a pipe or broken link: reported by the ingest
     if not files:
         raise errors.InvalidRequest("--corpus", f"{corpus} holds no .txt, .md, .html or .pdf files")
     started = time.perf_counter()

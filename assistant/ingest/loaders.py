@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
+import logging
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -24,13 +25,15 @@ from .decoding import decode_bytes
 
 
 def iter_files(paths: list[str | Path]) -> Iterator[Path]:
-    """Expand folders recursively (supported suffixes only); files are yielded as given."""
+    """Expand folders recursively (supported suffixes only); files are yielded as given. Within a folder, whatever
+    has a supported name but cannot be read (a broken link, a pipe) is yielded too, to be reported by
+    load_article; so is a folder holding no article at all, rather than adding nothing without a word."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES and not child.name.startswith("."):
-                    yield child
+            found = [child for child in sorted(path.rglob("*"))
+                     if not child.is_dir() and child.suffix.lower() in SUPPORTED_SUFFIXES and not child.name.startswith(".")]
+            yield from found or [path]
         else:
             yield path  # missing or unsupported files are reported by load_article
 
@@ -46,6 +49,8 @@ def load_article(path: str | Path, *, max_bytes: int, source: str | None = None)
     path = Path(path)
     if not path.exists():
         raise errors.SourceNotFound(path, "no such file or folder")
+    if path.is_dir():
+        raise errors.UnsupportedFileType(path, f"a folder with no {', '.join(sorted(SUPPORTED_SUFFIXES))} file in it")
     if not path.is_file():
         raise errors.UnsupportedFileType(path, "not a regular file")
     suffix = path.suffix.lower()
@@ -248,6 +253,8 @@ def _flat_html_text(html: str) -> tuple[str | None, str]:
 def _extract_pdf(path: Path, data: bytes) -> tuple[str | None, str, str | None, str | None]:
     from pypdf import PdfReader
 
+    # pypdf logs its own complaints about a broken file ("EOF marker not found"); the one-line error below says it.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
