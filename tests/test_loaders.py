@@ -37,6 +37,17 @@ def test_markdown_front_matter_and_heading(tmp_path):
 
 
 @pytest.mark.fast
+@pytest.mark.parametrize("url", ["javascript:alert(document.domain)//", "data:text/html,<script>1</script>",
+                                 "https://e.example/a<img src=x onerror=alert(1)>", "not a link"])
+def test_an_articles_own_link_is_kept_only_if_it_is_a_web_link(tmp_path, url):
+    """Every surface links to it (citations, /v1 annotations, the reader): it must be an http(s) link or nothing."""
+    path = tmp_path / "note.md"
+    path.write_text(f"---\ntitle: Harbour\nurl: {url!r}\n---\nThe harbour reopened on Monday.\n")
+    article = load_article(path, max_bytes=LIMIT)
+    assert article.url is None and "reopened on Monday" in article.text
+
+
+@pytest.mark.fast
 def test_html_main_text_without_menus_or_scripts(tmp_path):
     path = tmp_path / "page.html"
     path.write_text(

@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from .. import errors
-from ..models import HTML_SUFFIXES, MARKDOWN_SUFFIXES, PDF_SUFFIXES, SUPPORTED_SUFFIXES, Article
+from ..models import HTML_SUFFIXES, MARKDOWN_SUFFIXES, PDF_SUFFIXES, SUPPORTED_SUFFIXES, Article, parse_link
 from ..text import find_dateline
 from .cleaning import clean_text, strip_byline
 from .decoding import decode_bytes
@@ -74,6 +74,7 @@ def load_article(path: str | Path, *, max_bytes: int, source: str | None = None)
         markdown = suffix in MARKDOWN_SUFFIXES
         title, text, url, published = _extract_plain(path, decode_bytes(path, data), markdown=markdown)
 
+    url = _web_link(url)
     text, stamped = strip_byline(text)
     published = published or stamped
     text = clean_text(text)
@@ -273,6 +274,17 @@ def _first_line(text: str) -> str | None:
         if line:
             return line
     return None
+
+
+def _web_link(url: str | None) -> str | None:
+    """The article's own link as its metadata names it (front matter, a page's canonical link), kept only if it is
+    an http(s) link: a "javascript:" or malformed one would reach every surface that links to the article."""
+    if url is None:
+        return None
+    try:
+        return str(parse_link(url))
+    except errors.InvalidRequest:
+        return None
 
 
 def _str_or_none(value) -> str | None:

@@ -78,7 +78,7 @@ class ArticleLinks:
     def url(self, base: str, citation: Citation) -> str:
         """Where a person reads ``citation``: the article's own link (scrolled to the quote by a text fragment
         where the browser supports one), else this server's article page at the quoted span."""
-        if citation.url:
+        if citation.url and urlsplit(citation.url).scheme.lower() in ("http", "https"):  # an older index's too
             return citation.url.split("#", 1)[0] + "#:~:text=" + _text_fragment(citation.quote)
         query = urlencode({"start": citation.start, "end": citation.end, "sig": self.signature(citation.article_id)})
         return f"{base.rstrip('/')}{PATH}{quote(citation.article_id, safe='')}?{query}#quote"

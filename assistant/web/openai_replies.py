@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from ..errors import AssistantError
 from ..models import Answer, Citation
@@ -74,9 +75,14 @@ def markdown_inert(answer: str) -> str:
     return "".join(parts) + inert(answer[at:])
 
 
+def markdown_link(url: str) -> str:
+    """A link as Markdown shows it as written: what could close or open markup percent-encoded (the same URL)."""
+    return quote(url, safe=":/?#&=%~+!$,;@-._'")
+
+
 def sources_text(answer: Answer, link_of: LinkOf) -> str:
     """The plain-text list appended for ``article-assistant-sources``: one line per citation."""
-    lines = [f'[{c.n}] {inert(c.title)}: "{inert(c.quote)}" {link_of(c)}' for c in answer.citations]
+    lines = [f'[{c.n}] {inert(c.title)}: "{inert(c.quote)}" {markdown_link(link_of(c))}' for c in answer.citations]
     return "\n\nSources:\n" + "\n".join(lines) if lines else ""
 
 
