@@ -167,6 +167,9 @@ def test_stdio_read_tools(stdio_index, tmp_path):
             assert empty.is_error and "question: is empty" in text_of(empty)
             too_many = await client.call_tool("search", {"query": "JIG", "k": 500})
             assert too_many.is_error and "Traceback" not in text_of(too_many)
+            for tool, arguments in (("search", {"query": "JIG"}), ("ask", {"question": "What does JIG stand for?"})):
+                misnamed = await client.call_tool(tool, {**arguments, "collection": "bad name!"})
+                assert misnamed.is_error and "collection: 'bad name!' is not a collection name" in text_of(misnamed)
 
     run(scenario)
     assert "Traceback" not in log.read_text()
@@ -422,6 +425,15 @@ def test_wired_web_app_guards_mcp(web_assistant):
         error = refused.json()["error"]
         assert refused.status_code == 401
         assert (error["message"] if isinstance(error, dict) else error).startswith("missing or unknown API key")
+
+        def chunked():  # no Content-Length: the body is found too large as it arrives, and is still JSON-RPC's
+            yield b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"question": "'
+            for _ in range(10):
+                yield b"x" * 10_000
+            yield b'"}}'
+
+        big = httpx.post(server.url + "/mcp/", content=chunked(), headers={**bearer(ADMIN), "Content-Type": "application/json"})
+        assert big.status_code == 413 and big.json()["jsonrpc"] == "2.0" and "65,536-byte" in big.json()["error"]["message"]
 
     # only the guard limits rates: the endpoint alone does not
     limited = Assistant(load_settings(**(web_assistant.settings.model_dump() | {"api_rate_per_minute": 3})),

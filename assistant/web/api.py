@@ -48,7 +48,7 @@ from ..models import (
     parse_link,
 )
 from ..store import Conversation, ConversationInfo, Feedback
-from .guard import error, is_anonymous, site_of
+from .guard import error, is_anonymous, refusal, site_of
 from .schemas import (
     ArticleText,
     AskRequest,
@@ -515,7 +515,8 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
-        return error(exc.status_code, str(exc.detail), exc.headers)
+        # In the caller's door's shape: a body found too large mid-stream under /mcp/ is a JSON-RPC error there too
+        return refusal(request.scope, exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):

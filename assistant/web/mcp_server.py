@@ -51,7 +51,17 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from .. import errors
-from ..models import Answer, Filters, Link, Passage, Turn, display_source, link_or_path, parse_link
+from ..models import (
+    Answer,
+    Filters,
+    Link,
+    Passage,
+    Turn,
+    collection_name,
+    display_source,
+    link_or_path,
+    parse_link,
+)
 from .scope import collections_for, ingest_collection
 
 if TYPE_CHECKING:
@@ -177,7 +187,10 @@ def _as_tool_errors() -> Iterator[None]:
 
 
 def _filters(article_ids: list[str] | None, collection: str | None = None) -> Filters:
-    return Filters(article_ids=tuple(article_ids or ()), collections=(collection,) if collection else ())
+    """The tool's arguments as Filters; a malformed collection is InvalidRequest naming the argument (a bare
+    validation error would reach the client as "Error executing tool")."""
+    named = (collection_name(collection),) if collection else ()
+    return Filters(article_ids=tuple(article_ids or ()), collections=named)
 
 
 def _passage(p: Passage) -> PassageOut:
