@@ -253,3 +253,15 @@ def test_multi_turn_lines_are_asked_with_their_history(first_run, workspace):
     [line] = read_jsonl(workspace / "conversation/results.jsonl")
     assert line["history"] == follow_up["history"]
     assert "five years" in line["answer"] and line["outcome"]["str_em"] == 1.0
+
+
+def test_report_plots_a_name_with_dollar_signs_as_text():
+    """matplotlib reads "$…$" in a label as mathtext: an article named so would crash the report unescaped."""
+    from assistant.eval.records import QuestionResult
+    from assistant.eval.report import _article_plot
+
+    named = [QuestionResult(id=str(i), question="How long is the river?", gold=["120 km"], article=article,
+                            answerable=True, answer="It is 120 km long. [1]", outcome={"str_em": 1.0})
+             for i, article in enumerate(["$\\undefinedmacro{x}$.md", "costs $5 and $6.txt"])]
+    plot = _article_plot(named)
+    assert plot is not None and plot["image"].startswith("data:image/png;base64,")

@@ -65,6 +65,8 @@ def _figure(height: float = 3.2):
     import matplotlib
 
     matplotlib.use("Agg")  # no display; must precede pyplot
+    # Labels are data (article names, questions' metrics): "$x$" in one is text, not mathtext to parse (or fail on).
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     return plt.subplots(figsize=(7.5, height), dpi=100)
