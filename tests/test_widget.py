@@ -171,6 +171,7 @@ def test_widget_answers_with_citations_and_keeps_the_conversation(page, sites, a
     citation = page.locator("article-assistant .citation")
     expect(citation).to_contain_text("Kerry in Moscow")
     expect(citation.locator(".quote")).to_contain_text('"Joint Implementation Group" or JIG')
+    expect(citation.locator(".quote strong.phrase")).to_have_text("Joint Implementation Group")  # bold, as a text node
     page.screenshot(path=str(artifacts_dir / "widget.png"))
 
     page.reload()  # the conversation (and the open panel) survive a reload

@@ -345,6 +345,21 @@
     return text;
   }
 
+  // The quote, its answering phrase in bold (as on the chat page); text nodes only, never markup.
+  function quoteNode(c) {
+    const quote = String(c.quote);
+    const node = el("blockquote", "quote");
+    const at = c.phrase ? quote.indexOf(String(c.phrase)) : -1;
+    if (at < 0) {
+      node.textContent = quote;
+      return node;
+    }
+    const end = at + String(c.phrase).length;
+    node.append(document.createTextNode(quote.slice(0, at)), el("strong", "phrase", quote.slice(at, end)),
+                document.createTextNode(quote.slice(end)));
+    return node;
+  }
+
   function renderMessage(message) {
     if (message.role === "user") return el("div", "msg user", message.text);
     const node = el("div", "msg bot" + (message.refused ? " refused" : ""));
@@ -359,7 +374,7 @@
         title.append(el("span", "citation-n", "[" + c.n + "]"), document.createTextNode(String(c.title)));
         const read = button("read", "Read it in the article", "Read citation " + c.n + " in " + String(c.title));
         read.addEventListener("click", function () { openReader(c, read); });
-        item.append(title, el("blockquote", "quote", String(c.quote)), read);
+        item.append(title, quoteNode(c), read);
         list.append(item);
       }
       node.append(list);
