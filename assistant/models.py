@@ -168,7 +168,10 @@ class Citation(BaseModel):
     quote: str = Field(description="The cited sentence(s), verbatim from the article.")
     start: int = Field(description="Character offset of the quote in the stored article text.")
     end: int
-    score: float
+    score: float = Field(description="How strongly the answerer backs this quote, higher is stronger: the reader's "
+                         "answerability for an extractive answer (refused below answerability_threshold; it may be "
+                         "negative), how well the quote supports the claim it is cited for on an LLM backend, 1.0 for an "
+                         "overview's lines.")
     # For the pages that show the quote in its passage (not sent: the API's readers have the span).
     passage: SkipJsonSchema[str] = Field("", exclude=True)
     passage_start: SkipJsonSchema[int] = Field(0, exclude=True)
