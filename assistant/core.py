@@ -296,11 +296,13 @@ class Assistant:
         report = self.ingest(links=self.ingester.feed_items(feed, known=state.items), collection=info.collection)
         failed = {path for path, _ in report.failed}
         seen = {item.article_id: item.fingerprint for item in feed.items if item.source not in failed}
+        # Items read before and still listed, though past the newest read now: still the feed's (prune keeps them).
+        seen |= {i: fp for i, fp in state.items.items() if i in feed.listed and i not in seen}
         said = (f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
                 f"failed {len(report.failed)}")
         if info.prune:
             pruned = 0
-            for gone in sorted(set(state.items) - {item.article_id for item in feed.items}):
+            for gone in sorted(set(state.items) - (feed.listed or {item.article_id for item in feed.items})):
                 try:
                     self.remove(gone, [info.collection])
                     pruned += 1
@@ -311,6 +313,8 @@ class Assistant:
         if report.failed:
             path, reason = report.failed[0]
             error = f"{len(report.failed)} of {len(feed.items)} items failed; the first: {path}: {reason}"
+            # Not the feed's validators: the next poll must read it whole (no 304) to try the failed items again.
+            kept = {"etag": None, "last_modified": None}
         return {"ok": True, "error": error, "report": said, "items": seen, **kept}
 
     def scoped(self, filters: Filters | None, allowed: Sequence[str] | None, *, field: str = "filters.collections"

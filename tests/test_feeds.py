@@ -193,6 +193,47 @@ def test_prune_takes_items_that_left_the_feed_out_and_without_it_they_stay(feedi
         feeding.feeds.add(url, "kept", 60)
 
 
+def test_a_failed_item_is_tried_again_until_it_lands_and_its_error_stays(feeding, site):
+    feeding.create_collection("retry")
+    url = site.feed("/retry.xml", [FIRST[0], item(7, "Pier closes", None, day=2)])  # its page is not there yet
+    feed = feeding.feeds.add(url, "retry", 60)
+    assert "1 of 2 items failed" in feeding.poll_feed(feed.id, force=True).last_error
+    again = feeding.poll_feed(feed.id, force=True)  # the feed is read whole again (no 304), the item tried again
+    assert "1 of 2 items failed" in again.last_error
+    assert [status for path, _, status in site.log if path == "/retry.xml"][-1] == 200
+    assert len([path for path, _, _ in site.log if path == "/story-7.html"]) == 2
+    site.page("/story-7.html", "<html><body><article><p>The north pier closes for repairs on Monday, the harbour "
+                               "office said, and reopens in May.</p></article></body></html>")
+    landed = feeding.poll_feed(feed.id, force=True)
+    assert landed.last_error is None and "added 1" in landed.last_report
+    assert "Pier closes" in {a.title for a in feeding.articles(["retry"])}
+
+
+def test_an_item_whose_page_changed_with_only_its_time_is_read_again(feeding, site):
+    feeding.create_collection("edits")
+    site.page("/story-8.html", "<html><body><article><p>The dam inspection is led by Ivan Moretti, the water "
+                               "board said on Monday.</p></article></body></html>")
+    url = site.feed("/edits.xml", [item(8, "Dam inspection", None, day=1)])
+    feed = feeding.feeds.add(url, "edits", 60)
+    assert feeding.poll_feed(feed.id, force=True).last_error is None
+    site.page("/story-8.html", "<html><body><article><p>The dam inspection is led by Sofia Lind, the water board "
+                               "said on Monday.</p></article></body></html>")
+    site.feed("/edits.xml", [item(8, "Dam inspection", None, day=1.25)])  # the same day, six hours later
+    assert "replaced 1" in feeding.poll_feed(feed.id, force=True).last_report
+
+
+def test_prune_keeps_items_still_listed_beyond_the_newest_read(make_assistant, site):
+    few = make_assistant(fetch_allow_hosts="127.0.0.1", feed_min_every_s=1, feed_max_items=2)
+    few.create_collection("window")
+    url = site.feed("/window.xml", [FIRST[0], FIRST[1], NEW[0]])  # days 1, 2, 4: the newest two are read
+    feed = few.feeds.add(url, "window", 60, prune=True)
+    assert few.poll_feed(feed.id, force=True).last_error is None
+    site.feed("/window.xml", [FIRST[0], FIRST[1], NEW[0], NEW[1]])  # a newer item; the library's is still listed
+    assert "pruned 0" in few.poll_feed(feed.id, force=True).last_report
+    site.feed("/window.xml", [NEW[0], NEW[1]])  # now it has left the feed
+    assert "pruned 1" in few.poll_feed(feed.id, force=True).last_report
+
+
 # --- the lease: exactly one replica polls a feed at a time -------------------------------------------------
 
 @pytest.fixture(scope="module")

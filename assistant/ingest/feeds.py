@@ -39,7 +39,9 @@ class FeedItem:
 class Feed:
     url: str
     title: str
-    items: list[FeedItem]
+    items: list[FeedItem]  # the newest ``max_items``: what is read
+    # The article ids of every item the feed lists, read or not: an item leaves the feed only when it is not here.
+    listed: frozenset[str] = frozenset()
 
 
 def parse_feed(body: bytes, url: str, max_items: int, content_type: str = "") -> Feed:
@@ -54,7 +56,8 @@ def parse_feed(body: bytes, url: str, max_items: int, content_type: str = "") ->
                               response_headers=headers)
     entries = list(parsed.entries)
     entries.sort(key=lambda e: _timestamp(e) or 0, reverse=True)
-    items = [item for item in (_item(e, url) for e in entries[:max_items]) if item is not None]
+    every = [_item(e, url) for e in entries]
+    items = [item for item in every[:max_items] if item is not None]
     why = parsed.get("bozo_exception")
     # Readers take a feed with a flaw as far as it reads; one that is no feed, or that yields no item because it
     # is broken, is an error (a well-formed feed with no items is just empty).
@@ -62,7 +65,8 @@ def parse_feed(body: bytes, url: str, max_items: int, content_type: str = "") ->
         served = f"served as {content_type}" if content_type else "served with no content type"
         broken = f"; as XML: {str(why)[:200]}" if "xml" in content_type and why is not None else ""
         raise errors.FetchError(url, f"is not an RSS or Atom feed ({served}{broken})")
-    return Feed(url=url, title=str(parsed.feed.get("title") or url), items=items)
+    return Feed(url=url, title=str(parsed.feed.get("title") or url), items=items,
+                listed=frozenset(item.article_id for item in every if item is not None))
 
 
 def _item(entry, feed_url: str) -> FeedItem | None:
@@ -79,7 +83,10 @@ def _item(entry, feed_url: str) -> FeedItem | None:
     full_text = max(contents, key=len) if contents else None
     if not link and full_text is None and entry.get("summary"):
         full_text = entry.get("summary")  # no page to fetch: the summary is all there is
-    said = "\x00".join([title, link or "", guid or "", published or "", full_text or "", entry.get("summary", "")])
+    # The entry's own timestamps, whole: an edit that only moves <updated> (or the time of day) is a change too.
+    stamps = [str(entry.get("updated", "")), str(entry.get("published", ""))]
+    said = "\x00".join([title, link or "", guid or "", published or "", full_text or "", entry.get("summary", ""),
+                        *stamps])
     return FeedItem(link=link, source=link or f"{feed_url}#{guid}", title=title, published=published,
                     full_text=full_text, fingerprint=hashlib.sha256(said.encode()).hexdigest()[:32])
 
