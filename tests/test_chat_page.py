@@ -13,6 +13,7 @@ import httpx
 import pytest
 from conftest import SEED_ARTICLE, chromium_path
 from gradio_client import Client
+from gradio_client.exceptions import AppError
 from servers import CLI, ServerThread
 
 from assistant.web.app import create_app
@@ -72,6 +73,21 @@ def test_ask_over_http_with_gradio_client(chat_server):
     chat, sources, _ = client.predict("What is the capital of France?", chat, api_name="/ask")
     assert _last_text(chat) == "The articles don't say."
     assert "nothing is cited" in sources
+
+
+def test_a_page_whose_server_restarted_is_told_to_reload_and_a_refused_question_stays_in_its_box(chat_server):
+    """The page's state is per session on the server: a page left open across a restart sends a chat the new
+    session knows nothing of. Asked again it must say so, not drop the answer or rate another answer."""
+    first = Client(chat_server.url, verbose=False)
+    chat, _, _ = first.predict("What does JIG stand for?", [], api_name="/ask")
+    restarted = Client(chat_server.url, verbose=False)  # a new session with the old page's chat
+    with pytest.raises(AppError, match="reload the page"):
+        restarted.predict("Who will he meet on Friday?", chat, api_name="/ask")
+    too_long = "Why " * 600
+    chat, _, box = first.predict(too_long, chat, api_name="/ask")
+    assert "the limit is 2,000" in _last_text(chat) and box.strip() == too_long.strip()  # kept, to shorten
+    chat, _, _ = first.predict("Who will he meet on Friday?", chat, api_name="/ask")  # the session goes on
+    assert "Lavrov" in _last_text(chat)
 
 
 def _browser(playwright):
@@ -397,3 +413,21 @@ def test_a_handler_can_be_called_alone(seeded_assistant):
     history, _, _, past, conversation_id, ids = updates[-1]
     assert "Joint Implementation Group" in history[-1]["content"] and past[0].question == "What does JIG stand for?"
     assert conversation_id is None and ids[-1] is None  # nothing kept for a request without a browser session
+
+
+def test_an_article_in_view_that_is_removed_leaves_the_view(seeded_assistant):
+    """Else every later question fails naming the removed id (the page refreshes its pickers after a change)."""
+    import gradio as gr
+    from starlette.requests import Request
+
+    from assistant.web.auth import load_keyring
+    from assistant.web.page_articles import add_article_controls
+    from assistant.web.session import PageAccess
+
+    access = PageAccess(load_keyring(seeded_assistant.settings), seeded_assistant.settings)
+    with gr.Blocks():
+        controls = add_article_controls(seeded_assistant, access, gr.Dropdown(), gr.Dropdown(), gr.State([]))
+    [seed] = [a.id for a in seeded_assistant.articles()]
+    browser = gr.Request(request=Request({"type": "http", "method": "POST", "path": "/", "headers": []}))
+    in_view, *_ = controls.refresh(None, [seed, "upload-removed-1f37cdfa"], browser)
+    assert in_view["value"] == [seed]

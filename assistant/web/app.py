@@ -119,7 +119,9 @@ def serve(assistant: Assistant) -> None:
     logging.getLogger("uvicorn.access").addFilter(_RedactSecrets())
     proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     # Forwarded-for headers name the client only when they come from a proxy the settings trust.
+    # On SIGTERM, requests under way get a few seconds; an open chat page's event stream would hold the server
+    # (and its claim on the index) for as long as the tab stays open.
     uvicorn.run(
         app, host=settings.host, port=settings.port, log_level=settings.log_level,
-        proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
+        proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None, timeout_graceful_shutdown=5,
     )

@@ -71,9 +71,9 @@ class ChatHandlers:
                     streamed += piece
                     history[-1] = {"role": "assistant", "content": escape_chat_text(streamed)}
                     yield history, sources_html(None), "", past, conversation_id, ids
-        except errors.AssistantError as exc:
+        except errors.AssistantError as exc:  # said in the chat; the question goes back in its box, to correct
             history[-1] = {"role": "assistant", "content": escape_chat_text(f"⚠ {exc}")}
-            yield history, sources_html(None), "", past, conversation_id, ids + [None, None]
+            yield history, sources_html(None), message, past, conversation_id, ids + [None, None]
             return
         assert final is not None
         owner = page_owner(request.cookies)
@@ -159,7 +159,9 @@ class ChatHandlers:
             return gr.update(), reader_message_html("That article has been removed from the index since.")
         return sources_html(kept.answer, reader=True, selected=citation.n), reader_html(article, citation)
 
-    def rate(self, ids: list, like: gr.LikeData, request: gr.Request):
+    def rate(self, ids: list, history: list, like: gr.LikeData, request: gr.Request):
+        if lost_state(history, ids):  # the answer ids are gone: a rating would land on another answer
+            return status(STATE_LOST), None, gr.update(visible=False)
         index = like.index if isinstance(like.index, int) else like.index[0]
         answer_id = ids[index] if 0 <= index < len(ids or []) else None
         owner = page_owner(request.cookies)
@@ -187,6 +189,11 @@ class ChatHandlers:
                            in_view: list[str] | None, left_then: float, left_now: dict,
                            collections: list[str] | None, request: gr.Request):
         """respond's updates while the reader stays in the conversation the question was asked in."""
+        if not (message or "").strip():  # Enter on an empty box: nothing to ask, nothing added to the chat
+            yield (gr.skip(),) * 6
+            return
+        if lost_state(history, ids, left_then, left_now):
+            raise gr.Error(STATE_LOST, title="Reload the page")
         for update in self.respond(message, history, past, conversation_id, ids, in_view, request, collections):
             if left_then != left_now["count"]:
                 yield (gr.skip(),) * len(update)
@@ -279,13 +286,23 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
                           js="(ref) => window.assistantCitation || ref").then(
             None, None, None, js="() => window.assistantShowCitation && window.assistantShowCitation()"
         )
-        chat.like(handlers.rate, answer_ids, [feedback_status, rated, comment_box], api_name="feedback")
+        chat.like(handlers.rate, [answer_ids, chat], [feedback_status, rated, comment_box], api_name="feedback")
         comment_button.click(handlers.send_comment, [comment, rated], [feedback_status, comment], api_name="feedback_comment")
         # One load event (each is a request against the page's rate limit).
         page.load(handlers.restore, None, opened[:5] + [history_list, notice, articles_box, *articles.load_outputs],
                   api_name=False)
         articles.wire(page, notice)
     return page
+
+
+# The page's per-session state lives on the server; a restarted server has none for a page left open. Its chat
+# then no longer matches the answer ids (one per message) or the conversations-left count (which only grows).
+STATE_LOST = ("The server restarted since this page was opened, so it no longer holds this conversation: reload "
+              "the page to go on (your conversations are kept).")
+
+
+def lost_state(history: list | None, ids: list | None, left_then: float = 0, left_now: dict | None = None) -> bool:
+    return len(ids or []) != len(history or []) or (left_now is not None and left_then > left_now["count"])
 
 
 def status(message: str) -> str:

@@ -110,21 +110,23 @@ class ArticleControls:
                 gr.update(choices=visible_collections(self.assistant, scope), visible=allowed),
                 articles_html(articles), feeds_html(visible_feeds(self.assistant, scope)) if allowed else "")
 
+    def refresh(self, picked: list[str] | None, in_view: list[str] | None, request: gr.Request) -> tuple:
+        """After a change (or another pick of collections): the pickers (an article in view that is gone leaves
+        the view, or every question would fail naming it), the list, the empty-index notice."""
+        scope = self.access.scope(request.cookies)
+        articles = visible_articles(self.assistant, scope, picked)
+        choices = article_choices(articles)
+        still = [article_id for article_id in in_view or [] if article_id in {a.id for a in articles}]
+        allowed = self.access.may_change_articles(request.cookies)
+        notice_html = index_notice_html(self.assistant.is_empty(), allowed)
+        return (gr.update(choices=choices, value=still), gr.update(choices=choices, value=None), notice_html,
+                articles_html(articles), feeds_html(visible_feeds(self.assistant, scope, picked)) if allowed else "")
+
     def wire(self, page: gr.Blocks, notice: gr.HTML) -> None:
         assistant, access = self.assistant, self.access
 
         def listing(lines: list[str], request: gr.Request, picked: list[str] | None = None):
             return status_html(lines), articles_html(visible_articles(assistant, access.scope(request.cookies), picked))
-
-        def refresh(picked: list[str] | None, request: gr.Request):
-            """After a change (or another pick of collections): the pickers, the list, the empty-index notice."""
-            scope = access.scope(request.cookies)
-            articles = visible_articles(assistant, scope, picked)
-            choices = article_choices(articles)
-            allowed = access.may_change_articles(request.cookies)
-            notice_html = index_notice_html(assistant.is_empty(), allowed)
-            return (gr.update(choices=choices), gr.update(choices=choices, value=None), notice_html,
-                    articles_html(articles), feeds_html(visible_feeds(assistant, scope, picked)) if allowed else "")
 
         def target(picked: list[str] | None, request: gr.Request) -> str | None:
             """The collection an upload goes in: the one picked, or the browser's only one (ValueError: pick one)."""
@@ -199,7 +201,7 @@ class ArticleControls:
                 return listing([str(exc)], request, picked)
             return listing(report_lines(report), request, picked)
 
-        after = dict(fn=refresh, inputs=[self.picked],
+        after = dict(fn=self.refresh, inputs=[self.picked, self.scope],
                      outputs=[self.scope, self.chosen, notice, self.article_list, self.feed_list], api_name=False)
         outputs = [self.status, self.article_list]
         picked = self.picked
