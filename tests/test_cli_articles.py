@@ -32,6 +32,8 @@ def test_list_prints_whole_ids_and_remove_takes_a_unique_prefix(tmp_path):
     assert ambiguous.returncode == 1 and f"{shared!r} is the start of 2 ids" in ambiguous.stderr
     scoped = run(env, "ask", "--article", ids[1][: len(shared) + 3], "When did the harbour bridge reopen?")
     assert scoped.returncode == 0 and "Monday" in scoped.stdout and "harbour-bridge.txt" in scoped.stdout  # a prefix
+    none = run(env, "ask", "--k", "0", "When did the harbour bridge reopen?")
+    assert none.returncode == 2 and "--k" in none.stderr and "Traceback" not in none.stderr  # 1 or more
     vague = run(env, "ask", "--article", shared, "When did the harbour bridge reopen?")
     assert vague.returncode == 1 and f"{shared!r} is the start of 2 ids" in vague.stderr
     unknown = run(env, "remove", "zzz-no-such")

@@ -51,7 +51,9 @@ class ChatHandlers:
 
     def respond(self, message: str, history: list, past: list, conversation_id, ids: list, in_view: list[str] | None,
                 request: gr.Request, collections: list[str] | None = None):
-        history, ids, past = list(history or []), list(ids or []), list(past or [])
+        # A caller of the page's HTTP endpoint may start its chat over ([]): the answer ids follow its chat.
+        history, past = list(history or []), list(past or [])
+        ids = list(ids or [])[: len(history)]
         history.append({"role": "user", "content": escape_chat_text(message or "")})
         history.append({"role": "assistant", "content": "…"})
         yield history, sources_html(None), "", past, conversation_id, ids
@@ -189,9 +191,6 @@ class ChatHandlers:
                            in_view: list[str] | None, left_then: float, left_now: dict,
                            collections: list[str] | None, request: gr.Request):
         """respond's updates while the reader stays in the conversation the question was asked in."""
-        if not (message or "").strip():  # Enter on an empty box: nothing to ask, nothing added to the chat
-            yield (gr.skip(),) * 6
-            return
         if lost_state(history, ids, left_then, left_now):
             raise gr.Error(STATE_LOST, title="Reload the page")
         for update in self.respond(message, history, past, conversation_id, ids, in_view, request, collections):
@@ -296,13 +295,14 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
 
 
 # The page's per-session state lives on the server; a restarted server has none for a page left open. Its chat
-# then no longer matches the answer ids (one per message) or the conversations-left count (which only grows).
+# then holds more messages than the answer ids (one per message), or the conversations-left count (which only
+# grows) is behind the page's.
 STATE_LOST = ("The server restarted since this page was opened, so it no longer holds this conversation: reload "
               "the page to go on (your conversations are kept).")
 
 
 def lost_state(history: list | None, ids: list | None, left_then: float = 0, left_now: dict | None = None) -> bool:
-    return len(ids or []) != len(history or []) or (left_now is not None and left_then > left_now["count"])
+    return len(ids or []) < len(history or []) or (left_now is not None and left_then > left_now["count"])
 
 
 def status(message: str) -> str:
