@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse
 from itsdangerous import BadSignature, Signer
 
 from ..errors import ArticleNotFound
+from .render import safe_link
 
 if TYPE_CHECKING:
     from ..core import Assistant
@@ -78,7 +79,7 @@ class ArticleLinks:
     def url(self, base: str, citation: Citation) -> str:
         """Where a person reads ``citation``: the article's own link (scrolled to the quote by a text fragment
         where the browser supports one), else this server's article page at the quoted span."""
-        if citation.url and urlsplit(citation.url).scheme.lower() in ("http", "https"):  # an older index's too
+        if safe_link(citation.url):  # http(s) only, an older index's links too
             return citation.url.split("#", 1)[0] + "#:~:text=" + _text_fragment(citation.quote)
         query = urlencode({"start": citation.start, "end": citation.end, "sig": self.signature(citation.article_id)})
         return f"{base.rstrip('/')}{PATH}{quote(citation.article_id, safe='')}?{query}#quote"
