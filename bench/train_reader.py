@@ -30,6 +30,10 @@ as a third pass and not kept (docs/experiments.md).
 ``--mined FILE`` draws half the negatives of the questions FILE holds from the sentences the reader of the time
 itself found most answerable among those a ``similar`` negative is drawn from (bench/mine_negatives.py).
 
+``--passages`` reads (question, passage) pairs instead of (question, sentence): a run of whole sentences of about 100
+words holding the answer, or one that does not (passage_examples), at --max-tokens 192; a probe, warm-started from
+the shipped reader (docs/experiments.md).
+
 ``--listwise 4`` trains each question's answer sentence side by side with three negatives and adds a loss for
 scoring it above them; measured on the validation set and not kept (docs/experiments.md).
 
@@ -149,6 +153,72 @@ def training_examples(articles: dict[str, list[dict]], seed: int, negatives: str
             examples.append(Example(q.question, negative, None))
     rng.shuffle(examples)
     return bucketed([[e] for e in examples], rng)
+
+
+def passage_examples(articles: dict[str, list[dict]], seed: int, words: int = 100) -> list[Example]:
+    """With --passages: each question with a passage that holds its answer and one that does not, as retrieval hands
+    them to the answer stage: runs of whole sentences of about ``words`` words (a 128-token chunk widened to whole
+    sentences), starting anywhere at or before the answer sentence. The passage that does not answer is half the
+    time one of the three of the article's other paragraphs most like the question (TF-IDF cosine: what retrieval
+    puts first when the article does not say), 30 % the rest of the question's own paragraph around the answer
+    sentence, 20 % one of another article."""
+    rng = random.Random(seed)
+    titles = sorted(articles)
+    per_article = {title: questions_of(articles[title]) for title in titles}
+    examples = []
+    for title in titles:
+        paragraphs = per_article[title]
+        nearest = _similar_paragraphs(paragraphs)
+        for p, questions in enumerate(paragraphs):
+            for j, q in enumerate(questions):
+                first = rng.randint(max(0, q.gold - 3), q.gold)
+                window = _window(q.sentences, first, words, must_reach=q.gold)
+                offset = sum(len(s) + 1 for s in q.sentences[first : q.gold])
+                examples.append(Example(q.question, window, (offset + q.start, offset + q.end)))
+                roll = rng.random()
+                if roll < 0.5:
+                    pool = [_window(paragraphs[o][0].sentences, 0, words) for o in nearest.get((p, j), [])[:3]]
+                elif roll < 0.8:  # its own paragraph without the answer sentence: after it, else before
+                    after, before = q.sentences[q.gold + 1 :], q.sentences[: q.gold]
+                    pool = [_window(part, 0, words) for part in (after, before) if len(" ".join(part).split()) >= 12]
+                    pool = pool[:1]
+                else:
+                    other = [ps for ps in per_article[rng.choice([t for t in titles if t != title])] if ps]
+                    pool = [_window(rng.choice(other)[0].sentences, 0, words)] if other else []
+                pool = [w for w in pool if w and not holds_answer(w, q.answers)]
+                if pool:
+                    examples.append(Example(q.question, rng.choice(pool), None))
+    rng.shuffle(examples)
+    return bucketed([[e] for e in examples], rng)
+
+
+def _window(sentences: list[str], first: int, words: int, must_reach: int = 0) -> str:
+    """Sentences from ``first`` on, joined by spaces, until about ``words`` words and at least to ``must_reach``."""
+    taken, count = [], 0
+    for i in range(first, len(sentences)):
+        if count >= words and i > must_reach:
+            break
+        taken.append(sentences[i])
+        count += len(sentences[i].split())
+    return " ".join(taken)
+
+
+def _similar_paragraphs(paragraphs: list[list[Question]]) -> dict[tuple[int, int], list[int]]:
+    """Per question (paragraph, index), the article's other paragraphs (that have questions) most like it, best first."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = {p: " ".join(qs[0].sentences) for p, qs in enumerate(paragraphs) if qs}
+    asked = [(p, j, q) for p, questions in enumerate(paragraphs) for j, q in enumerate(questions)]
+    if len(texts) < 2 or not asked:
+        return {}
+    owners = list(texts)
+    vectoriser = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit(list(texts.values()))
+    similarity = (vectoriser.transform([q.question for _, _, q in asked]) @ vectoriser.transform(list(texts.values())).T).toarray()
+    out = {}
+    for row, (p, j, _) in enumerate(asked):
+        order = [owners[i] for i in np.argsort(-similarity[row]) if owners[i] != p]
+        out[(p, j)] = order[:5]
+    return out
 
 
 def listwise_examples(articles: dict[str, list[dict]], seed: int, size: int) -> list[Example]:
@@ -397,7 +467,6 @@ def f1(prediction: str, gold: str) -> float:
 
 @torch.no_grad()
 def validate(model, tokenizer, questions: list[Question], max_tokens: int) -> dict:
-    from sklearn.metrics import roc_auc_score
 
     model.eval()
     right_sentence, em, f1s, scores, labels = [], [], [], [], []
@@ -417,13 +486,57 @@ def validate(model, tokenizer, questions: list[Question], max_tokens: int) -> di
             if i == q.gold or not any(g.lower() in q.sentences[i].lower() for g in q.answers):
                 scores.append(a), labels.append(int(i == q.gold))
     model.train()
+    return _figures("answer_sentence_accuracy", right_sentence, em, f1s, labels, scores)
+
+
+def _figures(accuracy: str, right: list, em: list, f1s: list, labels: list, scores: list) -> dict:
+    from sklearn.metrics import roc_auc_score
+
     return {
-        "questions": len(questions),
-        "answer_sentence_accuracy": round(float(np.mean(right_sentence)), 4),
+        "questions": len(right),
+        accuracy: round(float(np.mean(right)), 4),
         "span_exact_match": round(float(np.mean(em)), 4),
         "span_f1": round(float(np.mean(f1s)), 4),
         "answerability_auc": round(float(roc_auc_score(labels, scores)), 4),
     }
+
+
+@torch.no_grad()
+def validate_passages(model, tokenizer, questions: list[Question], max_tokens: int, articles: dict[str, list[dict]],
+                      words: int = 100) -> dict:
+    """With --passages: per question, the passage of its paragraph up to about ``words`` words past the answer
+    sentence, against the passages of the article's three other paragraphs most like it: the best-scored passage
+    is the answer's (answer-passage accuracy), span exact match and F1 on the answer's passage, answerability AUC."""
+    model.eval()
+    right, em, f1s, scores, labels = [], [], [], [], []
+    by_context = {}
+    for title in sorted(articles):
+        paragraphs = questions_of(articles[title])
+        nearest = _similar_paragraphs(paragraphs)
+        for p, qs in enumerate(paragraphs):
+            for j, q in enumerate(qs):
+                by_context[(q.question, tuple(q.sentences))] = [paragraphs[o][0].sentences for o in nearest.get((p, j), [])[:3]]
+    for q in questions:
+        first = max(0, q.gold - 2)
+        window = _window(q.sentences, first, words, must_reach=q.gold)
+        offset = sum(len(s) + 1 for s in q.sentences[first : q.gold])
+        others = [w for w in (_window(s, 0, words) for s in by_context.get((q.question, tuple(q.sentences)), []))
+                  if not holds_answer(w, q.answers)]
+        batch = [Example(q.question, window, (offset + q.start, offset + q.end))] + [Example(q.question, w, None) for w in others]
+        enc = encode(tokenizer, batch, max_tokens).to(next(model.parameters()).device)
+        start, end = masked_logits(model, enc)
+        spans = best_spans(start, end, enc)
+        answerable = [a for a, _, _ in spans]
+        right.append(int(np.argmax(answerable)) == 0)
+        _, first_piece, last_piece = spans[0]
+        offsets = enc["offset_mapping"][0]
+        predicted = window[int(offsets[first_piece][0]) : int(offsets[last_piece][1])]
+        em.append(max(normalise(predicted) == normalise(a) for a in q.answers))
+        f1s.append(max(f1(predicted, a) for a in q.answers))
+        scores += answerable
+        labels += [1] + [0] * len(others)
+    model.train()
+    return _figures("answer_passage_accuracy", right, em, f1s, labels, scores)
 
 
 def sha256(path: Path) -> str:
@@ -460,6 +573,9 @@ def main() -> None:
     parser.add_argument("--mined", type=Path, metavar="FILE",
                         help="negatives the reader itself mistook for answers (bench/mine_negatives.py): half the "
                         "negatives of the questions it holds are drawn from them")
+    parser.add_argument("--passages", action="store_true",
+                        help="read (question, passage) pairs: runs of whole sentences of about 100 words, as retrieval "
+                             "hands them over, instead of one sentence (see passage_examples; use --max-tokens 192)")
     parser.add_argument("--listwise", type=int, metavar="SIZE",
                         help="train on groups of SIZE sentences per question (its answer sentence and SIZE - 1 similar "
                              "negatives), adding a loss for scoring the answer sentence above the others")
@@ -486,6 +602,7 @@ def main() -> None:
     train = {t: articles[t] for t in sorted(articles) if t not in held}
     order_seed = args.seed if args.order_seed is None else args.order_seed
     examples = (listwise_examples(train, order_seed, args.listwise) if args.listwise
+                else passage_examples(train, order_seed) if args.passages
                 else training_examples(train, order_seed, args.negatives, args.swapped,
                                        read_mined(args.mined) if args.mined else None))
     print(f"{len(train)} training articles, {len(examples)} examples "
@@ -550,7 +667,8 @@ def main() -> None:
                             "schedule": schedule.state_dict(), "step": step}, tmp)
                 tmp.replace(checkpoint)
 
-    figures = validate(model, tokenizer, validation, args.max_tokens)
+    figures = (validate_passages(model, tokenizer, validation, args.max_tokens, {t: articles[t] for t in held})
+               if args.passages else validate(model, tokenizer, validation, args.max_tokens))
     model.to("cpu")  # what ships is the difference from the packaged weights, which load on the CPU
     print("validation (held-out SQuAD articles):", json.dumps(figures), flush=True)
     adapter = args.out / "reader-adapter.safetensors"
@@ -566,7 +684,7 @@ def main() -> None:
         "training_file_sha256": sha256(args.data),
         "command": " ".join(["python -m bench.train_reader", *sys.argv[1:]]),
         "seed": args.seed, "commit": commit, "steps": step, "batch": args.batch, "lr": args.lr, "full": args.full, "rank": None if args.full else args.rank,
-        "max_tokens": args.max_tokens, "negatives": "similar" if args.listwise else args.negatives, "listwise": args.listwise,
+        "max_tokens": args.max_tokens, "passages": args.passages, "negatives": "similar" if args.listwise else args.negatives, "listwise": args.listwise,
         "order_seed": args.order_seed, "mined": str(args.mined) if args.mined else None,
         "init_from": str(args.init_from) if args.init_from else None, "held_out_articles": sorted(held), "validation": figures,
     }

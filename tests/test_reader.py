@@ -213,6 +213,26 @@ def test_listwise_training_keeps_each_question_with_its_negatives_in_one_batch()
             assert len({e.sentence for e in group}) == 4 and all(year not in e.sentence for e in group if e is not answer)
 
 
+def test_passage_training_reads_runs_of_sentences_with_the_answer_at_its_span_or_none():
+    """--passages: each question read with a run of whole sentences holding its answer sentence (the span pointing at
+    the answer), and with one that does not hold the answer."""
+    from bench.train_reader import passage_examples
+
+    articles = _articles()
+    examples = passage_examples(articles, seed=13, words=20)
+    answers = {qa["question"]: qa["answers"][0]["text"] for paragraphs in articles.values() for p in paragraphs
+               for qa in p["qas"]}
+    answering = [e for e in examples if e.span is not None]
+    assert len(answering) == len(answers) and {e.question for e in answering} == set(answers)
+    for e in answering:
+        assert e.sentence[e.span[0] : e.span[1]] == answers[e.question]
+        asked = e.question.removeprefix("When was the ").removesuffix(" opened?")
+        assert asked in e.sentence
+    assert sum(len(e.sentence.split(". ")) >= 2 for e in answering) > len(answering) / 2  # mostly more than one sentence
+    negatives = [e for e in examples if e.span is None]
+    assert negatives and all(answers[e.question] not in e.sentence for e in negatives)
+
+
 def test_training_scores_answerability_as_the_runtime_does():
     """The listwise loss ranks sentences by the best span less [CLS], as best_spans (and the runtime) score them."""
     import torch
