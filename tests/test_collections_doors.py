@@ -10,6 +10,7 @@ may neither upload into desk-b nor remove from it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -22,6 +23,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from servers import ServeProcess, client_of_its_own, gradio_call
 from test_collections import BARRIER, BRIDGE, LIBRARY, QUESTION
+
+from assistant.models import CollectionInfo
 
 ADMIN = "admin-everything-0123456789"
 ADMIN_A = "admin-desk-a-0123456789"
@@ -266,6 +269,7 @@ def test_mcp_tools_of_a_scoped_key_reach_its_collection_only(served):
             assert {a["id"] for a in listed} == {served.ids["City"], served.ids["Central"]}
             collections = (await client.call_tool("list_collections", {})).structured_content["collections"]
             assert [c["name"] for c in collections] == ["desk-a"]
+            assert set(collections[0]) == {f.name for f in dataclasses.fields(CollectionInfo)}  # as /api/collections
             hidden = await client.call_tool("get_article", {"article_id": barrier})
             assert hidden.is_error and "no article with id" in hidden.content[0].text
             other = await client.call_tool("ask", {"question": QUESTION, "collection": "desk-b"})

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http.server
 import os
@@ -29,10 +30,12 @@ from mcp.shared.exceptions import MCPError
 from servers import ServerThread
 
 from assistant.core import Assistant
+from assistant.models import ArticleInfo
 from assistant.settings import load_settings
 from assistant.web.auth import load_keyring
 from assistant.web.mcp_http import mount_mcp
 from assistant.web.mcp_server import ADMIN_TOOLS, READ_TOOLS
+from assistant.web.schemas import ArticleText
 
 KEY_REFUSED = "missing or unknown API key; send an API key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
 WRONG_KEY_CHALLENGE = f'Bearer realm="article-assistant", error="invalid_token", error_description="{KEY_REFUSED}"'
@@ -143,12 +146,15 @@ def test_stdio_read_tools(stdio_index, tmp_path):
 
             articles = (await client.call_tool("list_articles", {})).structured_content["articles"]
             assert len(articles) == 1
-            assert set(articles[0]) == {"id", "title", "published", "chunks", "url", "collections"} and articles[0]["chunks"] > 0
+            # the fields GET /api/articles sends, the source as readers see it
+            assert set(articles[0]) == {f.name for f in dataclasses.fields(ArticleInfo)} and articles[0]["chunks"] > 0
+            assert articles[0]["source"] == SEED_ARTICLE.name and articles[0]["chars"] > 0
             article_id = articles[0]["id"]
             assert citation["article_id"] == article_id
 
             article = (await client.call_tool("get_article", {"article_id": article_id})).structured_content
             assert article["title"] == articles[0]["title"] == citation["title"]
+            assert set(article) == set(ArticleText.model_fields) and article["source"] == SEED_ARTICLE.name
             assert article["text"][citation["start"]:citation["end"]] == citation["quote"]
 
             found = await client.call_tool("search", {"query": "Joint Implementation Group", "k": 2})

@@ -92,8 +92,9 @@ INGEST_FIELD_HINT = {  # by the field this server takes
 
 
 # --- what the tools return (their outputSchema) --------------------------------------------------------------
-# `ask` returns the Answer model itself (assistant/models.py, its public fields: the HTTP API's shape); the others
-# are views of a passage, an article and an ingest report that only MCP sends.
+# `ask` returns the Answer model itself (assistant/models.py, its public fields: the HTTP API's shape); an article,
+# its listing and a collection have the fields GET /api/articles/{id}, /api/articles and /api/collections send (a
+# source as readers see it: a file name or link); a search's passages and an ingest report are views only MCP sends.
 
 class PassageOut(TypedDict):
     article_id: str
@@ -113,9 +114,12 @@ class SearchOut(TypedDict):
 class ArticleSummaryOut(TypedDict):
     id: str
     title: str
+    source: str
+    url: str | None
     published: str | None
     chunks: int
-    url: str | None
+    chars: int
+    ingested_at: str
     collections: list[str]
 
 
@@ -123,6 +127,7 @@ class CollectionOut(TypedDict):
     name: str
     articles: int
     chunks: int
+    created_at: str
 
 
 class CollectionsOut(TypedDict):
@@ -136,8 +141,9 @@ class ArticlesOut(TypedDict):
 class ArticleOut(TypedDict):
     id: str
     title: str
-    published: str | None
+    source: str
     url: str | None
+    published: str | None
     text: str
 
 
@@ -267,13 +273,15 @@ class _Tools:
         return {"passages": [_passage(p) for p in passages]}
 
     def list_articles(self, collection: CollectionArg = None, ctx: Context | None = None) -> ArticlesOut:
-        """List the indexed articles: id (for get_article and article_ids), title, published date, number of
-        chunks, the article's own link when it has one, and its collections."""
+        """List the indexed articles: id (for get_article and article_ids), title, source (a file name or
+        link), the article's own link when it has one, published date, number of chunks and characters, when it
+        was ingested, and its collections."""
         with _as_tool_errors():
             scope = self._key_scope(ctx)
             articles = self.assistant.articles(collections_for(self.assistant, scope, collection))
         return {"articles": [
-            {"id": a.id, "title": a.title, "published": a.published, "chunks": a.chunks, "url": a.url,
+            {"id": a.id, "title": a.title, "source": display_source(a.source), "url": a.url, "published": a.published,
+             "chunks": a.chunks, "chars": a.chars, "ingested_at": a.ingested_at,
              "collections": [c for c in a.collections if scope is None or c in scope]} for a in articles
         ]}
 
@@ -282,19 +290,20 @@ class _Tools:
         each holds; pass a name as `collection` to ask, search or list_articles within it."""
         with _as_tool_errors():
             listed = self.assistant.collections(collections_for(self.assistant, self._key_scope(ctx), None))
-        return {"collections": [{"name": c.name, "articles": c.articles, "chunks": c.chunks} for c in listed]}
+        return {"collections": [{"name": c.name, "articles": c.articles, "chunks": c.chunks, "created_at": c.created_at}
+                                for c in listed]}
 
     def get_article(
         self, article_id: Annotated[str, Field(description="The article's id (from list_articles, or a citation).")],
         ctx: Context | None = None,
     ) -> ArticleOut:
-        """One article's title, published date, link and whole cleaned text: the text that citation and passage
-        spans (start, end) point into."""
+        """One article's title, source (a file name or link), link, published date and whole cleaned text: the
+        text that citation and passage spans (start, end) point into."""
         with _as_tool_errors():
             article = self.assistant.article(article_id,
                                              collections_for(self.assistant, self._key_scope(ctx), None))
-        return {"id": article.id, "title": article.title, "published": article.published, "url": article.url,
-                "text": article.text}
+        return {"id": article.id, "title": article.title, "source": display_source(article.source), "url": article.url,
+                "published": article.published, "text": article.text}
 
     def ingest(
         self,
