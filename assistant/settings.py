@@ -174,6 +174,10 @@ class Settings(BaseSettings):
         None, description="Signs the chat page's admin sign-in cookie; default: random per process (set it for replicas)."
     )
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="How long a chat page sign-in lasts.")
+    article_link_days: float = Field(
+        30.0, ge=0, description="How long a link to an article page in an answer (/read/…, for /v1 clients) opens "
+        "it (0: for ever).",
+    )
     ingest_max_files: int = Field(100, ge=1, description="Most files in one upload request.")
     ingest_max_chunks: int = Field(
         4000, ge=1, description="Most chunks one upload request may add (about 45 s of embedding on 2 cores)."

@@ -46,6 +46,18 @@ def test_links_are_signed_per_article():
     assert not links.valid("a1b2", "")
 
 
+def test_an_article_link_expires(monkeypatch):
+    import itsdangerous.timed
+
+    links = ArticleLinks("secret", max_age_s=86_400)
+    signature = links.signature("a1b2")
+    assert links.valid("a1b2", signature)
+    now = itsdangerous.timed.time.time()
+    monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: now + 2 * 86_400)
+    assert not links.valid("a1b2", signature)
+    assert ArticleLinks("secret").valid("a1b2", signature)  # no max age: for ever
+
+
 def test_an_article_with_its_own_link_is_cited_by_it_scrolled_to_the_quote():
     url = ArticleLinks("s").url("http://127.0.0.1:7860", citation(url="https://news.example/story#top",
                                                                    quote="A well-known, much-cited sentence & more"))

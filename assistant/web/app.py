@@ -69,7 +69,7 @@ def create_app(assistant: Assistant) -> FastAPI:
     app.include_router(api_router)
     app.include_router(openai_router)  # /v1/: OpenAI-compatible chat completions
     # /read/{id}: the article page the links in /v1's citations open (signed links: a person has no key)
-    app.state.article_links = links = ArticleLinks(link_secret(settings))
+    app.state.article_links = links = ArticleLinks(link_secret(settings), settings.article_link_days * 86_400 or None)
     app.include_router(article_page_router(links))
     app.include_router(ready_router)
     app.include_router(widget_router(keyring))

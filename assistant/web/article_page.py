@@ -3,7 +3,9 @@
 Clients of /v1 (chat front ends, LangChain, LlamaIndex) show a citation as a link, and a person opening it
 has no API key to send. So the link carries a signature of the article id instead: the server signs it when
 it cites the article to a caller who passed the key check, and ``GET /read/{article_id}?sig=…`` shows that
-one article (a wrong or missing signature is the same 404 as a missing article: ids are not to be probed).
+one article (a wrong, missing or expired signature is the same 404 as a missing article: ids are not to be probed).
+A signature lasts ``article_link_days`` (as long as a stored conversation, by default): a link copied out of an
+answer does not open the article for ever after its caller's key is revoked.
 ``start``/``end`` mark the quoted span and ``#quote`` scrolls to it.
 
 The page is the article's stored text, escaped, with no script at all (its Content-Security-Policy allows
@@ -22,7 +24,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from itsdangerous import BadSignature, Signer
+from itsdangerous import BadSignature, TimestampSigner
 
 from ..errors import ArticleNotFound
 from .render import safe_link
@@ -62,19 +64,22 @@ def link_secret(settings: Settings) -> str:
 
 
 class ArticleLinks:
-    """Signs and checks the links to article pages."""
+    """Signs and checks the links to article pages; a signature is valid for ``max_age_s`` (None: for ever)."""
 
-    def __init__(self, secret: str):
-        self._signer = Signer(secret, salt="assistant-article-page")
+    def __init__(self, secret: str, max_age_s: float | None = None):
+        self._signer = TimestampSigner(secret, salt="assistant-article-page")
+        self.max_age_s = max_age_s
 
     def signature(self, article_id: str) -> str:
-        return self._signer.get_signature(article_id).decode()
+        """When it was signed and the signature ("TIMESTAMP.SIGNATURE"), without the article id it signs."""
+        return self._signer.sign(article_id).decode()[len(article_id) + 1 :]
 
     def valid(self, article_id: str, signature: str) -> bool:
         try:
-            return self._signer.verify_signature(article_id, signature)
-        except BadSignature:
+            self._signer.unsign(f"{article_id}.{signature}", max_age=self.max_age_s)
+        except BadSignature:  # a forged or expired one (SignatureExpired is a BadSignature)
             return False
+        return True
 
     def url(self, base: str, citation: Citation) -> str:
         """Where a person reads ``citation``: the article's own link (scrolled to the quote by a text fragment
