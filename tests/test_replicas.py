@@ -69,6 +69,7 @@ class Cluster:
             "ASSISTANT_ADMIN_KEYS": f"{ADMIN},{LIMITED},{POLLER}",
             "ASSISTANT_API_RATE_PER_MINUTE": str(RATE),
             "ASSISTANT_INDEX_POLL_S": "0.5",
+            "ASSISTANT_FEED_POLL_S": "0.5",
         }
         self.replicas: dict[str, ServeProcess] = {}
 
@@ -234,8 +235,14 @@ def test_postgres_restarted_under_running_replicas_loses_nothing(cluster):
         down = via_b.post("/api/ask", json={"question": JIG})
         assert down.status_code == 503 and "error" in down.json() and "Traceback" not in down.text
 
+        # the feed poller looks every 0.5 s: one traceback for the outage, not one a look
+        _wait_for(lambda: b.log().count("looking for feeds to poll failed") >= 1, 15, "the poller's failure logged")
+        time.sleep(2)
+        assert b.log().count("looking for feeds to poll failed") == 1
+
         cluster.postgres.start()
         _wait_for(lambda: _ready(b)[0] == 200, 30, "/ready 200 again")
+        _wait_for(lambda: "looking for feeds to poll works again" in b.log(), 15, "the poller's recovery logged")
         assert via_b.get("/api/articles").json() == articles_before
         feedback = via_b.get("/api/feedback").json()
         assert any(f["answer_id"] == answer["id"] and f["comment"] == "kept?" for f in feedback)

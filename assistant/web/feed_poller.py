@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from ..core import Assistant
 
@@ -34,9 +35,22 @@ class FeedPoller:
             self._thread = None
 
     def _run(self) -> None:
+        # Looks that fail in a row (the database is down, say) are tried again at the next look: the first is logged
+        # with its traceback, then one line a minute at most (as the index watcher does), and the end of it once.
+        failures, last_logged = 0, 0.0
         while not self._stop.wait(self.assistant.settings.feed_poll_s):
             try:
                 for feed in self.assistant.poll_due_feeds():
                     log.info("polled feed %s: %s", feed.url, feed.last_error or feed.last_report)
-            except Exception:  # the database is down, say: try again at the next look
-                log.exception("looking for feeds to poll failed")
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    log.exception("looking for feeds to poll failed")
+                    last_logged = time.monotonic()
+                elif time.monotonic() - last_logged > 60:
+                    log.warning("looking for feeds to poll still fails (%d tries): %s", failures, exc)
+                    last_logged = time.monotonic()
+                continue
+            if failures:
+                log.warning("looking for feeds to poll works again, after %d failed tries", failures)
+                failures = 0
