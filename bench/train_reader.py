@@ -32,7 +32,7 @@ itself found most answerable among those a ``similar`` negative is drawn from (b
 
 ``--passages`` reads (question, passage) pairs instead of (question, sentence): a run of whole sentences of about 100
 words holding the answer, or one that does not (passage_examples), at --max-tokens 192; a probe, warm-started from
-the shipped reader (docs/experiments.md).
+the shipped reader; measured on the validation set and not kept (docs/experiments.md).
 
 ``--listwise 4`` trains each question's answer sentence side by side with three negatives and adds a loss for
 scoring it above them; measured on the validation set and not kept (docs/experiments.md).
