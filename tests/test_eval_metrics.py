@@ -288,6 +288,7 @@ def test_compare_deltas_and_verdicts():
         ("latency_p50_ms", -20.0, True, "-20.0"),
         ("answer_words_median", 28.0, False, "28"),
         ("answer_words_median", 28.5, False, "28.5"),
+        ("highlight_words_median", 1.0, False, "1"),
         ("n_questions", 577, False, "577"),
         ("mrr", None, False, "n/a"),
     ],

@@ -51,6 +51,7 @@ def test_csv_with_empty_answer_meaning_refuse(tmp_path):
         ("q.jsonl", "\n", "q.jsonl: holds no questions"),
         ("q.csv", "question,gold\nWho?,Kerry\n", "q.csv, line 1: missing column(s) answer"),
         ("q.csv", "question,answer\nWho?,Kerry\n,Moscow\n", "q.csv, line 3: empty question"),
+        ("q.csv", "id,question,answer\na,Who?,Kerry\na,Where?,Moscow\n", "q.csv, line 3: duplicate id 'a'"),
         ("q.txt", "Who?\n", "q.txt: unsupported questions file type .txt"),
     ],
 )
@@ -65,6 +66,9 @@ def test_bad_files_name_the_file_and_line(tmp_path, name, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(errors.InvalidRequest, match="nope.jsonl: no such questions file"):
         load_questions(tmp_path / "nope.jsonl")
+    (tmp_path / "folder.jsonl").mkdir()
+    with pytest.raises(errors.InvalidRequest, match="folder.jsonl: is a folder, not a questions file"):
+        load_questions(tmp_path / "folder.jsonl")
 
 
 # --- summary lines (task "summary") -------------------------------------------

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 import assistant.eval.runner as eval_runner
 from assistant.cli import app
+from assistant.core import Assistant
 from assistant.eval.metrics import METRICS
 
 ARTICLES = {
@@ -201,6 +202,45 @@ def test_ctrl_c_keeps_what_ran(first_run, workspace, monkeypatch):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_questions"] == 2 and summary["n_questions_planned"] == 5 and summary["interrupted"] is True
     assert "Interrupted: 2 of 5 questions ran" in (out / "report.html").read_text()
+
+
+def test_ctrl_c_while_the_models_load_leaves_files_that_agree(first_run, workspace, monkeypatch):
+    """Interrupted before the first question: an empty results file with a summary and report that say so (not
+    the last run's summary beside an emptied results file)."""
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    out = workspace / "interrupted-early"
+    assert run_eval(workspace, *default_args(workspace, "interrupted-early")).exit_code == 0
+    monkeypatch.setattr(Assistant, "warm_up", interrupted)
+    result = run_eval(workspace, *default_args(workspace, "interrupted-early"))
+    assert result.exit_code == 130 and "interrupted" in result.stderr
+    assert (out / "results.jsonl").read_text() == ""
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_questions"] == 0 and summary["interrupted"] is True
+
+
+def test_output_paths_that_cannot_be_written_fail_before_the_ingest(workspace):
+    a_file = workspace / "a-file"
+    a_file.write_text("x")
+    not_a_summary = workspace / "not-a-summary.json"
+    not_a_summary.write_text('{"str_em": 0.5, "settings": ["x"]}')
+    corpus = workspace / "corpus"
+    for extra, message in [
+        (["--out", str(a_file)], f"error: --out: {a_file} is a file, not a folder"),
+        (["--out", str(a_file / "sub")], f"error: --out: {a_file / 'sub'} cannot be written: {a_file} is a file"),
+        (["--out", str(corpus / "eval")], f"error: --out: {corpus / 'eval'} is inside --corpus {corpus}"),
+        (["--ragas", str(workspace)], f"error: --ragas: {workspace} is a folder: name a file"),
+        (["--compare", str(workspace)], f"error: --compare: {workspace} is a folder: name its summary.json"),
+        (["--compare", str(not_a_summary)], f"error: --compare: {not_a_summary} is not a summary.json ('settings'"),
+        (["--fail-under", "str_em=nan"], "error: --fail-under: 'nan' is not a number"),
+    ]:
+        args = [str(workspace / "questions.jsonl"), "--corpus", str(corpus)]
+        result = run_eval(workspace, *args, *(["--out", str(workspace / "unwritten")] if "--out" not in extra else []),
+                          *extra)
+        assert result.exit_code == 1 and result.stderr.startswith(message), result.stderr
+        assert "Traceback" not in result.output and "corpus index" not in result.stderr  # before the ingest
+    assert not (corpus / "eval").exists() and not (workspace / "unwritten").exists()
 
 
 def test_limit(first_run, workspace):

@@ -95,6 +95,7 @@ def register(app: typer.Typer, run: Callable) -> None:
             gates = parse_gates(fail_under or [], fail_over or [])
             previous = load_summary(compare_to) if compare_to else None
             planned = load_questions(questions)[:limit]
+            _check_outputs(out_dir, corpus, ragas)
             if corpus.is_dir():  # a scope naming no corpus file fails before the ingest, too
                 check_scopes(questions, planned, files_by_name(article_files([corpus])))
                 if collection is not None and collection not in folder_collections(corpus):
@@ -136,6 +137,24 @@ def register(app: typer.Typer, run: Callable) -> None:
             check_gates(summary, gates)
 
         run(go)
+
+
+def _check_outputs(out_dir: Path, corpus: Path, ragas: Path | None) -> None:
+    """What the run writes can be written where asked, and not inside the corpus (the next run would read its
+    report as an article)."""
+    for option, path, folder in (("--out", out_dir, True), ("--ragas", ragas, False)):
+        if path is None:
+            continue
+        if folder and path.exists() and not path.is_dir():
+            raise InvalidRequest(option, f"{path} is a file, not a folder")
+        if not folder and path.is_dir():
+            raise InvalidRequest(option, f"{path} is a folder: name a file")
+        above = next((p for p in path.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise InvalidRequest(option, f"{path} cannot be written: {above} is a file")
+        if corpus.is_dir() and path.resolve().is_relative_to(corpus.resolve()):
+            raise InvalidRequest(option, f"{path} is inside --corpus {corpus}: the next run would read what it "
+                                         "writes as articles")
 
 
 def _open_index(corpus: Path, settings: Settings, cache_root: Path, by_folder: bool = False) -> EvalIndex:

@@ -7,6 +7,7 @@ A gated metric that could not be computed (n/a) fails its gate.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -52,9 +53,12 @@ def _parse_gate(text: str, *, ceiling: bool) -> Gate:
     if metric not in METRICS:
         raise errors.InvalidRequest(option, f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
     try:
-        return Gate(metric, float(bound), ceiling)
+        value = float(bound)
     except ValueError:
-        raise errors.InvalidRequest(option, f"{bound.strip()!r} is not a number (in {text!r})") from None
+        value = math.nan
+    if not math.isfinite(value):  # nan would pass every check: the gate would be off
+        raise errors.InvalidRequest(option, f"{bound.strip()!r} is not a number (in {text!r})")
+    return Gate(metric, value, ceiling)
 
 
 def check_gates(summary: dict, gates: Sequence[Gate]) -> None:

@@ -102,7 +102,7 @@ def shown_decimals(name: str) -> int | None:
         return None
     if name.endswith(("_ms", "_s")):
         return 1
-    if name.startswith(("n_", "answer_words")):
+    if name.startswith("n_") or name.endswith("words_median"):
         return None
     return 3
 
@@ -145,10 +145,15 @@ def load_summary(path: Path) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise errors.InvalidRequest("--compare", f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise errors.InvalidRequest("--compare", f"{path} is a folder: name its summary.json") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise errors.InvalidRequest("--compare", f"{path} is not a summary.json ({exc})") from None
     if not isinstance(data, dict) or not any(name in data for name in METRICS):
         raise errors.InvalidRequest("--compare", f"{path} is not a summary.json (no metric keys)")
+    for part in ("settings", "summary"):  # read by the comparison after the run: a wrong one fails now
+        if not isinstance(data.get(part, {}), dict):
+            raise errors.InvalidRequest("--compare", f"{path} is not a summary.json ({part!r} is not an object)")
     return data
 
 

@@ -26,6 +26,8 @@ CSV_SUFFIXES = {".csv"}
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
+    if path.is_dir():
+        raise errors.InvalidRequest(str(path), "is a folder, not a questions file")
     if not path.is_file():
         raise errors.InvalidRequest(str(path), "no such questions file")
     suffix = path.suffix.lower()
@@ -145,6 +147,7 @@ def _load_csv(path: Path) -> list[EvalQuestion]:
     if missing:
         raise _problem(path, 1, f"missing column(s) {', '.join(missing)}; the header must name question,answer")
     questions: list[EvalQuestion] = []
+    seen_ids: set[str] = set()
     for row in reader:
 
         def cell(name: str, row: dict = row) -> str:
@@ -153,6 +156,9 @@ def _load_csv(path: Path) -> list[EvalQuestion]:
         if not cell("question"):
             raise _problem(path, reader.line_num, "empty question")
         answer = cell("answer")
+        if cell("id") and cell("id") in seen_ids:
+            raise _problem(path, reader.line_num, f"duplicate id {cell('id')!r}")
+        seen_ids.add(cell("id"))
         questions.append(
             EvalQuestion(
                 id=cell("id") or f"line-{reader.line_num}",

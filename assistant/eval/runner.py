@@ -39,9 +39,9 @@ def ask_all(
     """
     if article_ids is None:
         article_ids = ids_by_file_name(assistant)
-    assistant.warm_up()  # load models before the clock starts, so question 1's latency is not the load time
     results: list[QuestionResult] = []
     try:
+        assistant.warm_up()  # load models before the clock starts, so question 1's latency is not the load time
         for question in questions:
             result = ask_one(assistant, question, article_ids, collection)
             results.append(result)
