@@ -318,6 +318,27 @@ def test_upload_then_ask_then_delete(writable):
     assert again.status_code == 404 and article_id in again.json()["error"]
 
 
+def test_more_files_than_the_limit_are_413_whatever_the_count(writable):
+    for count in (101, 103):  # the form parser itself stops at limit + 1
+        files = [("files", (f"f{i}.txt", b"A line.\n")) for i in range(count)]
+        response = writable.post("/api/articles", files=files)
+        assert response.status_code == 413, response.text
+        assert "the limit is 100 (ingest_max_files)" in response.json()["error"]
+
+
+def test_a_long_file_name_is_shortened_by_bytes_keeping_its_suffix(writable):
+    names = ["é" * 150 + ".txt", "b" * 300 + ".txt"]
+    files = [("files", (name, f"Long name {i}\n\nThe ferry number {i} leaves at noon.\n".encode()))
+             for i, name in enumerate(names)]
+    report = writable.post("/api/articles?wait=true", files=files).json()
+    assert report["ok"] and len(report["added"]) == 2, report
+    sources = {a["id"]: a["source"] for a in writable.get("/api/articles").json()}
+    for article_id in report["added"]:
+        source = sources[article_id]
+        assert source.endswith(".txt") and len(source.removeprefix("upload:").encode()) <= 200
+        assert writable.delete(f"/api/articles/{article_id}").status_code == 200
+
+
 def test_uploads_have_their_own_body_limit(writable):
     response = writable.post("/api/articles", files={"files": ("big.txt", b"x" * (1024 * 1024 + 1))})
     assert response.status_code == 413

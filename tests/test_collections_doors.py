@@ -28,6 +28,7 @@ from assistant.models import CollectionInfo
 
 ADMIN = "admin-everything-0123456789"
 ADMIN_A = "admin-desk-a-0123456789"
+ADMIN_DEFAULT = "admin-default-0123456789"
 WIDGET_A = "widget-desk-a-0123456789"
 WIDGET_AB = "widget-desks-0123456789"
 ORIGIN = "http://desk-a.example"
@@ -36,7 +37,7 @@ NEW = ("Tram line extended to the harbour\n\nThe number 4 tram now runs to the h
        "on Friday. The extension is 2.3 kilometres long.\n")
 
 KEYS_FILE = f"""
-admin_keys = ["{ADMIN}", {{ key = "{ADMIN_A}", collections = ["desk-a"] }}]
+admin_keys = ["{ADMIN}", {{ key = "{ADMIN_A}", collections = ["desk-a"] }}, {{ key = "{ADMIN_DEFAULT}", collections = ["default"] }}]
 
 [[widget_keys]]
 key = "{WIDGET_A}"
@@ -162,8 +163,12 @@ def test_an_upload_job_is_seen_only_by_keys_that_may_use_its_collection(served):
         assert hidden.status_code == 404 and job["id"] in hidden.json()["error"]
         own = api.post("/api/articles", files=[("files", ("note.txt", NEW.replace("number 4", "number 9").encode()))]).json()
         assert api.get(f"/api/jobs/{own['id']}").status_code == 200
+    with http(served, ADMIN) as admin:  # naming no collection: a known article stays wherever it is
+        unnamed = admin.post("/api/articles", files=[("files", ("bulletin.txt", NEW.replace("number 4", "number 7").encode()))]).json()
+    with http(served, ADMIN_DEFAULT) as api:
+        assert api.get(f"/api/jobs/{unnamed['id']}").status_code == 404
     with http(served, ADMIN) as admin:
-        for finished in (job, own):  # wait for both, then leave the collections as they were
+        for finished in (job, own, unnamed):  # wait for both, then leave the collections as they were
             deadline = time.monotonic() + 120
             while (state := admin.get(f"/api/jobs/{finished['id']}").json())["status"] not in ("done", "failed"):
                 assert time.monotonic() < deadline

@@ -168,7 +168,7 @@ def test_widget_conversations_are_kept_per_site_and_visitor(server):
             refused = client.get(f"/api/conversations/{conversation_id}", headers=who)
             assert refused.status_code == 404 and "conversation_id: no conversation with id" in refused.json()["error"]
             asked = client.post("/api/ask", json={"question": JIG, "conversation_id": conversation_id}, headers=who)
-            assert asked.status_code == 404
+            assert asked.status_code == 404 and f"no conversation with id '{conversation_id}'" in asked.json()["error"]
             with client.stream("POST", "/api/ask/stream", json={"question": JIG, "conversation_id": conversation_id},
                                headers=who) as streamed:
                 assert streamed.status_code == 404

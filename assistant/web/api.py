@@ -37,7 +37,6 @@ from ..errors import (
     StoreError,
 )
 from ..models import (
-    DEFAULT_COLLECTION,
     Answer,
     ArticleInfo,
     CollectionInfo,
@@ -129,12 +128,12 @@ def caller(request: Request) -> str:
     return request.scope.get("state", {}).get("key_owner", "key:unknown")
 
 
-def conversation_owner(request: Request) -> str:
+def conversation_owner(request: Request, conversation_id: str | None = None) -> str:
     """The caller, for reading or keeping a conversation: never a widget caller without a visitor token, who
-    shares its owner with every such caller on the site (a 404, as for anyone else's conversation)."""
+    shares its owner with every such caller on the site (a 404 naming the id, as for anyone else's conversation)."""
     owner = caller(request)
     if is_anonymous(owner):
-        raise ConversationNotFound(request.path_params.get("conversation_id", ""))
+        raise ConversationNotFound(conversation_id or request.path_params.get("conversation_id", ""))
     return owner
 
 
@@ -165,7 +164,7 @@ def checked(assistant: Assistant, request: Request, body: AskRequest) -> AskRequ
     named by the request is the caller's, or a 404; a widget key's filters name no server path."""
     reader_filters(request, body.filters)
     if body.conversation_id not in (None, "new"):
-        assistant.store.conversations.conversation(conversation_owner(request), body.conversation_id)
+        assistant.store.conversations.conversation(conversation_owner(request, body.conversation_id), body.conversation_id)
     return body.model_copy(update={"filters": scoped_filters(assistant, request, body.filters)})
 
 
@@ -424,7 +423,12 @@ async def add_articles(
         into = await run_in_threadpool(ingest_collection, assistant, key_scope(request), links.collection or collection)
         job = request.app.state.jobs.submit_links(parsed, collection=into)
         return await _answer_job(request, job, wait)
-    form = await request.form(max_files=limit + 1)
+    try:
+        form = await request.form(max_files=limit + 1)
+    except HTTPException as exc:  # the parser stops at limit + 1 files: say so as for limit + 1
+        if "Too many files" not in str(exc.detail):
+            raise
+        raise OverBudget("files", f"more than {limit} files in one upload; the limit is {limit} (ingest_max_files)") from None
     files = [f for f in form.getlist("files") if isinstance(f, StarletteUploadFile)]
     if not files:
         raise InvalidRequest("files", 'send multipart "files", or JSON {"urls": [...]}')
@@ -478,10 +482,11 @@ def _store_uploads(files: list[StarletteUploadFile]) -> tuple[Path, dict[str, st
 @router.get("/jobs/{job_id}", tags=["articles"], response_model_exclude_none=True)
 def upload_job(job_id: str, request: Request) -> JobOut:
     """An upload job's progress, and its report once done (admin key); any replica answers for any job. A key
-    scoped to collections sees only jobs that add to one of them: another's is a 404, as a missing one."""
+    scoped to collections sees only jobs that add to one of them: another's is a 404, as a missing one. A job that
+    named no collection is an unscoped key's (its articles may stay in any collection): unscoped keys see it."""
     job = request.app.state.jobs.get(job_id)
     scope = key_scope(request)
-    if scope is not None and (job.collection or DEFAULT_COLLECTION) not in scope:
+    if scope is not None and (job.collection is None or job.collection not in scope):
         raise JobNotFound(job_id)
     return JobOut.of(job)
 
@@ -501,9 +506,12 @@ def remove_article(article_id: str, assistant: AssistantDep, request: Request,
 
 def _safe_name(filename: str | None) -> str:
     """The file's own name without any folders, safe to create in a temp dir (the suffix picks the loader)."""
-    name = PurePosixPath((filename or "").replace("\\", "/")).name
-    name = re.sub(r"[^\w.\- ]", "_", name).strip(" .")[:200]
-    return name or "upload"
+    name = re.sub(r"[^\w.\- ]", "_", PurePosixPath((filename or "").replace("\\", "/")).name)
+    stem, dot, suffix = name.rpartition(".")
+    stem, suffix = (stem, dot + suffix[:16]) if dot else (name, "")
+    # file systems count bytes (255 at most): the stem is cut to fit 200 in UTF-8, never the suffix that picks the loader
+    stem = stem.encode()[: 200 - len(suffix.encode())].decode(errors="ignore").strip(" .")
+    return (stem or "upload") + (suffix if suffix.strip(".") else "")
 
 
 def add_error_handlers(app: FastAPI) -> None:
