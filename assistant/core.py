@@ -127,6 +127,8 @@ class Assistant:
     ) -> IngestReport:
         """Ingest files and folders (``paths``) and pages (``links``) into ``collection`` (it must exist; None: a
         new article goes in ``default``, a known one stays in its collections): see :meth:`Ingester.ingest`."""
+        if isinstance(paths, (str, Path)):  # one path, not its characters (".": the working directory)
+            paths = [paths]
         collection_id = None if collection is None else self.index.manifest.collection_id(collection_name(collection))
         return self.ingester.ingest(paths, links=links, on_progress=on_progress, on_written=on_written,
                                     sources=sources, max_chunks=max_chunks, collection_id=collection_id)

@@ -41,13 +41,33 @@ class Registry:
                 found = [ep for ep in entry_points(group=self.group) if ep.name == name]
                 if not found:
                     raise ConfigError(f"unknown {self.what} {name!r}; choose one of {', '.join(self.names())}")
-                self._loaded[name] = found[0].load()
+                if len({ep.value for ep in found}) > 1:  # which one wins would depend on sys.path
+                    raise ConfigError(f"{self.what} {name!r} is declared by more than one package "
+                                      f"({', '.join(_declared_by(ep) for ep in found)}); uninstall all but one")
+                self._loaded[name] = self._load(found[0])
             return self._loaded[name]
+
+    def _load(self, ep) -> Any:
+        """The entry point's class: a plugin that fails to import, or names no class, is a ConfigError naming it."""
+        try:
+            loaded = ep.load()
+        except Exception as exc:
+            raise ConfigError(f"{self.what} {ep.name!r} ({_declared_by(ep)}) cannot be loaded: "
+                              f"{type(exc).__name__}: {exc}") from None
+        if not callable(loaded):
+            raise ConfigError(f"{self.what} {ep.name!r} ({_declared_by(ep)}) is not a class: {ep.value} is a "
+                              f"{type(loaded).__name__}")
+        return loaded
 
     def register(self, name: str, factory: Any) -> Any:
         with self._lock:
             self._extra[name] = factory
         return factory
+
+
+def _declared_by(ep) -> str:
+    """"package-name: module:Class", for messages."""
+    return f"{ep.dist.name if ep.dist is not None else 'an unknown package'}: {ep.value}"
 
 
 BACKENDS = Registry("answer backend", "article_assistant.backends")

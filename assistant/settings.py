@@ -28,7 +28,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore", frozen=True)
+    # nan and inf are no settings: a nan threshold compares false with everything (refusals silently off)
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore", frozen=True, allow_inf_nan=False)
 
     # --- storage -----------------------------------------------------------
     index_dir: Path = Field(Path("index"), description="On-disk index (Chroma + manifest).")
@@ -90,7 +91,7 @@ class Settings(BaseSettings):
     )
     reader_stop_score: float | None = Field(
         8.0, description="The reader stops reading candidates once one scores this (answerability less the rank "
-        "penalty): a later one hardly ever scores higher, and each costs about 5 ms (None = read all "
+        "penalty): a later one hardly ever scores higher, and each costs about 5 ms (\"off\" or None = read all "
         "`reader_sentences`; bench/reader_choices.py).",
     )
     rank_penalty: float = Field(
@@ -221,6 +222,19 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown {registry.what} {value!r}; choose one of {', '.join(registry.names())}")
         return value
 
+    @field_validator("reader_stop_score", mode="before")
+    @classmethod
+    def _off_is_none(cls, value):
+        """None from a variable or the config file, which have no null: "off" (or "none")."""
+        return None if isinstance(value, str) and value.strip().lower() in ("off", "none") else value
+
+    @field_validator("index_dir")
+    @classmethod
+    def _a_folder(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is a file, not a folder")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -269,6 +283,9 @@ def check_sources() -> None:
 def load_settings(**overrides) -> Settings:
     """Settings from the environment and config file, with a readable error."""
     check_sources()
+    for name in overrides:  # a misspelt keyword would be ignored, as a misspelt variable would
+        if name not in Settings.model_fields:
+            raise ConfigError(_unknown(name, "load_settings"))
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:

@@ -33,6 +33,16 @@ def test_reingesting_an_unchanged_file_adds_nothing(make_assistant):
     assert _snapshot(assistant) == before
 
 
+def test_one_path_as_a_string_is_one_path_not_its_characters(make_assistant, tmp_path, monkeypatch):
+    (tmp_path / "private.txt").write_text("Private\n\nNot for the index.\n")
+    (tmp_path / "x.txt").write_text("Harbour\n\nThe ferry leaves at noon.\n")
+    monkeypatch.chdir(tmp_path)  # "." among the characters of "x.txt" was the working directory
+    assistant = make_assistant()
+    report = assistant.ingest("x.txt")
+    assert report.ok and len(report.added) == 1 and not report.failed
+    assert [a.title for a in assistant.articles()] == ["Harbour"]
+
+
 def test_changed_file_replaces_its_old_chunks(make_assistant, tmp_path):
     assistant = make_assistant()
     path = tmp_path / "story.txt"

@@ -50,3 +50,44 @@ def test_the_worked_example_plugin_installs_and_answers(tmp_path):
                             env={**env, "ASSISTANT_BACKEND": "first-sentence"}, capture_output=True, text=True,
                             timeout=300)
     assert chosen.returncode == 0 and '"refused": true' in chosen.stdout, chosen.stdout + chosen.stderr
+
+
+def _installed(site: Path, name: str, entry_points: str, module: str = "") -> None:
+    """A package as pip leaves it: its metadata with entry points, and its module, in ``site``."""
+    dist = site / f"{name.replace('-', '_')}-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(entry_points)
+    if module:
+        (site / f"{name.replace('-', '_')}.py").write_text(module)
+
+
+def test_a_broken_plugin_is_an_error_naming_it_and_one_nobody_chose_breaks_nothing(tmp_path):
+    site, twin = tmp_path / "site", tmp_path / "twin"
+    _installed(site, "broken-plugins", "[article_assistant.backends]\nbroken = no_such_module_xyz:Backend\n"
+               "notaclass = broken_plugins:THING\n[article_assistant.embedders]\nbad = no_such_embed_mod:E\n",
+               'THING = "hello"\n')
+    _installed(twin, "twin-plugin", "[article_assistant.backends]\nextractive = twin_plugin:Other\n", "class Other:\n    pass\n")
+    env = {**os.environ, "PYTHONPATH": str(site), "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
+           "ASSISTANT_CONFIG": str(tmp_path / "none.toml")}
+
+    def cli(*args: str, **more: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(CLI), *args], env={**env, **more}, capture_output=True, text=True, timeout=300)
+
+    ingested = cli("ingest", str(SEED_ARTICLE))
+    assert ingested.returncode == 0, ingested.stderr
+    # the index's embedder is found although a broken embedder plugin is installed
+    answered = cli("ask", "What does JIG stand for?", "--json")
+    assert answered.returncode == 0 and "Joint Implementation Group" in answered.stdout, answered.stderr
+    for backend, message in [
+        ("broken", "answer backend 'broken' (broken-plugins: no_such_module_xyz:Backend) cannot be loaded: "
+                   "ModuleNotFoundError"),
+        ("notaclass", "answer backend 'notaclass' (broken-plugins: broken_plugins:THING) is not a class"),
+    ]:
+        failed = cli("ask", "What does JIG stand for?", "--backend", backend)
+        assert failed.returncode == 1 and message in failed.stderr and "Traceback" not in failed.stderr, failed.stderr
+    # two packages declaring one name: an error naming both, never whichever sys.path finds first
+    twice = cli("ask", "What does JIG stand for?", PYTHONPATH=f"{site}{os.pathsep}{twin}")
+    assert twice.returncode == 1 and "Traceback" not in twice.stderr, twice.stderr
+    assert "answer backend 'extractive' is declared by more than one package" in twice.stderr
+    assert "twin-plugin: twin_plugin:Other" in twice.stderr

@@ -38,6 +38,33 @@ def test_a_misspelt_key_in_the_config_file_is_named_with_the_setting_meant(clean
 
 
 @pytest.mark.fast
+def test_a_misspelt_keyword_is_named(clean_env):
+    with pytest.raises(ConfigError, match=r"load_settings: no setting 'index_dri' \(did you mean 'index_dir'\?\)"):
+        load_settings(index_dri="elsewhere")
+
+
+@pytest.mark.fast
+def test_nan_and_inf_are_no_settings_and_off_reads_every_sentence(clean_env, monkeypatch):
+    for value in ("nan", "inf", "-inf"):  # a nan threshold compares false with everything: refusals were off
+        monkeypatch.setenv("ASSISTANT_ANSWERABILITY_THRESHOLD", value)
+        with pytest.raises(ConfigError, match="answerability_threshold: Input should be a finite number"):
+            load_settings()
+    monkeypatch.delenv("ASSISTANT_ANSWERABILITY_THRESHOLD")
+    monkeypatch.setenv("ASSISTANT_READER_STOP_SCORE", "off")
+    assert load_settings().reader_stop_score is None
+    (clean_env / "assistant.toml").write_text('reader_stop_score = "off"\n')
+    monkeypatch.delenv("ASSISTANT_READER_STOP_SCORE")
+    assert load_settings().reader_stop_score is None
+
+
+@pytest.mark.fast
+def test_an_index_dir_that_is_a_file_is_named(clean_env):
+    (clean_env / "a-file").write_text("x")
+    with pytest.raises(ConfigError, match=f"index_dir: {clean_env / 'a-file'} is a file, not a folder"):
+        load_settings(index_dir=clean_env / "a-file")
+
+
+@pytest.mark.fast
 def test_a_misspelt_variable_is_named(clean_env, monkeypatch):
     monkeypatch.setenv("ASSISTANT_TOPK", "3")
     with pytest.raises(ConfigError, match=r"ASSISTANT_TOPK: no such setting \(did you mean 'top_k'\?\)"):

@@ -21,6 +21,7 @@ ONNX files are exported from them once and cached (``onnx_export``).
 
 from __future__ import annotations
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
@@ -29,7 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..registry import EMBEDDERS
+
+log = logging.getLogger("assistant.embeddings")
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSION = 384
@@ -156,7 +160,13 @@ def name_for(kind: str) -> str:
 def kind_for_name(name: str) -> str | None:
     """The runtime to open an index built with vector space ``name`` (the default where it could be either)."""
     kinds = sorted(EMBEDDERS.names(), key=lambda kind: kind != DEFAULT_KIND)
-    return next((kind for kind in kinds if embedder_class(kind).name == name), None)
+    for kind in kinds:
+        try:
+            if embedder_class(kind).name == name:
+                return kind
+        except ConfigError as exc:  # a broken plugin nobody chose must not stop an index of another space
+            log.warning("%s", exc)
+    return None
 
 
 @lru_cache(maxsize=8)
