@@ -24,12 +24,12 @@ __all__ = [
     "Embedder", "EmbedderMismatch", "EmptyDocument", "FetchError", "FileTooLarge", "Filters", "IndexBusy",
     "IngestError", "IngestReport", "InvalidRequest", "JobNotFound", "LLMUnavailable", "Link", "OutOfScope", "OverBudget",
     "Passage", "Settings", "SourceNotFound", "StoreError", "Turn", "UndecodableFile", "UnsupportedFileType",
-    "VectorStore", "load_settings", "parse_link",
+    "VectorHit", "VectorStore", "load_settings", "parse_link",
 ]
 # the module that defines each name; the error tree is all of .errors
 _HOME = {
     "Assistant": ".core", "Settings": ".settings", "load_settings": ".settings",
-    "AnswerBackend": ".answer.base", "Embedder": ".embeddings", "VectorStore": ".index.vectors",
+    "AnswerBackend": ".answer.base", "Embedder": ".embeddings", "VectorHit": ".index.vectors", "VectorStore": ".index.vectors",
     **dict.fromkeys(("Answer", "Article", "ArticleInfo", "Chunk", "Citation", "CollectionInfo", "Filters",
                      "IngestReport", "Link", "Passage", "Turn", "parse_link"), ".models"),
 }
@@ -64,7 +64,7 @@ if TYPE_CHECKING:
         UndecodableFile,
         UnsupportedFileType,
     )
-    from .index.vectors import VectorStore
+    from .index.vectors import VectorHit, VectorStore
     from .models import (
         Answer,
         Article,

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from . import errors
 from .answer import create_backend
 from .answer.base import AnswerBackend
@@ -366,7 +368,7 @@ class Assistant:
         k: int | None = None,
     ) -> Answer:
         question = self.validate_question(question)
-        return self.chain(backend).invoke(question, history, filters, k)
+        return self.chain(backend).invoke(question, _history(history), _filters(filters), _k(k))
 
     def stream(
         self,
@@ -378,10 +380,10 @@ class Assistant:
         k: int | None = None,
     ) -> Iterator[str | Answer]:
         question = self.validate_question(question)
-        yield from self.chain(backend).stream(question, history, filters, k)
+        yield from self.chain(backend).stream(question, _history(history), _filters(filters), _k(k))
 
     def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
-        return self.retriever.search(self.validate_question(question), filters=filters, k=k)
+        return self.retriever.search(self.validate_question(question), filters=_filters(filters), k=_k(k))
 
     def as_retriever(self, k: int | None = None, filters: Filters | None = None) -> HybridRetriever:
         """This index's retrieval as a LangChain retriever, for chains of one's own (``retriever | format_docs``).
@@ -390,7 +392,8 @@ class Assistant:
         score). ``k`` (default: settings.top_k) and ``filters`` are its defaults; ``invoke(query, k=..., filters=...)``
         overrides them for one call. It shares this assistant's index and BM25 index, so an ingest shows at once.
         """
-        return HybridRetriever(index=self.index, embedder=self.embedder, settings=self.settings, k=k, filters=filters)
+        return HybridRetriever(index=self.index, embedder=self.embedder, settings=self.settings, k=_k(k),
+                               filters=_filters(filters))
 
     def validate_question(self, question: str) -> str:
         if not isinstance(question, str):
@@ -448,3 +451,35 @@ class Assistant:
         """Start rebuilding the keyword index if another process or replica changed the index (servers call
         this every few seconds, so a replica that did not write is current before its next question)."""
         self.retriever.keyword_index()
+
+
+# --- the Python API's arguments, checked as the HTTP API checks its body ---------------------------------------
+
+def _k(k: int | None) -> int | None:
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise errors.InvalidRequest("k", f"must be a whole number of passages, at least 1 (got {k!r})")
+    return k
+
+
+def _filters(filters: Filters | dict | None) -> Filters | None:
+    """Filters, or a dict of their fields (as /api/ask takes them)."""
+    if filters is None or isinstance(filters, Filters):
+        return filters
+    if not isinstance(filters, dict):
+        raise errors.InvalidRequest("filters", f"must be Filters or a dict of its fields, not {type(filters).__name__}")
+    try:
+        return Filters.model_validate(filters)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise errors.InvalidRequest(".".join(["filters", *map(str, first["loc"])]), first["msg"]) from None
+
+
+def _history(history: Sequence[Turn | dict]) -> list[Turn]:
+    """Earlier turns: Turn, or {"question", "answer"} dicts (as /api/ask takes them)."""
+    turns = []
+    for i, turn in enumerate(history):
+        try:
+            turns.append(turn if isinstance(turn, Turn) else Turn.model_validate(turn))
+        except ValidationError:
+            raise errors.InvalidRequest(f"history[{i}]", 'must be a Turn or {"question": …, "answer": …}') from None
+    return turns

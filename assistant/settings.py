@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     # --- ingest ------------------------------------------------------------
     chunk_tokens: int = Field(128, ge=16, le=256, description="Chunk size in embedder tokens.")
     chunk_overlap_tokens: int = Field(32, ge=0, le=128)
-    max_file_bytes: int = Field(20 * 1024 * 1024, description="Files larger than this are rejected unread.")
+    max_file_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Files larger than this are rejected unread.")
     fetch_timeout_s: float = Field(15.0, gt=0, le=300, description="Seconds to wait for a linked page to connect or send more.")
     fetch_deadline_s: float = Field(
         60.0, gt=0, le=3600, description="Seconds one link may take in all (robots.txt, redirects and the body); "
@@ -210,7 +210,7 @@ class Settings(BaseSettings):
         "index, and brings its keyword index up to date (0: only when a question comes).",
     )
     host: str = "127.0.0.1"
-    port: int = 7860
+    port: int = Field(7860, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("backend", "embedder", "store")

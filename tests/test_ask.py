@@ -106,6 +106,29 @@ def test_bad_questions_get_clear_errors(seeded_assistant):
     assert not seeded_assistant.ask("What does\x00 JIG\x1b stand for?").refused
 
 
+def test_the_python_api_checks_its_arguments_as_the_http_api_checks_a_body(seeded_assistant):
+    import pytest
+
+    from assistant import errors
+
+    for k in (0, -1, 2.5, True):
+        with pytest.raises(errors.InvalidRequest, match=r"^k: must be a whole number"):
+            seeded_assistant.ask("What does JIG stand for?", k=k)
+    with pytest.raises(errors.InvalidRequest, match=r"^k: "):
+        seeded_assistant.as_retriever(k=0)
+    with pytest.raises(errors.InvalidRequest, match=r"^filters.article_idz: "):
+        seeded_assistant.ask("What does JIG stand for?", filters={"article_idz": ["x"]})
+    with pytest.raises(errors.InvalidRequest, match=r"^filters: must be Filters or a dict"):
+        seeded_assistant.retrieve("JIG", filters=["x"])
+    with pytest.raises(errors.InvalidRequest, match=r"^history\[0\]: must be a Turn"):
+        seeded_assistant.ask("Who?", history=[("What does JIG stand for?", "…")])
+    # a dict is what /api/ask takes, and it works here too
+    article_id = seeded_assistant.articles()[0].id
+    answer = seeded_assistant.ask("Who will he meet on Friday?", filters={"article_ids": [article_id]},
+                                  history=[{"question": "Which city is John Kerry visiting?", "answer": "Moscow [1]"}])
+    assert "Lavrov" in answer.answer
+
+
 def test_an_assistant_takes_a_backend_object_and_answers_carry_what_they_came_from(seeded_assistant):
     from assistant.answer import ScriptedBackend
 

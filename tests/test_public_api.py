@@ -25,7 +25,7 @@ PUBLIC = [
     "Embedder", "EmbedderMismatch", "EmptyDocument", "FetchError", "FileTooLarge", "Filters", "IndexBusy",
     "IngestError", "IngestReport", "InvalidRequest", "JobNotFound", "LLMUnavailable", "Link", "OutOfScope", "OverBudget",
     "Passage", "Settings", "SourceNotFound", "StoreError", "Turn", "UndecodableFile", "UnsupportedFileType",
-    "VectorStore", "load_settings", "parse_link",
+    "VectorHit", "VectorStore", "load_settings", "parse_link",
 ]
 
 
