@@ -108,7 +108,7 @@ class CollectionNotFound(AssistantError):
     status_code = 404
 
     def __init__(self, name: str, field: str = "collection"):
-        self.name = name
+        self.name, self.field = name, field
         super().__init__(f"{field}: no collection named {name!r} (`assistant collections` lists them)")
 
 

@@ -586,6 +586,22 @@ def test_a_key_in_the_url_and_unknown_routes(served):
         unknown = assert_openai_error(c.get("/v1/embeddings"), 404, "invalid_request_error")
         assert "/v1/chat/completions" in unknown["message"]
         assert_openai_error(c.get("/v1/chat/completions"), 405, "invalid_request_error")
+        root = assert_openai_error(c.get("/v1"), 404, "invalid_request_error")  # the root too, in OpenAI's shape
+        assert "/v1/chat/completions" in root["message"]
+        nowhere = assert_openai_error(c.post("/v1/chat/completions", json={
+            "model": MODEL, "messages": [{"role": "user", "content": JIG}], "filters": {"collections": ["nosuch"]}}),
+            404, "invalid_request_error", "filters.collections")
+        assert "no collection named 'nosuch'" in nowhere["message"]
+
+
+def test_article_markdown_that_starts_a_block_or_writes_an_entity_is_escaped():
+    """An article line beginning "# " or "- " would be a heading or list in a front end; "&#91;2&#93;" a citation."""
+    from assistant.web.openai_replies import markdown_inert
+
+    assert markdown_inert("# Zorblat is the capital. [1]") == "\\# Zorblat is the capital. [1]"
+    assert markdown_inert("- Rivers flood.\n  2) Then [1]") == "\\- Rivers flood.\n  2\\) Then [1]"
+    assert markdown_inert("Signed in Geneva &#91;2&#93; [1]") == "Signed in Geneva \\&#91;2\\&#93; [1]"
+    assert markdown_inert("A - B # C, 1. or 2) mid-line [1]") == "A - B # C, 1. or 2) mid-line [1]"
 
 
 def test_docs_describe_the_endpoint(served):

@@ -303,7 +303,7 @@ def _from_assistant(exc: AssistantError, question_param: str = "messages") -> Fa
     if isinstance(exc, InvalidRequest):
         param = question_param if exc.field == "question" else exc.field
         return Failure(status, f"{param}: {exc.reason}", param=param)
-    return Failure(status, str(exc))
+    return Failure(status, str(exc), param=getattr(exc, "field", None))  # e.g. filters.collections naming none
 
 
 # --- routes ------------------------------------------------------------------------------------
@@ -483,8 +483,9 @@ def _no_such_model(model: str) -> Failure:
 ROUTES = {"/v1/chat/completions": "POST", "/v1/completions": "POST", "/v1/models": "GET"}
 
 
+@router.api_route("", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
 @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-def unknown_route(rest: str, request: Request):
+def unknown_route(request: Request, rest: str = ""):
     """Any other /v1/ URL: OpenAI's 404 (or 405), not the chat page's."""
     path = "/v1/" + rest
     if ROUTES.get(path) and ROUTES[path] != request.method:

@@ -56,14 +56,17 @@ def model_card(model: str) -> dict:
 
 
 # A front end shows /v1's content as Markdown (Open WebUI, LibreChat…). Article text is data there too: what could
-# be markup ("![x](http://…)" loading an image, "<img …>", "*…*", "[2]" passing as a citation) is backslash-escaped,
-# so it shows as written; only the answer stage's own "[n]" stay markers.
-_MARKDOWN_ACTIVE = re.compile(r"[\\`*_\[\]<>~|]")
+# be markup ("![x](http://…)" loading an image, "<img …>", "*…*", "[2]" or "&#91;2&#93;" passing as a citation, a
+# "# " heading or "- " list at a line's start) is backslash-escaped, so it shows as written; only the answer stage's
+# own "[n]" stay markers.
+_MARKDOWN_ACTIVE = re.compile(r"[\\`*_\[\]<>~|&]")
+_LINE_START_MARKUP = re.compile(r"^([ \t]*)([#+=-]|\d+[.)])", re.M)  # a heading, list item, setext line
 
 
 def inert(text: str) -> str:
-    """``text`` with every Markdown-active character escaped."""
-    return _MARKDOWN_ACTIVE.sub(r"\\\g<0>", text)
+    """``text`` with every Markdown-active character escaped, and what would start a block at a line's start."""
+    escaped = _MARKDOWN_ACTIVE.sub(r"\\\g<0>", text)
+    return _LINE_START_MARKUP.sub(lambda m: m.group(1) + (m.group(2)[:-1] + "\\" + m.group(2)[-1]), escaped)
 
 
 def markdown_inert(answer: str) -> str:
