@@ -68,6 +68,8 @@ def ingest(
     from .models import Link, link_or_path
 
     def go():
+        if any(not p.strip() for p in paths):
+            raise errors.InvalidRequest("paths", "an empty path (the working directory is '.')")
         sources = [link_or_path(p) for p in paths]  # a malformed link is an error here, never read as a path
         files = [s for s in sources if not isinstance(s, Link)]
         links = [s for s in sources if isinstance(s, Link)]
@@ -160,9 +162,11 @@ def chat(
     def go():
         with _assistant("chat") as assistant:
             filters = _filters(assistant, article, collection)
+            assistant.backend(backend)  # an unknown backend fails now, not at every question
             assistant.warm_up()
-            articles = len(assistant.articles(filters.collections or None))
-            console.print(f"Chatting with {articles} articles. {CHAT_HELP}", highlight=False)
+            articles = len([a for a in assistant.articles(filters.collections or None)
+                            if not filters.article_ids or a.id in filters.article_ids])
+            console.print(f"Chatting with {articles} article{'s' * (articles != 1)}. {CHAT_HELP}", highlight=False)
             history: list[Turn] = []
             while True:
                 try:
@@ -227,8 +231,9 @@ def remove(
     def go():
         with _assistant("remove") as assistant:
             known = [a.id for a in assistant.articles([collection] if collection else None)]
-            for given in article_ids:
-                article_id = _unique_id(given, known)
+            # every id resolved first: one that names no article removes nothing
+            resolved = list(dict.fromkeys(_unique_id(given, known) for given in article_ids))
+            for article_id in resolved:
                 if assistant.remove(article_id, [collection] if collection else None):
                     console.print(f"removed {article_id}", highlight=False)
                 else:

@@ -305,7 +305,12 @@ def parse_every(text: object, field: str = "every") -> float:
         raise errors.InvalidRequest(field, f"{str(text)[:40]!r} is not a period: write e.g. 30m, 1h, 1h30m, 45s or 2d")
     if seconds <= 0:
         raise errors.InvalidRequest(field, "must be longer than nothing")
+    if not seconds <= MAX_EVERY_S:  # nan too; a huge one overflowed the next poll's date
+        raise errors.InvalidRequest(field, f"{str(text)[:40]!r} is longer than a year")
     return seconds
+
+
+MAX_EVERY_S = 366 * 86400
 
 
 def format_every(seconds: float) -> str:

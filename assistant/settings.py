@@ -27,6 +27,9 @@ from .registry import BACKENDS, EMBEDDERS, STORES
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+MAX_TOP_K = 50  # passages one question may retrieve (also ask's and search's k)
+
+
 class Settings(BaseSettings):
     # nan and inf are no settings: a nan threshold compares false with everything (refusals silently off)
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore", frozen=True, allow_inf_nan=False)
@@ -72,7 +75,7 @@ class Settings(BaseSettings):
     )
 
     # --- retrieval ---------------------------------------------------------
-    top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer stage.")
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="Passages handed to the answer stage.")
     hybrid: bool = Field(True, description="Fuse keyword (BM25) with dense retrieval.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant: of retrieval's dense and "
                        "keyword rankings, and of the answer stage's two orders of candidate sentences.")

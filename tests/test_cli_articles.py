@@ -38,6 +38,19 @@ def test_list_prints_whole_ids_and_remove_takes_a_unique_prefix(tmp_path):
     assert vague.returncode == 1 and f"{shared!r} is the start of 2 ids" in vague.stderr
     unknown = run(env, "remove", "zzz-no-such")
     assert unknown.returncode == 1 and "no article with id 'zzz-no-such'" in unknown.stderr
+    partly = run(env, "remove", ids[1], "zzz-no-such")  # one id names nothing: nothing is removed
+    assert partly.returncode == 1 and "no article with id 'zzz-no-such'" in partly.stderr
+    assert ids[1] in run(env, "list", "--json").stdout
+    huge = run(env, "ask", "--k", "99999999999999999999", "When did the harbour bridge reopen?")
+    assert huge.returncode == 1 and huge.stderr.startswith("error: k: must be a whole number of passages from 1 to 50")
+    empty = run(env, "ingest", "")
+    assert empty.returncode == 1 and empty.stderr.startswith("error: paths: an empty path")
+    chat = subprocess.run([str(CLI), "chat", "--backend", "nosuch"], env=env, input="When?\n", capture_output=True,
+                          text=True, timeout=300)
+    assert chat.returncode == 1 and "unknown answer backend 'nosuch'" in chat.stderr and "Chatting" not in chat.stderr
+    one = subprocess.run([str(CLI), "chat", "--article", ids[1]], env=env, input="exit\n", capture_output=True,
+                         text=True, timeout=300)
+    assert one.returncode == 0 and "Chatting with 1 article." in one.stderr
     removed = run(env, "remove", ids[0][:12])
     assert removed.returncode == 0 and f"removed {ids[0]}" in removed.stderr
     assert ids[0] not in run(env, "list", "--json").stdout

@@ -389,6 +389,9 @@ def test_feeds_on_the_command_line(tmp_path, site):
     assert cli("collections", "create", "news").returncode == 0
     bad = cli("feeds", "add", url, "--collection", "news", "--every", "soon")
     assert bad.returncode == 1 and "--every: 'soon' is not a period" in bad.stderr
+    for too_long in ("99999999999999999999h", "9" * 400):  # overflowed the next poll's date, breaking every command
+        long = cli("feeds", "add", url, "--collection", "news", "--every", too_long)
+        assert long.returncode == 1 and "is longer than a year" in long.stderr and "Traceback" not in long.stderr
     added = cli("feeds", "add", url, "--collection", "news", "--every", "30m")
     assert added.returncode == 0 and "into news, every 30m" in added.stderr
     polled = cli("feeds", "poll")

@@ -81,3 +81,13 @@ def test_the_cli_says_it_in_one_line(clean_env):
     done = subprocess.run([str(CLI), "list"], cwd=clean_env, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip().startswith("error: assistant.toml: not valid TOML")
+
+
+def test_serve_on_a_host_that_does_not_resolve_is_a_one_line_error(clean_env):
+    """uvicorn aborted the whole process (SIGABRT) on a name it could not resolve."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")},
+           "ASSISTANT_INDEX_DIR": str(clean_env / "index"), "ASSISTANT_PAGE_UPLOADS": "off"}
+    done = subprocess.run([str(CLI), "serve", "--host", "no.such.host.invalid", "--port", "7999"], cwd=clean_env,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "error: host: 'no.such.host.invalid' cannot be listened on" in done.stderr

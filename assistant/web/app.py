@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -110,6 +111,10 @@ def serve(assistant: Assistant) -> None:
     problem = exposure_problem(settings, load_keyring(settings))
     if problem:
         raise ConfigError(problem)
+    try:  # uvicorn aborts the whole process on a name it cannot resolve
+        socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConfigError(f"host: {settings.host!r} cannot be listened on: {exc.strerror or exc}") from None
     app = create_app(assistant)
     base = f"http://{settings.host}:{settings.port}"
     print(f"serving the chat page on {base}/, the API docs on {base}/docs, the widget on {base}/embed.js", flush=True)
