@@ -63,11 +63,20 @@ def link_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+class _HourSigner(TimestampSigner):
+    """Signs with the hour, not the second: an article's link is the same in every answer of that hour (two replies
+    to one question carry the same Sources), and it lasts its age to the hour."""
+
+    def get_timestamp(self) -> int:
+        return super().get_timestamp() // 3600 * 3600
+
+
 class ArticleLinks:
-    """Signs and checks the links to article pages; a signature is valid for ``max_age_s`` (None: for ever)."""
+    """Signs and checks the links to article pages; a signature is valid for ``max_age_s`` (None: for ever), counted
+    from the hour it was made in."""
 
     def __init__(self, secret: str, max_age_s: float | None = None):
-        self._signer = TimestampSigner(secret, salt="assistant-article-page")
+        self._signer = _HourSigner(secret, salt="assistant-article-page")
         self.max_age_s = max_age_s
 
     def signature(self, article_id: str) -> str:
@@ -76,7 +85,8 @@ class ArticleLinks:
 
     def valid(self, article_id: str, signature: str) -> bool:
         try:
-            self._signer.unsign(f"{article_id}.{signature}", max_age=self.max_age_s)
+            self._signer.unsign(f"{article_id}.{signature}",
+                                max_age=None if self.max_age_s is None else self.max_age_s + 3600)
         except BadSignature:  # a forged or expired one (SignatureExpired is a BadSignature)
             return False
         return True
