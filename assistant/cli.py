@@ -433,7 +433,8 @@ def feeds_poll(feed: Annotated[str | None, typer.Argument(help="Only this feed (
 def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 7860).")] = None,
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
-    seed: Annotated[Path | None, typer.Option(help="Ingest this folder first if the index is empty.")] = None,
+    seed: Annotated[Path | None, typer.Option(
+        help="Ingest this folder first if the index is empty.", exists=True, file_okay=False)] = None,
 ):
     """Serve the chat page (and the HTTP API and widget) on http://HOST:PORT/."""
 

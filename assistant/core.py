@@ -41,8 +41,7 @@ from .models import (
 )
 from .prompts import load_prompts
 from .retrieval import HybridRetriever
-from .settings import MAX_TOP_K as MAX_K
-from .settings import Settings, load_settings
+from .settings import MAX_TOP_K, Settings, load_settings
 from .store import Store, open_store
 from .text import clean_question
 
@@ -457,8 +456,8 @@ class Assistant:
 # --- the Python API's arguments, checked as the HTTP API checks its body ---------------------------------------
 
 def _k(k: int | None) -> int | None:
-    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K):
-        raise errors.InvalidRequest("k", f"must be a whole number of passages from 1 to {MAX_K} (got {k!r})")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_TOP_K):
+        raise errors.InvalidRequest("k", f"must be a whole number of passages from 1 to {MAX_TOP_K} (got {k!r})")
     return k
 
 

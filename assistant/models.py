@@ -11,7 +11,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
@@ -378,8 +378,12 @@ def parse_link(text: object, field: str = "url") -> Link:
 def link_or_path(text: str, field: str = "paths") -> Link | str:
     """For callers that take both (the command line, MCP over stdio): a Link when ``text`` has an http(s) scheme
     (in any case), else the text unchanged, a path."""
-    if urlsplit(text.strip()).scheme.lower() in ("http", "https"):
+    scheme = urlsplit(text.strip()).scheme.lower()
+    if scheme in ("http", "https"):
         return parse_link(text, field)
+    if "://" in text and re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme) and not Path(text).exists():
+        # ftp://, file://…: a link of a kind not fetched, not a missing file
+        raise errors.InvalidRequest(field, f"{text!r}: only http(s) links are fetched ({scheme}:// is not)")
     return text
 
 

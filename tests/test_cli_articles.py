@@ -45,6 +45,8 @@ def test_list_prints_whole_ids_and_remove_takes_a_unique_prefix(tmp_path):
     assert huge.returncode == 1 and huge.stderr.startswith("error: k: must be a whole number of passages from 1 to 50")
     empty = run(env, "ingest", "")
     assert empty.returncode == 1 and empty.stderr.startswith("error: paths: an empty path")
+    ftp = run(env, "ingest", "ftp://example.org/a.txt")  # a link of another kind is not "no such file"
+    assert ftp.returncode == 1 and ftp.stderr.startswith("error: paths: 'ftp://example.org/a.txt': only http(s)")
     chat = subprocess.run([str(CLI), "chat", "--backend", "nosuch"], env=env, input="When?\n", capture_output=True,
                           text=True, timeout=300)
     assert chat.returncode == 1 and "unknown answer backend 'nosuch'" in chat.stderr and "Chatting" not in chat.stderr

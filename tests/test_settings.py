@@ -91,3 +91,15 @@ def test_serve_on_a_host_that_does_not_resolve_is_a_one_line_error(clean_env):
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert "error: host: 'no.such.host.invalid' cannot be listened on" in done.stderr
+
+
+def test_serve_seed_must_be_a_folder(clean_env):
+    """`--seed` ingests a folder into an empty index; a file or a missing folder is refused before serving."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")},
+           "ASSISTANT_INDEX_DIR": str(clean_env / "index")}
+    (clean_env / "one.txt").write_text("A single article.")
+    for seed, why in (("one.txt", "is a file"), ("missing", "does not exist")):
+        done = subprocess.run([str(CLI), "serve", "--seed", seed, "--port", "7999"], cwd=clean_env, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and "--seed" in done.stderr and why in done.stderr, done.stderr
+        assert not (clean_env / "index").exists()  # refused before the index was opened
