@@ -187,6 +187,13 @@ def test_invalid_bodies_are_422_with_a_message(client, body, message):
     assert "Traceback" not in response.text
 
 
+def test_a_question_just_under_the_limit_is_answered(client):
+    """The reader's window is 128 word pieces; a question of 1,990 characters (about 400) failed there with a 500."""
+    response = client.post("/api/ask", json={"question": JIG + " Please explain it in detail." * 68}, headers=admin())
+    assert response.status_code == 200, response.text
+    assert "Joint" in response.json()["answer"]
+
+
 def test_malformed_json_is_422(client):
     response = client.post("/api/ask", content=b"{not json", headers=admin(**{"Content-Type": "application/json"}))
     assert response.status_code == 422 and "JSON decode error" in response.json()["error"]

@@ -28,6 +28,16 @@ def test_the_shipped_reader_points_at_the_answer_and_says_which_sentence_answers
     assert reader.shipped().read(QUESTION, []) == []
 
 
+def test_a_question_longer_than_the_reading_window_is_cut_instead_of_failing():
+    """A pasted paragraph as the question (within max_question_chars) failed in the tokenizer, a 500 on every door."""
+    rambling = QUESTION + " Please explain in detail, with every name involved." * 40  # about 450 word pieces
+    (long_read,) = reader.Reader().read(rambling, [SENTENCE])
+    assert long_read.span is not None and long_read.span[1] <= len(SENTENCE)
+    rambling_sentence = SENTENCE + " It was a long week of talks." * 40  # a usual question is never cut
+    (read,) = reader.Reader().read(QUESTION, [rambling_sentence])
+    assert "Lavrov" in rambling_sentence[read.span[0] : read.span[1]]
+
+
 def test_a_sentence_is_read_once_for_a_question_however_often_it_is_asked():
     runtime = reader.Reader()  # its own memory of readings; the model file is the shipped one, built once
     first = runtime.read(QUESTION, [SENTENCE])

@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 WEIGHTS_PATH = Path(__file__).with_name("reader-weights.safetensors")
-MAX_TOKENS = 128  # question + sentence; a longer sentence is cut, never the question (trained at 96)
+# Question + sentence (trained at 96). The longer of the two is cut: the sentence, unless the question is past
+# 62 word pieces (a pasted paragraph), which "only_second" could not cut at all and failed on.
+MAX_TOKENS = 128
 MAX_SPAN_TOKENS = 30  # as trained: a longer span is no SQuAD answer
 # Readings kept, most recent first: a reading depends only on the question and the sentence, and a site's
 # visitors ask the same questions of the same articles (about 12 MB when full).
@@ -67,7 +69,7 @@ class Reader:
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
-        tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
+        tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
         tokenizer.no_padding()  # the packaged tokenizer.json pads every text to 128 tokens
         return tokenizer
 
