@@ -68,9 +68,7 @@ def ingest(
     from .models import Link, link_or_path
 
     def go():
-        if any(not p.strip() for p in paths):
-            raise errors.InvalidRequest("paths", "an empty path (the working directory is '.')")
-        sources = [link_or_path(p) for p in paths]  # a malformed link is an error here, never read as a path
+        sources = [link_or_path(p) for p in paths]  # a malformed link or "" is an error here, never read as a path
         files = [s for s in sources if not isinstance(s, Link)]
         links = [s for s in sources if isinstance(s, Link)]
         _ingest_with_progress(lambda assistant, on_progress: assistant.ingest(

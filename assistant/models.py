@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path, PurePath
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -115,13 +115,15 @@ class Filters(BaseModel):
     @field_validator("urls")
     @classmethod
     def _links(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
-        """Each a link (a page's address the widget sends): one nobody could have ingested is a bad request."""
+        """Each a link (a page's address the widget sends): one nobody could have ingested is a bad request. Kept
+        without its query and fragment, which matching ignores and which may hold a visitor's tokens
+        (``#access_token=…``) that a conversation would otherwise store."""
         for url in urls:
             try:
                 parse_link(url)
             except errors.InvalidRequest as bad:
                 raise ValueError(bad.reason) from None
-        return urls
+        return tuple(urlunsplit(urlsplit(url.strip())._replace(query="", fragment="")) for url in urls)
 
     @field_validator("collections")
     @classmethod
@@ -378,6 +380,8 @@ def parse_link(text: object, field: str = "url") -> Link:
 def link_or_path(text: str, field: str = "paths") -> Link | str:
     """For callers that take both (the command line, MCP over stdio): a Link when ``text`` has an http(s) scheme
     (in any case), else the text unchanged, a path."""
+    if not text.strip():  # Path("") is the working directory: an agent's empty string would ingest all of it
+        raise errors.InvalidRequest(field, "an empty path (the working directory is '.')")
     scheme = urlsplit(text.strip()).scheme.lower()
     if scheme in ("http", "https"):
         return parse_link(text, field)

@@ -13,6 +13,7 @@ from servers import ServerThread
 
 from assistant.core import Assistant
 from assistant.errors import ConfigError, StoreError
+from assistant.models import Filters
 from assistant.settings import load_settings
 from assistant.web.app import create_app
 from assistant.web.auth import load_keyring
@@ -192,6 +193,13 @@ def test_a_question_just_under_the_limit_is_answered(client):
     response = client.post("/api/ask", json={"question": JIG + " Please explain it in detail." * 68}, headers=admin())
     assert response.status_code == 200, response.text
     assert "Joint" in response.json()["answer"]
+
+
+@pytest.mark.fast
+def test_a_pages_query_and_fragment_are_never_kept():
+    """The widget sends its page's link; a conversation stores its filters, so no visitor's token may ride along."""
+    kept = Filters(urls=["https://news.example/story/ferry?session=S3CRET#access_token=T0KEN"]).urls
+    assert kept == ("https://news.example/story/ferry",)
 
 
 def test_malformed_json_is_422(client):

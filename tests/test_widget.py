@@ -20,6 +20,7 @@ from assistant.web.app import create_app
 pytestmark = pytest.mark.browser
 
 WIDGET_KEY = "widget-key-for-the-browser-tests"
+NOT_SET_UP = "This assistant is not set up correctly on this site, so it cannot answer. Please let the site's owner know."
 # A host page whose CSS would wreck any widget that did not isolate its styles.
 HOST_PAGE = """<!doctype html>
 <html><head><title>Harbour News</title>
@@ -83,6 +84,10 @@ def host_site(assistant_url: str, article_id: str = "") -> Starlette:
     def misconfigured(request):  # a site that pasted a wrong key
         return HTMLResponse(HOST_PAGE.format(assistant=assistant_url, key="not-a-key-of-this-server", article=""))
 
+    def no_such_collection(request):  # a site whose tag names a collection the server does not hold
+        html = HOST_PAGE.format(assistant=assistant_url, key=WIDGET_KEY, article="")
+        return HTMLResponse(html.replace('data-position=', 'data-collection="no-such-collection" data-position='))
+
     def sized_iframe(request):
         width, height = int(request.query_params["width"]), int(request.query_params["height"])
         html = SIZED_IFRAME_PAGE.format(assistant=assistant_url, key=WIDGET_KEY, width=width, height=height)
@@ -91,7 +96,7 @@ def host_site(assistant_url: str, article_id: str = "") -> Starlette:
     return Starlette(routes=[Route("/", page(HOST_PAGE)), Route("/iframe", page(IFRAME_PAGE)),
                              Route("/iframe-sized", sized_iframe),
                              Route("/article", page(ARTICLE_PAGE)), Route("/story/ferry", page(HOST_PAGE)),
-                             Route("/wrong-key", misconfigured)])
+                             Route("/wrong-key", misconfigured), Route("/wrong-collection", no_such_collection)])
 
 
 @pytest.fixture(scope="module")
@@ -279,7 +284,9 @@ def test_widget_answers_overview_and_catalogue_requests(page, sites, question, e
 def test_widget_on_the_page_an_article_links_to_is_about_that_article(page, sites):
     from playwright.sync_api import expect
 
-    open_widget(page, sites["allowed"] + "/story/ferry?utm_source=newsletter#top")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.post_data or "") if r.url.endswith("/api/ask/stream") else None)
+    open_widget(page, sites["allowed"] + "/story/ferry?session=SECRET-Q#access_token=SECRET-F")
     ask(page, "What is this article about?")
     expect(page.locator("article-assistant .msg.bot .text")).to_contain_text("night ferry to Saltmarsh", timeout=60_000)
     expect(page.locator("article-assistant .citation").first).to_contain_text("Night ferry returns")
@@ -288,6 +295,8 @@ def test_widget_on_the_page_an_article_links_to_is_about_that_article(page, site
     original = page.locator("article-assistant .reader-meta a.original")
     expect(original).to_have_attribute("href", sites["allowed"] + "/story/ferry")
     assert original.get_attribute("rel") == "noopener noreferrer"
+    # The page's address goes to the server without its query and fragment, where a site may keep tokens.
+    assert sent and all(f'"urls":["{sites["allowed"]}/story/ferry"]' in body for body in sent), sent
 
 
 def test_a_citation_opens_the_compact_reader_in_the_widget(page, sites, artifacts_dir):
@@ -307,6 +316,13 @@ def test_a_citation_opens_the_compact_reader_in_the_widget(page, sites, artifact
     expect(mark).to_have_text(quote, timeout=30_000)
     expect(mark).to_be_in_viewport()
     assert len(reader.locator(".reader-text").inner_text()) > 2000  # the whole article
+    # What the reader covers takes no focus: Shift+Tab from Back stays out of the hidden question box.
+    for _ in range(3):
+        page.keyboard.press("Shift+Tab")
+        focused = page.evaluate("() => document.querySelector('article-assistant').shadowRoot.activeElement?.className")
+        assert focused not in ("send", "") and "textarea" not in page.evaluate(
+            "() => document.querySelector('article-assistant').shadowRoot.activeElement?.tagName.toLowerCase() || ''")
+    page.locator("article-assistant .back").focus()
     page.screenshot(path=str(artifacts_dir / "widget-reader.png"))
     page.keyboard.press("Escape")  # closes the reader first, back on the [1] that opened it
     expect(reader).to_be_hidden()
@@ -314,7 +330,9 @@ def test_a_citation_opens_the_compact_reader_in_the_widget(page, sites, artifact
     assert cite.evaluate("c => c.getRootNode().activeElement === c")
     # "Read it in the article" on a passage card opens it too; so does an answer restored after a reload.
     page.reload()
-    page.locator("article-assistant .citation .read").first.click()
+    read = page.locator("article-assistant .citation .read").first
+    assert read.get_attribute("aria-label").startswith("Read it in the article")  # its spoken name holds its words
+    read.click()
     expect(mark).to_have_text(quote, timeout=30_000)
     page.locator("article-assistant .back").click()
     expect(reader).to_be_hidden()
@@ -347,11 +365,25 @@ def test_a_misconfigured_site_shows_visitors_a_plain_sentence(page, sites, artif
     open_widget(page, sites["allowed"] + "/wrong-key")
     ask(page, "What does JIG stand for?")
     error = page.locator("article-assistant .error")
-    expect(error).to_have_text("This assistant is not set up correctly on this site, so it cannot answer. "
-                               "Please let the site's owner know.", timeout=30_000)
+    expect(error).to_have_text(NOT_SET_UP, timeout=30_000)
     assert "Bearer" not in error.inner_text() and "API key" not in error.inner_text()
     assert any("missing or unknown API key" in w for w in warnings)  # the detail is for the site's developer
     page.screenshot(path=str(artifacts_dir / "widget-misconfigured.png"))
+    # A data-collection the server does not hold is the site's setup too: no admin advice for visitors.
+    open_widget(page, sites["allowed"] + "/wrong-collection")
+    ask(page, "What does JIG stand for?")
+    expect(error).to_have_text(NOT_SET_UP, timeout=30_000)
+    assert any("filters.collections" in w for w in warnings)
+
+
+def test_a_question_over_the_servers_limit_is_refused_with_the_limit_never_cut(page, sites):
+    from playwright.sync_api import expect
+
+    open_widget(page, sites["allowed"])
+    too_long = "What does JIG stand for? " + "Please explain. " * 140  # 2,265 characters; the limit is 2,000
+    ask(page, too_long)
+    expect(page.locator("article-assistant .error")).to_contain_text("the limit is 2,000", timeout=30_000)
+    assert page.locator("article-assistant form.ask textarea").input_value() == too_long.strip()  # kept, to shorten
 
 
 def test_the_widget_conversation_is_kept_on_the_server_for_this_visitor(page, sites):

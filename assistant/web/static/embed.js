@@ -160,7 +160,8 @@
     const body = { question: question, history: history };
     if (visitor) body.conversation_id = state.conversation || "new"; // kept on the server for this visitor
     // The article in view: the one the tag names, else whichever article lives at this page's link (if any).
-    body.filters = config.article ? { article_ids: [config.article] } : { urls: [location.href] };
+    // Only the page's address: its query and fragment may hold the visitor's tokens, and matching ignores them.
+    body.filters = config.article ? { article_ids: [config.article] } : { urls: [location.origin + location.pathname] };
     // /widget is the assistant's own page, no article's; a file:// or other page has no link an article could have
     if (inline || !/^https?:$/.test(location.protocol)) delete body.filters.urls;
     if (config.collection) body.filters.collections = [config.collection];
@@ -170,6 +171,10 @@
   // What a visitor reads when the site's setup is wrong; the technical reason goes to the console for its developer.
   const NOT_SET_UP = "This assistant is not set up correctly on this site, so it cannot answer. " +
     "Please let the site's owner know.";
+
+  function isSetupError(detail) {
+    return /^filters\.(collections|article_ids):/.test(String(detail || ""));
+  }
 
   function misconfigured(detail) {
     if (window.console) console.warn("article assistant widget: " + detail);
@@ -194,7 +199,9 @@
       const data = event.data ? JSON.parse(event.data) : {};
       if (event.type === "token") onToken(String(data.text || ""));
       else if (event.type === "answer") answer = data;
-      else if (event.type === "error") throw new Error(data.error || "The assistant could not answer.");
+      else if (event.type === "error") {
+        throw isSetupError(data.error) ? misconfigured(data.error) : new Error(data.error || "The assistant could not answer.");
+      }
       else if (event.type === "done") break;
     }
     if (!answer) throw new Error("The answer was cut off. Please ask again.");
@@ -221,7 +228,8 @@
     } catch (err) {
       /* not JSON */
     }
-    if (response.status === 401 || response.status === 403) return misconfigured(detail).message; // the key or origin
+    // the key or origin, or a data-collection / data-article the server does not hold: the site's setup
+    if (response.status === 401 || response.status === 403 || isSetupError(detail)) return misconfigured(detail).message;
     const what = {
       413: "The question is too long.",
       422: "The assistant could not take this question.",
@@ -304,7 +312,7 @@
   const form = el("form", "ask");
   const input = el("textarea");
   input.rows = 2;
-  input.maxLength = 2000;
+  // No maxLength: a longer question than the server takes is refused with the limit, never cut unseen.
   input.placeholder = "Ask a question\u2026";
   input.setAttribute("aria-label", "Your question");
   const send = el("button", "send", "Ask");
@@ -372,7 +380,9 @@
         const item = el("li", "citation");
         const title = el("div", "citation-title");
         title.append(el("span", "citation-n", "[" + c.n + "]"), document.createTextNode(String(c.title)));
-        const read = button("read", "Read it in the article", "Read citation " + c.n + " in " + String(c.title));
+        // The spoken name begins with the visible words, so "Read it in the article" works by voice too.
+        const read = button("read", "Read it in the article",
+          "Read it in the article: citation " + c.n + ", " + String(c.title));
         read.addEventListener("click", function () { openReader(c, read); });
         item.append(title, quoteNode(c), read);
         list.append(item);
@@ -458,6 +468,7 @@
     readerMeta.replaceChildren();
     readerText.replaceChildren(el("span", "loading", "Loading the article\u2026"));
     reader.hidden = false;
+    setCovered(true);
     backButton.focus();
     try {
       const article = await fetchArticle(citation.article_id);
@@ -490,8 +501,14 @@
     }
   }
 
+  // While the reader covers the conversation, what lies under it takes no focus or clicks.
+  function setCovered(covered) {
+    for (const part of [head, log, errorBox, form]) part.inert = covered;
+  }
+
   function closeReader() {
     reader.hidden = true;
+    setCovered(false);
     if (readerOpener && readerOpener.isConnected) readerOpener.focus();
   }
 
