@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import urlsplit
 
 from . import errors
 from .answer.base import AnswerBackend
@@ -26,13 +25,6 @@ from .question.condense import condense
 from .question.kinds import Request, classify
 from .question.titles import NamedArticles, folded, named_articles, quotes_something
 from .retrieval import HybridRetriever
-
-
-def same_page(url: str) -> str:
-    """A link as a page: scheme and host in lower case, no fragment or query, no trailing slash."""
-    parts = urlsplit(url.strip())
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
-
 
 # How much of an article an overview reads: news puts its key facts in the first chunks.
 OVERVIEW_CHUNKS = 6
@@ -58,15 +50,7 @@ class AnswerChain:
     ) -> Prepared:
         """What the question is (kinds.py), and the passages that answer it: the retrieved ones for a factoid
         question, the scoped article's opening for an overview, every article's lead for a catalogue."""
-        filters = filters or Filters()
-        index = self.retriever.index
-        scope = index.scope(filters.collections, "filters.collections")  # CollectionNotFound: not there
-        filters = self._resolve_urls(filters, scope)
-        unknown = [a for a in filters.article_ids
-                   if (a not in scope.articles if scope else index.manifest.content_hash(a) is None)]
-        if unknown:  # a scope that names nothing is the caller's mistake, not an unanswerable question
-            where = f"in the collection(s) {', '.join(scope.names)}" if scope else "in the index"
-            raise errors.InvalidRequest("filters.article_ids", f"no article with id {unknown[0]!r} {where}")
+        filters, scope = self.retriever.resolve(filters or Filters())
         request = classify(question)
         named = self._named_by_title(question, request, filters, scope)
         if named is not None and named.ambiguous:  # say which articles it could be, one line each
@@ -78,7 +62,7 @@ class AnswerChain:
         if request.kind == "factoid":
             standalone = condense(named.asked_without(question) if named else question, history)
             return Prepared(standalone, self.retriever.search(standalone, filters=filters, k=k), request)
-        known = {a.id: a for a in index.articles(scope)}
+        known = {a.id: a for a in self.retriever.index.articles(scope)}
         if not known:
             what = f"in the collection(s) {', '.join(scope.names)}" if scope else "indexed yet"
             raise errors.InvalidRequest("question", f"no articles are {what}, so there is nothing to "
@@ -120,16 +104,6 @@ class AnswerChain:
         if cached is None or cached[0] != generation:
             cached = self._titles = (generation, folded(manifest.titles()))
         return cached[1]
-
-    def _resolve_urls(self, filters: Filters, scope: CollectionScope | None = None) -> Filters:
-        """Links become the ids of the articles at them (the widget on an article's own page), those in scope;
-        others are dropped."""
-        if not filters.urls:
-            return filters
-        wanted = {same_page(u) for u in filters.urls}
-        found = tuple(i for i, url in self.retriever.index.manifest.article_urls()
-                      if same_page(url) in wanted and (scope is None or i in scope.articles))
-        return filters.model_copy(update={"urls": (), "article_ids": filters.article_ids + found})
 
     def _overview_articles(self, request: Request, filters: Filters, in_scope: list) -> list[str] | None:
         """The articles an overview is of: the scope, else the article the request names, else the only one."""

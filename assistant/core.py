@@ -383,7 +383,11 @@ class Assistant:
         yield from self.chain(backend).stream(question, _history(history), _filters(filters), _k(k))
 
     def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
-        return self.retriever.search(self.validate_question(question), filters=_filters(filters), k=_k(k))
+        """The ``k`` best passages for ``question``; ``filters`` are checked as ask checks them (an article id the
+        index or the scope does not hold is an InvalidRequest, not an empty list)."""
+        question, k = self.validate_question(question), _k(k)
+        resolved, _scope = self.retriever.resolve(_filters(filters) or Filters())
+        return self.retriever.search(question, filters=resolved, k=k)
 
     def as_retriever(self, k: int | None = None, filters: Filters | None = None) -> HybridRetriever:
         """This index's retrieval as a LangChain retriever, for chains of one's own (``retriever | format_docs``).

@@ -21,6 +21,7 @@ import logging
 import threading
 import weakref
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -28,11 +29,18 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
+from . import errors
 from .embeddings import Embedder
 from .index import CollectionScope, Index, chroma_where
 from .index.keyword import KeywordIndex, load_or_build
 from .models import Chunk, Filters, Passage
 from .settings import Settings
+
+
+def same_page(url: str) -> str:
+    """A link as a page: scheme and host in lower case, no fragment or query, no trailing slash."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
 log = logging.getLogger("assistant.retrieval")
 
@@ -112,7 +120,25 @@ class HybridRetriever(BaseRetriever):
             filters = Filters.model_validate(filters)
         return [passage_document(p) for p in self.search(query, filters=filters, k=k)]
 
-    # --- typed entry point -------------------------------------------------
+    # --- typed entry points ------------------------------------------------
+    def resolve(self, filters: Filters) -> tuple[Filters, CollectionScope | None]:
+        """``filters`` checked against the index, with the scope they name: its collections exist
+        (CollectionNotFound), links become the ids of the articles at them in scope (the widget on an article's own
+        page; others are dropped), and every article id is in scope (InvalidRequest: a scope that names nothing is
+        the caller's mistake, not an unanswerable question)."""
+        scope = self.index.scope(filters.collections, "filters.collections")
+        if filters.urls:
+            wanted = {same_page(u) for u in filters.urls}
+            found = tuple(i for i, url in self.index.manifest.article_urls()
+                          if same_page(url) in wanted and (scope is None or i in scope.articles))
+            filters = filters.model_copy(update={"urls": (), "article_ids": filters.article_ids + found})
+        unknown = [a for a in filters.article_ids
+                   if (a not in scope.articles if scope else self.index.manifest.content_hash(a) is None)]
+        if unknown:
+            where = f"in the collection(s) {', '.join(scope.names)}" if scope else "in the index"
+            raise errors.InvalidRequest("filters.article_ids", f"no article with id {unknown[0]!r} {where}")
+        return filters, scope
+
     def search(self, question: str, *, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
         """The ``k`` best passages (default: this retriever's ``k``) that ``filters`` (default: its own) admit."""
         k = k or self.k

@@ -120,6 +120,11 @@ def test_stdio_read_tools(stdio_index, tmp_path):
             assert list(ingest.input_schema["properties"]) == ["paths", "collection"]
             assert ingest.input_schema["required"] == ["paths"]
             assert "Files or folders" in ingest.input_schema["properties"]["paths"]["description"]
+            assert all(t.input_schema["additionalProperties"] is False for t in listing.tools)
+            # the citation's phrase is in the published shape, as ask sends it; nothing that may be absent is required
+            ask_out = next(t for t in listing.tools if t.name == "ask").output_schema
+            assert "phrase" in ask_out["$defs"]["Citation"]["properties"]
+            assert "phrase" not in ask_out["$defs"]["Citation"]["required"] and ask_out["required"] == ["answer"]
 
             answer = await client.call_tool("ask", {"question": JIG})
             assert not answer.is_error, text_of(answer)
@@ -174,8 +179,19 @@ def test_stdio_read_tools(stdio_index, tmp_path):
             too_many = await client.call_tool("search", {"query": "JIG", "k": 500})
             assert too_many.is_error and "Traceback" not in text_of(too_many)
             for tool, arguments in (("search", {"query": "JIG"}), ("ask", {"question": "What does JIG stand for?"})):
-                misnamed = await client.call_tool(tool, {**arguments, "collection": "bad name!"})
-                assert misnamed.is_error and "collection: 'bad name!' is not a collection name" in text_of(misnamed)
+                for name in ("bad name!", ""):  # "" is no collection, as on /api/ask, never "every collection"
+                    misnamed = await client.call_tool(tool, {**arguments, "collection": name})
+                    assert misnamed.is_error and f"collection: {name!r} is not a collection name" in text_of(misnamed)
+                # an argument the tool does not take (the API's filters) is refused, never ignored
+                extra = await client.call_tool(tool, {**arguments, "filters": {"article_ids": ["x"]}})
+                assert extra.is_error and text_of(extra).startswith(f"filters: {tool} takes no such argument")
+                # an article id that is not there is an error naming the tool's argument, for search as for ask
+                nowhere = await client.call_tool(tool, {**arguments, "article_ids": ["no-such-article"]})
+                assert nowhere.is_error, nowhere.structured_content
+                assert "tool search: article_ids: no article" in text_of(nowhere) if tool == "search" else \
+                    "article_ids: no article with id 'no-such-article'" in text_of(nowhere)
+            unnamed = await client.call_tool("search", {"query": "  "})
+            assert unnamed.is_error and "search: query: is empty" in text_of(unnamed)  # search's argument, not ask's
 
     run(scenario)
     assert "Traceback" not in log.read_text()
@@ -196,6 +212,9 @@ def test_stdio_ingest(stdio_index, tmp_path):
             # a malformed link is named by its place; the HTTP server's field is answered with this one's
             malformed = await client.call_tool("ingest", {"paths": [str(new), "https://"]})
             assert malformed.is_error and "paths[1]: 'https://' is not a link" in text_of(malformed)
+            # "" would be the server's working directory (a desktop client's: the home folder)
+            empty = await client.call_tool("ingest", {"paths": [str(new), ""]})
+            assert empty.is_error and "ingest: paths[1]: an empty path" in text_of(empty)
             urls = await client.call_tool("ingest", {"urls": [str(new)]})
             assert urls.is_error and text_of(urls).startswith("paths: required") and "urls" in text_of(urls)
 
@@ -275,6 +294,7 @@ def test_http_admin_key(web_assistant, tmp_path):
                 urls = ingest.input_schema["properties"]["urls"]
                 assert urls["type"] == "array" and urls["items"] == {"type": "string"}
                 assert "http:// or https:// URLs" in urls["description"] and "never read from the server" in urls["description"]
+                assert urls["maxItems"] == web_assistant.settings.ingest_max_files  # the limit ingest applies
                 await read_tools_work(client)
 
     async def scenario(url: str, site: str):

@@ -183,19 +183,28 @@ History = Annotated[
 
 # --- the tools ---------------------------------------------------------------------------------------------
 
+# The fields the assistant's errors name, as the tools' arguments are called (the API's names elsewhere).
+ASK_FIELDS = {"filters.article_ids": "article_ids", "filters.collections": "collection"}
+SEARCH_FIELDS = {**ASK_FIELDS, "question": "query"}
+
+
 @contextmanager
-def _as_tool_errors() -> Iterator[None]:
-    """The assistant's own errors reach the caller as tool errors with their one-line message."""
+def _as_tool_errors(fields: Mapping[str, str] | None = None) -> Iterator[None]:
+    """The assistant's own errors reach the caller as tool errors with their one-line message, naming the tool's
+    own argument (``fields``: the assistant's field → the argument) where the assistant names another."""
     try:
         yield
     except errors.AssistantError as exc:
+        field = getattr(exc, "field", None)
+        if fields and field in fields and str(exc).startswith(f"{field}: "):
+            raise ToolError(fields[field] + str(exc)[len(field):]) from None
         raise ToolError(str(exc)) from None
 
 
 def _filters(article_ids: list[str] | None, collection: str | None = None) -> Filters:
     """The tool's arguments as Filters; a malformed collection is InvalidRequest naming the argument (a bare
     validation error would reach the client as "Error executing tool")."""
-    named = (collection_name(collection),) if collection else ()
+    named = (collection_name(collection),) if collection is not None else ()  # "" is no name, as on /api/ask
     return Filters(article_ids=tuple(article_ids or ()), collections=named)
 
 
@@ -245,7 +254,7 @@ class _Tools:
         citation n gives the article, its source (a file name or link), the verbatim quote, and the quote's
         character span (start, end) in the article's stored text. refused is true when the articles do not
         hold the answer ("The articles don't say.")."""
-        with _as_tool_errors():
+        with _as_tool_errors(ASK_FIELDS):
             filters = self._scoped(ctx, _filters(article_ids, collection))
             answer = self.assistant.ask(question, history or (), filters=filters)
         shaped = answer.public(reader=True)
@@ -267,7 +276,7 @@ class _Tools:
         """Find the passages that best match a query (dense and keyword retrieval, fused), best first. Each
         passage gives its article, source (a file name or link), score, text, and its character span
         (start, end) in the article's stored text (get_article)."""
-        with _as_tool_errors():
+        with _as_tool_errors(SEARCH_FIELDS):
             filters = self._scoped(ctx, _filters(article_ids, collection))
             passages = self.assistant.retrieve(query, filters=filters, k=k)
         return {"passages": [_passage(p) for p in passages]}
@@ -404,6 +413,12 @@ class _Server(MCPServer):
             other = "urls" if self._ingest_field == "paths" else "paths"
             if other in arguments:
                 raise ToolError(INGEST_FIELD_HINT[self._ingest_field])
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None and isinstance(arguments, dict):  # as /api/ask refuses a field it does not take
+            takes = tool.parameters.get("properties", {})
+            unknown = [a for a in arguments if a not in takes]
+            if unknown:
+                raise ToolError(f"{unknown[0]}: {name} takes no such argument; it takes {', '.join(takes)}")
         return await super().call_tool(name, arguments, context)
 
 
@@ -452,7 +467,26 @@ def build_server(
         # over HTTP a key holder is no user of this machine: links only, with their own schema (_HttpTools.ingest)
         title = "Ingest web pages (admin)" if remote else "Ingest files or links"
         server.add_tool(tools.ingest, title=title, annotations=writes)
+    for tool in server._tool_manager.list_tools():
+        tool.parameters["additionalProperties"] = False  # call_tool refuses others; clients should know
+    if remote and admin:  # the limit ingest applies, not the schema's own bound
+        server._tool_manager.get_tool("ingest").parameters["properties"]["urls"]["maxItems"] = \
+            assistant.settings.ingest_max_files
+    server._tool_manager.get_tool("ask").fn_metadata.output_schema = _answer_schema()
     return server
+
+
+def _answer_schema() -> dict:
+    """The Answer as ask sends it: in serialization mode (a citation's computed ``phrase`` is there), and, as the
+    answer leaves out what is None, without requiring a field that may be null."""
+    schema = Answer.model_json_schema(mode="serialization")
+    for part in [schema, *schema.get("$defs", {}).values()]:
+        properties = part.get("properties", {})
+        nullable = {name for name, prop in properties.items()
+                    if {"type": "null"} in prop.get("anyOf", []) or prop.get("type") == "null"}
+        if "required" in part:
+            part["required"] = [name for name in part["required"] if name not in nullable]
+    return schema
 
 
 def _version() -> str:
