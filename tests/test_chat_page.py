@@ -413,6 +413,9 @@ def test_a_handler_can_be_called_alone(seeded_assistant):
     history, _, _, past, conversation_id, ids = updates[-1]
     assert "Joint Implementation Group" in history[-1]["content"] and past[0].question == "What does JIG stand for?"
     assert conversation_id is None and ids[-1] is None  # nothing kept for a request without a browser session
+    # what a caller of the page's endpoint sends instead of ids is said in the chat, naming the control
+    odd = list(handlers.respond("What does JIG stand for?", [], [], None, [], [{"a": 1}], stranger))[-1][0]
+    assert odd[-1]["content"].startswith("⚠ in view: must be a list of ids") and "pydantic" not in odd[-1]["content"]
 
 
 def test_an_article_in_view_that_is_removed_leaves_the_view(seeded_assistant):

@@ -460,3 +460,31 @@ def _until_finished(served, url: str, timeout: float) -> dict:
             return job
         assert time.monotonic() < deadline, f"job still {job['status']} after {timeout} s"
         time.sleep(0.5)
+
+
+@pytest.mark.fast
+def test_a_wildcard_allowed_host_covers_its_subdomains_only():
+    """docs/deployment.md: ASSISTANT_ALLOWED_HOSTS=*.example.com; it once matched nothing (the suffix kept its dot)."""
+    from assistant.settings import load_settings
+    from assistant.web.hosts import ServedHosts
+
+    hosts = ServedHosts(load_settings(allowed_hosts="*.example.com, news.test", index_dir="unused"))
+    assert hosts.allows("a.example.com") and hosts.allows("deep.a.example.com:8443") and hosts.allows("news.test")
+    assert not hosts.allows("example.com.evil.test") and not hosts.allows("badexample.com")
+    assert not hosts.allows("evil.example")
+
+
+def test_gradio_routes_the_page_does_not_use_are_refused_and_its_errors_name_no_internals(served):
+    """Gradio's file route fetched any public link for anyone (a proxy), deep_link wrote each session's state to
+    disk, run history kept every question in the browser after Delete, and an unexpected error's text (object
+    reprs, validation internals) went to anonymous callers."""
+    with client(served) as anonymous:
+        for path in ("/gradio_api/file=http://203.0.113.9/a.png", "/gradio_api/file=HTTPS://example.com/x",
+                     "/file=http://203.0.113.9/a.png", "/gradio_api/proxy=https://x.hf.space/a",
+                     "/gradio_api/deep_link?session_hash=abcdefghijk"):
+            refused = anonymous.get(path)
+            assert refused.status_code == 404 and "does not use this route" in refused.json()["error"], path
+        config = anonymous.get("/config").json()
+        assert config["show_error"] is False and config["run_history"] is False
+        event, payload = gradio_call(anonymous, "feedback", [])  # no like data, no state
+        assert event == "error" and "object at 0x" not in json.dumps(payload) and "State" not in json.dumps(payload)

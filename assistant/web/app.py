@@ -90,6 +90,9 @@ def create_app(assistant: Assistant) -> FastAPI:
     mounted = gr.mount_gradio_app(
         app, page, path="/", css=CSS, js=PAGE_JS, footer_links=[], ssr_mode=False,
         max_file_size=settings.max_file_bytes,
+        # No copy of the questions in the browser's storage (Delete must leave none), and an unexpected error's
+        # text (a library's, naming internals) is not sent to the caller: the handlers say what went wrong.
+        run_history=False, show_error=False,
     )
     # Gradio checks that a file named in a request was uploaded (not any path on the server) only once it
     # believes it was launched; a mounted page is never launched, so say so, or any server file is readable.

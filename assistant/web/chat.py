@@ -11,6 +11,7 @@ rendered as Markdown, and every fragment is HTML-escaped (render.py).
 from __future__ import annotations
 
 import gradio as gr
+from pydantic import ValidationError
 
 from .. import errors
 from ..core import Assistant
@@ -61,9 +62,8 @@ class ChatHandlers:
             history[-1] = {"role": "assistant", "content": escape_chat_text(NO_ARTICLES)}
             yield history, sources_html(None), "", past, conversation_id, ids + [None, None]
             return
-        filters = Filters(article_ids=tuple(in_view or ()))
         try:  # within the collections this browser may ask (a signed-in admin's key's, or page_collections)
-            filters = self.assistant.scoped(filters.model_copy(update={"collections": tuple(collections or ())}),
+            filters = self.assistant.scoped(in_view_filters(in_view, collections),
                                             self.access.scope(request.cookies), field="collections")
             streamed, final = "", None
             for piece in self.assistant.stream(message, past, filters):
@@ -205,6 +205,16 @@ class ChatHandlers:
 
     def start_over(self):
         return [], [], None, [], sources_html(None), "", gr.update(value=None)
+
+
+def in_view_filters(in_view: list | None, collections: list | None) -> Filters:
+    """The page's Articles in view and collections as Filters; what a caller of its HTTP endpoint sends instead
+    of ids is an InvalidRequest naming the control, not a validation error's text."""
+    try:
+        return Filters(article_ids=tuple(in_view or ()), collections=tuple(collections or ()))
+    except (ValidationError, TypeError) as exc:
+        field = "in view" if "article_ids" in str(exc) else "collections"
+        raise errors.InvalidRequest(field, "must be a list of ids from the page's own choices") from None
 
 
 def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:

@@ -56,6 +56,10 @@ PAGE_UPLOAD_ROUTES = {("POST", "/gradio_api/upload"), ("POST", "/upload")}
 PAGE_READS = ("/read/", "/conversations")
 GRADIO_PREFIX = "/gradio_api/"  # the page's events: /call/{name}, /run/{name}, /queue/join
 SIGN_IN_ROUTES = {("POST", "/sign-in")}
+# Gradio routes the page never uses that would work for anyone: its file route fetches any public link through this
+# server (a proxy for anonymous callers), its proxy route does likewise, and deep_link writes a session's state to
+# disk. Refused, under both of Gradio's prefixes.
+_UNUSED_GRADIO = re.compile(r"^/(?:gradio_api/)?(?:file=[a-z][a-z0-9+.-]*:|proxy=|deep_link(?:/|$))", re.I)
 KEY_HELP = "send an API key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
 REALM = "article-assistant"
 # Query parameters that would carry a key into access logs and browser history: refused, however spelled
@@ -190,6 +194,8 @@ class Guard:
             send = self._counting_refusals(send, client)
         if is_api:
             await self.cors(scope, receive, send)
+        elif _UNUSED_GRADIO.match(scope["path"]):
+            await error(404, "not served here: the chat page does not use this route")(scope, receive, send)
         elif scope["method"] not in ("GET", "HEAD", "OPTIONS"):  # POST, and DELETE of a conversation
             await self.page(scope, receive, _framed_only_here(scope, send))
         elif scope["path"].startswith(PAGE_READS) and (wait := self.limits.request("page", client)):

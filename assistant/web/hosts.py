@@ -44,7 +44,7 @@ class ServedHosts:
         self.settings = settings
         listed = {h.strip().lower().rstrip(".") for h in settings.allowed_hosts.split(",") if h.strip()}
         self.any = "*" in listed
-        self.suffixes = tuple(h[1:] for h in listed if h.startswith("*."))  # *.example.com: its subdomains
+        self.suffixes = tuple(h[2:] for h in listed if h.startswith("*."))  # *.example.com: its subdomains
         self.listed = {h for h in listed if not h.startswith("*")}
 
     @cached_property
