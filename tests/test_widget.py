@@ -170,9 +170,17 @@ def test_widget_answers_with_citations_and_keeps_the_conversation(page, sites, a
     assert launcher.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(37, 99, 235)"
     launcher.click()
     expect(page.locator("article-assistant .title")).to_have_text("Ask Harbour News")
+    page.evaluate("""() => {  // the live log is busy while the answer streams, so it is announced once, whole
+      const log = document.querySelector('article-assistant').shadowRoot.querySelector('.log');
+      window.busySeen = [];
+      new MutationObserver(() => window.busySeen.push(log.getAttribute('aria-busy')))
+        .observe(log, {attributes: true, attributeFilter: ['aria-busy']});
+    }""")
     ask(page, "What does JIG stand for?")
     answer = page.locator("article-assistant .msg.bot .text")
     expect(answer).to_contain_text("Joint Implementation Group", timeout=60_000)
+    expect(page.locator("article-assistant .log")).to_have_attribute("aria-busy", "false")
+    assert page.evaluate("window.busySeen") == ["true", "false"]
     citation = page.locator("article-assistant .citation")
     expect(citation).to_contain_text("Kerry in Moscow")
     expect(citation.locator(".quote")).to_contain_text('"Joint Implementation Group" or JIG')

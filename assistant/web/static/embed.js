@@ -558,6 +558,8 @@
     pending.append(text);
     log.append(asked, pending);
     scrollDown();
+    // A screen reader announces the live log once the answer is whole, not word by word as it streams in.
+    log.setAttribute("aria-busy", "true");
     let streamed = "";
     try {
       const answer = await streamAnswer(question, history, function (piece) {
@@ -585,6 +587,7 @@
       showError(err.message);
       if (!input.value) input.value = question;
     } finally {
+      log.setAttribute("aria-busy", "false");
       send.disabled = false;
       scrollDown();
     }
