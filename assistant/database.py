@@ -65,6 +65,7 @@ def upgrade(url: str, branch: str) -> Engine:
     with _lock:
         if (url, branch) in _migrated:
             return engine
+        _refuse_an_emptied_file(url)
         try:
             _run_migrations(engine, branch)
         except errors.AssistantError:
@@ -73,6 +74,17 @@ def upgrade(url: str, branch: str) -> Engine:
             raise errors.StoreError(f"cannot open the database {redact(url)}: {reason(exc)}") from None
         _migrated.add((url, branch))
     return engine
+
+
+def _refuse_an_emptied_file(url: str) -> None:
+    """An SQLite file that exists with no bytes was truncated (SQLite writes its header on creating one): building
+    new tables over it would hide that the index's records are gone (its vectors would then look like another
+    index's). A missing file is a new index."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url.removeprefix("sqlite:///"))
+        if path.is_file() and path.stat().st_size == 0:
+            raise errors.StoreError(f"the database {path} is empty (0 bytes): its records are lost; restore it from a "
+                                    "backup (or delete it to start that part of the index anew)")
 
 
 def revisions(url: str) -> set[str]:

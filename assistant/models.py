@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path, PurePath
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_serializer
 from pydantic.json_schema import SkipJsonSchema
 
 from . import errors
@@ -159,7 +159,26 @@ class Filters(BaseModel):
         return True
 
 
-class Citation(BaseModel):
+def _absent_when_none(schema: dict) -> None:
+    """A computed field that may be None is left out like any other None (below), so the schema requires it not."""
+    properties = schema.get("properties", {})
+    schema["required"] = [name for name in schema.get("required", ())
+                          if not (properties.get(name, {}).get("readOnly")
+                                  and {"type": "null"} in properties[name].get("anyOf", []))]
+
+
+class _SentWithoutNones(BaseModel):
+    """An answer's parts leave out what is None, wherever they are sent (an answer, a conversation, a feedback
+    record, a stream's last event, `--json`): one shape for the value on every route."""
+
+    model_config = ConfigDict(json_schema_extra=_absent_when_none)
+
+    @model_serializer(mode="wrap")
+    def _without_nones(self, handler):
+        return {name: value for name, value in handler(self).items() if value is not None}
+
+
+class Citation(_SentWithoutNones):
     """What ``[n]`` in an answer points to: a verbatim quote and its span in the article."""
 
     n: int = Field(description="The [n] marker in the answer.")
@@ -210,10 +229,10 @@ class Citation(BaseModel):
         )
 
 
-class Answer(BaseModel):
+class Answer(_SentWithoutNones):
     """An answer with its citations; the excluded fields say how it was reached (for the evaluator and benches)."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, json_schema_extra=_absent_when_none)
 
     answer: str
     citations: list[Citation] = []

@@ -38,7 +38,9 @@ class Settings(BaseSettings):
     index_dir: Path = Field(Path("index"), description="On-disk index (Chroma + manifest).")
     store: str = Field("chroma", description="Vector store (entry point in article_assistant.stores).")
     chroma_url: str | None = Field(None, description="Use a Chroma server instead of the on-disk store.")
-    collection: str = Field("articles", description="Chroma collection name.")
+    collection: str = Field("articles", description="Chroma collection name: 3 to 500 letters, digits, '.', '_' or "
+                            "'-', starting and ending with a letter or digit (Chroma's rule).",
+                            pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,498}[A-Za-z0-9]$")
 
     # --- ingest ------------------------------------------------------------
     chunk_tokens: int = Field(128, ge=16, le=256, description="Chunk size in embedder tokens.")

@@ -455,3 +455,41 @@ def test_bad_key_settings_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="admin_keys") as shape:
         load_keyring(load_settings(keys_file=broken))
     assert "secret-not-a-list" not in str(shape.value)
+
+
+# --- one shape per value, and what the OpenAPI document says ---------------------------------
+
+def test_an_answer_and_an_article_have_one_shape_on_every_route(client):
+    """An answer leaves out what is None wherever it is sent (here /api/ask and /api/feedback, which once sent
+    nulls); an article carries url and published, null when unknown, in the list and alone."""
+    answered = client.post("/api/ask", json={"question": "What are the articles about?"}, headers=admin()).json()
+    assert answered["citations"] and all(None not in c.values() for c in answered["citations"])
+    given = client.post("/api/feedback", json={"answer_id": answered["id"], "rating": "up"}, headers=admin())
+    assert given.status_code == 201
+    record = next(r for r in client.get("/api/feedback", headers=admin()).json() if r["answer_id"] == answered["id"])
+    assert record["answer"]["citations"] == answered["citations"] and None not in record["answer"].values()
+    listed = client.get("/api/articles", headers=admin()).json()[0]
+    alone = client.get(f"/api/articles/{listed['id']}", headers=admin()).json()
+    assert {"url", "published"} <= set(alone) and {k: alone[k] for k in ("url", "published")} == \
+        {k: listed[k] for k in ("url", "published")}
+
+
+def test_the_openapi_document_says_what_is_sent(client):
+    schema = client.get("/openapi.json").json()
+    citation = schema["components"]["schemas"]["Citation"]
+    assert "phrase" in citation["properties"] and "phrase" not in citation["required"]  # absent when None
+    for status, response in schema["paths"]["/api/ask/stream"]["post"]["responses"].items():
+        assert (status == "200") == ("text/event-stream" in response["content"]), status  # errors are JSON
+    conversation = schema["paths"]["/conversations/{conversation_id}"]["get"]["responses"]
+    assert conversation["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+    assert conversation["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+
+
+def test_an_unknown_route_or_method_and_a_body_of_no_utf8_are_the_apis_own_errors(client):
+    wrong_method = client.get("/api/ask", headers=admin())
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "POST"
+    assert wrong_method.json() == {"error": "/api/ask takes POST, not GET"}
+    nowhere = client.post("/api/nowhere", json={}, headers=admin())
+    assert nowhere.status_code == 404 and nowhere.json()["error"].startswith("no such route: POST /api/nowhere")
+    garbled = client.post("/api/ask", content=b"\xff\x04v1U", headers=admin(**{"Content-Type": "application/json"}))
+    assert garbled.status_code == 422 and garbled.json() == {"error": "invalid request: body: not valid JSON (send UTF-8 JSON)"}

@@ -17,7 +17,7 @@ from servers import CLI
 from assistant import database, errors
 from assistant.core import Assistant
 from assistant.index.manifest import Manifest
-from assistant.index.writer_lock import DatabaseLock
+from assistant.index.writer_lock import ADVISORY_KEY, DatabaseLock
 from assistant.settings import load_settings
 from bench.backing_servers import PostgresServer
 
@@ -110,6 +110,24 @@ def test_a_replica_killed_while_writing_never_leaves_the_shared_index_locked(pos
             pass
     finally:
         holder.kill()
+
+
+def test_a_writer_whose_lock_was_lost_commits_nothing(postgres):
+    """The server drops a session lock with its connection (a restart, a cut): another replica may take it, so
+    the writer must not go on to commit beside it."""
+    url = postgres.create_database("lost_lock")
+    manifest = Manifest(url)
+    lock = DatabaseLock(manifest.engine, url)
+    with lock.held(timeout=5):
+        lock.confirm()  # held: nothing to say
+        with sa.create_engine(url).connect() as other:  # as a restart would: the lock's session ends
+            other.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                                  "AND objid = :key"), {"key": ADVISORY_KEY})
+            other.commit()
+        with DatabaseLock(sa.create_engine(url), url).held(timeout=5):  # another writer takes it at once
+            with pytest.raises(errors.StoreError, match="the write lock on the shared index was lost"):
+                lock.confirm()
+    lock.confirm()  # outside a write there is nothing to confirm
 
 
 def test_a_database_that_cannot_be_reached_is_a_store_error_naming_it_without_the_password():

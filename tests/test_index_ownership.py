@@ -126,3 +126,52 @@ def test_ready_is_false_when_the_store_cannot_be_read(tmp_path):
             assert _wait(server.url, "/ready").json()["vectors"] > 0
     finally:
         chroma.stop()
+
+
+def test_an_index_folder_that_cannot_be_written_is_a_one_line_error(tmp_path):
+    """A read-only mount, or (here) a folder under a file: every command said so with a traceback."""
+    (tmp_path / "a-file").write_text("not a folder")
+    done = _cli("list", env=_env(tmp_path / "a-file" / "index"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith(f"error: the index folder {tmp_path / 'a-file' / 'index'} cannot be used: ")
+
+
+def test_a_full_disk_does_not_stop_an_index_being_opened(tmp_path, monkeypatch):
+    """owner.json only tells waiting processes whose the index is: failing to write it (ENOSPC) is no error."""
+    import errno
+
+    from assistant.index import ownership
+    from assistant.settings import load_settings
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ownership.Path, "write_text", disk_full)
+    with ownership.claim(load_settings(index_dir=tmp_path / "index"), "list"):
+        assert (tmp_path / "index" / "owner.lock").exists() and not (tmp_path / "index" / ownership.OWNER_FILE).exists()
+
+
+def test_a_deleted_vector_store_is_named_not_taken_for_an_empty_index(tmp_path):
+    """Chroma makes a new, empty collection where the deleted one was: answers came from keywords alone, /ready
+    said ready with 0 vectors, and ingest called every article unchanged, so nothing ever repaired it."""
+    import shutil
+
+    env = _env(tmp_path / "index")
+    assert _cli("ingest", str(SEEDS), env=env).returncode == 0
+    shutil.rmtree(tmp_path / "index" / "chroma")
+    for command in (["list"], ["ask", "What does JIG stand for?"], ["ingest", str(SEEDS)]):
+        done = _cli(*command, env=env)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert "holds none of the vectors of the 1 articles the manifest" in done.stderr
+        assert "restore it from a backup" in done.stderr
+
+
+def test_an_emptied_manifest_is_named_not_built_anew(tmp_path):
+    """A 0-byte manifest.sqlite3 was given new, empty tables by `list`, and the error then blamed the vectors."""
+    env = _env(tmp_path / "index")
+    assert _cli("ingest", str(SEEDS), env=env).returncode == 0
+    manifest = tmp_path / "index" / "manifest.sqlite3"
+    manifest.write_bytes(b"")
+    done = _cli("list", env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"the database {manifest} is empty (0 bytes)" in done.stderr and manifest.stat().st_size == 0

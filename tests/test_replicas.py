@@ -218,6 +218,26 @@ def test_the_rate_limit_is_shared_by_the_replicas(cluster):
             cluster.redis.start()
 
 
+def test_chroma_down_is_a_503_naming_it_and_a_committed_removal_stands(cluster):
+    a = cluster.replicas["a"]
+    with cluster.client("a") as via_a:
+        files = [("files", ("outage.txt", FESTIVAL.replace("Oxbridge", "Wendmouth").encode(), "text/plain"))]
+        added = via_a.post("/api/articles?wait=true", files=files).json()["added"][0]
+        logged_before = len(a.log())
+        cluster.chroma.stop()
+        try:
+            down = via_a.post("/api/ask", json={"question": "Who makes the lanterns of the Wendmouth festival?"})
+            assert down.status_code == 503 and f"the Chroma store at {cluster.chroma.url}" in down.json()["error"]
+            # the manifest's commit is the removal: vectors left behind are swept by the next ingest
+            removed = via_a.delete(f"/api/articles/{added}")
+            assert removed.status_code == 200, removed.text
+            assert "vectors of a committed change were left for the next sweep" in a.log()[logged_before:]
+        finally:
+            cluster.chroma.start()
+        assert via_a.get(f"/api/articles/{added}").status_code == 404
+        assert "Traceback" not in a.log()[logged_before:]
+
+
 def test_postgres_restarted_under_running_replicas_loses_nothing(cluster):
     b = cluster.replicas["b"]
     with cluster.client("b") as via_b:
@@ -234,6 +254,12 @@ def test_postgres_restarted_under_running_replicas_loses_nothing(cluster):
         assert "cannot be used" in _wait_for(not_ready, 15, "/ready 503")["reason"]
         down = via_b.post("/api/ask", json={"question": JIG})
         assert down.status_code == 503 and "error" in down.json() and "Traceback" not in down.text
+        for method, path in (("GET", "/api/conversations"), ("GET", "/api/feedback")):  # their own reads too
+            unusable = via_b.request(method, path)
+            assert unusable.status_code == 503 and "try again shortly" in unusable.json()["error"], (path, unusable.text)
+        # an upload no replica could poll (its job unrecorded) is refused, not taken
+        refused = via_b.post("/api/articles", files=[("files", ("late.txt", FESTIVAL.encode(), "text/plain"))])
+        assert refused.status_code == 503 and "the upload was not taken" in refused.json()["error"], refused.text
 
         # the feed poller looks every 0.5 s: one traceback for the outage, not one a look
         _wait_for(lambda: b.log().count("looking for feeds to poll failed") >= 1, 15, "the poller's failure logged")

@@ -118,6 +118,14 @@ class Index:
         wrote (a replica with its own index folder pointed at a shared Chroma server) is refused, or this
         index's sweep would take the other's vectors for leftovers."""
         owner = self.store.owner()
+        if owner is None and self.manifest.get_meta("index_id") is not None and self.manifest.article_count():
+            # a new, empty collection where the manifest's vectors were: the store's folder was deleted or swapped
+            where = getattr(self.store, "where", self.settings.collection)
+            raise errors.StoreError(
+                f"the vector store at {where} holds none of the vectors of the {self.manifest.article_count()} "
+                f"articles the manifest in {self._manifest_place()} lists (was it deleted or replaced?): restore it "
+                "from a backup, or ingest the articles again into a new ASSISTANT_INDEX_DIR"
+            )
         if owner is not None and owner != self.manifest.get_meta("index_id"):
             raise errors.StoreError(
                 f"the Chroma collection {self.settings.collection!r} holds the vectors of another index (not the "
@@ -227,22 +235,29 @@ class Index:
             for collection in sorted({c for cs in after.values() for c in cs}):
                 rows = [i for i, c in enumerate(chunks) if collection in after[c.article_id]]
                 self._partition(collection).add([ids[i] for i in rows], vectors[rows], [metas[i] for i in rows])
+        self._writers.confirm()
         self.manifest.commit_articles(batch, meta=meta, collection_id=collection_id)
         stale = list(set(replaced) - set(ids))
         if stale:
-            self.store.delete(stale)
-            if self.partitioned():
-                for collection in {c for cs in member_of.values() for c in cs}:
-                    self._partition(collection).delete(stale)
+            self._delete_committed(stale, {c for cs in member_of.values() for c in cs})
         return len(chunks)
 
     def remove(self, article_id: str) -> None:
         member_of = self.manifest.article_collections([article_id]).get(article_id, [])
+        self._writers.confirm()
         ids = self.manifest.delete_article(article_id)
-        self.store.delete(ids)
-        if self.partitioned():
-            for collection in member_of:
-                self._partition(collection).delete(ids)
+        self._delete_committed(ids, member_of)
+
+    def _delete_committed(self, ids: list[str], collections: Iterable[int]) -> None:
+        """Delete the vectors of chunks the manifest no longer lists (its commit is made). If the store fails now,
+        the change stands: unlisted vectors are never returned, and the next ingest's sweep deletes them."""
+        try:
+            self.store.delete(ids)
+            if self.partitioned():
+                for collection in collections:
+                    self._partition(collection).delete(ids)
+        except errors.StoreError as exc:
+            log.warning("%d vectors of a committed change were left for the next sweep: %s", len(ids), exc)
 
     # --- collections (the caller holds the write lock) ---------------------------------------------------
     def partitioned(self) -> bool:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from ..errors import IndexBusy
+from ..errors import IndexBusy, StoreError
 from ..registry import STORES
 from ..settings import Settings
 
@@ -60,11 +60,11 @@ def claim(
         yield
         return
     root = Path(settings.index_dir).resolve()  # messages name the folder in full
-    root.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(root / "owner.lock"), is_singleton=False)
     try:
+        root.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=0)
-    except Timeout:
+    except Timeout:  # (a TimeoutError, so an OSError: before the clause below)
         owner = read_owner(root)
         # Long-running holders (a server, an MCP session) do not end soon: refuse at once rather than wait.
         if command in LONG_RUNNING or owner.get("command") in LONG_RUNNING:
@@ -75,8 +75,14 @@ def claim(
             lock.acquire(timeout=timeout)
         except Timeout:
             raise IndexBusy(f"the index at {root} is still in use by {describe(owner)} after {timeout:.0f} s") from None
+    except OSError as exc:  # a read-only file system, a folder of another user: the index cannot be used here
+        raise StoreError(f"the index folder {root} cannot be used: {exc.strerror or exc} (it holds its lock and "
+                         "its store, so it must be writable)") from None
     me = {"pid": os.getpid(), "command": command, "url": url, "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    (root / OWNER_FILE).write_text(json.dumps(me))
+    try:
+        (root / OWNER_FILE).write_text(json.dumps(me))
+    except OSError:  # a full disk: the lock still holds; a waiting process only cannot say whose it is
+        pass
     try:
         yield
     finally:

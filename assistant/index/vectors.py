@@ -8,6 +8,8 @@ server) is a setting.
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -125,7 +127,25 @@ class ChromaVectorStore(VectorStore):
         except Exception as exc:  # chromadb raises a zoo of types for "can't open"
             raise errors.StoreError(f"cannot open the Chroma store at {self.where}: {exc}") from None
 
+    @contextmanager
+    def _reached(self) -> Iterator[None]:
+        """A Chroma server that is down, or an on-disk store that cannot be written (a full disk), is a
+        StoreError (503) naming the store, never a bare transport error and a 500."""
+        import httpx
+        from chromadb.errors import ChromaError, InvalidArgumentError, NotFoundError
+
+        try:
+            yield
+        except (InvalidArgumentError, NotFoundError):
+            raise  # the caller's mistake, not the store's
+        except (httpx.TransportError, OSError, ChromaError) as exc:
+            raise errors.StoreError(f"the Chroma store at {self.where} cannot be used: {exc}") from exc
+
     def add(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None:
+        with self._reached():
+            self._add(ids, vectors, metadatas)
+
+    def _add(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None:
         for i in range(0, len(ids), self._BATCH):
             self.collection.upsert(
                 ids=ids[i : i + self._BATCH],
@@ -134,37 +154,42 @@ class ChromaVectorStore(VectorStore):
             )
 
     def delete(self, ids: list[str]) -> None:
-        for i in range(0, len(ids), self._BATCH):
-            self.collection.delete(ids=ids[i : i + self._BATCH])
+        with self._reached():
+            for i in range(0, len(ids), self._BATCH):
+                self.collection.delete(ids=ids[i : i + self._BATCH])
 
     def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[VectorHit]:
         if k <= 0:
             return []
-        result = self.collection.query(
-            query_embeddings=[vector], n_results=k, where=where or None, include=["distances"]
-        )
+        with self._reached():
+            result = self.collection.query(
+                query_embeddings=[vector], n_results=k, where=where or None, include=["distances"]
+            )
         ids, distances = result["ids"][0], result["distances"][0]
         return [VectorHit(i, 1.0 - float(d)) for i, d in zip(ids, distances)]
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        for i in range(0, len(ids), self._BATCH):
-            got = self.collection.get(ids=ids[i : i + self._BATCH], include=["embeddings"])
-            out.update((k, np.asarray(v, dtype=np.float32)) for k, v in zip(got["ids"], got["embeddings"]))
+        with self._reached():
+            for i in range(0, len(ids), self._BATCH):
+                got = self.collection.get(ids=ids[i : i + self._BATCH], include=["embeddings"])
+                out.update((k, np.asarray(v, dtype=np.float32)) for k, v in zip(got["ids"], got["embeddings"]))
         return out
 
     def ids(self) -> set[str]:
         out: set[str] = set()
         offset = 0
-        while True:
-            page = self.collection.get(include=[], limit=self._BATCH, offset=offset)["ids"]
-            out.update(page)
-            if len(page) < self._BATCH:
-                return out
-            offset += self._BATCH
+        with self._reached():
+            while True:
+                page = self.collection.get(include=[], limit=self._BATCH, offset=offset)["ids"]
+                out.update(page)
+                if len(page) < self._BATCH:
+                    return out
+                offset += self._BATCH
 
     def count(self) -> int:
-        return self.collection.count()
+        with self._reached():
+            return self.collection.count()
 
     def partition(self, name: str) -> ChromaVectorStore:
         """The Chroma collection ``<collection>-<name>`` beside this one, on the same client."""
@@ -187,4 +212,5 @@ class ChromaVectorStore(VectorStore):
         return (self.collection.metadata or {}).get(self.OWNER_KEY)
 
     def claim(self, index_id: str) -> None:
-        self.collection.modify(metadata={**(self.collection.metadata or {}), self.OWNER_KEY: index_id})
+        with self._reached():
+            self.collection.modify(metadata={**(self.collection.metadata or {}), self.OWNER_KEY: index_id})

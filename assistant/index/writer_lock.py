@@ -10,6 +10,7 @@ Two kinds, by where the manifest is:
 from __future__ import annotations
 
 import abc
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,10 @@ class WriterLock(abc.ABC):
     def held(self, timeout: float) -> Iterator[None]:
         """Hold the lock for the block; IndexBusy if another writer still holds it after ``timeout`` seconds."""
 
+    @abc.abstractmethod
+    def confirm(self) -> None:
+        """Just before a commit: StoreError if the lock held for this write has been lost meanwhile."""
+
 
 class FolderLock(WriterLock):
     def __init__(self, index_dir: Path):
@@ -56,10 +61,35 @@ class FolderLock(WriterLock):
         finally:
             self._lock.release()
 
+    def confirm(self) -> None:
+        pass  # an OS lock on a file lasts as long as its process: it cannot be lost while the write goes on
+
 
 class DatabaseLock(WriterLock):
     def __init__(self, engine: Engine, url: str):
         self.engine, self.url = engine, url
+        self._connection = threading.local()  # the connection holding the lock, in the writing thread
+
+    def confirm(self) -> None:
+        """The server drops the lock with its connection (a restart, a network cut), and another replica may
+        then take it: a write that goes on would commit beside that one, whose sweep deletes the vectors this
+        one has not committed yet. So each commit first asks the lock's own connection whether it still holds it."""
+        connection = getattr(self._connection, "held", None)
+        if connection is None:
+            return
+        try:
+            still = connection.scalar(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = :key AND objsubid = 1 "
+                "AND granted "
+                "AND pid = pg_backend_pid()"), {"key": ADVISORY_KEY})
+            connection.commit()
+        except Exception as exc:
+            still, why = 0, database.reason(exc)
+        else:
+            why = "the database no longer lists it"
+        if not still:
+            raise errors.StoreError(f"the write lock on the shared index was lost ({why}); nothing more was "
+                                    "committed, and the next ingest clears what this one had written")
 
     @contextmanager
     def held(self, timeout: float) -> Iterator[None]:
@@ -75,9 +105,11 @@ class DatabaseLock(WriterLock):
                     raise errors.IndexBusy("another replica is writing to the shared index; try again when it ends")
                 time.sleep(POLL_S)
             connection.commit()  # end the implicit transaction; the session lock stays until unlocked
+            self._connection.held = connection
             try:
                 yield
             finally:
+                self._connection.held = None
                 try:
                     connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
                     connection.commit()

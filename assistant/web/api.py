@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException
@@ -214,7 +215,7 @@ def list_articles(assistant: AssistantDep, request: Request, collection: Collect
     return articles
 
 
-@router.get("/articles/{article_id}", tags=["articles"], response_model_exclude_none=True)
+@router.get("/articles/{article_id}", tags=["articles"])  # url and published null when unknown, as in the list
 def read_article(article_id: str, assistant: AssistantDep, request: Request) -> ArticleText:
     """One article's whole cleaned text, which citations' `start`/`end` point into (admin key; a widget key reads
     the articles cited in answers given on its site). A scoped key reads its collections' articles only."""
@@ -504,6 +505,36 @@ def remove_article(article_id: str, assistant: AssistantDep, request: Request,
     return Removed(removed=article_id, left_collections=before)
 
 
+@router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+def unknown_route(request: Request, rest: str) -> JSONResponse:
+    """Any other /api/ URL or method: the API's own 404 (or 405 with Allow), not FastAPI's {"detail"}. Registered
+    last, so it sees only what no route above took."""
+    allowed = sorted({method for route in router.routes if getattr(route, "endpoint", None) is not unknown_route
+                      and getattr(route, "path_regex", None) and route.path_regex.match(request.url.path)
+                      for method in getattr(route, "methods", None) or ()} - {"HEAD"})
+    if allowed:
+        return error(405, f"{request.url.path} takes {', '.join(allowed)}, not {request.method}",
+                     {"Allow": ", ".join(allowed)})
+    return error(404, f"no such route: {request.method} {request.url.path} (GET /docs lists the API)")
+
+
+def json_errors(app: FastAPI) -> None:
+    """The OpenAPI document says what is sent: errors are JSON ({"error"}) even on a route whose answer streams."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            for operation in (op for path in schema.get("paths", {}).values() for op in path.values()):
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status[0] in "45" and "text/event-stream" in content and "application/json" not in content:
+                        content["application/json"] = content.pop("text/event-stream")
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 def _safe_name(filename: str | None) -> str:
     """The file's own name without any folders, safe to create in a temp dir (the suffix picks the loader)."""
     name = re.sub(r"[^\w.\- ]", "_", PurePosixPath((filename or "").replace("\\", "/")).name)
@@ -523,8 +554,18 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
+        if exc.status_code == 400 and exc.__cause__ is not None and not request.url.path.startswith("/v1/"):
+            # FastAPI's "There was an error parsing the body" (bytes that are no UTF-8): an invalid body, as {bad is
+            return error(422, "invalid request: body: not valid JSON (send UTF-8 JSON)")
         # In the caller's door's shape: a body found too large mid-stream under /mcp/ is a JSON-RPC error there too
         return refusal(request.scope, exc.status_code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(DBAPIError)
+    async def database_unusable(request: Request, exc: DBAPIError):
+        # conversations, feedback and jobs read their database unwrapped: an outage is a 503, as the manifest's is
+        log.warning("the database failed on %s %s: %s", request.method, request.url.path, exc.orig or exc)
+        return refusal(request.scope, 503, "the database of conversations, feedback and upload jobs cannot be used "
+                       "now; try again shortly")
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from ..core import Assistant
 from ..errors import ConfigError
-from .api import add_error_handlers
+from .api import add_error_handlers, json_errors
 from .api import router as api_router
 from .article_page import ArticleLinks, article_page_router, link_secret
 from .auth import load_keyring
@@ -65,6 +65,7 @@ def create_app(assistant: Assistant) -> FastAPI:
     # Outermost: the page's first response names this browser's session (whose conversations are whose).
     app.add_middleware(BrowserSessions, max_age_s=int((settings.conversation_days or 400) * 86400))
     add_error_handlers(app)
+    json_errors(app)
     # /mcp: the MCP tools over streamable HTTP, guarded like /api/; ingest there takes links, never server paths.
     mount_mcp(app, assistant=assistant, keyring=keyring)
     app.include_router(api_router)

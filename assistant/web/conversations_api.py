@@ -11,10 +11,13 @@ from fastapi import APIRouter, Request
 from ..errors import ConversationNotFound
 from ..store import Conversation, ConversationInfo
 from .browser import page_owner
+from .schemas import ErrorOut
 
 
 def conversations_router() -> APIRouter:
-    router = APIRouter(prefix="/conversations", tags=["conversations"])
+    router = APIRouter(prefix="/conversations", tags=["conversations"], responses={  # as sent: {"error"}
+        404: {"model": ErrorOut, "description": "No such conversation in this browser's session."},
+        422: {"model": ErrorOut, "description": "The conversation id is invalid."}})
 
     def owner_of(request: Request) -> str | None:
         return page_owner(request.cookies)

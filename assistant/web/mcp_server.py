@@ -472,21 +472,9 @@ def build_server(
     if remote and admin:  # the limit ingest applies, not the schema's own bound
         server._tool_manager.get_tool("ingest").parameters["properties"]["urls"]["maxItems"] = \
             assistant.settings.ingest_max_files
-    server._tool_manager.get_tool("ask").fn_metadata.output_schema = _answer_schema()
+    # as ask sends it: serialization's shape has the citation's computed phrase (absent when None, so not required)
+    server._tool_manager.get_tool("ask").fn_metadata.output_schema = Answer.model_json_schema(mode="serialization")
     return server
-
-
-def _answer_schema() -> dict:
-    """The Answer as ask sends it: in serialization mode (a citation's computed ``phrase`` is there), and, as the
-    answer leaves out what is None, without requiring a field that may be null."""
-    schema = Answer.model_json_schema(mode="serialization")
-    for part in [schema, *schema.get("$defs", {}).values()]:
-        properties = part.get("properties", {})
-        nullable = {name for name, prop in properties.items()
-                    if {"type": "null"} in prop.get("anyOf", []) or prop.get("type") == "null"}
-        if "required" in part:
-            part["required"] = [name for name in part["required"] if name not in nullable]
-    return schema
 
 
 def _version() -> str:

@@ -140,8 +140,12 @@ class IngestJobs:
                collection: str | None = None) -> IngestJob:
         """Ingest the uploads in ``folder`` (``names``: temp path -> uploaded name) into ``collection``, recording
         ``sources``."""
-        job = self._new(IngestJob(id=uuid.uuid4().hex, files=len(names), names=names, sources=sources,
-                                  collection=collection))
+        try:
+            job = self._new(IngestJob(id=uuid.uuid4().hex, files=len(names), names=names, sources=sources,
+                                      collection=collection))
+        except errors.StoreError:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         self._worker.submit(self._run, job, folder)
         return job
 
@@ -164,6 +168,12 @@ class IngestJobs:
         return job
 
     def _new(self, job: IngestJob) -> IngestJob:
+        """The job, recorded in the store first: a job only this replica knew of would be a 404 on the others
+        (behind a balancer, polling its status_url would fail), so a store that cannot record it refuses it."""
+        try:
+            self.assistant.store.jobs.create(job.id, job.files, job.collection)
+        except errors.StoreError as exc:
+            raise errors.StoreError(f"the upload was not taken, nothing was ingested: {exc}") from None
         with self._lock:
             self._jobs[job.id] = job
             while len(self._jobs) > self.keep:
@@ -171,7 +181,6 @@ class IngestJobs:
             if self._heart is None:
                 self._heart = threading.Thread(target=self._beat, name="assistant-job-heartbeat", daemon=True)
                 self._heart.start()
-        self._keep(job.id, lambda jobs: jobs.create(job.id, job.files, job.collection))
         return job
 
     def get(self, job_id: str) -> JobRecord:
