@@ -62,6 +62,12 @@ def scripted_reply(script: str, system: str, passages: dict[int, str]) -> str:
         return f"{refusal} [1]"
     if script == "empty":
         return ""
+    if script == "denied":  # the passage says he will meet him
+        return f"Kerry will not meet Foreign Minister Sergei Lavrov on Friday [{_cite(passages, 'Lavrov')}]."
+    if script == "linked":  # a link no passage holds, as an article's planted order would have it
+        return f"{LAVROV}, see [the details](http://evil.example/phish) [{_cite(passages, 'Lavrov')}]."
+    if script == "nested":
+        return f"{LAVROV} [[{_cite(passages, 'Lavrov')}]]."
     raise ValueError(f"no script {script!r}")
 
 
@@ -100,6 +106,9 @@ async def chat_completions(request: Request) -> Response:
     script = body.get("model", "good")
     request.app.state.requests.append({"body": body, "system": system, "user": user, "passages": passages})
 
+    if script == "rate-limited":  # asks for a wait far past the client's timeout
+        return JSONResponse({"error": {"message": "slow down", "type": "rate_limit"}}, status_code=429,
+                            headers={"Retry-After": "30"})
     if script == "error-500":
         return JSONResponse({"error": {"message": "internal error", "type": "server_error"}}, status_code=500)
     if script == "invalid-json":

@@ -175,3 +175,20 @@ def test_an_emptied_manifest_is_named_not_built_anew(tmp_path):
     done = _cli("list", env=env)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert f"the database {manifest} is empty (0 bytes)" in done.stderr and manifest.stat().st_size == 0
+
+
+def test_a_store_that_keeps_no_owner_opens_again(tmp_path):
+    """owner() and claim() are optional for a store plugin (docs/plugins.md): its index, unclaimed but holding its
+    vectors, is no deleted store."""
+    from assistant.core import Assistant
+    from assistant.index.vectors import ChromaVectorStore, VectorStore
+    from assistant.settings import load_settings
+
+    class KeepsNoOwner(ChromaVectorStore):
+        owner = VectorStore.owner
+        claim = VectorStore.claim
+
+    settings = load_settings(index_dir=tmp_path / "index")
+    assert Assistant(settings, store=KeepsNoOwner.from_settings(settings)).ingest([SEEDS]).ok
+    again = Assistant(settings, store=KeepsNoOwner.from_settings(settings))
+    assert len(again.articles()) == 1 and "Joint Implementation Group" in again.ask("What does JIG stand for?").answer

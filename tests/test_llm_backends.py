@@ -191,6 +191,26 @@ def test_non_streaming_answer_is_checked_the_same(llm_assistant):
     _assert_cites_the_article(llm_assistant, answer)
 
 
+def test_a_denial_or_a_link_no_passage_holds_is_never_kept(llm_assistant):
+    """The passage says Kerry will meet Lavrov: "will not meet" shares nearly all its words, and a model that
+    obeyed an article's planted order adds a link; neither may stand with a citation."""
+    for script in ("denied", "linked"):
+        answer = _chain(llm_assistant, script).invoke(QUESTION)
+        assert answer.refused and "evil.example" not in answer.answer and " not " not in answer.answer, script
+    nested = _chain(llm_assistant, "nested").invoke(QUESTION)  # "[[1]]" leaves no empty brackets
+    assert nested.answer == "Kerry will meet Foreign Minister Sergei Lavrov on Friday. [1]"
+
+
+def test_a_rate_limit_asking_for_a_long_wait_falls_back_in_bounded_time(llm_assistant, server):
+    """The client would sleep as long as Retry-After says (30 s here) before each retry."""
+    server.server.config.app.state.requests.clear()
+    started = time.monotonic()
+    answer = _chain(llm_assistant, "rate-limited").invoke(QUESTION)
+    assert answer.notice == NOTICE_SERVER_ERROR and "Lavrov" in answer.answer
+    assert len(server.server.config.app.state.requests) == 1 + llm_assistant.settings.llm_max_retries
+    assert time.monotonic() - started < 10
+
+
 def test_out_of_range_citation_is_removed_and_reattributed(llm_assistant):
     answer = _chain(llm_assistant, "out-of-range").invoke(QUESTION)
     assert "[7]" not in answer.answer

@@ -54,6 +54,12 @@ MARKER = re.compile(r"\[\s*(?:passage\s*)?(\d+(?:\s*[,;]\s*(?:passage\s*)?\d+)*)
 _LABEL = re.compile(r"^\s*(?:(?:the )?(?:short )?answer(?: with citations)?(?: is)?\s*:|[-*•]\s+|\d+[.)]\s+)", re.I)
 _AFTER_STOP = re.compile(r"([.!?])((?:\s*" + MARKER.pattern + r")+)", re.I)
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+# A link in a claim ("see [details](http://…)"): never supported unless a passage holds that very link.
+_LINK = re.compile(r"(?:https?://|www\.)[^\s)\]>\"']+", re.I)
+_EMPTY_BRACKETS = re.compile(r"\[\s*\]")
+# A claim that denies ("will not meet") is never supported by a passage that denies nothing: the words it shares
+# with "will meet" would otherwise carry it.
+_NEGATION = re.compile(r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot)\b|n['’]t\b", re.I)  # what "[[1]]" leaves once its marker is taken out
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ def split_reply(reply: str) -> list[Claim]:
     for start, end in split_sentences(reply):
         sentence = reply[start:end]
         cited = tuple(int(n) for m in MARKER.finditer(sentence) for n in re.findall(r"\d+", m.group(1)))
-        text = _LABEL.sub("", MARKER.sub("", sentence)).strip()
+        text = _LABEL.sub("", _EMPTY_BRACKETS.sub("", MARKER.sub("", sentence))).strip()
         text = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(text.split()))
         repeated = next((k for k, c in enumerate(claims) if _plain(c.text) == _plain(text)), None)
         if repeated is not None:  # small models loop; a repeated sentence is said once
@@ -158,11 +164,16 @@ def coverage(claim: str, evidence: str, question: str) -> float:
 
 
 def facts_match(claim: str, evidence: str, question: str = "") -> bool:
-    """Every number and name the claim states is in the evidence (or the question): a made-up one is never supported.
+    """Every number, name and link the claim states is in the evidence (or the question, links aside), and a
+    denial is in it too: a made-up one is never supported.
 
     Numbers must match verbatim (thousands separators aside); names (capitalised
     words after the first) by stem or prefix, so "Russia" matches "Russian".
     """
+    if any(link.lower() not in evidence.lower() for link in _LINK.findall(claim)):
+        return False  # a link from nowhere (a model that obeyed an article, or made one up)
+    if _NEGATION.search(claim) and not _NEGATION.search(evidence):
+        return False
     numbers = {n.replace(",", "") for n in _NUMBER.findall(evidence + " " + question)}
     if any(n.replace(",", "") not in numbers for n in _NUMBER.findall(claim)):
         return False

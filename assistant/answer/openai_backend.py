@@ -28,7 +28,13 @@ class OpenAIBackend(LLMBackend):
             from langchain_openai import ChatOpenAI  # only this backend needs it
         except ImportError:
             raise errors.ConfigError("the openai backend needs langchain-openai: pip install langchain-openai") from None
+        import httpx
+
+        # The client sleeps as long as a 429's Retry-After says (up to a minute) before it retries: a wait longer
+        # than llm_timeout_s is dropped, so it backs off its own short way and the fallback comes in bounded time.
+        capped = {"response": [_retry_after_at_most(settings.llm_timeout_s)]}
         self.chat = ChatOpenAI(
+            http_client=httpx.Client(event_hooks=capped),
             model=settings.openai_model,
             base_url=settings.openai_base_url,
             api_key=settings.openai_api_key,
@@ -50,6 +56,21 @@ class OpenAIBackend(LLMBackend):
         if not isinstance(content, str):
             raise LLMUnavailable(NOTICE_GARBAGE, f"reply content is {type(content).__name__}, not text")
         return content
+
+
+def _retry_after_at_most(limit_s: float):
+    def cap(response) -> None:
+        for name, scale in (("retry-after", 1.0), ("retry-after-ms", 0.001)):
+            value = response.headers.get(name)
+            if value is None:
+                continue
+            try:
+                wait = float(value) * scale
+            except ValueError:  # an HTTP date: however far off, not worth parsing to wait for
+                wait = float("inf")
+            if wait > limit_s:
+                del response.headers[name]
+    return cap
 
 
 @contextmanager

@@ -118,8 +118,9 @@ class Index:
         wrote (a replica with its own index folder pointed at a shared Chroma server) is refused, or this
         index's sweep would take the other's vectors for leftovers."""
         owner = self.store.owner()
-        if owner is None and self.manifest.get_meta("index_id") is not None and self.manifest.article_count():
+        if owner is None and self.manifest.article_count() and self.store.count() == 0:
             # a new, empty collection where the manifest's vectors were: the store's folder was deleted or swapped
+            # (an unclaimed store that holds vectors is an older index's, or a plugin's that keeps no owner)
             where = getattr(self.store, "where", self.settings.collection)
             raise errors.StoreError(
                 f"the vector store at {where} holds none of the vectors of the {self.manifest.article_count()} "

@@ -172,8 +172,8 @@ class IngestJobs:
         (behind a balancer, polling its status_url would fail), so a store that cannot record it refuses it."""
         try:
             self.assistant.store.jobs.create(job.id, job.files, job.collection)
-        except errors.StoreError as exc:
-            raise errors.StoreError(f"the upload was not taken, nothing was ingested: {exc}") from None
+        except errors.StoreError as exc:  # of its kind: a full disk stays a 507
+            raise type(exc)(f"the upload was not taken, nothing was ingested: {exc}") from None
         with self._lock:
             self._jobs[job.id] = job
             while len(self._jobs) > self.keep:
