@@ -244,3 +244,15 @@ def test_html_dates_come_from_the_page_metadata_never_a_copyright_line(tmp_path,
     path.write_text(f"<html><head><title>Harbor bridge</title>{head}</head><body><article>{HARBOR_BODY}</article>"
                     f"{footer}</body></html>")
     assert load_article(path, max_bytes=1_000_000).published == published
+
+
+@pytest.mark.parametrize(("written", "day"), [
+    ("March 5, 2024", "2024-03-05"), ("2024-04-20 09:15:00+01:00", "2024-04-20"), ("5 May 2024", "2024-05-05"),
+    ('"2024-04-20T09:15:00Z"', "2024-04-20"), ("not yet", "not yet"),
+])
+def test_a_front_matter_date_is_kept_as_its_day(tmp_path, written, day):
+    """Filters (published_from) and "most recent first" read YYYY-MM-DD: "March 5, 2024" was dropped by one and
+    sorted as text by the other."""
+    path = tmp_path / "dated.md"
+    path.write_text(f"---\ntitle: Dated\ndate: {written}\n---\nThe tram line opened to passengers.\n")
+    assert load_article(path, max_bytes=LIMIT).published == day

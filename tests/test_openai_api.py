@@ -239,6 +239,12 @@ def test_an_article_page_link_needs_its_signature(served):
         refused = httpx.get(wrong, timeout=60)
         assert refused.status_code == 404 and "Traceback" not in refused.text
         assert "<mark" not in refused.text
+        # a page for the person who clicked, the same whether the link or the article is wrong (no probing)
+        assert refused.headers["content-type"].startswith("text/html") and "has expired or is not valid" in refused.text
+        assert "frame-ancestors 'self'" in refused.headers["content-security-policy"]
+    opened = httpx.get(url, timeout=60)
+    assert "frame-ancestors 'self'" in opened.headers["content-security-policy"]
+    assert "overflow-wrap: anywhere" in opened.text.split(".text {")[1].split("}")[0]  # a long word wraps
 
 
 def test_the_sources_model_ends_its_text_with_the_passages(served):

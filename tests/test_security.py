@@ -489,3 +489,22 @@ def test_gradio_routes_the_page_does_not_use_are_refused_and_its_errors_name_no_
         assert config["show_error"] is False and config["run_history"] is False
         event, payload = gradio_call(anonymous, "feedback", [])  # no like data, no state
         assert event == "error" and "object at 0x" not in json.dumps(payload) and "State" not in json.dumps(payload)
+
+
+def test_cookies_are_secure_behind_https_and_every_page_says_nosniff(tmp_path):
+    """A proxy that ends TLS without X-Forwarded-Proto: public_url still says https, so the cookies are Secure."""
+    env = {"ASSISTANT_ADMIN_KEYS": ADMIN, "ASSISTANT_PUBLIC_URL": "https://assistant.example.com",
+           "ASSISTANT_PAGE_UPLOADS": "off"}
+    with ServeProcess(tmp_path, env) as server:
+        with httpx.Client(base_url=server.url, headers={"Host": "assistant.example.com"}, timeout=120) as browser:
+            page = browser.get("/")
+            assert "Secure" in page.headers["set-cookie"] and "HttpOnly" in page.headers["set-cookie"]
+            signed = browser.post("/sign-in", data={"key": ADMIN},
+                                  headers={"Origin": "https://assistant.example.com"})
+            assert signed.status_code == 303 and "Secure" in signed.headers["set-cookie"], signed.text
+            for path in ("/", "/sign-in", "/docs", "/widget", "/embed.js", "/health"):
+                response = browser.get(path)
+                assert response.headers["x-content-type-options"] == "nosniff", path
+                assert response.headers["referrer-policy"], path
+            assert "<main>" in browser.get("/sign-in").text
+

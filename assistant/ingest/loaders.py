@@ -111,7 +111,7 @@ def _extract_plain(path: Path, text: str, *, markdown: bool) -> tuple[str | None
             meta = _front_matter(path, match.group(1))
             title = _str_or_none(meta.get("title"))
             url = _str_or_none(meta.get("url") or meta.get("link"))
-            published = _str_or_none(meta.get("date") or meta.get("published"))
+            published = _iso_day(meta.get("date") or meta.get("published"))
             text = text[match.end():]
         heading = re.search(r"^#\s+(.+)$", text, re.M)
         if heading and title is None:
@@ -285,6 +285,24 @@ def _web_link(url: str | None) -> str | None:
         return str(parse_link(url))
     except errors.InvalidRequest:
         return None
+
+
+def _iso_day(value) -> str | None:
+    """A front matter date as the day YYYY-MM-DD that filters and "most recent first" read ("March 5, 2024",
+    "2024-04-20 09:15:00+01:00"); one that reads as no date is kept as written."""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    text = _str_or_none(value)
+    if text is None:
+        return None
+    from dateutil import parser
+
+    try:  # a missing month or day is the first, never today's
+        return parser.parse(text, default=datetime.datetime(2000, 1, 1)).date().isoformat()
+    except (ValueError, OverflowError):
+        return text
 
 
 def _str_or_none(value) -> str | None:

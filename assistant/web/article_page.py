@@ -39,7 +39,8 @@ log = logging.getLogger("assistant.web")
 PATH = "/read/"
 SECRET_FILE = "article-links.secret"
 PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+                               "frame-ancestors 'self'",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
@@ -123,12 +124,23 @@ def article_page_router(links: ArticleLinks) -> APIRouter:
     def article_page(article_id: str, request: Request, sig: str = "", start: int | None = None,
                      end: int | None = None) -> HTMLResponse:
         assistant: Assistant = request.app.state.assistant
-        if not links.valid(article_id, sig):
-            raise ArticleNotFound(article_id)
-        article = assistant.article(article_id)
+        try:
+            if not links.valid(article_id, sig):
+                raise ArticleNotFound(article_id)
+            article = assistant.article(article_id)
+        except ArticleNotFound:  # a person clicked it: a page, the same whether the link or the article is gone
+            return HTMLResponse(GONE, status_code=404, headers=PAGE_HEADERS)
         return HTMLResponse(_page(article.title, article.text, article.url, start, end), headers=PAGE_HEADERS)
 
     return router
+
+
+GONE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Link expired or not valid · Article assistant</title></head>
+<body><main><h1>This link has expired or is not valid</h1>
+<p>Links to articles in answers last a limited time. Ask the question again for a fresh link.</p></main></body></html>
+"""
 
 
 def _page(title: str, text: str, url: str | None, start: int | None, end: int | None) -> str:
@@ -145,9 +157,9 @@ def _page(title: str, text: str, url: str | None, start: int | None, end: int | 
 <title>{escape(title)}</title>
 <style>
 body {{ font: 17px/1.6 system-ui, sans-serif; max-width: 44rem; margin: 2rem auto; padding: 0 1rem; color: #1f2328; }}
-h1 {{ font-size: 1.5rem; line-height: 1.3; }}
+h1 {{ font-size: 1.5rem; line-height: 1.3; overflow-wrap: anywhere; }}
 .source {{ font-size: .9rem; overflow-wrap: anywhere; }}
-.text {{ white-space: pre-wrap; }}
+.text {{ white-space: pre-wrap; overflow-wrap: anywhere; }}
 mark {{ background: #fff1a8; padding: .1em 0; scroll-margin-top: 30vh; }}
 </style></head>
 <body><main><h1>{escape(title)}</h1>{own}<div class="text">{body}</div></main></body></html>"""

@@ -42,9 +42,10 @@ def _cookies(headers: Headers) -> dict[str, str]:
 class BrowserSessions:
     """ASGI middleware: a GET of the page without a session cookie gets one."""
 
-    def __init__(self, app: ASGIApp, *, max_age_s: int):
+    def __init__(self, app: ASGIApp, *, max_age_s: int, public_url: str | None = None):
         self.app = app
         self.max_age_s = max_age_s
+        self.public_url = public_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in PAGE_PATHS:
@@ -53,7 +54,7 @@ class BrowserSessions:
         if page_owner(_cookies(Headers(scope=scope))) is not None:
             await self.app(scope, receive, send)
             return
-        secure = "; Secure" if scope.get("scheme") == "https" else ""
+        secure = "; Secure" if scope.get("scheme") == "https" or _https(self.public_url) else ""
         cookie = (f"{COOKIE}={secrets.token_urlsafe(32)}; Path=/; Max-Age={self.max_age_s}; HttpOnly; "
                   f"SameSite=Lax{secure}")
 
@@ -63,3 +64,13 @@ class BrowserSessions:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+def _https(url: str | None) -> bool:
+    return bool(url) and url.lower().startswith("https://")
+
+
+def served_over_https(scope: Scope, settings) -> bool:
+    """Behind a proxy that ends TLS without saying so (no X-Forwarded-Proto), public_url still says https: a
+    cookie set then must be Secure, or a browser would send it over plain http too."""
+    return scope.get("scheme") == "https" or _https(settings.public_url)

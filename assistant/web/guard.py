@@ -193,7 +193,7 @@ class Guard:
         if _route(scope) in SIGN_IN_ROUTES:
             send = self._counting_refusals(send, client)
         if is_api:
-            await self.cors(scope, receive, send)
+            await self.cors(scope, receive, _framed_only_here(scope, send))
         elif _UNUSED_GRADIO.match(scope["path"]):
             await error(404, "not served here: the chat page does not use this route")(scope, receive, send)
         elif scope["method"] not in ("GET", "HEAD", "OPTIONS"):  # POST, and DELETE of a conversation
@@ -367,17 +367,19 @@ def _widget_may(scope: Scope) -> bool:
 # The pages another site may frame: the widget (its keys say where); every other page only by this server itself.
 FRAMEABLE = ("/widget", "/embed.js", "/embed.css")
 FRAME_HEADERS = [(b"x-frame-options", b"SAMEORIGIN"), (b"content-security-policy", b"frame-ancestors 'self'")]
+# On every response, framed or not (the widget's too), unless it sets its own.
+COMMON_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"strict-origin-when-cross-origin")]
 
 
 def _framed_only_here(scope: Scope, send: Send) -> Send:
-    """Add the no-framing headers (unless the response sets its own policy) to everything but the widget."""
-    if scope["path"].startswith(FRAMEABLE):
-        return send
+    """Add the no-framing headers (unless the response sets its own policy) to everything but the widget, and
+    nosniff and a referrer policy to everything."""
+    wanted = COMMON_HEADERS + ([] if scope["path"].startswith(FRAMEABLE) else FRAME_HEADERS)
 
     async def send_unframed(message: Message) -> None:
         if message["type"] == "http.response.start":
             names = {name.lower() for name, _ in message.get("headers", [])}
-            extra = [(n, v) for n, v in FRAME_HEADERS if n not in names]
+            extra = [(n, v) for n, v in wanted if n not in names]
             message = {**message, "headers": [*message.get("headers", []), *extra]}
         await send(message)
 

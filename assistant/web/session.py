@@ -30,6 +30,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..settings import Settings
 from .auth import ApiKey, KeyRing
+from .browser import served_over_https
 
 if TYPE_CHECKING:
     from ..store.sign_outs import SignOutStore
@@ -160,10 +161,10 @@ _FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sig
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}}
 input,button{{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.3rem 0}}.error{{color:#b91c1c}}</style>
-</head><body><h1>Sign in</h1><p>Sign in with an admin key to add or remove articles from the chat page.</p>
+</head><body><main><h1>Sign in</h1><p>Sign in with an admin key to add or remove articles from the chat page.</p>
 {message}<form method="post" action="/sign-in"><label for="key">Admin key</label>
 <input id="key" name="key" type="password" autocomplete="current-password" required autofocus>
-<button type="submit">Sign in</button></form><p><a href="/">Back to the chat page</a></p></body></html>"""
+<button type="submit">Sign in</button></form><p><a href="/">Back to the chat page</a></p></main></body></html>"""
 
 # No scripts, no framing, no referrer to other sites: the sign-in page is plain HTML. (Not no-referrer: with it,
 # browsers send the form's POST with "Origin: null", which the guard refuses as not this server's own page.)
@@ -194,7 +195,7 @@ def session_router(access: PageAccess) -> APIRouter:
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(
             COOKIE, access.cookie_for(found), max_age=access.max_age, httponly=True, samesite="strict",
-            secure=request.url.scheme == "https", path="/",
+            secure=served_over_https(request.scope, access.settings), path="/",
         )
         return response
 
