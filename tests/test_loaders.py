@@ -256,3 +256,28 @@ def test_a_front_matter_date_is_kept_as_its_day(tmp_path, written, day):
     path = tmp_path / "dated.md"
     path.write_text(f"---\ntitle: Dated\ndate: {written}\n---\nThe tram line opened to passengers.\n")
     assert load_article(path, max_bytes=LIMIT).published == day
+
+
+WRAPPED = """Ferry services suspended
+
+The ferry to Saltmarsh will not run for the rest of the winter be-
+cause of storm damage to the pier, the harbour office said on
+Monday.
+Page 1 of 2 - harbourgazette.example
+
+Repairs are due to start in March.
+- 2 -
+"""
+
+
+def test_a_hard_wrapped_or_pdf_like_text_keeps_whole_sentences(tmp_path, assistant_over):
+    """Every line break ended a sentence: a PDF's or a hard-wrapped file's answers were half sentences."""
+    path = tmp_path / "wrapped.txt"
+    path.write_text(WRAPPED)
+    text = load_article(path, max_bytes=LIMIT).text
+    assert ("The ferry to Saltmarsh will not run for the rest of the winter because of storm damage to the pier, the "
+            "harbour office said on Monday.") in text
+    assert "Page 1 of 2" not in text and "- 2 -" not in text  # a printed page's number is no article text
+    assert "Ferry services suspended\n\nThe ferry" in text  # a heading stays a line of its own
+    answer = assistant_over({"wrapped.txt": WRAPPED}).ask("Why will the ferry to Saltmarsh not run?")
+    assert "storm damage to the pier" in answer.answer and answer.citations[0].quote.endswith("on Monday.")

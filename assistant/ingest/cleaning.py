@@ -20,6 +20,9 @@ _FURNITURE = [
     re.compile(r"^\[?\s*click (?:here )?to (?:enlarge|expand|view)[^\]]*\]?$", re.I),
     re.compile(r"^(?:advertisement|sponsored|share this article|share|tweet|print|email)$", re.I),
     re.compile(r"^(?:read more|related|recommended|most read)\s*:?$", re.I),
+    # A printed page's number: "Page 1 of 2 - example.org", "- 2 -".
+    re.compile(r"^page \d+(?: of \d+)?(?:\s*[-–—|·].*)?$", re.I),
+    re.compile(r"^[-–—]\s*\d{1,4}\s*[-–—]$"),
     # A photo caption: a line that ends in a bracketed picture credit.
     re.compile(r"^.{0,300}\[(?:getty|getty images|afp|ap|reuters|epa|anadolu|file photo|photo|image)[^\]]{0,40}\]$", re.I),
 ]
@@ -57,15 +60,14 @@ def clean_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     # Controls and invisible characters go before NFC, so "e\u200b\u0301" composes to "é".
     text = unicodedata.normalize("NFC", strip_invisible(strip_controls(text)))
+    lines = [_WS.sub(" ", raw).strip() for raw in text.split("\n")]
+    lines = _unwrapped([line for line in lines if not any(p.match(line) for p in _FURNITURE)])
     kept: list[str] = []
     seen: set[str] = set()
-    for raw_line in text.split("\n"):
-        line = _WS.sub(" ", raw_line).strip()
+    for line in lines:
         if not line:
             if kept and kept[-1] != "":
                 kept.append("")
-            continue
-        if any(p.match(line) for p in _FURNITURE):
             continue
         key = _dedupe_key(line)
         if key in seen and len(key) > 0:
@@ -73,6 +75,31 @@ def clean_text(text: str) -> str:
         seen.add(key)
         kept.append(line)
     return "\n".join(kept).strip()
+
+
+# A line cut inside a sentence: it ends in no stop or closing mark, and the next goes on in lower case.
+_OPEN_END = re.compile(r"[^.!?:;\"”’)\]|]$")
+_GOES_ON = re.compile(r"^[a-z]")
+_HYPHENATED = re.compile(r"[A-Za-z]-$")
+_ITEM = re.compile(r"[-*•|#>]|\d+[.)]\s")  # a list item, table row, heading or quote: a line of its own
+
+
+def _unwrapped(lines: list[str]) -> list[str]:
+    """Lines a PDF or a hard-wrapped text broke inside a sentence, joined again (a word hyphenated at the break,
+    "sum-" + "mer", made whole), so the sentence splitter, which ends a paragraph at every line, sees the sentence.
+    Once a paragraph is seen to wrap, a line starting with a capital ("on" + "Monday.") goes on it too. A line
+    that ends a sentence, a heading before a capital, a list item or a table row stays a line."""
+    out: list[str] = []
+    wrapped = False  # the last line is already two or more joined: a paragraph that goes on, whatever the case
+    for line in lines:
+        if (out and out[-1] and line and _OPEN_END.search(out[-1]) and not _ITEM.match(line)
+                and (wrapped or _GOES_ON.match(line))):
+            out[-1] = out[-1][:-1] + line if _HYPHENATED.search(out[-1]) and _GOES_ON.match(line) else f"{out[-1]} {line}"
+            wrapped = True
+        else:
+            out.append(line)
+            wrapped = False
+    return out
 
 
 def _dedupe_key(line: str) -> str:
