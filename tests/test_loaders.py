@@ -281,3 +281,13 @@ def test_a_hard_wrapped_or_pdf_like_text_keeps_whole_sentences(tmp_path, assista
     assert "Ferry services suspended\n\nThe ferry" in text  # a heading stays a line of its own
     answer = assistant_over({"wrapped.txt": WRAPPED}).ask("Why will the ferry to Saltmarsh not run?")
     assert "storm damage to the pier" in answer.answer and answer.citations[0].quote.endswith("on Monday.")
+
+
+def test_markdown_inline_markup_is_read_as_a_reader_sees_it(tmp_path):
+    """Quotes carried "**4.4 per cent**" and "[GLAMOS](https://…)": the markup, not the article's words."""
+    path = tmp_path / "glaciers.md"
+    path.write_text("# Glaciers shrink\n\nSwiss glaciers lost **4.4 per cent** of their volume, says the "
+                    "[GLAMOS network](https://glamos.example.ch).\n\n| 2022 | 6.0 % |\n\n```\n**code** stays\n```\n")
+    text = load_article(path, max_bytes=LIMIT).text
+    assert "Swiss glaciers lost 4.4 per cent of their volume, says the GLAMOS network." in text
+    assert "| 2022 | 6.0 % |" in text and "**code** stays" in text and "glamos.example.ch" not in text

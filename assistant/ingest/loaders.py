@@ -118,6 +118,7 @@ def _extract_plain(path: Path, text: str, *, markdown: bool) -> tuple[str | None
             title = heading.group(1).strip()
         # Headings stay as lines of text; their markup would otherwise land in quotes.
         text = re.sub(r"^#{1,6}\s+", "", text, flags=re.M)
+        text = _inline_markdown_as_text(text)
     url_line = re.search(r"^(?:URL|Source|Link):\s*(https?://\S+)\s*$", text, re.M | re.I)
     if url_line:
         url = url or url_line.group(1)
@@ -285,6 +286,36 @@ def _web_link(url: str | None) -> str | None:
         return str(parse_link(url))
     except errors.InvalidRequest:
         return None
+
+
+def _inline_markdown_as_text(text: str) -> str:
+    """Each line as a reader sees it: "**4.4 per cent**" as 4.4 per cent, "[GLAMOS](https://…)" as GLAMOS, an
+    image as its alt text, `code` as code. Line by line, so paragraphs, list items and table rows keep their lines;
+    fenced code stays as written."""
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark")
+    out, fenced = [], False
+    for line in text.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        if fenced or line.lstrip().startswith(("```", "~~~")) or not re.search(r"[*_`\[\]<&\\]", line):
+            out.append(line)
+            continue
+        lead = line[: len(line) - len(line.lstrip())]
+        tokens = parser.parseInline(line.strip())[0].children or []
+        out.append(lead + "".join(_token_text(t) for t in tokens))
+    return "\n".join(out)
+
+
+def _token_text(token) -> str:
+    if token.type in ("text", "code_inline", "html_inline"):
+        return token.content
+    if token.type == "image":
+        return "".join(_token_text(child) for child in token.children or [])
+    if token.type in ("softbreak", "hardbreak"):
+        return " "
+    return ""  # the markup of links and emphasis
 
 
 def _iso_day(value) -> str | None:
