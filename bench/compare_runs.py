@@ -52,8 +52,9 @@ def compare(a: dict[str, dict], b: dict[str, dict], threshold_a: float, threshol
             seed: int = 0) -> dict[str, dict[str, float]]:
     """Per metric: A's figure, B's, B - A, and the 2.5th and 97.5th percentiles of B - A over article resamples."""
     ids = sorted(set(a) & set(b))
-    articles = sorted({a[i]["article"] for i in ids})
-    article_of = np.array([articles.index(a[i]["article"]) for i in ids])
+    group = {i: a[i]["article"] or i for i in ids}  # an unanswerable question naming no article: a group of its own
+    articles = sorted(set(group.values()))
+    article_of = np.array([articles.index(group[i]) for i in ids])
     members = [np.flatnonzero(article_of == k) for k in range(len(articles))]
     rng = np.random.default_rng(seed)
     draws = [np.concatenate([members[k] for k in rng.integers(0, len(articles), len(articles))])

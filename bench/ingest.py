@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"{r['ingest_over_raw']:.3f} | {vs_torch} | {r['cosine_to_torch_mean']:.4f} / {r['cosine_to_torch_min']:.4f} |")
     result = {"machine": machine, "batch_size": args.batch_size, "rows": rows}
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2))
     return result
 

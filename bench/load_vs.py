@@ -68,9 +68,15 @@ def main() -> int:
     args = parser.parse_args()
 
     corpus = args.corpus or DEFAULT_CORPUS
-    servers = {"this checkout": OwnServer(corpus)}
+    checkouts = {}  # every commit checked out before any server makes a folder: a bad name leaves nothing behind
     for ref in [args.base, *args.also]:
-        servers[ref] = OwnServer(corpus, checkout=worktree(ref))
+        try:
+            checkouts[ref] = worktree(ref)
+        except subprocess.CalledProcessError:
+            parser.error(f"{ref!r} names no commit of this repository")
+    servers = {"this checkout": OwnServer(corpus)}
+    for ref, checkout in checkouts.items():
+        servers[ref] = OwnServer(corpus, checkout=checkout)
     questions = [f"--questions={path}" for path in args.questions or []]
     rows: dict[str, list[dict]] = {name: [] for name in servers}
     try:

@@ -59,6 +59,7 @@ def main() -> None:
     articles = read_articles(args.data)
     held, _ = held_out(articles, args.seed, 40, 0)
     jobs = [(t, articles[t], args.share, args.seed, args.top) for t in sorted(articles) if t not in held]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
     with Pool(args.workers) as pool, tmp.open("w") as out:
         for rows in track(pool.imap(mine_article, jobs), total=len(jobs), description="mining"):

@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.only_collections:
         result = {"machine": machine, "collections": scoped_rows}
         if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(result, indent=2))
         return result
 
@@ -275,6 +276,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"{r['rss_mb']} ({r['peak_rss_mb']}) | {r['cold_start_s']} ({r['first_open_s']}) |")
     result = {"machine": machine, "rows": rows, **({"collections": scoped_rows} if scoped_rows else {})}
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2))
     return result
 

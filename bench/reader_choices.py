@@ -95,7 +95,10 @@ def main() -> None:
     parser.add_argument("--choose", action="store_true", help="compare the choices on the saved readings")
     args = parser.parse_args()
     if not args.choose:
+        args.out.parent.mkdir(parents=True, exist_ok=True)  # before the readings, not after them
         args.out.write_bytes(pickle.dumps(collect(args.set)))
+    elif not args.out.is_file():
+        parser.error(f"--choose reads the readings of an earlier run: {args.out} is not there")
     choose(pickle.loads(args.out.read_bytes()))
 
 

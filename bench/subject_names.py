@@ -11,6 +11,8 @@ trained on these articles as written, so the renamed reading is at a disadvantag
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
 from assistant.answer import reader
@@ -20,6 +22,7 @@ from bench.train_reader import SQUAD, normalise, read_articles
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()  # --help, before a long job
     read = reader.shipped().read
     rows = []
     for title, paragraphs in read_articles(SQUAD).items():

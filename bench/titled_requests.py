@@ -65,10 +65,12 @@ def main(argv: list[str] | None = None) -> int:
                 tally[2] += "could be any of" in answer.answer
                 tally[3] += 1
                 if cited != {article.id}:
-                    print(f"  {corpus.name}/{ids.get(article.id, article.id)} {name}: {answer.answer[:90]!r}")
+                    print(f"  {corpus.parent.name}/{ids.get(article.id, article.id)} {name}: {answer.answer[:90]!r}")
         print(f"{corpus}: {len(articles)} articles")
     print(f"\n{'phrasing':10} {'scoped':>8} {'catalogue':>10} {'ambiguous':>10} {'n':>5}")
     for name, (scoped, catalogue, ambiguous, n) in totals.items():
+        if not n:
+            parser.error("no corpus found: name one with --corpus")
         print(f"{name:10} {scoped / n:8.3f} {catalogue:10d} {ambiguous:10d} {n:5d}")
     return 0
 

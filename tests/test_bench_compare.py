@@ -44,3 +44,11 @@ def test_a_run_that_refused_is_turned_away_naming_its_file(tmp_path):
     path.write_text(json.dumps(_row(0, "a.md", True, -3.0) | {"refused": True}) + "\n")
     with pytest.raises(SystemExit, match="results.jsonl"):
         compare_runs.load(path)
+
+
+def test_an_unanswerable_question_naming_no_article_is_a_group_of_its_own():
+    """The in-house sets' unanswerable questions name no article (None): they were a TypeError when sorted."""
+    a = _run({0: ("Kerry met Lavrov.", "Lavrov")})
+    a["q10"]["article"] = a["q11"]["article"] = None
+    table = compare_runs.compare(a, a, threshold_a=-2.0, threshold_b=-2.0)
+    assert table["refusal_recall"]["questions"] == 2 and table["str_em"]["b_minus_a"] == 0.0
