@@ -61,7 +61,10 @@ def _create(url: str) -> Engine:
 
 def upgrade(url: str, branch: str) -> Engine:
     """The engine for ``url`` with ``branch`` ("manifest" or "store") at its newest revision (once per process)."""
-    engine = engine_for(url)
+    try:
+        engine = engine_for(url)
+    except Exception as exc:  # a dialect whose driver is not installed (mysql://), an option it does not take
+        raise errors.ConfigError(f"database_url: cannot use {redact(url)}: {type(exc).__name__}: {exc}") from None
     with _lock:
         if (url, branch) in _migrated:
             return engine

@@ -59,6 +59,13 @@ class Registry:
                               f"{type(loaded).__name__}")
         return loaded
 
+    def origin(self, name: str) -> str:
+        """Where ``name`` comes from, for messages: "package: module:Class", or "registered in this process"."""
+        if name in self._extra:
+            return "registered in this process"
+        found = [ep for ep in entry_points(group=self.group) if ep.name == name]
+        return _declared_by(found[0]) if found else "not installed"
+
     def register(self, name: str, factory: Any) -> Any:
         with self._lock:
             self._extra[name] = factory

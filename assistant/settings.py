@@ -12,8 +12,9 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -72,8 +73,9 @@ class Settings(BaseSettings):
         60.0, ge=0.5, description="The shortest `--every` a feed may have: polling a site more often is rude.",
     )
     feed_lease_s: float = Field(
-        600.0, ge=5, le=86_400, description="How long a replica holds a feed it polls; another replica may take it "
-        "over only after this (one that died mid-poll).",
+        120.0, ge=5, le=86_400, description="How long a replica's hold on a feed it polls lasts unless renewed (it "
+        "is, every third of this, while the poll runs): another replica takes over a feed from one that died "
+        "mid-poll after this.",
     )
 
     # --- retrieval ---------------------------------------------------------
@@ -233,6 +235,50 @@ class Settings(BaseSettings):
         """None from a variable or the config file, which have no null: "off" (or "none")."""
         return None if isinstance(value, str) and value.strip().lower() in ("off", "none") else value
 
+    @field_validator("index_dir", "prompts_dir", "local_model_file", "keys_file", mode="before")
+    @classmethod
+    def _not_empty(cls, value):
+        """An empty path is the working directory to pathlib: an unset shell variable must not put the index there."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty; leave the setting out for its default")
+        return value
+
+    @field_validator("public_url", "database_url", "redis_url", "chroma_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value):
+        """``ASSISTANT_REDIS_URL=`` (a compose file's ``${REDIS_URL:-}``) means none, as it always has."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _an_origin(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value.strip().rstrip("/"))
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+                raise ValueError(f"{value!r} must be an origin like https://assistant.example.com (no path)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                make_url(value)
+            except ArgumentError:
+                raise ValueError("is not a database URL: write e.g. postgresql+psycopg://user@host/db or "
+                                 "sqlite:////path/to/file.sqlite3") from None
+        return value
+
+    @model_validator(mode="after")
+    def _chunks_move_on(self) -> Settings:
+        if self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise ValueError(f"chunk_overlap_tokens ({self.chunk_overlap_tokens}) must be less than chunk_tokens "
+                             f"({self.chunk_tokens}): each chunk must move on")
+        return self
+
     @field_validator("index_dir")
     @classmethod
     def _a_folder(cls, value: Path) -> Path:
@@ -279,9 +325,9 @@ def check_sources() -> None:
         for key in table:
             if key not in Settings.model_fields:
                 raise ConfigError(_unknown(key, str(path)))
-    for variable in os.environ:
-        name = variable.removeprefix("ASSISTANT_")
-        if variable.startswith("ASSISTANT_") and name not in NOT_SETTINGS and name.lower() not in Settings.model_fields:
+    for variable in os.environ:  # in any case: the settings read "assistant_top_k" as ASSISTANT_TOP_K
+        name = variable.upper().removeprefix("ASSISTANT_")
+        if variable.upper().startswith("ASSISTANT_") and name not in NOT_SETTINGS and name.lower() not in Settings.model_fields:
             raise ConfigError(_unknown(name, variable).replace(f"no setting {name!r}", "no such setting"))
 
 
@@ -294,7 +340,8 @@ def load_settings(**overrides) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}" for err in exc.errors()
+        problems = "; ".join(  # a check of several settings together has no loc: its message names them
+            ".".join(str(p) for p in err["loc"]) + ": " * bool(err["loc"]) + err["msg"].removeprefix("Value error, ")
+            for err in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from None

@@ -65,8 +65,11 @@ def _installed(site: Path, name: str, entry_points: str, module: str = "") -> No
 def test_a_broken_plugin_is_an_error_naming_it_and_one_nobody_chose_breaks_nothing(tmp_path):
     site, twin = tmp_path / "site", tmp_path / "twin"
     _installed(site, "broken-plugins", "[article_assistant.backends]\nbroken = no_such_module_xyz:Backend\n"
-               "notaclass = broken_plugins:THING\n[article_assistant.embedders]\nbad = no_such_embed_mod:E\n",
-               'THING = "hello"\n')
+               "notaclass = broken_plugins:THING\nbadinit = broken_plugins:TooFew\nbadanswer = broken_plugins:NoRequest\n"
+               "[article_assistant.embedders]\nbad = no_such_embed_mod:E\n",
+               'THING = "hello"\n\n\nclass TooFew:\n    def __init__(self, settings):\n        pass\n\n\n'
+               'class NoRequest:\n    def __init__(self, settings, embedder, prompts):\n        pass\n\n'
+               '    def answer(self, question, passages):\n        pass\n')
     _installed(twin, "twin-plugin", "[article_assistant.backends]\nextractive = twin_plugin:Other\n", "class Other:\n    pass\n")
     env = {**os.environ, "PYTHONPATH": str(site), "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
            "ASSISTANT_CONFIG": str(tmp_path / "none.toml")}
@@ -83,6 +86,9 @@ def test_a_broken_plugin_is_an_error_naming_it_and_one_nobody_chose_breaks_nothi
         ("broken", "answer backend 'broken' (broken-plugins: no_such_module_xyz:Backend) cannot be loaded: "
                    "ModuleNotFoundError"),
         ("notaclass", "answer backend 'notaclass' (broken-plugins: broken_plugins:THING) is not a class"),
+        # made or called with the wrong arguments: said at start-up, not a traceback (or a 500 per question)
+        ("badinit", "answer backend 'badinit' (broken-plugins: broken_plugins:TooFew) cannot be used: TypeError"),
+        ("badanswer", "answer backend 'badanswer' (broken-plugins: broken_plugins:NoRequest) cannot be used: TypeError"),
     ]:
         failed = cli("ask", "What does JIG stand for?", "--backend", backend)
         assert failed.returncode == 1 and message in failed.stderr and "Traceback" not in failed.stderr, failed.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -15,7 +16,7 @@ from assistant.settings import load_settings
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
     """No ASSISTANT_* variable from the caller's shell; the working directory without an assistant.toml."""
-    for name in [n for n in os.environ if n.startswith("ASSISTANT_")]:
+    for name in [n for n in os.environ if n.upper().startswith("ASSISTANT_")]:
         monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -75,12 +76,48 @@ def test_a_misspelt_variable_is_named(clean_env, monkeypatch):
     assert load_settings().top_k == 3
 
 
+@pytest.mark.fast
+def test_settings_that_cannot_work_are_named_at_start_up(clean_env, monkeypatch):
+    """Each was accepted, then failed later: a division by zero at ingest, a traceback, a 500 on every request, an
+    index in the working directory."""
+    for given, message in [
+        ({"chunk_tokens": 32, "chunk_overlap_tokens": 32}, "chunk_overlap_tokens (32) must be less than chunk_tokens"),
+        ({"database_url": "nonsense"}, "database_url: is not a database URL"),
+        ({"public_url": "not a url"}, "public_url: 'not a url' must be an origin"),
+        ({"public_url": "https://assistant.example/chat"}, "public_url: "),
+        ({"index_dir": ""}, "index_dir: is empty"),
+        ({"keys_file": " "}, "keys_file: is empty"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            load_settings(**given)
+    assert load_settings(public_url="https://assistant.example/").public_url == "https://assistant.example/"
+    from assistant.web.limits import RateLimits  # limits knows its schemes (redis, valkey, …): it says which not
+
+    with pytest.raises(ConfigError, match="redis_url: cannot use it: .*nonsense"):
+        RateLimits(load_settings(redis_url="nonsense"))
+    for name in ("REDIS_URL", "PUBLIC_URL", "DATABASE_URL"):  # empty, as a compose file's ${VAR:-} gives: unset
+        monkeypatch.setenv(f"ASSISTANT_{name}", "")
+    unset = load_settings()
+    assert unset.redis_url is None and unset.public_url is None and unset.database_url is None
+    for name in ("REDIS_URL", "PUBLIC_URL", "DATABASE_URL"):
+        monkeypatch.delenv(f"ASSISTANT_{name}")
+    monkeypatch.setenv("assistant_topk", "3")  # read in any case, so checked in any case
+    with pytest.raises(ConfigError, match=r"assistant_topk: no such setting \(did you mean 'top_k'\?\)"):
+        load_settings()
+
+
 def test_the_cli_says_it_in_one_line(clean_env):
     (clean_env / "assistant.toml").write_text("top_k = [unclosed\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     done = subprocess.run([str(CLI), "list"], cwd=clean_env, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip().startswith("error: assistant.toml: not valid TOML")
+    (clean_env / "assistant.toml").unlink()
+    # a database URL of a dialect whose driver is not installed: said when the database is opened
+    mysql = subprocess.run([str(CLI), "list"], cwd=clean_env, capture_output=True, text=True, timeout=120,
+                           env={**env, "ASSISTANT_DATABASE_URL": "mysql://reader@db.invalid/articles"})
+    assert mysql.returncode == 1 and "Traceback" not in mysql.stderr, mysql.stderr
+    assert "error: database_url: cannot use mysql://reader@db.invalid/articles: ModuleNotFoundError" in mysql.stderr
 
 
 def test_serve_on_a_host_that_does_not_resolve_is_a_one_line_error(clean_env):

@@ -10,9 +10,11 @@ takes a backend object directly, such as :class:`ScriptedBackend` in tests.
 from __future__ import annotations
 
 import abc
+import inspect
 from collections.abc import Callable, Iterator
 
 from ..embeddings import Embedder
+from ..errors import AssistantError, ConfigError
 from ..models import Answer, Passage
 from ..prompts import Prompts
 from ..question.kinds import Request
@@ -63,4 +65,15 @@ def backend_names() -> list[str]:
 
 
 def create_backend(name: str, settings: Settings, embedder: Embedder, prompts: Prompts) -> AnswerBackend:
-    return BACKENDS.get(name)(settings, embedder, prompts)
+    """The backend ``name`` made for these settings; a plugin that cannot be made, or whose ``answer`` does not take
+    (question, passages, request), is a ConfigError naming it, at start-up rather than as a 500 per question."""
+    factory = BACKENDS.get(name)
+    try:
+        backend = factory(settings, embedder, prompts)
+        inspect.signature(backend.answer).bind("question", [], None)
+    except AssistantError:  # its own words: a missing key, a model file not there
+        raise
+    except Exception as exc:
+        raise ConfigError(f"answer backend {name!r} ({BACKENDS.origin(name)}) cannot be used: "
+                          f"{type(exc).__name__}: {exc}") from None
+    return backend

@@ -23,6 +23,7 @@ from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from ..errors import ConfigError
 from ..settings import Settings
 
 log = logging.getLogger("assistant.web")
@@ -36,10 +37,13 @@ def shared_storage(settings: Settings) -> Storage | None:
     """Redis-backed windows when ``redis_url`` is set (shared by every replica), else None."""
     if not settings.redis_url:
         return None
-    return storage_from_string(
-        settings.redis_url, wrap_exceptions=True, key_prefix="assistant-limits",
-        socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S,
-    )
+    try:
+        return storage_from_string(
+            settings.redis_url, wrap_exceptions=True, key_prefix="assistant-limits",
+            socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S,
+        )
+    except Exception as exc:  # a scheme limits does not know, its Redis client not installed
+        raise ConfigError(f"redis_url: cannot use it: {type(exc).__name__}: {exc}") from None
 
 
 class RateLimits:
