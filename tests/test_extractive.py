@@ -189,3 +189,12 @@ def test_the_reader_stops_once_a_sentence_reads_as_the_answer_and_chooses_the_sa
     assert picks[None][0] == min(assistant.settings.reader_sentences, len(candidates))
     assert picks[6.0][0] < picks[None][0]  # the answering sentence scored 6: nothing after it was read
     assert picks[6.0][1] == picks[None][1] and "31 goals" in picks[6.0][1]
+
+
+def test_words_are_words_in_any_alphabet():
+    """ASCII-only words split "München" in two and found no term at all in "Кто мэр Москвы?" (refused unread)."""
+    from assistant.question.analysis import WORD, question_terms
+
+    assert WORD.findall("Who is the mayor of München? It's a co-op.") == ["Who", "is", "the", "mayor", "of", "München",
+                                                                          "It's", "a", "co-op"]
+    assert set(question_terms("Кто мэр Москвы?")) >= {"мэр", "москвы"}

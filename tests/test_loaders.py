@@ -283,6 +283,19 @@ def test_a_hard_wrapped_or_pdf_like_text_keeps_whole_sentences(tmp_path, assista
     assert "storm damage to the pier" in answer.answer and answer.citations[0].quote.endswith("on Monday.")
 
 
+@pytest.mark.parametrize(("written", "read"), [
+    ("Die neue Brü-\ncke wurde gebaut und die Stra-\nße auch.", "Die neue Brücke wurde gebaut und die Straße auch."),
+    ("Die Stadt hat die neue Brücke\nüber den Rhein gebaut.", "Die Stadt hat die neue Brücke über den Rhein gebaut."),
+    ("It was a long sum\u00ad\nmer in the town.", "It was a long summer in the town."),  # a soft hyphen at the break
+    # a page ends in a form feed (pdftotext): a break, not nothing ("town hallThe bridge")
+    ("The meeting was in the town hall\x0cThe bridge opened in 2015.", "The meeting was in the town hall\nThe bridge"),
+])
+def test_lines_and_words_broken_in_any_alphabet_are_joined_and_a_page_break_is_a_break(tmp_path, written, read):
+    path = tmp_path / "broken.txt"
+    path.write_text(f"Title\n\n{written}\n")
+    assert read in load_article(path, max_bytes=LIMIT).text
+
+
 def test_markdown_inline_markup_is_read_as_a_reader_sees_it(tmp_path):
     """Quotes carried "**4.4 per cent**" and "[GLAMOS](https://…)": the markup, not the article's words."""
     path = tmp_path / "glaciers.md"

@@ -58,6 +58,10 @@ def strip_byline(text: str) -> tuple[str, str | None]:
 def clean_text(text: str) -> str:
     """Normalise whitespace and Unicode, drop furniture lines and repeated paragraphs."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # Breaks of other kinds are breaks, not nothing: a PDF's pages end in a form feed ("town hall\fThe bridge").
+    text = _BREAKS.sub("\n", text)
+    # A soft hyphen where a line breaks hyphenates the word across it: "sum\u00ad" + "mer" is "summer".
+    text = text.replace("\u00ad\n", "")
     # Controls and invisible characters go before NFC, so "e\u200b\u0301" composes to "é".
     text = unicodedata.normalize("NFC", strip_invisible(strip_controls(text)))
     lines = [_WS.sub(" ", raw).strip() for raw in text.split("\n")]
@@ -79,9 +83,14 @@ def clean_text(text: str) -> str:
 
 # A line cut inside a sentence: it ends in no stop or closing mark, and the next goes on in lower case.
 _OPEN_END = re.compile(r"[^.!?:;\"”’)\]|]$")
-_GOES_ON = re.compile(r"^[a-z]")
-_HYPHENATED = re.compile(r"[A-Za-z]-$")
+_HYPHENATED = re.compile(r"[^\W\d_]-$")  # "Brü-" + "cke"
+_BREAKS = re.compile("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _ITEM = re.compile(r"[-*•|#>]|\d+[.)]\s")  # a list item, table row, heading or quote: a line of its own
+
+
+def _goes_on(line: str) -> bool:
+    """The line starts in lower case, in any alphabet ("über den Rhein" as much as "over the Rhine")."""
+    return line[:1].islower()
 
 
 def _unwrapped(lines: list[str]) -> list[str]:
@@ -93,8 +102,8 @@ def _unwrapped(lines: list[str]) -> list[str]:
     wrapped = False  # the last line is already two or more joined: a paragraph that goes on, whatever the case
     for line in lines:
         if (out and out[-1] and line and _OPEN_END.search(out[-1]) and not _ITEM.match(line)
-                and (wrapped or _GOES_ON.match(line))):
-            out[-1] = out[-1][:-1] + line if _HYPHENATED.search(out[-1]) and _GOES_ON.match(line) else f"{out[-1]} {line}"
+                and (wrapped or _goes_on(line))):
+            out[-1] = out[-1][:-1] + line if _HYPHENATED.search(out[-1]) and _goes_on(line) else f"{out[-1]} {line}"
             wrapped = True
         else:
             out.append(line)

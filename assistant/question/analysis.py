@@ -16,7 +16,8 @@ from ..vocabulary import STOPWORDS
 
 _stemmer = Stemmer.Stemmer("english")
 
-WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+# A word in any alphabet: "München" is one word, "Собянин" a word at all (ASCII only split the one, lost the other).
+WORD = re.compile(r"[^\W_][\w'’\-]*")
 
 
 def stem(word: str) -> str:
