@@ -391,7 +391,8 @@ def test_ready_reflects_warm_up_and_the_store(seeded_assistant, monkeypatch):
 
 
 def test_docs_describe_the_api(client):
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and '<html lang="en">' in docs.text
     spec = client.get("/openapi.json").json()
     paths = {"/api/ask", "/api/ask/stream", "/api/articles", "/api/articles/{article_id}", "/ready"}
     assert paths <= set(spec["paths"])
@@ -407,6 +408,7 @@ def test_widget_files_and_frame_ancestors(client):
     assert client.get("/embed.css").headers["content-type"].startswith("text/css")
     page = client.get("/widget")
     assert page.headers["content-security-policy"] == f"frame-ancestors 'self' {ALLOWED}"
+    assert '<html lang="en">' in page.text and "<main>" in page.text  # the widget lands in the page's main
 
 
 # --- keys ----------------------------------------------------------------------------------

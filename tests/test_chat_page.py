@@ -339,6 +339,7 @@ def test_an_empty_index_says_so_and_points_at_the_upload_box(seeded_assistant, t
         expect(page.locator("#upload-box")).to_contain_text(SEED_ARTICLE.stem, timeout=30_000)
         page.get_by_role("button", name="Ingest uploaded files").click()
         expect(page.locator("#upload-status")).to_contain_text("Added 1", timeout=120_000)
+        expect(page.locator("#upload-status")).to_have_attribute("role", "status")  # said to a screen reader
         expect(notice).to_be_empty()
         expect(page.locator("#articles")).to_contain_text("Kerry in Moscow")
         expect(page.locator("#upload-box")).not_to_contain_text(SEED_ARTICLE.stem)
@@ -346,15 +347,29 @@ def test_an_empty_index_says_so_and_points_at_the_upload_box(seeded_assistant, t
         expect(_bot(page, 1)).to_contain_text("Joint Implementation Group", timeout=60_000)
 
 
+def _axe(page) -> list[dict]:
+    page.evaluate(AXE_JS)
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+             "nodes": [[*n["target"], n.get("failureSummary", "")] for n in v["nodes"]]} for v in results["violations"]]
+
+
 @pytest.mark.browser
-@pytest.mark.parametrize(("name", "viewport"), [("desktop", (1280, 900)), ("phone", (390, 844))])
+@pytest.mark.parametrize(("name", "viewport"), [("desktop", (1280, 900)), ("phone", (390, 844)), ("dark", (1280, 900))])
 def test_the_page_has_no_serious_accessibility_violations(chat_server, browser, name, viewport, artifacts_dir):
-    """axe-core (4.12, shipped by the axe-playwright-python package) over the page with an answer and the reader."""
+    """axe-core (4.12, shipped by the axe-playwright-python package) over the page as it opens, and with an answer
+    and the reader; "dark": in Gradio's dark theme, which follows the system's preference."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, is_mobile=name == "phone")
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, is_mobile=name == "phone",
+                                  color_scheme="dark" if name == "dark" else "light")
     page = context.new_page()
     page.goto(chat_server.url + "/")
+    expect(page.locator("#sources .sources-empty")).to_be_visible(timeout=60_000)
+    for panel in ("#chat", "#sources"):  # the page's first loading veil gone (it dims the text)
+        expect(page.locator(f"{panel} [data-testid=status-tracker]").first).to_have_class(re.compile(r"\bhide\b"))
+    page.wait_for_timeout(400)
+    opening = _axe(page)
     _ask_in_page(page, OVERVIEW)
     _bot(page, 0).locator("a.cite", has_text="[2]").click(timeout=60_000)
     expect(page.locator("#reader mark.cited")).to_be_visible(timeout=30_000)
@@ -362,10 +377,7 @@ def test_the_page_has_no_serious_accessibility_violations(chat_server, browser, 
     for panel in ("#chat", "#sources", "#reader"):  # no "updating" veil left over a panel (it dims the text)
         expect(page.locator(f"{panel} [data-testid=status-tracker]").first).to_have_class(re.compile(r"\bhide\b"))
     page.wait_for_timeout(400)  # and its fade-out done: axe measures contrast as painted
-    page.evaluate(AXE_JS)
-    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    findings = [{"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]]}
-                for v in results["violations"]]
+    findings = opening + _axe(page)
     (artifacts_dir / f"axe-chat-page-{name}.json").write_text(json.dumps(findings, indent=2))
     page.screenshot(path=str(artifacts_dir / f"chat-page-{name}.png"))
     context.close()

@@ -114,8 +114,16 @@ def sites(tmp_path_factory):
         "The night ferry to Saltmarsh returns on Friday after a winter pause.\n\n"
         "Tickets go on sale at the harbour office on Monday.\n"
     )
+    # Emoji before the quote, whose sentence is also said earlier: a span counted in UTF-16 units marks the wrong one.
+    filler = " ".join(f"Filler sentence number {n} talks about the weather and the harbour and the roads."
+                      for n in range(12))
+    (root / "rockets.txt").write_text(
+        f"Ticket report 🎟🎟🎟\n\nTickets cost twenty dollars. The weather was warm 🌞 that day.\n\n{filler}\n\n"
+        "The organisers 🎪 of the Rocket Festival 🚀 answered questions about prices at the Rocket Festival 🚀 gate. "
+        "Tickets cost twenty dollars.\n"
+    )
     assistant = Assistant(settings)
-    assert assistant.ingest([SEEDS, root / "vandal.txt", root / "ferry.md"]).ok
+    assert assistant.ingest([SEEDS, root / "vandal.txt", root / "ferry.md", root / "rockets.txt"]).ok
     seed_id = next(a.id for a in assistant.articles() if a.source == str(SEED_ARTICLE.resolve()))
     with ServerThread(create_app(assistant), port=port) as server:
         site = host_site(server.url, seed_id)
@@ -188,7 +196,7 @@ def test_widget_answers_with_citations_and_keeps_the_conversation(page, sites, a
     page.screenshot(path=str(artifacts_dir / "widget.png"))
 
     page.reload()  # the conversation (and the open panel) survive a reload
-    expect(page.locator("article-assistant .msg.user")).to_have_text("What does JIG stand for?")
+    expect(page.locator("article-assistant .msg.user")).to_have_text("You: What does JIG stand for?")
     expect(page.locator("article-assistant .citation")).to_contain_text("Kerry in Moscow")
     ask(page, "Who will he meet on Friday?")  # the saved history makes the follow-up resolve
     expect(answer.nth(1)).to_contain_text("Lavrov", timeout=60_000)
@@ -342,8 +350,37 @@ def test_a_citation_opens_the_compact_reader_in_the_widget(page, sites, artifact
     assert read.get_attribute("aria-label").startswith("Read it in the article")  # its spoken name holds its words
     read.click()
     expect(mark).to_have_text(quote, timeout=30_000)
+    active = "() => document.querySelector('article-assistant').shadowRoot.activeElement?.className || ''"
+    # Reopened over its reader, the panel puts the focus on Back (the question box under it is inert).
+    page.locator("article-assistant .launcher").click()
+    expect(page.locator("article-assistant .panel")).to_be_hidden()
+    page.locator("article-assistant .launcher").click()
+    assert "back" in page.evaluate(active)
     page.locator("article-assistant .back").click()
     expect(reader).to_be_hidden()
+    # Ask pressed from the keyboard leaves the focus in the question box, not dropped to the page.
+    page.locator("article-assistant form.ask textarea").fill("Who will Kerry meet?")
+    page.locator("article-assistant form.ask button.send").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("article-assistant .msg.bot")).to_have_count(2, timeout=60_000)
+    assert page.evaluate("() => document.querySelector('article-assistant').shadowRoot.activeElement?.tagName") == "TEXTAREA"
+
+
+def test_the_reader_marks_the_cited_span_after_emoji(page, sites):
+    from playwright.sync_api import expect
+
+    open_widget(page, sites["allowed"])
+    ask(page, "How much did tickets cost at the Rocket Festival gate?")
+    cite = page.locator("article-assistant .msg.bot .text .cite", has_text="[1]")
+    expect(cite).to_be_visible(timeout=60_000)
+    [citation] = [c for c in sites["kept"].ask("How much did tickets cost at the Rocket Festival gate?").citations if c.n == 1]
+    text = sites["kept"].article(citation.article_id).text
+    cite.click()
+    mark = page.locator("article-assistant .reader mark.cited")
+    expect(mark).to_have_text(citation.quote, timeout=30_000)
+    # the characters before the mark are the article's before the span: the same place, not an earlier copy
+    before = mark.evaluate("m => Array.from(m.previousSibling ? m.previousSibling.textContent : '').length")
+    assert before == citation.start and text[citation.start:citation.end] == citation.quote
 
 
 def test_feedback_from_the_widget_is_kept_for_that_site(page, sites):
@@ -408,7 +445,7 @@ def test_the_widget_conversation_is_kept_on_the_server_for_this_visitor(page, si
         localStorage.setItem(key, JSON.stringify({ open: true, conversation: saved.conversation, messages: [] }));
     } }""")
     page.reload()
-    expect(page.locator("article-assistant .msg.user")).to_have_text("What does JIG stand for?", timeout=30_000)
+    expect(page.locator("article-assistant .msg.user")).to_have_text("You: What does JIG stand for?", timeout=30_000)
     expect(page.locator("article-assistant .citation")).to_contain_text("Kerry in Moscow")
     ask(page, "Who will Kerry meet on Friday?")
     expect(page.locator("article-assistant .msg.bot .text").nth(1)).to_contain_text("Lavrov", timeout=60_000)

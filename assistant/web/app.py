@@ -64,7 +64,7 @@ def create_app(assistant: Assistant) -> FastAPI:
                        error_shapes=shapes)
     # Outermost: the page's first response names this browser's session (whose conversations are whose).
     app.add_middleware(BrowserSessions, max_age_s=int((settings.conversation_days or 400) * 86400),
-                       public_url=settings.public_url)
+                       settings=settings)
     add_error_handlers(app)
     json_errors(app)
     # /mcp: the MCP tools over streamable HTTP, guarded like /api/; ingest there takes links, never server paths.

@@ -18,14 +18,14 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE = "assistant_session"
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 PAGE_PATHS = {"/", ""}  # where a browser first arrives
 
 
 def page_owner(cookies: Mapping[str, str]) -> str | None:
     """The store's owner of this browser's conversations, or None without a (well-formed) session cookie."""
     token = cookies.get(COOKIE, "")
-    if not _TOKEN.match(token):
+    if not _TOKEN.fullmatch(token):
         return None
     return "page:" + hashlib.sha256(token.encode()).hexdigest()[:40]
 
@@ -42,10 +42,10 @@ def _cookies(headers: Headers) -> dict[str, str]:
 class BrowserSessions:
     """ASGI middleware: a GET of the page without a session cookie gets one."""
 
-    def __init__(self, app: ASGIApp, *, max_age_s: int, public_url: str | None = None):
+    def __init__(self, app: ASGIApp, *, max_age_s: int, settings):
         self.app = app
         self.max_age_s = max_age_s
-        self.public_url = public_url
+        self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in PAGE_PATHS:
@@ -54,7 +54,7 @@ class BrowserSessions:
         if page_owner(_cookies(Headers(scope=scope))) is not None:
             await self.app(scope, receive, send)
             return
-        secure = "; Secure" if scope.get("scheme") == "https" or _https(self.public_url) else ""
+        secure = "; Secure" if served_over_https(scope, self.settings) else ""
         cookie = (f"{COOKIE}={secrets.token_urlsafe(32)}; Path=/; Max-Age={self.max_age_s}; HttpOnly; "
                   f"SameSite=Lax{secure}")
 

@@ -54,7 +54,7 @@ def offline_docs(app: FastAPI) -> None:
 
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=root + app.openapi_url,
             title=f"{app.title} - Swagger UI",
             swagger_js_url=f"{root}{assets_url}/swagger-ui-bundle.js",
@@ -65,6 +65,8 @@ def offline_docs(app: FastAPI) -> None:
             # no online validator badge: it would fetch an image from validator.swagger.io
             swagger_ui_parameters={**(app.swagger_ui_parameters or {}), "validatorUrl": None},
         )
+        # FastAPI's page names no language; a screen reader then guesses how to pronounce it.
+        return HTMLResponse(page.body.decode().replace("<html>", '<html lang="en">', 1))
 
     def asset(name: str):
         path = folder / name

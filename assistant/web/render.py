@@ -107,7 +107,8 @@ def reader_html(article: Article, citation: Citation) -> str:
         '<section class="reader" aria-labelledby="reader-title">'
         f'<h3 class="reader-title" id="reader-title" tabindex="-1">{escape(article.title)}</h3>'
         f'<p class="reader-meta">{" · ".join(meta)}</p><p class="reader-note">{note}</p>'
-        f'<div class="reader-text" tabindex="0" aria-label="Text of {escape(article.title)}">{body}</div></section>'
+        f'<div class="reader-text" role="region" tabindex="0" aria-label="Text of {escape(article.title)}">{body}</div>'
+        "</section>"
     )
 
 
@@ -127,6 +128,7 @@ def index_notice_html(empty: bool, may_add: bool) -> str:
 
 
 def status_html(lines: list[str]) -> str:
+    """What an upload, link or removal did (its box, #upload-status, is a live region: static/page.js)."""
     return "".join(f"<p>{escape(line)}</p>" for line in lines)
 
 
@@ -154,7 +156,7 @@ def feeds_html(feeds: list[FeedInfo]) -> str:
     rows = "".join(
         f"<tr><td>{escape(f.url)}</td><td>{escape(f.collection)}</td><td>{escape(format_every(f.every_s))}</td>"
         f"<td>{escape(f.last_polled_at or 'never')}</td>"
-        + (f'<td class="feed-error" role="alert">Error: {escape(f.last_error)}</td>' if f.last_error
+        + (f'<td class="feed-error">Error: {escape(f.last_error)}</td>' if f.last_error
            else f"<td>{escape(f.last_report or 'not polled yet')}</td>")
         + "</tr>"
         for f in feeds
@@ -174,12 +176,12 @@ CSS = """
 .citation-n { color: #2563eb; }
 .citation-source { font-size: 0.8em; color: #666; word-break: break-all; }
 .citation-passage { margin: 6px 0 0; font-size: 0.92em; white-space: pre-wrap; }
-mark.cited { background: #fde68a; padding: 0 2px; }
-.sources-empty { color: #777; font-style: italic; }
+mark.cited { background: #fde68a; color: #111827; padding: 0 2px; }
+.sources-empty { color: #4b5563; font-style: italic; }
 table.articles { width: 100%; font-size: 0.9em; }
 .feed-error { color: #b91c1c; }
 a.cite { color: #1d4ed8; font-weight: 600; text-decoration: underline; padding: 0 1px; }
-a.cite:focus-visible, a.open-reader:focus-visible { outline: 3px solid #93c5fd; outline-offset: 1px; }
+a.cite:focus-visible, a.open-reader:focus-visible { outline: 3px solid #1d4ed8; outline-offset: 1px; }
 a.open-reader { display: inline-block; margin-top: 4px; font-size: 0.85em; color: #1d4ed8; }
 .citation.selected { border-color: #2563eb; box-shadow: 0 0 0 1px #2563eb; }
 .reader { border: 1px solid #cbd5e1; border-radius: 8px; padding: 10px 12px; margin-top: 12px; }
@@ -195,5 +197,20 @@ button.primary { background: #1d4ed8 !important; border-color: #1d4ed8 !importan
 button.primary:hover { background: #1e40af !important; }
 button.stop { background: #b91c1c !important; border-color: #b91c1c !important; color: #fff !important; }
 input.subdued { color: #4b5563 !important; }  /* the article pickers' text */
+/* Gradio's dark theme (the system's preference): the colours above, readable on its dark background. One
+   selector a rule: Gradio scopes custom CSS by moving a rule's first ".dark" to the front of each selector. */
+.dark a.cite { color: #93c5fd; }
+.dark a.open-reader { color: #93c5fd; }
+.dark .citation-n { color: #93c5fd; }
+.dark a.cite:focus-visible { outline-color: #93c5fd; }
+.dark a.open-reader:focus-visible { outline-color: #93c5fd; }
+.dark .citation-source { color: #a1a1aa; }
+.dark .reader-meta { color: #a1a1aa; }
+.dark .reader-note { color: #a1a1aa; }
+.dark .sources-empty { color: #a1a1aa; }
+.dark .feed-error { color: #fca5a5; }
+.dark input.subdued { color: #d4d4d8 !important; }
+#upload-box { --body-text-color-subdued: #4b5563; }  /* the upload box's "- or -" */
+.dark #upload-box { --body-text-color-subdued: #a1a1aa; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 """

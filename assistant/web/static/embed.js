@@ -329,6 +329,7 @@
   const readerMeta = el("p", "reader-meta");
   const readerText = el("div", "reader-text");
   readerText.tabIndex = 0;
+  readerText.setAttribute("role", "region");
   readerText.setAttribute("aria-label", "Article text");
   reader.append(readerHead, readerMeta, readerText);
   backButton.addEventListener("click", closeReader);
@@ -368,9 +369,17 @@
     return node;
   }
 
+  // Who said it, for a screen reader (the two differ on screen only by side and colour).
+  function userMessage(text) {
+    const node = el("div", "msg user");
+    node.append(el("span", "who", "You: "), document.createTextNode(String(text)));
+    return node;
+  }
+
   function renderMessage(message) {
-    if (message.role === "user") return el("div", "msg user", message.text);
+    if (message.role === "user") return userMessage(message.text);
     const node = el("div", "msg bot" + (message.refused ? " refused" : ""));
+    node.append(el("span", "who", "Assistant: "));
     const citations = Array.isArray(message.citations) ? message.citations : [];
     node.append(answerText(message, citations));
     if (message.notice) node.append(el("p", "notice", message.notice));
@@ -462,6 +471,16 @@
     return articles[id];
   }
 
+  // The UTF-16 index of the code point at ``points`` in ``text``.
+  function utf16Index(text, points) {
+    let index = 0;
+    for (let seen = 0; seen < points && index < text.length; seen++) {
+      const unit = text.charCodeAt(index);
+      index += unit >= 0xd800 && unit <= 0xdbff && index + 1 < text.length ? 2 : 1;
+    }
+    return index;
+  }
+
   async function openReader(citation, opener) {
     readerOpener = opener;
     readerTitle.textContent = String(citation.title);
@@ -473,7 +492,9 @@
     try {
       const article = await fetchArticle(citation.article_id);
       const text = String(article.text);
-      let start = citation.start, end = citation.end;
+      // start and end count characters (code points), as the server does; a JS string counts UTF-16 units, so an
+      // emoji before the quote would move the span by one.
+      let start = utf16Index(text, citation.start), end = utf16Index(text, citation.end);
       if (text.slice(start, end) !== citation.quote) { // the article changed since: find the quote again
         start = text.indexOf(citation.quote);
         end = start < 0 ? -1 : start + citation.quote.length;
@@ -497,7 +518,9 @@
         document.createTextNode(text.slice(end)));
       mark.scrollIntoView({ block: "center" });
     } catch (err) {
-      readerText.replaceChildren(el("p", "moved", err.message));
+      const failed = el("p", "moved", err.message);
+      failed.setAttribute("role", "alert"); // focus is on Back: said, or a failure would pass unheard
+      readerText.replaceChildren(failed);
     }
   }
 
@@ -538,7 +561,7 @@
     state.open = open;
     showPanel(open);
     saveState();
-    if (open) input.focus();
+    if (open) (reader.hidden ? input : backButton).focus(); // the question box is inert under the reader
   }
 
   // Bumped by New: an answer still arriving for the conversation left behind is dropped, not put in the new one.
@@ -548,18 +571,19 @@
     const startedIn = conversationsStarted;
     questionsAsked += 1;
     showError("");
+    if (root.activeElement === send) input.focus(); // a disabled Ask would drop the focus to the page
     send.disabled = true;
     const history = historyTurns();
     const empty = log.querySelector(".empty");
     if (empty) empty.remove();
-    const asked = el("div", "msg user", question);
-    const pending = el("div", "msg bot pending");
-    const text = el("p", "text", "\u2026");
-    pending.append(text);
-    log.append(asked, pending);
-    scrollDown();
     // A screen reader announces the live log once the answer is whole, not word by word as it streams in.
     log.setAttribute("aria-busy", "true");
+    const asked = userMessage(question);
+    const pending = el("div", "msg bot pending");
+    const text = el("p", "text", "\u2026");
+    pending.append(el("span", "who", "Assistant: "), text);
+    log.append(asked, pending);
+    scrollDown();
     let streamed = "";
     try {
       const answer = await streamAnswer(question, history, function (piece) {
@@ -632,13 +656,13 @@
       const response = await fetch(server + "/api/conversations/" + encodeURIComponent(state.conversation),
         { headers: authHeaders() });
       if (questionsAsked !== asked) return;
+      const saved = state.messages;
       if (response.status === 404) { // expired or deleted on the server
         state.conversation = null;
         state.messages = [];
       } else if (response.ok) {
         const kept = await response.json();
         if (questionsAsked !== asked) return;
-        const saved = state.messages;
         state.messages = [];
         for (const turn of kept.turns || []) {
           const a = turn.answer || {};
@@ -652,7 +676,9 @@
         return; // keep what this browser saved
       }
       saveState();
-      renderLog();
+      // The log is live: what is already on screen is not put there again (a screen reader would say it all again).
+      const said = function (messages) { return JSON.stringify(messages.map(function (m) { return [m.role, m.text, m.id]; })); };
+      if (said(state.messages) !== said(saved)) renderLog();
     } catch (err) {
       /* unreachable: what this browser saved is shown */
     }

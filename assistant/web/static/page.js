@@ -35,14 +35,23 @@
     if (narrow.matches && event.target.closest && event.target.closest("#conversations")) closeSidebar();
   });
 
-  // Gradio names each message by its raw content; an answer's content holds the [n] links' markup, so name it
-  // by its text instead (what a screen reader should say).
+  // Gradio names each message by its raw content: an answer's holds the [n] links' markup, and a question's
+  // its escaped text ("&amp;"); name each by the text shown instead (what a screen reader should say).
   const nameMessages = () => {
-    for (const message of document.querySelectorAll('#chat [data-testid="bot"][aria-label]')) {
-      const text = message.querySelector(".message-content");
-      const name = "bot's message: " + (text ? text.textContent.trim() : "");
-      if (text && message.getAttribute("aria-label") !== name) message.setAttribute("aria-label", name);
+    for (const [who, said] of [["bot", "bot's message: "], ["user", "user's message: "]]) {
+      for (const message of document.querySelectorAll(`#chat [data-testid="${who}"][aria-label]`)) {
+        const text = message.querySelector(".message-content");
+        const name = said + (text ? text.textContent.trim() : "");
+        if (text && message.getAttribute("aria-label") !== name) message.setAttribute("aria-label", name);
+      }
     }
   };
-  new MutationObserver(nameMessages).observe(document.body, { subtree: true, childList: true, characterData: true });
+  // What an upload or a removal did is said to a screen reader: its box is a live region from the start (one
+  // made with its words already in it is often not read).
+  const liveStatus = () => {
+    const box = document.getElementById("upload-status");
+    if (box && !box.hasAttribute("role")) box.setAttribute("role", "status");
+  };
+  new MutationObserver(() => { nameMessages(); liveStatus(); })
+    .observe(document.body, { subtree: true, childList: true, characterData: true });
 }
