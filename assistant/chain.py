@@ -14,6 +14,7 @@ talks through langchain-openai.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -37,6 +38,10 @@ class Prepared:
     question: str  # standalone: follow-up pronouns resolved
     passages: list[Passage]
     request: Request
+
+
+# An overview of several articles ("Summarize the articles.", "each article", "all of them").
+_MANY = re.compile(r"\b(?:articles|all|each|every|them)\b", re.IGNORECASE)
 
 
 class AnswerChain:
@@ -69,7 +74,11 @@ class AnswerChain:
                                         f"{'summarise' if request.kind == 'overview' else 'list'}; add some first")
         in_scope = [a for a in known.values() if filters.admits(a.id, a.source, a.published)]
         if request.kind == "overview":
-            article_ids = self._overview_articles(request, filters, in_scope)
+            if request.focus and history:  # "What does the article say about him?" after a question about Kerry
+                request = replace(request, focus=condense(request.focus, history))
+            # "the article" in a conversation is the one it is about; "the articles", "each article" are all of them
+            about = history if history and not _MANY.search(question) else ()
+            article_ids = self._overview_articles(request, filters, in_scope, about)
             if article_ids is not None:
                 passages = [p for a in article_ids for p in self.retriever.article_passages(a, OVERVIEW_CHUNKS)]
                 return Prepared(question, passages, request)
@@ -105,8 +114,10 @@ class AnswerChain:
             cached = self._titles = (generation, folded(manifest.titles()))
         return cached[1]
 
-    def _overview_articles(self, request: Request, filters: Filters, in_scope: list) -> list[str] | None:
-        """The articles an overview is of: the scope, else the article the request names, else the only one."""
+    def _overview_articles(self, request: Request, filters: Filters, in_scope: list,
+                           history: Sequence[Turn] = ()) -> list[str] | None:
+        """The articles an overview is of: the scope, else the article the request names, else the only one, else
+        in a conversation the one it is about ("Summarize the article." after a question about Kerry's visit)."""
         if filters.article_ids:
             return list(filters.article_ids)
         if request.names:  # "Summarize the article about Kerry's visit": the article that best matches the words
@@ -115,6 +126,11 @@ class AnswerChain:
                 return [found[0].chunk.article_id]
         if len(in_scope) == 1:
             return [in_scope[0].id]
+        if history:  # the article that best matches the last exchange: what its answer quoted
+            last = history[-1]
+            found = self.retriever.search(f"{last.question} {last.answer[:1000]}", filters=filters, k=1)
+            if found:
+                return [found[0].chunk.article_id]
         return None
 
     def invoke(

@@ -121,6 +121,10 @@ KERRY = [Turn(question="Who will Kerry meet?", answer="Kerry will meet Lavrov in
     ("And when did he resign?", [Turn(question="Who is Tom Baker?", answer="The council leader. [1]")],
      "When did Tom Baker resign?"),
     ("When?", [], "When?"),  # nothing to borrow from
+    # a name after the pronoun is someone else; one before it is what it points to
+    ("Where will she meet Putin?", [Turn(question="Who is Ingrid Sorensen?", answer="A Danish envoy. [1]")],
+     "Where will Ingrid Sorensen meet Putin?"),
+    ("Did Kerry say he would go?", KERRY, "Did Kerry say he would go?"),
 ])
 def test_follow_ups_become_standalone_questions(follow_up, history, standalone):
     assert condense(follow_up, history) == standalone
@@ -190,6 +194,23 @@ def test_overviews_leave_out_the_dateline(over_articles):
     assert answer.citations[0].quote.startswith("US Secretary of State")  # still a verbatim span of the article
 
 
+def test_an_overview_in_a_conversation_is_of_the_article_it_is_about(over_articles):
+    summary = conversation(over_articles, "How much did the bridge repairs cost?", "Summarize the article.")
+    assert summary.kind == "overview" and sources_of(summary) == {"bridge.txt"}  # not a list of every article
+    about = conversation(over_articles, "When did Genghis Khan die?", "What does the article say about him?")
+    assert about.kind == "overview" and sources_of(about) == {"genghis.txt"} and "Genghis Khan" in about.answer
+    alone = over_articles.ask("Summarize the article.")  # no conversation, several articles: which ones there are
+    assert alone.kind == "catalogue"
+    every = conversation(over_articles, "How much did the bridge repairs cost?", "Summarize the articles.")
+    assert every.kind == "catalogue" and len(sources_of(every)) > 1  # all of them, as asked, not the bridge's
+
+
+@pytest.mark.parametrize("follow_up", ["Was it Putin who hosted the talks?", "Did they discuss Syria?",
+                                       "Is it true that Lavrov met Putin?"])
+def test_it_or_they_beside_a_name_is_left_as_asked(follow_up):
+    assert condense(follow_up, KERRY) == follow_up
+
+
 # --- `assistant chat`, through a pseudo-terminal -------------------------------------------------------------
 
 def test_assistant_chat_holds_a_conversation_and_starts_over(over_articles):
@@ -220,3 +241,11 @@ def test_assistant_chat_holds_a_conversation_and_starts_over(over_articles):
     finally:
         chat.close()
     assert chat.exitstatus == 0
+
+
+def test_a_huge_earlier_answer_is_read_by_its_head():
+    """A history turn may hold 60 KB (or, from Python, megabytes): its head is where its names are. Parsing all of
+    it took a minute a turn, and past a million characters spaCy refused it (E088)."""
+    long_answer = "Kerry will meet Lavrov in Geneva on Friday. [1] " + "The talks went on. " * 60_000
+    standalone = condense("When will he arrive?", [Turn(question="Who is travelling?", answer=long_answer)] * 5)
+    assert standalone == "When will Kerry arrive?"

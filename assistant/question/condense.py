@@ -1,6 +1,6 @@
 """Condense stage: a follow-up question + history → a standalone question.
 
-Deterministic: a follow-up that uses a pronoun and names nobody gets the pronoun replaced by
+Deterministic: a follow-up that uses a pronoun and names nobody before it gets the pronoun replaced by
 what it points back to, looked for in the previous turns' questions and answers, newest first:
 
 - he/him/his/she/her/hers: a person. After "Who discovered the comet?" that is the person the
@@ -56,6 +56,9 @@ _ASKS = {"person": re.compile(r"^\s*(?:who|whom|whose)\b", re.I), "place": re.co
          "thing": re.compile(r"^\s*(?:which|what)\s+(?!(?:is|was|are|were|did|does|do|has|have|had)\b)\w+", re.I),
          "time": re.compile(r"^\s*(?:when|what year|in what year|which year)\b", re.I)}
 LOOKBACK = 3  # turns searched for what a pronoun points back to
+# What of an earlier answer is searched for a name: its head, where an answer says what it is about (a history turn
+# may hold 60 KB; parsing all of it cost a minute, and over spaCy's million characters it failed).
+ANSWER_CHARS = 2000
 _WH = r"(?:who|whom|whose|what|which|when|where|why|how(?:\s+(?:many|much|long|old|often|far|big|come))?)"
 _LEAD = r"^\s*(?:(?:and|but|so|ok|okay|then|also)\s*,?\s+)"
 # "When?", "And how many?", "Who else?", "Why exactly?"
@@ -68,6 +71,11 @@ _ASKING = re.compile(rf"^(?:{_WH}|is|are|was|were|do|does|did|will|would|can|cou
 _QUESTION_WORDS = re.compile(rf"^\s*{_WH}(?:\s+else)?\b\s*", re.I)
 _LABELS = {"person": {"PERSON"}, "place": {"GPE", "LOC", "FAC"}, "time": {"DATE", "TIME"},
            "thing": {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}}
+
+
+@lru_cache(maxsize=256)
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(names_in(text))
 
 
 def names_in(text: str) -> list[str]:
@@ -83,8 +91,9 @@ def names_in(text: str) -> list[str]:
 
 @lru_cache(maxsize=256)
 def _parsed(text: str):
-    """A turn's text parsed once: each follow-up looks back over the same turns."""
-    return nlp()(_MARKER.sub("", text).replace("…", " "))
+    """A turn's text parsed once (its head: a question is at most that long): each follow-up looks back over the
+    same turns."""
+    return nlp()(_MARKER.sub("", text[:ANSWER_CHARS]).replace("…", " "))
 
 
 def _entities(text: str, kind: str, besides: str = "") -> list[str]:
@@ -100,7 +109,7 @@ def _entities(text: str, kind: str, besides: str = "") -> list[str]:
 
 def _in_full(entity: str, text: str) -> str:
     """The name as the text writes it around the entity: the small model tags "Khan" in "Genghis Khan"."""
-    for name in names_in(text):
+    for name in _names(text):
         if entity in name and len(name) > len(entity) and not _CALENDAR.fullmatch(name):
             return name
     return entity
@@ -124,7 +133,8 @@ def antecedent(kind: str, history: Sequence[Turn], resolve_earlier: bool = True)
             return named[-1]
         # "it"/"they" point to a name in the answer only when one was asked for ("Which firm ...?"):
         # otherwise they mostly mean a thing the question named in lower case ("the treaty").
-        in_answer = _entities(turn.answer, kind, asked) if kind != "thing" or _ASKS[kind].search(asked) else []
+        answer = turn.answer[:ANSWER_CHARS]
+        in_answer = _entities(answer, kind, asked) if kind != "thing" or _ASKS[kind].search(asked) else []
         if in_answer:
             return in_answer[0]
         if named:
@@ -146,9 +156,15 @@ def _standalone(question: str, history: Sequence[Turn], resolve_earlier: bool, d
     if lead and _ASKING.match(question[lead.end():]):  # "And when did he resign?" asks "When did he resign?"
         rest = question[lead.end():]
         question = rest[:1].upper() + rest[1:]
-    if any(not _CALENDAR.fullmatch(name) for name in names_in(question)):
-        return question
     pronoun = _PRONOUN.search(question)
+    names = [name for name in names_in(question) if not _CALENDAR.fullmatch(name)
+             and not _PRONOUN.fullmatch(name)]  # "His wife?": a pronoun capitalised is no name
+    # A name before a personal pronoun is what it points to ("Did Kerry say he would go?"); one only after it is
+    # someone else ("Where will she meet Putin?", asked about Sorensen). "It" and "they" with a name anywhere are
+    # most often no reference at all ("Was it Putin who hosted the talks?").
+    personal = pronoun is not None and pronoun.group(1).lower() in PERSONAL_PRONOUNS
+    if names and not (personal and pronoun.start() < question.find(names[0])):
+        return question
     if pronoun:
         kind = "person" if pronoun.group(1).lower() in PERSONAL_PRONOUNS else "thing"
         name = antecedent(kind, history, resolve_earlier)
