@@ -204,7 +204,7 @@ def list_articles(
 
     def go():
         with _assistant("list") as assistant:
-            articles = assistant.articles([collection] if collection else None)
+            articles = assistant.articles(_named(collection))
         if as_json:
             print(json.dumps([dataclasses.asdict(a) for a in articles], indent=2, ensure_ascii=False))
             return
@@ -228,11 +228,11 @@ def remove(
 
     def go():
         with _assistant("remove") as assistant:
-            known = [a.id for a in assistant.articles([collection] if collection else None)]
+            known = [a.id for a in assistant.articles(_named(collection))]
             # every id resolved first: one that names no article removes nothing
             resolved = list(dict.fromkeys(_unique_id(given, known) for given in article_ids))
             for article_id in resolved:
-                if assistant.remove(article_id, [collection] if collection else None):
+                if assistant.remove(article_id, _named(collection)):
                     console.print(f"removed {article_id}", highlight=False)
                 else:
                     console.print(f"removed {article_id} from {collection} (another collection holds it)",
@@ -317,11 +317,20 @@ def collections_remove(
 
 def _filters(assistant, article: list[str] | None, collection: list[str] | None):
     """--article (ids, or prefixes only one id starts with, as `remove` takes) and --collection as Filters."""
-    from .models import Filters
+    from .models import Filters, collection_name
 
     known = [a.id for a in assistant.articles()] if article else []
     ids = tuple(_unique_id(given, known) for given in article or ())
-    return assistant.scoped(Filters(article_ids=ids, collections=tuple(collection or ())), None, field="--collection")
+    names = tuple(collection_name(name, "--collection") for name in collection or ())
+    return assistant.scoped(Filters(article_ids=ids, collections=names), None, field="--collection")
+
+
+def _named(collection: str | None) -> list[str] | None:
+    """--collection as a list of one (None: every collection). An empty one is an error, never "all": an unset
+    shell variable must not turn `remove --collection "$DESK"` into a removal from the whole index."""
+    from .models import collection_name
+
+    return None if collection is None else [collection_name(collection, "--collection")]
 
 
 def _unique_id(given: str, known: list[str]) -> str:

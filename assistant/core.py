@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -135,14 +135,18 @@ class Assistant:
         return self.ingester.ingest(paths, links=links, on_progress=on_progress, on_written=on_written,
                                     sources=sources, max_chunks=max_chunks, collection_id=collection_id)
 
-    def fetch_links(self, links: Sequence[Link]) -> list[LoadedLink]:
+    def fetch_links(self, links: Sequence[Link], *, feeds: bool = True) -> list[LoadedLink]:
         """Fetch pages several at a time, outside the write lock (:meth:`Ingester.fetch_links`)."""
-        return self.ingester.fetch_links(links)
+        return self.ingester.fetch_links(links, feeds=feeds)
 
     def sync(self, *, on_progress: ProgressCallback | None = None) -> IngestReport:
         """Fetch every article that came from a link again (conditional requests); replace the ones whose text
-        changed. A link that fails keeps its old copy and is reported in ``failed``."""
-        return self.ingest(links=links_of(self.articles()), on_progress=on_progress)
+        changed. A link that fails keeps its old copy and is reported in ``failed``. The items of a
+        followed feed are left to its polls: the feed says their title and date (and their text, when it
+        carries it), their page alone does not."""
+        followed = {article_id for state in self.feeds.table.states() for article_id in state.items}
+        links = links_of([a for a in self.articles() if a.id not in followed])
+        return self.ingest(links=self.fetch_links(links, feeds=False), on_progress=on_progress)
 
     def remove(self, article_id: str, collections: Sequence[str] | None = None) -> bool:
         """Remove an article. With ``collections`` (a scoped caller's), only from those: an article also in
@@ -169,8 +173,14 @@ class Assistant:
         if links:
             return self.ingest(links=links, max_chunks=self.settings.ingest_max_chunks)
         if not Path(article.source).is_file():
-            where = "was uploaded, and uploads are not kept" if article.source.startswith("upload:") else "is gone"
-            raise errors.InvalidRequest("article_id", f"{article.title!r} {where}; ingest the file again to replace it")
+            if article.source.startswith("upload:"):
+                said = "was uploaded, and uploads are not kept; upload the file again to replace it"
+            elif "#" in article.source and not article.url:
+                said = "is an item of a feed with no page of its own; ingest the feed again to read it again"
+            else:  # a file's id is its path: the file where it is now is another article
+                said = (f"is no longer at {article.source} (moved or deleted); remove it, and ingest the file where "
+                        "it is now")
+            raise errors.InvalidRequest("article_id", f"{article.title!r} {said}")
         return self.ingest([article.source], max_chunks=self.settings.ingest_max_chunks)
 
     def articles(self, collections: Sequence[str] | None = None) -> list[ArticleInfo]:
@@ -200,14 +210,15 @@ class Assistant:
             self.index.create_collection(name)
         return next(c for c in self.collections() if c.name == name)
 
-    def rename_collection(self, name: str, new_name: str) -> CollectionInfo:
+    def rename_collection(self, name: str, new_name: str, *, field: str = "new_name") -> CollectionInfo:
         """Rename a collection (its articles and vectors stay; keys and feeds that name the old name must be
-        changed too). ``default`` keeps its name."""
-        new_name = collection_name(new_name, "new_name")
+        changed too). ``default`` keeps its name. ``field``: what the caller calls ``new_name`` (errors name it)."""
+        new_name = collection_name(new_name, field)
         if name == DEFAULT_COLLECTION:
             raise errors.CollectionConflict("name: 'default' is where articles go when no collection is named; it "
                                             "cannot be renamed")
-        self.index.manifest.rename_collection(name, new_name)
+        self.index.manifest.rename_collection(name, new_name, field=field)
+        self._jobs_follow(name, new_name)
         return next(c for c in self.collections() if c.name == new_name)
 
     def remove_collection(self, name: str, *, force: bool = False) -> tuple[list[str], list[str]]:
@@ -229,9 +240,16 @@ class Assistant:
                     "to remove it")
             FeedTable(self.index.manifest).remove_of_collection(collection_id)  # nothing to put its items in
             removed, kept = self.index.delete_collection(collection_id)
+        self._jobs_follow(name, None)
         if removed:
             self.retriever.refresh_keyword_index()
         return removed, kept
+
+    def _jobs_follow(self, name: str, new_name: str | None) -> None:
+        try:
+            self.store.jobs.rename_collection(name, new_name)
+        except errors.AssistantError:  # done in the index all the same; GET /api/jobs also checks the collection exists
+            log.warning("upload jobs of the collection %r still name it", name, exc_info=True)
 
     def article_collections(self, article_id: str, within: Sequence[str] | None = None) -> list[str]:
         """The names of the collections an article is in (``within``: of those only)."""
@@ -266,28 +284,36 @@ class Assistant:
         ``force``) its poll is not due."""
         feeds = self.feeds
         state = feeds.state(feed)
-        if not feeds.table.take(state.info.id, owner, self.settings.feed_lease_s, due_only=not force):
+        lease_s = self.settings.feed_lease_s
+        if not feeds.table.take(state.info.id, owner, lease_s, due_only=not force):
             return None
-        try:
-            outcome = self._poll(state)
-        except errors.AssistantError as exc:  # e.g. the disk is full: the feed says so, and is polled again later
-            outcome = {"ok": False, "error": str(exc), "report": None}
-        except Exception:
-            log.exception("polling the feed %s failed", state.info.url)
-            outcome = {"ok": False, "error": "internal error while polling; see the server's log", "report": None}
+        with feeds.table.held(state.info.id, owner, lease_s):  # a poll may outlast one lease: slow pages, the lock
+            try:
+                outcome = self._poll(state, owner)
+            except errors.AssistantError as exc:  # e.g. the disk is full: the feed says so, and is polled again later
+                outcome = {"ok": False, "error": str(exc), "report": None}
+            except Exception:
+                log.exception("polling the feed %s failed", state.info.url)
+                outcome = {"ok": False, "error": "internal error while polling; see the server's log", "report": None}
         feeds.table.finish(state.info.id, owner, **outcome)
-        return feeds.state(state.info.id).info
+        try:
+            return feeds.state(state.info.id).info
+        except errors.InvalidRequest:  # removed while it was polled: what this poll did, all the same
+            return replace(state.info, last_error=outcome["error"], last_report=outcome["report"])
 
     def poll_due_feeds(self, owner: str = OWNER) -> list[FeedInfo]:
         """Poll every feed whose time has come and that no other replica holds; what was polled."""
         polled = []
         for feed_id in self.feeds.table.due():
-            info = self.poll_feed(feed_id, owner=owner)
+            try:
+                info = self.poll_feed(feed_id, owner=owner)
+            except errors.InvalidRequest:  # removed since due() listed it: the others are polled all the same
+                continue
             if info is not None:
                 polled.append(info)
         return polled
 
-    def _poll(self, state: FeedState) -> dict:
+    def _poll(self, state: FeedState, owner: str) -> dict:
         info = state.info
         loaded = self.ingester.fetch_feed(parse_link(info.url, "url"), state.etag, state.last_modified)
         kept = {"etag": loaded.validators.get("etag"), "last_modified": loaded.validators.get("last_modified")}
@@ -305,14 +331,10 @@ class Assistant:
         said = (f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
                 f"failed {len(report.failed)}")
         if info.prune:
-            pruned = 0
-            for gone in sorted(set(state.items) - (feed.listed or {item.article_id for item in feed.items})):
-                try:
-                    self.remove(gone, [info.collection])
-                    pruned += 1
-                except errors.ArticleNotFound:  # removed by hand meanwhile
-                    pass
-            said += f", pruned {pruned}"
+            pruned, why = self._prune(state, feed, owner)
+            said += ", " + why
+            if not pruned:  # the items it did not list stay the feed's, for a poll that prunes to take out
+                seen |= {i: fp for i, fp in state.items.items() if i not in seen}
         error = None
         if report.failed:
             path, reason = report.failed[0]
@@ -320,6 +342,30 @@ class Assistant:
             # Not the feed's validators: the next poll must read it whole (no 304) to try the failed items again.
             kept = {"etag": None, "last_modified": None}
         return {"ok": True, "error": error, "report": said, "items": seen, **kept}
+
+    def _prune(self, state: FeedState, feed, owner: str) -> tuple[bool, str]:
+        """Take the items gone from ``feed`` out of its collection, unless another feed of that collection still
+        lists them: (whether it pruned, what it did). An empty feed, or a flawed one that lists fewer items than last time (cut short),
+        prunes nothing: one bad response must not empty a collection. (Many feeds have a flaw feedparser reads
+        past, an HTML entity or a bare "&": listing as many items as before, they prune.)"""
+        if feed.flaw is not None and len(feed.listed) < len(state.items):
+            return False, f"not pruned: the feed is malformed and lists fewer items than before ({feed.flaw})"
+        if not feed.listed:
+            return False, "not pruned: the feed lists no items"
+        feeds = self.feeds
+        if not feeds.table.renew(state.info.id, owner, self.settings.feed_lease_s):
+            return False, "not pruned: another replica took the feed over"
+        siblings = [s for s in feeds.table.states([feeds.manifest.collection_id(state.info.collection)])
+                    if s.info.id != state.info.id]
+        still_listed = {article_id for s in siblings for article_id in s.items}
+        pruned = 0
+        for gone in sorted(set(state.items) - feed.listed - still_listed):
+            try:
+                self.remove(gone, [state.info.collection])
+                pruned += 1
+            except errors.ArticleNotFound:  # removed by hand meanwhile
+                pass
+        return True, f"pruned {pruned}"
 
     def scoped(self, filters: Filters | None, allowed: Sequence[str] | None, *, field: str = "filters.collections"
                ) -> Filters:

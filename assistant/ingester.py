@@ -42,9 +42,12 @@ def article_files(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def links_of(articles: Sequence[ArticleInfo | Article]) -> list[Link]:
-    """The links the articles came from (files and uploads have none)."""
+    """The links the articles came from (files and uploads have none, nor has a feed's item without a page of its
+    own: its source is the feed's link and the item's id, FEED#ID, and only its feed can say it again)."""
     out = []
     for article in articles:
+        if "#" in article.source and not article.url:  # FEED#ID: a feed's item with no page of its own
+            continue
         try:
             out.append(parse_link(article.source, "source"))
         except errors.InvalidRequest:
@@ -133,12 +136,13 @@ class Ingester:
             self.retriever.refresh_keyword_index()
         return run.report
 
-    def fetch_links(self, links: Sequence[Link]) -> list[LoadedLink]:
+    def fetch_links(self, links: Sequence[Link], *, feeds: bool = True) -> list[LoadedLink]:
         """Fetch pages, several at a time and outside the index's write lock (a slow site holds up no other
         link and no writer), each within the fetch_deadline_s. Known pages are asked for conditionally. A link
-        that is an RSS or Atom feed comes back as its items (:meth:`feed_items`), or as its error."""
+        that is an RSS or Atom feed comes back as its items (:meth:`feed_items`), or as its error (``feeds``
+        False: as an error: a page that became a feed is not its items)."""
         out: list[LoadedLink] = []
-        for loaded in self._fetch(links, feeds=True):
+        for loaded in self._fetch(links, feeds=feeds):
             out += self.feed_items(loaded.feed) if loaded.feed is not None else [loaded]
         return out
 
@@ -235,7 +239,9 @@ class Ingester:
                 report.unchanged.append(article.id)
             return
         run.seen[article.id] = article.content_hash
-        if self.index.is_unchanged(article):
+        # A file says its own title and date (front matter): a new one alone is a change. A page's may come from
+        # elsewhere (a feed's item read by its page keeps the feed's), so a page is changed by its text only.
+        if self.index.is_unchanged(article, text_only=isinstance(item, LoadedLink)):
             if keep:  # the same text under new validators: keep them, so the next sync asks with them
                 try:
                     with self.index.disk_full_as_error():

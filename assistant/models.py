@@ -29,13 +29,17 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUF
 # Where articles go when no collection is named; every index has it (an index from before collections holds
 # all its articles in it), and it cannot be renamed or removed.
 DEFAULT_COLLECTION = "default"
-_COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: "$" takes a final newline
+
+
+def is_collection_name(name: object) -> bool:
+    return isinstance(name, str) and _COLLECTION_NAME.fullmatch(name) is not None
 
 
 def collection_name(name: object, field: str = "collection") -> str:
     """``name`` if it can name a collection (letters, digits, ``.``, ``_``, ``-``; 1-64, starting with a letter or
     digit), else InvalidRequest naming ``field``."""
-    if not isinstance(name, str) or not _COLLECTION_NAME.match(name):
+    if not is_collection_name(name):
         shown = repr(name)[:80]
         raise errors.InvalidRequest(field, f"{shown} is not a collection name: use 1 to 64 letters, digits, '.', '_' "
                                            "or '-', starting with a letter or digit")
@@ -129,7 +133,7 @@ class Filters(BaseModel):
     @classmethod
     def _collection_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
         for name in names:
-            if not _COLLECTION_NAME.match(name):
+            if not _COLLECTION_NAME.fullmatch(name):
                 raise ValueError(f"{name[:80]!r} is not a collection name")
         return tuple(dict.fromkeys(names))
 
@@ -310,14 +314,16 @@ class FeedInfo:
     items: int  # the feed's items as of the last poll that read it
 
 
-_EVERY = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
+# ASCII digits only: str.isdigit() and \d take "²" and "٣", which float() then refuses.
+_EVERY = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$", re.ASCII)
+_SECONDS = re.compile(r"(?=\.?[0-9])[0-9]*\.?[0-9]*", re.ASCII)
 
 
 def parse_every(text: object, field: str = "every") -> float:
     """``30m``, ``1h``, ``1h30m``, ``45s``, ``2d`` (or a number of seconds) as seconds; InvalidRequest otherwise."""
     raw = str(text).strip().lower() if isinstance(text, (str, int, float)) else ""
     match = _EVERY.match(raw) if raw else None
-    if raw.replace(".", "", 1).isdigit():
+    if _SECONDS.fullmatch(raw):
         seconds = float(raw)
     elif match and any(match.groups()):
         d, h, m, s = (float(g or 0) for g in match.groups())
@@ -420,4 +426,4 @@ def valid_host(host: str) -> bool:
         ascii_host = host.encode("idna").decode("ascii")
     except UnicodeError:
         return False
-    return bool(_HOST_NAME.match(ascii_host.lower()))
+    return bool(_HOST_NAME.fullmatch(ascii_host.lower()))

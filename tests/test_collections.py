@@ -250,6 +250,14 @@ def test_the_command_line_creates_lists_renames_and_removes_collections(tmp_path
     assert listed.returncode == 0 and "desk-a" in listed.stdout and "default" in listed.stdout
     in_a = cli(env, "list", "--collection", "desk-a", "--json")
     assert {tuple(a["collections"]) for a in __import__("json").loads(in_a.stdout)} == {("desk-a",)}
+    # An empty --collection (an unset "$DESK") is an error, never "every collection"; a bad one is one line.
+    some_id = __import__("json").loads(in_a.stdout)[0]["id"]
+    for args in (("remove", some_id, "--collection", ""), ("list", "--collection", ""),
+                 ("ask", "What does the bridge cost?", "--collection", "a/b")):
+        refused = cli(env, *args)
+        assert refused.returncode == 1 and "--collection: " in refused.stderr and "is not a collection name" in \
+            refused.stderr and "Traceback" not in refused.stderr, refused.stderr
+    assert cli(env, "list", "--json").stdout.count('"id"') == 2  # nothing was removed
     refused = cli(env, "collections", "remove", "desk-a")
     assert refused.returncode == 1 and "--force" in refused.stderr and "'Harbour council approves" in refused.stderr
     assert cli(env, "collections", "rename", "desk-a", "harbour").returncode == 0

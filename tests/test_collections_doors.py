@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 
 import anyio
@@ -217,6 +218,37 @@ def test_an_unscoped_admin_manages_collections_over_the_api(served):
         gone = admin.delete("/api/collections/scratch2?force=true").json()
         assert gone == {"removed": "scratch2", "articles_removed": [tram], "articles_kept": []}
         assert admin.delete("/api/collections/default?force=true").status_code == 409
+        # Names: 1-64 of [A-Za-z0-9._-], a final newline too ("$" alone takes one); case alone is no new name.
+        assert admin.post("/api/collections", json={"name": "news\n"}).status_code == 422
+        alike = admin.post("/api/collections", json={"name": "Desk-A"})
+        assert alike.status_code == 409 and "'desk-a' exists; names must differ by more than case" in alike.json()["error"]
+        renamed = admin.patch("/api/collections/desk-b", json={"name": "bad/name"})
+        assert renamed.status_code == 422 and renamed.json()["error"].startswith("name: ")  # the body's field
+        assert admin.patch("/api/collections/desk-b", json={"name": "desk-a"}).json()["error"].startswith("name: ")
+        # An empty collection in the form or the JSON body is refused as in the query, never read as "none".
+        for sent in ({"files": [("files", ("tram.txt", NEW.encode()))], "data": {"collection": ""}},
+                     {"json": {"urls": ["https://example.invalid/x"], "collection": ""}}):
+            empty = admin.post("/api/articles?wait=true", **sent)
+            assert empty.status_code == 422 and empty.json()["error"].startswith("collection: '' is not a collection")
+
+
+def test_an_upload_job_follows_its_collection_when_it_is_renamed(served):
+    with http(served, ADMIN) as admin:
+        assert admin.post("/api/collections", json={"name": "desk-c"}).status_code == 201
+        job = admin.post("/api/articles?collection=desk-c",
+                         files=[("files", ("pier.txt", NEW.replace("number 4", "number 6").encode()))]).json()
+        deadline = time.monotonic() + 120
+        while admin.get(f"/api/jobs/{job['id']}").json()["status"] not in ("done", "failed"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert admin.patch("/api/collections/desk-c", json={"name": "desk-a-archive"}).status_code == 200
+        assert admin.post("/api/collections", json={"name": "desk-c"}).status_code == 201  # a new one, the old name
+        assert admin.get(f"/api/jobs/{job['id']}").status_code == 200
+    with http(served, ADMIN_A) as api:  # desk-a: neither the renamed collection nor the new desk-c is its
+        assert api.get(f"/api/jobs/{job['id']}").status_code == 404
+    with http(served, ADMIN) as admin:
+        for name in ("desk-c", "desk-a-archive"):
+            assert admin.delete(f"/api/collections/{name}?force=true").status_code == 200
 
 
 # --- /v1 --------------------------------------------------------------------------------------------------
@@ -305,6 +337,32 @@ def test_the_chat_page_of_a_signed_in_scoped_admin_answers_from_its_collection(s
 
 
 @pytest.mark.browser
+def test_the_chat_page_reader_opens_only_what_the_browser_may_read_now(served):
+    """The reader reads the article when [n] is clicked: one moved out of the key's collections since is not shown."""
+    bridge = served.ids["City"]
+    with http(served, ADMIN) as admin:  # the bridge story in desk-b too, so it stays in the index when desk-a drops it
+        assert admin.post("/api/articles?collection=desk-b&wait=true",
+                          files=[("files", ("bridge.txt", BRIDGE.encode()))]).json()["unchanged"] == [bridge]
+    with client_of_its_own(served.url) as page:
+        page.get("/")  # the page's session cookie: whose answers are whose
+        assert page.post("/sign-in", data={"key": ADMIN_A}, follow_redirects=False).status_code == 303
+        event, (chat, *_) = gradio_call(page, "ask", ["How much did the Ostra bridge cost?", [], [], 0])
+        said = " ".join(part["text"] for part in chat[-1]["content"])
+        answer_id = re.search(r'href="#cite-([0-9a-f]{32})-1"', said).group(1)
+        _, (_, reader) = gradio_call(page, "open_citation", [f"{answer_id}-1"])
+        assert "55 million" in reader
+        try:
+            with http(served, ADMIN) as admin:
+                assert admin.delete(f"/api/articles/{bridge}?collection=desk-a").json()["left_collections"] == ["desk-a"]
+            _, (_, reader) = gradio_call(page, "open_citation", [f"{answer_id}-1"])
+            assert "no longer here" in reader and "55 million" not in reader and "Ostra" not in reader
+        finally:
+            with http(served, ADMIN) as admin:  # as it was: desk-a's only
+                assert admin.post("/api/articles?collection=desk-a&wait=true",
+                                  files=[("files", ("bridge.txt", BRIDGE.encode()))]).status_code == 200
+                assert admin.delete(f"/api/articles/{bridge}?collection=desk-b").status_code == 200
+
+
 def test_the_chat_page_picker_and_the_articles_panel_of_a_signed_in_admin(served, artifacts_dir):
     """In a real browser: a signed-in admin picks a collection and is answered from it only; a scoped admin is
     offered its own collection only; the Articles panel shows each feed with its error."""

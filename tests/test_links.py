@@ -225,3 +225,41 @@ def test_a_link_from_the_chat_page_needs_the_admin_sign_in(site, tmp_path):
         assert "sign in with the admin key" in call(site.url + "/story") and assistant.articles() == []
         assert browser.post("/sign-in", data={"key": ADMIN}).status_code in (200, 303)
         assert "Added 1" in call(site.url + "/story") and len(assistant.articles()) == 1
+
+
+class TricklingRobots(http.server.ThreadingHTTPServer):
+    """A site whose robots.txt comes a byte at a time (each within the wait, all of it far past any deadline)."""
+
+    def __init__(self):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                try:
+                    for _ in range(600):
+                        self.wfile.write(b"#")
+                        self.wfile.flush()
+                        time.sleep(0.1)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def test_a_robots_txt_that_trickles_in_meets_the_fetch_deadline():
+    site = TricklingRobots()
+    try:
+        started = time.monotonic()
+        with pytest.raises(errors.FetchError, match="2-second deadline"):
+            fetch(parse_link(site.url + "/story"), max_bytes=100_000, timeout_s=1, deadline_s=2,
+                  allow_hosts=frozenset({"127.0.0.1"}))
+        assert time.monotonic() - started < 6  # not the minute the robots.txt would take
+    finally:
+        site.shutdown()

@@ -200,8 +200,13 @@ class Index:
                 swept += len(stray)
         return swept
 
-    def is_unchanged(self, article: Article) -> bool:
-        return self.manifest.content_hash(article.id) == article.content_hash
+    def is_unchanged(self, article: Article, *, text_only: bool = False) -> bool:
+        """Its text, title, link and date as indexed (``text_only``: its text): a new title or date alone is a
+        change too (filters and citations read them, and the vectors carry the date)."""
+        described = self.manifest.described(article.id)
+        if text_only or described is None:
+            return described is not None and described[0] == article.content_hash
+        return described == (article.content_hash, article.title, article.url, article.published)
 
     def write(self, batch: list[tuple[Article, list[Chunk]]], on_embedded: Callable[[int], None] | None = None,
               meta: dict[str, str] | None = None, collection_id: int | None = None) -> int:

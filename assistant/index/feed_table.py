@@ -4,14 +4,18 @@ conditional request, the items it read, its error).
 
 Polls take turns by a lease: a replica takes a due feed with one UPDATE that succeeds only while nobody holds it
 (the lease expired or was never taken), on SQLite and PostgreSQL alike, so exactly one replica polls each feed
-at a time; it gives the lease back with the poll's outcome. A replica that dies mid-poll holds the feed until
-``feed_lease_s`` passes.
+at a time; it renews the lease while it polls (a poll may outlast one: slow pages, the write lock) and gives it
+back with the poll's outcome. A replica that dies mid-poll holds the feed until ``feed_lease_s`` passes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,6 +24,8 @@ from sqlalchemy import Boolean, Column, Float, Integer, Table, Text, and_, delet
 from .. import errors
 from ..models import FeedInfo
 from .manifest import Manifest, collections, tables
+
+log = logging.getLogger(__name__)
 
 feeds = Table(
     "feeds", tables,
@@ -94,6 +100,33 @@ class FeedTable:
         with self.manifest._write() as db:
             taken = db.execute(update(feeds).where(condition).values(lease_owner=owner, lease_expires=now + lease_s))
             return taken.rowcount == 1
+
+    def renew(self, feed_id: int, owner: str, lease_s: float) -> bool:
+        """Hold the feed ``lease_s`` longer; False when ``owner`` no longer holds it (it expired and was taken)."""
+        with self.manifest._write() as db:
+            renewed = db.execute(update(feeds).where(feeds.c.id == feed_id, feeds.c.lease_owner == owner)
+                                 .values(lease_expires=time.time() + lease_s))
+            return renewed.rowcount == 1
+
+    @contextmanager
+    def held(self, feed_id: int, owner: str, lease_s: float) -> Iterator[None]:
+        """Renew the lease every third of it while the block runs."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(lease_s / 3):
+                try:
+                    self.renew(feed_id, owner, lease_s)
+                except Exception:  # the database is away a moment: the next beat tries again
+                    log.warning("renewing the lease of feed %s failed", feed_id, exc_info=True)
+
+        beating = threading.Thread(target=beat, name=f"feed {feed_id} lease", daemon=True)
+        beating.start()
+        try:
+            yield
+        finally:
+            done.set()
+            beating.join()
 
     def finish(self, feed_id: int, owner: str, *, ok: bool, error: str | None, report: str | None,
                etag: str | None = None, last_modified: str | None = None, items: dict[str, str] | None = None) -> None:

@@ -136,6 +136,13 @@ class Manifest:
         with self._read() as db:
             return db.scalar(select(articles.c.content_hash).where(articles.c.id == article_id))
 
+    def described(self, article_id: str) -> tuple[str, str, str | None, str | None] | None:
+        """(content hash, title, url, published) of an indexed article, or None: what a re-ingest compares."""
+        with self._read() as db:
+            row = db.execute(select(articles.c.content_hash, articles.c.title, articles.c.url, articles.c.published)
+                             .where(articles.c.id == article_id)).first()
+        return None if row is None else tuple(row)
+
     def chunk_ids(self, article_id: str) -> list[str]:
         with self._read() as db:
             return list(db.scalars(select(chunks.c.id).where(chunks.c.article_id == article_id)))
@@ -262,16 +269,21 @@ class Manifest:
 
     def create_collection(self, name: str) -> int:
         with self._write() as db:
-            if db.scalar(select(collections.c.id).where(collections.c.name == name)) is not None:
-                raise errors.CollectionConflict(f"collection: {name!r} exists already")
+            taken = _named_alike(db, name)
+            if taken is not None:
+                raise errors.CollectionConflict(f"collection: {name!r} exists already" if taken == name else
+                                                f"collection: {taken!r} exists; names must differ by more than case")
             _scopes_changed(db)
             return db.execute(insert(collections).values(name=name, created_at=_now("seconds"))).inserted_primary_key[0]
 
-    def rename_collection(self, name: str, new_name: str) -> None:
+    def rename_collection(self, name: str, new_name: str, *, field: str = "new_name") -> None:
         with self._write() as db:
             collection_id = _collection_id(db, name)
-            if db.scalar(select(collections.c.id).where(collections.c.name == new_name)) is not None:
-                raise errors.CollectionConflict(f"new_name: a collection named {new_name!r} exists already")
+            taken = _named_alike(db, new_name, but=collection_id)
+            if taken is not None:
+                raise errors.CollectionConflict(
+                    f"{field}: a collection named {new_name!r} exists already" if taken == new_name else
+                    f"{field}: {taken!r} exists; names must differ by more than case")
             db.execute(update(collections).where(collections.c.id == collection_id).values(name=new_name))
             _scopes_changed(db)
 
@@ -387,6 +399,15 @@ class Manifest:
     def all_chunk_ids(self) -> set[str]:
         with self._read() as db:
             return set(db.scalars(select(chunks.c.id)))
+
+
+def _named_alike(db: Connection, name: str, but: int | None = None) -> str | None:
+    """The collection named ``name`` but for case, if any (``but``: other than that one): keys and /v1's model
+    ids match names exactly, so "Sport" beside "sport" would be a typo away from the wrong articles."""
+    query = select(collections.c.name).where(func.lower(collections.c.name) == name.lower())
+    if but is not None:
+        query = query.where(collections.c.id != but)
+    return db.scalar(query)
 
 
 def _collection_id(db: Connection, name: str) -> int:

@@ -42,6 +42,8 @@ class Feed:
     items: list[FeedItem]  # the newest ``max_items``: what is read
     # The article ids of every item the feed lists, read or not: an item leaves the feed only when it is not here.
     listed: frozenset[str] = frozenset()
+    # Why the feed is flawed (cut short, broken XML) though it yields items: what it lists is then not all it has.
+    flaw: str | None = None
 
 
 def parse_feed(body: bytes, url: str, max_items: int, content_type: str = "") -> Feed:
@@ -65,8 +67,11 @@ def parse_feed(body: bytes, url: str, max_items: int, content_type: str = "") ->
         served = f"served as {content_type}" if content_type else "served with no content type"
         broken = f"; as XML: {str(why)[:200]}" if "xml" in content_type and why is not None else ""
         raise errors.FetchError(url, f"is not an RSS or Atom feed ({served}{broken})")
+    # Flaws that lose nothing (a wrong charset or content type declared, a namespace left undeclared) are none.
+    benign = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType, feedparser.UndeclaredNamespace)
+    flaw = None if not parsed.get("bozo") or isinstance(why, benign) else (str(why)[:200] or "malformed")
     return Feed(url=url, title=str(parsed.feed.get("title") or url), items=items,
-                listed=frozenset(item.article_id for item in every if item is not None))
+                listed=frozenset(item.article_id for item in every if item is not None), flaw=flaw)
 
 
 def _item(entry, feed_url: str) -> FeedItem | None:
@@ -87,7 +92,7 @@ def _item(entry, feed_url: str) -> FeedItem | None:
     stamps = [str(entry.get("updated", "")), str(entry.get("published", ""))]
     said = "\x00".join([title, link or "", guid or "", published or "", full_text or "", entry.get("summary", ""),
                         *stamps])
-    return FeedItem(link=link, source=link or f"{feed_url}#{guid}", title=title, published=published,
+    return FeedItem(link=link, source=link or f"{feed_url.split('#', 1)[0]}#{guid}", title=title, published=published,
                     full_text=full_text, fingerprint=hashlib.sha256(said.encode()).hexdigest()[:32])
 
 

@@ -97,7 +97,7 @@ def fetch(
         for _ in range(MAX_REDIRECTS + 1):
             pinned = _pinned(url, current, allow_hosts)
             try:
-                if not _robots_allow(client, pinned, wait_s()):
+                if not _robots_allow(client, pinned, wait_s):
                     raise errors.FetchError(url, "robots.txt of the site does not allow fetching this page")
                 request = pinned.request(client, pinned.path, wait_s())
                 response = client.send(request, stream=True)
@@ -191,15 +191,26 @@ def _pinned(url: str, current: str, allow_hosts: frozenset[str]) -> _Pinned:
     return _Pinned(scheme, host, netloc, addresses[0], port, path)
 
 
-def _robots_allow(client: httpx.Client, pinned: _Pinned, timeout: float) -> bool:
+def _robots_allow(client: httpx.Client, pinned: _Pinned, wait_s: Callable[[], float]) -> bool:
+    """Streamed, like a page: a robots.txt that trickles in meets the fetch's deadline, one that is too large is
+    read no further than ``ROBOTS_MAX_BYTES`` (and then counts as none)."""
+    body = bytearray()
     try:
-        response = client.send(pinned.request(client, "/robots.txt", timeout))
+        response = client.send(pinned.request(client, "/robots.txt", wait_s()), stream=True)
+        try:
+            if response.status_code >= 400:
+                return True
+            for piece in response.iter_bytes():
+                body += piece
+                if len(body) > ROBOTS_MAX_BYTES:
+                    return True
+                wait_s()
+        finally:
+            response.close()
     except httpx.HTTPError:
         return True  # no robots.txt to be had: nothing forbids it
-    if response.status_code >= 400 or len(response.content) > ROBOTS_MAX_BYTES:
-        return True
     parser = RobotFileParser()
-    parser.parse(response.text.splitlines())
+    parser.parse(body.decode("utf-8", "replace").splitlines())
     return parser.can_fetch(USER_AGENT, f"{pinned.scheme}://{pinned.netloc}{pinned.path}")
 
 

@@ -59,6 +59,12 @@ class JobStore:
         with writes("the upload job's progress"), self.sessions.begin() as session:
             session.execute(update(JobRow).where(JobRow.id == job_id).values(heartbeat_at=now(), **fields))
 
+    def rename_collection(self, name: str, new_name: str | None) -> None:
+        """Jobs follow their collection's new name (None: it was removed, and only unscoped keys see them now), so
+        a key scoped to the old name neither keeps them nor sees them again in a new collection of that name."""
+        with writes("the upload jobs' collection"), self.sessions.begin() as session:
+            session.execute(update(JobRow).where(JobRow.collection == name).values(collection=new_name))
+
     def beat(self, done_by_job: dict[str, int]) -> None:
         """The running jobs' heartbeat, with how many files each has handled."""
         if done_by_job:

@@ -245,7 +245,7 @@ def rename_collection(name: str, body: CollectionIn, assistant: AssistantDep, re
     """Rename a collection to `name` (an admin key for every collection); keys and feeds naming the old name
     must be changed too."""
     unscoped_only(key_scope(request), "renaming a collection")
-    return assistant.rename_collection(name, body.name)
+    return assistant.rename_collection(name, body.name, field="name")
 
 
 @router.delete("/collections/{name}", tags=["collections"])
@@ -421,7 +421,8 @@ async def add_articles(
         parsed = [parse_link(url, f"urls[{i}]") for i, url in enumerate(links.urls)]  # links only, never paths
         if links.collection is not None and collection is not None and links.collection != collection:
             raise InvalidRequest("collection", "the query and the body name different collections")
-        into = await run_in_threadpool(ingest_collection, assistant, key_scope(request), links.collection or collection)
+        into = await run_in_threadpool(ingest_collection, assistant, key_scope(request),
+                                    collection if links.collection is None else links.collection)
         job = request.app.state.jobs.submit_links(parsed, collection=into)
         return await _answer_job(request, job, wait)
     try:
@@ -440,7 +441,8 @@ async def add_articles(
         raise InvalidRequest("collection", "must be a form field, not a file")
     if named is not None and collection is not None and named != collection:
         raise InvalidRequest("collection", "the query and the form name different collections")
-    into = await run_in_threadpool(ingest_collection, assistant, key_scope(request), named or collection)
+    into = await run_in_threadpool(ingest_collection, assistant, key_scope(request),
+                                    collection if named is None else named)
     stored = await run_in_threadpool(_store_uploads, files)
     if isinstance(stored, JSONResponse):
         return stored
@@ -487,8 +489,9 @@ def upload_job(job_id: str, request: Request) -> JobOut:
     named no collection is an unscoped key's (its articles may stay in any collection): unscoped keys see it."""
     job = request.app.state.jobs.get(job_id)
     scope = key_scope(request)
-    if scope is not None and (job.collection is None or job.collection not in scope):
-        raise JobNotFound(job_id)
+    if scope is not None and (job.collection is None or job.collection not in
+                              (collections_for(request.app.state.assistant, scope, None) or ())):
+        raise JobNotFound(job_id)  # of the scope's collections that exist now: never one renamed away
     return JobOut.of(job)
 
 

@@ -14,6 +14,7 @@ none); the article's own link, when it has one, is shown as a plain link.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
@@ -97,8 +98,15 @@ class ArticleLinks:
         where the browser supports one), else this server's article page at the quoted span."""
         if safe_link(citation.url):  # http(s) only, an older index's links too
             return citation.url.split("#", 1)[0] + "#:~:text=" + _text_fragment(citation.quote)
-        query = urlencode({"start": citation.start, "end": citation.end, "sig": self.signature(citation.article_id)})
+        query = urlencode({"start": citation.start, "end": citation.end, "q": quote_mark(citation.quote),
+                           "sig": self.signature(citation.article_id)})
         return f"{base.rstrip('/')}{PATH}{quote(citation.article_id, safe='')}?{query}#quote"
+
+
+def quote_mark(quoted: str) -> str:
+    """A short digest of the quoted words: the page marks start..end only while they are still those words (an
+    article replaced since keeps its id, and the same span would mark whatever is there now)."""
+    return hashlib.sha256(quoted.encode()).hexdigest()[:12]
 
 
 def _text_fragment(quote_text: str, words: int = 5) -> str:
@@ -122,7 +130,7 @@ def article_page_router(links: ArticleLinks) -> APIRouter:
 
     @router.get(PATH + "{article_id}")
     def article_page(article_id: str, request: Request, sig: str = "", start: int | None = None,
-                     end: int | None = None) -> HTMLResponse:
+                     end: int | None = None, q: str | None = None) -> HTMLResponse:
         assistant: Assistant = request.app.state.assistant
         try:
             if not links.valid(article_id, sig):
@@ -130,6 +138,8 @@ def article_page_router(links: ArticleLinks) -> APIRouter:
             article = assistant.article(article_id)
         except ArticleNotFound:  # a person clicked it: a page, the same whether the link or the article is gone
             return HTMLResponse(GONE, status_code=404, headers=PAGE_HEADERS)
+        if q is not None and start is not None and end is not None and quote_mark(article.text[start:end]) != q:
+            start = end = None  # the article changed since it was quoted: its text unmarked, as the page says
         return HTMLResponse(_page(article.title, article.text, article.url, start, end), headers=PAGE_HEADERS)
 
     return router

@@ -27,6 +27,7 @@ from .render import (
     reader_message_html,
     sources_html,
 )
+from .scope import collections_for
 from .session import PageAccess
 
 NO_ARTICLES = ("No articles are indexed yet, so there is nothing to answer from. Add some under Articles "
@@ -154,11 +155,14 @@ class ChatHandlers:
             citation = kept.citation(int(n))
             if citation is None:
                 return gr.update(), reader_message_html(f"That answer has no citation [{n}].")
-            article = self.assistant.article(citation.article_id)
+            # read now, within the collections this browser may read now: the answer may be older than a removal
+            readable = collections_for(self.assistant, self.access.scope(request.cookies), None)
+            article = self.assistant.article(citation.article_id, readable)
         except errors.AnswerNotFound as exc:
             return gr.update(), reader_message_html(str(exc))
-        except errors.ArticleNotFound:
-            return gr.update(), reader_message_html("That article has been removed from the index since.")
+        except (errors.ArticleNotFound, errors.CollectionNotFound, errors.OutOfScope):
+            return gr.update(), reader_message_html("That article is no longer here: it was removed, or moved out of "
+                                                    "the collections you may read.")
         return sources_html(kept.answer, reader=True, selected=citation.n), reader_html(article, citation)
 
     def rate(self, ids: list, history: list, like: gr.LikeData, request: gr.Request):

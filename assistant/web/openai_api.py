@@ -25,7 +25,6 @@ A stream sends only checked text (see :func:`.openai_replies.events`).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -39,7 +38,7 @@ from starlette.exceptions import HTTPException
 
 from ..core import Assistant
 from ..errors import AssistantError, BackendError, CollectionNotFound, InvalidRequest
-from ..models import Filters, Turn
+from ..models import Filters, Turn, is_collection_name
 from .api import BEARER, KEY_HEADER, is_reader, key_scope, reader_filters, scoped_collections
 from .article_page import base_url
 from .client_prompts import front_end_task, question_in, task_reply, transcript
@@ -375,12 +374,11 @@ def _model_filters(assistant: Assistant, request: Request, model: str, filters: 
 def _check_model(model: str) -> Failure | None:
     """A failure for a model id this server has not (its collection is checked when it is asked)."""
     base, slash, collection = model.partition("/")
-    if base not in MODELS or (slash and not _COLLECTION.match(collection)):
+    if base not in MODELS or (slash and not is_collection_name(collection)):
         return _no_such_model(model)
     return None
 
 
-_COLLECTION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def stream_error(exc: AssistantError | None) -> dict:
