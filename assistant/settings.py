@@ -28,6 +28,15 @@ from .registry import BACKENDS, EMBEDDERS, STORES
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def origin_of(text: str) -> str | None:
+    """``scheme://host[:port]`` in lower case, as browsers send it in the Origin header; None when ``text`` is no
+    http(s) origin (a path or a query is no origin; a final "/" is allowed)."""
+    parts = urlsplit(text.strip().rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 MAX_TOP_K = 50  # passages one question may retrieve (also ask's and search's k)
 
 
@@ -252,10 +261,8 @@ class Settings(BaseSettings):
     @field_validator("public_url")
     @classmethod
     def _an_origin(cls, value: str | None) -> str | None:
-        if value is not None:
-            parts = urlsplit(value.strip().rstrip("/"))
-            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
-                raise ValueError(f"{value!r} must be an origin like https://assistant.example.com (no path)")
+        if value is not None and origin_of(value) is None:
+            raise ValueError(f"{value!r} must be an origin like https://assistant.example.com (no path)")
         return value
 
     @field_validator("database_url")

@@ -32,13 +32,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError, InvalidRequest
 from ..models import collection_name
-from ..settings import Settings
+from ..settings import Settings, origin_of
 
 Role = Literal["admin", "widget"]
 
@@ -53,11 +52,11 @@ def _digest(secret: str) -> str:
 
 
 def normalize_origin(origin: str) -> str:
-    """``scheme://host[:port]`` in lower case, as browsers send it in the Origin header."""
-    parts = urlsplit(origin.strip().rstrip("/"))
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+    """``scheme://host[:port]`` in lower case, as browsers send it in the Origin header (ConfigError otherwise)."""
+    normalized = origin_of(origin)
+    if normalized is None:
         raise ConfigError(f"widget origin {origin!r} must look like https://www.example.com (no path)")
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    return normalized
 
 
 @dataclass(frozen=True)
