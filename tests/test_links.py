@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import http.server
+import ipaddress
 import threading
 import time
 
@@ -11,7 +13,8 @@ import pytest
 from servers import ServerThread
 
 from assistant import errors
-from assistant.ingest.fetch import fetch
+from assistant.ingest.feeds import MAX_ENTRIES, parse_feed
+from assistant.ingest.fetch import _public, fetch
 from assistant.models import parse_link
 from assistant.web.app import create_app
 
@@ -25,6 +28,9 @@ PAGE = """<!doctype html><html><head><title>Night ferry returns</title>
 <p>Tickets for the {version} crossing go on sale at the harbour office on Monday morning.</p>
 <p>The ferry carries up to 300 passengers and 40 cars on each crossing to the island.</p>
 </article><footer>Copyright Harbour News. Subscribe to our newsletter.</footer></body></html>"""
+
+
+BOMB = gzip.compress(b"<p>" + b" " * (50 * 1024 * 1024))
 
 
 class Site(http.server.ThreadingHTTPServer):
@@ -48,6 +54,17 @@ class Site(http.server.ThreadingHTTPServer):
                     "/huge": self._huge,
                     "/binary": lambda: self._send(200, "application/octet-stream", b"\x00\x01" * 100),
                     "/slow": self._slow,
+                    # 50 kB that inflate to 50 MiB: stopped at the cap, never inflated whole
+                    "/bomb": lambda: self._send(200, "text/html", BOMB, {"Content-Encoding": "gzip"}),
+                    "/brotli": lambda: self._send(200, "text/html", b"\x0b\x02\x80<p>hi</p>\x03",
+                                                  {"Content-Encoding": "br"}),
+                    "/gzipped": lambda: self._send(200, "text/html", gzip.compress(PAGE.format(version="zipped")
+                                                                                   .encode()),
+                                                   {"Content-Encoding": "gzip"}),
+                    "/to-userinfo": lambda: self._redirect(f"http://user:secret@{site.url[7:]}/story"),
+                    "/canonical": lambda: self._send(200, "text/html", PAGE.replace(
+                        "<title>", '<link rel="canonical" href="https://bank.example/login"><title>').format(
+                        version="canonical").encode()),
                 }.get(self.path, lambda: self._send(404, "text/plain", b"not found"))
                 route()
 
@@ -156,6 +173,9 @@ def test_private_addresses_are_refused_unless_allowed(site, make_assistant):
         ("/slow", "no answer within 1 s"),
         ("/private/memo", "robots.txt"),
         ("/missing", "HTTP 404"),
+        ("/bomb", "over the 5,242,880-byte limit"),
+        ("/brotli", "content encoding br, which is not read"),
+        ("/to-userinfo", "redirects to a link with a user name or password"),
     ],
 )
 def test_bad_links_are_one_line_failures_and_the_index_is_unchanged(site, allowed, path, message):
@@ -251,6 +271,35 @@ class TricklingRobots(http.server.ThreadingHTTPServer):
         self.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
         threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def test_a_compressed_page_is_read_and_its_link_is_where_it_came_from_unless_on_the_same_site(site, allowed):
+    assert allowed.ingest(links=[parse_link(site.url + "/gzipped")]).ok
+    assert site.requests[-1][1]["Accept-Encoding"] == "gzip, deflate"  # only what is inflated with a bound
+    assert "Tickets for the zipped crossing" in allowed.article(allowed.articles()[0].id).text
+    assert allowed.ingest(links=[parse_link(site.url + "/canonical")]).ok
+    spoofed = next(a for a in allowed.articles() if a.source.endswith("/canonical"))
+    assert spoofed.url == site.url + "/canonical"  # not https://bank.example/login, another site's
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(("address", "public"), [
+    ("64:ff9b::7f00:1", False), ("64:ff9b::a9fe:a9fe", False), ("2002:7f00:1::", False), ("::127.0.0.1", False),
+    ("::ffff:10.0.0.1", False), ("fec0::1", False), ("64:ff9b:1::a00:1", False), ("fe80::1", False),
+    ("64:ff9b::808:808", True), ("2002:808:808::", True), ("2606:4700::1111", True), ("8.8.8.8", True),
+])
+def test_an_ipv6_address_that_carries_an_ipv4_one_is_judged_by_it(address, public):
+    assert _public(ipaddress.ip_address(address)) is public
+
+
+@pytest.mark.fast
+def test_a_feed_listing_too_many_items_is_refused_before_it_is_parsed():
+    items = "".join(f"<item><title>T{i}</title><guid>g{i}</guid></item>" for i in range(MAX_ENTRIES + 1))
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+    started = time.monotonic()
+    with pytest.raises(errors.FetchError, match="lists about 5,001 items; a feed may list at most 5,000"):
+        parse_feed(body, "https://example.com/feed", 100, "application/rss+xml")
+    assert time.monotonic() - started < 1  # refused unparsed (parsing takes seconds)
 
 
 def test_a_robots_txt_that_trickles_in_meets_the_fetch_deadline():

@@ -9,7 +9,9 @@ A link whose host is a private, loopback or link-local address is refused unless
 setting names that host: a server that fetches links for its users must not become their way into the internal
 network. Each hop's host is resolved once, every address checked, and the connection made to the checked address
 (the Host header and TLS name stay the host's), so a name that answers differently the second time (DNS
-rebinding) cannot slip past the check. Conditional requests (ETag, Last-Modified) let ``sync`` skip pages that did
+rebinding) cannot slip past the check; an IPv6 address that carries an IPv4 one (mapped, 6to4, NAT64) is checked
+by the IPv4 address it reaches. A compressed body is inflated through a bounded window, so a few kilobytes that
+inflate to gigabytes stop at the size cap. Conditional requests (ETag, Last-Modified) let ``sync`` skip pages that did
 not change.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -79,7 +82,9 @@ def fetch(
     if not isinstance(link, Link):  # a bare string is never fetched: it may be anything a caller sent
         raise TypeError("fetch takes a Link (parse_link)")
     url = link.url
-    headers = {"User-Agent": USER_AGENT, "Accept": ", ".join([*SUFFIX_BY_TYPE, *FEED_TYPES])}
+    # Only the encodings inflated here with a bound (_Inflater): httpx's own brotli and zstd decoders are not.
+    headers = {"User-Agent": USER_AGENT, "Accept": ", ".join([*SUFFIX_BY_TYPE, *FEED_TYPES]),
+               "Accept-Encoding": "gzip, deflate"}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
@@ -133,14 +138,76 @@ def _read(url: str, current: str, response: httpx.Response, max_bytes: int, wait
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise errors.FetchError(url, f"{int(declared):,} bytes is over the {max_bytes:,}-byte limit")
-    body = bytearray()
-    for piece in response.iter_bytes():
-        body += piece
-        if len(body) > max_bytes:  # counted as it arrives: the length may be missing or false
-            raise errors.FetchError(url, f"is over the {max_bytes:,}-byte limit")
-        wait_s()  # a page that trickles in is cut off at the deadline
+    try:
+        body = _body(response, max_bytes, wait_s)
+    except _TooLarge:
+        raise errors.FetchError(url, f"is over the {max_bytes:,}-byte limit") from None
+    except _UnknownEncoding as exc:
+        raise errors.FetchError(url, f"is sent with content encoding {exc}, which is not read (gzip, deflate)") from None
+    except _BrokenBody as exc:
+        raise errors.FetchError(url, str(exc)) from None
     return Fetched(current, bytes(body), suffix, response.headers.get("etag"), response.headers.get("last-modified"),
                    content_type=content_type)
+
+
+READ_CODINGS = ("identity", "gzip", "x-gzip", "deflate")
+UNREAD_CODINGS = ("br", "zstd", "compress", "x-compress")  # httpx's brotli and zstd decoders have no output bound
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _UnknownEncoding(Exception):
+    pass
+
+
+class _BrokenBody(Exception):
+    pass
+
+
+class _Inflater:
+    """gzip or deflate, inflated at most ``room`` bytes at a time: zlib's ``max_length`` bounds what one piece
+    becomes, where a plain decoder would hand back a bomb's gigabytes at once."""
+
+    def __init__(self, encoding: str):
+        self.encoding = encoding
+        self.zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS)
+        self.started = False
+
+    def __call__(self, data: bytes, room: int) -> bytes:
+        try:
+            out = self.zlib.decompress(data, room + 1)
+        except zlib.error:
+            if self.encoding != "deflate" or self.started:
+                raise
+            # "deflate" is sent zlib-wrapped or raw, depending on the server: the first piece tells
+            self.zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self.zlib.decompress(data, room + 1)
+        self.started = True
+        return out
+
+
+def _body(response: httpx.Response, limit: int, wait_s: Callable[[], float]) -> bytes:
+    """The decoded body, never more than ``limit`` bytes of it held (_TooLarge past that, as it arrives: the
+    declared length may be missing or false), cut off at the fetch's deadline (``wait_s``)."""
+    named = [c.strip() for c in response.headers.get("content-encoding", "").lower().split(",")]
+    # A value that names no coding ("utf-8", "none": misconfigured servers send them) is none, as httpx takes it.
+    codings = [c for c in named if c in READ_CODINGS and c != "identity" or c in UNREAD_CODINGS]
+    if len(codings) > 1 or any(c in UNREAD_CODINGS for c in codings):
+        raise _UnknownEncoding(", ".join(codings)[:40])
+    encoding = codings[0] if codings else "identity"
+    inflate = _Inflater(encoding) if encoding != "identity" else None
+    body = bytearray()
+    try:
+        for piece in response.iter_raw():
+            body += inflate(piece, limit - len(body)) if inflate else piece
+            if len(body) > limit:
+                raise _TooLarge
+            wait_s()  # a body that trickles in is cut off at the deadline
+    except zlib.error as exc:
+        raise _BrokenBody(f"its {encoding} body is broken ({exc})") from None
+    return bytes(body)
 
 
 @dataclass(frozen=True)
@@ -167,6 +234,8 @@ def _pinned(url: str, current: str, allow_hosts: frozenset[str]) -> _Pinned:
     parts = urlsplit(current)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not valid_host(parts.hostname):
         raise errors.FetchError(url, f"{current} is not an http(s) link")
+    if parts.username is not None or parts.password is not None:  # as parse_link refuses them: never stored
+        raise errors.FetchError(url, "redirects to a link with a user name or password, which is not fetched")
     scheme, host = parts.scheme.lower(), parts.hostname.lower()
     try:
         port = parts.port or (443 if scheme == "https" else 80)
@@ -182,7 +251,7 @@ def _pinned(url: str, current: str, allow_hosts: frozenset[str]) -> _Pinned:
     if host not in allow_hosts:
         for address in addresses:
             ip = ipaddress.ip_address(address)
-            if not ip.is_global or ip.is_multicast:
+            if not _public(ip):
                 raise errors.FetchError(
                     url, f"{host} is a private or local address ({ip}); set fetch_allow_hosts (ASSISTANT_FETCH_ALLOW_HOSTS) to fetch from it"
                 )
@@ -191,24 +260,35 @@ def _pinned(url: str, current: str, allow_hosts: frozenset[str]) -> _Pinned:
     return _Pinned(scheme, host, netloc, addresses[0], port, path)
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052's well-known prefix: the last 32 bits are the IPv4 host
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """An address on the public internet. An IPv6 address that carries an IPv4 one reaches that one: the IPv4
+    address decides (``is_global`` calls ``64:ff9b::7f00:1``, the NAT64 form of 127.0.0.1, global)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        carried = ip.ipv4_mapped or ip.sixtofour or (
+            ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in NAT64 else None)
+        if carried is not None:
+            return _public(carried)
+        if ip.is_site_local:
+            return False
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved)
+
+
 def _robots_allow(client: httpx.Client, pinned: _Pinned, wait_s: Callable[[], float]) -> bool:
     """Streamed, like a page: a robots.txt that trickles in meets the fetch's deadline, one that is too large is
     read no further than ``ROBOTS_MAX_BYTES`` (and then counts as none)."""
-    body = bytearray()
     try:
         response = client.send(pinned.request(client, "/robots.txt", wait_s()), stream=True)
         try:
             if response.status_code >= 400:
                 return True
-            for piece in response.iter_bytes():
-                body += piece
-                if len(body) > ROBOTS_MAX_BYTES:
-                    return True
-                wait_s()
+            body = _body(response, ROBOTS_MAX_BYTES, wait_s)
         finally:
             response.close()
-    except httpx.HTTPError:
-        return True  # no robots.txt to be had: nothing forbids it
+    except (httpx.HTTPError, _TooLarge, _UnknownEncoding, _BrokenBody):
+        return True  # no robots.txt to be had (or one too large to read): nothing forbids it
     parser = RobotFileParser()
     parser.parse(body.decode("utf-8", "replace").splitlines())
     return parser.can_fetch(USER_AGENT, f"{pinned.scheme}://{pinned.netloc}{pinned.path}")
@@ -260,6 +340,18 @@ def load_link(link: Link, *, max_bytes: int, timeout_s: float, deadline_s: float
                 raise type(exc)(link.url, exc.reason) from None
     except errors.IngestError as exc:
         return LoadedLink(link, None, {}, exc)
-    if not article.url:
+    if not article.url or not _same_site(article.url, fetched.url):
         article = replace(article, url=fetched.url)
     return LoadedLink(link, article, fetched.validators)
+
+
+def _same_site(declared: str, fetched: str) -> bool:
+    """A page's own link (its canonical link) is kept only on the site it was fetched from (the same registrable
+    domain, by the public suffix list: amp.example.com may name www.example.com): anyone can write
+    ``<link rel=canonical href="https://bank.example/login">``, and the reader would follow it as the original."""
+    from tld import get_fld
+
+    def site(url: str) -> str | None:
+        return get_fld(url, fail_silently=True) or urlsplit(url).hostname  # an IP address or a bare host: itself
+
+    return site(declared) == site(fetched)
