@@ -99,9 +99,9 @@ class DiskFull(StoreError):
 class ArticleNotFound(AssistantError):
     status_code = 404
 
-    def __init__(self, article_id: str):
-        self.article_id = article_id
-        super().__init__(f"no article with id {article_id!r} in the index")
+    def __init__(self, article_id: str, field: str = "article_id"):
+        self.article_id, self.field = article_id, field
+        super().__init__(f"{field}: no article with id {article_id!r} in the index")
 
 
 class CollectionNotFound(AssistantError):
@@ -126,13 +126,15 @@ class JobNotFound(AssistantError):
     status_code = 404
 
     def __init__(self, job_id: str):
-        super().__init__(f"no upload job with id {job_id!r} (jobs are kept for the last 200 uploads)")
+        self.field = "job_id"
+        super().__init__(f"job_id: no upload job with id {job_id!r} (jobs are kept 7 days)")
 
 
 class ConversationNotFound(AssistantError):
     status_code = 404
 
     def __init__(self, conversation_id: str):
+        self.field = "conversation_id"
         super().__init__(f"conversation_id: no conversation with id {conversation_id!r} in this session")
 
 
@@ -140,6 +142,7 @@ class AnswerNotFound(AssistantError):
     status_code = 404
 
     def __init__(self, answer_id: str):
+        self.field = "answer_id"
         super().__init__(f"answer_id: no answer with id {answer_id!r} was given to you (or it has expired)")
 
 

@@ -215,8 +215,9 @@ class Settings(BaseSettings):
         "any host share one index. Default: manifest.sqlite3 and conversations.sqlite3 in index_dir.",
     )
     conversation_days: float = Field(
-        30.0, ge=0, description="Conversations unused this many days are deleted (0: kept until deleted). "
-        "Feedback is kept: it is what eval cases come from.",
+        30.0, ge=0, description="Conversations unused this many days are deleted, and so are answers given "
+        "outside a conversation (kept for feedback on them) this old (0: both kept until deleted). Feedback is "
+        "kept: it is what eval cases come from. Upload jobs are kept 7 days.",
     )
     feedback_max_comment_chars: int = Field(2000, ge=0, description="Longest comment on an answer's feedback.")
 

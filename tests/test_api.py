@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 
@@ -207,6 +208,23 @@ def test_malformed_json_is_422(client):
     assert response.status_code == 422 and "JSON decode error" in response.json()["error"]
 
 
+def test_a_body_that_trickles_in_is_cut_off_and_the_connection_freed(seeded_assistant, monkeypatch):
+    from assistant.web import guard
+
+    monkeypatch.setattr(guard, "body_deadline_s", lambda limit: 1.0)  # 30 s and more in earnest
+    with ServerThread(create_app(keyed(seeded_assistant, admin_keys=ADMIN))) as server:
+        for path, kind in (("/api/ask", "application/json"), ("/v1/chat/completions", "application/json"),
+                           ("/gradio_api/queue/join", "application/json")):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as slow:
+                slow.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nX-API-Key: {ADMIN}\r\n"
+                             f"Content-Type: {kind}\r\nContent-Length: 60000\r\n\r\n{{".encode())
+                started = time.monotonic()
+                answer = slow.recv(4096).decode()  # a byte now and then would keep it waiting: none comes
+                assert time.monotonic() - started < 8, path
+                assert answer.startswith("HTTP/1.1 408") and "did not arrive within 1 s" in answer, (path, answer)
+        assert httpx.get(server.url + "/health").status_code == 200
+
+
 # --- 429 ----------------------------------------------------------------------------------
 
 def test_each_key_has_a_rate_limit(seeded_assistant):
@@ -231,7 +249,7 @@ def test_upload_runs_as_a_job_with_progress(writable):
     done = writable.get(job["status_url"]).json()
     assert done["done"] == 1 and done["report"]["ok"] is True and len(done["report"]["added"]) == 1
     missing = writable.get("/api/jobs/no-such-job")
-    assert missing.status_code == 404 and "no upload job" in missing.json()["error"]
+    assert missing.status_code == 404 and missing.json()["error"].startswith("job_id: no upload job")
     writable.delete(f"/api/articles/{done['report']['added'][0]}")
 
 

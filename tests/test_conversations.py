@@ -140,7 +140,7 @@ def test_an_article_text_for_the_reader(server, seeded_assistant):
                                                                       "000_1083003a9cf2d7aa.txt")
         assert client.get(f"/api/articles/{citation['article_id']}", headers=admin()).json()["source"].startswith("/")
         missing = client.get("/api/articles/no-such-article", headers=widget())
-        assert missing.status_code == 404 and missing.json() == {"error": "no article with id 'no-such-article' in the index"}
+        assert missing.status_code == 404 and missing.json() == {"error": "article_id: no article with id 'no-such-article' in the index"}
         assert client.get(f"/api/articles/{citation['article_id']}").status_code == 401
         # Reading one article is all a widget key may do with articles.
         assert client.delete(f"/api/articles/{citation['article_id']}", headers=widget()).status_code == 403

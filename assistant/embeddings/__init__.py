@@ -21,6 +21,7 @@ ONNX files are exported from them once and cached (``onnx_export``).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from abc import ABC, abstractmethod
@@ -39,7 +40,8 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSION = 384
 # The model's own limit (sentence_bert_config.json); longer inputs are truncated.
 MAX_SEQ_TOKENS = 256
-# Sentence and question vectors reused across questions (~1.5 KB each).
+# Sentence and question vectors reused across questions (~1.8 KB each: the vector, and a 16-byte digest of its
+# text as the key, so that a 2,000-character question costs no more than a word): about 90 MB when full.
 CACHE_ENTRIES = 50_000
 # A batch's longest text may be this many times its shortest (+2 tokens): padding costs as much as tokens.
 BATCH_LENGTH_RATIO = 1.2
@@ -67,7 +69,7 @@ class Embedder(ABC):
         self.batch_size = batch_size
         # One encode at a time: each already uses every core, and torch modules are not thread-safe.
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     @abstractmethod
@@ -124,16 +126,17 @@ class Embedder(ABC):
 
     def encode_cached(self, texts: list[str]) -> np.ndarray:
         """Like encode, but remembers vectors: answering re-reads the same sentences many times."""
+        keys = {t: hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts}
         with self._cache_lock:
-            found = {t: self._cache[t] for t in texts if t in self._cache}
+            found = {t: self._cache[keys[t]] for t in keys if keys[t] in self._cache}
             for t in found:
-                self._cache.move_to_end(t)
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
+                self._cache.move_to_end(keys[t])
+        missing = [t for t in keys if t not in found]
         if missing:
             fresh = dict(zip(missing, self.encode(missing)))
             found.update(fresh)
             with self._cache_lock:
-                self._cache.update(fresh)
+                self._cache.update((keys[t], vector) for t, vector in fresh.items())
                 while len(self._cache) > CACHE_ENTRIES:
                     self._cache.popitem(last=False)
         return np.stack([found[t] for t in texts])

@@ -18,10 +18,12 @@ client's refused-key limit, and is logged with the key's fingerprint only.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import re
+import time
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from urllib.parse import unquote_plus
@@ -90,11 +92,47 @@ def redact_query(target: str) -> str:
     return f"{path}?{'&'.join(parts)}"
 
 
-class BodyTooLarge(HTTPException):
+class BodyRefused(HTTPException):
     """Raised while the body streams in; FastAPI passes HTTPExceptions through to the JSON error handler."""
 
+
+class BodyTooLarge(BodyRefused):
     def __init__(self, limit: int):
         super().__init__(413, f"request body is over the {limit:,}-byte limit")
+
+
+class BodyTooSlow(BodyRefused):
+    def __init__(self, seconds: float):
+        super().__init__(408, f"request body did not arrive within {seconds:.0f} s")
+
+
+def body_deadline_s(limit: int) -> float:
+    """How long a body of at most ``limit`` bytes may take to arrive: 30 s, and a second more per 100 kB. A
+    client that sends a byte now and then would otherwise hold its connection (and a file descriptor) for ever."""
+    return 30 + limit / 100_000
+
+
+def _receiving(receive: Receive, limit: int) -> Receive:
+    """``receive``, raising BodyTooSlow while the body is still arriving past its deadline. Once the body is in,
+    a wait is the app's (a stream listening for the client to leave) and has no deadline."""
+    deadline_s = body_deadline_s(limit)
+    ends: float | None = None
+    done = False
+
+    async def receive_in_time() -> Message:
+        nonlocal ends, done
+        if done:
+            return await receive()
+        if ends is None:
+            ends = time.monotonic() + deadline_s
+        try:
+            message = await asyncio.wait_for(receive(), max(ends - time.monotonic(), 0.001))
+        except TimeoutError:
+            raise BodyTooSlow(deadline_s) from None
+        done = message["type"] != "http.request" or not message.get("more_body", False)
+        return message
+
+    return receive_in_time
 
 
 def presented_key(headers: Headers) -> str | None:
@@ -280,8 +318,8 @@ class Guard:
         refused for every caller, whichever route (call, run, queue/join) carries it."""
         try:
             body = await _whole_body(receive, self.max_json)
-        except BodyTooLarge as exc:
-            await refusal(scope, 413, exc.detail)(scope, receive, send)
+        except BodyRefused as exc:
+            await refusal(scope, exc.status_code, exc.detail)(scope, receive, send)
             return
         if body is None:  # the client went away mid-body: nothing to answer
             return
@@ -299,8 +337,8 @@ class Guard:
             return
         try:
             await self.app(scope, _counting(receive, limit), send)
-        except BodyTooLarge as exc:  # raised mid-body where no JSON handler is below (the Gradio mount)
-            await refusal(scope, 413, exc.detail)(scope, receive, send)
+        except BodyRefused as exc:  # raised mid-body where no JSON handler is below (the Gradio mount)
+            await refusal(scope, exc.status_code, exc.detail)(scope, receive, send)
 
     async def _too_many(self, scope: Scope, receive: Receive, send: Send, wait: int, why: str) -> None:
         log.warning("%s; answered 429", why)
@@ -398,6 +436,7 @@ def _secret_in_query(scope: Scope) -> bool:
 async def _whole_body(receive: Receive, limit: int) -> bytes | None:
     """The request's body (None if the client disconnects first), or BodyTooLarge past ``limit`` bytes."""
     chunks, size, more = [], 0, True
+    receive = _receiving(receive, limit)
     while more:
         message = await receive()
         if message["type"] != "http.request":
@@ -443,8 +482,9 @@ def _names_a_linked_file(body: bytes) -> bool:
 
 
 def _counting(receive: Receive, limit: int) -> Receive:
-    """Count body bytes as they arrive: Content-Length may be absent (chunked) or wrong."""
+    """Count body bytes as they arrive: Content-Length may be absent (chunked) or wrong; and time them."""
     received = 0
+    receive = _receiving(receive, limit)
 
     async def receive_counted() -> Message:
         nonlocal received

@@ -46,10 +46,24 @@ def shared_storage(settings: Settings) -> Storage | None:
         raise ConfigError(f"redis_url: cannot use it: {type(exc).__name__}: {exc}") from None
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """limits' MemoryStorage empties a window whose events expired but keeps its key for ever: one per client
+    address ever seen (about 175 bytes each, for the life of the process). Its expiry pass, which runs after
+    every hit, drops the emptied keys too."""
+
+    def _MemoryStorage__expire_events(self) -> None:  # the base class's private pass, by its mangled name
+        super()._MemoryStorage__expire_events()  # type: ignore[misc]
+        for key in [key for key, events in list(self.events.items()) if not events]:
+            with self.locks[key]:
+                if not self.events.get(key):
+                    self.events.pop(key, None)
+            self.locks.pop(key, None)
+
+
 class RateLimits:
     def __init__(self, settings: Settings, storage: Storage | None = None):
         storage = storage or shared_storage(settings)
-        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._local = MovingWindowRateLimiter(SweptMemoryStorage())
         self._shared = MovingWindowRateLimiter(storage) if storage is not None else None
         self._fallback_logged = 0.0
         self._requests = RateLimitItemPerMinute(settings.api_rate_per_minute)
