@@ -29,7 +29,9 @@ app = typer.Typer(
 # Article text, titles, file names, feedback and errors are data: nothing printed is read as Rich markup unless a
 # print asks for it (markup=True) and escapes what it interpolates.
 console = Console(stderr=True, soft_wrap=True, markup=False)
-out = Console(soft_wrap=True, markup=False)
+# Piped (to a file, grep, a script), a table keeps whole cells on one line each: at a terminal's 80 columns it
+# would cut paths and wrap titles.
+out = Console(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 100_000)
 
 
 @contextmanager
@@ -55,6 +57,8 @@ def run(fn):
         return fn()
     except errors.AssistantError as exc:
         fail(str(exc))
+    except OSError as exc:  # a file that cannot be written or read at the end of the work (a full disk, say)
+        fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
 
 
 @app.command()
@@ -124,6 +128,7 @@ def ask(
     def go():
         with _assistant("ask") as assistant:
             filters = _filters(assistant, article, collection)
+            _say_if_empty(assistant)
             answer = assistant.ask(question, filters=filters, backend=backend, k=k)
         if as_json:
             print(json.dumps(answer.public(), ensure_ascii=False, indent=2))  # the API's shape
@@ -143,7 +148,16 @@ def _print_answer(answer) -> None:
         out.print(f"    “{c.quote}”", highlight=False, markup=False)
 
 
-CHAT_HELP = "Type a question; !new starts over; exit, quit or Ctrl-D leaves."
+def _say_if_empty(assistant) -> None:
+    """An empty index answers every question with a refusal: say why on stderr, for the user who ran the command
+    from another folder (the index is ./index unless ASSISTANT_INDEX_DIR says otherwise)."""
+    if not assistant.articles():
+        where = Path(assistant.settings.index_dir).resolve()
+        console.print(f"note: the index at {where} has no articles; add some with `assistant ingest`, or set "
+                      "ASSISTANT_INDEX_DIR to the index you meant", highlight=False)
+
+
+CHAT_HELP = "Type a question; !new starts over; Ctrl-C stops an answer; exit, quit or Ctrl-D leaves."
 
 
 @app.command()
@@ -161,7 +175,8 @@ def chat(
         with _assistant("chat") as assistant:
             filters = _filters(assistant, article, collection)
             assistant.backend(backend)  # an unknown backend fails now, not at every question
-            assistant.warm_up()
+            assistant.warm_up(follow_ups=True)  # a chat is follow-ups
+            _say_if_empty(assistant)
             articles = len([a for a in assistant.articles(filters.collections or None)
                             if not filters.article_ids or a.id in filters.article_ids])
             console.print(f"Chatting with {articles} article{'s' * (articles != 1)}. {CHAT_HELP}", highlight=False)
@@ -169,9 +184,12 @@ def chat(
             while True:
                 try:
                     question = input("> ").strip()
-                except (EOFError, KeyboardInterrupt):
+                except EOFError:
                     console.print()
                     return
+                except KeyboardInterrupt:  # as in a shell or Python's prompt: the line goes, the chat stays
+                    console.print("\n(exit, quit or Ctrl-D leaves)", highlight=False)
+                    continue
                 if question.lower() in ("exit", "quit"):
                     return
                 if question == "!new":
@@ -184,6 +202,9 @@ def chat(
                     answer = assistant.ask(question, history, filters, backend=backend)
                 except errors.AssistantError as exc:  # a bad question is said, and the conversation goes on
                     console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True)
+                    continue
+                except KeyboardInterrupt:  # the answer is dropped; the conversation so far is kept
+                    console.print("\n(stopped: that question is not part of the conversation)", highlight=False)
                     continue
                 _print_answer(answer)
                 out.print()
@@ -320,7 +341,7 @@ def _filters(assistant, article: list[str] | None, collection: list[str] | None)
     from .models import Filters, collection_name
 
     known = [a.id for a in assistant.articles()] if article else []
-    ids = tuple(_unique_id(given, known) for given in article or ())
+    ids = tuple(_unique_id(given, known, "--article") for given in article or ())
     names = tuple(collection_name(name, "--collection") for name in collection or ())
     return assistant.scoped(Filters(article_ids=ids, collections=names), None, field="--collection")
 
@@ -333,15 +354,15 @@ def _named(collection: str | None) -> list[str] | None:
     return None if collection is None else [collection_name(collection, "--collection")]
 
 
-def _unique_id(given: str, known: list[str]) -> str:
+def _unique_id(given: str, known: list[str], field: str = "article_id") -> str:
     if given in known:
         return given
     matches = [k for k in known if k.startswith(given)] if given else []
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise errors.ArticleNotFound(given)
-    raise errors.InvalidRequest("article_id", f"{given!r} is the start of {len(matches)} ids ({', '.join(matches[:5])}); "
+        raise errors.ArticleNotFound(given, field)
+    raise errors.InvalidRequest(field, f"{given!r} is the start of {len(matches)} ids ({', '.join(matches[:5])}); "
                                 "give more of it")
 
 
@@ -372,7 +393,10 @@ def feeds_add(
     from .models import format_every, parse_every
 
     def go():
-        feed = _feeds().add(url, collection, parse_every(every, "--every"), prune=prune)
+        try:
+            feed = _feeds().add(url, collection, parse_every(every, "--every"), prune=prune)
+        except errors.CollectionNotFound as exc:  # named as the command line's option, as `ask -c` names it
+            raise errors.CollectionNotFound(exc.name, "--collection") from None
         console.print(f"feed {feed.id}: {feed.url} into {feed.collection}, every {format_every(feed.every_s)}"
                       f"{', pruned' if feed.prune else ''}; a running server polls it at its next look "
                       "(`assistant feeds poll` polls now)", highlight=False)

@@ -22,7 +22,13 @@ from .index.feed_table import FeedState, FeedTable
 from .index.ownership import claim, describe
 from .index.vectors import VectorStore
 from .ingest.fetch import LoadedLink
-from .ingester import Ingester, ProgressCallback, article_files, links_of  # noqa: F401 - article_files: eval's
+from .ingester import (
+    Ingester,
+    ProgressCallback,
+    article_files,  # noqa: F401 - eval's
+    is_pageless_feed_item,
+    links_of,
+)
 from .models import (
     DEFAULT_COLLECTION,
     Answer,
@@ -175,7 +181,7 @@ class Assistant:
         if not Path(article.source).is_file():
             if article.source.startswith("upload:"):
                 said = "was uploaded, and uploads are not kept; upload the file again to replace it"
-            elif "#" in article.source and not article.url:
+            elif is_pageless_feed_item(article):
                 said = "is an item of a feed with no page of its own; ingest the feed again to read it again"
             else:  # a file's id is its path: the file where it is now is another article
                 said = (f"is no longer at {article.source} (moved or deleted); remove it, and ingest the file where "
@@ -486,11 +492,16 @@ class Assistant:
         """What an answer says when the articles do not hold it (prompts/refusal.txt)."""
         return self.prompts.refusal
 
-    def warm_up(self) -> None:
-        """Load the models and the keyword index now rather than on the first question."""
+    def warm_up(self, follow_ups: bool = False) -> None:
+        """Load the models and the keyword index now rather than on the first question; ``follow_ups``: spaCy
+        too, which reads follow-ups (about 2 s and 116 MiB, so a server loads it at its first follow-up)."""
+        from .question.parse import nlp
+
         self.embedder.load()
         self.retriever.keyword_index()
         self.backend().warm_up()
+        if follow_ups:
+            nlp()
 
     def save_keyword_index(self) -> None:
         """Build and save the keyword index for the index as it is now, so the next process to open it loads it

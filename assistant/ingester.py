@@ -41,12 +41,17 @@ def article_files(paths: Sequence[str | Path]) -> list[Path]:
     return list(iter_files(list(paths)))
 
 
+def is_pageless_feed_item(article: ArticleInfo | Article) -> bool:
+    """A feed's item with no page of its own: its source is the feed's link and the item's id, FEED#ID, and only
+    its feed can say it again."""
+    return "#" in article.source and not article.url
+
+
 def links_of(articles: Sequence[ArticleInfo | Article]) -> list[Link]:
-    """The links the articles came from (files and uploads have none, nor has a feed's item without a page of its
-    own: its source is the feed's link and the item's id, FEED#ID, and only its feed can say it again)."""
+    """The links the articles came from (files and uploads have none, nor has a feed's item without a page)."""
     out = []
     for article in articles:
-        if "#" in article.source and not article.url:  # FEED#ID: a feed's item with no page of its own
+        if is_pageless_feed_item(article):
             continue
         try:
             out.append(parse_link(article.source, "source"))

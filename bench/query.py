@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     print(f"\nQuery latency (default settings, {args.questions} questions each), {machine}\n")
     print("| chunks | retrieval p50 / p95 ms | full answer p50 / p95 ms | its reader p50 / p95 ms (sentences read) "
-          "| the reader reading every candidate: full answer | RSS MB (peak) "
+          "| the reader reading every candidate: full answer | RSS MiB (peak) "
           "| cold start to first answer s: restart (first open after ingest) |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:

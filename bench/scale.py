@@ -187,7 +187,7 @@ def print_sizes(rows: list[dict], builds: list[dict], questions: int) -> None:
     print(f"\nLatency and memory vs index size (default settings; {questions} answers and {questions} retrievals "
           "per row, distinct xquad-dev questions, a fresh process each)\n")
     print("| chunks | store | retrieval p50 / p95 ms | full answer p50 / p95 ms | retrieval's parts p50 ms: embed, "
-          "vector store, BM25, manifest | app RSS MB (peak) | Chroma server RSS MB | Chroma server CPU ms per retrieval "
+          "vector store, BM25, manifest | app RSS MiB (peak) | Chroma server RSS MiB | Chroma server CPU ms per retrieval "
           "| cold start s (first open) | load avg |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -228,7 +228,7 @@ def print_replicas(result: dict) -> None:
     names = [n for n in names if any(n in r["cpu_ms_per_answer"] or n == "replicas" for r in runs)]
     if runs:
         print("| replicas | via (run) | clients | answers/s | p50 / p95 ms | errors | machine busy % | CPU ms per answer: "
-              + ", ".join(names) + " | replica RSS MB |")
+              + ", ".join(names) + " | replica RSS MiB |")
         print("|---|---|---|---|---|---|---|---|---|")
         for r in runs:
             per = {name: None for name in names} | {"replicas": 0.0}

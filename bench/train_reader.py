@@ -694,7 +694,7 @@ def main() -> None:
         earlier = json.loads(manifest_of(args.init_from).read_text())
         manifest["started_from"] = {k: earlier.get(k) for k in ("command", "commit", "steps", "lr", "negatives")}
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
-    print(f"wrote {adapter} ({adapter.stat().st_size / 2**20:.1f} MB) and manifest.json", flush=True)
+    print(f"wrote {adapter} ({adapter.stat().st_size / 2**20:.1f} MiB) and manifest.json", flush=True)
     if args.ship:
         ship(adapter, manifest, args.full)
 

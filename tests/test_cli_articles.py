@@ -71,3 +71,17 @@ def test_titles_file_names_and_reasons_print_as_text_never_as_terminal_markup(tm
     assert title in listed.stdout and "\x1b]8;" not in listed.stdout  # the words as written; no OSC 8 hyperlink
     asked = run(env, "ask", "When did the harbour bridge reopen?")
     assert asked.returncode == 0 and "Monday" in asked.stdout and title in asked.stdout  # the citation's title line
+
+
+def test_piped_tables_keep_whole_cells_and_an_empty_index_is_said_to_be_empty(tmp_path):
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index")}
+    title = "The harbour bridge reopened on Monday after two years of repairs to its northern span"
+    article = tmp_path / "a-folder-with-a-long-name" / "harbour-bridge-reopens-after-two-years.txt"
+    article.parent.mkdir()
+    article.write_text(f"{title}\n\nThe harbour bridge reopened on Monday after two years.\n")
+    assert run(env, "ingest", str(article)).returncode == 0
+    rows = [line for line in run(env, "list").stdout.splitlines() if title in line]
+    assert len(rows) == 1 and str(article) in rows[0]  # one line each, nothing cut to fit 80 columns
+    empty = run({**env, "ASSISTANT_INDEX_DIR": str(tmp_path / "elsewhere")}, "ask", "When did the bridge reopen?")
+    assert empty.returncode == 0 and "The articles don't say" in empty.stdout
+    assert f"the index at {tmp_path / 'elsewhere'} has no articles" in empty.stderr

@@ -51,3 +51,14 @@ def test_missing_or_empty_corpus(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(errors.InvalidRequest, match="holds no .txt, .md, .html or .pdf files"):
         open_eval_index(tmp_path / "empty", Settings(), tmp_path / "cache")
+
+
+def test_a_corpus_of_which_nothing_can_be_ingested_says_why(tmp_path):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "a.pdf").write_bytes(b"not a PDF at all")
+    (tmp_path / "bad" / "b.txt").write_bytes(b"   \n\n")
+    with pytest.raises(errors.InvalidRequest) as raised:
+        open_eval_index(tmp_path / "bad", Settings(), tmp_path / "cache")
+    said = str(raised.value)
+    assert said.startswith(f"--corpus: no article in {tmp_path / 'bad'} could be ingested: ")
+    assert "a.pdf: not a readable PDF" in said and "b.txt: " in said

@@ -30,6 +30,19 @@ def test_jsonl_in_the_shared_format(tmp_path):
     ]
 
 
+def test_a_csv_cell_keeps_its_line_breaks(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'question,answer\r\n"What does JIG\r\nstand for?","Joint\nImplementation Group"\r\nWho?,Kerry\r\n')
+    assert [(q.id, q.question, q.answers) for q in load_questions(path)] == [
+        ("line-2", "What does JIG\nstand for?", ("Joint\nImplementation Group",)), ("line-5", "Who?", ("Kerry",))]
+
+
+def test_a_csv_row_may_leave_out_the_optional_cells_after_question_and_answer(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text("id,question,answer,article\n1,Who?,Kerry\n2,Where?,Geneva,x.md\n")
+    assert [(q.id, q.article) for q in load_questions(path)] == [("1", None), ("2", "x.md")]
+
+
 def test_csv_with_empty_answer_meaning_refuse(tmp_path):
     path = tmp_path / "q.csv"
     path.write_text('\ufeffquestion,answer\nWho flies?,Kerry\n"Capital of France, please?",\n')
@@ -47,11 +60,19 @@ def test_csv_with_empty_answer_meaning_refuse(tmp_path):
         ("q.jsonl", '{"answers": ["a"]}\n', 'q.jsonl, line 1: "question" must be a non-empty string'),
         ("q.jsonl", '{"question": "q", "answers": "a"}\n', 'q.jsonl, line 1: "answers" must be a list of strings'),
         ("q.jsonl", '{"question": "q", "answers": [], "answerable": true}\n', "q.jsonl, line 1: an answerable question"),
-        ("q.jsonl", '{"id": 1, "question": "q"}\n{"id": 1, "question": "r"}\n', "q.jsonl, line 2: duplicate id '1'"),
+        ("q.jsonl", '{"id": "1", "question": "q"}\n{"id": 1, "question": "r"}\n',  # a number is its digits
+         "q.jsonl, line 2: duplicate id '1', the id of line 1 too"),
+        ("q.jsonl", '{"question": "q"}\n{"id": "line-1", "question": "r"}\n',
+         "q.jsonl, line 2: duplicate id 'line-1', the id of line 1 too (a line without an id is named line-N)"),
+        ("q.jsonl", '{"id": true, "question": "q"}\n', 'q.jsonl, line 1: "id" must be a string or a whole number'),
         ("q.jsonl", "\n", "q.jsonl: holds no questions"),
         ("q.csv", "question,gold\nWho?,Kerry\n", "q.csv, line 1: missing column(s) answer"),
         ("q.csv", "question,answer\nWho?,Kerry\n,Moscow\n", "q.csv, line 3: empty question"),
         ("q.csv", "id,question,answer\na,Who?,Kerry\na,Where?,Moscow\n", "q.csv, line 3: duplicate id 'a'"),
+        # an unquoted comma splits the question; a row short of a cell is not "should refuse"
+        ("q.csv", "question,answer\nWho is, Kerry?,Moscow\n", "q.csv, line 2: 3 cell(s), and the header names 2"),
+        ("q.csv", 'question,answer\n"Who\nflies?",Kerry\nWhere?\n', "q.csv, line 4: 1 cell(s), and the header names 2"),
+        ("q.csv", "question,answer,answer\nWho?,Kerry,Lavrov\n", "q.csv, line 1: the header names 'answer' more than once"),
         ("q.txt", "Who?\n", "q.txt: unsupported questions file type .txt"),
     ],
 )

@@ -81,9 +81,11 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def test_writes_results_one_line_per_question(first_run):
-    _, out = first_run
+    result, out = first_run
     results = read_jsonl(out / "results.jsonl")
     assert [r["id"] for r in results] == [q["id"] for q in QUESTIONS]
+    n = len(QUESTIONS)  # off a terminal (a CI log) no bar is drawn: progress is a line at every tenth
+    assert f"eval: {n}/{n} · str_em " in result.stderr and "ingest corpus: " in result.stderr
     for r in results:
         assert {"question", "gold", "answer", "refused", "citations", "retrieved", "outcome", "latency_ms",
                 "top_passage_score"} <= set(r)
@@ -147,6 +149,19 @@ def test_second_run_reuses_the_index_and_compares(first_run, workspace):
     rows = {line.split()[1]: line for line in result.stdout.splitlines() if line.startswith("│")}
     assert "+0.000" in rows["str_em"] and "+0.000" in rows["mrr"]
     assert "+0" in rows["n_questions"]
+    assert "setting changed" not in result.stdout and summary["settings_changed"] == {}
+
+
+def test_compare_says_when_the_runs_asked_other_questions(first_run, workspace):
+    fewer = workspace / "fewer.jsonl"
+    fewer.write_text((workspace / "questions.jsonl").read_text().splitlines()[0] + "\n")
+    result = run_eval(workspace, str(fewer), "--corpus", str(workspace / "corpus"), "--out",
+                      str(workspace / "fewer"), "--compare", str(workspace / "first/summary.json"))
+    assert result.exit_code == 0, result.output
+    changed = json.loads((workspace / "fewer/summary.json").read_text())["settings_changed"]
+    assert set(changed) == {"questions_sha256", "n_questions_planned"} and changed["n_questions_planned"] == {
+        "before": len(QUESTIONS), "after": 1}
+    assert "setting changed: questions_sha256: " in result.stdout
 
 
 def test_gates_exit_1_naming_each_metric_out_of_bounds(first_run, workspace):
@@ -207,7 +222,7 @@ def test_ctrl_c_keeps_what_ran(first_run, workspace, monkeypatch):
 def test_ctrl_c_while_the_models_load_leaves_files_that_agree(first_run, workspace, monkeypatch):
     """Interrupted before the first question: an empty results file with a summary and report that say so (not
     the last run's summary beside an emptied results file)."""
-    def interrupted(self):
+    def interrupted(self, follow_ups=False):
         raise KeyboardInterrupt
 
     out = workspace / "interrupted-early"
@@ -234,6 +249,8 @@ def test_output_paths_that_cannot_be_written_fail_before_the_ingest(workspace):
         (["--compare", str(workspace)], f"error: --compare: {workspace} is a folder: name its summary.json"),
         (["--compare", str(not_a_summary)], f"error: --compare: {not_a_summary} is not a summary.json ('settings'"),
         (["--fail-under", "str_em=nan"], "error: --fail-under: 'nan' is not a number"),
+        (["--out", "/proc/eval-out"], "error: --out: /proc/eval-out cannot be written"),  # tried, not guessed
+        (["--ragas", "/proc/ragas.jsonl"], "error: --ragas: /proc/ragas.jsonl cannot be written"),
     ]:
         args = [str(workspace / "questions.jsonl"), "--corpus", str(corpus)]
         result = run_eval(workspace, *args, *(["--out", str(workspace / "unwritten")] if "--out" not in extra else []),

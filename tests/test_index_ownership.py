@@ -96,6 +96,8 @@ def test_cli_ingest_while_serving_is_refused(tmp_path):
         assert _articles(server.url) == before
         ask = _cli("ask", "What does JIG stand for?", env=env)
         assert ask.returncode != 0 and "in use by `assistant serve`" in ask.stderr
+        mcp = _cli("mcp", env=env)  # the same tools are at the server's /mcp/
+        assert mcp.returncode != 0 and f"point the MCP client at {server.url.rstrip('/')}/mcp/" in mcp.stderr
     # once the server is gone, the same command works and the index holds both articles
     assert _cli("ingest", str(extra), env=env).returncode == 0
     listed = _cli("list", "--json", env=env)

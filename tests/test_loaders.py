@@ -79,6 +79,26 @@ def test_pdf_text_layer(tmp_path):
 
 
 @pytest.mark.fast
+@pytest.mark.parametrize("metadata_title, title", [
+    ("Microsoft Word - keeper.docx", "The lighthouse keeper's log"),  # a printer's title: the first line instead
+    ("Untitled", "The lighthouse keeper's log"),
+    ("Document1", "The lighthouse keeper's log"),
+    ("Ships seen from the Fastnet light", "Ships seen from the Fastnet light"),  # the author's own title stays
+])
+def test_pdf_title_written_by_a_printer_is_not_the_title(tmp_path, metadata_title, title):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_title(metadata_title)
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.multi_cell(0, 10, "The lighthouse keeper's log\n\nThe keeper counted 42 ships on Tuesday.")
+    path = tmp_path / "keeper.pdf"
+    pdf.output(str(path))
+    assert load_article(path, max_bytes=LIMIT).title == title
+
+
+@pytest.mark.fast
 @pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-16"])
 def test_legacy_encodings_are_read_correctly(tmp_path, encoding):
     text = "Café owners in Zürich met José on the “quay” — naïvely, façade by façade."

@@ -178,6 +178,15 @@ def test_stdio_read_tools(stdio_index, tmp_path):
             assert empty.is_error and "question: is empty" in text_of(empty)
             too_many = await client.call_tool("search", {"query": "JIG", "k": 500})
             assert too_many.is_error and "Traceback" not in text_of(too_many)
+            # arguments of the wrong type or missing: one line naming the argument, not pydantic's dump
+            for tool, arguments, said in (("ask", {}, "question: field required"),
+                                          ("ask", {"question": 5}, "question: input should be a valid string"),
+                                          ("search", {"query": "JIG", "k": "two"}, "k: input should be a valid integer"),
+                                          ("ask", {"question": "Who?", "article_ids": "x"}, "article_ids: input should "
+                                           "be a valid list")):
+                wrong_type = await client.call_tool(tool, arguments)
+                assert wrong_type.is_error and text_of(wrong_type).startswith(said), text_of(wrong_type)
+                assert "\n" not in text_of(wrong_type) and "pydantic" not in text_of(wrong_type)
             for tool, arguments in (("search", {"query": "JIG"}), ("ask", {"question": "What does JIG stand for?"})):
                 for name in ("bad name!", ""):  # "" is no collection, as on /api/ask, never "every collection"
                     misnamed = await client.call_tool(tool, {**arguments, "collection": name})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +29,7 @@ from .outputs import (
     compare_record,
     format_metric,
     load_summary,
+    questions_digest,
     run_info,
     settings_used,
     write_json,
@@ -38,7 +40,7 @@ from .questions import load_questions
 from .records import EvalQuestion, QuestionResult
 from .report import write_report
 from .runner import RunResults, ask_all
-from .scopes import check_scopes, files_by_name, ids_by_file_name
+from .scopes import check_articles, check_scopes, files_by_name, ids_by_file_name
 from .summary_metrics import SUMMARY_METRICS, SUMMARY_PREFIX, summarise_overviews
 
 console = Console(stderr=True)
@@ -94,10 +96,13 @@ def register(app: typer.Typer, run: Callable) -> None:
             # Everything that can be wrong with the arguments fails before the (slow) ingest and run.
             gates = parse_gates(fail_under or [], fail_over or [])
             previous = load_summary(compare_to) if compare_to else None
+            digest = questions_digest(questions) if questions.is_file() else ""
             planned = load_questions(questions)[:limit]
             _check_outputs(out_dir, corpus, ragas)
             if corpus.is_dir():  # a scope naming no corpus file fails before the ingest, too
-                check_scopes(questions, planned, files_by_name(article_files([corpus])))
+                corpus_files = files_by_name(article_files([corpus]))
+                check_scopes(questions, planned, corpus_files)
+                check_articles(questions, planned, corpus_files)
                 if collection is not None and collection not in folder_collections(corpus):
                     raise InvalidRequest("--collection", f"{corpus} has no folder {collection!r} (each top-level "
                                                          "folder of the corpus is a collection)")
@@ -111,7 +116,7 @@ def register(app: typer.Typer, run: Callable) -> None:
                 **summarise(run_results.results, index.ingest_s),
                 **run_counts(run_results.results),
                 "settings": settings_used(index.assistant.settings),
-                **run_info(questions, corpus, run_results.interrupted, index.cached, len(planned)),
+                **run_info(questions, digest, corpus, run_results.interrupted, index.cached, len(planned)),
                 **({"collection": collection} if collection is not None else {}),
             }
             overviews = summarise_overviews(run_results.results)
@@ -155,6 +160,37 @@ def _check_outputs(out_dir: Path, corpus: Path, ragas: Path | None) -> None:
         if corpus.is_dir() and path.resolve().is_relative_to(corpus.resolve()):
             raise InvalidRequest(option, f"{path} is inside --corpus {corpus}: the next run would read what it "
                                          "writes as articles")
+        _try_writing(option, path, folder)
+
+
+def _try_writing(option: str, path: Path, folder: bool) -> None:
+    """Tried, not guessed from permissions (root passes every check; /proc refuses anyway), since the run writes
+    only after its slow part; what the try made is taken away again, so a refused run leaves nothing."""
+    folder_of = path if folder else path.parent
+    missing = []
+    while not folder_of.exists() and folder_of != folder_of.parent:
+        missing.append(folder_of)
+        folder_of = folder_of.parent
+    made: list[Path] = []
+    try:
+        for new in reversed(missing):
+            new.mkdir()
+            made.append(new)
+        tempfile.TemporaryFile(dir=path if folder else path.parent).close()
+        if not folder and path.exists():
+            path.open("ab").close()
+    except OSError as exc:
+        raise InvalidRequest(option, f"{path} cannot be written ({exc.strerror or exc})") from None
+    finally:
+        for new in reversed(made):
+            new.rmdir()
+
+
+def _log_progress(what: str, done: int, total: int, said: str = "") -> None:
+    """Off a terminal (a CI log, a file) Rich draws no bar: a line at every tenth of the way instead."""
+    step = max(1, total // 10)
+    if not console.is_terminal and total and (done % step == 0 or done == total) and done:
+        console.print(escape(f"{what}: {done}/{total}" + (f" · {said}" if said else "")), highlight=False)
 
 
 def _open_index(corpus: Path, settings: Settings, cache_root: Path, by_folder: bool = False) -> EvalIndex:
@@ -170,6 +206,7 @@ def _open_index(corpus: Path, settings: Settings, cache_root: Path, by_folder: b
             progress.start()
             task = progress.add_task("", total=total)
         progress.update(task, completed=done, total=total)
+        _log_progress("ingest corpus", done, total)
 
     try:
         index = open_eval_index(corpus, settings, cache_root, on_progress=on_progress, by_folder=by_folder)
@@ -193,14 +230,18 @@ def _ask(index: EvalIndex, questions: list[EvalQuestion], results_path: Path, ar
         TimeRemainingColumn(), TextColumn("{task.description}"), console=console, transient=True,
     ) as progress:
         task = progress.add_task("", total=len(questions))
+        done = 0
 
         def on_result(result: QuestionResult) -> None:
+            nonlocal done
             write_result_line(stream, result)
             for name, values in so_far.items():
                 if result.outcome.get(name) is not None:
                     values.append(result.outcome[name])
             shown = [f"{name} {sum(values) / len(values):.3f}" for name, values in so_far.items() if values]
             progress.update(task, advance=1, description=" · ".join(shown))
+            done += 1
+            _log_progress("eval", done, len(questions), " · ".join(shown))
 
         return ask_all(index.assistant, questions, on_result=on_result, article_ids=article_ids, collection=collection)
 

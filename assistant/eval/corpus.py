@@ -108,7 +108,10 @@ def open_eval_index(
                 [corpus], on_progress=on_progress)
             built = {"corpus": str(corpus.resolve()), "articles": len(report.added), "failed": report.failed}
             if not report.added:
-                raise errors.InvalidRequest("--corpus", f"no article in {corpus} could be ingested")
+                why = "; ".join(f"{Path(path).name}: {reason}" for path, reason in report.failed[:3])
+                more = f" (and {len(report.failed) - 3} more)" if len(report.failed) > 3 else ""
+                raise errors.InvalidRequest("--corpus", f"no article in {corpus} could be ingested"
+                                            + (f": {why}{more}" if why else ""))
             marker.write_text(json.dumps(built, indent=2))
     return EvalIndex(
         assistant=assistant,

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,10 +84,17 @@ def _ground_truth(result: QuestionResult, refusal_text: str) -> str:
     return result.gold[0] if result.gold else refusal_text
 
 
-def run_info(questions_file: Path, corpus: Path, interrupted: bool, index_cached: bool, n_planned: int) -> dict:
+def questions_digest(questions_file: Path) -> str:
+    """What --compare checks the questions by: the file's bytes as they were read (at the start of the run)."""
+    return hashlib.sha256(questions_file.read_bytes()).hexdigest()
+
+
+def run_info(questions_file: Path, questions_sha256: str, corpus: Path, interrupted: bool, index_cached: bool,
+             n_planned: int) -> dict:
     return {
         "questions_file": str(questions_file),
-        "corpus": str(corpus),
+        "questions_sha256": questions_sha256,
+        "corpus": str(corpus.resolve()),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "interrupted": interrupted,
         "n_questions_planned": n_planned,
@@ -189,10 +197,20 @@ def compare_record(changes: Sequence[MetricChange]) -> dict[str, dict]:
     }
 
 
+# What a run asked, beside its settings: two runs that differ here measured different things.
+RUN_FACTS = ("questions_sha256", "n_questions_planned", "corpus", "collection")
+
+
 def changed_settings(summary: dict, previous: dict) -> dict[str, tuple]:
-    """Settings that differ between the runs: (previous, current) by name."""
+    """Settings, and what the run asked (RUN_FACTS: the questions file's contents, how many, the corpus), that
+    differ between the runs: (previous, current) by name."""
     before, now = previous.get("settings") or {}, summary.get("settings") or {}
-    return {k: (before.get(k), now.get(k)) for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)}
+    changed = {k: (before.get(k), now.get(k)) for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)}
+    # A run written before questions_sha256 was recorded lacks some facts: those are not compared. Since, an
+    # absent collection is none.
+    facts = [k for k in RUN_FACTS if (k in previous or "questions_sha256" in previous)
+             and previous.get(k) != summary.get(k)]
+    return {**{k: (previous.get(k), summary.get(k)) for k in facts}, **changed}
 
 
 def _number(value) -> float | None:

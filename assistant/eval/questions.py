@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 from pathlib import Path
 
@@ -53,9 +54,14 @@ def _read_text(path: Path) -> str:
         raise errors.InvalidRequest(str(path), f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
+def _duplicate(path: Path, line: int, question_id: str, first: int) -> errors.InvalidRequest:
+    unnamed = " (a line without an id is named line-N)" if question_id.startswith("line-") else ""
+    return _problem(path, line, f"duplicate id {question_id!r}, the id of line {first} too{unnamed}")
+
+
 def _load_jsonl(path: Path) -> list[EvalQuestion]:
     questions: list[EvalQuestion] = []
-    seen_ids: set[str] = set()
+    seen_ids: dict[str, int] = {}
     for line_no, line in enumerate(_read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
@@ -68,14 +74,17 @@ def _load_jsonl(path: Path) -> list[EvalQuestion]:
         question = _question_from_record(record, default_id=f"line-{line_no}", fail=lambda r, at=line_no: _problem(path, at, r))
         question = dataclasses.replace(question, line=line_no)
         if question.id in seen_ids:
-            raise _problem(path, line_no, f"duplicate id {question.id!r}")
-        seen_ids.add(question.id)
+            raise _duplicate(path, line_no, question.id, seen_ids[question.id])
+        seen_ids[question.id] = line_no
         questions.append(question)
     return questions
 
 
 def _question_from_record(record: dict, *, default_id: str, fail) -> EvalQuestion:
     """Validate one JSONL record; ``fail(reason)`` builds the error to raise."""
+    given_id = record.get("id")
+    if given_id is not None and (isinstance(given_id, bool) or not isinstance(given_id, (str, int))):
+        raise fail('"id" must be a string or a whole number (or absent)')
     task = record.get("task")
     if task is None:
         task = FACTOID
@@ -98,7 +107,7 @@ def _question_from_record(record: dict, *, default_id: str, fail) -> EvalQuestio
     highlights, scope = (_summary_fields(record, fail) if task == SUMMARY else ((), None))
     history = _history(record.get("history", []), fail)
     return EvalQuestion(
-        id=str(record.get("id") or default_id),
+        id=default_id if given_id is None or given_id == "" else str(given_id),
         question=question.strip(),
         answers=tuple(a for a in answers if a.strip()),
         article=article or None,
@@ -141,32 +150,44 @@ def _summary_fields(record: dict, fail) -> tuple[tuple[str, ...], str | None]:
 
 
 def _load_csv(path: Path) -> list[EvalQuestion]:
-    reader = csv.DictReader(_read_text(path).splitlines())
+    # A stream, not lines: a quoted cell may hold line breaks, which splitting into lines would delete.
+    reader = csv.DictReader(io.StringIO(_read_text(path)))
     columns = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
     missing = [c for c in ("question", "answer") if c not in columns]
     if missing:
         raise _problem(path, 1, f"missing column(s) {', '.join(missing)}; the header must name question,answer")
+    named = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    twice = sorted({name for name in named if named.count(name) > 1})
+    if twice:
+        raise _problem(path, 1, f"the header names {', '.join(map(repr, twice))} more than once")
+    required = 1 + max(named.index("question"), named.index("answer"))  # the optional cells after may be left out
     questions: list[EvalQuestion] = []
-    seen_ids: set[str] = set()
+    seen_ids: dict[str, int] = {}
     for row in reader:
+        cells = [v for k, v in row.items() if k is not None and v is not None] + list(row.get(None) or ())
+        line = reader.line_num - sum(v.count("\n") for v in cells)  # where the record starts: a cell may span lines
+        if not required <= len(cells) <= len(named):  # DictReader's restkey / restval: cells over or missing
+            raise _problem(path, line, f"{len(cells)} cell(s), and the header names {len(named)} "
+                                       "(a comma inside a cell needs the cell in double quotes)")
 
         def cell(name: str, row: dict = row) -> str:
             return (row.get(columns.get(name, ""), "") or "").strip()
 
         if not cell("question"):
-            raise _problem(path, reader.line_num, "empty question")
+            raise _problem(path, line, "empty question")
         answer = cell("answer")
-        if cell("id") and cell("id") in seen_ids:
-            raise _problem(path, reader.line_num, f"duplicate id {cell('id')!r}")
-        seen_ids.add(cell("id"))
+        question_id = cell("id") or f"line-{line}"
+        if question_id in seen_ids:
+            raise _duplicate(path, line, question_id, seen_ids[question_id])
+        seen_ids[question_id] = line
         questions.append(
             EvalQuestion(
-                id=cell("id") or f"line-{reader.line_num}",
+                id=question_id,
                 question=cell("question"),
                 answers=(answer,) if answer else (),
                 article=cell("article") or None,
                 answerable=bool(answer),
-                line=reader.line_num,
+                line=line,
             )
         )
     return questions

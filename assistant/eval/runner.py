@@ -41,7 +41,8 @@ def ask_all(
         article_ids = ids_by_file_name(assistant)
     results: list[QuestionResult] = []
     try:
-        assistant.warm_up()  # load models before the clock starts, so question 1's latency is not the load time
+        # models loaded before the clock starts, so question 1's latency (or the first follow-up's) is not their load
+        assistant.warm_up(follow_ups=any(question.history for question in questions))
         for question in questions:
             result = ask_one(assistant, question, article_ids, collection)
             results.append(result)

@@ -39,6 +39,15 @@ def check_scopes(questions_file: Path, questions: Sequence[EvalQuestion], known:
             raise errors.InvalidRequest(where, f'"scope": article {question.scope!r} {why}')
 
 
+def check_articles(questions_file: Path, questions: Sequence[EvalQuestion], files: Mapping[str, Sequence[str]]) -> None:
+    """Raise ``FILE, line N: "article": ...`` for the first line whose ``article`` names no file of the corpus (a
+    typo would score 0 on article_hit_at_1 and mrr, and show up as an article of its own in the report)."""
+    for question in questions:
+        if question.article is not None and question.article not in files:
+            where = f"{questions_file}, line {question.line}" if question.line else str(questions_file)
+            raise errors.InvalidRequest(where, f'"article": {question.article!r} is not a file of the corpus')
+
+
 def scope_filters(question: EvalQuestion, ids: Mapping[str, Sequence[str]]) -> Filters | None:
     """The filters a question is asked with: its scoped article only, or none."""
     if question.scope is None:

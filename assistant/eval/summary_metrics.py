@@ -70,7 +70,8 @@ def overview_outcome(result: QuestionResult) -> dict:
         **rouge,
         "words": answer_words(result.answer) if answered else None,
         "citations": len(result.citations) if answered else None,
-        "citations_in_article": in_article if answered else None,
+        # None without a target article (a line with neither scope nor article): nothing to be precise about
+        "citations_in_article": in_article if answered and result.target_article_id is not None else None,
         "refused": result.refused,
     }
 
@@ -87,7 +88,9 @@ def summarise_overviews(results: Sequence[QuestionResult]) -> dict | None:
     summary = {
         **{name: mean(values(name)) for name in ROUGE_TYPES},
         "words_median": percentile(values("words"), 50),
-        "article_precision": ratio(sum(values("citations_in_article")), sum(values("citations"))),
+        "article_precision": ratio(sum(values("citations_in_article")),
+                                   sum(r.outcome["citations"] for r in overviews
+                                       if r.outcome.get("citations_in_article") is not None)),
         "refusal_rate": mean(float(r.refused) for r in overviews),
         "n": len(overviews),
     }

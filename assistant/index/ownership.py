@@ -102,5 +102,9 @@ def _refusal(root: Path, command: str, owner: dict) -> str:
         hint = "use that server (its API can ingest, list and remove; see /docs), or stop it first"
         if command == "serve":
             hint = "open that server, or stop it first (or give this one another ASSISTANT_INDEX_DIR)"
+        elif command == "mcp":  # the same tools, over HTTP, from the server that holds the index
+            url = owner.get("url")
+            hint = (f"point the MCP client at {url.rstrip('/')}/mcp/ (streamable HTTP, with a key)" if url else
+                    "point the MCP client at that server's /mcp/ (streamable HTTP, with a key)") + ", or stop it first"
         return f"{held}: {hint}"
     return f"{held}: start the server when it has finished"

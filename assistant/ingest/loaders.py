@@ -252,6 +252,17 @@ def _flat_html_text(html: str) -> tuple[str | None, str]:
     return " ".join("".join(parser.title).split()) or None, "".join(parser.parts)
 
 
+# A title that a PDF printer wrote rather than the author: the source file's name ("Microsoft Word - report.docx",
+# "slides.pptx"), or a word processor's placeholder ("Untitled", "Document1"). The first line of text says more.
+_PRINTER_TITLE = re.compile(
+    r"(?:Microsoft (?:Word|PowerPoint|Excel) - .*|.*\.(?:docx?|pptx?|xlsx?|odt|odp|rtf|pages|indd)"
+    r"|\S+\.(?:txt|pdf|tex|key)|untitled(?: document)?|document\d*|\W*)", re.I)  # "Notes on main.tex" stays
+
+
+def _author_title(title: str | None) -> str | None:
+    return None if title is None or _PRINTER_TITLE.fullmatch(title.strip()) else title
+
+
 def _extract_pdf(path: Path, data: bytes) -> tuple[str | None, str, str | None, str | None]:
     from pypdf import PdfReader
 
@@ -260,7 +271,7 @@ def _extract_pdf(path: Path, data: bytes) -> tuple[str | None, str, str | None, 
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
-        title = reader.metadata.title if reader.metadata else None
+        title = _author_title(reader.metadata.title) if reader.metadata else None
     except Exception as exc:  # pypdf raises many types on hostile files (its limits on inflating, among them)
         raise errors.UndecodableFile(path, f"not a readable PDF ({type(exc).__name__}: {exc})") from None
     text = "\n\n".join(pages)

@@ -47,7 +47,7 @@ from typing import (
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import Field, ValidationError
 from typing_extensions import TypedDict
 
 from .. import errors
@@ -419,6 +419,12 @@ class _Server(MCPServer):
             unknown = [a for a in arguments if a not in takes]
             if unknown:
                 raise ToolError(f"{unknown[0]}: {name} takes no such argument; it takes {', '.join(takes)}")
+            try:  # checked here too, to say it in one line naming the argument (the SDK sends pydantic's dump)
+                tool.fn_metadata.validate_arguments(arguments)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(part) for part in first["loc"]) or "arguments"
+                raise ToolError(f"{where}: {first['msg'][:1].lower()}{first['msg'][1:]}") from None
         return await super().call_tool(name, arguments, context)
 
 
