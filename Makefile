@@ -44,9 +44,13 @@ system-packages:
 	@if [ -n "$(SYSTEM_PACKAGES)" ]; then echo "installing $(SYSTEM_PACKAGES)"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; fi
 
+# Two workers (pytest-xdist): most of a test's time is a server, a browser or a command starting, which leaves
+# the second core idle. A file's tests stay on one worker, so a module's servers (PostgreSQL, `assistant serve`)
+# start once. `make test TEST_WORKERS=auto` on a machine with more cores; `TEST_WORKERS=0` runs them in turn.
+TEST_WORKERS ?= 2
 # pytest exits 5 when it collected no tests: that is a failure here, not a pass.
 test: $(STAMP) system-packages
-	$(BIN)/python -m pytest; status=$$?; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
 # The fast tier: pure functions and parsers, no model, server or browser (marked `fast`).

@@ -11,6 +11,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -45,6 +46,7 @@ def _wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: flo
 class _Server:
     what = "server"
     process: subprocess.Popen | None = None
+    stop_signal = signal.SIGTERM
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -66,7 +68,7 @@ class _Server:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(self.stop_signal)
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -92,6 +94,9 @@ class PostgresServer(_Server):
     """
 
     what = "postgres"
+    # SIGTERM is PostgreSQL's "smart" shutdown, which waits for every client (a test's pooled connections)
+    # to leave; SIGINT is its "fast" one: clients are disconnected and the cluster still shuts down cleanly.
+    stop_signal = signal.SIGINT
 
     def __init__(self):
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
