@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import errors
+from .eval.cli import register as register_eval
 
 app = typer.Typer(
     help="Answer questions about your articles, citing the passages. Settings: ASSISTANT_* variables or assistant.toml.",
@@ -104,8 +105,7 @@ def _ingest_with_progress(work) -> None:
     for path, reason in report.failed:
         console.print(f"[red]failed:[/red] {escape(str(path))}: {escape(reason)}", highlight=False, markup=True)
     console.print(
-        f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
-        f"failed {len(report.failed)} ({report.chunks_added} chunks written)",
+        f"{report.counts()} ({report.chunks_added} chunks written)",
         highlight=False,
     )
     if not report.ok:
@@ -579,15 +579,7 @@ def feedback_export(
     run(go)
 
 
-def _register_optional_commands() -> None:
-    try:
-        from .eval.cli import register as register_eval
-    except ImportError:
-        return
-    register_eval(app, run)
-
-
-_register_optional_commands()
+register_eval(app, run)
 
 
 def main() -> None:  # console-script entry point

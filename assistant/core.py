@@ -334,8 +334,7 @@ class Assistant:
         seen = {item.article_id: item.fingerprint for item in feed.items if item.source not in failed}
         # Items read before and still listed, though past the newest read now: still the feed's (prune keeps them).
         seen |= {i: fp for i, fp in state.items.items() if i in feed.listed and i not in seen}
-        said = (f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
-                f"failed {len(report.failed)}")
+        said = report.counts()
         if info.prune:
             pruned, why = self._prune(state, feed, owner)
             said += ", " + why

@@ -271,7 +271,7 @@ class Ingester:
     def _join(self, article_id: str, run: _IngestRun) -> None:
         """An unchanged article named again into another collection joins it (its text is not written again)."""
         if run.collection_id is not None and self.index.manifest.content_hash(article_id) is not None:
-            self.index.join([article_id], run.collection_id)
+            run.report.joined += self.index.join([article_id], run.collection_id)
 
     def _write(self, run: _IngestRun) -> None:
         """Write the pending batch. When it would not fit on the disk, its files are written one by one, in

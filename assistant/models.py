@@ -358,12 +358,20 @@ class IngestReport:
     added: list[str] = field(default_factory=list)  # article ids newly indexed
     replaced: list[str] = field(default_factory=list)  # changed content, old chunks replaced
     unchanged: list[str] = field(default_factory=list)
+    # unchanged articles put in the collection the ingest named, which they were not in yet
+    joined: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
     chunks_added: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.failed
+
+    def counts(self) -> str:
+        """The report in a line, as the CLI, the chat page and a feed's last poll say it."""
+        unchanged = f"unchanged {len(self.unchanged)}" + (
+            f" ({len(self.joined)} put in the collection)" if self.joined else "")
+        return f"added {len(self.added)}, replaced {len(self.replaced)}, {unchanged}, failed {len(self.failed)}"
 
 
 # --- links -------------------------------------------------------------------

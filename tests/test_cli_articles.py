@@ -85,3 +85,18 @@ def test_piped_tables_keep_whole_cells_and_an_empty_index_is_said_to_be_empty(tm
     empty = run({**env, "ASSISTANT_INDEX_DIR": str(tmp_path / "elsewhere")}, "ask", "When did the bridge reopen?")
     assert empty.returncode == 0 and "The articles don't say" in empty.stdout
     assert f"the index at {tmp_path / 'elsewhere'} has no articles" in empty.stderr
+
+
+def test_help_and_argument_errors_come_before_the_index_and_models_are_imported():
+    """`assistant --help`, `assistant eval --help` and a bad option answer at once: importing the index, the
+    models and LangChain (about 3 s) is left to the commands that use them."""
+    script = ("import sys\nfrom typer.testing import CliRunner\nfrom assistant.cli import app\n"
+              "for args in (['--help'], ['eval', '--help'], ['ask', '--nosuch', 'q']):\n"
+              "    CliRunner().invoke(app, args)\n"
+              "print(sorted(m for m in ('assistant.core', 'assistant.eval.command', 'chromadb', 'langchain_core', "
+              "'torch', 'sentence_transformers') if m in sys.modules))")
+    imported = subprocess.run([str(CLI.parent / "python"), "-c", script], capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == "[]"
+    helped = subprocess.run([str(CLI), "eval", "--help"], capture_output=True, text=True, timeout=120)
+    assert helped.returncode == 0 and "--corpus" in helped.stdout and "ASSISTANT_EVAL_CACHE_DIR" in helped.stdout

@@ -128,8 +128,10 @@ def test_memberships_join_leave_and_removing_a_collection_says_what_goes(desks, 
     bridge = next(a.id for a in desks.articles() if a.title.startswith("City opens"))
     # The same file named into desk-b: unchanged, not read again, and now in both.
     report = desks.ingest([tmp_path / "a" / "bridge.txt"], collection="desk-b")
-    assert report.unchanged == [bridge] and not report.added
+    assert report.unchanged == report.joined == [bridge] and not report.added
+    assert report.counts() == "added 0, replaced 0, unchanged 1 (1 put in the collection), failed 0"
     assert desks.article_collections(bridge) == ["desk-a", "desk-b"]
+    assert desks.ingest([tmp_path / "a" / "bridge.txt"], collection="desk-b").joined == []  # in it already
     found = desks.retrieve("Ostra bridge trams", Filters(collections=("desk-b",)))
     assert found[0].chunk.article_id == bridge  # its vectors were copied into desk-b's partition
     # A scoped removal takes it out of that collection only while another holds it.

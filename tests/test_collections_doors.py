@@ -212,6 +212,9 @@ def test_an_unscoped_admin_manages_collections_over_the_api(served):
         assert admin.post("/api/collections", json={"name": "scratch"}).json()["articles"] == 0
         added = admin.post("/api/articles?collection=scratch&wait=true", files=[("files", ("tram.txt", NEW.encode()))])
         (tram,) = added.json()["added"]
+        again = admin.post("/api/articles?collection=default&wait=true", files=[("files", ("tram.txt", NEW.encode()))])
+        assert (again.json()["unchanged"], again.json()["joined"]) == ([tram], [tram])  # now in default too
+        assert admin.delete(f"/api/articles/{tram}?collection=default").status_code == 200
         refused = admin.delete("/api/collections/scratch")
         assert refused.status_code == 409 and "'Tram line extended to the harbour'" in refused.json()["error"]
         assert admin.patch("/api/collections/scratch", json={"name": "scratch2"}).json()["name"] == "scratch2"

@@ -24,7 +24,6 @@ from ..core import Assistant, ProgressCallback, article_files, vector_space
 from ..models import IngestReport
 from ..settings import Settings
 
-CACHE_DIR_ENV = "ASSISTANT_EVAL_CACHE_DIR"
 # Bump when the layout of a cached index changes, so old caches are not reused.
 CACHE_FORMAT = 1
 # Written last: a cache directory without it is an interrupted build and is rebuilt.

@@ -156,6 +156,7 @@ class IngestOut(TypedDict):
     added: list[str]
     replaced: list[str]
     unchanged: list[str]
+    joined: list[str]
     failed: list[FailedFileOut]
     chunks_added: int
     ok: bool
@@ -229,7 +230,7 @@ def _citations_text(answer: dict) -> str:
 def _report_out(report) -> IngestOut:
     return {
         "added": report.added, "replaced": report.replaced, "unchanged": report.unchanged,
-        "failed": [{"file": path, "error": reason} for path, reason in report.failed],
+        "joined": report.joined, "failed": [{"file": path, "error": reason} for path, reason in report.failed],
         "chunks_added": report.chunks_added, "ok": report.ok,
     }
 

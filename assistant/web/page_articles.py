@@ -68,8 +68,7 @@ def sign_in_html(access: PageAccess, allowed: bool) -> str:
 
 
 def report_lines(report: IngestReport, name=lambda where: where) -> list[str]:
-    lines = [f"Added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
-             f"failed {len(report.failed)}."]
+    lines = [report.counts().capitalize() + "."]
     return lines + [f"{name(where)}: {reason}" for where, reason in report.failed]
 
 

@@ -37,6 +37,7 @@ class IngestReportOut(BaseModel):
     added: list[str] = Field(description="Ids of newly indexed articles.")
     replaced: list[str] = Field(description="Ids of articles whose content changed.")
     unchanged: list[str]
+    joined: list[str] = Field(description="Unchanged articles put in the collection named, which they were not in yet.")
     failed: list[FailedFile]
     chunks_added: int
     ok: bool = Field(description="False when any file failed.")
@@ -48,6 +49,7 @@ class IngestReportOut(BaseModel):
             added=report.added,
             replaced=report.replaced,
             unchanged=report.unchanged,
+            joined=report.joined,
             failed=[FailedFile(file=names.get(path, path), error=reason) for path, reason in report.failed],
             chunks_added=report.chunks_added,
             ok=report.ok,

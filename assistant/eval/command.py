@@ -1,0 +1,233 @@
+"""What `assistant eval` does once its arguments are read: check them, index the corpus, ask, score, write the
+files, print the summary and apply the gates."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ..core import article_files
+from ..errors import InvalidRequest
+from ..settings import Settings, load_settings
+from .corpus import EvalIndex, default_cache_root, folder_collections, open_eval_index
+from .gates import check_gates, parse_gates
+from .metrics import METRICS, run_counts, summarise
+from .outputs import (
+    REPORT_FILE,
+    RESULTS_FILE,
+    SUMMARY_FILE,
+    MetricChange,
+    changed_settings,
+    compare,
+    compare_record,
+    format_metric,
+    load_summary,
+    questions_digest,
+    run_info,
+    settings_used,
+    write_json,
+    write_ragas,
+    write_result_line,
+)
+from .questions import load_questions
+from .records import EvalQuestion, QuestionResult
+from .report import write_report
+from .runner import RunResults, ask_all
+from .scopes import check_articles, check_scopes, files_by_name, ids_by_file_name
+from .summary_metrics import SUMMARY_METRICS, SUMMARY_PREFIX, summarise_overviews
+
+console = Console(stderr=True)
+out = Console()
+
+EXIT_INTERRUPTED = 130  # the shell's code for "stopped by Ctrl-C"
+
+
+def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | None, limit: int | None, out_dir: Path,
+             compare_to: Path | None, fail_under: list[str] | None, fail_over: list[str] | None, ragas: Path | None,
+             cache_dir: Path | None, collection: str | None) -> None:
+    """`assistant eval` with its options (see assistant/eval/cli.py): ingest the corpus, ask, score, write, gate."""
+    # Everything that can be wrong with the arguments fails before the (slow) ingest and run.
+    gates = parse_gates(fail_under or [], fail_over or [])
+    previous = load_summary(compare_to) if compare_to else None
+    digest = questions_digest(questions) if questions.is_file() else ""
+    planned = load_questions(questions)[:limit]
+    _check_outputs(out_dir, corpus, ragas)
+    if corpus.is_dir():  # a scope naming no corpus file fails before the ingest, too
+        corpus_files = files_by_name(article_files([corpus]))
+        check_scopes(questions, planned, corpus_files)
+        check_articles(questions, planned, corpus_files)
+        if collection is not None and collection not in folder_collections(corpus):
+            raise InvalidRequest("--collection", f"{corpus} has no folder {collection!r} (each top-level "
+                                                 "folder of the corpus is a collection)")
+    settings = load_settings(backend=backend, top_k=k)
+    index = _open_index(corpus, settings, cache_dir or default_cache_root(), by_folder=collection is not None)
+    article_ids = ids_by_file_name(index.assistant)
+    check_scopes(questions, planned, article_ids)  # e.g. the scoped file could not be ingested
+    run_results = _ask(index, planned, out_dir / RESULTS_FILE, article_ids, collection)
+
+    summary = {
+        **summarise(run_results.results, index.ingest_s),
+        **run_counts(run_results.results),
+        "settings": settings_used(index.assistant.settings),
+        **run_info(questions, digest, corpus, run_results.interrupted, index.cached, len(planned)),
+        **({"collection": collection} if collection is not None else {}),
+    }
+    overviews = summarise_overviews(run_results.results)
+    if overviews is not None:  # absent (not null) when the file has no summary lines
+        summary["summary"] = overviews
+    if previous is not None:
+        summary["compared_with"] = str(compare_to)
+        summary["compare"] = compare_record(compare(summary, previous))
+        summary["settings_changed"] = {
+            name: {"before": before, "after": now}
+            for name, (before, now) in changed_settings(summary, previous).items()
+        }
+    write_json(out_dir / SUMMARY_FILE, summary)
+    write_report(out_dir / REPORT_FILE, summary, run_results.results)
+    if ragas:
+        write_ragas(ragas, run_results.results, index.assistant.refusal_text)
+    _print_summary(summary, previous)
+    written = ", ".join(str(out_dir / name) for name in (RESULTS_FILE, SUMMARY_FILE, REPORT_FILE))
+    console.print(f"wrote {escape(written)}", highlight=False, soft_wrap=True)
+    if run_results.interrupted:
+        console.print("[yellow]interrupted:[/yellow] the files cover the questions that finished")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    check_gates(summary, gates)
+
+
+
+def _check_outputs(out_dir: Path, corpus: Path, ragas: Path | None) -> None:
+    """What the run writes can be written where asked, and not inside the corpus (the next run would read its
+    report as an article)."""
+    for option, path, folder in (("--out", out_dir, True), ("--ragas", ragas, False)):
+        if path is None:
+            continue
+        if folder and path.exists() and not path.is_dir():
+            raise InvalidRequest(option, f"{path} is a file, not a folder")
+        if not folder and path.is_dir():
+            raise InvalidRequest(option, f"{path} is a folder: name a file")
+        above = next((p for p in path.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise InvalidRequest(option, f"{path} cannot be written: {above} is a file")
+        if corpus.is_dir() and path.resolve().is_relative_to(corpus.resolve()):
+            raise InvalidRequest(option, f"{path} is inside --corpus {corpus}: the next run would read what it "
+                                         "writes as articles")
+        _try_writing(option, path, folder)
+
+
+def _try_writing(option: str, path: Path, folder: bool) -> None:
+    """Tried, not guessed from permissions (root passes every check; /proc refuses anyway), since the run writes
+    only after its slow part; what the try made is taken away again, so a refused run leaves nothing."""
+    folder_of = path if folder else path.parent
+    missing = []
+    while not folder_of.exists() and folder_of != folder_of.parent:
+        missing.append(folder_of)
+        folder_of = folder_of.parent
+    made: list[Path] = []
+    try:
+        for new in reversed(missing):
+            new.mkdir()
+            made.append(new)
+        tempfile.TemporaryFile(dir=path if folder else path.parent).close()
+        if not folder and path.exists():
+            path.open("ab").close()
+    except OSError as exc:
+        raise InvalidRequest(option, f"{path} cannot be written ({exc.strerror or exc})") from None
+    finally:
+        for new in reversed(made):
+            new.rmdir()
+
+
+def _log_progress(what: str, done: int, total: int, said: str = "") -> None:
+    """Off a terminal (a CI log, a file) Rich draws no bar: a line at every tenth of the way instead."""
+    step = max(1, total // 10)
+    if not console.is_terminal and total and (done % step == 0 or done == total) and done:
+        console.print(escape(f"{what}: {done}/{total}" + (f" · {said}" if said else "")), highlight=False)
+
+
+def _open_index(corpus: Path, settings: Settings, cache_root: Path, by_folder: bool = False) -> EvalIndex:
+    progress = Progress(
+        TextColumn("[bold]ingest corpus"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=console, transient=True,
+    )
+    task = None
+
+    def on_progress(done: int, total: int, _path: str) -> None:
+        nonlocal task
+        if task is None:  # shown only when there is something to ingest (not for a cached index or a bad argument)
+            progress.start()
+            task = progress.add_task("", total=total)
+        progress.update(task, completed=done, total=total)
+        _log_progress("ingest corpus", done, total)
+
+    try:
+        index = open_eval_index(corpus, settings, cache_root, on_progress=on_progress, by_folder=by_folder)
+    finally:
+        if task is not None:  # stopping a Progress prints a newline even if it never started
+            progress.stop()
+    state = "reused" if index.cached else f"built in {index.ingest_s:.1f} s"
+    message = f"corpus index {state}: {index.articles} article(s) in {index.cache_dir}"
+    console.print(escape(message), highlight=False, soft_wrap=True)  # soft: a wrapped path cannot be copied
+    for path, reason in index.failed:
+        console.print(f"[yellow]skipped:[/yellow] {escape(str(path))}: {escape(reason)}", highlight=False, soft_wrap=True)
+    return index
+
+
+def _ask(index: EvalIndex, questions: list[EvalQuestion], results_path: Path, article_ids: dict,
+         collection: str | None = None) -> RunResults:
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    so_far: dict[str, list[float]] = {"str_em": [], "rouge1": []}  # shown on the bar as the run goes
+    with results_path.open("w", encoding="utf-8") as stream, Progress(
+        TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+        TimeRemainingColumn(), TextColumn("{task.description}"), console=console, transient=True,
+    ) as progress:
+        task = progress.add_task("", total=len(questions))
+        done = 0
+
+        def on_result(result: QuestionResult) -> None:
+            nonlocal done
+            write_result_line(stream, result)
+            for name, values in so_far.items():
+                if result.outcome.get(name) is not None:
+                    values.append(result.outcome[name])
+            shown = [f"{name} {sum(values) / len(values):.3f}" for name, values in so_far.items() if values]
+            progress.update(task, advance=1, description=" · ".join(shown))
+            done += 1
+            _log_progress("eval", done, len(questions), " · ".join(shown))
+
+        return ask_all(index.assistant, questions, on_result=on_result, article_ids=article_ids, collection=collection)
+
+
+def _print_summary(summary: dict, previous: dict | None) -> None:
+    """The metrics table; with --compare, each metric's previous value and change too."""
+    table = Table(title="eval summary", title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    changes = {c.metric: c for c in compare(summary, previous)} if previous else {}
+    if previous:
+        table.add_column("previous", justify="right")
+        table.add_column("Δ", justify="right")
+        table.add_column("")
+    overviews = summary.get("summary") or {}
+    names = [*METRICS, *(SUMMARY_PREFIX + name for name in SUMMARY_METRICS if overviews)]
+    for name in names:
+        value = overviews.get(name.removeprefix(SUMMARY_PREFIX)) if name.startswith(SUMMARY_PREFIX) else summary.get(name)
+        row = [name, format_metric(name, value)]
+        if previous:
+            row += _change_cells(changes[name]) if name in changes else ["n/a", "", ""]
+        table.add_row(*row)
+    out.print(table)
+    for name, (before, now) in (changed_settings(summary, previous) if previous else {}).items():
+        out.print(f"setting changed: {name}: {before} → {now}", highlight=False, markup=False)
+
+
+def _change_cells(change: MetricChange) -> list[str]:
+    delta = format_metric(change.metric, change.delta, signed=True)
+    colour = {"better": "green", "worse": "red"}.get(change.verdict)
+    return [format_metric(change.metric, change.previous), f"[{colour}]{delta}[/]" if colour else delta, change.verdict]
