@@ -296,10 +296,16 @@ def test_an_ipv6_address_that_carries_an_ipv4_one_is_judged_by_it(address, publi
 def test_a_feed_listing_too_many_items_is_refused_before_it_is_parsed():
     items = "".join(f"<item><title>T{i}</title><guid>g{i}</guid></item>" for i in range(MAX_ENTRIES + 1))
     body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
-    started = time.monotonic()
-    with pytest.raises(errors.FetchError, match="lists about 5,001 items; a feed may list at most 5,000"):
-        parse_feed(body, "https://example.com/feed", 100, "application/rss+xml")
-    assert time.monotonic() - started < 1  # refused unparsed (parsing takes seconds)
+    wide = [body.decode().replace('"1.0"?>', f'"1.0" encoding="{codec}"?>').encode(codec)
+            for codec in ("utf-16", "utf-16-le", "utf-16-be", "utf-32")]  # with a byte order mark, and without
+    for sent in (body, *wide):
+        started = time.monotonic()
+        with pytest.raises(errors.FetchError, match="lists about 5,001 items; a feed may list at most 5,000"):
+            parse_feed(sent, "https://example.com/feed", 100, "application/rss+xml")
+        assert time.monotonic() - started < 1  # refused unparsed (parsing takes seconds)
+    few = '<?xml version="1.0" encoding="utf-16"?><rss version="2.0"><channel><title>t</title><item><title>Ferry' \
+          '</title><guid>g</guid><description>The ferry leaves at seven.</description></item></channel></rss>'
+    assert [item.title for item in parse_feed(few.encode("utf-16"), "https://example.com/feed", 100).items] == ["Ferry"]
 
 
 def test_a_robots_txt_that_trickles_in_meets_the_fetch_deadline():

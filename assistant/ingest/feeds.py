@@ -51,6 +51,20 @@ class Feed:
 # held a poll for minutes. News feeds list tens of items; one that lists more than this is refused unparsed.
 MAX_ENTRIES = 5_000
 _ENTRY_TAG = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s/>]", re.I)  # feedparser's loose parser reads <ITEM>
+# XML's own encoding detection (its spec's appendix F), for the wide encodings feedparser reads, whose tags the
+# byte pattern above cannot see: by byte order mark, else by where the NULs around the first "<" fall.
+_WIDE_ENCODINGS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"), (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
+    (b"\x00<", "utf-16-be"), (b"<\x00", "utf-16-le"),
+)
+
+
+def _count_entries(body: bytes) -> int:
+    codec = next((codec for start, codec in _WIDE_ENCODINGS if body.startswith(start)), None)
+    if codec is not None:
+        body = body.decode(codec, errors="replace").encode()
+    return sum(1 for _ in _ENTRY_TAG.finditer(body))
 
 
 def parse_feed(body: bytes, url: str, max_items: int, content_type: str = "") -> Feed:
@@ -60,7 +74,7 @@ def parse_feed(body: bytes, url: str, max_items: int, content_type: str = "") ->
 
     if not isinstance(body, bytes):
         raise TypeError("parse_feed takes the feed's bytes")
-    entries = sum(1 for _ in _ENTRY_TAG.finditer(body))
+    entries = _count_entries(body)
     if entries > MAX_ENTRIES:
         raise errors.FetchError(url, f"lists about {entries:,} items; a feed may list at most {MAX_ENTRIES:,}")
     # As a stream: feedparser takes a str for a URL to fetch, and even bytes for a file name to open first.
