@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import socket
 import threading
 import time
 
 import httpx
 import pytest
-from servers import ServerThread
+from servers import ServeProcess, ServerThread
 
 from assistant.core import Assistant
 from assistant.errors import ConfigError, StoreError
@@ -223,6 +224,21 @@ def test_a_body_that_trickles_in_is_cut_off_and_the_connection_freed(seeded_assi
                 assert time.monotonic() - started < 8, path
                 assert answer.startswith("HTTP/1.1 408") and "did not arrive within 1 s" in answer, (path, answer)
         assert httpx.get(server.url + "/health").status_code == 200
+
+
+@pytest.mark.slow
+def test_a_body_still_arriving_at_shutdown_gets_a_503_to_retry_and_no_traceback(tmp_path):
+    with ServeProcess(tmp_path, {"ASSISTANT_ADMIN_KEYS": ADMIN}) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as slow:
+            slow.sendall(f"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nX-API-Key: {ADMIN}\r\n"
+                         "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"question\": ".encode())
+            time.sleep(2)  # the request is being read (its headers are in) when the shutdown begins
+            server.process.send_signal(signal.SIGTERM)  # its graceful shutdown waits 5 s for this request
+            answer = slow.recv(4096).decode()
+        assert answer.startswith("HTTP/1.1 503") and "retry-after: 5" in answer.lower(), answer
+        assert "shutting down" in answer
+        assert server.process.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn ends by the signal it caught
+    assert "Traceback" not in server.log() and "500 Internal" not in server.log()
 
 
 # --- 429 ----------------------------------------------------------------------------------

@@ -106,6 +106,12 @@ class BodyTooSlow(BodyRefused):
         super().__init__(408, f"request body did not arrive within {seconds:.0f} s")
 
 
+class BodyCutOff(BodyRefused):
+    def __init__(self):
+        super().__init__(503, "the server is shutting down and the request body had not all arrived; send it again",
+                         headers={"Retry-After": "5"})
+
+
 def body_deadline_s(limit: int) -> float:
     """How long a body of at most ``limit`` bytes may take to arrive: 30 s, and a second more per 100 kB. A
     client that sends a byte now and then would otherwise hold its connection (and a file descriptor) for ever."""
@@ -129,6 +135,10 @@ def _receiving(receive: Receive, limit: int) -> Receive:
             message = await asyncio.wait_for(receive(), max(ends - time.monotonic(), 0.001))
         except TimeoutError:
             raise BodyTooSlow(deadline_s) from None
+        except asyncio.CancelledError:
+            # Only the server's graceful-shutdown timeout cancels a request (a client that leaves is a message):
+            # a 503 the client can retry on, instead of a traceback and a 500.
+            raise BodyCutOff() from None
         done = message["type"] != "http.request" or not message.get("more_body", False)
         return message
 
