@@ -338,6 +338,9 @@ def test_http_admin_key(web_assistant, tmp_path):
         assert widget.status_code == 403 and "admin key" in widget.json()["error"]["message"]
         stream = httpx.get(server.url + "/mcp", headers={**bearer(ADMIN), "Accept": "text/event-stream"})
         assert stream.status_code == 405 and stream.headers["allow"] == "POST"
+        elsewhere = httpx.post(server.url + "/mcp/tools", json=message, headers=bearer(ADMIN))
+        assert elsewhere.status_code == 404 and elsewhere.json()["error"]["message"] == \
+            "no such route: POST /mcp/tools; the MCP endpoint is POST /mcp/ (HTTP 404)"
 
 
 def leaves(error: BaseException) -> list[BaseException]:
@@ -476,6 +479,15 @@ def test_wired_web_app_guards_mcp(web_assistant):
     with ServerThread(create_app(limited)) as server:
         statuses = [httpx.post(server.url + "/mcp", json=message, headers=bearer(ADMIN)).status_code for _ in range(4)]
         assert 429 not in statuses[:3] and statuses[3] == 429
+    # a widget key at /mcp/, as an MCP client (no Origin) or a page would send it: why, and no lock-out
+    strict = Assistant(load_settings(**(web_assistant.settings.model_dump() | {"failed_auth_per_minute": 3})),
+                       embedder=web_assistant.embedder, store=web_assistant.index.store)
+    with ServerThread(create_app(strict)) as server:
+        for origin in ({}, {"Origin": ALLOWED}) * 3:
+            widget = httpx.post(server.url + "/mcp/", json=message, headers={"X-API-Key": WIDGET, **origin})
+            assert widget.status_code == 403, widget.text
+            assert widget.json()["error"]["message"] == "MCP over HTTP takes an admin key; this is a widget key (HTTP 403)"
+        assert httpx.post(server.url + "/mcp/", json=message, headers=bearer(ADMIN)).status_code == 200
 
 
 def test_wired_app_a_refused_key_is_a_401_that_mcp_clients_show(web_assistant, tmp_path):

@@ -288,6 +288,10 @@ class Guard:
             mcp = (scope["path"] + "/").startswith(MCP_PREFIX)
             challenge = bearer_challenge(message, presented=bool(secret)) if mcp else "Bearer"
             return refusal(scope, 401, message, {"WWW-Authenticate": challenge})
+        if (scope["path"] + "/").startswith(MCP_PREFIX) and key.role != "admin":
+            # Said before the origin check, and no refused key: an MCP client set up with a widget key would
+            # otherwise be told its origin is wrong and, retrying, lock its address out for every key.
+            return refusal(scope, 403, f"MCP over HTTP takes an admin key; this is a {key.role} key")
         origin = request_origin(scope, headers, self.own_origins)
         if not key.allows_origin(origin, self.own_origins):
             log.warning("key %s refused from origin %s (client %s)", key.fingerprint, origin, client)

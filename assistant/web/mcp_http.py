@@ -139,6 +139,17 @@ class McpHttp:
         await answer(scope, receive, send)
 
 
+class _NoSuchRoute:
+    """Below the endpoint, a JSON-RPC 404 naming it (FastAPI's own would answer ``{"detail": "Not Found"}``)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        said = f"no such route: {scope['method']} {scope['path']}; the MCP endpoint is POST {self.path}/"
+        await jsonrpc_error(404, said)(scope, receive, send)
+
+
 def mount_mcp(
     app: FastAPI,
     *,
@@ -163,6 +174,7 @@ def mount_mcp(
         routes += [Route(document, endpoint=no_oauth, include_in_schema=False),
                    Route(document + "/{rest:path}", endpoint=no_oauth, include_in_schema=False)]
     routes.append(Route(OAUTH_REGISTRATION, endpoint=no_oauth, include_in_schema=False))
+    routes.append(Route(path + "/{rest:path}", endpoint=_NoSuchRoute(path), include_in_schema=False))
     app.router.routes[:0] = routes
     outer = app.router.lifespan_context
 

@@ -18,8 +18,9 @@ Two transports, one set of tools (built by :func:`build_server`):
   ``assistant/index/ownership.py``) for as long as the MCP client keeps it running.
 - **streamable HTTP** (:func:`mount_mcp`, at ``/mcp`` of the web app): behind the guard, which checks the key,
   rate and body size as for ``/api/`` and records the key's role in the request scope. Requests whose role is
-  ``admin`` reach every tool; any other role the guard admits reaches the read tools only (``ingest`` is not
-  listed, and calling it is a tool error naming why); ``ingest`` there advertises and takes ``urls`` only, never
+  ``admin`` reach every tool. The guard admits admin keys only here (a widget key is refused, naming why); a
+  role it admitted otherwise would reach the read tools only (``ingest`` is not listed, and calling it is a tool
+  error naming why); ``ingest`` there advertises and takes ``urls`` only, never
   ``paths``. Mounted without the guard, :class:`McpHttp` checks keys itself and admits admin keys only. The
   transport is stateless and answers JSON (no sessions to steal, no long-lived SSE streams, any replica can
   answer): every message is one POST with a small JSON body; GET and DELETE answer 405, as the MCP spec allows.
