@@ -230,6 +230,11 @@ class Settings(BaseSettings):
     port: int = Field(7860, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value  # INFO, as logging itself spells it
+
     @field_validator("backend", "embedder", "store")
     @classmethod
     def _registered(cls, value: str, info: ValidationInfo) -> str:
@@ -311,8 +316,13 @@ class Settings(BaseSettings):
 NOT_SETTINGS = {"CONFIG", "EVAL_CACHE_DIR", "BENCH_KEY"}
 
 
-def config_file() -> Path:
-    return Path(os.environ.get("ASSISTANT_CONFIG", "assistant.toml"))
+def config_file() -> Path | None:
+    """The settings file: ASSISTANT_CONFIG's, else ``assistant.toml`` here if there is one; None when
+    ASSISTANT_CONFIG is set empty (how tests and benches read none)."""
+    named = os.environ.get("ASSISTANT_CONFIG")
+    if named is None:
+        return Path("assistant.toml")
+    return Path(named) if named else None
 
 
 def _unknown(name: str, where: str) -> str:
@@ -322,10 +332,13 @@ def _unknown(name: str, where: str) -> str:
 
 def check_sources() -> None:
     """A misspelt setting would otherwise be ignored without a word: the config file, when there is one, must be
-    TOML naming only settings, and every ASSISTANT_* variable must be a setting. (ASSISTANT_CONFIG naming no file
-    is how tests and benches read none.)"""
+    TOML naming only settings (and the one ASSISTANT_CONFIG names must be there), and every ASSISTANT_* variable
+    must be a setting."""
     path = config_file()
-    if path.is_file():
+    if path is not None and os.environ.get("ASSISTANT_CONFIG") and not path.is_file():
+        why = "is a folder" if path.is_dir() else "no such file"
+        raise ConfigError(f"ASSISTANT_CONFIG: {path}: {why} (set it empty to read no settings file)")
+    if path is not None and path.is_file():
         try:
             table = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -60,7 +60,7 @@ class OwnServer:
             passed.pop(k, None)
         return env | passed | {
             "ASSISTANT_INDEX_DIR": str(self.tmp / "index"),
-            "ASSISTANT_CONFIG": str(self.tmp / "no-such-assistant.toml"),  # never the developer's settings file
+            "ASSISTANT_CONFIG": "",  # never the developer's settings file
             "ASSISTANT_ADMIN_KEYS": self.key,
             "ASSISTANT_API_RATE_PER_MINUTE": str(BENCH_RATE_PER_MINUTE),
         }

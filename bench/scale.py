@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> dict:
     for name in ("ASSISTANT_CHROMA_URL", "ASSISTANT_DATABASE_URL", "ASSISTANT_REDIS_URL", "ASSISTANT_INDEX_DIR",
                  "ASSISTANT_COLLECTION"):
         os.environ.pop(name, None)
-    os.environ["ASSISTANT_CONFIG"] = str(ROOT / "bench" / "out" / "no-such-assistant.toml")
+    os.environ["ASSISTANT_CONFIG"] = ""
 
     machine = f"{os.cpu_count()} cores, {platform.machine()}, no GPU"
     result: dict = {"machine": machine, "code": code_version(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}

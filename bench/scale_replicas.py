@@ -256,7 +256,7 @@ def run_replicas(counts: list[int], args: argparse.Namespace) -> dict:
         elif args.redis:
             result["notes"].append("redis-server is not installed: no ASSISTANT_REDIS_URL")
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")} | {
-            "ASSISTANT_CONFIG": str(tmp / "no-such-assistant.toml"),  # never the developer's settings file
+            "ASSISTANT_CONFIG": "",  # never the developer's settings file
             "ASSISTANT_ADMIN_KEYS": key,
             "ASSISTANT_API_RATE_PER_MINUTE": str(BENCH_RATE_PER_MINUTE),
             "ASSISTANT_SESSION_SECRET": secrets.token_urlsafe(32),  # one for all replicas, as for real ones

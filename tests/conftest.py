@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 # Tests never read the developer's own settings file or index.
-os.environ["ASSISTANT_CONFIG"] = "/nonexistent/assistant.toml"
+os.environ["ASSISTANT_CONFIG"] = ""  # empty: no settings file
 for key in list(os.environ):
     if key.startswith("ASSISTANT_") and key != "ASSISTANT_CONFIG":
         del os.environ[key]

@@ -491,6 +491,11 @@ def test_bad_key_settings_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="admin_keys") as shape:
         load_keyring(load_settings(keys_file=broken))
     assert "secret-not-a-list" not in str(shape.value)
+    misspelt = tmp_path / "misspelt.toml"  # [[widget_key]]: its keys would be left out without a word
+    misspelt.write_text('admin_keys = ["a-secret"]\n[[widget_key]]\nkey = "w-secret"\norigins = ["https://a.example"]\n')
+    with pytest.raises(ConfigError, match="is not valid at widget_key: Extra inputs are not permitted") as extra:
+        load_keyring(load_settings(keys_file=misspelt))
+    assert "w-secret" not in str(extra.value)
 
 
 # --- one shape per value, and what the OpenAPI document says ---------------------------------

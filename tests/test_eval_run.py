@@ -59,7 +59,7 @@ def run_eval(workspace: Path, *args: str):
     env = {
         "ASSISTANT_EVAL_CACHE_DIR": str(workspace / "cache"),
         "ASSISTANT_INDEX_DIR": str(workspace / "user-index"),
-        "ASSISTANT_CONFIG": str(workspace / "no-such.toml"),
+        "ASSISTANT_CONFIG": "",
         "COLUMNS": "200",  # rich wraps at the terminal width; keep one-line messages on one line
     }
     return CliRunner().invoke(app, ["eval", *args], env=env)

@@ -62,7 +62,7 @@ def run_eval(workspace: Path, questions: str, out: str, *extra: str):
     env = {
         "ASSISTANT_EVAL_CACHE_DIR": str(workspace / "cache"),
         "ASSISTANT_INDEX_DIR": str(workspace / "user-index"),
-        "ASSISTANT_CONFIG": str(workspace / "no-such.toml"),
+        "ASSISTANT_CONFIG": "",
         "COLUMNS": "200",
     }
     args = ["eval", str(workspace / questions), "--corpus", str(workspace / "corpus"), "--out", str(workspace / out)]

@@ -216,7 +216,7 @@ def test_it_or_they_beside_a_name_is_left_as_asked(follow_up):
 def test_assistant_chat_holds_a_conversation_and_starts_over(over_articles):
     cli = Path(sys.executable).parent / "assistant"
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(over_articles.root / "index"), "COLUMNS": "200",
-           "ASSISTANT_CONFIG": str(over_articles.root / "none.toml")}
+           "ASSISTANT_CONFIG": ""}
     chat = pexpect.spawn(str(cli), ["chat"], env=env, encoding="utf-8", timeout=120, dimensions=(40, 200))
     try:
         chat.expect(r"Chatting with 6 articles\. .*!new starts over")

@@ -72,7 +72,7 @@ def test_a_broken_plugin_is_an_error_naming_it_and_one_nobody_chose_breaks_nothi
                '    def answer(self, question, passages):\n        pass\n')
     _installed(twin, "twin-plugin", "[article_assistant.backends]\nextractive = twin_plugin:Other\n", "class Other:\n    pass\n")
     env = {**os.environ, "PYTHONPATH": str(site), "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
-           "ASSISTANT_CONFIG": str(tmp_path / "none.toml")}
+           "ASSISTANT_CONFIG": ""}
 
     def cli(*args: str, **more: str) -> subprocess.CompletedProcess:
         return subprocess.run([str(CLI), *args], env={**env, **more}, capture_output=True, text=True, timeout=300)

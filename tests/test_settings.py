@@ -10,7 +10,7 @@ import pytest
 from servers import CLI
 
 from assistant.errors import ConfigError
-from assistant.settings import load_settings
+from assistant.settings import Settings, load_settings
 
 
 @pytest.fixture
@@ -63,6 +63,20 @@ def test_an_index_dir_that_is_a_file_is_named(clean_env):
     (clean_env / "a-file").write_text("x")
     with pytest.raises(ConfigError, match=f"index_dir: {clean_env / 'a-file'} is a file, not a folder"):
         load_settings(index_dir=clean_env / "a-file")
+
+
+@pytest.mark.fast
+def test_the_settings_file_named_must_be_there_and_an_empty_name_reads_none(clean_env, monkeypatch):
+    (clean_env / "assistant.toml").write_text("top_k = 7\n")
+    assert load_settings().top_k == 7  # the working directory's, unnamed
+    for typo, why in ((clean_env / "assistant.tom", "no such file"), (clean_env, "is a folder")):
+        monkeypatch.setenv("ASSISTANT_CONFIG", str(typo))  # every setting at its default, keys included, unsaid
+        with pytest.raises(ConfigError, match=f"ASSISTANT_CONFIG: {re.escape(str(typo))}: {why} "):
+            load_settings()
+    monkeypatch.setenv("ASSISTANT_CONFIG", "")
+    assert load_settings().top_k == Settings.model_fields["top_k"].default
+    monkeypatch.setenv("ASSISTANT_LOG_LEVEL", "WARNING")  # as logging spells it
+    assert load_settings().log_level == "warning"
 
 
 @pytest.mark.fast

@@ -123,6 +123,8 @@ class _WidgetKeyEntry(BaseModel):
 
 
 class _KeysFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt table ([[widget_key]]) would leave its keys out unsaid
+
     admin_keys: list[str | _AdminKeyEntry] = []
     widget_keys: list[_WidgetKeyEntry] = []
 
