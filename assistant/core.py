@@ -167,8 +167,10 @@ class Assistant:
                     if not self.index.leave(article_id, collection_id):
                         break  # its last collection: the article goes
                 else:
+                    log.info("article %s left %s", article_id, ", ".join(collections))
                     return False
             self.index.remove(article_id)
+        log.info("removed article %s", article_id)
         self.retriever.refresh_keyword_index()
         return True
 

@@ -11,12 +11,15 @@ included) is brought forward in place when opened, and nothing in it is lost.
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 from . import errors
+
+log = logging.getLogger("assistant.database")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -99,14 +102,28 @@ def revisions(url: str) -> set[str]:
 def _run_migrations(engine: Engine, branch: str) -> None:
     from alembic import command
     from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+
+    def at(connection) -> list[str]:
+        return sorted(h for h in MigrationContext.configure(connection).get_current_heads() if h.startswith(branch))
+
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        before = at(connection)
+        # tables with no alembic_version: an index from before migrations (the other branch's are not this one's)
+        tables = inspect(connection).get_table_names()
+        existed = bool(before) or ("alembic_version" not in tables and bool(tables))
         config.attributes["connection"] = connection
         command.upgrade(config, f"{branch}@head")
+        after = at(connection)
+    if existed and after != before:  # a new database is made at its newest revision without a word
+        log.info("brought the %s of %s forward, in place: %s → %s", branch,
+                 engine.url.render_as_string(hide_password=True), ", ".join(before) or "(before migrations)",
+                 ", ".join(after))
 
 
 def reason(exc: Exception) -> str:

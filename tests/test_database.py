@@ -3,6 +3,7 @@ writer lock replicas share, against a real PostgreSQL server started here on 127
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import subprocess
@@ -35,7 +36,7 @@ def _versions(url: str) -> set[str]:
         return set(db.scalars(sa.text("SELECT version_num FROM alembic_version")))
 
 
-def test_an_index_from_before_migrations_is_brought_forward_in_place(tmp_path):
+def test_an_index_from_before_migrations_is_brought_forward_in_place(tmp_path, caplog):
     index = tmp_path / "index"
     settings = load_settings(index_dir=index)
     assistant = Assistant(settings)
@@ -53,10 +54,14 @@ def test_an_index_from_before_migrations_is_brought_forward_in_place(tmp_path):
             db.execute("DROP TABLE IF EXISTS feeds")
     database._migrated.clear()  # as a new process would
 
-    reopened = Assistant(load_settings(index_dir=index))
-    assert reopened.ask(question).public() == before
-    assert [a.id for a in reopened.articles()] == [a.id for a in assistant.articles()]
-    assert reopened.store.conversations.conversation("page:a", kept.conversation_id).answers
+    with caplog.at_level(logging.INFO, logger="assistant.database"):
+        reopened = Assistant(load_settings(index_dir=index))
+        assert reopened.ask(question).public() == before
+        assert [a.id for a in reopened.articles()] == [a.id for a in assistant.articles()]
+        assert reopened.store.conversations.conversation("page:a", kept.conversation_id).answers
+    said = [r.getMessage() for r in caplog.records if r.name == "assistant.database"]  # (the store stays open)
+    assert said == [f"brought the manifest of sqlite:///{index / 'manifest.sqlite3'} forward, in place: "
+                    "(before migrations) → manifest_0004"], said
     with sqlite3.connect(index / "manifest.sqlite3") as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "manifest_0004"
         assert db.execute("SELECT COUNT(*) FROM commits").fetchone()[0] == 0  # added, empty: history is not invented

@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -424,6 +425,31 @@ def test_a_killed_upload_leaves_no_temp_folder_behind(tmp_path):
         assert not area.exists()  # ... so the next server on the machine sweeps what it left
         assert second.upload_area().exists()
     assert not second.upload_area().exists()  # and a server that stops cleans up its own
+
+
+def test_a_server_stopped_mid_upload_fails_the_job_saying_why_and_its_log_tells_the_operator(tmp_path):
+    env = {"ASSISTANT_ADMIN_KEYS": ADMIN}
+    text = ("Pier log\n\n" + "".join(f"Ship {i} berthed at Pier {i % 9} on day {i}. " for i in range(8000))).encode()
+    with ServeProcess(tmp_path, env) as server:
+        with client(server, **admin_headers()) as admin:
+            (policy,) = admin.post("/api/articles?wait=true", files=[("files", ("policy.txt", POLICY.encode()))]).json()["added"]
+            assert admin.delete(f"/api/articles/{policy}").status_code == 200
+            job = admin.post("/api/articles", files=[("files", ("pier-log.txt", text, "text/plain"))]).json()
+            while admin.get(job["status_url"]).json()["status"] == "queued":
+                time.sleep(0.05)
+        server.process.send_signal(signal.SIGTERM)  # as a service manager stops it, mid-ingest
+        server.process.wait(timeout=60)
+        log = server.log()
+    stamp = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} "  # every line says when
+    assert re.search(stamp + r"INFO: +assistant\.web: upload job \w+ done: added 1, replaced 0, unchanged 0, failed 0$",
+                     log, re.M), log
+    assert re.search(stamp + rf"INFO: +assistant: removed article {policy}$", log, re.M), log
+    stopped = "the server stopped before this upload finished"
+    assert re.search(stamp + rf"WARNING: +assistant\.web: upload job {job['id']}: {stopped}", log, re.M), log
+    assert ADMIN not in log and "Ship 17 berthed" not in log  # no key, no article text
+    with ServeProcess(tmp_path, env) as again, client(again, **admin_headers()) as admin:
+        record = admin.get(job["status_url"]).json()  # not "running" until a heartbeat goes stale
+        assert record["status"] == "failed" and record["error"].startswith(stopped), record
 
 
 

@@ -122,7 +122,7 @@ class LLMBackend(AnswerBackend):
             return self.refusal()
         checked = check_claims(question, split_reply(reply), passages, self.embedder.encode)
         if not checked:
-            log.info("no sentence of the reply is supported by the passages; refusing: %r", reply[:200])
+            log.debug("no sentence of the reply is supported by the passages; refusing: %r", reply[:200])
             return self.refusal()
         text, citations = compose(checked, passages)
         return Answer(answer=text, citations=citations, refused=False)

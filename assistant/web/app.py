@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import socket
 from contextlib import asynccontextmanager
@@ -47,6 +48,7 @@ def create_app(assistant: Assistant) -> FastAPI:
         app.state.feed_poller.start()  # polls the feeds whose time has come (assistant feeds add)
         yield
         app.state.feed_poller.stop()
+        app.state.jobs.stop()
         app.state.readiness.stop()
         release_upload_area()
 
@@ -111,6 +113,20 @@ class _RedactSecrets(logging.Filter):
         return True
 
 
+def log_config(level: str) -> dict:
+    """uvicorn's logging with the time on every line, and the assistant's own loggers (uploads, removals, feed
+    polls, migrations, refused keys) through the same stream at ``level``: without a handler of their own, only
+    their warnings showed, bare."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    for formatter in config["formatters"].values():
+        formatter["fmt"] = "%(asctime)s " + formatter["fmt"]
+    config["formatters"]["assistant"] = {**config["formatters"]["default"],
+                                         "fmt": "%(asctime)s %(levelprefix)s %(name)s: %(message)s"}
+    config["handlers"]["assistant"] = {**config["handlers"]["default"], "formatter": "assistant"}
+    config["loggers"]["assistant"] = {"handlers": ["assistant"], "level": level.upper(), "propagate": False}
+    return config
+
+
 def serve(assistant: Assistant) -> None:
     settings = assistant.settings
     problem = exposure_problem(settings, load_keyring(settings))
@@ -132,6 +148,6 @@ def serve(assistant: Assistant) -> None:
     # On SIGTERM, requests under way get a few seconds; an open chat page's event stream would hold the server
     # (and its claim on the index) for as long as the tab stays open.
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level,
+        app, host=settings.host, port=settings.port, log_level=settings.log_level, log_config=log_config(settings.log_level),
         proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None, timeout_graceful_shutdown=5,
     )

@@ -174,6 +174,7 @@ class IngestJobs:
             self.assistant.store.jobs.create(job.id, job.files, job.collection)
         except errors.StoreError as exc:  # of its kind: a full disk stays a 507
             raise type(exc)(f"the upload was not taken, nothing was ingested: {exc}") from None
+        log.info("upload job %s: %d file(s) or link(s), into %s", job.id, job.files, job.collection or "default")
         with self._lock:
             self._jobs[job.id] = job
             while len(self._jobs) > self.keep:
@@ -243,11 +244,30 @@ class IngestJobs:
         finally:
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
+            if job.status == "done":
+                log.info("upload job %s done: %s", job.id, job.report.counts())
+            else:
+                log.warning("upload job %s failed: %s", job.id, job.error)
             final = job.record()
             self._keep(job.id, lambda jobs: jobs.update(
                 job.id, status=final.status, done=final.done, report=final.report, error=final.error,
                 error_status=final.error_status,
             ))
+
+    def stop(self) -> None:
+        """At shutdown: the jobs not finished are failed now, saying why, rather than left "running" until
+        another server finds their heartbeat stale; queued ones never start."""
+        with self._lock:
+            unfinished = [j for j in self._jobs.values() if j.status in ("queued", "running")]
+        for job in unfinished:
+            job.status, job.error_status = "failed", 503
+            job.error = (f"the server stopped before this upload finished ({len(job.indexed)} of {job.files} "
+                         "committed, listed in indexed); uploading the same files again adds the rest")
+            log.warning("upload job %s: %s", job.id, job.error)
+            self._keep(job.id, lambda jobs, job=job: jobs.update(job.id, status="failed", error=job.error,
+                                                                 error_status=job.error_status))
+        self._worker.shutdown(wait=False, cancel_futures=True)
+        self._fetcher.shutdown(wait=False, cancel_futures=True)
 
     def wait(self, job: IngestJob, timeout: float) -> IngestJob:
         deadline = time.monotonic() + timeout
