@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,7 +89,29 @@ def sync():
     run(lambda: _ingest_with_progress(lambda assistant, on_progress: assistant.sync(on_progress=on_progress)))
 
 
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM (a service manager, `kill`, a CI timeout) during an ingest, taken like Ctrl-C."""
+
+
+def _stopped(signum, frame) -> None:
+    raise _Stopped
+
+
 def _ingest_with_progress(work) -> None:
+    """The ingest with its progress bar. Stopped (Ctrl-C, SIGTERM), it says what stays: each batch of files is
+    committed whole, and the same command again skips what is in."""
+    previous = signal.signal(signal.SIGTERM, _stopped)
+    try:
+        _ingest_shown(work)
+    except KeyboardInterrupt as stop:
+        console.print("interrupted: the files committed before the stop stay in the index, the rest are not in it; "
+                      "the same command again skips the first and adds the rest", highlight=False)
+        raise typer.Exit(128 + (signal.SIGTERM if isinstance(stop, _Stopped) else signal.SIGINT)) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _ingest_shown(work) -> None:
     with _assistant("ingest") as assistant, Progress(
         TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         TextColumn("{task.description}", markup=False), console=console, transient=True,
