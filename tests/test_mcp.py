@@ -338,6 +338,24 @@ def test_http_admin_key(web_assistant, tmp_path):
         assert widget.status_code == 403 and "admin key" in widget.json()["error"]["message"]
         stream = httpx.get(server.url + "/mcp", headers={**bearer(ADMIN), "Accept": "text/event-stream"})
         assert stream.status_code == 405 and stream.headers["allow"] == "POST"
+        # a body that is not one JSON-RPC message: one line naming the field (the SDK dumped pydantic's 19 lines)
+        for sent, said in [
+            ({"content": b"{}", "headers": {"Content-Type": "text/plain"}},
+             "Content-Type: must be application/json (got 'text/plain') (HTTP 415)"),
+            ({"content": b"{not json"}, "body: not JSON (Expecting property name enclosed in double quotes: "
+                                         "line 1 column 2 (char 1)) (HTTP 400)"),
+            ({"json": [message, message]}, "body: one JSON-RPC message per request (batches are not taken) (HTTP 400)"),
+            ({"json": "hi"}, "body: must be a JSON-RPC message (an object) (HTTP 400)"),
+            ({"json": {"id": 1, "method": "tools/list"}}, 'jsonrpc: must be "2.0" (HTTP 400)'),
+            ({"json": {**message, "params": [1]}}, "params: must be an object (HTTP 400)"),
+            ({"json": {**message, "method": "tools/call", "params": {"name": "ask", "arguments": "x"}}},
+             "params.arguments: must be an object (HTTP 400)"),
+        ]:
+            headers = {**bearer(ADMIN), "Accept": "application/json, text/event-stream", **sent.pop("headers", {})}
+            if "content" in sent:
+                headers.setdefault("Content-Type", "application/json")
+            refused = httpx.post(server.url + "/mcp/", headers=headers, **sent)
+            assert refused.json()["error"]["message"] == said and refused.status_code == int(said[-4:-1]), refused.text
         elsewhere = httpx.post(server.url + "/mcp/tools", json=message, headers=bearer(ADMIN))
         assert elsewhere.status_code == 404 and elsewhere.json()["error"]["message"] == \
             "no such route: POST /mcp/tools; the MCP endpoint is POST /mcp/ (HTTP 404)"

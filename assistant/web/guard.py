@@ -331,7 +331,7 @@ class Guard:
         so before the ingest handler's sign-in check). The page only ever sends files it uploaded: a link there is
         refused for every caller, whichever route (call, run, queue/join) carries it."""
         try:
-            body = await _whole_body(receive, self.max_json)
+            body = await whole_body(receive, self.max_json)
         except BodyRefused as exc:
             await refusal(scope, exc.status_code, exc.detail)(scope, receive, send)
             return
@@ -447,7 +447,7 @@ def _secret_in_query(scope: Scope) -> bool:
     return any(is_key_param(name) for name in (pair.partition("=")[0] for pair in query.split("&")) if name)
 
 
-async def _whole_body(receive: Receive, limit: int) -> bytes | None:
+async def whole_body(receive: Receive, limit: int) -> bytes | None:
     """The request's body (None if the client disconnects first), or BodyTooLarge past ``limit`` bytes."""
     chunks, size, more = [], 0, True
     receive = _receiving(receive, limit)

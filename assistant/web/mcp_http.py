@@ -12,6 +12,7 @@ Inspector 2.12 run in a terminal) shows this 404's.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -21,9 +22,9 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from .guard import KEY_HELP, bearer_challenge, presented_key
+from .guard import KEY_HELP, BodyRefused, bearer_challenge, presented_key, whole_body
 from .mcp_server import build_server
 
 if TYPE_CHECKING:
@@ -113,8 +114,30 @@ class McpHttp:
             return await answer(scope, receive, send)
         if not self._live:
             return await jsonrpc_error(503, "the MCP endpoint is not running (app lifespan)")(scope, receive, send)
+        body = await self._checked_body(scope, receive, send)
+        if body is None:
+            return
         server = self.servers["admin" if role == "admin" else "reader"]
-        await server.session_manager.handle_request(scope, receive, send)
+        await server.session_manager.handle_request(scope, _replayed(body, receive), send)
+
+    async def _checked_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """The request's one JSON-RPC message, or None once a refusal went back: for these the SDK answers a
+        plain-text 400 or pydantic's 19-line dump of the input, naming no field."""
+        media = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            said = f"Content-Type: must be application/json (got {media or 'none'!r})"
+            await jsonrpc_error(415, said)(scope, receive, send)
+            return None
+        try:
+            body = await whole_body(receive, self.max_body)
+        except BodyRefused as exc:
+            await jsonrpc_error(exc.status_code, exc.detail)(scope, receive, send)
+            return None
+        problem = None if body is None else envelope_problem(body)
+        if problem is not None:
+            await jsonrpc_error(400, problem)(scope, receive, send)
+            return None
+        return body
 
     def _role(self, scope: Scope) -> str | None:
         """The guard's verdict when it ran; otherwise an admin key, or nothing."""
@@ -137,6 +160,44 @@ class McpHttp:
             challenge = bearer_challenge(message, presented=presented_key(Headers(scope=scope)) is not None)
             answer = jsonrpc_error(401, message, {"WWW-Authenticate": challenge})
         await answer(scope, receive, send)
+
+
+def envelope_problem(body: bytes) -> str | None:
+    """What is wrong with a request body as one JSON-RPC 2.0 message (batches are not taken), naming the field."""
+    try:
+        message = json.loads(body)
+    except ValueError as exc:  # json names the line and column; a body that is not UTF-8 is one too
+        return f"body: not JSON ({exc})"
+    if isinstance(message, list):
+        return "body: one JSON-RPC message per request (batches are not taken)"
+    if not isinstance(message, dict):
+        return "body: must be a JSON-RPC message (an object)"
+    if message.get("jsonrpc") != "2.0":
+        return 'jsonrpc: must be "2.0"'
+    if "method" not in message:  # a client's response to the server: the SDK reads it
+        return None if "id" in message and ("result" in message or "error" in message) else "method: required"
+    if not isinstance(message["method"], str):
+        return "method: must be a string"
+    params = message.get("params", {})
+    if not isinstance(params, dict):
+        return "params: must be an object"
+    if not isinstance(params.get("arguments", {}), dict):
+        return "params.arguments: must be an object"
+    return None
+
+
+def _replayed(body: bytes, receive: Receive) -> Receive:
+    """The body read already, then the connection's own messages (a client that leaves is still seen)."""
+    sent = False
+
+    async def receive_again() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive_again
 
 
 class _NoSuchRoute:
