@@ -493,8 +493,11 @@ def serve(
     """Serve the chat page (and the HTTP API and widget) on http://HOST:PORT/."""
 
     def go():
+        from .settings import load_settings
+        from .web.app import configure_logging
         from .web.app import serve as serve_app
 
+        configure_logging(load_settings(port=port, host=host).log_level)  # the index's opening logs too
         with _assistant("serve", port=port, host=host) as assistant:
             if seed is not None and assistant.is_empty():
                 console.print(f"index is empty: ingesting {seed}")

@@ -318,11 +318,13 @@ NOT_SETTINGS = {"CONFIG", "EVAL_CACHE_DIR", "BENCH_KEY"}
 
 def config_file() -> Path | None:
     """The settings file: ASSISTANT_CONFIG's, else ``assistant.toml`` here if there is one; None when
-    ASSISTANT_CONFIG is set empty (how tests and benches read none)."""
+    ASSISTANT_CONFIG is set empty or to /dev/null (how tests and benches read none)."""
     named = os.environ.get("ASSISTANT_CONFIG")
     if named is None:
         return Path("assistant.toml")
-    return Path(named) if named else None
+    if not named or named == os.devnull:
+        return None
+    return Path(named).expanduser()  # "~/…" as systemd, Docker and .env files pass it
 
 
 def _unknown(name: str, where: str) -> str:
@@ -336,7 +338,7 @@ def check_sources() -> None:
     must be a setting."""
     path = config_file()
     if path is not None and os.environ.get("ASSISTANT_CONFIG") and not path.is_file():
-        why = "is a folder" if path.is_dir() else "no such file"
+        why = "is a folder" if path.is_dir() else "is not a regular file" if path.exists() else "no such file"
         raise ConfigError(f"ASSISTANT_CONFIG: {path}: {why} (set it empty to read no settings file)")
     if path is not None and path.is_file():
         try:

@@ -176,7 +176,7 @@ def render() -> str:
         "| environment variable | what it does |",
         "|---|---|",
         "| `ASSISTANT_CONFIG` | the TOML settings file (default `assistant.toml` in the working directory, if there is "
-        "one); a path that is no file is an error; empty: no settings file |",
+        "one); a path that is no file is an error; empty or `/dev/null`: no settings file |",
         "| `ASSISTANT_EVAL_CACHE_DIR` | where `assistant eval` keeps its corpus indexes (default "
         "`~/.cache/article-assistant/eval`; also `--cache-dir`) |",
         "| `XDG_CACHE_HOME` | moves `~/.cache`, where the ONNX files of the embedder and the reader are built "

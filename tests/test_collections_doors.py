@@ -213,6 +213,11 @@ def test_an_unscoped_admin_manages_collections_over_the_api(served):
         added = admin.post("/api/articles?collection=scratch&wait=true", files=[("files", ("tram.txt", NEW.encode()))])
         (tram,) = added.json()["added"]
         again = admin.post("/api/articles?collection=default&wait=true", files=[("files", ("tram.txt", NEW.encode()))])
+        from assistant.store import JobRecord  # a report recorded before `joined` (jobs are kept 7 days) reads as none
+        from assistant.web.schemas import JobOut
+
+        old = {"added": [tram], "replaced": [], "unchanged": [], "failed": [], "chunks_added": 3, "ok": True}
+        assert JobOut.of(JobRecord("j1", "done", 1, 1, old, None, 500, "host")).report.joined == []
         assert (again.json()["unchanged"], again.json()["joined"]) == ([tram], [tram])  # now in default too
         assert admin.delete(f"/api/articles/{tram}?collection=default").status_code == 200
         refused = admin.delete("/api/collections/scratch")

@@ -13,7 +13,7 @@ import time
 import pytest
 import sqlalchemy as sa
 from conftest import SEEDS
-from servers import CLI
+from servers import CLI, ServeProcess
 
 from assistant import database, errors
 from assistant.core import Assistant
@@ -36,6 +36,29 @@ def _versions(url: str) -> set[str]:
         return set(db.scalars(sa.text("SELECT version_num FROM alembic_version")))
 
 
+def _as_before_migrations(index, files=("manifest.sqlite3", "conversations.sqlite3")) -> None:
+    """What an index written before migrations looked like: the same tables, no version table, no commit records."""
+    for name in files:
+        with sqlite3.connect(index / name) as db:
+            db.execute("DROP TABLE alembic_version")
+            db.execute("DROP TABLE IF EXISTS commits")
+            db.execute("DROP TABLE IF EXISTS collections")
+            db.execute("DROP TABLE IF EXISTS memberships")
+            db.execute("DROP TABLE IF EXISTS feeds")
+
+
+def test_a_server_opening_an_old_index_logs_that_it_brought_it_forward(tmp_path):
+    old = Assistant(load_settings(index_dir=tmp_path / "index"))
+    old.ingest([SEEDS])
+    _as_before_migrations(tmp_path / "index", ["manifest.sqlite3"])
+    with ServeProcess(tmp_path, {}) as server:
+        pass
+    said = server.log()
+    line = f"assistant.database: brought the manifest of sqlite:///{tmp_path / 'index' / 'manifest.sqlite3'} forward"
+    assert f"{line}, in place: (before migrations) → manifest_0004" in said, said
+    assert said.count("brought the") == 1 and "Traceback" not in said  # once, through one handler
+
+
 def test_an_index_from_before_migrations_is_brought_forward_in_place(tmp_path, caplog):
     index = tmp_path / "index"
     settings = load_settings(index_dir=index)
@@ -44,14 +67,7 @@ def test_an_index_from_before_migrations_is_brought_forward_in_place(tmp_path, c
     question = "What does JIG stand for?"
     before = assistant.ask(question).public()
     kept = assistant.store.conversations.add_answer("page:a", question, assistant.ask(question), conversation_id="new")
-    # What an index written before migrations looked like: the same tables, no version table, no commit records.
-    for name in ("manifest.sqlite3", "conversations.sqlite3"):
-        with sqlite3.connect(index / name) as db:
-            db.execute("DROP TABLE alembic_version")
-            db.execute("DROP TABLE IF EXISTS commits")
-            db.execute("DROP TABLE IF EXISTS collections")
-            db.execute("DROP TABLE IF EXISTS memberships")
-            db.execute("DROP TABLE IF EXISTS feeds")
+    _as_before_migrations(index)
     database._migrated.clear()  # as a new process would
 
     with caplog.at_level(logging.INFO, logger="assistant.database"):

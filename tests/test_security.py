@@ -14,6 +14,8 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -325,6 +327,16 @@ def test_a_key_in_the_url_is_refused_and_never_logged(served):
         response = careless.get(f"/api/articles?key={ADMIN}")
     assert response.status_code == 400 and "never accepted in the URL" in response.json()["error"]
     assert ADMIN not in served.log() and "key=[redacted]" in served.log()
+
+
+def test_the_assistants_own_log_lines_redact_a_links_secrets_too():
+    """A private feed's link carries its token (?token=…): a poll's log line shows the link without it."""
+    script = ("import logging\nfrom assistant.web.app import configure_logging\nconfigure_logging('info')\n"
+              "logging.getLogger('assistant.web').info('polled feed %s: %s', "
+              "'https://news.example/private.rss?token=s3cr3t&page=2', 'added 1')")
+    logged = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO: +assistant\.web: polled feed "
+                        r"https://news\.example/private\.rss\?token=\[redacted\]&page=2: added 1\n", logged.stderr), logged.stderr
 
 
 def test_the_widget_keys_own_origin_is_not_taken_from_the_host_header(served):

@@ -73,8 +73,12 @@ def test_the_settings_file_named_must_be_there_and_an_empty_name_reads_none(clea
         monkeypatch.setenv("ASSISTANT_CONFIG", str(typo))  # every setting at its default, keys included, unsaid
         with pytest.raises(ConfigError, match=f"ASSISTANT_CONFIG: {re.escape(str(typo))}: {why} "):
             load_settings()
-    monkeypatch.setenv("ASSISTANT_CONFIG", "")
-    assert load_settings().top_k == Settings.model_fields["top_k"].default
+    for none in ("", os.devnull):
+        monkeypatch.setenv("ASSISTANT_CONFIG", none)
+        assert load_settings().top_k == Settings.model_fields["top_k"].default
+    monkeypatch.setenv("HOME", str(clean_env))
+    monkeypatch.setenv("ASSISTANT_CONFIG", "~/assistant.toml")  # as systemd, Docker and .env files pass it
+    assert load_settings().top_k == 7
     monkeypatch.setenv("ASSISTANT_LOG_LEVEL", "WARNING")  # as logging spells it
     assert load_settings().log_level == "warning"
 

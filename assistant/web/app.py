@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import logging.config
 import socket
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -122,9 +123,15 @@ def log_config(level: str) -> dict:
         formatter["fmt"] = "%(asctime)s " + formatter["fmt"]
     config["formatters"]["assistant"] = {**config["formatters"]["default"],
                                          "fmt": "%(asctime)s %(levelprefix)s %(name)s: %(message)s"}
-    config["handlers"]["assistant"] = {**config["handlers"]["default"], "formatter": "assistant"}
+    config["filters"] = {"redact": {"()": _RedactSecrets}}  # a feed's link may carry ?token=
+    config["handlers"]["assistant"] = {**config["handlers"]["default"], "formatter": "assistant", "filters": ["redact"]}
     config["loggers"]["assistant"] = {"handlers": ["assistant"], "level": level.upper(), "propagate": False}
     return config
+
+
+def configure_logging(level: str) -> None:
+    """:func:`log_config` now, before the index opens (a migration logs), as uvicorn applies it again later."""
+    logging.config.dictConfig(log_config(level))
 
 
 def serve(assistant: Assistant) -> None:

@@ -37,7 +37,8 @@ class IngestReportOut(BaseModel):
     added: list[str] = Field(description="Ids of newly indexed articles.")
     replaced: list[str] = Field(description="Ids of articles whose content changed.")
     unchanged: list[str]
-    joined: list[str] = Field(description="Unchanged articles put in the collection named, which they were not in yet.")
+    joined: list[str] = Field(  # a default: jobs recorded before it (kept 7 days) are read back through this
+        default_factory=list, description="Unchanged articles put in the collection named, which they were not in yet.")
     failed: list[FailedFile]
     chunks_added: int
     ok: bool = Field(description="False when any file failed.")

@@ -135,6 +135,7 @@ class IngestJobs:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assistant-ingest")
         self._fetcher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="assistant-fetch-jobs")
         self._heart: threading.Thread | None = None
+        self._stopping = False
 
     def submit(self, folder: Path, names: dict[str, str], sources: dict[str, str],
                collection: str | None = None) -> IngestJob:
@@ -211,7 +212,12 @@ class IngestJobs:
                 log.exception("upload jobs' heartbeat failed")
 
     def _run(self, job: IngestJob, folder: Path | None) -> None:
-        job.status = "running"
+        with self._lock:  # a job stop() failed stays failed: it never starts after the shutdown began
+            if self._stopping:
+                if folder is not None:
+                    shutil.rmtree(folder, ignore_errors=True)
+                return
+            job.status = "running"
         self._keep(job.id, lambda jobs: jobs.update(job.id, status="running"))
         noted = [time.monotonic()]
 
@@ -226,7 +232,7 @@ class IngestJobs:
             self._keep(job.id, lambda jobs: jobs.update(job.id, indexed=list(job.indexed)))
 
         try:
-            job.report = self.assistant.ingest(
+            report = self.assistant.ingest(
                 [] if job.links is not None else list(job.names),
                 links=job.links or [],
                 sources=job.sources,
@@ -235,15 +241,20 @@ class IngestJobs:
                 max_chunks=self.assistant.settings.ingest_max_chunks,
                 collection=job.collection,
             )
-            job.status = "done"
+            ended = dict(status="done", report=report, error=None, error_status=500)
         except errors.AssistantError as exc:
-            job.status, job.error, job.error_status = "failed", str(exc), exc.status_code
+            ended = dict(status="failed", error=str(exc), error_status=exc.status_code)
         except Exception:  # a bug: the job says so, the log has the traceback
             log.exception("ingest job %s failed", job.id)
-            job.status, job.error = "failed", "internal error while ingesting; see the server log"
+            ended = dict(status="failed", error="internal error while ingesting; see the server log", error_status=500)
         finally:
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
+        # Under the lock, store write included, so that stop() and this job's end are recorded in the order they
+        # happened: an ingest that completes after stop() failed it ends "done", as it is.
+        with self._lock:
+            for name, value in ended.items():
+                setattr(job, name, value)
             if job.status == "done":
                 log.info("upload job %s done: %s", job.id, job.report.counts())
             else:
@@ -258,14 +269,14 @@ class IngestJobs:
         """At shutdown: the jobs not finished are failed now, saying why, rather than left "running" until
         another server finds their heartbeat stale; queued ones never start."""
         with self._lock:
-            unfinished = [j for j in self._jobs.values() if j.status in ("queued", "running")]
-        for job in unfinished:
-            job.status, job.error_status = "failed", 503
-            job.error = (f"the server stopped before this upload finished ({len(job.indexed)} of {job.files} "
-                         "committed, listed in indexed); uploading the same files again adds the rest")
-            log.warning("upload job %s: %s", job.id, job.error)
-            self._keep(job.id, lambda jobs, job=job: jobs.update(job.id, status="failed", error=job.error,
-                                                                 error_status=job.error_status))
+            self._stopping = True
+            for job in [j for j in self._jobs.values() if j.status in ("queued", "running")]:
+                job.status, job.error_status = "failed", 503
+                job.error = (f"the server stopped before this upload finished ({len(job.indexed)} committed, "
+                             "listed in indexed); uploading the same files again adds the rest")
+                log.warning("upload job %s: %s", job.id, job.error)
+                self._keep(job.id, lambda jobs, job=job: jobs.update(job.id, status="failed", error=job.error,
+                                                                     error_status=job.error_status))
         self._worker.shutdown(wait=False, cancel_futures=True)
         self._fetcher.shutdown(wait=False, cancel_futures=True)
 
