@@ -59,6 +59,17 @@ def test_a_server_opening_an_old_index_logs_that_it_brought_it_forward(tmp_path)
     assert said.count("brought the") == 1 and "Traceback" not in said  # once, through one handler
 
 
+def test_a_server_whose_store_cannot_be_opened_says_why_in_one_line_and_exits_1(tmp_path):
+    old = Assistant(load_settings(index_dir=tmp_path / "index"))
+    old.ingest([SEEDS])
+    assert old.store.jobs
+    with sqlite3.connect(tmp_path / "index" / "conversations.sqlite3") as db:  # its tables, but no record of them
+        db.execute("DROP TABLE alembic_version")
+    ended = ServeProcess(tmp_path, {}).run_to_exit(timeout=180)
+    assert ended.returncode == 1, (ended.returncode, ended.stderr)  # not 134: no model loading while it exits
+    assert "error: cannot open the database sqlite:///" in ended.stderr and "terminate called" not in ended.stderr
+
+
 def test_an_index_from_before_migrations_is_brought_forward_in_place(tmp_path, caplog):
     index = tmp_path / "index"
     settings = load_settings(index_dir=index)

@@ -81,9 +81,7 @@ def create_app(assistant: Assistant) -> FastAPI:
     app.include_router(widget_router(keyring))
     app.include_router(session_router(access))
     app.include_router(conversations_router())  # the page's conversations, for the browser holding them
-    # Warm up in the background: the server answers /health at once, /ready once loaded.
     app.state.readiness = Readiness(assistant)
-    app.state.readiness.start()
 
     @app.get("/health", tags=["ops"])
     def health() -> dict:
@@ -102,6 +100,10 @@ def create_app(assistant: Assistant) -> FastAPI:
     # Gradio checks that a file named in a request was uploaded (not any path on the server) only once it
     # believes it was launched; a mounted page is never launched, so say so, or any server file is readable.
     page.has_launched = True
+    # Warm up in the background: the server answers /health at once, /ready once loaded. Started last: a
+    # start-up that fails (a database that cannot be opened) must not leave it loading models in native code
+    # while the process exits (the C++ runtime aborted it: exit 134 after the one-line error).
+    app.state.readiness.start()
     return mounted
 
 
