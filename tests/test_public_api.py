@@ -81,7 +81,7 @@ def test_every_error_the_package_raises_is_in_the_tree():
     # besides the tree: the guard's and the CLI's own, pydantic's validators, MCP's tool errors (mcp_server.py),
     # Gradio's gr.Error (the chat page's message to its reader: web/chat.py), and TypeError for a caller's
     # programming mistake (a bare string where only a parsed Link may go: core, fetch)
-    allowed = declared | {"GateFailed", "BodyTooLarge", "BodyTooSlow", "HTTPException", "AttributeError", "Exit", "ValueError",
+    allowed = declared | {"GateFailed", "BodyTooLarge", "BodyTooSlow", "BodyCutOff", "HTTPException", "AttributeError", "Exit", "ValueError",
                           "ToolError", "TypeError", "Error"}
     raised = set()
     for path in PACKAGE.rglob("*.py"):
