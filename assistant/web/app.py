@@ -108,7 +108,8 @@ def create_app(assistant: Assistant) -> FastAPI:
 
 
 class _RedactSecrets(logging.Filter):
-    """Access-log lines never carry a credential that someone put in a URL, whatever its parameter is called."""
+    """Log lines never carry a credential that someone put in a URL (a request's, a feed's), whatever its parameter
+    is called."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
@@ -125,7 +126,8 @@ def log_config(level: str) -> dict:
         formatter["fmt"] = "%(asctime)s " + formatter["fmt"]
     config["formatters"]["assistant"] = {**config["formatters"]["default"],
                                          "fmt": "%(asctime)s %(levelprefix)s %(name)s: %(message)s"}
-    config["filters"] = {"redact": {"()": _RedactSecrets}}  # a feed's link may carry ?token=
+    config["filters"] = {"redact": {"()": _RedactSecrets}}  # a request's URL, a feed's link: either may carry ?token=
+    config["handlers"]["access"]["filters"] = ["redact"]
     config["handlers"]["assistant"] = {**config["handlers"]["default"], "formatter": "assistant", "filters": ["redact"]}
     config["loggers"]["assistant"] = {"handlers": ["assistant"], "level": level.upper(), "propagate": False}
     return config
@@ -151,7 +153,6 @@ def serve(assistant: Assistant) -> None:
     if app.state.keyring.empty:
         print("no API keys configured: /api/ answers 401; set ASSISTANT_ADMIN_KEYS or ASSISTANT_KEYS_FILE "
               "(README 'Embedding the widget')", flush=True)
-    logging.getLogger("uvicorn.access").addFilter(_RedactSecrets())
     proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     # Forwarded-for headers name the client only when they come from a proxy the settings trust.
     # On SIGTERM, requests under way get a few seconds; an open chat page's event stream would hold the server

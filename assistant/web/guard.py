@@ -341,7 +341,7 @@ class Guard:
             message = "a file on the page is uploaded, never fetched from a link (add links with 'Add a link')"
             await refusal(scope, 400, message)(scope, receive, send)
             return
-        await self.app(scope, _replay(body), send)
+        await self.app(scope, replay(body), send)
 
     # --- shared ------------------------------------------------------------------
     async def _sized(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
@@ -463,13 +463,15 @@ async def whole_body(receive: Receive, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _replay(body: bytes) -> Receive:
+def replay(body: bytes, then: Receive | None = None) -> Receive:
+    """A ``receive`` giving the body read already, then ``then``'s messages (the connection's own: a client that
+    leaves is still seen), or a disconnect when there is none."""
     sent = False
 
     async def receive_again() -> Message:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await then() if then is not None else {"type": "http.disconnect"}
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 

@@ -22,9 +22,9 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from .guard import KEY_HELP, BodyRefused, bearer_challenge, presented_key, whole_body
+from .guard import KEY_HELP, BodyRefused, bearer_challenge, presented_key, replay, whole_body
 from .mcp_server import build_server
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class McpHttp:
         if body is None:
             return
         server = self.servers["admin" if role == "admin" else "reader"]
-        await server.session_manager.handle_request(scope, _replayed(body, receive), send)
+        await server.session_manager.handle_request(scope, replay(body, then=receive), send)
 
     async def _checked_body(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
         """The request's one JSON-RPC message, or None once a refusal went back: for these the SDK answers a
@@ -184,20 +184,6 @@ def envelope_problem(body: bytes) -> str | None:
     if not isinstance(params.get("arguments", {}), dict):
         return "params.arguments: must be an object"
     return None
-
-
-def _replayed(body: bytes, receive: Receive) -> Receive:
-    """The body read already, then the connection's own messages (a client that leaves is still seen)."""
-    sent = False
-
-    async def receive_again() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive_again
 
 
 class _NoSuchRoute:
