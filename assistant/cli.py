@@ -69,6 +69,9 @@ def ingest(
     collection: Annotated[str | None, typer.Option(
         "--collection", "-c", help="The collection they go in (it must exist; default: a new article goes in "
         "`default`, a known one stays where it is).")] = None,
+    prune: Annotated[bool, typer.Option(
+        "--prune", help="Mirror the folders given: remove the articles of files no longer in them (deleted, moved "
+        "or renamed).")] = False,
 ):
     """Add articles to the index. Unchanged files are skipped; changed ones replace their old chunks."""
     from .models import Link, link_or_path
@@ -78,7 +81,7 @@ def ingest(
         files = [s for s in sources if not isinstance(s, Link)]
         links = [s for s in sources if isinstance(s, Link)]
         _ingest_with_progress(lambda assistant, on_progress: assistant.ingest(
-            files, links=links, on_progress=on_progress, collection=collection))
+            files, links=links, on_progress=on_progress, collection=collection, prune=prune))
 
     run(go)
 
@@ -122,7 +125,7 @@ def _ingest_shown(work) -> None:
             progress.update(task, completed=done, total=total, description=Path(path).name)
 
         report = work(assistant, on_progress)
-        if report.added or report.replaced:  # the next `serve` or `ask` then starts without building it
+        if report.added or report.replaced or report.removed:  # the next `serve` or `ask` then starts without building it
             progress.update(task, description="keyword index")
             assistant.save_keyword_index()
     for path, reason in report.failed:

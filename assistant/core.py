@@ -132,14 +132,17 @@ class Assistant:
         sources: dict[str, str] | None = None,
         max_chunks: int | None = None,
         collection: str | None = None,
+        prune: bool = False,
     ) -> IngestReport:
         """Ingest files and folders (``paths``) and pages (``links``) into ``collection`` (it must exist; None: a
-        new article goes in ``default``, a known one stays in its collections): see :meth:`Ingester.ingest`."""
+        new article goes in ``default``, a known one stays in its collections); ``prune``: remove the articles of
+        files gone from those folders. See :meth:`Ingester.ingest`."""
         if isinstance(paths, (str, Path)):  # one path, not its characters (".": the working directory)
             paths = [paths]
         collection_id = None if collection is None else self.index.manifest.collection_id(collection_name(collection))
         return self.ingester.ingest(paths, links=links, on_progress=on_progress, on_written=on_written,
-                                    sources=sources, max_chunks=max_chunks, collection_id=collection_id)
+                                    sources=sources, max_chunks=max_chunks, collection_id=collection_id,
+                                    prune=prune)
 
     def fetch_links(self, links: Sequence[Link], *, feeds: bool = True) -> list[LoadedLink]:
         """Fetch pages several at a time, outside the write lock (:meth:`Ingester.fetch_links`)."""

@@ -41,6 +41,15 @@ def article_files(paths: Sequence[str | Path]) -> list[Path]:
     return list(iter_files(list(paths)))
 
 
+def _prune_roots(paths: Sequence[str | Path], files: list[Path]) -> list[Path]:
+    """The folders among ``paths`` that ``prune`` mirrors: those with at least one article file in them."""
+    folders = [Path(p).resolve() for p in paths if not isinstance(p, Link) and Path(p).is_dir()]
+    if not folders:
+        raise errors.InvalidRequest("prune", "none of the paths is a folder; prune mirrors a folder, so name the one the files are in")
+    found = [f.resolve() for f in files]
+    return [root for root in folders if any(f.is_relative_to(root) and f != root for f in found)]
+
+
 def is_pageless_feed_item(article: ArticleInfo | Article) -> bool:
     """A feed's item with no page of its own: its source is the feed's link and the item's id, FEED#ID, and only
     its feed can say it again."""
@@ -96,6 +105,7 @@ class Ingester:
         sources: dict[str, str] | None = None,
         max_chunks: int | None = None,
         collection_id: int | None = None,
+        prune: bool = False,
     ) -> IngestReport:
         """Ingest files and folders (``paths``, read from this machine) and pages (``links``, fetched; a
         LoadedLink was fetched already, by :meth:`fetch_links`). Bad files are reported in ``failed``; good
@@ -109,6 +119,11 @@ class Ingester:
         the paths (or links) of each batch once it is committed. Every article lands in the collection
         ``collection_id`` (default: ``default``), besides any it is in already: an unchanged one is put in it
         without being read again.
+
+        ``prune``: the index mirrors the folders in ``paths``: an article read from a file under one of them that
+        is no longer there (deleted, moved, renamed) is removed, into ``removed``. A folder with no article file
+        in it is not pruned (an unmounted disk looks like that; the run reports it failed), nor is anything
+        after a full disk stopped the run.
         """
         if any(isinstance(p, Link) for p in paths) or not all(isinstance(k, (Link, LoadedLink)) for k in links):
             raise TypeError("ingest: links go in links= as Link (parse_link), paths in paths")
@@ -117,7 +132,9 @@ class Ingester:
         for given in links:  # each in its place; a feed's link becomes its items
             loaded = next(fetched) if isinstance(given, Link) else given
             items += self.feed_items(loaded.feed) if loaded.feed is not None else [loaded]
-        items += article_files(paths)
+        files = article_files(paths)
+        items += files
+        roots = _prune_roots(paths, files) if prune else []
         problem = self.index.free_space_problem()
         if problem:
             raise errors.DiskFull(f"{problem}; nothing was written")
@@ -137,7 +154,9 @@ class Ingester:
                 if on_progress:
                     on_progress(done, len(items), name)
             self._write(run)
-        if run.report.added or run.report.replaced:
+            if roots and not run.disk_full:
+                self._prune(roots, {article_id_for(str(f.resolve())) for f in files}, run.report)
+        if run.report.added or run.report.replaced or run.report.removed:
             self.retriever.refresh_keyword_index()
         return run.report
 
@@ -267,6 +286,16 @@ class Ingester:
         run.chunks += len(chunks)
         if sum(len(c) for _, _, c, _ in run.batch) >= WRITE_BATCH_CHUNKS:
             self._write(run)
+
+    def _prune(self, roots: list[Path], listed: set[str], report: IngestReport) -> None:
+        """Remove the articles of files under ``roots`` that this run did not find (the caller holds the lock)."""
+        for article in self.index.articles():
+            source = Path(article.source)  # a file's source is its absolute path; a link's or an upload's is not one
+            if (article.id not in listed and source.is_absolute()
+                    and any(source.is_relative_to(root) for root in roots)):
+                self.index.remove(article.id)
+                report.removed.append(article.id)
+                log.info("removed article %s: %s is no longer there", article.id, article.source)
 
     def _join(self, article_id: str, run: _IngestRun) -> None:
         """An unchanged article named again into another collection joins it (its text is not written again)."""

@@ -362,6 +362,8 @@ class IngestReport:
     joined: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
     chunks_added: int = 0
+    # articles whose file is gone from a folder the ingest mirrors (prune)
+    removed: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -371,7 +373,9 @@ class IngestReport:
         """The report in a line, as the CLI, the chat page and a feed's last poll say it."""
         unchanged = f"unchanged {len(self.unchanged)}" + (
             f" ({len(self.joined)} put in the collection)" if self.joined else "")
-        return f"added {len(self.added)}, replaced {len(self.replaced)}, {unchanged}, failed {len(self.failed)}"
+        removed = f", removed {len(self.removed)}" if self.removed else ""
+        return (f"added {len(self.added)}, replaced {len(self.replaced)}, {unchanged}, failed {len(self.failed)}"
+                f"{removed}")
 
 
 # --- links -------------------------------------------------------------------

@@ -71,6 +71,47 @@ def test_remove_article(make_assistant):
         assistant.remove(info.id)
 
 
+def test_prune_mirrors_a_folder_and_leaves_everything_else(make_assistant, tmp_path):
+    assistant = make_assistant()
+    shelf, other = tmp_path / "shelf", tmp_path / "other"
+    (shelf / "2025").mkdir(parents=True)
+    other.mkdir()
+    (shelf / "bridge.txt").write_text("Bridge\n\nThe bridge was painted red in 2021.\n")
+    (shelf / "2025" / "ferry.md").write_text("# Ferry\n\nThe ferry leaves at noon.\n")
+    (other / "tram.txt").write_text("Tram\n\nThe tram line opened in 1902.\n")
+    assistant.ingest([shelf, other])
+    (shelf / "2025" / "ferry.md").rename(shelf / "ferry-moved.md")  # moved: the old path's article goes
+    (shelf / "bridge.txt").unlink()
+    (other / "tram.txt").unlink()  # not a folder this ingest mirrors: its article stays
+
+    report = assistant.ingest([shelf], prune=True)
+
+    titles = {a.title for a in assistant.articles()}
+    assert titles == {"Ferry", "Tram"} and len(report.removed) == 2 and len(report.added) == 1
+    assert report.counts() == "added 1, replaced 0, unchanged 0, failed 0, removed 2"
+    assert assistant.index.store.ids() == assistant.index.manifest.all_chunk_ids(), "no stale vectors remain"
+    assert not assistant.ask("What colour was the bridge painted?").citations
+    assert assistant.ingest([shelf], prune=True).removed == []  # nothing more to remove
+
+
+def test_prune_leaves_a_folder_that_looks_unmounted_and_needs_a_folder(make_assistant, tmp_path):
+    assistant = make_assistant()
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    (shelf / "bridge.txt").write_text("Bridge\n\nThe bridge was painted red in 2021.\n")
+    assistant.ingest([shelf])
+    (shelf / "bridge.txt").unlink()  # an empty folder, as an unmounted disk's mount point is
+
+    report = assistant.ingest([shelf], prune=True)
+
+    assert report.removed == [] and [a.title for a in assistant.articles()] == ["Bridge"]
+    (failure,) = report.failed
+    assert failure[0] == str(shelf) and failure[1].startswith("a folder with no ")
+    with pytest.raises(errors.InvalidRequest, match="^prune: none of the paths is a folder"):
+        assistant.ingest([SEED_ARTICLE], prune=True)
+    assert [a.title for a in assistant.articles()] == ["Bridge"]
+
+
 def test_bad_files_fail_alone_and_leave_the_index_unchanged(make_assistant, tmp_path):
     assistant = make_assistant()
     assistant.ingest([SEEDS])
@@ -113,6 +154,21 @@ def test_cli_ingest_reports_each_bad_file_and_exits_nonzero(tmp_path):
     listed = runner.invoke(app, ["list", "--json"], env=env)
     assert listed.exit_code == 0
     assert [a["title"] for a in json.loads(listed.stdout)] == ["Kerry in Moscow 'seeking joint bombing campaign in Syria'"]
+
+
+def test_cli_ingest_prune_says_what_it_removed(tmp_path):
+    shelf, env = tmp_path / "shelf", {"ASSISTANT_INDEX_DIR": str(tmp_path / "index"), "ASSISTANT_CONFIG": ""}
+    shelf.mkdir()
+    (shelf / "bridge.txt").write_text("Bridge\n\nThe bridge was painted red in 2021.\n")
+    (shelf / "ferry.txt").write_text("Ferry\n\nThe ferry leaves at noon.\n")
+    assert CliRunner().invoke(app, ["ingest", str(shelf)], env=env).exit_code == 0
+    (shelf / "bridge.txt").unlink()
+    pruned = CliRunner().invoke(app, ["ingest", "--prune", str(shelf)], env=env)
+    assert pruned.exit_code == 0 and "unchanged 1, failed 0, removed 1 " in pruned.output
+    listed = CliRunner().invoke(app, ["list"], env=env)
+    assert "Ferry" in listed.output and "Bridge" not in listed.output
+    refused = CliRunner().invoke(app, ["ingest", "--prune", str(shelf / "ferry.txt")], env=env)
+    assert refused.exit_code == 1 and "prune: none of the paths is a folder" in refused.output
 
 
 def test_cli_ingest_saves_the_keyword_index_for_the_next_process(tmp_path, make_assistant):

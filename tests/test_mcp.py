@@ -117,7 +117,7 @@ def test_stdio_read_tools(stdio_index, tmp_path):
             assert read_only == set(READ_TOOLS)
             assert all(t.output_schema for t in listing.tools)
             ingest = next(t for t in listing.tools if t.name == "ingest")  # over stdio: files, folders or links
-            assert list(ingest.input_schema["properties"]) == ["paths", "collection"]
+            assert list(ingest.input_schema["properties"]) == ["paths", "collection", "prune"]
             assert ingest.input_schema["required"] == ["paths"]
             assert "Files or folders" in ingest.input_schema["properties"]["paths"]["description"]
             assert all(t.input_schema["additionalProperties"] is False for t in listing.tools)
@@ -233,6 +233,10 @@ def test_stdio_ingest(stdio_index, tmp_path):
                                                     "article_ids": report["added"]})
             assert not answer.is_error and "41 million euros" in answer.content[0].text
             assert answer.structured_content["citations"][0]["source"] == new.name
+
+            new.rename(new.with_name("moved.txt"))  # the folder mirrored: the old path's article goes
+            pruned = (await client.call_tool("ingest", {"paths": [str(new.parent)], "prune": True})).structured_content
+            assert pruned["removed"] == report["added"] and len(pruned["added"]) == 1 and pruned["ok"]
 
     run(scenario)
 

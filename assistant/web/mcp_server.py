@@ -160,6 +160,7 @@ class IngestOut(TypedDict):
     joined: list[str]
     failed: list[FailedFileOut]
     chunks_added: int
+    removed: list[str]
     ok: bool
 
 
@@ -232,7 +233,7 @@ def _report_out(report) -> IngestOut:
     return {
         "added": report.added, "replaced": report.replaced, "unchanged": report.unchanged,
         "joined": report.joined, "failed": [{"file": path, "error": reason} for path, reason in report.failed],
-        "chunks_added": report.chunks_added, "ok": report.ok,
+        "chunks_added": report.chunks_added, "removed": report.removed, "ok": report.ok,
     }
 
 
@@ -325,6 +326,9 @@ class _Tools:
         )],
         ctx: Context,
         collection: IngestCollection = None,
+        prune: Annotated[bool, Field(
+            description="Mirror the folders in paths: remove the articles of files no longer in them (deleted, "
+            "moved or renamed), listed in removed.")] = False,
     ) -> IngestOut:
         """Add articles to the index. Unchanged files are skipped; a changed file replaces its old chunks. A file
         that cannot be read is listed in failed, and the others still land."""
@@ -334,7 +338,8 @@ class _Tools:
             files = [s for s in sources if not isinstance(s, Link)]
             self._check_roots(files)
             into = ingest_collection(self.assistant, None, collection)
-            report = self.assistant.ingest(files, links=[s for s in sources if isinstance(s, Link)], collection=into)
+            report = self.assistant.ingest(files, links=[s for s in sources if isinstance(s, Link)], collection=into,
+                                           prune=prune)
         return _report_out(report)
 
     def _key_scope(self, ctx: Context | None) -> tuple[str, ...] | None:

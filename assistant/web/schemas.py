@@ -41,6 +41,9 @@ class IngestReportOut(BaseModel):
         default_factory=list, description="Unchanged articles put in the collection named, which they were not in yet.")
     failed: list[FailedFile]
     chunks_added: int
+    removed: list[str] = Field(  # one shape with the CLI's and MCP's; an upload mirrors no folder, so it is empty
+        default_factory=list, description="Articles removed because their file left a folder the ingest mirrors "
+        "(`assistant ingest --prune`; never an upload).")
     ok: bool = Field(description="False when any file failed.")
 
     @classmethod
@@ -53,6 +56,7 @@ class IngestReportOut(BaseModel):
             joined=report.joined,
             failed=[FailedFile(file=names.get(path, path), error=reason) for path, reason in report.failed],
             chunks_added=report.chunks_added,
+            removed=report.removed,
             ok=report.ok,
         )
 
