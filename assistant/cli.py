@@ -108,7 +108,7 @@ def _ingest_with_progress(work) -> None:
         _ingest_shown(work)
     except KeyboardInterrupt as stop:
         console.print("interrupted: the files committed before the stop stay in the index, the rest are not in it; "
-                      "the same command again skips the first and adds the rest", highlight=False)
+                      "the same command again skips the first and does the rest", highlight=False)
         raise typer.Exit(128 + (signal.SIGTERM if isinstance(stop, _Stopped) else signal.SIGINT)) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -130,6 +130,8 @@ def _ingest_shown(work) -> None:
             assistant.save_keyword_index()
     for path, reason in report.failed:
         console.print(f"[red]failed:[/red] {escape(str(path))}: {escape(reason)}", highlight=False, markup=True)
+    for article_id in report.removed:
+        console.print(f"removed: {article_id}", highlight=False, markup=False)
     console.print(
         f"{report.counts()} ({report.chunks_added} chunks written)",
         highlight=False,
@@ -497,10 +499,12 @@ def serve(
 
     def go():
         from .settings import load_settings
-        from .web.app import configure_logging
+        from .web.app import check_can_serve, configure_logging
         from .web.app import serve as serve_app
 
-        configure_logging(load_settings(port=port, host=host).log_level)  # the index's opening logs too
+        settings = load_settings(port=port, host=host)
+        check_can_serve(settings)  # before --seed writes to the index
+        configure_logging(settings.log_level)  # the index's opening logs too
         with _assistant("serve", port=port, host=host) as assistant:
             if seed is not None and assistant.is_empty():
                 console.print(f"index is empty: ingesting {seed}")

@@ -41,13 +41,27 @@ def article_files(paths: Sequence[str | Path]) -> list[Path]:
     return list(iter_files(list(paths)))
 
 
-def _prune_roots(paths: Sequence[str | Path], files: list[Path]) -> list[Path]:
-    """The folders among ``paths`` that ``prune`` mirrors: those with at least one article file in them."""
-    folders = [Path(p).resolve() for p in paths if not isinstance(p, Link) and Path(p).is_dir()]
+def _prune_roots(paths: Sequence[str | Path]) -> list[Path]:
+    """The folders among ``paths`` that ``prune`` mirrors; InvalidRequest naming ``prune`` when there is none."""
+    given = [Path(p) for p in paths if not isinstance(p, Link)]
+    folders = [p.resolve() for p in given if p.is_dir()]
     if not folders:
-        raise errors.InvalidRequest("prune", "none of the paths is a folder; prune mirrors a folder, so name the one the files are in")
-    found = [f.resolve() for f in files]
-    return [root for root in folders if any(f.is_relative_to(root) and f != root for f in found)]
+        missing = next((p for p in given if not p.exists()), None)
+        why = f"{missing}: no such folder" if missing is not None else "none of the paths is a folder"
+        raise errors.InvalidRequest("prune", f"{why}; prune mirrors a folder, so name the one the files are in")
+    return folders
+
+
+def _file_is_gone(source: Path) -> bool:
+    """Whether the file certainly is not there any more: a file that cannot be looked at (a folder on the way that
+    cannot be read, a disk that fails) may well be, and keeps its article."""
+    try:
+        source.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def is_pageless_feed_item(article: ArticleInfo | Article) -> bool:
@@ -121,9 +135,9 @@ class Ingester:
         without being read again.
 
         ``prune``: the index mirrors the folders in ``paths``: an article read from a file under one of them that
-        is no longer there (deleted, moved, renamed) is removed, into ``removed``. A folder with no article file
-        in it is not pruned (an unmounted disk looks like that; the run reports it failed), nor is anything
-        after a full disk stopped the run.
+        is no longer there (deleted, moved, renamed) is removed, into ``removed``. Nothing is removed under a
+        folder with no article file in it (an unmounted disk looks like that) or one that cannot be listed (the
+        run reports both failed), nor after a full disk stopped the run.
         """
         if any(isinstance(p, Link) for p in paths) or not all(isinstance(k, (Link, LoadedLink)) for k in links):
             raise TypeError("ingest: links go in links= as Link (parse_link), paths in paths")
@@ -134,7 +148,7 @@ class Ingester:
             items += self.feed_items(loaded.feed) if loaded.feed is not None else [loaded]
         files = article_files(paths)
         items += files
-        roots = _prune_roots(paths, files) if prune else []
+        roots = _prune_roots(paths) if prune else []
         problem = self.index.free_space_problem()
         if problem:
             raise errors.DiskFull(f"{problem}; nothing was written")
@@ -155,7 +169,7 @@ class Ingester:
                     on_progress(done, len(items), name)
             self._write(run)
             if roots and not run.disk_full:
-                self._prune(roots, {article_id_for(str(f.resolve())) for f in files}, run.report)
+                self._prune(roots, files, run.report)
         if run.report.added or run.report.replaced or run.report.removed:
             self.retriever.refresh_keyword_index()
         return run.report
@@ -287,15 +301,22 @@ class Ingester:
         if sum(len(c) for _, _, c, _ in run.batch) >= WRITE_BATCH_CHUNKS:
             self._write(run)
 
-    def _prune(self, roots: list[Path], listed: set[str], report: IngestReport) -> None:
-        """Remove the articles of files under ``roots`` that this run did not find (the caller holds the lock)."""
+    def _prune(self, roots: list[Path], files: list[Path], report: IngestReport) -> None:
+        """Remove the articles of files gone from under ``roots`` (the caller holds the lock). Nothing is removed
+        under a folder that stood for no files: one with no article file in it (an unmounted disk's mount point
+        looks like that) or one that could not be listed; their failures say so."""
+        listed = {article_id_for(str(f.resolve())) for f in files}
+        held = [f.resolve() for f in files if f.is_dir()]
         for article in self.index.articles():
             source = Path(article.source)  # a file's source is its absolute path; a link's or an upload's is not one
             if (article.id not in listed and source.is_absolute()
-                    and any(source.is_relative_to(root) for root in roots)):
+                    and any(source.is_relative_to(root) for root in roots)
+                    and not any(source.is_relative_to(folder) for folder in held) and _file_is_gone(source)):
                 self.index.remove(article.id)
                 report.removed.append(article.id)
                 log.info("removed article %s: %s is no longer there", article.id, article.source)
+        report.failed = [(path, f"{reason}; prune removed nothing under it")
+                         if Path(path).resolve() in held else (path, reason) for path, reason in report.failed]
 
     def _join(self, article_id: str, run: _IngestRun) -> None:
         """An unchanged article named again into another collection joins it (its text is not written again)."""

@@ -59,6 +59,11 @@ def test_page_and_health_are_served(chat_server):
     page = httpx.get(chat_server.url + "/")
     assert page.status_code == 200 and "<html" in page.text.lower()
     assert httpx.get(chat_server.url + "/health").json() == {"status": "ok"}
+    for path in ("/", "/health", "/ready", "/embed.js", "/embed.css", "/widget"):  # uptime checks send HEAD
+        head = httpx.head(chat_server.url + path)
+        assert head.status_code == 200 or (path, head.status_code) == ("/ready", 503), path  # 503: still warming up
+        assert head.content == b"", path
+        assert head.headers["content-type"] == httpx.get(chat_server.url + path).headers["content-type"], path
 
 
 def test_ask_over_http_with_gradio_client(chat_server):

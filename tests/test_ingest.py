@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 from conftest import SEED_ARTICLE, SEEDS
@@ -97,19 +99,46 @@ def test_prune_mirrors_a_folder_and_leaves_everything_else(make_assistant, tmp_p
 def test_prune_leaves_a_folder_that_looks_unmounted_and_needs_a_folder(make_assistant, tmp_path):
     assistant = make_assistant()
     shelf = tmp_path / "shelf"
-    shelf.mkdir()
+    (shelf / "disk2").mkdir(parents=True)
     (shelf / "bridge.txt").write_text("Bridge\n\nThe bridge was painted red in 2021.\n")
+    (shelf / "disk2" / "ferry.txt").write_text("Ferry\n\nThe ferry leaves at noon.\n")
     assistant.ingest([shelf])
-    (shelf / "bridge.txt").unlink()  # an empty folder, as an unmounted disk's mount point is
+    for file in (shelf / "bridge.txt", shelf / "disk2" / "ferry.txt"):
+        file.unlink()  # empty folders, as an unmounted disk's mount point is
 
-    report = assistant.ingest([shelf], prune=True)
+    # a shell glob that matched nothing is a path given, not a file found in the folder
+    report = assistant.ingest([shelf, shelf / "*.txt", shelf / "disk2"], prune=True)
 
-    assert report.removed == [] and [a.title for a in assistant.articles()] == ["Bridge"]
-    (failure,) = report.failed
-    assert failure[0] == str(shelf) and failure[1].startswith("a folder with no ")
+    assert report.removed == [] and {a.title for a in assistant.articles()} == {"Bridge", "Ferry"}
+    failed = dict(report.failed)
+    assert failed[str(shelf)].startswith("a folder with no ") and failed[str(shelf)].endswith(
+        "; prune removed nothing under it")
+    assert failed[str(shelf / "disk2")].endswith("; prune removed nothing under it")
+    assert failed[str(shelf / "*.txt")] == "no such file or folder"
+    # a folder given inside a mirrored one keeps its articles when it is empty; the rest of the parent is mirrored
+    (shelf / "tram.txt").write_text("Tram\n\nThe tram line opened in 1902.\n")
+    report = assistant.ingest([shelf, shelf / "disk2"], prune=True)
+    assert len(report.removed) == 1 and len(report.added) == 1
+    assert [path for path, _ in report.failed] == [str(shelf / "disk2")]
+    assert {a.title for a in assistant.articles()} == {"Ferry", "Tram"}
+
     with pytest.raises(errors.InvalidRequest, match="^prune: none of the paths is a folder"):
         assistant.ingest([SEED_ARTICLE], prune=True)
-    assert [a.title for a in assistant.articles()] == ["Bridge"]
+    with pytest.raises(errors.InvalidRequest, match=f"^prune: {tmp_path / 'shelf-typo'}: no such folder"):
+        assistant.ingest([tmp_path / "shelf-typo"], prune=True)
+
+
+def test_prune_keeps_files_that_are_there_though_a_folder_walk_skips_them(make_assistant, tmp_path):
+    assistant = make_assistant()
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    (shelf / "bridge.txt").write_text("Bridge\n\nThe bridge was painted red in 2021.\n")
+    (shelf / ".draft.md").write_text("# Draft\n\nThe draft says the ferry sails in July.\n")
+    assistant.ingest([shelf, shelf / ".draft.md"])  # a hidden file, named on purpose
+    assert assistant.ingest([shelf], prune=True).removed == []
+    assert {a.title for a in assistant.articles()} == {"Bridge", "Draft"}
+    both = assistant.ingest([shelf, shelf / "bridge.txt"])  # a folder and a file in it: the file is read once
+    assert both.counts() == "added 0, replaced 0, unchanged 1, failed 0"
 
 
 def test_bad_files_fail_alone_and_leave_the_index_unchanged(make_assistant, tmp_path):
@@ -165,10 +194,36 @@ def test_cli_ingest_prune_says_what_it_removed(tmp_path):
     (shelf / "bridge.txt").unlink()
     pruned = CliRunner().invoke(app, ["ingest", "--prune", str(shelf)], env=env)
     assert pruned.exit_code == 0 and "unchanged 1, failed 0, removed 1 " in pruned.output
+    assert "removed: bridge-" in pruned.output  # which one: a removal is not undone
     listed = CliRunner().invoke(app, ["list"], env=env)
     assert "Ferry" in listed.output and "Bridge" not in listed.output
     refused = CliRunner().invoke(app, ["ingest", "--prune", str(shelf / "ferry.txt")], env=env)
     assert refused.exit_code == 1 and "prune: none of the paths is a folder" in refused.output
+
+
+def test_a_folder_that_cannot_be_listed_fails_by_name_and_prune_keeps_its_articles(tmp_path):
+    """Without the right to list a subfolder (root is made an ordinary user for the command: without
+    CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH), its files are neither skipped in silence nor pruned."""
+    shelf, env = tmp_path / "shelf", {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
+                                      "ASSISTANT_CONFIG": "", "COLUMNS": "200"}
+    (shelf / "locked").mkdir(parents=True)
+    (shelf / "bridge.txt").write_text("Bridge\n\nThe bridge was painted red in 2021.\n")
+    (shelf / "locked" / "ferry.txt").write_text("Ferry\n\nThe ferry leaves at noon.\n")
+    command = [sys.executable, "-m", "assistant.cli", "ingest", "--prune", str(shelf)]
+    assert subprocess.run(command, env=env, capture_output=True, timeout=300).returncode == 0
+    (shelf / "locked").chmod(0)
+    if os.geteuid() == 0:
+        command = [shutil.which("setpriv"), "--bounding-set=-dac_override,-dac_read_search", *command]
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        (shelf / "locked").chmod(0o755)
+    said = done.stdout + done.stderr
+    assert done.returncode == 1 and f"failed: {shelf / 'locked'}: the folder cannot be read" in said, said
+    assert "removed 0" not in said and "removed:" not in said, said
+    listed = subprocess.run([sys.executable, "-m", "assistant.cli", "list", "--json"], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert {a["title"] for a in json.loads(listed.stdout)} == {"Bridge", "Ferry"}
 
 
 def test_cli_ingest_saves_the_keyword_index_for_the_next_process(tmp_path, make_assistant):

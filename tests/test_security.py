@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SEED_ARTICLE, chromium_path
+from conftest import SEED_ARTICLE, SEEDS, chromium_path
 from servers import ServeProcess, client_of_its_own, gradio_call
 
 pytestmark = pytest.mark.slow
@@ -415,10 +415,11 @@ def test_a_one_line_latin1_file_is_read_and_answerable(served):
 # --- servers of their own ------------------------------------------------------------------------
 
 def test_no_keys_means_no_listening_beyond_loopback(tmp_path):
-    server = ServeProcess(tmp_path, {}, "--host", "0.0.0.0")
+    server = ServeProcess(tmp_path, {}, "--host", "0.0.0.0", "--seed", str(SEEDS))
     result = server.run_to_exit(timeout=120)
     assert result.returncode != 0 and "refusing to listen on 0.0.0.0" in result.stderr
     assert "ASSISTANT_ADMIN_KEYS" in result.stderr and "Traceback" not in result.stderr
+    assert "ingesting" not in result.stdout + result.stderr and not (tmp_path / "index").exists()  # refused first
 
 
 def test_a_killed_upload_leaves_no_temp_folder_behind(tmp_path):

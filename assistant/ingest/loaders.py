@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import io
 import logging
+import os
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -25,17 +26,33 @@ from .decoding import decode_bytes
 
 
 def iter_files(paths: list[str | Path]) -> Iterator[Path]:
-    """Expand folders recursively (supported suffixes only); files are yielded as given. Within a folder, whatever
-    has a supported name but cannot be read (a broken link, a pipe) is yielded too, to be reported by
-    load_article; so is a folder holding no article at all, rather than adding nothing without a word."""
+    """Expand folders recursively (supported suffixes only); files are yielded as given, each file once. Within a
+    folder, whatever has a supported name but cannot be read (a broken link, a pipe) is yielded too, to be reported by
+    load_article; so is a folder holding no article at all, or one that cannot be listed, rather than adding
+    nothing without a word."""
+    seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found = [child for child in sorted(path.rglob("*"))
-                     if not child.is_dir() and child.suffix.lower() in SUPPORTED_SUFFIXES and not child.name.startswith(".")]
-            yield from found or [path]
-        else:
-            yield path  # missing or unsupported files are reported by load_article
+        found = folder_files(path) if path.is_dir() else [path]  # missing or unsupported files: load_article's
+        for one in found:
+            if one.resolve() not in seen:  # a folder and a file in it, given both: read once
+                seen.add(one.resolve())
+                yield one
+
+
+def folder_files(folder: Path) -> list[Path]:
+    """The article files under ``folder`` (hidden names skipped, links to folders not followed), sorted; a folder
+    that could not be listed stands for its files (load_article says why), and ``[folder]`` means none."""
+    found: list[Path] = []
+    unreadable: list[Path] = []
+
+    def _unlisted(exc: OSError) -> None:
+        unreadable.append(Path(exc.filename))
+
+    for where, _, names in os.walk(folder, onerror=_unlisted):
+        found += [Path(where, name) for name in names
+                  if Path(name).suffix.lower() in SUPPORTED_SUFFIXES and not name.startswith(".")]
+    return sorted(found + unreadable) or [folder]
 
 
 def article_id_for(source: str) -> str:
@@ -50,6 +67,10 @@ def load_article(path: str | Path, *, max_bytes: int, source: str | None = None)
     if not path.exists():
         raise errors.SourceNotFound(path, "no such file or folder")
     if path.is_dir():
+        try:
+            os.scandir(path).close()
+        except OSError as exc:
+            raise errors.SourceNotFound(path, f"the folder cannot be read ({exc.strerror or exc})") from None
         raise errors.UnsupportedFileType(path, f"a folder with no {', '.join(sorted(SUPPORTED_SUFFIXES))} file in it")
     if not path.is_file():
         raise errors.UnsupportedFileType(path, "not a regular file")

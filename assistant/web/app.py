@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from ..core import Assistant
 from ..errors import ConfigError
+from ..settings import Settings
 from .api import add_error_handlers, json_errors
 from .api import router as api_router
 from .article_page import ArticleLinks, article_page_router, link_secret
@@ -83,7 +84,7 @@ def create_app(assistant: Assistant) -> FastAPI:
     app.include_router(conversations_router())  # the page's conversations, for the browser holding them
     app.state.readiness = Readiness(assistant)
 
-    @app.get("/health", tags=["ops"])
+    @app.api_route("/health", methods=["GET", "HEAD"], tags=["ops"])  # HEAD: uptime checks
     def health() -> dict:
         """The process is up."""
         return {"status": "ok"}
@@ -138,8 +139,10 @@ def configure_logging(level: str) -> None:
     logging.config.dictConfig(log_config(level))
 
 
-def serve(assistant: Assistant) -> None:
-    settings = assistant.settings
+def check_can_serve(settings: Settings) -> None:
+    """ConfigError when a server with these settings must not start (listening beyond this machine with uploads
+    open and no admin key; a host that cannot be listened on): asked before anything is written, such as
+    `serve --seed`'s ingest."""
     problem = exposure_problem(settings, load_keyring(settings))
     if problem:
         raise ConfigError(problem)
@@ -147,6 +150,11 @@ def serve(assistant: Assistant) -> None:
         socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise ConfigError(f"host: {settings.host!r} cannot be listened on: {exc.strerror or exc}") from None
+
+
+def serve(assistant: Assistant) -> None:
+    settings = assistant.settings
+    check_can_serve(settings)
     app = create_app(assistant)
     base = f"http://{settings.host}:{settings.port}"
     print(f"serving the chat page on {base}/, the API docs on {base}/docs, the widget on {base}/embed.js", flush=True)

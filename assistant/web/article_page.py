@@ -128,7 +128,7 @@ def base_url(request: Request, settings: Settings) -> str:
 def article_page_router(links: ArticleLinks) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
-    @router.get(PATH + "{article_id}")
+    @router.api_route(PATH + "{article_id}", methods=["GET", "HEAD"])
     def article_page(article_id: str, request: Request, sig: str = "", start: int | None = None,
                      end: int | None = None, q: str | None = None) -> HTMLResponse:
         assistant: Assistant = request.app.state.assistant

@@ -76,7 +76,7 @@ class Readiness:
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/ready", responses={503: {"description": "Not ready yet, or the index cannot be read; see `reason`."}})
+@router.api_route("/ready", methods=["GET", "HEAD"], responses={503: {"description": "Not ready yet, or the index cannot be read; see `reason`."}})
 def ready(request: Request) -> JSONResponse:
     """Ready to answer: models and keyword index loaded, index readable."""
     ok, body = request.app.state.readiness.check()

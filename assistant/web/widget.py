@@ -19,15 +19,15 @@ def widget_router(keyring: KeyRing) -> APIRouter:
     # Only the widget origins may frame /widget; its API calls are same-origin, so this is what binds it.
     frame_ancestors = " ".join(["'self'", *sorted(keyring.widget_origins)])
 
-    @router.get("/embed.js", include_in_schema=False)
+    @router.api_route("/embed.js", methods=["GET", "HEAD"], include_in_schema=False)
     def embed_js() -> FileResponse:
         return FileResponse(STATIC / "embed.js", media_type="text/javascript", headers=NO_CACHE)
 
-    @router.get("/embed.css", include_in_schema=False)
+    @router.api_route("/embed.css", methods=["GET", "HEAD"], include_in_schema=False)
     def embed_css() -> FileResponse:
         return FileResponse(STATIC / "embed.css", media_type="text/css", headers=NO_CACHE)
 
-    @router.get("/widget", include_in_schema=False)
+    @router.api_route("/widget", methods=["GET", "HEAD"], include_in_schema=False)
     def widget_page() -> FileResponse:
         headers = {**NO_CACHE, "Content-Security-Policy": f"frame-ancestors {frame_ancestors}"}
         return FileResponse(STATIC / "widget.html", media_type="text/html", headers=headers)
