@@ -88,7 +88,7 @@ def ingest(
 
 @app.command()
 def sync():
-    """Fetch every article that came from a link again; replace those whose text changed (a failed fetch keeps the old copy)."""
+    """Read every article's link or file again; replace those whose text changed (a failed fetch or a file no longer there keeps the old copy)."""
     run(lambda: _ingest_with_progress(lambda assistant, on_progress: assistant.sync(on_progress=on_progress)))
 
 

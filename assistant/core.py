@@ -26,6 +26,7 @@ from .ingester import (
     Ingester,
     ProgressCallback,
     article_files,  # noqa: F401 - eval's
+    file_is_gone,
     is_pageless_feed_item,
     links_of,
 )
@@ -149,13 +150,20 @@ class Assistant:
         return self.ingester.fetch_links(links, feeds=feeds)
 
     def sync(self, *, on_progress: ProgressCallback | None = None) -> IngestReport:
-        """Fetch every article that came from a link again (conditional requests); replace the ones whose text
-        changed. A link that fails keeps its old copy and is reported in ``failed``. The items of a
-        followed feed are left to its polls: the feed says their title and date (and their text, when it
-        carries it), their page alone does not."""
+        """Read every article again from where it came from: its link (conditional requests) or its file on this
+        machine; replace the ones whose text changed. A link that fails, or a file no longer there, keeps its old
+        copy and is reported in ``failed``. The items of a followed feed are left to its polls: the feed says
+        their title and date (and their text, when it carries it), their page alone does not. Uploads are not
+        kept, so they cannot be read again."""
         followed = {article_id for state in self.feeds.table.states() for article_id in state.items}
-        links = links_of([a for a in self.articles() if a.id not in followed])
-        return self.ingest(links=self.fetch_links(links, feeds=False), on_progress=on_progress)
+        articles = [a for a in self.articles() if a.id not in followed]
+        files = {a.source: a.id for a in articles if Path(a.source).is_absolute()}  # a link's or upload's is not
+        gone = {source: article_id for source, article_id in files.items() if file_is_gone(Path(source))}
+        report = self.ingest([s for s in files if s not in gone], links=self.fetch_links(links_of(articles), feeds=False),
+                             on_progress=on_progress)
+        report.failed += [(source, f"no longer there (moved or deleted): `assistant remove {article_id}`, or "
+                                   "`assistant ingest --prune` its folder") for source, article_id in gone.items()]
+        return report
 
     def remove(self, article_id: str, collections: Sequence[str] | None = None) -> bool:
         """Remove an article. With ``collections`` (a scoped caller's), only from those: an article also in

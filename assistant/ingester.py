@@ -52,7 +52,7 @@ def _prune_roots(paths: Sequence[str | Path]) -> list[Path]:
     return folders
 
 
-def _file_is_gone(source: Path) -> bool:
+def file_is_gone(source: Path) -> bool:
     """Whether the file certainly is not there any more: a file that cannot be looked at (a folder on the way that
     cannot be read, a disk that fails) may well be, and keeps its article."""
     try:
@@ -311,7 +311,7 @@ class Ingester:
             source = Path(article.source)  # a file's source is its absolute path; a link's or an upload's is not one
             if (article.id not in listed and source.is_absolute()
                     and any(source.is_relative_to(root) for root in roots)
-                    and not any(source.is_relative_to(folder) for folder in held) and _file_is_gone(source)):
+                    and not any(source.is_relative_to(folder) for folder in held) and file_is_gone(source)):
                 self.index.remove(article.id)
                 report.removed.append(article.id)
                 log.info("removed article %s: %s is no longer there", article.id, article.source)

@@ -141,6 +141,26 @@ def test_prune_keeps_files_that_are_there_though_a_folder_walk_skips_them(make_a
     assert both.counts() == "added 0, replaced 0, unchanged 1, failed 0"
 
 
+def test_sync_reads_each_file_again_and_keeps_the_article_of_one_gone(make_assistant, tmp_path):
+    assistant = make_assistant()
+    bridge, ferry = tmp_path / "bridge.txt", tmp_path / "a" / "ferry.txt"
+    ferry.parent.mkdir()
+    bridge.write_text("Bridge\n\nThe bridge was painted green in 1990.\n")
+    ferry.write_text("Ferry\n\nThe ferry leaves at noon.\n")
+    assistant.ingest([bridge, ferry])
+    assert assistant.sync().counts() == "added 0, replaced 0, unchanged 2, failed 0"
+    bridge.write_text("Bridge\n\nThe bridge was painted red in 2021.\n")
+    ferry_id = next(a.id for a in assistant.articles() if a.title == "Ferry")
+    ferry.unlink()
+
+    report = assistant.sync()
+
+    assert len(report.replaced) == 1 and report.failed == [(str(ferry), (
+        f"no longer there (moved or deleted): `assistant remove {ferry_id}`, or `assistant ingest --prune` its folder"))]
+    assert "red" in assistant.ask("What colour was the bridge painted?").answer
+    assert {a.title for a in assistant.articles()} == {"Bridge", "Ferry"}  # a file gone keeps its old copy
+
+
 def test_bad_files_fail_alone_and_leave_the_index_unchanged(make_assistant, tmp_path):
     assistant = make_assistant()
     assistant.ingest([SEEDS])
