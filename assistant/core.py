@@ -463,6 +463,13 @@ class Assistant:
         return HybridRetriever(index=self.index, embedder=self.embedder, settings=self.settings, k=_k(k),
                                filters=_filters(filters))
 
+    def validate_request(self, question: str, filters: Filters | None = None) -> None:
+        """What ask and stream refuse before any work (InvalidRequest, CollectionNotFound): the question, and
+        filters naming what the index or the scope does not hold. A stream's caller asks first, so that a bad
+        request is an error status rather than an event in a stream that already said 200."""
+        self.validate_question(question)
+        self.retriever.resolve(_filters(filters) or Filters())
+
     def validate_question(self, question: str) -> str:
         if not isinstance(question, str):
             raise errors.InvalidRequest("question", "must be a string")

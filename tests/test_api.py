@@ -311,10 +311,16 @@ def test_stream_sends_tokens_then_the_checked_answer_then_done(client):
     assert set(answer["citations"][0]) == CITATION_FIELDS
 
 
-def test_stream_reports_errors_as_an_error_event(client):
-    with client.stream("POST", "/api/ask/stream", json={"question": "  "}, headers=admin()) as response:
-        events = sse_events(response)
-    assert events == [("error", {"error": "question: is empty", "status": 422})]
+def test_a_bad_stream_request_is_an_error_status_not_an_event(client):
+    """As /api/ask answers it: a client (the widget) reads the status before the stream."""
+    unknown = "filters.article_ids: no article with id 'no-such-article' in the index"
+    for body, error in [({"question": "  "}, "question: is empty"),
+                        ({"question": "x" * 2001}, "question: is 2,001 characters; the limit is 2,000"),
+                        ({"question": JIG, "filters": {"article_ids": ["no-such-article"]}}, unknown)]:
+        streamed = client.post("/api/ask/stream", json=body, headers=widget())
+        assert (streamed.status_code, streamed.json()) == (422, {"error": error}), body
+        asked = client.post("/api/ask", json=body, headers=widget())
+        assert (asked.status_code, asked.json()) == (422, {"error": error}), body
 
 
 # --- articles -----------------------------------------------------------------------------

@@ -610,6 +610,16 @@ def test_article_markdown_that_starts_a_block_or_writes_an_entity_is_escaped():
     assert markdown_inert("A - B # C, 1. or 2) mid-line [1]") == "A - B # C, 1. or 2) mid-line [1]"
 
 
+def test_a_catalogue_stays_a_list_in_markdown(served):
+    """The assistant's own "- " items stay items (a front end shows a list); the titles in them stay escaped."""
+    from markdown_it import MarkdownIt
+
+    reply = sdk(served).chat.completions.create(model=MODEL, messages=[user("What articles do you have?")])
+    text, cited = reply.choices[0].message.content, reply.model_extra["citations"]
+    assert cited and text.count("\n- ") == len(cited), text
+    assert MarkdownIt("commonmark").render(text).count("<li>") == len(cited)
+
+
 def test_docs_describe_the_endpoint(served):
     with client(served, None) as c:
         spec = c.get("/openapi.json").json()

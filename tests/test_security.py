@@ -546,4 +546,11 @@ def test_cookies_are_secure_behind_https_and_every_page_says_nosniff(tmp_path):
                 assert response.headers["x-content-type-options"] == "nosniff", path
                 assert response.headers["referrer-policy"], path
             assert "<main>" in browser.get("/sign-in").text
+            # the guard's own refusals too: a route of Gradio's not served, a key in the URL, another Host
+            refused = [browser.get("/gradio_api/file=https://example.com/"), browser.get("/api/articles?key=x"),
+                       browser.get("/health", headers={"Host": "elsewhere.example.org"})]
+            assert [r.status_code for r in refused] == [404, 400, 421]
+            for response in refused:
+                assert response.headers["x-content-type-options"] == "nosniff", response.url
+                assert "frame-ancestors 'self'" in response.headers["content-security-policy"], response.url
 

@@ -170,8 +170,10 @@ def checked(assistant: Assistant, request: Request, body: AskRequest) -> AskRequ
 
 
 def checked_body(body: AskRequest, assistant: AssistantDep, request: Request) -> AskRequest:
-    """As a dependency it runs before the stream starts, so a refusal is a plain 403 or 404, not an event."""
-    return checked(assistant, request, body)
+    """As a dependency it runs before the stream starts, so a refusal is a plain 403, 404 or 422, not an event."""
+    body = checked(assistant, request, body)
+    assistant.validate_request(body.question, body.filters)
+    return body
 
 
 @router.post("/ask/stream", tags=["ask"], response_class=EventSourceResponse)

@@ -223,6 +223,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         scope["app_error_shapes"] = self.error_shapes
+        send = _framed_only_here(scope, send)  # every answer, the guard's own refusals too
         client = client_address(scope)
         host = Headers(scope=scope).get("host")
         if not self.hosts.allows(host):  # before any handler: a page whose name was rebound here gets nothing
@@ -241,15 +242,15 @@ class Guard:
         if _route(scope) in SIGN_IN_ROUTES:
             send = self._counting_refusals(send, client)
         if is_api:
-            await self.cors(scope, receive, _framed_only_here(scope, send))
+            await self.cors(scope, receive, send)
         elif _UNUSED_GRADIO.match(scope["path"]):
             await error(404, "not served here: the chat page does not use this route")(scope, receive, send)
         elif scope["method"] not in ("GET", "HEAD", "OPTIONS"):  # POST, and DELETE of a conversation
-            await self.page(scope, receive, _framed_only_here(scope, send))
+            await self.page(scope, receive, send)
         elif scope["path"].startswith(PAGE_READS) and (wait := self.limits.request("page", client)):
             await self._too_many(scope, receive, send, wait, f"chat page rate-limited for {client}")
         else:  # the page itself, its assets, the widget's files, /health, /ready, /docs
-            await self.app(scope, receive, _framed_only_here(scope, send))
+            await self.app(scope, receive, send)
 
     # --- the HTTP API -----------------------------------------------------------
     async def api(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -69,13 +69,19 @@ def inert(text: str) -> str:
     return _LINE_START_MARKUP.sub(lambda m: m.group(1) + (m.group(2)[:-1] + "\\" + m.group(2)[-1]), escaped)
 
 
-def markdown_inert(answer: str) -> str:
-    """The answer's text for Markdown: its own ``[n]`` markers kept, everything between them :func:`inert`."""
+_ESCAPED_ITEM = re.compile(r"^\\- ", re.M)
+
+
+def markdown_inert(answer: str, *, own_list: bool = False) -> str:
+    """The answer's text for Markdown: its own ``[n]`` markers kept, everything between them :func:`inert`.
+    ``own_list``: the answer is the assistant's own list (a catalogue's "- Title: …" lines), whose items stay
+    items; what each says is still escaped."""
     parts, at = [], 0
     for marker in MARKER.finditer(answer):
         parts += [inert(answer[at:marker.start()]), marker.group(0)]
         at = marker.end()
-    return "".join(parts) + inert(answer[at:])
+    said = "".join(parts) + inert(answer[at:])
+    return _ESCAPED_ITEM.sub("- ", said) if own_list else said
 
 
 def markdown_link(url: str) -> str:
@@ -123,7 +129,7 @@ class Reply:
     @classmethod
     def of(cls, answer: Answer, *, model: str, reader: bool, link_of: LinkOf) -> Reply:
         shown = answer.for_reader() if reader else answer
-        said = markdown_inert(shown.answer)
+        said = markdown_inert(shown.answer, own_list=answer.kind == "catalogue")
         text = said + (sources_text(shown, link_of) if base_model(model) == SOURCES_MODEL_ID else "")
         return cls(text, annotations(said, list(shown.citations), link_of), attached(answer, reader))
 
