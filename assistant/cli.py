@@ -503,7 +503,8 @@ def serve(
         from .web.app import serve as serve_app
 
         settings = load_settings(port=port, host=host)
-        check_can_serve(settings)  # before --seed writes to the index
+        if seed is not None:
+            check_can_serve(settings)  # before --seed writes to the index (serve_app checks again, for Python callers)
         configure_logging(settings.log_level)  # the index's opening logs too
         with _assistant("serve", port=port, host=host) as assistant:
             if seed is not None and assistant.is_empty():

@@ -468,7 +468,9 @@ class Assistant:
         filters naming what the index or the scope does not hold. A stream's caller asks first, so that a bad
         request is an error status rather than an event in a stream that already said 200."""
         self.validate_question(question)
-        self.retriever.resolve(_filters(filters) or Filters())
+        # links are never an error (an article at none of them is dropped), so their scan of every article is left
+        # to the answer itself
+        self.retriever.resolve((_filters(filters) or Filters()).model_copy(update={"urls": ()}))
 
     def validate_question(self, question: str) -> str:
         if not isinstance(question, str):

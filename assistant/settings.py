@@ -158,7 +158,8 @@ class Settings(BaseSettings):
     )
     keys_file: Path | None = Field(None, description="TOML or JSON file with admin keys and widget keys with origins.")
     api_rate_per_minute: int = Field(
-        60, ge=1, description="Requests per minute per key and client address, on every surface (API, widget, chat page)."
+        60, ge=1, description="Requests per minute per client address on every surface: each admin key's own budget, "
+        "and one for the chat page and the widget keys together."
     )
     failed_auth_per_minute: int = Field(
         10, ge=1, description="Refused keys (unknown, wrong origin) per minute per client address before 429."

@@ -13,8 +13,9 @@ import httpx
 import pytest
 from servers import ServeProcess, ServerThread
 
+from assistant.answer import ScriptedBackend
 from assistant.core import Assistant
-from assistant.errors import ConfigError, StoreError
+from assistant.errors import BackendError, ConfigError, StoreError
 from assistant.models import Filters
 from assistant.settings import load_settings
 from assistant.web.app import create_app
@@ -323,6 +324,20 @@ def test_a_bad_stream_request_is_an_error_status_not_an_event(client):
         assert (asked.status_code, asked.json()) == (422, {"error": error}), body
 
 
+def test_a_failure_once_the_stream_has_started_is_an_error_event(seeded_assistant):
+    def goes_away(question, passages):
+        raise BackendError("the answer backend went away")
+
+    settings = keyed(seeded_assistant, admin_keys=ADMIN).settings
+    failing = Assistant(settings, embedder=seeded_assistant.embedder, store=seeded_assistant.index.store,
+                        backend=ScriptedBackend(goes_away))
+    with ServerThread(create_app(failing)) as server, httpx.Client(base_url=server.url, timeout=60) as c:
+        with c.stream("POST", "/api/ask/stream", json={"question": JIG}, headers=admin()) as response:
+            assert response.status_code == 200  # the question was good: the failure came after the 200
+            events = sse_events(response)
+    assert events == [("error", {"error": "the answer backend went away", "status": 502})]
+
+
 # --- articles -----------------------------------------------------------------------------
 
 FESTIVAL = (
@@ -528,6 +543,8 @@ def test_the_openapi_document_says_what_is_sent(client):
     schema = client.get("/openapi.json").json()
     citation = schema["components"]["schemas"]["Citation"]
     assert "phrase" in citation["properties"] and "phrase" not in citation["required"]  # absent when None
+    operations = [op["operationId"] for path in schema["paths"].values() for op in path.values()]
+    assert len(operations) == len(set(operations)) and "head" not in str(list(schema["paths"]["/health"]))
     for status, response in schema["paths"]["/api/ask/stream"]["post"]["responses"].items():
         assert (status == "200") == ("text/event-stream" in response["content"]), status  # errors are JSON
     conversation = schema["paths"]["/conversations/{conversation_id}"]["get"]["responses"]

@@ -285,6 +285,19 @@ def test_one_client_cannot_use_up_a_widget_key_for_every_site(served):
         assert other_visitor.post("/api/ask", json={"question": JIG}).status_code == 200
 
 
+def test_the_chat_page_and_the_widget_keys_are_one_budget_for_a_visitor(served):
+    """The widget keys are public: switching from the page to one (or from one site's key to another's) is the
+    same visitor with the same budget. An admin key keeps its own."""
+    with client(served) as visitor:
+        statuses = [visitor.post("/gradio_api/call/ask", json={"data": [JIG, [], [], 0]}).status_code
+                    for _ in range(RATE)]
+        assert statuses == [200] * RATE
+        widget = visitor.post("/api/ask", json={"question": JIG}, headers={"X-API-Key": WIDGET, "Origin": ALLOWED})
+        assert widget.status_code == 429 and int(widget.headers["retry-after"]) >= 1
+        assert visitor.post("/api/ask", json={"question": JIG}, headers=admin_headers()).status_code == 200
+    assert "rate-limited (widget keys and page)" in served.log()
+
+
 def test_the_chat_page_is_rate_limited_per_client(served):
     with client(served) as flooding:
         statuses = [flooding.post("/gradio_api/call/ask", json={"data": [JIG, [], [], 0]}).status_code

@@ -30,26 +30,29 @@ def iter_files(paths: list[str | Path]) -> Iterator[Path]:
     folder, whatever has a supported name but cannot be read (a broken link, a pipe) is yielded too, to be reported by
     load_article; so is a folder holding no article at all, or one that cannot be listed, rather than adding
     nothing without a word."""
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for raw in paths:
         path = Path(raw)
         found = folder_files(path) if path.is_dir() else [path]  # missing or unsupported files: load_article's
         for one in found:
-            if one.resolve() not in seen:  # a folder and a file in it, given both: read once
-                seen.add(one.resolve())
+            same = os.path.abspath(one)  # a folder and a file in it, given both: read once (abspath: no disk access)
+            if same not in seen:
+                seen.add(same)
                 yield one
 
 
 def folder_files(folder: Path) -> list[Path]:
-    """The article files under ``folder`` (hidden names skipped, links to folders not followed), sorted; a folder
-    that could not be listed stands for its files (load_article says why), and ``[folder]`` means none."""
+    """The article files under ``folder`` (hidden names and ``lost+found`` skipped, links to folders not followed),
+    sorted; a folder that could not be listed stands for its files (load_article says why), and ``[folder]``
+    means none."""
     found: list[Path] = []
     unreadable: list[Path] = []
 
     def _unlisted(exc: OSError) -> None:
         unreadable.append(Path(exc.filename))
 
-    for where, _, names in os.walk(folder, onerror=_unlisted):
+    for where, folders, names in os.walk(folder, onerror=_unlisted):
+        folders[:] = [f for f in folders if f != "lost+found"]  # a disk's, for fsck: never articles, and root's alone
         found += [Path(where, name) for name in names
                   if Path(name).suffix.lower() in SUPPORTED_SUFFIXES and not name.startswith(".")]
     return sorted(found + unreadable) or [folder]

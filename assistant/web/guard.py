@@ -58,6 +58,9 @@ PAGE_UPLOAD_ROUTES = {("POST", "/gradio_api/upload"), ("POST", "/upload")}
 PAGE_READS = ("/read/", "/conversations")
 GRADIO_PREFIX = "/gradio_api/"  # the page's events: /call/{name}, /run/{name}, /queue/join
 SIGN_IN_ROUTES = {("POST", "/sign-in")}
+# The rate-limit bucket of everyone without an admin key: the chat page and every widget key share it per client
+# address, so a visitor switching between them (widget keys are public) has one budget, not one per door.
+VISITORS = "visitors"
 # Gradio routes the page never uses that would work for anyone: its file route fetches any public link through this
 # server (a proxy for anonymous callers), its proxy route does likewise, and deep_link writes a session's state to
 # disk. Refused, under both of Gradio's prefixes.
@@ -247,7 +250,7 @@ class Guard:
             await error(404, "not served here: the chat page does not use this route")(scope, receive, send)
         elif scope["method"] not in ("GET", "HEAD", "OPTIONS"):  # POST, and DELETE of a conversation
             await self.page(scope, receive, send)
-        elif scope["path"].startswith(PAGE_READS) and (wait := self.limits.request("page", client)):
+        elif scope["path"].startswith(PAGE_READS) and (wait := self.limits.request(VISITORS, client)):
             await self._too_many(scope, receive, send, wait, f"chat page rate-limited for {client}")
         else:  # the page itself, its assets, the widget's files, /health, /ready, /docs
             await self.app(scope, receive, send)
@@ -266,9 +269,11 @@ class Guard:
         state["key_scope"] = key.scope  # the collections it may use (None: every one); every door applies it
         # Whose answers these are (the store keys them so): the key, and for a widget key the site it is on.
         state["key_owner"] = owner_of(key, headers, request_origin(scope, headers, self.own_origins))
-        wait = self.limits.request(key.fingerprint, client_address(scope))
+        client, admin = client_address(scope), key.role == "admin"
+        wait = self.limits.request(key.fingerprint if admin else VISITORS, client)
         if wait:
-            await self._too_many(scope, receive, send, wait, f"key {key.fingerprint} rate-limited")
+            why = f"key {key.fingerprint} rate-limited" if admin else f"visitor {client} rate-limited (widget keys and page)"
+            await self._too_many(scope, receive, send, wait, why)
             return
         # Only files get the upload limit: the same route's JSON body (links) is held to the JSON one.
         uploading = _route(scope) in UPLOAD_ROUTES and headers.get("content-type", "").lower().startswith("multipart/")
@@ -312,7 +317,7 @@ class Guard:
         if foreign:
             await error(403, foreign)(scope, receive, send)
             return
-        wait = self.limits.request("page", client)
+        wait = self.limits.request(VISITORS, client)
         if wait:
             await self._too_many(scope, receive, send, wait, f"chat page rate-limited for {client}")
             return

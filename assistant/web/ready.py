@@ -76,8 +76,11 @@ class Readiness:
 router = APIRouter(tags=["ops"])
 
 
-@router.api_route("/ready", methods=["GET", "HEAD"], responses={503: {"description": "Not ready yet, or the index cannot be read; see `reason`."}})
+@router.get("/ready", responses={503: {"description": "Not ready yet, or the index cannot be read; see `reason`."}})
 def ready(request: Request) -> JSONResponse:
     """Ready to answer: models and keyword index loaded, index readable."""
     ok, body = request.app.state.readiness.check()
     return JSONResponse(body, status_code=200 if ok else 503)
+
+
+router.add_api_route("/ready", ready, methods=["HEAD"], include_in_schema=False)  # load balancers' checks send HEAD
