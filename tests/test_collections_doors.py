@@ -428,3 +428,15 @@ def test_a_scoped_admin_reads_the_feedback_of_its_collection_only(served):
         assert scoped.post("/api/feedback", json={"answer_id": mine["id"], "rating": "up"}).status_code == 201
         seen = {f["answer_id"] for f in scoped.get("/api/feedback").json()}
         assert mine["id"] in seen and other["id"] not in seen
+    with http(served, ADMIN) as admin:  # a conversation that moved from desk-b's article to desk-a's
+        started = admin.post("/api/ask", json={"question": QUESTION, "conversation_id": "new",
+                                               "filters": {"collections": ["desk-b"]}}).json()
+        later = admin.post("/api/ask", json={"question": "How much did the Ostra bridge cost?",
+                                             "conversation_id": started["conversation_id"],
+                                             "filters": {"collections": ["desk-a"]}}).json()
+        assert admin.post("/api/feedback", json={"answer_id": later["id"], "rating": "up"}).status_code == 201
+        assert [f["history"] for f in admin.get("/api/feedback").json() if f["answer_id"] == later["id"]] == [
+            [{"question": QUESTION, "answer": started["answer"]}]]
+    with http(served, ADMIN_A) as scoped:  # desk-b's question and answer are not desk-a's to read
+        [record] = [f for f in scoped.get("/api/feedback").json() if f["answer_id"] == later["id"]]
+        assert record["history"] == [] and started["answer"] not in str(record)

@@ -48,7 +48,10 @@ def test_the_page_sets_a_session_cookie_once_and_http_only(server):
     with httpx.Client(base_url=server.url) as client:
         first = client.get("/")
         assert "httponly" in first.headers["set-cookie"].lower() and "samesite=lax" in first.headers["set-cookie"].lower()
-        assert "set-cookie" not in client.get("/").headers  # kept, not renewed
+        token = client.cookies["assistant_session"]
+        again = client.get("/").headers["set-cookie"]  # the same session, its Max-Age renewed: kept while in use
+        assert again.startswith(f"assistant_session={token};") and "max-age=2592000" in again.lower()
+        assert client.get("/conversations").status_code == 200 and "set-cookie" not in client.get("/conversations").headers
 
 
 def test_a_conversation_is_kept_for_its_browser_and_another_session_gets_404(server):
@@ -162,6 +165,16 @@ def test_widget_conversations_are_kept_per_site_and_visitor(server):
         assert kept["turns"][1]["history"] == [{"question": JIG, "answer": first["answer"]}]
         assert kept["turns"][0]["answer"]["citations"][0]["source"] == "000_1083003a9cf2d7aa.txt"
         assert [c["id"] for c in client.get("/api/conversations", headers=me).json()] == [conversation_id]
+        # with the conversation's id and no history, its turns are the history: "he" is still Kerry
+        third = client.post("/api/ask", headers=me, json={"question": "Who will he meet on Friday?",
+                                                         "conversation_id": conversation_id}).json()
+        assert "Lavrov" in third["answer"]
+        assert len(client.get(f"/api/conversations/{conversation_id}", headers=me).json()["turns"][2]["history"]) == 2
+        client.delete(f"/api/conversations/{conversation_id}", headers=me)  # as it was, for what follows
+        first = client.post("/api/ask", json={"question": JIG, "conversation_id": "new"}, headers=me).json()
+        conversation_id = first["conversation_id"]
+        follow = client.post("/api/ask", headers=me, json={"question": "Who will Kerry meet on Friday?",
+                                                          "conversation_id": conversation_id}).json()
 
         for who in (other_visitor, other_site, widget(), admin()):
             assert conversation_id not in {c["id"] for c in client.get("/api/conversations", headers=who).json()}

@@ -50,6 +50,7 @@ from ..models import (
 from ..store import Conversation, ConversationInfo, Feedback
 from .guard import error, is_anonymous, refusal, site_of
 from .schemas import (
+    MAX_HISTORY,
     ArticleText,
     AskRequest,
     CollectionIn,
@@ -164,9 +165,13 @@ def checked(assistant: Assistant, request: Request, body: AskRequest) -> AskRequ
     """The request with its filters within the key's collections (403, 404 before any work); a conversation
     named by the request is the caller's, or a 404; a widget key's filters name no server path."""
     reader_filters(request, body.filters)
+    update: dict = {"filters": scoped_filters(assistant, request, body.filters)}
     if body.conversation_id not in (None, "new"):
-        assistant.store.conversations.conversation(conversation_owner(request, body.conversation_id), body.conversation_id)
-    return body.model_copy(update={"filters": scoped_filters(assistant, request, body.filters)})
+        owner = conversation_owner(request, body.conversation_id)
+        conversation = assistant.store.conversations.conversation(owner, body.conversation_id)
+        if not body.history:  # the server's copy is the conversation: a client need not send its turns again
+            update["history"] = [turn.turn() for turn in conversation.turns][-MAX_HISTORY:]
+    return body.model_copy(update=update)
 
 
 def checked_body(body: AskRequest, assistant: AssistantDep, request: Request) -> AskRequest:
@@ -289,13 +294,15 @@ def list_feedback(
     rating: Annotated[Literal["up", "down"] | None, Query(description="Only thumbs up, or down.")] = None,
 ) -> list[Feedback]:
     """Every feedback record, oldest first (admin key: widget keys may send feedback, not read it). A key scoped to
-    collections reads the records of answers that cite its collections' articles only."""
+    collections reads the records of answers that cite its collections' articles only, without their history."""
     records = assistant.store.feedback.all(rating)
     scope = scoped_collections(assistant, request, None)
     if scope is None:
         return records
     mine = {a.id for a in assistant.articles(scope)}
-    return [r for r in records if r.answer.citations and all(c.article_id in mine for c in r.answer.citations)]
+    # The earlier turns a record was asked after may be about any collection's articles: a scoped key gets none.
+    return [r.model_copy(update={"history": []}) for r in records
+            if r.answer.citations and all(c.article_id in mine for c in r.answer.citations)]
 
 
 @router.get("/conversations", tags=["conversations"])

@@ -1,6 +1,7 @@
 """The chat page's browser session: whose conversations are whose.
 
-The page's first response sets a random token in an HttpOnly, SameSite=Lax cookie; the store keys that
+The page's first response sets a random token in an HttpOnly, SameSite=Lax cookie (each later load of the page
+renews its Max-Age); the store keys that
 browser's conversations by a digest of it (the token itself is never stored). Unguessable tokens need no
 signature: a made-up cookie is just a new, empty session. A browser without the cookie (a script calling
 the page's endpoints, or cookies blocked) is answered but keeps nothing.
@@ -40,7 +41,8 @@ def _cookies(headers: Headers) -> dict[str, str]:
 
 
 class BrowserSessions:
-    """ASGI middleware: a GET of the page without a session cookie gets one."""
+    """ASGI middleware: a GET of the page without a session cookie gets one; with one, gets it again with a fresh
+    Max-Age, so a browser in use keeps its conversations (they are deleted once unused, never for their age)."""
 
     def __init__(self, app: ASGIApp, *, max_age_s: int, settings):
         self.app = app
@@ -51,12 +53,10 @@ class BrowserSessions:
         if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in PAGE_PATHS:
             await self.app(scope, receive, send)
             return
-        if page_owner(_cookies(Headers(scope=scope))) is not None:
-            await self.app(scope, receive, send)
-            return
+        cookies = _cookies(Headers(scope=scope))
+        token = cookies[COOKIE] if page_owner(cookies) is not None else secrets.token_urlsafe(32)
         secure = "; Secure" if served_over_https(scope, self.settings) else ""
-        cookie = (f"{COOKIE}={secrets.token_urlsafe(32)}; Path=/; Max-Age={self.max_age_s}; HttpOnly; "
-                  f"SameSite=Lax{secure}")
+        cookie = f"{COOKIE}={token}; Path=/; Max-Age={self.max_age_s}; HttpOnly; SameSite=Lax{secure}"
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -12,13 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..models import Article, Filters, IngestReport, Turn, display_source
 from ..store import JobRecord
 
+MAX_HISTORY = 50  # turns a request may carry
+
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(examples=["What does JIG stand for?"])
     history: list[Turn] = Field(
-        [], max_length=50, description="Earlier exchanges, oldest first, so follow-up questions resolve."
+        [], max_length=MAX_HISTORY, description="Earlier exchanges, oldest first, so follow-up questions resolve "
+        "(with `conversation_id` and no history: that conversation's last turns)."
     )
     filters: Filters | None = Field(None, description="Restrict retrieval; `filters.collections` picks among the "
                                     "collections the key may use (default: all of them).")
