@@ -331,6 +331,8 @@ def test_a_citation_opens_the_compact_reader_in_the_widget(page, sites, artifact
     mark = reader.locator("mark.cited")
     expect(mark).to_have_text(quote, timeout=30_000)
     expect(mark).to_be_in_viewport()
+    phrase = page.locator("article-assistant .citation .quote .phrase").first.inner_text()
+    expect(mark.locator(".phrase")).to_have_text(phrase)  # the answering phrase bold there too, as on its card
     assert len(reader.locator(".reader-text").inner_text()) > 2000  # the whole article
     # What the reader covers takes no focus: Shift+Tab from Back stays out of the hidden question box.
     for _ in range(3):
@@ -364,6 +366,23 @@ def test_a_citation_opens_the_compact_reader_in_the_widget(page, sites, artifact
     page.keyboard.press("Enter")
     expect(page.locator("article-assistant .msg.bot")).to_have_count(2, timeout=60_000)
     assert page.evaluate("() => document.querySelector('article-assistant').shadowRoot.activeElement?.tagName") == "TEXTAREA"
+
+
+def test_the_reader_keeps_its_header_in_view_after_a_long_conversation_on_a_phone(page, sites, artifacts_dir):
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 375, "height": 667})
+    open_widget(page, sites["allowed"])
+    for question in ("What does JIG stand for?", "Who will Kerry meet on Friday?", "What does JIG stand for?"):
+        ask(page, question)
+    expect(page.locator("article-assistant .msg.bot:not(.pending)")).to_have_count(3, timeout=120_000)
+    page.locator("article-assistant .msg.bot .text .cite").last.click()
+    mark = page.locator("article-assistant .reader mark.cited")
+    expect(mark).to_be_in_viewport(timeout=30_000)
+    panel = page.locator("article-assistant .panel").bounding_box()
+    head = page.locator("article-assistant .reader-head").bounding_box()
+    assert head["y"] >= panel["y"] - 0.5, (head, panel)  # the panel itself did not scroll: Back stays in reach
+    page.screenshot(path=str(artifacts_dir / "widget-reader-phone-long.png"))
 
 
 def test_the_reader_marks_the_cited_span_after_emoji(page, sites):
@@ -427,8 +446,10 @@ def test_a_question_over_the_servers_limit_is_refused_with_the_limit_never_cut(p
     open_widget(page, sites["allowed"])
     too_long = "What does JIG stand for? " + "Please explain. " * 140  # 2,265 characters; the limit is 2,000
     ask(page, too_long)
-    expect(page.locator("article-assistant .error")).to_contain_text("the limit is 2,000", timeout=30_000)
+    expect(page.locator("article-assistant .error")).to_contain_text("The question is too long: ", timeout=30_000)
+    assert "characters, at most 2,000." in page.locator("article-assistant .error").inner_text()
     assert page.locator("article-assistant form.ask textarea").input_value() == too_long.strip()  # kept, to shorten
+    assert page.locator("article-assistant .msg.user").count() == 0  # in the box only: a retry is not shown twice
 
 
 def test_the_widget_conversation_is_kept_on_the_server_for_this_visitor(page, sites):

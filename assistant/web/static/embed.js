@@ -217,7 +217,8 @@
       return "This site (" + location.origin + ") is not allowed to use this assistant yet. " +
         "Please let the site's owner know.";
     } catch (err) {
-      return "Cannot reach the assistant at " + server + ". Check the connection and try again.";
+      if (window.console) console.warn("article assistant widget: no answer from " + server);
+      return "The assistant cannot be reached right now. Please try again in a moment.";
     }
   }
 
@@ -230,10 +231,15 @@
     }
     // the key or origin, or a data-collection / data-article the server does not hold: the site's setup
     if (response.status === 401 || response.status === 403 || isSetupError(detail)) return misconfigured(detail).message;
+    const wait = Number(response.headers.get("Retry-After")) || 0;
+    const long = /^question: is ([\d,]+) characters; the limit is ([\d,]+)/.exec(detail);
+    if (long) return "The question is too long: " + long[1] + " characters, at most " + long[2] + ".";
+    if (response.status === 429) {
+      return "Too many questions for now. Try again in " + (wait ? wait + (wait === 1 ? " second." : " seconds.") : "a minute.");
+    }
     const what = {
       413: "The question is too long.",
       422: "The assistant could not take this question.",
-      429: "Too many questions at once. Try again in " + (response.headers.get("Retry-After") || "a few") + " s.",
     }[response.status] || "The assistant failed (HTTP " + response.status + ").";
     return detail ? what + " (" + detail + ")" : what;
   }
@@ -356,14 +362,16 @@
 
   // The quote, its answering phrase in bold (as on the chat page); text nodes only, never markup.
   function quoteNode(c) {
-    const quote = String(c.quote);
-    const node = el("blockquote", "quote");
-    const at = c.phrase ? quote.indexOf(String(c.phrase)) : -1;
+    return withPhrase(el("blockquote", "quote"), String(c.quote), c.phrase);
+  }
+
+  function withPhrase(node, quote, phrase) {
+    const at = phrase ? quote.indexOf(String(phrase)) : -1;
     if (at < 0) {
       node.textContent = quote;
       return node;
     }
-    const end = at + String(c.phrase).length;
+    const end = at + String(phrase).length;
     node.append(document.createTextNode(quote.slice(0, at)), el("strong", "phrase", quote.slice(at, end)),
                 document.createTextNode(quote.slice(end)));
     return node;
@@ -389,6 +397,7 @@
         const item = el("li", "citation");
         const title = el("div", "citation-title");
         title.append(el("span", "citation-n", "[" + c.n + "]"), document.createTextNode(String(c.title)));
+        title.title = String(c.title); // shown whole on hover: a long one is cut to two lines
         // The spoken name begins with the visible words, so "Read it in the article" works by voice too.
         const read = button("read", "Read it in the article",
           "Read it in the article: citation " + c.n + ", " + String(c.title));
@@ -484,6 +493,7 @@
   async function openReader(citation, opener) {
     readerOpener = opener;
     readerTitle.textContent = String(citation.title);
+    readerTitle.title = String(citation.title); // cut to three lines; whole on hover
     readerMeta.replaceChildren();
     readerText.replaceChildren(el("span", "loading", "Loading the article\u2026"));
     reader.hidden = false;
@@ -513,10 +523,11 @@
           document.createTextNode(text));
         return;
       }
-      mark.textContent = text.slice(start, end);
+      withPhrase(mark, text.slice(start, end), citation.phrase);
       readerText.replaceChildren(document.createTextNode(text.slice(0, start)), mark,
         document.createTextNode(text.slice(end)));
-      mark.scrollIntoView({ block: "center" });
+      // The text alone scrolls (scrollIntoView would scroll the panel too, the reader's header off the top).
+      readerText.scrollTop = Math.max(0, mark.offsetTop - (readerText.clientHeight - mark.offsetHeight) / 2);
     } catch (err) {
       const failed = el("p", "moved", err.message);
       failed.setAttribute("role", "alert"); // focus is on Back: said, or a failure would pass unheard
@@ -606,8 +617,9 @@
       saveState();
     } catch (err) {
       if (startedIn !== conversationsStarted) return;
-      // The question stays on screen (not saved) and back in the box, to retry.
+      // The question goes back in the box, to retry: off the log, or a retry would show it twice.
       pending.remove();
+      asked.remove();
       showError(err.message);
       if (!input.value) input.value = question;
     } finally {
