@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from . import errors
 from .index.feed_table import FeedState, FeedTable
 from .index.manifest import Manifest
-from .models import FeedInfo, collection_name, parse_link
+from .models import FeedInfo, collection_name, page_link
 from .settings import Settings
 
 # Who holds a feed while polling it: this process, on this host (a replica).
@@ -31,7 +31,7 @@ class Feeds:
     def add(self, url: str, collection: str, every_s: float, *, prune: bool = False) -> FeedInfo:
         """Follow the feed at ``url``: its items go in ``collection`` (it must exist), polled every ``every_s``
         seconds (at least ``feed_min_every_s``), the first time at the server's next look."""
-        link = parse_link(url, "url")
+        link = page_link(url, "url")
         collection_id = self.manifest.collection_id(collection_name(collection))
         if every_s < self.settings.feed_min_every_s:
             raise errors.InvalidRequest("every", f"{every_s:g} s is more often than feed_min_every_s "

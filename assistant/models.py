@@ -414,6 +414,13 @@ def parse_link(text: object, field: str = "url") -> Link:
     return Link(scheme + raw[len(parts.scheme):])
 
 
+def page_link(text: object, field: str = "url") -> Link:
+    """A link someone gives to fetch (ingest, a feed to follow): :func:`parse_link` without its ``#fragment``,
+    which is never sent to the site, so that ``…/a.html#comments`` is the same article as ``…/a.html``."""
+    link = parse_link(text, field)
+    return Link(link.url.split("#", 1)[0])
+
+
 def link_or_path(text: str, field: str = "paths") -> Link | str:
     """For callers that take both (the command line, MCP over stdio): a Link when ``text`` has an http(s) scheme
     (in any case), else the text unchanged, a path."""
@@ -421,7 +428,7 @@ def link_or_path(text: str, field: str = "paths") -> Link | str:
         raise errors.InvalidRequest(field, "an empty path (the working directory is '.')")
     scheme = urlsplit(text.strip()).scheme.lower()
     if scheme in ("http", "https"):
-        return parse_link(text, field)
+        return page_link(text, field)
     if "://" in text and re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme) and not Path(text).exists():
         # ftp://, file://…: a link of a kind not fetched, not a missing file
         raise errors.InvalidRequest(field, f"{text!r}: only http(s) links are fetched ({scheme}:// is not)")

@@ -1,5 +1,5 @@
-"""Bytes → text: by BOM, then strict UTF-8, then windows-1252 when it reads as Western text, then
-charset-normalizer's best guess. A file that decodes to nothing readable is rejected, never mangled."""
+"""Bytes → text: by BOM, then the encoding a server declared (a fetched page's charset), then strict UTF-8, then
+windows-1252 when it reads as Western text, then charset-normalizer's best guess. A file that decodes to nothing readable is rejected, never mangled."""
 
 from __future__ import annotations
 
@@ -31,7 +31,14 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
 
 
-def decode_bytes(path: Path, data: bytes) -> str:
+# What WHATWG's Encoding standard reads these labels as (browsers do): text labelled Latin-1 is windows-1252.
+_AS_BROWSERS_READ = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252",
+                     "ascii": "cp1252", "iso8859-1": "cp1252", "l1": "cp1252"}
+
+
+def decode_bytes(path: Path, data: bytes, declared: str | None = None) -> str:
+    """``declared``: the encoding a server said (HTTP's charset), tried after a byte order mark and before the
+    guesses; text that is not valid in it is guessed as any other."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
@@ -40,6 +47,17 @@ def decode_bytes(path: Path, data: bytes) -> str:
                 raise errors.UndecodableFile(
                     path, f"starts with a {encoding} byte-order mark but is not valid {encoding}"
                 ) from None
+    if declared:
+        codec = _AS_BROWSERS_READ.get(declared.strip().lower(), declared.strip())
+        try:
+            if codec == "cp1252":  # servers' old default label; text valid as UTF-8 is UTF-8 all the same
+                return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        try:
+            return data.decode(codec)
+        except (LookupError, UnicodeDecodeError):  # an unknown label, or a wrong one: the guesses below
+            pass
     if b"\x00" in data[:8192]:
         raise errors.UndecodableFile(path, "looks like a binary file (NUL bytes), not text")
     try:

@@ -60,11 +60,19 @@ _WIDE_ENCODINGS = (
 )
 
 
-def _count_entries(body: bytes) -> int:
+# An entity declared in the feed's DOCTYPE expands where it is used, entities within entities: 633 bytes became
+# 100,000 items (21 s, 189 MB) past the count above. Feeds have no use for them; one that declares any is refused.
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.I)
+
+
+def _as_bytes_read(body: bytes) -> bytes:
+    """``body`` as the byte patterns above can read it: a wide encoding re-encoded."""
     codec = next((codec for start, codec in _WIDE_ENCODINGS if body.startswith(start)), None)
-    if codec is not None:
-        body = body.decode(codec, errors="replace").encode()
-    return sum(1 for _ in _ENTRY_TAG.finditer(body))
+    return body if codec is None else body.decode(codec, errors="replace").encode()
+
+
+def _count_entries(body: bytes) -> int:
+    return sum(1 for _ in _ENTRY_TAG.finditer(_as_bytes_read(body)))
 
 
 def parse_feed(body: bytes, url: str, max_items: int, content_type: str = "") -> Feed:
@@ -74,6 +82,9 @@ def parse_feed(body: bytes, url: str, max_items: int, content_type: str = "") ->
 
     if not isinstance(body, bytes):
         raise TypeError("parse_feed takes the feed's bytes")
+    if _ENTITY_DECLARATION.search(_as_bytes_read(body)):
+        raise errors.FetchError(url, "declares XML entities (<!ENTITY …>), which a feed has no use for and which can "
+                                     "expand without bound; it is not read")
     entries = _count_entries(body)
     if entries > MAX_ENTRIES:
         raise errors.FetchError(url, f"lists about {entries:,} items; a feed may list at most {MAX_ENTRIES:,}")

@@ -57,6 +57,7 @@ class Fetched:
     last_modified: str | None = None
     not_modified: bool = False  # a conditional request answered 304: ``body`` is empty
     content_type: str = ""
+    charset: str | None = None  # as the Content-Type header says it (it comes before a page's own <meta>)
 
     @property
     def validators(self) -> dict[str, str | None]:
@@ -147,7 +148,7 @@ def _read(url: str, current: str, response: httpx.Response, max_bytes: int, wait
     except _BrokenBody as exc:
         raise errors.FetchError(url, str(exc)) from None
     return Fetched(current, bytes(body), suffix, response.headers.get("etag"), response.headers.get("last-modified"),
-                   content_type=content_type)
+                   content_type=content_type, charset=response.charset_encoding)
 
 
 READ_CODINGS = ("identity", "gzip", "x-gzip", "deflate")
@@ -329,13 +330,14 @@ def load_link(link: Link, *, max_bytes: int, timeout_s: float, deadline_s: float
         if feed_only or fetched.suffix == FEED_SUFFIX:
             if not feeds:
                 raise errors.FetchError(link.url, "is a feed, not an article's page")
-            feed = parse_feed(fetched.body, link.url, feed_max_items, fetched.content_type)
+            declared = f"{fetched.content_type}; charset={fetched.charset}" if fetched.charset else fetched.content_type
+            feed = parse_feed(fetched.body, link.url, feed_max_items, declared)
             return LoadedLink(link, None, fetched.validators, feed=feed)
         with tempfile.TemporaryDirectory(prefix="assistant-fetch-") as folder:
             path = Path(folder) / f"page{fetched.suffix}"
             path.write_bytes(fetched.body)
             try:
-                article = load_article(path, max_bytes=max_bytes, source=link.url)
+                article = load_article(path, max_bytes=max_bytes, source=link.url, charset=fetched.charset)
             except errors.IngestError as exc:  # name the link, not the temporary file
                 raise type(exc)(link.url, exc.reason) from None
     except errors.IngestError as exc:

@@ -64,8 +64,9 @@ def article_id_for(source: str) -> str:
     return f"{stem}-{hashlib.sha1(source.encode()).hexdigest()[:8]}"
 
 
-def load_article(path: str | Path, *, max_bytes: int, source: str | None = None) -> Article:
-    """Read, extract and clean one file. ``source`` overrides the recorded origin (uploads)."""
+def load_article(path: str | Path, *, max_bytes: int, source: str | None = None, charset: str | None = None) -> Article:
+    """Read, extract and clean one file. ``source`` overrides the recorded origin (uploads); ``charset`` is the
+    encoding a server declared for it (a fetched page's Content-Type), read before any guess."""
     path = Path(path)
     if not path.exists():
         raise errors.SourceNotFound(path, "no such file or folder")
@@ -93,10 +94,10 @@ def load_article(path: str | Path, *, max_bytes: int, source: str | None = None)
     if suffix in PDF_SUFFIXES:
         title, text, url, published = _extract_pdf(path, data)
     elif suffix in HTML_SUFFIXES:
-        title, text, url, published = _extract_html(path, decode_bytes(path, data))
+        title, text, url, published = _extract_html(path, decode_bytes(path, data, declared=charset))
     else:
         markdown = suffix in MARKDOWN_SUFFIXES
-        title, text, url, published = _extract_plain(path, decode_bytes(path, data), markdown=markdown)
+        title, text, url, published = _extract_plain(path, decode_bytes(path, data, declared=charset), markdown=markdown)
 
     url = _web_link(url)
     text, stamped = strip_byline(text)

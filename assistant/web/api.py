@@ -44,8 +44,8 @@ from ..models import (
     FeedInfo,
     Filters,
     display_source,
+    page_link,
     parse_every,
-    parse_link,
 )
 from ..store import Conversation, ConversationInfo, Feedback
 from .guard import error, is_anonymous, refusal, site_of
@@ -427,7 +427,7 @@ async def add_articles(
             raise InvalidRequest(".".join(map(str, first["loc"])) or "body", first["msg"]) from None
         if len(links.urls) > limit:
             raise OverBudget("urls", f"{len(links.urls)} links in one request; the limit is {limit} (ingest_max_files)")
-        parsed = [parse_link(url, f"urls[{i}]") for i, url in enumerate(links.urls)]  # links only, never paths
+        parsed = [page_link(url, f"urls[{i}]") for i, url in enumerate(links.urls)]  # links only, never paths
         if links.collection is not None and collection is not None and links.collection != collection:
             raise InvalidRequest("collection", "the query and the body name different collections")
         into = await run_in_threadpool(ingest_collection, assistant, key_scope(request),

@@ -61,7 +61,7 @@ from ..models import (
     collection_name,
     display_source,
     link_or_path,
-    parse_link,
+    page_link,
 )
 from .scope import collections_for, ingest_collection
 
@@ -392,7 +392,7 @@ class _HttpTools(_Tools):
         if not self._caller_is_admin(ctx):
             raise ToolError(NOT_ADMIN.format(tools=", ".join(READ_TOOLS)))
         with _as_tool_errors():
-            links = [parse_link(url, f"urls[{i}]") for i, url in enumerate(urls)]  # links only, never paths
+            links = [page_link(url, f"urls[{i}]") for i, url in enumerate(urls)]  # links only, never paths
             settings = self.assistant.settings
             if len(links) > settings.ingest_max_files:
                 why = f"{len(links)} links in one ingest; the limit is {settings.ingest_max_files} (ingest_max_files)"

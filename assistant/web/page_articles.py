@@ -14,7 +14,7 @@ from gradio.utils import get_upload_folder
 
 from .. import errors
 from ..core import Assistant
-from ..models import SUPPORTED_SUFFIXES, ArticleInfo, FeedInfo, Filters, IngestReport, parse_link
+from ..models import SUPPORTED_SUFFIXES, ArticleInfo, FeedInfo, Filters, IngestReport, page_link
 from .render import articles_html, escape_chat_text, feeds_html, index_notice_html, status_html
 from .scope import Scope, collections_for, ingest_collection
 from .session import PageAccess
@@ -166,7 +166,7 @@ class ArticleControls:
             if not (url or "").strip():
                 return listing(["Paste a link first."], request, picked)
             try:
-                link = parse_link(url, "link")  # only a link: never a path on this server
+                link = page_link(url, "link")  # only a link: never a path on this server
                 report = assistant.ingest(links=[link], max_chunks=assistant.settings.ingest_max_chunks,
                                           collection=target(picked, request))
             except errors.AssistantError as exc:
