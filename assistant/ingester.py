@@ -207,25 +207,27 @@ class Ingester:
                 out.append(LoadedLink(link, None, {}, not_modified=True))
             elif item.full_text is not None or item.link is None:
                 try:
-                    out.append(LoadedLink(link, item_article(item), {}))
+                    out.append(LoadedLink(link, item_article(item), {}, described_by_feed=True))
                 except errors.IngestError as exc:
                     out.append(LoadedLink(link, None, {}, exc))
             else:
                 pages.append((len(out), item, link))
                 out.append(None)
-        for (at, item, _), loaded in zip(pages, self._fetch([link for _, _, link in pages], feeds=False)):
+        # New or changed in the feed: the page is read whole (a 304 would say nothing of the feed's new title)
+        for (at, item, _), loaded in zip(pages, self._fetch([link for _, _, link in pages], feeds=False,
+                                                             conditional=False)):
             if loaded.article is not None:  # the feed's title, link and date, over what the page says
-                loaded = replace(loaded, article=replace(
+                loaded = replace(loaded, described_by_feed=True, article=replace(
                     loaded.article, title=item.title or loaded.article.title, url=item.link,
                     published=item.published or loaded.article.published))
             out[at] = loaded
         return [loaded for loaded in out if loaded is not None]
 
-    def _fetch(self, links: Sequence[Link], *, feeds: bool) -> list[LoadedLink]:
+    def _fetch(self, links: Sequence[Link], *, feeds: bool, conditional: bool = True) -> list[LoadedLink]:
         settings = self.settings
 
         def load(link: Link) -> LoadedLink:
-            known = self.index.manifest.content_hash(article_id_for(link.url)) is not None
+            known = conditional and self.index.manifest.content_hash(article_id_for(link.url)) is not None
             validators = json.loads(self.index.manifest.get_meta(f"fetch:{link.url}") or "{}") if known else {}
             return self._load_link(link, feeds=feeds, **validators)
 
@@ -277,9 +279,11 @@ class Ingester:
                 report.unchanged.append(article.id)
             return
         run.seen[article.id] = article.content_hash
-        # A file says its own title and date (front matter): a new one alone is a change. A page's may come from
-        # elsewhere (a feed's item read by its page keeps the feed's), so a page is changed by its text only.
-        if self.index.is_unchanged(article, text_only=isinstance(item, LoadedLink)):
+        # A file says its own title and date (front matter): a new one alone is a change, and so is a feed's for its
+        # item. A page's may come from elsewhere (a feed's item read by its page keeps the feed's), so a page
+        # alone is changed by its text only.
+        page_alone = isinstance(item, LoadedLink) and not item.described_by_feed
+        if self.index.is_unchanged(article, text_only=page_alone):
             if keep:  # the same text under new validators: keep them, so the next sync asks with them
                 try:
                     with self.index.disk_full_as_error():

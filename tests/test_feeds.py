@@ -222,6 +222,22 @@ def test_an_item_whose_page_changed_with_only_its_time_is_read_again(feeding, si
     assert "replaced 1" in feeding.poll_feed(feed.id, force=True).last_report
 
 
+def test_an_items_new_title_or_date_in_the_feed_reaches_the_article(feeding, site):
+    """Read by its page (ETag and all) or from the feed's own text, the feed says its title and date."""
+    feeding.create_collection("retitled")
+    site.page("/story-9.html", "<html><body><article><p>The bridge repairs will cost 3 million euros, the council "
+                               "said on Monday.</p></article></body></html>")
+    url = site.feed("/retitled.xml", [item(9, "Bridge repairs approved", None, day=1),
+                                      item(10, "Tram depot opens", "The tram depot opened on Friday.", day=1)])
+    feed = feeding.feeds.add(url, "retitled", 60)
+    assert feeding.poll_feed(feed.id, force=True).last_error is None
+    site.feed("/retitled.xml", [item(9, "Bridge repairs approved, at a cost", None, day=2),
+                                item(10, "Tram depot opens early", "The tram depot opened on Friday.", day=3)])
+    assert "replaced 2" in feeding.poll_feed(feed.id, force=True).last_report
+    said = {a.title: a.published for a in feeding.articles(["retitled"])}
+    assert said == {"Bridge repairs approved, at a cost": "2026-12-02", "Tram depot opens early": "2026-12-03"}
+
+
 def test_prune_keeps_items_still_listed_beyond_the_newest_read(make_assistant, site):
     few = make_assistant(fetch_allow_hosts="127.0.0.1", feed_min_every_s=1, feed_max_items=2)
     few.create_collection("window")

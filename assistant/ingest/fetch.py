@@ -307,6 +307,9 @@ class LoadedLink:
     error: errors.IngestError | None = None
     feed: object | None = None  # feeds.Feed
     not_modified: bool = False
+    # A feed's item: its title and date are the feed's, so a new one alone is a change (a page's own may come
+    # from elsewhere and is not compared).
+    described_by_feed: bool = False
 
 
 def load_link(link: Link, *, max_bytes: int, timeout_s: float, deadline_s: float = 120.0,
