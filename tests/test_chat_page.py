@@ -214,6 +214,8 @@ def test_a_citation_of_an_earlier_answer_opens_the_reader_at_its_passage(chat_se
     page.keyboard.press("Enter")
     expect(mark).to_contain_text('"Joint Implementation Group" or JIG', timeout=30_000)
     expect(page.locator("#sources .citation")).to_have_count(1)
+    bold = page.locator("#sources .citation mark.cited strong").inner_text()  # the answering phrase, on its card
+    expect(mark.locator("strong")).to_have_text(bold)  # and in the reader
 
 
 @pytest.mark.browser
@@ -298,7 +300,15 @@ def test_thumbs_down_on_the_page_lands_in_feedback_export(chat_server, seeded_as
     page.locator("#feedback-comment textarea").fill("It should say between whose militaries.")
     page.locator("#send-comment").click()
     expect(page.locator("#feedback-status")).to_contain_text("your comment is recorded", timeout=30_000)
+    assert page.locator("#chat [data-testid=user]").count() == 1  # (what the empty question below must not add)
+    page.locator("#new-conversation").click()  # the comment box goes with the conversation it was about
+    expect(page.locator("#feedback-comment")).to_be_hidden(timeout=30_000)
+    expect(page.locator("#feedback-status")).to_have_text("")
+    page.locator("#question textarea").press("Enter")  # an empty question: nothing asked, nothing in the chat
+    page.wait_for_timeout(1000)
+    assert page.locator("#chat [data-testid=user]").count() == 0 and page.locator("#chat [data-testid=bot]").count() == 0
     page.reload()  # the thumbs are shown as they were left
+    page.locator("#conversations label").first.click()
     expect(page.locator("#chat button[aria-label=Disliked]")).to_have_count(1, timeout=30_000)
 
     out = tmp_path / "feedback.jsonl"
@@ -449,5 +459,5 @@ def test_an_article_in_view_that_is_removed_leaves_the_view(seeded_assistant):
         controls = add_article_controls(seeded_assistant, access, gr.Dropdown(), gr.Dropdown(), gr.State([]))
     [seed] = [a.id for a in seeded_assistant.articles()]
     browser = gr.Request(request=Request({"type": "http", "method": "POST", "path": "/", "headers": []}))
-    in_view, *_ = controls.refresh(None, [seed, "upload-removed-1f37cdfa"], browser)
+    in_view, *_ = controls.refresh(None, [seed, "upload-removed-1f37cdfa"], request=browser)
     assert in_view["value"] == [seed]

@@ -223,6 +223,7 @@ def test_signed_in_admin_adds_articles_from_the_page(served):
         assert event == "complete" and "unchanged 1" in json.dumps(payload)
         event, payload = gradio_call(browser, "reingest_article", [ferry])  # an upload's file is not kept
         assert "was uploaded, and uploads are not kept" in json.dumps(payload)
+        assert "article_id:" not in json.dumps(payload)  # said to a person, without the API's field name
         event, payload = gradio_call(browser, "remove_article", ["no-such-article"])
         assert "no article with id &#x27;no-such-article&#x27;" in json.dumps(payload)  # escaped HTML
         event, payload = gradio_call(browser, "remove_article", [ferry])

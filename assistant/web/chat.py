@@ -54,6 +54,9 @@ class ChatHandlers:
     def respond(self, message: str, history: list, past: list, conversation_id, ids: list, in_view: list[str] | None,
                 request: gr.Request, collections: list[str] | None = None):
         # A caller of the page's HTTP endpoint may start its chat over ([]): the answer ids follow its chat.
+        if not (message or "").strip():  # an empty box: nothing asked, nothing added to the chat
+            yield (gr.skip(),) * 6
+            return
         history, past = list(history or []), list(past or [])
         ids = list(ids or [])[: len(history)]
         history.append({"role": "user", "content": escape_chat_text(message or "")})
@@ -203,9 +206,11 @@ class ChatHandlers:
                 return
             yield update
 
-    def leave(self, left_now: dict) -> int:
+    def leave(self, left_now: dict):
+        """Leaving a conversation: counted, and the last answer's feedback status and comment box put away (a
+        comment sent now would land on an answer of the conversation left)."""
         left_now["count"] += 1  # in place: an answer streaming now reads the same object
-        return left_now["count"]
+        return left_now["count"], "", None, gr.update(visible=False), ""
 
     def start_over(self):
         return [], [], None, [], sources_html(None), "", gr.update(value=None)
@@ -290,7 +295,8 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
         opened = [chat, turns, conversation, answer_ids, sources, reader]
 
         for trigger in (history_list.input, new_button.click, chat.clear, delete_button.click):
-            trigger(handlers.leave, left, left_as_asked, api_name=False, queue=False)
+            trigger(handlers.leave, left, [left_as_asked, feedback_status, rated, comment_box, comment], api_name=False,
+                    queue=False)
         history_list.input(handlers.open_conversation, history_list, opened, api_name="open_conversation")
         new_button.click(handlers.start_over, None, opened + [history_list], api_name=False)
         chat.clear(handlers.start_over, None, opened + [history_list], api_name=False)  # the chat's own bin icon

@@ -109,16 +109,19 @@ class ArticleControls:
                 gr.update(choices=visible_collections(self.assistant, scope), visible=allowed),
                 articles_html(articles), feeds_html(visible_feeds(self.assistant, scope)) if allowed else "")
 
-    def refresh(self, picked: list[str] | None, in_view: list[str] | None, request: gr.Request) -> tuple:
+    def refresh(self, picked: list[str] | None, in_view: list[str] | None, chosen: str | None = None,
+                request: gr.Request = None) -> tuple:
         """After a change (or another pick of collections): the pickers (an article in view that is gone leaves
-        the view, or every question would fail naming it), the list, the empty-index notice."""
+        the view, or every question would fail naming it; the article chosen to manage stays chosen while it is
+        there), the list, the empty-index notice."""
         scope = self.access.scope(request.cookies)
         articles = visible_articles(self.assistant, scope, picked)
         choices = article_choices(articles)
         still = [article_id for article_id in in_view or [] if article_id in {a.id for a in articles}]
         allowed = self.access.may_change_articles(request.cookies)
         notice_html = index_notice_html(self.assistant.is_empty(), allowed)
-        return (gr.update(choices=choices, value=still), gr.update(choices=choices, value=None), notice_html,
+        kept = chosen if chosen in {a.id for a in articles} else None
+        return (gr.update(choices=choices, value=still), gr.update(choices=choices, value=kept), notice_html,
                 articles_html(articles), feeds_html(visible_feeds(self.assistant, scope, picked)) if allowed else "")
 
     def wire(self, page: gr.Blocks, notice: gr.HTML) -> None:
@@ -196,11 +199,13 @@ class ArticleControls:
                 return listing(["Choose an article first."], request, picked)
             try:
                 report = assistant.reingest(article_id, collections_for(assistant, access.scope(request.cookies), None))
+            except errors.InvalidRequest as exc:  # about the article chosen: said without the API's field name
+                return listing([exc.reason], request, picked)
             except errors.AssistantError as exc:
                 return listing([str(exc)], request, picked)
             return listing(report_lines(report), request, picked)
 
-        after = dict(fn=self.refresh, inputs=[self.picked, self.scope],
+        after = dict(fn=self.refresh, inputs=[self.picked, self.scope, self.chosen],
                      outputs=[self.scope, self.chosen, notice, self.article_list, self.feed_list], api_name=False)
         outputs = [self.status, self.article_list]
         picked = self.picked

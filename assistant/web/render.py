@@ -33,21 +33,21 @@ def answer_html(answer: Answer, answer_id: str | None = None) -> str:
     return text
 
 
+def phrase_in_bold(quote: str, c: Citation) -> str:
+    """The quote, escaped, with the answering phrase (the citation's highlight) in bold."""
+    if c.highlight_start is None or c.highlight_end is None:
+        return escape(quote)
+    return (escape(quote[: c.highlight_start]) + "<strong>" + escape(quote[c.highlight_start : c.highlight_end])
+            + "</strong>" + escape(quote[c.highlight_end :]))
+
+
 def citation_html(c: Citation, *, reader: bool = False, answer_id: str | None = None, selected: bool = False) -> str:
     """The passage with the cited sentence marked and, inside it, the answering phrase in bold."""
     passage = c.passage or c.quote
     q_start = max(0, c.start - c.passage_start) if c.passage else 0
     q_end = min(len(passage), q_start + (c.end - c.start))
     quote = passage[q_start:q_end]
-    if c.highlight_start is not None and c.highlight_end is not None:
-        inner = (
-            escape(quote[: c.highlight_start])
-            + "<strong>" + escape(quote[c.highlight_start : c.highlight_end]) + "</strong>"
-            + escape(quote[c.highlight_end :])
-        )
-    else:
-        inner = escape(quote)
-    body = escape(passage[:q_start]) + f'<mark class="cited">{inner}</mark>' + escape(passage[q_end:])
+    body = escape(passage[:q_start]) + f'<mark class="cited">{phrase_in_bold(quote, c)}</mark>' + escape(passage[q_end:])
     opener = (f' <a class="open-reader" href="{cite_href(answer_id, c.n)}">Read it in the article'
               f'<span class="visually-hidden"> ({escape(c.title)}, citation {c.n})</span></a>') if answer_id else ""
     return (
@@ -101,8 +101,8 @@ def reader_html(article: Article, citation: Citation) -> str:
         body = escape(text)
     else:
         note = f"Citation [{citation.n}] is highlighted."
-        body = (escape(text[:start]) + f'<mark class="cited" id="reader-cited">{escape(text[start:end])}</mark>'
-                + escape(text[end:]))
+        body = (escape(text[:start]) + f'<mark class="cited" id="reader-cited">{phrase_in_bold(text[start:end], citation)}'
+                "</mark>" + escape(text[end:]))
     return (
         '<section class="reader" aria-labelledby="reader-title">'
         f'<h3 class="reader-title" id="reader-title" tabindex="-1">{escape(article.title)}</h3>'
