@@ -213,9 +213,11 @@ class Ingester:
             else:
                 pages.append((len(out), item, link))
                 out.append(None)
-        # New or changed in the feed: the page is read whole (a 304 would say nothing of the feed's new title)
+        # Changed in the feed since the last poll: the page is read whole (a 304 would say nothing of the feed's
+        # new title); others are asked for as any link is
+        changed = {link.url for _, item, link in pages if item.article_id in (known or {})}
         for (at, item, _), loaded in zip(pages, self._fetch([link for _, _, link in pages], feeds=False,
-                                                             conditional=False)):
+                                                             whole=changed)):
             if loaded.article is not None:  # the feed's title, link and date, over what the page says
                 loaded = replace(loaded, described_by_feed=True, article=replace(
                     loaded.article, title=item.title or loaded.article.title, url=item.link,
@@ -223,11 +225,13 @@ class Ingester:
             out[at] = loaded
         return [loaded for loaded in out if loaded is not None]
 
-    def _fetch(self, links: Sequence[Link], *, feeds: bool, conditional: bool = True) -> list[LoadedLink]:
+    def _fetch(self, links: Sequence[Link], *, feeds: bool, whole: frozenset[str] | set[str] = frozenset()
+               ) -> list[LoadedLink]:
+        """The links loaded, several at a time; those known asked for conditionally, but for ``whole``'s urls."""
         settings = self.settings
 
         def load(link: Link) -> LoadedLink:
-            known = conditional and self.index.manifest.content_hash(article_id_for(link.url)) is not None
+            known = link.url not in whole and self.index.manifest.content_hash(article_id_for(link.url)) is not None
             validators = json.loads(self.index.manifest.get_meta(f"fetch:{link.url}") or "{}") if known else {}
             return self._load_link(link, feeds=feeds, **validators)
 

@@ -51,6 +51,7 @@ def test_the_page_sets_a_session_cookie_once_and_http_only(server):
         token = client.cookies["assistant_session"]
         again = client.get("/").headers["set-cookie"]  # the same session, its Max-Age renewed: kept while in use
         assert again.startswith(f"assistant_session={token};") and "max-age=2592000" in again.lower()
+        assert client.get("/").headers["cache-control"] == "private, no-store"  # no shared cache hands it on
         assert client.get("/conversations").status_code == 200 and "set-cookie" not in client.get("/conversations").headers
 
 

@@ -236,6 +236,9 @@ def test_an_items_new_title_or_date_in_the_feed_reaches_the_article(feeding, sit
     assert "replaced 2" in feeding.poll_feed(feed.id, force=True).last_report
     said = {a.title: a.published for a in feeding.articles(["retitled"])}
     assert said == {"Bridge repairs approved, at a cost": "2026-12-02", "Tram depot opens early": "2026-12-03"}
+    asked = len(site.log)
+    feeding.ingest(links=[parse_link(url)], collection="retitled")  # the feed given again: its pages asked as links
+    assert [status for path, _, status in site.log[asked:] if path == "/story-9.html"] == [304]
 
 
 def test_prune_keeps_items_still_listed_beyond_the_newest_read(make_assistant, site):

@@ -324,3 +324,20 @@ def test_markdown_inline_markup_is_read_as_a_reader_sees_it(tmp_path):
     text = load_article(path, max_bytes=LIMIT).text
     assert "Swiss glaciers lost 4.4 per cent of their volume, says the GLAMOS network." in text
     assert "| 2022 | 6.0 % |" in text and "**code** stays" in text and "glamos.example.ch" not in text
+
+
+@pytest.mark.fast
+def test_a_declared_charset_is_read_where_the_bytes_need_it_and_never_over_valid_utf8(tmp_path):
+    from assistant.ingest.decoding import decode_bytes
+
+    czech = "Praha je hlavní město České republiky, řekl starosta."
+    where = tmp_path / "page.html"
+    assert decode_bytes(where, czech.encode("iso-8859-2"), declared="iso-8859-2") == czech
+    assert decode_bytes(where, czech.encode(), declared="iso-8859-2") == czech  # a wrong label on UTF-8
+    assert decode_bytes(where, czech.encode(), declared="windows-1251") == czech
+    assert decode_bytes(where, czech.encode("utf-16-le"), declared="UTF-16LE") == czech
+    assert decode_bytes(where, b"Plain ASCII said to be UTF-16.", declared="utf-16") == "Plain ASCII said to be UTF-16."
+    assert decode_bytes(where, b"+ADw-script+AD4-", declared="utf-7") == "+ADw-script+AD4-"  # browsers refuse it
+    assert decode_bytes(where, czech.encode("iso-8859-2"), declared='"iso-8859-2"') == czech
+    with pytest.raises(errors.UndecodableFile, match="NUL bytes"):
+        decode_bytes(where, b"\x00\x01\x02binary" * 10, declared="iso-8859-2")

@@ -450,6 +450,7 @@ def test_a_question_over_the_servers_limit_is_refused_with_the_limit_never_cut(p
     assert "characters, at most 2,000." in page.locator("article-assistant .error").inner_text()
     assert page.locator("article-assistant form.ask textarea").input_value() == too_long.strip()  # kept, to shorten
     assert page.locator("article-assistant .msg.user").count() == 0  # in the box only: a retry is not shown twice
+    expect(page.locator("article-assistant .empty")).to_be_visible()  # the first question's log: its hint again
 
 
 def test_the_widget_conversation_is_kept_on_the_server_for_this_visitor(page, sites):

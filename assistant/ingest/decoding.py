@@ -1,8 +1,9 @@
-"""Bytes → text: by BOM, then the encoding a server declared (a fetched page's charset), then strict UTF-8, then
+"""Bytes → text: by BOM, then strict UTF-8, then the encoding a server declared (a fetched page's charset), then
 windows-1252 when it reads as Western text, then charset-normalizer's best guess. A file that decodes to nothing readable is rejected, never mangled."""
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from pathlib import Path
@@ -36,9 +37,22 @@ _AS_BROWSERS_READ = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1
                      "ascii": "cp1252", "iso8859-1": "cp1252", "l1": "cp1252"}
 
 
+def _declared_codec(declared: str | None) -> str | None:
+    """Python's codec for a charset label a server sent, as browsers read it; None for none, an unknown one, or
+    one browsers refuse (UTF-7: it hides markup)."""
+    if not declared:
+        return None
+    label = declared.strip().strip("'\"").lower()
+    try:
+        name = codecs.lookup(_AS_BROWSERS_READ.get(label, label)).name
+    except LookupError:
+        return None
+    return None if name == "utf-7" else name
+
+
 def decode_bytes(path: Path, data: bytes, declared: str | None = None) -> str:
-    """``declared``: the encoding a server said (HTTP's charset), tried after a byte order mark and before the
-    guesses; text that is not valid in it is guessed as any other."""
+    """``declared``: the encoding a server said (HTTP's charset): a wide one (UTF-16, UTF-32) is read when the
+    bytes have its NULs; any other when the bytes are not valid UTF-8, before the guesses."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
@@ -47,23 +61,24 @@ def decode_bytes(path: Path, data: bytes, declared: str | None = None) -> str:
                 raise errors.UndecodableFile(
                     path, f"starts with a {encoding} byte-order mark but is not valid {encoding}"
                 ) from None
-    if declared:
-        codec = _AS_BROWSERS_READ.get(declared.strip().lower(), declared.strip())
-        try:
-            if codec == "cp1252":  # servers' old default label; text valid as UTF-8 is UTF-8 all the same
-                return data.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
+    codec = _declared_codec(declared)
+    wide = codec is not None and codec.startswith(("utf-16", "utf-32"))
+    if wide and b"\x00" in data[:8192]:  # a wide encoding said, and its NULs there: ASCII said to be UTF-16 is not
         try:
             return data.decode(codec)
-        except (LookupError, UnicodeDecodeError):  # an unknown label, or a wrong one: the guesses below
+        except UnicodeDecodeError:
             pass
     if b"\x00" in data[:8192]:
         raise errors.UndecodableFile(path, "looks like a binary file (NUL bytes), not text")
-    try:
+    try:  # text valid as UTF-8 is UTF-8, whatever a server says (a wrong label is more common than such text)
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    if codec is not None and not wide:
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:  # a wrong label: the guesses below
+            pass
     # charset-normalizer guesses short Western text poorly ("München" → "MŁnchen"); browsers read
     # non-UTF-8 Western text as windows-1252 (WHATWG's "latin-1"), and so do we when it reads well.
     western = _as_western(data)

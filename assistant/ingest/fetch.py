@@ -333,8 +333,7 @@ def load_link(link: Link, *, max_bytes: int, timeout_s: float, deadline_s: float
         if feed_only or fetched.suffix == FEED_SUFFIX:
             if not feeds:
                 raise errors.FetchError(link.url, "is a feed, not an article's page")
-            declared = f"{fetched.content_type}; charset={fetched.charset}" if fetched.charset else fetched.content_type
-            feed = parse_feed(fetched.body, link.url, feed_max_items, declared)
+            feed = parse_feed(fetched.body, link.url, feed_max_items, fetched.content_type)
             return LoadedLink(link, None, fetched.validators, feed=feed)
         with tempfile.TemporaryDirectory(prefix="assistant-fetch-") as folder:
             path = Path(folder) / f"page{fetched.suffix}"

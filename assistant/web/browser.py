@@ -60,7 +60,9 @@ class BrowserSessions:
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).append("set-cookie", cookie)
+                headers = MutableHeaders(scope=message)
+                headers.append("set-cookie", cookie)
+                headers["cache-control"] = "private, no-store"  # a shared cache must not hand it to others
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)

@@ -54,11 +54,11 @@ class ChatHandlers:
     def respond(self, message: str, history: list, past: list, conversation_id, ids: list, in_view: list[str] | None,
                 request: gr.Request, collections: list[str] | None = None):
         # A caller of the page's HTTP endpoint may start its chat over ([]): the answer ids follow its chat.
-        if not (message or "").strip():  # an empty box: nothing asked, nothing added to the chat
-            yield (gr.skip(),) * 6
-            return
         history, past = list(history or []), list(past or [])
         ids = list(ids or [])[: len(history)]
+        if not (message or "").strip():  # an empty box: nothing asked, nothing added to the chat
+            yield history, gr.skip(), "", past, conversation_id, ids
+            return
         history.append({"role": "user", "content": escape_chat_text(message or "")})
         history.append({"role": "assistant", "content": "…"})
         yield history, sources_html(None), "", past, conversation_id, ids

@@ -169,6 +169,7 @@
   }
 
   // What a visitor reads when the site's setup is wrong; the technical reason goes to the console for its developer.
+  const EMPTY_LOG = "Ask anything about the articles. Answers cite their sources.";
   const NOT_SET_UP = "This assistant is not set up correctly on this site, so it cannot answer. " +
     "Please let the site's owner know.";
 
@@ -548,7 +549,7 @@
 
   function renderLog() {
     log.replaceChildren();
-    if (!state.messages.length) log.append(el("p", "empty", "Ask anything about the articles. Answers cite their sources."));
+    if (!state.messages.length) log.append(el("p", "empty", EMPTY_LOG));
     for (const m of state.messages) log.append(renderMessage(m));
     scrollDown();
   }
@@ -620,6 +621,7 @@
       // The question goes back in the box, to retry: off the log, or a retry would show it twice.
       pending.remove();
       asked.remove();
+      if (!log.querySelector(".msg")) log.append(el("p", "empty", EMPTY_LOG));
       showError(err.message);
       if (!input.value) input.value = question;
     } finally {
