@@ -216,6 +216,9 @@ def test_a_citation_of_an_earlier_answer_opens_the_reader_at_its_passage(chat_se
     expect(page.locator("#sources .citation")).to_have_count(1)
     bold = page.locator("#sources .citation mark.cited strong").inner_text()  # the answering phrase, on its card
     expect(mark.locator("strong")).to_have_text(bold)  # and in the reader
+    page.locator("#reader a.reader-back").click()  # back to the [1] that opened it, focused
+    assert page.evaluate("() => document.activeElement.textContent") == "[1]"
+    expect(link).to_be_in_viewport()
 
 
 @pytest.mark.browser
@@ -350,10 +353,12 @@ def test_an_empty_index_says_so_and_points_at_the_upload_box(seeded_assistant, t
         page.screenshot(path=str(artifacts_dir / "chat-page-empty-index.png"), full_page=True)
 
         # Through the upload box (open on 127.0.0.1 without keys): the notice goes, the box empties, answers come.
-        page.locator("#upload-box input[type=file]").set_input_files(str(SEED_ARTICLE))
+        (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04 a word document")  # another type among them
+        page.locator("#upload-box input[type=file]").set_input_files([str(SEED_ARTICLE), str(tmp_path / "notes.docx")])
         expect(page.locator("#upload-box")).to_contain_text(SEED_ARTICLE.stem, timeout=30_000)
         page.get_by_role("button", name="Ingest uploaded files").click()
         expect(page.locator("#upload-status")).to_contain_text("Added 1", timeout=120_000)
+        expect(page.locator("#upload-status")).to_contain_text("notes.docx: unsupported file type .docx")
         expect(page.locator("#upload-status")).to_have_attribute("role", "status")  # said to a screen reader
         expect(notice).to_be_empty()
         expect(page.locator("#articles")).to_contain_text("Kerry in Moscow")

@@ -14,7 +14,7 @@ from gradio.utils import get_upload_folder
 
 from .. import errors
 from ..core import Assistant
-from ..models import SUPPORTED_SUFFIXES, ArticleInfo, FeedInfo, Filters, IngestReport, page_link
+from ..models import ArticleInfo, FeedInfo, Filters, IngestReport, page_link
 from .render import articles_html, escape_chat_text, feeds_html, index_notice_html, status_html
 from .scope import Scope, collections_for, ingest_collection
 from .session import PageAccess
@@ -225,8 +225,10 @@ def add_article_controls(assistant: Assistant, access: PageAccess, scope: gr.Dro
     article_list = gr.HTML(elem_id="articles")
     sign_in = gr.HTML(elem_id="sign-in")
     with gr.Group(visible=False) as admin_controls:
-        uploads = gr.File(label="Add articles (.txt .md .html .pdf)", file_count="multiple",
-                          file_types=sorted(SUPPORTED_SUFFIXES), type="filepath", elem_id="upload-box")
+        # Any file is taken: one of another type is then named in the status with why, as a bad PDF is (a
+        # file_types filter said so only in a toast that fades, and the status counted the others alone).
+        uploads = gr.File(label="Add articles (.txt .md .html .pdf)", file_count="multiple", type="filepath",
+                          elem_id="upload-box")
         upload_button = gr.Button("Ingest uploaded files")
         link = gr.Textbox(label="Add a link (http or https)", placeholder="https://…", elem_id="link")
         link_button = gr.Button("Fetch and ingest the link")

@@ -106,7 +106,8 @@ def reader_html(article: Article, citation: Citation) -> str:
     return (
         '<section class="reader" aria-labelledby="reader-title">'
         f'<h3 class="reader-title" id="reader-title" tabindex="-1">{escape(article.title)}</h3>'
-        f'<p class="reader-meta">{" · ".join(meta)}</p><p class="reader-note">{note}</p>'
+        f'<p class="reader-meta">{" · ".join(meta)}</p><p class="reader-note">{note} '
+        '<a class="reader-back" href="#reader-back">Back to the answer</a></p>'
         f'<div class="reader-text" role="region" tabindex="0" aria-label="Text of {escape(article.title)}">{body}</div>'
         "</section>"
     )

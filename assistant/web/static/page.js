@@ -8,8 +8,22 @@
     event.preventDefault();
     event.stopPropagation();
     window.assistantCitation = link.getAttribute("href").slice("#cite-".length);
+    window.assistantOpener = link; // where "Back to the answer" returns
     const open = document.getElementById("open-citation");
     if (open) open.click();
+  }, true);
+
+  // "Back to the answer" in the reader: to the [n] (or card) that opened it, scrolled to and focused (on a phone
+  // the reader is far below the conversation).
+  document.addEventListener("click", (event) => {
+    const back = event.target.closest && event.target.closest("a.reader-back");
+    if (!back) return;
+    event.preventDefault();
+    const opener = window.assistantOpener;
+    const target = opener && opener.isConnected ? opener : document.getElementById("chat");
+    if (!target) return;
+    target.scrollIntoView({ block: "center" });
+    target.focus({ preventScroll: true });
   }, true);
 
   window.assistantShowCitation = () => {
