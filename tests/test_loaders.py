@@ -341,3 +341,16 @@ def test_a_declared_charset_is_read_where_the_bytes_need_it_and_never_over_valid
     assert decode_bytes(where, czech.encode("iso-8859-2"), declared='"iso-8859-2"') == czech
     with pytest.raises(errors.UndecodableFile, match="NUL bytes"):
         decode_bytes(where, b"\x00\x01\x02binary" * 10, declared="iso-8859-2")
+
+
+@pytest.mark.fast
+def test_a_cookie_notice_is_page_furniture_but_an_article_about_cookies_stays():
+    from assistant.ingest.cleaning import clean_text
+
+    page = ("Ferry strike ends\n\nWe use cookies to improve your experience. By using this site you accept them.\n"
+            "Accept all cookies\nCookie settings\n\nThe ferry strike ended on Monday after three days.\n\n"
+            "Regulators said sites that use cookies must ask first; we use cookies, one publisher admitted, "
+            "on every page.\n")
+    text = clean_text(page)
+    assert "improve your experience" not in text and "Accept all" not in text and "Cookie settings" not in text
+    assert "The ferry strike ended on Monday" in text and "Regulators said sites that use cookies" in text

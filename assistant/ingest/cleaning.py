@@ -23,6 +23,12 @@ _FURNITURE = [
     # A printed page's number: "Page 1 of 2 - example.org", "- 2 -".
     re.compile(r"^page \d+(?: of \d+)?(?:\s*[-–—|·].*)?$", re.I),
     re.compile(r"^[-–—]\s*\d{1,4}\s*[-–—]$"),
+    # A cookie notice and its buttons, where a page's extraction kept them: "We use cookies to improve your
+    # experience. …", "Accept all cookies". Only a line that opens so, and is short: an article about cookies stays.
+    re.compile(r"^(?:we(?: and our partners)? use cookies|this (?:web)?site uses cookies|by (?:continuing to )?"
+               r"(?:use|using|browse|browsing) this (?:web)?site,? you (?:agree|accept|consent) to)\b.{0,300}$", re.I),
+    re.compile(r"^(?:accept|reject)(?: all)?(?: cookies)?$|^(?:cookie (?:settings|preferences|policy)|manage "
+               r"(?:cookies|cookie preferences|preferences))$", re.I),
     # A photo caption: a line that ends in a bracketed picture credit.
     re.compile(r"^.{0,300}\[(?:getty|getty images|afp|ap|reuters|epa|anadolu|file photo|photo|image)[^\]]{0,40}\]$", re.I),
 ]
