@@ -228,14 +228,14 @@ def chat(
                     continue
                 try:
                     answer = assistant.ask(question, history, filters, backend=backend)
+                    _print_answer(answer)  # Ctrl-C while it prints (a quick answer) stops it too, never the chat
+                    out.print()
                 except errors.AssistantError as exc:  # a bad question is said, and the conversation goes on
                     console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True)
                     continue
                 except KeyboardInterrupt:  # the answer is dropped; the conversation so far is kept
                     console.print("\n(stopped: that question is not part of the conversation)", highlight=False)
                     continue
-                _print_answer(answer)
-                out.print()
                 history = [*history, Turn(question=question, answer=answer.answer)][-MAX_CHAT_TURNS:]
 
     run(go)
