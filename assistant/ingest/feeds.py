@@ -71,10 +71,6 @@ def _as_bytes_read(body: bytes) -> bytes:
     return body if codec is None else body.decode(codec, errors="replace").encode()
 
 
-def _count_entries(body: bytes) -> int:
-    return sum(1 for _ in _ENTRY_TAG.finditer(_as_bytes_read(body)))
-
-
 def parse_feed(body: bytes, url: str, max_items: int, content_type: str = "") -> Feed:
     """The feed's newest ``max_items`` items; FetchError naming ``url`` when ``body`` is not an RSS or Atom feed
     or lists more than ``MAX_ENTRIES`` items."""
@@ -82,10 +78,11 @@ def parse_feed(body: bytes, url: str, max_items: int, content_type: str = "") ->
 
     if not isinstance(body, bytes):
         raise TypeError("parse_feed takes the feed's bytes")
-    if _ENTITY_DECLARATION.search(_as_bytes_read(body)):
+    readable = _as_bytes_read(body)
+    if _ENTITY_DECLARATION.search(readable):
         raise errors.FetchError(url, "declares XML entities (<!ENTITY …>), which a feed has no use for and which can "
                                      "expand without bound; it is not read")
-    entries = _count_entries(body)
+    entries = sum(1 for _ in _ENTRY_TAG.finditer(readable))
     if entries > MAX_ENTRIES:
         raise errors.FetchError(url, f"lists about {entries:,} items; a feed may list at most {MAX_ENTRIES:,}")
     # As a stream: feedparser takes a str for a URL to fetch, and even bytes for a file name to open first.
