@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path, PurePath
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_serializer
 from pydantic.json_schema import SkipJsonSchema
@@ -414,11 +414,31 @@ def parse_link(text: object, field: str = "url") -> Link:
     return Link(scheme + raw[len(parts.scheme):])
 
 
+# Query parameters that only say who sent the reader (mail, ads, social sites), never which page: a link shared
+# from a newsletter is the same article as the plain one. A list of known names, not courlan's pattern (installed
+# with trafilatura), which also drops ``ref``, ``source``, ``cid`` and ``eid``: names that pick the page on
+# some sites (a branch, an event).
+_TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "mc_")
+_TRACKING_NAMES = frozenset({
+    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid", "igshid",
+    "li_fat_id", "mkt_tok", "_ga", "_gl", "_hsenc", "_hsmi", "oly_anon_id", "oly_enc_id", "vero_id", "vero_conv",
+})
+
+
+def _is_tracking(parameter: str) -> bool:
+    name = unquote_plus(parameter.split("=", 1)[0]).lower()
+    return name in _TRACKING_NAMES or name.startswith(_TRACKING_PREFIXES)
+
+
 def page_link(text: object, field: str = "url") -> Link:
     """A link someone gives to fetch (ingest, a feed to follow): :func:`parse_link` without its ``#fragment``,
-    which is never sent to the site, so that ``…/a.html#comments`` is the same article as ``…/a.html``."""
-    link = parse_link(text, field)
-    return Link(link.url.split("#", 1)[0])
+    which is never sent to the site, and without tracking parameters (``utm_source``, ``fbclid``…), so that
+    ``…/a.html?utm_medium=email#comments`` is the same article as ``…/a.html``. The rest of the query is kept
+    byte for byte, in its order."""
+    url = parse_link(text, field).url.split("#", 1)[0]
+    address, mark, query = url.partition("?")
+    kept = [parameter for parameter in query.split("&") if parameter and not _is_tracking(parameter)]
+    return Link(address + (mark + "&".join(kept) if kept else ""))
 
 
 def link_or_path(text: str, field: str = "paths") -> Link | str:

@@ -15,7 +15,7 @@ from servers import ServerThread
 from assistant import errors
 from assistant.ingest.feeds import MAX_ENTRIES, parse_feed
 from assistant.ingest.fetch import _public, fetch
-from assistant.models import link_or_path, parse_link
+from assistant.models import link_or_path, page_link, parse_link
 from assistant.web.app import create_app
 
 ADMIN = "admin-key-links-0123456789"
@@ -174,6 +174,16 @@ def test_a_links_fragment_names_the_same_article(site, allowed):
     again = allowed.ingest(links=[link_or_path(site.url + "/story")])
     assert len(first.added) == 1 and again.unchanged == first.added and len(allowed.articles()) == 1
     assert allowed.articles()[0].source == site.url + "/story"
+
+
+def test_tracking_parameters_name_the_same_article_and_are_never_sent(site, allowed):
+    """A link shared from a newsletter or a social site is the article itself; the rest of a query is kept as given."""
+    shared = allowed.ingest(links=[link_or_path(site.url + "/story?utm_source=news&utm_medium=email&fbclid=Iw4R")])
+    plain = allowed.ingest(links=[link_or_path(site.url + "/story")])
+    assert len(shared.added) == 1 and plain.unchanged == shared.added and len(allowed.articles()) == 1
+    assert {path for path, _ in site.requests} == {"/robots.txt", "/story"}
+    assert page_link("https://ex.example/a?ref=main&UTM_Campaign=x&q=a%20b&gclid=1#top").url == \
+        "https://ex.example/a?ref=main&q=a%20b"
 
 
 def test_a_page_is_read_in_the_encoding_its_server_declares(site, allowed):
