@@ -265,8 +265,15 @@ def test_the_conversation_survives_a_reload_and_resumes(chat_server, seeded_assi
     expect(page.locator("#conversations label")).to_have_count(2)
     page.locator("#conversations label", has_text=JIG).click()  # back to the first
     expect(page.locator("#chat [data-testid=user]")).to_have_text([JIG, "Who will Kerry meet on Friday?"], timeout=30_000)
+    asked: list[str] = []  # Delete asks first, naming the conversation; "no" keeps it open, "yes" deletes it
+    page.on("dialog", lambda d: (asked.append(d.message), d.accept() if len(asked) > 1 else d.dismiss()))
+    page.locator("#delete-conversation").click()
+    expect(page.locator("#chat [data-testid=user]")).to_have_text([JIG, "Who will Kerry meet on Friday?"])
+    page.wait_for_timeout(1000)
+    assert len(asked) == 1 and JIG in asked[0] and page.locator("#conversations label").count() == 2
     page.locator("#delete-conversation").click()
     expect(page.locator("#conversations label")).to_have_count(1, timeout=30_000)
+    assert len(asked) == 2
     expect(page.locator("#chat [data-testid=user]")).to_have_count(0)
     page.reload()  # the latest left is restored
     expect(page.locator("#chat [data-testid=user]")).to_have_text(["What is the capital of France?"], timeout=30_000)
@@ -365,6 +372,19 @@ def test_an_empty_index_says_so_and_points_at_the_upload_box(seeded_assistant, t
         expect(page.locator("#upload-box")).not_to_contain_text(SEED_ARTICLE.stem)
         _ask_in_page(page, JIG)
         expect(_bot(page, 1)).to_contain_text("Joint Implementation Group", timeout=60_000)
+
+        # Remove asks first, naming the article; "no" removes nothing, "yes" empties the index again.
+        asked: list[str] = []
+        page.on("dialog", lambda d: (asked.append(d.message), d.accept() if len(asked) > 1 else d.dismiss()))
+        page.locator("#manage-article input").click()
+        page.get_by_role("option", name=re.compile("Kerry in Moscow")).click()
+        page.locator("#remove-article").click()
+        expect(page.locator("#upload-status")).to_contain_text("Nothing was removed.", timeout=30_000)
+        assert len(asked) == 1 and "Kerry in Moscow" in asked[0] and len(empty.articles()) == 1
+        page.locator("#remove-article").click()
+        expect(page.locator("#upload-status")).to_contain_text("Removed Kerry in Moscow", timeout=30_000)
+        expect(notice).to_contain_text("No articles are indexed yet", timeout=30_000)
+        assert len(asked) == 2 and empty.articles() == []
 
 
 def _axe(page) -> list[dict]:

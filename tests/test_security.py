@@ -213,8 +213,8 @@ def test_signed_in_admin_adds_articles_from_the_page(served):
     [ferry] = [article_id for article_id, source in articles(served) if source == "upload:ferry.txt"]
     seed = next(article_id for article_id, source in articles(served) if source.endswith(SEED_ARTICLE.name))
     with client(served) as anonymous:
-        for name in ("remove_article", "reingest_article"):
-            event, payload = gradio_call(anonymous, name, [ferry])
+        for name, data in (("remove_article", [ferry, True]), ("reingest_article", [ferry])):  # True: "Remove …?" yes
+            event, payload = gradio_call(anonymous, name, data)
             assert event == "complete" and "sign in with the admin key" in json.dumps(payload)
     assert ferry in dict(articles(served))
     with client(served) as browser:
@@ -224,9 +224,11 @@ def test_signed_in_admin_adds_articles_from_the_page(served):
         event, payload = gradio_call(browser, "reingest_article", [ferry])  # an upload's file is not kept
         assert "was uploaded, and uploads are not kept" in json.dumps(payload)
         assert "article_id:" not in json.dumps(payload)  # said to a person, without the API's field name
-        event, payload = gradio_call(browser, "remove_article", ["no-such-article"])
+        event, payload = gradio_call(browser, "remove_article", ["no-such-article", True])
         assert "no article with id &#x27;no-such-article&#x27;" in json.dumps(payload)  # escaped HTML
-        event, payload = gradio_call(browser, "remove_article", [ferry])
+        event, payload = gradio_call(browser, "remove_article", [ferry, False])  # the browser's "Remove …?" said no
+        assert event == "complete" and "Nothing was removed." in json.dumps(payload) and ferry in dict(articles(served))
+        event, payload = gradio_call(browser, "remove_article", [ferry, True])
         assert event == "complete" and "Removed Ferry timetable." in json.dumps(payload)
     assert ferry not in dict(articles(served))
 

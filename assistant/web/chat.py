@@ -34,6 +34,13 @@ NO_ARTICLES = ("No articles are indexed yet, so there is nothing to answer from.
                "(the upload box or a link), then ask again.")
 
 
+# Asks before a conversation is deleted, naming it as the sidebar lists it. None open (a new one): no question.
+CONFIRM_DELETE = """() => {
+  const open = document.querySelector("#conversations input:checked")?.closest("label")?.innerText?.trim();
+  return !open || window.confirm(`Delete the conversation \u201c${open}\u201d? It cannot be brought back.`);
+}"""
+
+
 class ChatHandlers:
     """The chat page's event handlers, one method each: Gradio serves every one over HTTP too, so each checks
     what the page's controls would (this browser's conversations and answers only; the article handlers ask
@@ -138,7 +145,9 @@ class ChatHandlers:
     def refresh_sidebar(self, conversation_id: str | None, request: gr.Request):
         return self.sidebar(request, conversation_id)
 
-    def delete_conversation(self, conversation_id: str | None, request: gr.Request):
+    def delete_conversation(self, conversation_id: str | None, confirmed: bool | None, request: gr.Request):
+        if confirmed is False:  # the browser's "Delete …?" was answered no
+            return (gr.skip(),) * 7
         owner = page_owner(request.cookies)
         if owner and conversation_id:
             try:
@@ -212,6 +221,10 @@ class ChatHandlers:
         left_now["count"] += 1  # in place: an answer streaming now reads the same object
         return left_now["count"], "", None, gr.update(visible=False), ""
 
+    def leave_if(self, left_now: dict, confirmed: bool | None):
+        """:meth:`leave`, unless the browser's "Delete …?" was answered no."""
+        return (gr.skip(),) * 5 if confirmed is False else self.leave(left_now)
+
     def start_over(self):
         return [], [], None, [], sources_html(None), "", gr.update(value=None)
 
@@ -242,6 +255,8 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
             new_button = gr.Button("New conversation", elem_id="new-conversation")
             history_list = gr.Radio(choices=[], label="Earlier conversations on this browser", elem_id="conversations")
             delete_button = gr.Button("Delete this conversation", variant="stop", elem_id="delete-conversation")
+            delete_confirmed = gr.Checkbox(True, visible="hidden", label="Deletion confirmed",
+                                           elem_id="deletion-confirmed")
         gr.Markdown("# Article assistant\nAsk about the indexed articles. Every answer cites the passages it comes "
                     "from: select a number like [1] to read it in the article.")
         notice = gr.HTML(elem_id="index-notice")
@@ -294,13 +309,17 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
             )
         opened = [chat, turns, conversation, answer_ids, sources, reader]
 
-        for trigger in (history_list.input, new_button.click, chat.clear, delete_button.click):
-            trigger(handlers.leave, left, [left_as_asked, feedback_status, rated, comment_box, comment], api_name=False,
-                    queue=False)
+        left_outputs = [left_as_asked, feedback_status, rated, comment_box, comment]
+        for trigger in (history_list.input, new_button.click, chat.clear):
+            trigger(handlers.leave, left, left_outputs, api_name=False, queue=False)
         history_list.input(handlers.open_conversation, history_list, opened, api_name="open_conversation")
         new_button.click(handlers.start_over, None, opened + [history_list], api_name=False)
         chat.clear(handlers.start_over, None, opened + [history_list], api_name=False)  # the chat's own bin icon
-        delete_button.click(handlers.delete_conversation, conversation, opened + [history_list], api_name="delete_conversation")
+        # A deletion cannot be undone: the browser asks first; a "no" leaves the conversation open and streaming.
+        delete_button.click(None, None, delete_confirmed, js=CONFIRM_DELETE, api_name=False, queue=False).then(
+            handlers.leave_if, [left, delete_confirmed], left_outputs, api_name=False, queue=False).then(
+            handlers.delete_conversation, [conversation, delete_confirmed], opened + [history_list],
+            api_name="delete_conversation")
         cite_button.click(handlers.open_citation, cite_ref, [sources, reader], api_name="open_citation",
                           js="(ref) => window.assistantCitation || ref").then(
             None, None, None, js="() => window.assistantShowCitation && window.assistantShowCitation()"

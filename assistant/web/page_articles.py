@@ -19,6 +19,13 @@ from .render import articles_html, escape_chat_text, feeds_html, index_notice_ht
 from .scope import Scope, collections_for, ingest_collection
 from .session import PageAccess
 
+# Asks before a removal, naming the article as the picker shows it (the browser's dialog shows text, never markup).
+# Nothing chosen: no question; the handler says to choose one.
+CONFIRM_REMOVAL = """() => {
+  const shown = document.querySelector("#manage-article input")?.value;
+  return !shown || window.confirm(`Remove \u201c${shown}\u201d? It comes back only if ingested again.`);
+}"""
+
 
 def visible_articles(assistant: Assistant, scope: Scope, picked: list[str] | None = None) -> list[ArticleInfo]:
     """The articles this browser may see (``scope``: its collections, None for every one), of the ``picked``
@@ -89,6 +96,7 @@ class ArticleControls:
     link_button: gr.Button
     chosen: gr.Dropdown
     remove_button: gr.Button
+    confirmed: gr.Checkbox  # the browser's answer to "Remove …?" (True for callers of the endpoint, who asked)
     reingest_button: gr.Button
     status: gr.HTML
 
@@ -176,11 +184,13 @@ class ArticleControls:
                 return listing([str(exc)], request, picked)
             return listing(report_lines(report), request, picked)
 
-        def remove(article_id: str | None, picked: list[str] | None, request: gr.Request):
+        def remove(article_id: str | None, picked: list[str] | None, confirmed: bool | None, request: gr.Request):
             if not access.may_change_articles(request.cookies):
                 return listing([access.refusal()], request, picked)
             if not article_id:
                 return listing(["Choose an article first."], request, picked)
+            if confirmed is False:
+                return listing(["Nothing was removed."], request, picked)
             try:
                 scope = access.scope(request.cookies)
                 within = (assistant.scoped(Filters(collections=tuple(picked)), scope, field="collections").collections
@@ -212,7 +222,9 @@ class ArticleControls:
         self.upload_button.click(ingest_uploads, [self.uploads, picked], outputs + [self.uploads],
                                  api_name="ingest").then(**after)
         self.link_button.click(ingest_link, [self.link, picked], outputs, api_name="ingest_link").then(**after)
-        self.remove_button.click(remove, [self.chosen, picked], outputs, api_name="remove_article").then(**after)
+        # A removal cannot be undone (an upload's file is not kept): the browser asks first, and says which.
+        self.remove_button.click(None, None, self.confirmed, js=CONFIRM_REMOVAL, api_name=False, queue=False).then(
+            remove, [self.chosen, picked, self.confirmed], outputs, api_name="remove_article").then(**after)
         self.reingest_button.click(reingest, [self.chosen, picked], outputs, api_name="reingest_article").then(**after)
         self.collections.change(lambda chosen: list(chosen or []), self.collections, self.picked, api_name=False,
                                 queue=False).then(**after)
@@ -238,8 +250,9 @@ def add_article_controls(assistant: Assistant, access: PageAccess, scope: gr.Dro
         with gr.Row():
             remove_button = gr.Button("Remove article", variant="stop", elem_id="remove-article")
             reingest_button = gr.Button("Re-ingest article", elem_id="reingest-article")
+        confirmed = gr.Checkbox(True, visible="hidden", label="Removal confirmed", elem_id="removal-confirmed")
         feed_list = gr.HTML(elem_id="feeds")
     status = gr.HTML(elem_id="upload-status")
     return ArticleControls(assistant, access, scope, collections, picked, article_list, feed_list, sign_in,
                            admin_controls, uploads, upload_button, link, link_button, chosen, remove_button,
-                           reingest_button, status)
+                           confirmed, reingest_button, status)
