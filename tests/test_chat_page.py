@@ -353,6 +353,8 @@ def test_an_empty_index_says_so_and_points_at_the_upload_box(seeded_assistant, t
         notice = page.locator("#index-notice")
         expect(notice).to_contain_text("No articles are indexed yet", timeout=30_000)
         expect(page.locator("#upload-box")).to_be_visible()  # the Articles section is open at the upload box
+        expect(page.locator("#conversations")).to_contain_text("None yet")  # no conversation: nothing to delete
+        expect(page.locator("#delete-conversation")).to_be_hidden()
         notice.locator("a", has_text="Articles").click()
         _ask_in_page(page, JIG)
         expect(_bot(page, 0)).to_contain_text("No articles are indexed yet", timeout=60_000)
@@ -372,6 +374,8 @@ def test_an_empty_index_says_so_and_points_at_the_upload_box(seeded_assistant, t
         expect(page.locator("#upload-box")).not_to_contain_text(SEED_ARTICLE.stem)
         _ask_in_page(page, JIG)
         expect(_bot(page, 1)).to_contain_text("Joint Implementation Group", timeout=60_000)
+        expect(page.locator("#delete-conversation")).to_be_visible(timeout=30_000)  # the conversation is kept
+        expect(page.locator("#conversations")).not_to_contain_text("None yet")
 
         # Remove asks first, naming the article; "no" removes nothing, "yes" empties the index again.
         asked: list[str] = []

@@ -56,7 +56,8 @@ class ChatHandlers:
     def sidebar(self, request: gr.Request, selected: str | None = None):
         owner = page_owner(request.cookies)
         listed = self.store.conversations(owner) if owner else []
-        return gr.update(choices=[(c.title, c.id) for c in listed], value=selected)
+        return gr.update(choices=[(c.title, c.id) for c in listed], value=selected,
+                         info="" if listed else "None yet: your questions and their answers are kept here.")
 
     def respond(self, message: str, history: list, past: list, conversation_id, ids: list, in_view: list[str] | None,
                 request: gr.Request, collections: list[str] | None = None):

@@ -213,5 +213,9 @@ input.subdued { color: #4b5563 !important; }  /* the article pickers' text */
 .dark input.subdued { color: #d4d4d8 !important; }
 #upload-box { --body-text-color-subdued: #4b5563; }  /* the upload box's "- or -" */
 .dark #upload-box { --body-text-color-subdued: #a1a1aa; }
+#conversations { --block-info-text-color: #4b5563; }  /* "None yet: …" */
+.dark #conversations { --block-info-text-color: #a1a1aa; }
+/* Nothing to delete while no conversation is open (a new one, or none yet) */
+#sidebar:not(:has(#conversations input:checked)) #delete-conversation { display: none; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 """
