@@ -36,6 +36,13 @@ HOST_PAGE = """<!doctype html>
           data-position="bottom-right"></script>
 </body></html>
 """
+# An article's page as news sites write it: it says it is one (Open Graph), and names no article id.
+OG_ARTICLE_PAGE = """<!doctype html>
+<html><head><title>Harbour News story</title><meta property="og:type" content="article"></head>
+<body><h1>A story</h1>
+  <script src="{assistant}/embed.js" data-key="{key}" data-title="Ask Harbour News"></script>
+</body></html>
+"""
 IFRAME_PAGE = """<!doctype html>
 <html><head><title>Harbour News (iframe)</title></head>
 <body><h1>Harbour News</h1>
@@ -96,6 +103,7 @@ def host_site(assistant_url: str, article_id: str = "") -> Starlette:
     return Starlette(routes=[Route("/", page(HOST_PAGE)), Route("/iframe", page(IFRAME_PAGE)),
                              Route("/iframe-sized", sized_iframe),
                              Route("/article", page(ARTICLE_PAGE)), Route("/story/ferry", page(HOST_PAGE)),
+                             Route("/news/{slug}", page(OG_ARTICLE_PAGE)),
                              Route("/wrong-key", misconfigured), Route("/wrong-collection", no_such_collection)])
 
 
@@ -477,6 +485,31 @@ def test_the_widget_conversation_is_kept_on_the_server_for_this_visitor(page, si
     [kept] = [c for c in store.conversations(owner) if c.title == "What does JIG stand for?"]
     assert kept.answers == 2  # one conversation on the server, resumed with the restored history:
     assert [t.question for t in store.conversation(owner, kept.id).turns[1].history] == ["What does JIG stand for?"]
+
+
+def test_each_article_page_keeps_a_conversation_of_its_own(page, sites):
+    """On pages that say they are articles, a follow-up never leans on another article's conversation."""
+    from playwright.sync_api import expect
+
+    user_messages = page.locator("article-assistant .msg.user")
+    open_widget(page, sites["allowed"] + "/news/kerry")
+    ask(page, "What does JIG stand for?")
+    expect(page.locator("article-assistant .msg.bot .text")).to_contain_text("Joint Implementation Group", timeout=60_000)
+    expect(page.locator("article-assistant .citation").first).to_be_visible(timeout=60_000)
+    open_widget(page, sites["allowed"] + "/news/ferry")  # another article's page: a conversation of its own
+    expect(user_messages).to_have_count(0)
+    ask(page, "When does the night ferry return?")
+    expect(page.locator("article-assistant .msg.bot .text")).to_contain_text("Friday", timeout=60_000)
+    expect(page.locator("article-assistant .citation").first).to_be_visible(timeout=60_000)
+    store, owner = sites["kept"].store.conversations, _widget_owner(sites, page)
+    [ferry] = [c for c in store.conversations(owner) if c.title == "When does the night ferry return?"]
+    assert store.conversation(owner, ferry.id).turns[0].history == []  # asked without the JIG exchange
+    page.goto(sites["allowed"] + "/news/kerry/")  # back (the same page, with a slash): its conversation, still open
+    expect(user_messages).to_have_text(["You: What does JIG stand for?"], timeout=30_000)
+    page.goto(sites["allowed"] + "/")  # a page that is no article: the site's one conversation, neither of those
+    page.locator("article-assistant .launcher").click()
+    expect(page.locator("article-assistant form.ask textarea")).to_be_visible()
+    expect(user_messages).to_have_count(0)
 
 
 def _widget_owner(sites, page) -> str:

@@ -33,9 +33,14 @@
     article: script.dataset.article || fragment.get("article") || "",
     collection: script.dataset.collection || fragment.get("collection") || "",
   };
-  // One conversation per assistant server (and per article in view).
-  const STORAGE_KEY = "article-assistant:" + server + (config.article ? ":" + config.article : "") +
-    (config.collection ? "@" + config.collection : "");
+  // One conversation per assistant server, and per article in view: a data-article's, or a page that says it is
+  // an article (Open Graph's og:type, as news sites' article pages do), whose questions the server answers from
+  // the article at its address. A follow-up there must not lean on another article's conversation; elsewhere one
+  // conversation follows the visitor across the site.
+  const ogType = document.querySelector('meta[property="og:type"]');
+  const articlePage = !config.article && /^\s*article\s*$/i.test((ogType && ogType.content) || "");
+  const inView = config.article ? ":" + config.article : articlePage ? ":" + location.pathname.replace(/\/+$/, "") : "";
+  const STORAGE_KEY = "article-assistant:" + server + inView + (config.collection ? "@" + config.collection : "");
   const MAX_SAVED_MESSAGES = 40;
   const HISTORY_TURNS = 6; // earlier exchanges sent along, so follow-ups resolve
 
