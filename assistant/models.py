@@ -19,7 +19,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from . import errors
 
-# The files the load stage reads, by suffix (upload boxes offer the same).
+# The files the load stage reads, by suffix.
 TEXT_SUFFIXES = frozenset({".txt", ".text"})
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -138,19 +138,13 @@ class Filters(BaseModel):
         return tuple(dict.fromkeys(names))
 
     @property
-    def empty(self) -> bool:
-        return self == Filters()
-
-    @property
     def narrows_articles(self) -> bool:
         """Whether anything but the collections narrows it (ids, sources, dates, links)."""
         return self.model_copy(update={"collections": ()}) != Filters()
 
-    def admits(self, article_id: str, source: str, published: str | None,
-               collections: tuple[str, ...] | None = None) -> bool:
-        """Whether these filters let the article through (``collections``: its collections, when known)."""
-        if self.collections and collections is not None and not set(collections) & set(self.collections):
-            return False
+    def admits(self, article_id: str, source: str, published: str | None) -> bool:
+        """Whether these filters' ids, sources and dates let the article through (collections are the index
+        scope's to apply: :meth:`assistant.index.Index.scope`)."""
         if self.article_ids and article_id not in self.article_ids:
             return False
         if self.sources and source not in self.sources:

@@ -36,10 +36,6 @@ class Prompts:
     def system(self) -> str:
         return self._current()["system"]
 
-    @property
-    def answer(self) -> str:
-        return self._current()["answer"]
-
     def request(self, kind: str) -> str:
         """The user-message template of a request kind: answer (factoid), overview or catalogue."""
         return self._current()["answer" if kind == "factoid" else kind]

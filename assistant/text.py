@@ -33,9 +33,9 @@ _INVISIBLE = re.compile(
 _TERMINAL_ESCAPE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 
-def strip_controls(text: str, replacement: str = "") -> str:
+def strip_controls(text: str) -> str:
     """``text`` without control characters (tab and newline stay) and lone surrogates."""
-    return _CONTROL.sub(replacement, text)
+    return _CONTROL.sub("", text)
 
 
 def strip_invisible(text: str) -> str:

@@ -60,10 +60,6 @@ def register(name: str) -> Callable[[type[AnswerBackend]], type[AnswerBackend]]:
     return decorate
 
 
-def backend_names() -> list[str]:
-    return BACKENDS.names()
-
-
 def create_backend(name: str, settings: Settings, embedder: Embedder, prompts: Prompts) -> AnswerBackend:
     """The backend ``name`` made for these settings; a plugin that cannot be made, or whose ``answer`` does not take
     (question, passages, request), is a ConfigError naming it, at start-up rather than as a 500 per question."""

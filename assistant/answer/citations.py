@@ -56,10 +56,10 @@ _AFTER_STOP = re.compile(r"([.!?])((?:\s*" + MARKER.pattern + r")+)", re.I)
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 # A link in a claim ("see [details](http://…)"): never supported unless a passage holds that very link.
 _LINK = re.compile(r"(?:https?://|www\.)[^\s)\]>\"']+", re.I)
-_EMPTY_BRACKETS = re.compile(r"\[\s*\]")
+_EMPTY_BRACKETS = re.compile(r"\[\s*\]")  # what "[[1]]" leaves once its marker is taken out
 # A claim that denies ("will not meet") is never supported by a passage that denies nothing: the words it shares
 # with "will meet" would otherwise carry it.
-_NEGATION = re.compile(r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot)\b|n['’]t\b", re.I)  # what "[[1]]" leaves once its marker is taken out
+_NEGATION = re.compile(r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot)\b|n['’]t\b", re.I)
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,7 @@ def _to_onnx(module, model_dir: Path, target: Path, outputs: list[str], *, pairs
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, *outputs)}
     with torch.no_grad(), warnings.catch_warnings():
         # The tracer's notes on BERT's masking and indexing code are expected for this model and only alarm
-        # whoever reads the server's log; the outputs are checked against torch's (tests/test_alignment.py,
+        # whoever reads the server's log; the outputs are checked against torch's (tests/test_embedders.py,
         # tests/test_reader.py).
         warnings.simplefilter("ignore")
         torch.onnx.export(

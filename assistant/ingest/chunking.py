@@ -1,7 +1,7 @@
 """Chunk stage: an :class:`Article` → ``[Chunk]`` sized in embedder tokens.
 
 Chunks are runs of whole sentences (a sentence longer than the budget is cut at
-token boundaries), consecutive chunks share ``overlap`` tokens of sentences, and
+word boundaries), consecutive chunks share ``overlap`` tokens of sentences, and
 every chunk keeps its character span in the article so a citation can be
 highlighted in place.
 """

@@ -21,7 +21,7 @@ Elliptical follow-ups borrow the rest of the previous question (itself condensed
 A pronoun's antecedent is a name as the text writes it in full ("Genghis Khan", not the "Khan" spaCy may
 tag).
 
-Names in answers come from spaCy's entity recogniser (the model the answer phrase uses).
+Names in earlier answers come from spaCy's entity recogniser.
 Every backend answers the question condensed here.
 """
 

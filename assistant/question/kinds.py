@@ -7,7 +7,7 @@
                 "Which articles are about sport?"          → those about it
 
 The patterns are anchored at the start and need an overview or catalogue word, so a factoid question
-never becomes one: tests/test_request_kinds.py runs every question of the shared sets through this.
+never becomes one: tests/test_overviews.py runs every question of the shared sets through this.
 """
 
 from __future__ import annotations

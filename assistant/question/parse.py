@@ -1,4 +1,4 @@
-"""The spaCy pipeline that parses questions (condensing follow-ups) and the sentences the answer quotes."""
+"""The spaCy pipeline that parses follow-up questions and the earlier turns they lean on (condense.py)."""
 
 from __future__ import annotations
 

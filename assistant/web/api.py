@@ -73,7 +73,7 @@ BEARER = HTTPBearer(auto_error=False, description="An admin or widget key.")
 KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="Or send the key in this header.")
 
 
-# Declared so /docs documents the key (and offers "Authorize"); ApiGuard checks it, before the body is read.
+# Declared so /docs documents the key (and offers "Authorize"); the guard (guard.py) checks it, before the body is read.
 def _documented_key(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
     header: Annotated[str | None, Security(KEY_HEADER)],
@@ -90,7 +90,7 @@ ERRORS = {
         409: "A collection name is taken, or a collection with articles is removed without force.",
         413: "The request body is too large.",
         422: "The body or the question is invalid.",
-        429: "Too many requests for this key; see Retry-After.",
+        429: "Too many requests from this client (for an admin key: with this key); see Retry-After.",
     }.items()
 }
 

@@ -274,7 +274,7 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
                 # The article(s) in view: "this article" means them; none chosen, all articles.
                 # Its choices come with the page's load, for the collections this browser may see; an id sent
                 # over Gradio's HTTP API is checked by the Assistant as any filter is (allow_custom_value).
-                scope = gr.Dropdown(
+                in_view = gr.Dropdown(
                     choices=[], value=[], multiselect=True, elem_id="scope", label="Articles in view (none: all)",
                     allow_custom_value=True,
                 )
@@ -296,14 +296,14 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
                 sources = gr.HTML(sources_html(None), elem_id="sources")
                 reader = gr.HTML(elem_id="reader")
         with gr.Accordion("Articles", open=False, elem_id="articles-box") as articles_box:
-            articles = add_article_controls(assistant, access, scope, collections, picked)
+            articles = add_article_controls(assistant, access, in_view, collections, picked)
         # The reader's trigger: page.js puts the clicked citation in cite_ref and clicks cite_button.
         cite_ref = gr.Textbox(visible="hidden", elem_id="cite-ref", label="Citation to open")
         cite_button = gr.Button("Open citation", visible="hidden", elem_id="open-citation")
 
         handlers = ChatHandlers(assistant, access, articles)
         kept_outputs = [chat, sources, question, turns, conversation, answer_ids]
-        ask_inputs = [question, chat, turns, conversation, answer_ids, scope, left_as_asked, left, picked]
+        ask_inputs = [question, chat, turns, conversation, answer_ids, in_view, left_as_asked, left, picked]
         for trigger, name in ((question.submit, "ask"), (ask_button.click, False)):
             trigger(handlers.respond_while_open, ask_inputs, kept_outputs, api_name=name).then(
                 handlers.refresh_sidebar, conversation, history_list, api_name=False
@@ -330,7 +330,7 @@ def build_chat_page(assistant: Assistant, access: PageAccess) -> gr.Blocks:
         # One load event (each is a request against the page's rate limit).
         page.load(handlers.restore, None, opened[:5] + [history_list, notice, articles_box, *articles.load_outputs],
                   api_name=False)
-        articles.wire(page, notice)
+        articles.wire(notice)
     return page
 
 

@@ -1,6 +1,6 @@
 """The gate in front of every route: keys, origins, roles, rates and body sizes, for all surfaces.
 
-    /api/…                 key (admin or widget) → origin → role → rate per key and client → body size
+    /api/…                 key (admin or widget) → origin → role → rate per client (an admin key's own; visitors') → body size
     /v1/…                  the same (the OpenAI-compatible API, :mod:`.openai_api`), refused in OpenAI's error shape
     chat page POSTs        rate per client → body size (Gradio serves each event handler over HTTP:
                            /gradio_api/call/<name>, /queue/join, /run/<name>, …, so they are doors too)

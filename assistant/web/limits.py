@@ -1,7 +1,8 @@
 """Rate limits shared by every surface, kept by the `limits` library (a moving window per bucket).
 
-Buckets are per key *and* client address, so one client cannot use up a widget
-key that many sites share. Refused keys have a bucket of their own per client
+Buckets are per client address: an admin key's requests count in a bucket of
+that key, and visitors' (every widget key and the chat page) in one bucket of
+visitors, so one client cannot use up a widget key that many sites share. Refused keys have a bucket of their own per client
 address, so guessing keys is slow and shows up in the log. The client address
 is the TCP peer, or the address a trusted proxy forwarded (uvicorn's proxy
 headers, enabled only for ``trusted_proxies``).
@@ -70,7 +71,7 @@ class RateLimits:
         self._failures = RateLimitItemPerMinute(settings.failed_auth_per_minute)
 
     def request(self, bucket: str, client: str) -> int:
-        """Count one request of ``bucket`` (a key's fingerprint, or a page) from ``client``:
+        """Count one request of ``bucket`` (an admin key's fingerprint, or ``VISITORS``) from ``client``:
         0 if allowed, else the whole seconds to wait."""
         return self._take(self._requests, bucket, client)
 

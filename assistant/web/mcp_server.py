@@ -1,12 +1,12 @@
 """The assistant as an MCP server (Model Context Protocol): agents and IDEs ask the articles through tools.
 
-    ask(question, article_ids?, collection?)        the answer with [n] markers; citations as structured data
-    search(query, k?, article_ids?, collection?)    passages with their spans in the stored article text
-    list_articles(collection?)                      what is indexed
-    list_collections()                              the collections (named sets of articles)
-    get_article(article_id)                         one article's cleaned text (what every span points into)
-    ingest(paths, collection?)  over stdio          admins only: files, folders or http(s) links, on this machine
-    ingest(urls, collection?)   over HTTP           admins only: http(s) links only (a key holder is no user here)
+    ask(question, article_ids?, collection?, history?)  the answer with [n] markers; citations as structured data
+    search(query, k?, article_ids?, collection?)        passages with their spans in the stored article text
+    list_articles(collection?)                          what is indexed
+    list_collections()                                  the collections (named sets of articles)
+    get_article(article_id)                             one article's cleaned text (what every span points into)
+    ingest(paths, collection?, prune?)  over stdio      admins only: files, folders or http(s) links, on this machine
+    ingest(urls, collection?)  over HTTP                admins only: http(s) links only (a key holder is no user here)
 
 Over HTTP a key scoped to collections (its keys-file entry's ``collections``) reaches those only: every tool
 reads, lists, searches and ingests within them (the guard records them; :mod:`.scope`).

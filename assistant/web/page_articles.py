@@ -83,7 +83,7 @@ def report_lines(report: IngestReport, name=lambda where: where) -> list[str]:
 class ArticleControls:
     assistant: Assistant
     access: PageAccess
-    scope: gr.Dropdown
+    in_view: gr.Dropdown  # the "Articles in view" picker: article ids
     collections: gr.Dropdown  # the collection picker (signed-in admins): where questions, lists and uploads go
     picked: gr.State  # what it holds, for the handlers (a State: the page's HTTP endpoints take no new values)
     article_list: gr.HTML
@@ -102,7 +102,7 @@ class ArticleControls:
 
     @property
     def load_outputs(self) -> list:
-        return [self.admin_controls, self.sign_in, self.scope, self.chosen, self.collections, self.article_list,
+        return [self.admin_controls, self.sign_in, self.in_view, self.chosen, self.collections, self.article_list,
                 self.feed_list]
 
     def on_load(self, request: gr.Request) -> tuple:
@@ -132,14 +132,14 @@ class ArticleControls:
         return (gr.update(choices=choices, value=still), gr.update(choices=choices, value=kept), notice_html,
                 articles_html(articles), feeds_html(visible_feeds(self.assistant, scope, picked)) if allowed else "")
 
-    def wire(self, page: gr.Blocks, notice: gr.HTML) -> None:
+    def wire(self, notice: gr.HTML) -> None:
         assistant, access = self.assistant, self.access
 
         def listing(lines: list[str], request: gr.Request, picked: list[str] | None = None):
             return status_html(lines), articles_html(visible_articles(assistant, access.scope(request.cookies), picked))
 
         def target(picked: list[str] | None, request: gr.Request) -> str | None:
-            """The collection an upload goes in: the one picked, or the browser's only one (ValueError: pick one)."""
+            """The collection an upload goes in: the one picked, or the browser's only one (InvalidRequest: pick one)."""
             if picked and len(picked) > 1:
                 raise errors.InvalidRequest("collections", "pick one collection to add articles to")
             return ingest_collection(assistant, access.scope(request.cookies), picked[0] if picked else None,
@@ -215,8 +215,8 @@ class ArticleControls:
                 return listing([str(exc)], request, picked)
             return listing(report_lines(report), request, picked)
 
-        after = dict(fn=self.refresh, inputs=[self.picked, self.scope, self.chosen],
-                     outputs=[self.scope, self.chosen, notice, self.article_list, self.feed_list], api_name=False)
+        after = dict(fn=self.refresh, inputs=[self.picked, self.in_view, self.chosen],
+                     outputs=[self.in_view, self.chosen, notice, self.article_list, self.feed_list], api_name=False)
         outputs = [self.status, self.article_list]
         picked = self.picked
         self.upload_button.click(ingest_uploads, [self.uploads, picked], outputs + [self.uploads],
@@ -230,7 +230,7 @@ class ArticleControls:
                                 queue=False).then(**after)
 
 
-def add_article_controls(assistant: Assistant, access: PageAccess, scope: gr.Dropdown,
+def add_article_controls(assistant: Assistant, access: PageAccess, in_view: gr.Dropdown,
                          collections: gr.Dropdown, picked: gr.State) -> ArticleControls:
     """The section's components (inside the caller's Accordion); ``wire`` connects them. What they list is filled
     in by the page's load, for the collections the browser may see."""
@@ -253,6 +253,6 @@ def add_article_controls(assistant: Assistant, access: PageAccess, scope: gr.Dro
         confirmed = gr.Checkbox(True, visible="hidden", label="Removal confirmed", elem_id="removal-confirmed")
         feed_list = gr.HTML(elem_id="feeds")
     status = gr.HTML(elem_id="upload-status")
-    return ArticleControls(assistant, access, scope, collections, picked, article_list, feed_list, sign_in,
+    return ArticleControls(assistant, access, in_view, collections, picked, article_list, feed_list, sign_in,
                            admin_controls, uploads, upload_button, link, link_button, chosen, remove_button,
                            confirmed, reingest_button, status)
