@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import signal
 import sys
 from collections.abc import Iterator
@@ -34,6 +35,22 @@ console = Console(stderr=True, soft_wrap=True, markup=False)
 # Piped (to a file, grep, a script), a table keeps whole cells on one line each: at a terminal's 80 columns it
 # would cut paths and wrap titles.
 out = Console(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 100_000)
+
+
+@app.callback()
+def _commands(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand != "serve":  # a server logs it with the rest of its log
+        said = logging.getLogger("assistant.database")
+        said.addHandler(_SaidOnStderr())
+        said.setLevel(logging.INFO)
+
+
+class _SaidOnStderr(logging.Handler):
+    """A database brought to this version's schema is said, not done in silence: a process of an older version
+    that opens it afterwards refuses it (docs/deployment.md#upgrades)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        console.print(f"note: {record.getMessage()}", highlight=False)
 
 
 @contextmanager

@@ -114,6 +114,7 @@ def _run_migrations(engine: Engine, branch: str) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         before = at(connection)
+        _refuse_a_newer_schema(config, before, branch, engine)
         # tables with no alembic_version: an index from before migrations (the other branch's are not this one's)
         tables = inspect(connection).get_table_names()
         existed = bool(before) or ("alembic_version" not in tables and bool(tables))
@@ -124,6 +125,21 @@ def _run_migrations(engine: Engine, branch: str) -> None:
         log.info("brought the %s of %s forward, in place: %s → %s", branch,
                  engine.url.render_as_string(hide_password=True), ", ".join(before) or "(before migrations)",
                  ", ".join(after))
+
+
+def _refuse_a_newer_schema(config, revisions: list[str], branch: str, engine: Engine) -> None:
+    """A revision the migrations here do not hold was written by a newer version: this one cannot know what its
+    tables mean now (a rollback, or an older replica restarted after an upgrade)."""
+    from alembic.script import ScriptDirectory
+
+    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    newer = [revision for revision in revisions if revision not in known]
+    if newer:
+        ours = max(revision for revision in known if revision.startswith(branch))
+        raise errors.StoreError(
+            f"the {branch} of {engine.url.render_as_string(hide_password=True)} is at revision {newer[0]}, which a "
+            f"newer version of article-assistant wrote (this one knows up to {ours}): run that version or a later "
+            "one, or restore the backup taken before the upgrade")
 
 
 def reason(exc: Exception) -> str:

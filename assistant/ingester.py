@@ -155,6 +155,7 @@ class Ingester:
         run = _IngestRun(IngestReport(), max_chunks, on_written=on_written, collection_id=collection_id)
         with self.index.writing():
             self.index.ensure_partitions()  # an earlier copy that was interrupted
+            self.index.manifest.forget_gone_members()  # what an older version left (manifest.py, sweep_orphans)
             unfiled = self.index.manifest.unfiled()  # written by an older replica mid-upgrade: into default
             if unfiled:
                 self.index.join(unfiled, self.index.manifest.collection_id(DEFAULT_COLLECTION))

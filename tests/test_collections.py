@@ -207,6 +207,35 @@ def test_an_sqlite_index_from_before_collections_keeps_every_article_in_default(
     assert reopened.ask(QUESTION, filters=Filters(collections=("default",))).public() == before
 
 
+def test_what_a_version_from_before_collections_writes_is_mended_by_the_next_ingest(desks, tmp_path):
+    """Such a version (no migrations: it opens an upgraded index) knows no memberships and no partitions."""
+    index, desk_a = desks.index, desks.index.manifest.collection_ids()["desk-a"]
+    library = next(a.id for a in desks.articles(["desk-a"]) if a.title.startswith("Central library"))
+    bridge = next(iter(ids_in(desks, "desk-a") - {library}))
+    # Its `remove` deleted the article's rows and vectors; the memberships stayed (it sets no foreign keys).
+    with sqlite3.connect(tmp_path / "index" / "manifest.sqlite3") as db:
+        db.execute("DELETE FROM chunks WHERE article_id = ?", (library,))
+        db.execute("DELETE FROM articles WHERE id = ?", (library,))
+    index.store.delete([c for c in index.store.ids() if c.startswith(library.rsplit("-", 1)[0])])
+    # Its re-ingest of a changed article wrote the new chunks' vectors to the main store only.
+    part = index.store.partition(f"c{desk_a}")
+    part.delete(list(index.manifest.chunk_ids(bridge)))
+
+    def found_by_meaning() -> set[str]:  # the dense side alone (the keyword side reads the manifest)
+        hits = index.dense_search(desks.embedder.encode_one("a river crossing"), 5, None, index.scope(["desk-a"]))
+        return {index.manifest.chunks([h.id for h in hits])[h.id].article_id for h in hits}
+
+    assert bridge not in found_by_meaning()
+
+    assert desks.ingest([write(tmp_path / "c", {"note.txt": "Ferry note\n\nThe night ferry runs on Fridays.\n"})]).ok
+    assert [(c.name, c.articles) for c in desks.collections()] == [("default", 1), ("desk-a", 1), ("desk-b", 1)]
+    assert part.ids() == index.manifest.member_chunk_ids(desk_a)  # the bridge's copies are back, nothing else
+    assert found_by_meaning() == {bridge}
+    # The removed article, ingested again without a collection, lands in default, not where it was.
+    again = desks.ingest([tmp_path / "a" / "library.txt"])
+    assert again.ok and desks.article_collections(again.added[0]) == ["default"]
+
+
 @pytest.fixture(scope="module")
 def postgres():
     with PostgresServer() as server:

@@ -96,6 +96,32 @@ def test_an_index_from_before_migrations_is_brought_forward_in_place(tmp_path, c
     assert reopened.index.manifest.last_commit()["change"] == "remove"
 
 
+def _cli(index, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    return subprocess.run([str(CLI), *args], env={**env, "ASSISTANT_INDEX_DIR": str(index), "ASSISTANT_CONFIG": ""},
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_a_command_that_brings_an_index_forward_says_so_and_a_newer_ones_is_refused(tmp_path):
+    index = tmp_path / "index"
+    Assistant(load_settings(index_dir=index)).ingest([SEEDS])
+    _as_before_migrations(index, ["manifest.sqlite3"])
+    # Said, since a process of the older version refuses the index afterwards (feeds list waits for no server).
+    listed = _cli(index, "feeds", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stderr.startswith(f"note: brought the manifest of sqlite:///{index / 'manifest.sqlite3'} forward")
+    assert "note:" not in _cli(index, "feeds", "list").stderr  # once
+    # A revision this version does not know: a newer one wrote it; nothing is opened, nothing changed.
+    with sqlite3.connect(index / "manifest.sqlite3") as db:
+        db.execute("UPDATE alembic_version SET version_num = 'manifest_0099' WHERE version_num LIKE 'manifest%'")
+    for command in (["list"], ["migrate"]):
+        refused = _cli(index, *command)
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+        assert "is at revision manifest_0099, which a newer version of article-assistant wrote (this one knows up " \
+               "to manifest_0004): run that version or a later one, or restore the backup" in refused.stderr
+    assert _versions(f"sqlite:///{index / 'manifest.sqlite3'}") == {"manifest_0099"}
+
+
 def test_one_postgres_database_holds_both_branches_and_replicas_migrate_it_at_once(postgres):
     url = postgres.create_database("fresh")
     # Four replicas start together on a new database: the advisory lock lets one migrate, the rest find it done.

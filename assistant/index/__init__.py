@@ -185,7 +185,8 @@ class Index:
 
     def sweep_orphans(self) -> int:
         """Delete vectors the manifest does not list (left by an ingest that died), and partition copies of chunks
-        whose article is not in that collection (any more)."""
+        whose article is not in that collection (any more); copy in the chunks of its articles that a partition
+        lacks (an article rewritten by a version from before collections, which knows no partitions)."""
         live = self.manifest.all_chunk_ids()
         orphans = list(self.store.ids() - live)
         if orphans:
@@ -193,12 +194,25 @@ class Index:
         swept = len(orphans)
         if self.partitioned():
             for collection_id in self.manifest.collection_ids().values():
-                part = self._partition(collection_id)
-                stray = list(part.ids() - self.manifest.member_chunk_ids(collection_id))
+                part, members = self._partition(collection_id), self.manifest.member_chunk_ids(collection_id)
+                held = part.ids()
+                stray = list(held - members)
                 if stray:
                     part.delete(stray)
+                self._copy_into_partition(collection_id, sorted(members - held))
                 swept += len(stray)
         return swept
+
+    def _copy_into_partition(self, collection_id: int, chunk_ids: list[str]) -> None:
+        """Copy indexed chunks' vectors (with their metadata) from the store into a collection's partition."""
+        stored = self.store.vectors(chunk_ids) if chunk_ids else {}
+        if not stored:
+            return
+        chunks = self.manifest.chunks(list(stored))
+        ids = [c for c in stored if c in chunks]
+        infos = {a.id: a for a in self.manifest.articles() if a.id in {chunks[c].article_id for c in ids}}
+        metas = [_vector_meta(a.id, a.source, a.published) for a in (infos[chunks[c].article_id] for c in ids)]
+        self._partition(collection_id).add(ids, np.stack([stored[c] for c in ids]), metas)
 
     def is_unchanged(self, article: Article, *, text_only: bool = False) -> bool:
         """Its text, title, link and date as indexed (``text_only``: its text): a new title or date alone is a
@@ -312,14 +326,7 @@ class Index:
         member_of = self.manifest.article_collections(list(article_ids))
         article_ids = [a for a in dict.fromkeys(article_ids) if collection_id not in member_of.get(a, ())]
         if self.partitioned() and article_ids:
-            infos = {a.id: a for a in self.manifest.articles() if a.id in set(article_ids)}
-            chunk_ids = [c for a in article_ids for c in self.manifest.chunk_ids(a)]
-            stored = self.store.vectors(chunk_ids)
-            chunks = self.manifest.chunks(list(stored))
-            if stored:
-                ids = list(stored)
-                metas = [_vector_meta(a.id, a.source, a.published) for a in (infos[chunks[c].article_id] for c in ids)]
-                self._partition(collection_id).add(ids, np.stack([stored[c] for c in ids]), metas)
+            self._copy_into_partition(collection_id, [c for a in article_ids for c in self.manifest.chunk_ids(a)])
         return self.manifest.join(article_ids, collection_id)
 
     def leave(self, article_id: str, collection_id: int) -> bool:

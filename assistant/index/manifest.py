@@ -323,6 +323,12 @@ class Manifest:
             return list(db.scalars(select(articles.c.id).where(
                 articles.c.id.not_in(select(memberships.c.article_id)))))
 
+    def forget_gone_members(self) -> int:
+        """Drop the memberships of articles no longer indexed: an older version's ``remove`` (one from before
+        collections) leaves them, and an article of that id ingested again would land in their collections."""
+        with self._write() as db:
+            return db.execute(delete(memberships).where(memberships.c.article_id.not_in(select(articles.c.id)))).rowcount
+
     def join(self, article_ids: Iterable[str], collection_id: int) -> list[str]:
         """Put indexed articles in a collection too; the ids of those that were not in it yet."""
         with self._write() as db:
