@@ -39,8 +39,9 @@ out = Console(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() el
 
 @app.callback()
 def _commands(ctx: typer.Context) -> None:
-    if ctx.invoked_subcommand != "serve":  # a server logs it with the rest of its log
-        said = logging.getLogger("assistant.database")
+    said = logging.getLogger("assistant.database")
+    # once a process (the command line may be run again in one, as tests do); a server logs it with the rest
+    if ctx.invoked_subcommand != "serve" and not any(isinstance(h, _SaidOnStderr) for h in said.handlers):
         said.addHandler(_SaidOnStderr())
         said.setLevel(logging.INFO)
 

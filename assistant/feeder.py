@@ -45,7 +45,12 @@ class Feeds:
     def state(self, feed: int | str, collections: Sequence[str] | None = None) -> FeedState:
         """A feed by its id or its link (one in ``collections``, when given)."""
         states = self.table.states(self._ids(collections))
-        found = [s for s in states if str(s.info.id) == str(feed) or s.info.url == str(feed)]
+        links = {str(feed)}
+        try:  # as it was given to `add`, which kept it without its fragment and tracking parameters
+            links.add(page_link(str(feed), "feed").url)
+        except errors.InvalidRequest:
+            pass
+        found = [s for s in states if str(s.info.id) == str(feed) or s.info.url in links]
         if not found:
             raise errors.InvalidRequest("feed", f"no feed {feed!r}" + (
                 f" in {', '.join(collections)}" if collections is not None else "") + " (`assistant feeds list`)")

@@ -412,10 +412,11 @@ def parse_link(text: object, field: str = "url") -> Link:
 # from a newsletter is the same article as the plain one. A list of known names, not courlan's pattern (installed
 # with trafilatura), which also drops ``ref``, ``source``, ``cid`` and ``eid``: names that pick the page on
 # some sites (a branch, an event).
-_TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "mc_")
+_TRACKING_PREFIXES = ("utm_", "mtm_")  # Google Analytics' and Matomo's campaign parameters
 _TRACKING_NAMES = frozenset({
     "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid", "igshid",
     "li_fat_id", "mkt_tok", "_ga", "_gl", "_hsenc", "_hsmi", "oly_anon_id", "oly_enc_id", "vero_id", "vero_conv",
+    "mc_cid", "mc_eid", "pk_campaign", "pk_kwd", "pk_keyword", "pk_source", "pk_medium", "pk_content", "pk_cid",
 })
 
 

@@ -475,15 +475,16 @@ def test_feeds_on_the_command_line(tmp_path, site):
     for too_long in ("99999999999999999999h", "9" * 400):  # overflowed the next poll's date, breaking every command
         long = cli("feeds", "add", url, "--collection", "news", "--every", too_long)
         assert long.returncode == 1 and "is longer than a year" in long.stderr and "Traceback" not in long.stderr
-    added = cli("feeds", "add", url, "--collection", "news", "--every", "30m")
-    assert added.returncode == 0 and "into news, every 30m" in added.stderr
+    shared = url + "?utm_source=newsletter&utm_medium=email"  # kept, and fetched, without what says who sent it
+    added = cli("feeds", "add", shared, "--collection", "news", "--every", "30m")
+    assert added.returncode == 0 and f"{url} into news, every 30m" in added.stderr
     polled = cli("feeds", "poll")
     assert polled.returncode == 0 and "added 0, replaced 0, unchanged 3" in polled.stderr, polled.stderr
     assert {a["title"] for a in json.loads(cli("list", "--collection", "news", "--json").stdout)} == {
         "Council approves tidal barrier", "Library reopens", "Ferry timetable changes"}
     listed = cli("feeds", "list")
     assert listed.returncode == 0 and "unchanged 3" in listed.stdout
-    assert cli("feeds", "remove", url).returncode == 0
+    assert cli("feeds", "remove", shared).returncode == 0  # named as it was added
     assert cli("feeds", "list", "--json").stdout.strip() == "[]"
     assert len(Assistant(load_settings(index_dir=tmp_path / "index")).retrieve(
         "ferry", Filters(collections=("news",)))) >= 1

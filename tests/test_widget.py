@@ -493,10 +493,18 @@ def test_each_article_page_keeps_a_conversation_of_its_own(page, sites):
 
     user_messages = page.locator("article-assistant .msg.user")
     open_widget(page, sites["allowed"] + "/news/kerry")
+    prefix = f"article-assistant:{sites['assistant']}"
+    # Twenty older articles' conversations kept already: the host site's storage holds twenty at most.
+    page.evaluate("""([prefix, server]) => {
+        const kept = Array.from({length: 20}, (_, n) => prefix + ":/news/old-" + n);
+        for (const key of kept) localStorage.setItem(key, JSON.stringify({messages: [], conversation: "c"}));
+        localStorage.setItem("article-assistant:articles:" + server, JSON.stringify(kept));
+    }""", [prefix, sites["assistant"]])
     ask(page, "What does JIG stand for?")
     expect(page.locator("article-assistant .msg.bot .text")).to_contain_text("Joint Implementation Group", timeout=60_000)
     expect(page.locator("article-assistant .citation").first).to_be_visible(timeout=60_000)
-    open_widget(page, sites["allowed"] + "/news/ferry")  # another article's page: a conversation of its own
+    page.goto(sites["allowed"] + "/news/ferry")  # another article's page: a conversation of its own, open still
+    expect(page.locator("article-assistant form.ask textarea")).to_be_visible()
     expect(user_messages).to_have_count(0)
     ask(page, "When does the night ferry return?")
     expect(page.locator("article-assistant .msg.bot .text")).to_contain_text("Friday", timeout=60_000)
@@ -507,9 +515,16 @@ def test_each_article_page_keeps_a_conversation_of_its_own(page, sites):
     page.goto(sites["allowed"] + "/news/kerry/")  # back (the same page, with a slash): its conversation, still open
     expect(user_messages).to_have_text(["You: What does JIG stand for?"], timeout=30_000)
     page.goto(sites["allowed"] + "/")  # a page that is no article: the site's one conversation, neither of those
-    page.locator("article-assistant .launcher").click()
-    expect(page.locator("article-assistant form.ask textarea")).to_be_visible()
+    expect(page.locator("article-assistant form.ask textarea")).to_be_visible()  # the panel stays open
     expect(user_messages).to_have_count(0)
+    keys = page.evaluate("() => Object.keys(localStorage)")
+    kept = [k for k in keys if k.startswith(prefix + ":/news/")]
+    assert len(kept) == 20 and {prefix + ":/news/kerry", prefix + ":/news/ferry"} <= set(kept)
+    assert prefix + ":/news/old-0" not in kept and prefix + ":/news/old-1" not in kept  # the least recent went
+    page.goto(sites["allowed"] + "/news/quiet")  # opened and closed without a question: nothing kept for it
+    page.locator("article-assistant .launcher").click()
+    expect(page.locator("article-assistant form.ask textarea")).to_be_hidden()
+    assert prefix + ":/news/quiet" not in page.evaluate("() => Object.keys(localStorage)")
 
 
 def _widget_owner(sites, page) -> str:

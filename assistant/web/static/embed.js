@@ -37,10 +37,18 @@
   // an article (Open Graph's og:type, as news sites' article pages do), whose questions the server answers from
   // the article at its address. A follow-up there must not lean on another article's conversation; elsewhere one
   // conversation follows the visitor across the site.
+  // Pages are told apart by their path: a site whose article pages differ only in their query (/?p=123) names
+  // each one's data-article. Whether the panel is open is the site's (it stays open from article to article).
   const ogType = document.querySelector('meta[property="og:type"]');
   const articlePage = !config.article && /^\s*article\s*$/i.test((ogType && ogType.content) || "");
   const inView = config.article ? ":" + config.article : articlePage ? ":" + location.pathname.replace(/\/+$/, "") : "";
-  const STORAGE_KEY = "article-assistant:" + server + inView + (config.collection ? "@" + config.collection : "");
+  const collectionSuffix = config.collection ? "@" + config.collection : "";
+  const SITE_KEY = "article-assistant:" + server + collectionSuffix;
+  const STORAGE_KEY = "article-assistant:" + server + inView + collectionSuffix;
+  // The host site's storage is not the widget's to fill: the conversations of this many articles are kept, those
+  // of the articles least recently asked about dropped (their conversations stay on the server until they expire).
+  const ARTICLE_CONVERSATIONS_KEPT = 20;
+  const KEPT_KEY = "article-assistant:articles:" + server;
   const MAX_SAVED_MESSAGES = 40;
   const HISTORY_TURNS = 6; // earlier exchanges sent along, so follow-ups resolve
 
@@ -102,9 +110,10 @@
   function loadState() {
     try {
       const saved = JSON.parse(localStorage.getItem(STORAGE_KEY) || "{}");
+      const site = inView ? JSON.parse(localStorage.getItem(SITE_KEY) || "{}") : saved;
       const messages = Array.isArray(saved.messages) ? saved.messages.filter(isMessage) : [];
       const conversation = typeof saved.conversation === "string" ? saved.conversation : null;
-      return { messages: messages, open: saved.open === true, conversation: conversation };
+      return { messages: messages, open: site.open === true, conversation: conversation };
     } catch (err) {
       return { messages: [], open: false, conversation: null };
     }
@@ -143,10 +152,29 @@
   function saveState() {
     try {
       state.messages = state.messages.slice(-MAX_SAVED_MESSAGES);
-      localStorage.setItem(STORAGE_KEY, JSON.stringify(state));
+      if (!inView) {
+        localStorage.setItem(STORAGE_KEY, JSON.stringify(state));
+        return;
+      }
+      const site = JSON.parse(localStorage.getItem(SITE_KEY) || "{}");
+      if (site.open !== state.open) localStorage.setItem(SITE_KEY, JSON.stringify(Object.assign(site, { open: state.open })));
+      if (state.messages.length || state.conversation) {
+        localStorage.setItem(STORAGE_KEY, JSON.stringify({ messages: state.messages, conversation: state.conversation }));
+        keepArticleConversation(STORAGE_KEY);
+      } else {
+        localStorage.removeItem(STORAGE_KEY);
+      }
     } catch (err) {
       /* storage full or blocked: the conversation just won't survive a reload */
     }
+  }
+
+  function keepArticleConversation(key) {
+    const listed = JSON.parse(localStorage.getItem(KEPT_KEY) || "[]");
+    const kept = (Array.isArray(listed) ? listed : []).filter(function (k) { return typeof k === "string" && k !== key; });
+    kept.push(key); // the most recent last
+    while (kept.length > ARTICLE_CONVERSATIONS_KEPT) localStorage.removeItem(kept.shift());
+    localStorage.setItem(KEPT_KEY, JSON.stringify(kept));
   }
 
   function historyTurns() {
