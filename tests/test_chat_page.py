@@ -428,6 +428,24 @@ def test_the_page_has_no_serious_accessibility_violations(chat_server, browser, 
     assert [f for f in findings if f["impact"] in ("serious", "critical")] == []
 
 
+def test_the_articles_list_shows_the_most_recent_and_says_how_to_find_the_rest():
+    from assistant.models import ArticleInfo
+    from assistant.web.render import ARTICLES_LISTED, articles_html
+
+    def article(n: int) -> ArticleInfo:
+        return ArticleInfo(f"a-{n}", f"Story <{n}>", f"{n}.md", None, f"2024-{1 + n % 12:02d}-{1 + n % 28:02d}", 1,
+                           100, "now", ("default",))
+
+    many = [article(n) for n in range(ARTICLES_LISTED + 50)]
+    html = articles_html(many)
+    assert html.count("<tr>") == ARTICLES_LISTED + 1  # the head and the most recent 100
+    dates = re.findall(r"<td>(2024-\d\d-\d\d)</td>", html)
+    assert dates == sorted(dates, reverse=True) and dates[0] == max(a.published for a in many)
+    assert f"The {ARTICLES_LISTED} most recent of 150 articles. Type in <b>Articles in view</b>" in html
+    assert "<td>Story &lt;" in html and "<td>Story <" not in html  # titles are text
+    assert "2 article(s), most recent first" in articles_html(many[:2])
+
+
 def test_the_reader_shows_article_text_as_text_and_links_only_web_urls():
     from assistant.models import Article, Citation
     from assistant.web.render import link_html, reader_html

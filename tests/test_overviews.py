@@ -122,6 +122,31 @@ def test_the_catalogue_lists_every_article_with_its_date(api):
     assert len(about["citations"]) == 2 and "[2]" in about["answer"]
 
 
+FERRIES = {
+    "ferry-new.md": "---\ntitle: Night ferry returns\ndate: 2024-03-08\n---\n"
+                    "The night ferry to Saltmarsh returns on Friday after a winter pause.\n",
+    "ferry-old.md": "---\ntitle: Ferry fares rise\ndate: 2023-01-10\n---\n"
+                    "Ferry fares to the islands rise by a tenth in spring, the ferry company said.\n",
+    "budget.md": "---\ntitle: Council passes budget\ndate: 2024-02-01\n---\n"
+                 "The council passed its budget for schools and roads on Tuesday.\n",
+}
+
+
+def test_which_articles_are_about_a_topic_says_how_many_it_read(assistant_over, monkeypatch):
+    """The topic is looked for among the most recent articles only: a count of those must not pass for all."""
+    import assistant.chain
+
+    ferries = assistant_over(FERRIES)
+    answer = ferries.ask("Which articles are about ferries?")
+    assert answer.answer.startswith("2 articles about ferries, the closest first:"), answer.answer
+    monkeypatch.setattr(assistant.chain, "CATALOGUE_ARTICLES", 2)  # as 200 of thousands
+    answer = ferries.ask("Which articles are about ferries?")
+    assert answer.answer.startswith("Of the 2 most recent of the 3 articles, 1 is about ferries:"), answer.answer
+    assert "Night ferry returns (2024-03-08)" in answer.answer and "Ferry fares rise" not in answer.answer
+    answer = ferries.ask("Which articles are about volcanoes?")
+    assert answer.answer == "None of the 2 most recent of the 3 articles is about volcanoes." and answer.refused
+
+
 def test_factoid_answers_are_unchanged_by_scope(api, library):
     body = api.post("/api/ask", json={"question": "What does JIG stand for?",
                                       "filters": {"article_ids": [_seed_id(library)]}}).json()

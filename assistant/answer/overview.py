@@ -9,7 +9,8 @@ for an AI and near-repeats never picked, and an opening "(CNN) -- " left out of 
 the sentences closest to X instead, in article order.
 
 Catalogue ("What articles do you have?"): one line per article, most recent first, each citing its
-lead sentence; "Which articles are about X?" keeps the articles whose title and lead are about X.
+lead sentence; "Which articles are about X?" keeps the articles whose title and lead are about X, the closest
+first, among the most recent ones (``chain.CATALOGUE_ARTICLES``; the answer says so when there are more).
 """
 
 from __future__ import annotations
@@ -65,18 +66,25 @@ def catalogue(request: Request, passages: list[Passage], encode: Encode) -> Answ
     """A cited line per article (``passages``: each article's first chunk, most recent first)."""
     total = request.articles_total or len(passages)
     leads = [sentence for p in passages for sentence in _sentences([p])[:1]]  # (passage, start, end)
+    # Only the most recent articles are read for a topic (chain.CATALOGUE_ARTICLES): said, or a count of them
+    # would pass for a count of all.
+    read = f"the {len(passages)} most recent of the {total} articles" if total > len(passages) else ""
     if request.topic:
         vectors = encode([request.topic] + [f"{p.title}. {p.article_text[s:e]}" for p, s, e in leads])
         similarity = vectors[1:] @ vectors[0]
         leads = [lead for lead, sim in sorted(zip(leads, similarity), key=lambda x: -x[1]) if sim >= MIN_TOPIC_SIMILARITY]
         if not leads:
-            noun = "article is" if total == 1 else "articles is"
-            return Answer(answer=f"None of the {total} {noun} about {request.topic}.", refused=True,
+            among = read or (f"the {total} article" if total == 1 else f"the {total} articles")
+            return Answer(answer=f"None of {among} is about {request.topic}.", refused=True,
                           refusal_reason="no article about the topic")
     shown = leads[:CATALOGUE_MAX_LINES]
-    about = f" about {request.topic}" if request.topic else ""
     count = len(leads) if request.topic else total
-    head = f"{count} article{'s' if count != 1 else ''}{about}" + (", most recent first:" if count > 1 else ":")
+    if request.topic:  # ordered by how close each is to the topic
+        order = ", the closest first:" if count > 1 else ":"
+        head = (f"Of {read}, {count} {'are' if count != 1 else 'is'} about {request.topic}" if read
+                else f"{count} article{'s' if count != 1 else ''} about {request.topic}") + order
+    else:
+        head = f"{count} article{'s' if count != 1 else ''}" + (", most recent first:" if count > 1 else ":")
     if request.ambiguous:
         head = f"“{without_markers(request.ambiguous)}” could be any of these {count} articles; ask again naming one:"
     lines, citations = [head], []

@@ -113,7 +113,7 @@ class ArticleControls:
         articles = visible_articles(self.assistant, scope)
         choices = article_choices(articles)
         return (gr.update(visible=allowed), sign_in_html(self.access, allowed), gr.update(choices=choices),
-                gr.update(choices=choices),
+                gr.update(choices=choices if allowed else []),  # "Manage an article" is an admin's alone
                 gr.update(choices=visible_collections(self.assistant, scope), visible=allowed),
                 articles_html(articles), feeds_html(visible_feeds(self.assistant, scope)) if allowed else "")
 
@@ -129,7 +129,8 @@ class ArticleControls:
         allowed = self.access.may_change_articles(request.cookies)
         notice_html = index_notice_html(self.assistant.is_empty(), allowed)
         kept = chosen if chosen in {a.id for a in articles} else None
-        return (gr.update(choices=choices, value=still), gr.update(choices=choices, value=kept), notice_html,
+        return (gr.update(choices=choices, value=still),
+                gr.update(choices=choices if allowed else [], value=kept if allowed else None), notice_html,
                 articles_html(articles), feeds_html(visible_feeds(self.assistant, scope, picked)) if allowed else "")
 
     def wire(self, notice: gr.HTML) -> None:
