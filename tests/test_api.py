@@ -377,8 +377,15 @@ def test_upload_then_ask_then_delete(writable):
     assert "unsupported file type" in failed["tool.exe"] and "limit" in failed["huge.txt"]
     article_id = report["added"][0]
 
-    listed = {a["id"]: a for a in writable.get("/api/articles").json()}
+    every = writable.get("/api/articles")
+    listed = {a["id"]: a for a in every.json()}
     assert listed[article_id]["source"] == "upload:festival.txt"
+    assert every.headers["X-Total-Count"] == str(len(listed))
+    pages = [writable.get("/api/articles", params={"limit": 1, "offset": n}) for n in range(len(listed) + 1)]
+    assert [a["id"] for page in pages for a in page.json()] == [a["id"] for a in every.json()]  # in title order
+    assert all(p.headers["X-Total-Count"] == str(len(listed)) for p in pages) and pages[-1].json() == []
+    refused = writable.get("/api/articles", params={"limit": 0})
+    assert refused.status_code == 422 and "limit" in refused.text
     answer = writable.post("/api/ask", json={"question": FESTIVAL_QUESTION}).json()
     assert "Saltmarsh Paper Guild" in answer["answer"]
     assert answer["citations"][0]["article_id"] == article_id

@@ -149,8 +149,12 @@ def test_stdio_read_tools(stdio_index, tmp_path):
             wrong = await client.call_tool("ask", {"question": "Who?", "history": [{"question": visiting}]})
             assert wrong.is_error and "answer" in text_of(wrong)  # names the missing field
 
-            articles = (await client.call_tool("list_articles", {})).structured_content["articles"]
-            assert len(articles) == 1
+            listed = (await client.call_tool("list_articles", {})).structured_content
+            articles = listed["articles"]
+            assert len(articles) == 1 and listed["total"] == 1
+            paged = (await client.call_tool("list_articles", {"limit": 1, "offset": 1})).structured_content
+            assert paged == {"articles": [], "total": 1}  # a page past the end: none, and how many there are
+            assert (await client.call_tool("list_articles", {"limit": 0})).is_error
             # the fields GET /api/articles sends, the source as readers see it
             assert set(articles[0]) == {f.name for f in dataclasses.fields(ArticleInfo)} and articles[0]["chunks"] > 0
             assert articles[0]["source"] == SEED_ARTICLE.name and articles[0]["chars"] > 0

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -211,11 +211,18 @@ CollectionQuery = Annotated[str | None, Query(description="Only this collection 
 
 
 @router.get("/articles", tags=["articles"])
-def list_articles(assistant: AssistantDep, request: Request, collection: CollectionQuery = None) -> list[ArticleInfo]:
-    """Every indexed article (admin key), or those of one collection; a scoped key lists its collections' only,
-    and sees only those among each article's `collections`."""
+def list_articles(
+    assistant: AssistantDep, request: Request, response: Response, collection: CollectionQuery = None,
+    limit: Annotated[int | None, Query(ge=1, description="At most this many (default: every one).")] = None,
+    offset: Annotated[int, Query(ge=0, description="Skip this many first: the next page.")] = 0,
+) -> list[ArticleInfo]:
+    """Every indexed article (admin key), or those of one collection, in title order; `limit` and `offset` page
+    through them, and the `X-Total-Count` header says how many there are. A scoped key lists its collections'
+    only, and sees only those among each article's `collections`."""
     scope = scoped_collections(assistant, request, collection)
-    articles = assistant.articles(scope)  # FastAPI documents and serialises the dataclass itself
+    every = assistant.articles(scope)
+    response.headers["X-Total-Count"] = str(len(every))
+    articles = every[offset : offset + limit if limit is not None else None]  # FastAPI serialises the dataclass
     if key_scope(request) is not None:  # other collections an article is in are not this key's business
         allowed = set(key_scope(request))
         articles = [replace(a, collections=tuple(c for c in a.collections if c in allowed)) for a in articles]

@@ -214,7 +214,7 @@ class Guard:
             allow_origins=sorted(keyring.widget_origins),
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Assistant-Visitor"],
-            expose_headers=["Retry-After"],
+            expose_headers=["Retry-After", "X-Total-Count"],
             max_age=600,
         )
 

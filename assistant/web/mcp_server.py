@@ -137,6 +137,7 @@ class CollectionsOut(TypedDict):
 
 class ArticlesOut(TypedDict):
     articles: list[ArticleSummaryOut]
+    total: int  # of the articles listed with any limit and offset
 
 
 class ArticleOut(TypedDict):
@@ -284,14 +285,22 @@ class _Tools:
             passages = self.assistant.retrieve(query, filters=filters, k=k)
         return {"passages": [_passage(p) for p in passages]}
 
-    def list_articles(self, collection: CollectionArg = None, ctx: Context | None = None) -> ArticlesOut:
-        """List the indexed articles: id (for get_article and article_ids), title, source (a file name or
-        link), the article's own link when it has one, published date, number of chunks and characters, when it
-        was ingested, and its collections."""
+    def list_articles(
+        self,
+        collection: CollectionArg = None,
+        # 5,000 articles were 1.7 million characters: more than a client's context holds
+        limit: Annotated[int, Field(ge=1, le=1000, description="At most this many, in title order.")] = 100,
+        offset: Annotated[int, Field(ge=0, description="Skip this many first: the next page.")] = 0,
+        ctx: Context | None = None,
+    ) -> ArticlesOut:
+        """List the indexed articles, in title order, a page at a time (`total` says how many there are): id (for
+        get_article and article_ids), title, source (a file name or link), the article's own link when it has
+        one, published date, number of chunks and characters, when it was ingested, and its collections."""
         with _as_tool_errors():
             scope = self._key_scope(ctx)
-            articles = self.assistant.articles(collections_for(self.assistant, scope, collection))
-        return {"articles": [
+            every = self.assistant.articles(collections_for(self.assistant, scope, collection))
+        articles = every[offset : offset + limit]
+        return {"total": len(every), "articles": [
             {"id": a.id, "title": a.title, "source": display_source(a.source), "url": a.url, "published": a.published,
              "chunks": a.chunks, "chars": a.chars, "ingested_at": a.ingested_at,
              "collections": [c for c in a.collections if scope is None or c in scope]} for a in articles
