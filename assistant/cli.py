@@ -138,9 +138,14 @@ def _ingest_shown(work) -> None:
         TextColumn("{task.description}", markup=False), console=console, transient=True,
     ) as progress:
         task = progress.add_task("", total=None)
+        # Without a terminal (a log file, a cron job) the bar is not drawn: a line at each tenth says it goes on.
+        tenths_said = [0] if not console.is_terminal else None
 
         def on_progress(done: int, total: int, path: str) -> None:
             progress.update(task, completed=done, total=total, description=Path(path).name)
+            if tenths_said is not None and total >= 20 and done * 10 // total > tenths_said[0] and done < total:
+                tenths_said[0] = done * 10 // total
+                console.print(f"ingest: {done:,} of {total:,} files ({done * 100 // total}%)", highlight=False)
 
         report = work(assistant, on_progress)
         if report.added or report.replaced or report.removed:  # the next `serve` or `ask` then starts without building it

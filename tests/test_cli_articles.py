@@ -100,3 +100,17 @@ def test_help_and_argument_errors_come_before_the_index_and_models_are_imported(
     assert imported.stdout.strip() == "[]"
     helped = subprocess.run([str(CLI), "eval", "--help"], capture_output=True, text=True, timeout=120)
     assert helped.returncode == 0 and "--corpus" in helped.stdout and "ASSISTANT_EVAL_CACHE_DIR" in helped.stdout
+
+
+def test_ingest_into_a_log_file_says_how_far_it_is(tmp_path):
+    """Without a terminal no bar is drawn: a line at each tenth, so a cron job's log shows a long ingest going on."""
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index")}
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for n in range(20):
+        (folder / f"note-{n:02d}.txt").write_text(f"Note {n}\n\nThe harbour crane number {n} was serviced on Monday.\n")
+    done = run(env, "ingest", str(folder))
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if line.startswith("ingest: ")]
+    assert said[0] == "ingest: 2 of 20 files (10%)" and said[-1] == "ingest: 18 of 20 files (90%)" and len(said) == 9
+    assert "added 20" in done.stderr
