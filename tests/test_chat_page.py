@@ -298,6 +298,27 @@ def test_a_new_conversation_started_while_an_answer_streams_drops_that_answer(ch
 
 
 @pytest.mark.browser
+def test_enter_in_articles_in_view_takes_the_article_listed_never_the_typed_text(chat_server, page):
+    from playwright.sync_api import expect
+
+    page.goto(chat_server.url + "/")
+    page.wait_for_function("() => document.querySelector('.pending, .generating') === null", timeout=60_000)
+    picker = page.locator("#scope input")
+    picker.click()
+    picker.press_sequentially("zzz")
+    picker.press("Enter")  # no article is called that: nothing is taken, the text stays to be mended
+    expect(picker).to_have_value("zzz")
+    assert page.locator("#scope .token").count() == 0
+    picker.fill("")
+    picker.press_sequentially("Kerr")
+    picker.press("Enter")
+    expect(page.locator("#scope .token")).to_have_count(1)
+    expect(page.locator("#scope .token")).to_contain_text("Kerry in Moscow")
+    _ask_in_page(page, JIG)  # asked of the article picked, not of an article called "Kerr"
+    expect(_bot(page, 0)).to_contain_text("Joint Implementation Group", timeout=60_000)
+
+
+@pytest.mark.browser
 def test_thumbs_down_on_the_page_lands_in_feedback_export(chat_server, seeded_assistant, page, tmp_path):
     from playwright.sync_api import expect
 

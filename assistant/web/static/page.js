@@ -33,6 +33,22 @@
     if (mark) mark.scrollIntoView({ block: "center" });
   };
 
+  // "Articles in view": Enter takes the first article listed for what was typed, never the typed text itself
+  // (the picker accepts any value so that ids sent to the page's HTTP endpoints are checked by the server,
+  // and Gradio would keep "Kerr" as an article). An option chosen with the arrow keys is Gradio's to take.
+  document.addEventListener("keydown", (event) => {
+    const input = event.key === "Enter" && !event.isComposing && event.target.closest
+      && event.target.closest("#scope input");
+    if (!input) return;
+    const list = document.getElementById(input.getAttribute("aria-controls") || "");
+    if (list && list.querySelector('li[role="option"].active')) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    const first = list && list.querySelector('li[role="option"]:not(.selected)');
+    // Gradio picks an option on its list's mousedown (so that the input keeps focus).
+    if (input.value.trim() && first) first.dispatchEvent(new MouseEvent("mousedown", { bubbles: true, cancelable: true }));
+  }, true);
+
   // On a phone the conversations sidebar covers the page: start with it closed (its toggle opens it),
   // and close it again once a conversation is chosen.
   const narrow = window.matchMedia("(max-width: 768px)");
