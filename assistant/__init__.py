@@ -21,9 +21,9 @@ __all__ = [
     "Answer", "AnswerBackend", "AnswerNotFound", "Article", "ArticleInfo", "ArticleNotFound", "Assistant",
     "AssistantError", "BackendError", "Chunk", "Citation", "CollectionConflict", "CollectionInfo", "CollectionNotFound", "ConfigError",
     "ConversationNotFound", "DiskFull",
-    "Embedder", "EmbedderMismatch", "EmptyDocument", "FetchError", "FileTooLarge", "Filters", "IndexBusy",
+    "Embedder", "EmbedderMismatch", "EmptyDocument", "FeedNotFound", "FetchError", "FileTooLarge", "Filters", "IndexBusy",
     "IngestError", "IngestReport", "InvalidRequest", "JobNotFound", "LLMUnavailable", "Link", "OutOfScope", "OverBudget",
-    "Passage", "Settings", "SourceNotFound", "StoreError", "Turn", "UndecodableFile", "UnsupportedFileType",
+    "Passage", "Settings", "SourceNotFound", "StoreError", "Turn", "UndecodableFile", "UnsupportedFileType", "UnsupportedMediaType",
     "VectorHit", "VectorStore", "load_settings", "parse_link",
 ]
 # the module that defines each name; the error tree is all of .errors
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         DiskFull,
         EmbedderMismatch,
         EmptyDocument,
+        FeedNotFound,
         FetchError,
         FileTooLarge,
         IndexBusy,
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
         StoreError,
         UndecodableFile,
         UnsupportedFileType,
+        UnsupportedMediaType,
     )
     from .index.vectors import VectorHit, VectorStore
     from .models import (

@@ -171,8 +171,9 @@ class Assistant:
         with self.index.writing():
             if collections is not None:
                 scope = self.index.scope(collections)
-                if scope is None or article_id not in scope.articles:
-                    raise errors.ArticleNotFound(article_id)
+                if scope is None or article_id not in scope.articles:  # named as asked: never "not in the index"
+                    named = ", ".join(repr(c) for c in collections)
+                    raise errors.ArticleNotFound(article_id, where=f"collection{'s' * (len(collections) > 1)} {named}")
                 member_of = self.index.manifest.article_collections([article_id]).get(article_id, [])
                 for collection_id in [c for c in member_of if c in scope.ids]:
                     if not self.index.leave(article_id, collection_id):
@@ -317,7 +318,7 @@ class Assistant:
         feeds.table.finish(state.info.id, owner, **outcome)
         try:
             return feeds.state(state.info.id).info
-        except errors.InvalidRequest:  # removed while it was polled: what this poll did, all the same
+        except errors.FeedNotFound:  # removed while it was polled: what this poll did, all the same
             return replace(state.info, last_error=outcome["error"], last_report=outcome["report"])
 
     def poll_due_feeds(self, owner: str = OWNER) -> list[FeedInfo]:
@@ -326,7 +327,7 @@ class Assistant:
         for feed_id in self.feeds.table.due():
             try:
                 info = self.poll_feed(feed_id, owner=owner)
-            except errors.InvalidRequest:  # removed since due() listed it: the others are polled all the same
+            except errors.FeedNotFound:  # removed since due() listed it: the others are polled all the same
                 continue
             if info is not None:
                 polled.append(info)

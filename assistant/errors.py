@@ -21,10 +21,12 @@ Surfaces turn these into a one-line CLI message with a non-zero exit, an HTTP
     ├── CollectionConflict          a name taken, a non-empty collection removed without force, `default` touched
     ├── OutOfScope                  a key scoped to some collections named another (403)
     ├── JobNotFound                 no upload job with that id (or it is long gone)
+    ├── FeedNotFound                no followed feed with that id or link
     ├── ConversationNotFound        no conversation with that id for this browser session or key
     ├── AnswerNotFound              no kept answer with that id for this caller (feedback names one)
     ├── InvalidRequest(field)       a question or filter that cannot be asked
-    │   └── OverBudget              an upload over a per-request limit (files, chunks)
+    │   ├── OverBudget              an upload over a per-request limit (files, chunks)
+    │   └── UnsupportedMediaType    an HTTP body in a type the route does not take (not JSON, not multipart)
     ├── BackendError                an answer backend failed
     │   └── LLMUnavailable(notice)  the language model gave no usable reply (down, timeout, garbage);
     │                               LLM backends catch it and show the extractive answer with ``notice``
@@ -99,9 +101,9 @@ class DiskFull(StoreError):
 class ArticleNotFound(AssistantError):
     status_code = 404
 
-    def __init__(self, article_id: str, field: str = "article_id"):
+    def __init__(self, article_id: str, field: str = "article_id", where: str = "the index"):
         self.article_id, self.field = article_id, field
-        super().__init__(f"{field}: no article with id {article_id!r} in the index")
+        super().__init__(f"{field}: no article with id {article_id!r} in {where}")
 
 
 class CollectionNotFound(AssistantError):
@@ -128,6 +130,14 @@ class JobNotFound(AssistantError):
     def __init__(self, job_id: str):
         self.field = "job_id"
         super().__init__(f"job_id: no upload job with id {job_id!r} (jobs are kept 7 days)")
+
+
+class FeedNotFound(AssistantError):
+    status_code = 404
+
+    def __init__(self, feed: int | str, where: str = ""):
+        self.field = "feed"
+        super().__init__(f"feed: no feed {feed!r}{where} (`assistant feeds list`)")
 
 
 class ConversationNotFound(AssistantError):
@@ -157,6 +167,13 @@ class InvalidRequest(AssistantError):
 
 class OverBudget(InvalidRequest):
     status_code = 413
+
+
+class UnsupportedMediaType(InvalidRequest):
+    status_code = 415
+
+    def __init__(self, reason: str):
+        super().__init__("body", reason)
 
 
 class BackendError(AssistantError):

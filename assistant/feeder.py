@@ -52,8 +52,7 @@ class Feeds:
             pass
         found = [s for s in states if str(s.info.id) == str(feed) or s.info.url in links]
         if not found:
-            raise errors.InvalidRequest("feed", f"no feed {feed!r}" + (
-                f" in {', '.join(collections)}" if collections is not None else "") + " (`assistant feeds list`)")
+            raise errors.FeedNotFound(feed, f" in {', '.join(collections)}" if collections is not None else "")
         if len(found) > 1:
             raise errors.InvalidRequest("feed", f"{feed!r} goes in several collections; name it by its id "
                                                 f"({', '.join(str(s.info.id) for s in found)})")

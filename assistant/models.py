@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path, PurePath
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_serializer, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from . import errors
@@ -129,6 +129,13 @@ class Filters(BaseModel):
                 raise ValueError(bad.reason) from None
         return tuple(urlunsplit(urlsplit(url.strip())._replace(query="", fragment="")) for url in urls)
 
+    @model_validator(mode="after")
+    def _days_in_order(self) -> Filters:
+        """A range that ends before it starts is a mistake to name, not a question no article answers."""
+        if self.published_from and self.published_to and self.published_from > self.published_to:
+            raise ValueError(f"published_from ({self.published_from}) is after published_to ({self.published_to})")
+        return self
+
     @field_validator("collections")
     @classmethod
     def _collection_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -158,18 +165,18 @@ class Filters(BaseModel):
 
 
 def _absent_when_none(schema: dict) -> None:
-    """A computed field that may be None is left out like any other None (below), so the schema requires it not."""
+    """What is sent is required in the schema unless it may be None, which is left out (below): ``citations``
+    and ``refused`` are always in an answer, ``notice`` only when there is one."""
     properties = schema.get("properties", {})
     schema["required"] = [name for name in schema.get("required", ())
-                          if not (properties.get(name, {}).get("readOnly")
-                                  and {"type": "null"} in properties[name].get("anyOf", []))]
+                          if {"type": "null"} not in properties.get(name, {}).get("anyOf", [])]
 
 
 class _SentWithoutNones(BaseModel):
     """An answer's parts leave out what is None, wherever they are sent (an answer, a conversation, a feedback
     record, a stream's last event, `--json`): one shape for the value on every route."""
 
-    model_config = ConfigDict(json_schema_extra=_absent_when_none)
+    model_config = ConfigDict(json_schema_extra=_absent_when_none, json_schema_serialization_defaults_required=True)
 
     @model_serializer(mode="wrap")
     def _without_nones(self, handler):

@@ -206,8 +206,46 @@ def test_a_pages_query_and_fragment_are_never_kept():
 
 
 def test_malformed_json_is_422(client):
-    response = client.post("/api/ask", content=b"{not json", headers=admin(**{"Content-Type": "application/json"}))
-    assert response.status_code == 422 and "JSON decode error" in response.json()["error"]
+    response = client.post("/api/ask", content=b'{"question": }', headers=admin(**{"Content-Type": "application/json"}))
+    assert response.status_code == 422  # where the syntax breaks, said as a place, not as a field called "13"
+    assert response.json() == {"error": "invalid request: body: not valid JSON at character 13 (Expecting value)"}
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain;charset=UTF-8", "application/x-www-form-urlencoded"])
+def test_a_body_that_does_not_say_it_is_json_is_415(client, content_type):
+    """What a browser's fetch() sends across sites without asking first (text/plain, or no type at all) is not
+    taken as JSON, on any route that reads a body."""
+    body = json.dumps({"question": JIG}).encode()
+    headers = admin(**({"Content-Type": content_type} if content_type else {}))
+    for path in ("/api/ask", "/api/ask/stream", "/api/collections", "/api/feedback", "/api/feeds", "/api/articles"):
+        response = client.post(path, content=body, headers=headers)
+        assert response.status_code == 415, (path, response.text)
+        assert "Content-Type: application/json" in response.json()["error"], path
+    assert client.patch("/api/collections/default", content=b'{"name": "x"}', headers=headers).status_code == 415
+    spelt = client.post("/api/ask", content=body, headers=admin(**{"Content-Type": "Application/JSON; charset=utf-8"}))
+    assert spelt.status_code == 200 and "Joint" in spelt.json()["answer"]  # media types are case-insensitive
+
+
+def test_head_answers_as_get_and_other_methods_are_405(client):
+    got = client.get("/api/articles?limit=1", headers=admin())
+    head = client.head("/api/articles?limit=1", headers=admin())
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["x-total-count"] == got.headers["x-total-count"] == "1"
+    assert client.head("/api/articles", headers={}).status_code == 401  # through the same door as GET
+    options = client.options("/api/articles", headers=admin())
+    assert options.status_code == 405 and options.headers["allow"] == "GET, HEAD, POST"
+    assert options.json() == {"error": "/api/articles takes GET, HEAD, POST, not OPTIONS"}
+    models = client.options("/v1/models", headers=admin())
+    assert models.status_code == 405 and models.headers["allow"] == "GET, HEAD"
+    assert models.json()["error"]["message"] == "/v1/models takes GET, not OPTIONS"
+    assert client.head("/v1/models", headers=admin()).status_code == 200
+
+
+def test_a_reversed_date_range_is_422_not_a_refusal(client):
+    filters = {"published_from": "2020-01-01", "published_to": "2010-01-01"}
+    response = client.post("/api/ask", json={"question": JIG, "filters": filters}, headers=admin())
+    assert response.status_code == 422
+    assert "published_from (2020-01-01) is after published_to (2010-01-01)" in response.json()["error"]
 
 
 def test_a_body_that_trickles_in_is_cut_off_and_the_connection_freed(seeded_assistant, monkeypatch):
@@ -265,6 +303,11 @@ def test_upload_runs_as_a_job_with_progress(writable):
     assert queued.status_code == 202
     job = queued.json()
     assert job["status"] in ("queued", "running", "done") and job["files"] == 1
+    assert queued.headers["location"] == job["status_url"]  # where to ask, as a 202 says it
+    assert "report" not in job and "error" not in job  # the job's one shape: as GET status_url leaves out nulls
+    broken = writable.post("/api/articles", content=b"garbage",
+                           headers={"Content-Type": "multipart/form-data; boundary=xyz"})
+    assert broken.status_code == 422 and broken.json()["error"].startswith("body: not valid multipart")
     _wait_for(lambda: writable.get(job["status_url"]).json()["status"] == "done", timeout=120)
     done = writable.get(job["status_url"]).json()
     assert done["done"] == 1 and done["report"]["ok"] is True and len(done["report"]["added"]) == 1

@@ -440,3 +440,27 @@ def test_a_scoped_admin_reads_the_feedback_of_its_collection_only(served):
     with http(served, ADMIN_A) as scoped:  # desk-b's question and answer are not desk-a's to read
         [record] = [f for f in scoped.get("/api/feedback").json() if f["answer_id"] == later["id"]]
         assert record["history"] == [] and started["answer"] not in str(record)
+
+
+def test_the_listings_and_a_read_take_collection_and_a_missing_feed_is_404(served):
+    """`?collection=` is taken by every listing and read the docs name; a feed that is not there is a 404 as an
+    article is, and an article asked out of a collection it is not in is named as not in that collection."""
+    bridge, barrier = served.ids["City"], served.ids["Harbour"]
+    with http(served, ADMIN) as admin:
+        assert [c["name"] for c in admin.get("/api/collections?collection=desk-a").json()] == ["desk-a"]
+        assert admin.get("/api/collections?collection=nope").status_code == 404
+        assert admin.get(f"/api/articles/{bridge}?collection=desk-a").status_code == 200
+        elsewhere = admin.get(f"/api/articles/{bridge}?collection=desk-b")
+        assert elsewhere.status_code == 404
+        feed = admin.post("/api/feeds", json={"url": "http://10.0.0.1/desk.rss", "collection": "desk-a",
+                                              "every": "1h"}).json()
+        assert feed["id"] in {f["id"] for f in admin.get("/api/feeds?collection=desk-a").json()}
+        assert feed["id"] not in {f["id"] for f in admin.get("/api/feeds?collection=desk-b").json()}
+        assert admin.delete(f"/api/feeds/{feed['id']}").status_code == 200
+        for gone in (admin.delete(f"/api/feeds/{feed['id']}"), admin.post(f"/api/feeds/{feed['id']}/poll")):
+            assert gone.status_code == 404 and gone.json() == {"error": f"feed: no feed {feed['id']} "
+                                                                        "(`assistant feeds list`)"}
+        not_in = admin.delete(f"/api/articles/{barrier}?collection=desk-a")
+        assert not_in.status_code == 404
+        assert not_in.json()["error"] == f"article_id: no article with id {barrier!r} in collection 'desk-a'"
+        assert admin.get(f"/api/articles/{barrier}").status_code == 200  # untouched

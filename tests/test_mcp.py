@@ -124,7 +124,8 @@ def test_stdio_read_tools(stdio_index, tmp_path):
             # the citation's phrase is in the published shape, as ask sends it; nothing that may be absent is required
             ask_out = next(t for t in listing.tools if t.name == "ask").output_schema
             assert "phrase" in ask_out["$defs"]["Citation"]["properties"]
-            assert "phrase" not in ask_out["$defs"]["Citation"]["required"] and ask_out["required"] == ["answer"]
+            assert "phrase" not in ask_out["$defs"]["Citation"]["required"]  # absent when None
+            assert ask_out["required"] == ["answer", "citations", "refused"]  # always sent
 
             answer = await client.call_tool("ask", {"question": JIG})
             assert not answer.is_error, text_of(answer)

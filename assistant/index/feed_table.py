@@ -65,7 +65,7 @@ class FeedTable:
     def remove(self, feed_id: int) -> None:
         with self.manifest._write() as db:
             if db.execute(delete(feeds).where(feeds.c.id == feed_id)).rowcount == 0:
-                raise errors.InvalidRequest("feed", f"no feed {feed_id}")
+                raise errors.FeedNotFound(feed_id)
 
     def remove_of_collection(self, collection_id: int) -> None:
         with self.manifest._write() as db:
@@ -81,7 +81,7 @@ class FeedTable:
     def state(self, feed_id: int) -> FeedState:
         found = [s for s in self.states() if s.info.id == feed_id]
         if not found:
-            raise errors.InvalidRequest("feed", f"no feed {feed_id}")
+            raise errors.FeedNotFound(feed_id)
         return found[0]
 
     def due(self, now: float | None = None) -> list[int]:

@@ -36,6 +36,7 @@ from ..errors import (
     JobNotFound,
     OverBudget,
     StoreError,
+    UnsupportedMediaType,
 )
 from ..models import (
     Answer,
@@ -84,17 +85,40 @@ def _documented_key(
 ERRORS = {
     status: {"model": ErrorOut, "description": description}
     for status, description in {
+        400: "A key was sent in the URL (send it in a header).",
         401: "No key, or an unknown one.",
-        404: "No such article, answer (for this key), job or collection.",
+        404: "No such article, answer (for this key), job, collection or feed.",
         403: "The key's role, its collections or the request's Origin do not allow this.",
         409: "A collection name is taken, or a collection with articles is removed without force.",
         413: "The request body is too large.",
+        415: "A body that is not JSON (or, for uploads, multipart).",
         422: "The body or the question is invalid.",
         429: "Too many requests from this client (for an admin key: with this key); see Retry-After.",
+        503: "The index or the database cannot be used now.",
     }.items()
 }
 
 router = APIRouter(prefix="/api", dependencies=[Depends(_documented_key)], responses=ERRORS)
+
+
+def media_type(request: Request) -> str:
+    """The body's media type, lower-cased without its parameters (``Application/JSON; charset=utf-8``)."""
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def is_json(media: str) -> bool:
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def json_body(request: Request) -> None:
+    """A body must say it is JSON: a browser sends ``text/plain`` (or no type) across sites without asking the
+    server first, and a request the server would take in that shape could be sent by any page."""
+    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    if has_body and not is_json(media_type(request)):
+        raise UnsupportedMediaType("send the body as JSON, with 'Content-Type: application/json'")
+
+
+JSON_BODY = [Depends(json_body)]
 
 
 def get_assistant(request: Request) -> Assistant:
@@ -153,7 +177,7 @@ def kept(assistant: Assistant, request: Request, body: AskRequest, answer: Answe
     return answer.for_reader() if is_reader(request) else answer
 
 
-@router.post("/ask", tags=["ask"], response_model_exclude_none=True)
+@router.post("/ask", tags=["ask"], response_model_exclude_none=True, dependencies=JSON_BODY)
 def ask(body: AskRequest, assistant: AssistantDep, request: Request) -> Answer:
     """Answer a question from the articles, with citations (admin or widget key). The answer's `id` is what
     POST /api/feedback rates. A key scoped to collections is answered from those only."""
@@ -181,7 +205,7 @@ def checked_body(body: AskRequest, assistant: AssistantDep, request: Request) ->
     return body
 
 
-@router.post("/ask/stream", tags=["ask"], response_class=EventSourceResponse)
+@router.post("/ask/stream", tags=["ask"], response_class=EventSourceResponse, dependencies=JSON_BODY)
 def ask_stream(body: Annotated[AskRequest, Depends(checked_body)], assistant: AssistantDep,
                request: Request) -> Iterator[ServerSentEvent]:
     """The answer as Server-Sent Events (admin or widget key).
@@ -210,7 +234,11 @@ def ask_stream(body: Annotated[AskRequest, Depends(checked_body)], assistant: As
 CollectionQuery = Annotated[str | None, Query(description="Only this collection (one the key may use).")]
 
 
-@router.get("/articles", tags=["articles"])
+TOTAL_COUNT = {"X-Total-Count": {"description": "How many there are in all (`limit` and `offset` aside).",
+                                  "schema": {"type": "integer"}}}
+
+
+@router.get("/articles", tags=["articles"], responses={200: {"headers": TOTAL_COUNT}})
 def list_articles(
     assistant: AssistantDep, request: Request, response: Response, collection: CollectionQuery = None,
     limit: Annotated[int | None, Query(ge=1, description="At most this many (default: every one).")] = None,
@@ -230,31 +258,33 @@ def list_articles(
 
 
 @router.get("/articles/{article_id}", tags=["articles"])  # url and published null when unknown, as in the list
-def read_article(article_id: str, assistant: AssistantDep, request: Request) -> ArticleText:
+def read_article(article_id: str, assistant: AssistantDep, request: Request,
+                 collection: CollectionQuery = None) -> ArticleText:
     """One article's whole cleaned text, which citations' `start`/`end` point into (admin key; a widget key reads
     the articles cited in answers given on its site). A scoped key reads its collections' articles only."""
     if is_reader(request) and not assistant.store.conversations.cited(site_of(caller(request)), article_id):
         raise ArticleNotFound(article_id)  # the same 404 as a missing one: ids are not to be probed
-    article = assistant.article(article_id, scoped_collections(assistant, request, None))
+    article = assistant.article(article_id, scoped_collections(assistant, request, collection))
     return ArticleText.of(article, reader=is_reader(request))
 
 
 # --- collections -------------------------------------------------------------------------------------
 
 @router.get("/collections", tags=["collections"])
-def list_collections(assistant: AssistantDep, request: Request) -> list[CollectionInfo]:
+def list_collections(assistant: AssistantDep, request: Request,
+                     collection: CollectionQuery = None) -> list[CollectionInfo]:
     """The collections (admin key) with their article and chunk counts; a scoped key sees its own only."""
-    return assistant.collections(scoped_collections(assistant, request, None))
+    return assistant.collections(scoped_collections(assistant, request, collection))
 
 
-@router.post("/collections", tags=["collections"], status_code=201)
+@router.post("/collections", tags=["collections"], status_code=201, dependencies=JSON_BODY)
 def create_collection(body: CollectionIn, assistant: AssistantDep, request: Request) -> CollectionInfo:
     """Create an empty collection (an admin key for every collection). 409 when the name is taken."""
     unscoped_only(key_scope(request), "creating a collection")
     return assistant.create_collection(body.name)
 
 
-@router.patch("/collections/{name}", tags=["collections"])
+@router.patch("/collections/{name}", tags=["collections"], dependencies=JSON_BODY)
 def rename_collection(name: str, body: CollectionIn, assistant: AssistantDep, request: Request) -> CollectionInfo:
     """Rename a collection to `name` (an admin key for every collection); keys and feeds naming the old name
     must be changed too."""
@@ -285,7 +315,7 @@ def reader_filters(request: Request, filters: Filters | None) -> None:
                                                               "article_ids, never by a path on the server")
 
 
-@router.post("/feedback", tags=["feedback"], status_code=201)
+@router.post("/feedback", tags=["feedback"], status_code=201, dependencies=JSON_BODY)
 def give_feedback(body: FeedbackIn, assistant: AssistantDep, request: Request) -> FeedbackOut:
     """Rate an answer this key was given (admin or widget key): thumbs `up` or `down`, and an optional comment.
     Rating an answer again replaces the rating. Kept with the question, history, answer, citations and settings;
@@ -350,13 +380,13 @@ class FeedIn(BaseModel):
 
 
 @router.get("/feeds", tags=["feeds"])
-def list_feeds(assistant: AssistantDep, request: Request) -> list[FeedInfo]:
+def list_feeds(assistant: AssistantDep, request: Request, collection: CollectionQuery = None) -> list[FeedInfo]:
     """The feeds the server follows (admin key), each with what its last poll did and its error; a scoped key
     sees its collections' only."""
-    return assistant.feeds.list(scoped_collections(assistant, request, None))
+    return assistant.feeds.list(scoped_collections(assistant, request, collection))
 
 
-@router.post("/feeds", tags=["feeds"], status_code=201)
+@router.post("/feeds", tags=["feeds"], status_code=201, dependencies=JSON_BODY)
 def add_feed(body: FeedIn, assistant: AssistantDep, request: Request) -> FeedInfo:
     """Follow a feed (admin key): the server polls it every `every`, first at its next look (`feed_poll_s`), with
     conditional requests; new and changed items land in `collection`, each fetched as any link is, or read from
@@ -407,7 +437,7 @@ ADD_ARTICLES_BODY = {
 
 
 @router.post("/articles", tags=["articles"], status_code=202, responses={200: {"model": IngestReportOut}},
-             openapi_extra=ADD_ARTICLES_BODY)
+             openapi_extra=ADD_ARTICLES_BODY, response_model_exclude_none=True)
 async def add_articles(
     assistant: AssistantDep,
     request: Request,
@@ -426,7 +456,10 @@ async def add_articles(
     JSON body's field or a form field) names where they go; a scoped key may name its own collections only.
     """
     limit = assistant.settings.ingest_max_files
-    if request.headers.get("content-type", "").startswith("application/json"):
+    media = media_type(request)
+    if not is_json(media) and media != "multipart/form-data":
+        raise UnsupportedMediaType('send multipart "files", or JSON {"urls": [...]} with \'Content-Type: application/json\'')
+    if is_json(media):
         try:
             links = LinksIn.model_validate_json(await request.body())
         except ValidationError as exc:
@@ -444,8 +477,8 @@ async def add_articles(
     try:
         form = await request.form(max_files=limit + 1)
     except HTTPException as exc:  # the parser stops at limit + 1 files: say so as for limit + 1
-        if "Too many files" not in str(exc.detail):
-            raise
+        if "Too many files" not in str(exc.detail):  # a body that is no multipart: an invalid body, as bad JSON is
+            raise InvalidRequest("body", f"not valid multipart ({exc.detail.rstrip('.')})") from None
         raise OverBudget("files", f"more than {limit} files in one upload; the limit is {limit} (ingest_max_files)") from None
     files = [f for f in form.getlist("files") if isinstance(f, StarletteUploadFile)]
     if not files:
@@ -477,7 +510,10 @@ async def _answer_job(request: Request, job, wait: bool):
             return error(job.error_status, job.error or "ingest failed")
         if job.report is not None:
             return JSONResponse(IngestReportOut.of(job.report, job.names).model_dump(), status_code=200)
-    return JobOut.of(job.record())
+    answer = JobOut.of(job.record())
+    # As GET /api/jobs/{id} answers it (no null report or error yet), and where to ask (RFC 9110 §15.3.3).
+    return JSONResponse(answer.model_dump(mode="json", exclude_none=True), status_code=202,
+                        headers={"Location": answer.status_url})
 
 
 def _store_uploads(files: list[StarletteUploadFile]) -> tuple[Path, dict[str, str]] | JSONResponse:
@@ -524,13 +560,17 @@ def remove_article(article_id: str, assistant: AssistantDep, request: Request,
     return Removed(removed=article_id, left_collections=before)
 
 
-@router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]  # HEAD arrives as GET (app.HeadLikeGet)
+
+
+@router.api_route("/{rest:path}", methods=ANY_METHOD, include_in_schema=False)
 def unknown_route(request: Request, rest: str) -> JSONResponse:
     """Any other /api/ URL or method: the API's own 404 (or 405 with Allow), not FastAPI's {"detail"}. Registered
     last, so it sees only what no route above took."""
-    allowed = sorted({method for route in router.routes if getattr(route, "endpoint", None) is not unknown_route
-                      and getattr(route, "path_regex", None) and route.path_regex.match(request.url.path)
-                      for method in getattr(route, "methods", None) or ()} - {"HEAD"})
+    allowed = {method for route in router.routes if getattr(route, "endpoint", None) is not unknown_route
+               and getattr(route, "path_regex", None) and route.path_regex.match(request.url.path)
+               for method in getattr(route, "methods", None) or ()}
+    allowed = sorted(allowed | ({"HEAD"} if "GET" in allowed else set()))
     if allowed:
         return error(405, f"{request.url.path} takes {', '.join(allowed)}, not {request.method}",
                      {"Allow": ", ".join(allowed)})
@@ -564,6 +604,14 @@ def _safe_name(filename: str | None) -> str:
     return (stem or "upload") + (suffix if suffix.strip(".") else "")
 
 
+def _problem(error: dict) -> str:
+    """One validation error as "where: what"; a JSON syntax error's place is a character, not a field."""
+    if error.get("type") == "json_invalid":
+        place = f" at character {error['loc'][-1]}" if isinstance(error["loc"][-1], int) else ""
+        return f"body: not valid JSON{place} ({error.get('ctx', {}).get('error', error['msg'])})"
+    return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+
+
 def add_error_handlers(app: FastAPI) -> None:
     """Every error is ``{"error": message}`` with a fitting status; never a stack trace."""
 
@@ -588,7 +636,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_problem(e) for e in exc.errors())
         return error(422, f"invalid request: {problems}")
 
     @app.exception_handler(Exception)

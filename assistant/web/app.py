@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..core import Assistant
 from ..errors import ConfigError
@@ -66,9 +67,10 @@ def create_app(assistant: Assistant) -> FastAPI:
     shapes = {OPENAI_PREFIX: openai_error, MCP_PREFIX: jsonrpc_error}
     app.add_middleware(Guard, keyring=keyring, settings=settings, limits=RateLimits(settings), access=access,
                        error_shapes=shapes)
-    # Outermost: the page's first response names this browser's session (whose conversations are whose).
+    # Outside it: the page's first response names this browser's session (whose conversations are whose).
     app.add_middleware(BrowserSessions, max_age_s=int((settings.conversation_days or 400) * 86400),
                        settings=settings)
+    app.add_middleware(HeadLikeGet, prefixes=("/api/", OPENAI_PREFIX))  # outermost: a HEAD passes every check a GET does
     add_error_handlers(app)
     json_errors(app)
     # /mcp: the MCP tools over streamable HTTP, guarded like /api/; ingest there takes links, never server paths.
@@ -108,6 +110,27 @@ def create_app(assistant: Assistant) -> FastAPI:
     # while the process exits (the C++ runtime aborted it: exit 134 after the one-line error).
     app.state.readiness.start()
     return mounted
+
+
+class HeadLikeGet:
+    """HEAD on the API's GET routes answers as GET would, headers only (RFC 9110 §9.3.2): FastAPI's routes take
+    only the methods they name, and a HEAD fell through to the chat page's 404."""
+
+    def __init__(self, app: ASGIApp, prefixes: tuple[str, ...]):
+        self.app, self.prefixes = app, prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD" or not scope["path"].startswith(self.prefixes):
+            return await self.app(scope, receive, send)
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 class _RedactSecrets(logging.Filter):

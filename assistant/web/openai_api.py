@@ -39,7 +39,7 @@ from starlette.exceptions import HTTPException
 from ..core import Assistant
 from ..errors import AssistantError, BackendError, CollectionNotFound, InvalidRequest
 from ..models import Filters, Turn, is_collection_name
-from .api import BEARER, KEY_HEADER, is_reader, key_scope, reader_filters, scoped_collections
+from .api import ANY_METHOD, BEARER, KEY_HEADER, is_reader, key_scope, reader_filters, scoped_collections
 from .article_page import base_url
 from .client_prompts import front_end_task, question_in, task_reply, transcript
 from .openai_replies import MODEL_ID, MODELS, Completion, Reply, events, model_card, reply_events
@@ -481,13 +481,14 @@ def _no_such_model(model: str) -> Failure:
 ROUTES = {"/v1/chat/completions": "POST", "/v1/completions": "POST", "/v1/models": "GET"}
 
 
-@router.api_route("", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-@router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+@router.api_route("", methods=ANY_METHOD, include_in_schema=False)
+@router.api_route("/{rest:path}", methods=ANY_METHOD, include_in_schema=False)
 def unknown_route(request: Request, rest: str = ""):
     """Any other /v1/ URL: OpenAI's 404 (or 405), not the chat page's."""
     path = "/v1/" + rest
     if ROUTES.get(path) and ROUTES[path] != request.method:
-        return Failure(405, f"{path} takes {ROUTES[path]}, not {request.method}").response()
+        allowed = "GET, HEAD" if ROUTES[path] == "GET" else ROUTES[path]  # HEAD arrives as GET (app.HeadLikeGet)
+        return openai_error(405, f"{path} takes {ROUTES[path]}, not {request.method}", {"Allow": allowed})
     offered = ", ".join(f"{method} {route}" for route, method in ROUTES.items())
     return Failure(404, f"no such route: {request.method} {path}; this server offers {offered}",
                    code="unknown_url").response()
