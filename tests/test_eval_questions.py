@@ -65,6 +65,10 @@ def test_csv_with_empty_answer_meaning_refuse(tmp_path):
         ("q.jsonl", '{"question": "q"}\n{"id": "line-1", "question": "r"}\n',
          "q.jsonl, line 2: duplicate id 'line-1', the id of line 1 too (a line without an id is named line-N)"),
         ("q.jsonl", '{"id": true, "question": "q"}\n', 'q.jsonl, line 1: "id" must be a string or a whole number'),
+        # the CSV's column name, in JSONL: read as "no gold", every question would be scored as one to refuse
+        ("q.jsonl", '{"question": "q", "answer": "a"}\n', 'q.jsonl, line 1: the gold answers go in "answers"'),
+        ("q.jsonl", '{"question": "q", "answers": ["a"], "answerable": false}\n',
+         'q.jsonl, line 1: "answerable" is false but "answers" names gold answers'),
         ("q.jsonl", "\n", "q.jsonl: holds no questions"),
         ("q.csv", "question,gold\nWho?,Kerry\n", "q.csv, line 1: missing column(s) answer"),
         ("q.csv", "question,answer\nWho?,Kerry\n,Moscow\n", "q.csv, line 3: empty question"),
@@ -152,3 +156,20 @@ def test_a_malformed_history_names_the_line(tmp_path, history, words):
     with pytest.raises(errors.InvalidRequest) as error:
         load_questions(path)
     assert "line 1" in str(error.value) and words in str(error.value)
+
+
+def test_fields_the_reader_ignores_are_named_once_each(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in (
+        {"question": "Who?", "answers": ["Kerry"], "kind": "who", "Answers": ["x"]},
+        {"question": "Where?", "answers": ["Moscow"], "kind": "where"},
+        {"question": "When?", "answers": ["1900"]},
+    )))
+    told: list[str] = []
+    assert len(load_questions(path, warn=told.append)) == 3
+    assert told == [
+        f"{path}: the field 'Answers' (line 1) is not read; the fields are id, question, answers, article, "
+        "answerable, task, highlights, scope, history",
+        f"{path}: the field 'kind' (line 1 and 1 more) is not read; the fields are id, question, answers, article, "
+        "answerable, task, highlights, scope, history",
+    ]

@@ -80,6 +80,12 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def test_a_gold_answer_that_its_article_does_not_hold_is_named_before_the_run(first_run):
+    result, _ = first_run
+    assert ("note: 1 answerable question(s) name an article in which none of their answers occurs: line 4 "
+            "('<b>plaid</b>'); they score 0 whatever is answered") in result.stderr
+
+
 def test_writes_results_one_line_per_question(first_run):
     result, out = first_run
     results = read_jsonl(out / "results.jsonl")
@@ -217,6 +223,51 @@ def test_ctrl_c_keeps_what_ran(first_run, workspace, monkeypatch):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_questions"] == 2 and summary["n_questions_planned"] == 5 and summary["interrupted"] is True
     assert "Interrupted: 2 of 5 questions ran" in (out / "report.html").read_text()
+
+
+def test_sigterm_is_taken_as_ctrl_c_and_a_compare_with_that_run_says_it_stopped(first_run, workspace, monkeypatch):
+    """A CI job's timeout or cancel sends SIGTERM: the questions that finished are written with a summary and a
+    report that agree (not the last run's summary beside new results), and the exit code says SIGTERM."""
+    import os
+    import signal
+
+    real_ask_one = eval_runner.ask_one
+    calls = []
+
+    def terminated_on_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)  # a real signal, to this process, as `kill` sends it
+        return real_ask_one(*args, **kwargs)
+
+    out = workspace / "terminated"
+    assert run_eval(workspace, *default_args(workspace, "terminated")).exit_code == 0  # a whole run first
+    monkeypatch.setattr(eval_runner, "ask_one", terminated_on_third)
+    result = run_eval(workspace, *default_args(workspace, "terminated"))
+    assert result.exit_code == 143 and "interrupted" in result.stderr
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True and summary["n_questions"] == len(read_jsonl(out / "results.jsonl")) == 2
+    monkeypatch.undo()
+    compared = run_eval(workspace, *default_args(workspace, "after-terminated"),
+                        "--compare", str(out / "summary.json"))
+    assert compared.exit_code == 0, compared.output
+    assert "setting changed: interrupted: True → False" in compared.stdout
+
+
+def test_an_overview_metric_can_gate_a_run(first_run, workspace):
+    lines = [{"id": "rover-overview", "task": "summary", "question": "Summarize the article.",
+              "highlights": ["Boeing built the battery-powered Lunar Roving Vehicle."],
+              "scope": {"article": "Lunar_Rover.md"}}]
+    overviews = workspace / "overviews.jsonl"
+    overviews.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    args = [str(overviews), "--corpus", str(workspace / "corpus"), "--out", str(workspace / "overviews")]
+    passed = run_eval(workspace, *args, "--fail-under", "summary.rouge1=0.01")
+    assert passed.exit_code == 0, passed.output
+    failed = run_eval(workspace, *args, "--fail-under", "summary.rouge1=1.01")
+    assert failed.exit_code == 1 and "summary.rouge1 = " in failed.stderr and "under the floor 1.01" in failed.stderr
+    unknown = run_eval(workspace, *args, "--fail-under", "summary.nope=1")
+    assert unknown.exit_code == 1 and "unknown metric 'summary.nope'" in unknown.stderr
 
 
 def test_ctrl_c_while_the_models_load_leaves_files_that_agree(first_run, workspace, monkeypatch):

@@ -3,7 +3,11 @@ files, print the summary and apply the gates."""
 
 from __future__ import annotations
 
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -39,13 +43,33 @@ from .questions import load_questions
 from .records import EvalQuestion, QuestionResult
 from .report import write_report
 from .runner import RunResults, ask_all
-from .scopes import check_articles, check_scopes, files_by_name, ids_by_file_name
+from .scopes import check_articles, check_scopes, files_by_name, golds_not_in_their_article, ids_by_file_name
 from .summary_metrics import SUMMARY_METRICS, SUMMARY_PREFIX, summarise_overviews
 
 console = Console(stderr=True)
 out = Console()
 
 EXIT_INTERRUPTED = 130  # the shell's code for "stopped by Ctrl-C"
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143: stopped by SIGTERM (a CI job's timeout or cancel, `kill`)
+
+
+@contextmanager
+def _sigterm_as_ctrl_c(received: list[int]) -> Iterator[None]:
+    """SIGTERM while the questions are asked is taken as Ctrl-C is (the runner keeps those that finished, and
+    they are scored and written); ``received`` says it came."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set a handler
+        yield
+        return
+
+    def stop(signum, frame):
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | None, limit: int | None, out_dir: Path,
@@ -56,7 +80,7 @@ def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | Non
     gates = parse_gates(fail_under or [], fail_over or [])
     previous = load_summary(compare_to) if compare_to else None
     digest = questions_digest(questions) if questions.is_file() else ""
-    planned = load_questions(questions)[:limit]
+    planned = load_questions(questions, warn=_note)[:limit]
     _check_outputs(out_dir, corpus, ragas)
     if corpus.is_dir():  # a scope naming no corpus file fails before the ingest, too
         corpus_files = files_by_name(article_files([corpus]))
@@ -69,7 +93,14 @@ def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | Non
     index = _open_index(corpus, settings, cache_dir or default_cache_root(), by_folder=collection is not None)
     article_ids = ids_by_file_name(index.assistant)
     check_scopes(questions, planned, article_ids)  # e.g. the scoped file could not be ingested
-    run_results = _ask(index, planned, out_dir / RESULTS_FILE, article_ids, collection)
+    astray = golds_not_in_their_article(planned, index.assistant, article_ids)
+    if astray:
+        shown = ", ".join(f"line {q.line} ({q.answers[0]!r})" for q in astray[:3])
+        _note(f"{len(astray)} answerable question(s) name an article in which none of their answers occurs: "
+              f"{shown}{' …' if len(astray) > 3 else ''}; they score 0 whatever is answered")
+    terminated: list[int] = []
+    with _sigterm_as_ctrl_c(terminated):
+        run_results = _ask(index, planned, out_dir, article_ids, collection)
 
     summary = {
         **summarise(run_results.results, index.ingest_s),
@@ -97,9 +128,13 @@ def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | Non
     console.print(f"wrote {escape(written)}", highlight=False, soft_wrap=True)
     if run_results.interrupted:
         console.print("[yellow]interrupted:[/yellow] the files cover the questions that finished")
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
     check_gates(summary, gates)
 
+
+
+def _note(message: str) -> None:
+    console.print(f"[yellow]note:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def _check_outputs(out_dir: Path, corpus: Path, ragas: Path | None) -> None:
@@ -179,9 +214,12 @@ def _open_index(corpus: Path, settings: Settings, cache_root: Path, by_folder: b
     return index
 
 
-def _ask(index: EvalIndex, questions: list[EvalQuestion], results_path: Path, article_ids: dict,
+def _ask(index: EvalIndex, questions: list[EvalQuestion], out_dir: Path, article_ids: dict,
          collection: str | None = None) -> RunResults:
-    results_path.parent.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results_path = out_dir / RESULTS_FILE
+    for stale in (SUMMARY_FILE, REPORT_FILE):  # the last run's, which would sit beside a killed run's results
+        (out_dir / stale).unlink(missing_ok=True)
     so_far: dict[str, list[float]] = {"str_em": [], "rouge1": []}  # shown on the bar as the run goes
     with results_path.open("w", encoding="utf-8") as stream, Progress(
         TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),

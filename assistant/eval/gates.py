@@ -1,6 +1,6 @@
 """CI gates: ``--fail-under METRIC=VALUE`` is a floor, ``--fail-over METRIC=VALUE`` a ceiling.
 
-Use floors for higher-is-better metrics (str_em, mrr, ...) and ceilings for
+Use floors for higher-is-better metrics (str_em, mrr, summary.rouge1, ...) and ceilings for
 lower-is-better ones (false_refusal_rate, latency_*, answer_words_median).
 A gated metric that could not be computed (n/a) fails its gate.
 """
@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 from .. import errors
 from .metrics import METRICS
+from .summary_metrics import SUMMARY_METRICS, SUMMARY_PREFIX
+
+GATED = (*METRICS, *(SUMMARY_PREFIX + name for name in SUMMARY_METRICS))  # as --compare names them
 
 
 class GateFailed(errors.AssistantError):
@@ -31,7 +34,10 @@ class Gate:
 
     def violation(self, summary: dict) -> str | None:
         """Why the summary fails this gate, or None when it passes."""
-        value = summary.get(self.metric)
+        if self.metric.startswith(SUMMARY_PREFIX):  # an overview's metric, in summary.json's "summary" object
+            value = (summary.get("summary") or {}).get(self.metric.removeprefix(SUMMARY_PREFIX))
+        else:
+            value = summary.get(self.metric)
         if value is None:
             return f"{self.metric} is n/a (no questions it applies to), so {self.option} {self.metric}={self.bound:g} fails"
         if value > self.bound if self.ceiling else value < self.bound:
@@ -50,8 +56,8 @@ def _parse_gate(text: str, *, ceiling: bool) -> Gate:
     metric = metric.strip()
     if not sep:
         raise errors.InvalidRequest(option, f"expected METRIC=VALUE, got {text!r}")
-    if metric not in METRICS:
-        raise errors.InvalidRequest(option, f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    if metric not in GATED:
+        raise errors.InvalidRequest(option, f"unknown metric {metric!r}; choose one of {', '.join(GATED)}")
     try:
         value = float(bound)
     except ValueError:

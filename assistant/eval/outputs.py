@@ -197,13 +197,14 @@ def compare_record(changes: Sequence[MetricChange]) -> dict[str, dict]:
     }
 
 
-# What a run asked, beside its settings: two runs that differ here measured different things.
-RUN_FACTS = ("questions_sha256", "n_questions_planned", "corpus", "collection")
+# What a run asked, beside its settings: two runs that differ here measured different things (an interrupted one
+# measured fewer questions).
+RUN_FACTS = ("questions_sha256", "n_questions_planned", "corpus", "collection", "interrupted")
 
 
 def changed_settings(summary: dict, previous: dict) -> dict[str, tuple]:
-    """Settings, and what the run asked (RUN_FACTS: the questions file's contents, how many, the corpus), that
-    differ between the runs: (previous, current) by name."""
+    """Settings, and what the run asked (RUN_FACTS: the questions file's contents, how many, the corpus, whether it
+    finished), that differ between the runs: (previous, current) by name."""
     before, now = previous.get("settings") or {}, summary.get("settings") or {}
     changed = {k: (before.get(k), now.get(k)) for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)}
     # A run written before questions_sha256 was recorded lacks some facts: those are not compared. Since, an

@@ -16,6 +16,7 @@ import csv
 import dataclasses
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import errors
@@ -23,17 +24,19 @@ from ..models import Turn
 from .records import FACTOID, SUMMARY, TASKS, EvalQuestion
 
 JSONL_SUFFIXES = {".jsonl", ".json", ".ndjson"}
+FIELDS = ("id", "question", "answers", "article", "answerable", "task", "highlights", "scope", "history")
 CSV_SUFFIXES = {".csv"}
 
 
-def load_questions(path: Path) -> list[EvalQuestion]:
+def load_questions(path: Path, warn: Callable[[str], None] | None = None) -> list[EvalQuestion]:
+    """The file's questions; ``warn`` is told of fields the reader ignores (a misspelt one changes the scores)."""
     if path.is_dir():
         raise errors.InvalidRequest(str(path), "is a folder, not a questions file")
     if not path.is_file():
         raise errors.InvalidRequest(str(path), "no such questions file")
     suffix = path.suffix.lower()
     if suffix in JSONL_SUFFIXES:
-        questions = _load_jsonl(path)
+        questions = _load_jsonl(path, warn or (lambda message: None))
     elif suffix in CSV_SUFFIXES:
         questions = _load_csv(path)
     else:
@@ -59,9 +62,10 @@ def _duplicate(path: Path, line: int, question_id: str, first: int) -> errors.In
     return _problem(path, line, f"duplicate id {question_id!r}, the id of line {first} too{unnamed}")
 
 
-def _load_jsonl(path: Path) -> list[EvalQuestion]:
+def _load_jsonl(path: Path, warn: Callable[[str], None]) -> list[EvalQuestion]:
     questions: list[EvalQuestion] = []
     seen_ids: dict[str, int] = {}
+    ignored: dict[str, list[int]] = {}  # field -> the lines that have it
     for line_no, line in enumerate(_read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
@@ -73,10 +77,15 @@ def _load_jsonl(path: Path) -> list[EvalQuestion]:
             raise _problem(path, line_no, "expected a JSON object")
         question = _question_from_record(record, default_id=f"line-{line_no}", fail=lambda r, at=line_no: _problem(path, at, r))
         question = dataclasses.replace(question, line=line_no)
+        for field in record.keys() - set(FIELDS):
+            ignored.setdefault(field, []).append(line_no)
         if question.id in seen_ids:
             raise _duplicate(path, line_no, question.id, seen_ids[question.id])
         seen_ids[question.id] = line_no
         questions.append(question)
+    for field, lines in sorted(ignored.items()):
+        more = f" and {len(lines) - 1} more" if len(lines) > 1 else ""
+        warn(f"{path}: the field {field!r} (line {lines[0]}{more}) is not read; the fields are {', '.join(FIELDS)}")
     return questions
 
 
@@ -93,12 +102,16 @@ def _question_from_record(record: dict, *, default_id: str, fail) -> EvalQuestio
     question = record.get("question")
     if not isinstance(question, str) or not question.strip():
         raise fail('"question" must be a non-empty string')
+    if "answer" in record and "answers" not in record:  # read as "no gold answers": a question to refuse
+        raise fail('the gold answers go in "answers", a list ("answers": ["…"]), not "answer"')
     answers = record.get("answers", [])
     if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
         raise fail('"answers" must be a list of strings')
     answerable = record.get("answerable", bool(answers) or task == SUMMARY)
     if not isinstance(answerable, bool):
         raise fail('"answerable" must be true or false')
+    if not answerable and any(a.strip() for a in answers):
+        raise fail('"answerable" is false but "answers" names gold answers: one of the two is wrong')
     if task == FACTOID and answerable and not any(a.strip() for a in answers):
         raise fail('an answerable question needs at least one non-empty "answers" string')
     article = record.get("article")

@@ -14,6 +14,7 @@ from pathlib import Path
 from .. import errors
 from ..core import Assistant
 from ..models import Filters
+from .metrics import contains_answer
 from .records import EvalQuestion
 
 
@@ -46,6 +47,23 @@ def check_articles(questions_file: Path, questions: Sequence[EvalQuestion], file
         if question.article is not None and question.article not in files:
             where = f"{questions_file}, line {question.line}" if question.line else str(questions_file)
             raise errors.InvalidRequest(where, f'"article": {question.article!r} is not a file of the corpus')
+
+
+def golds_not_in_their_article(questions: Sequence[EvalQuestion], assistant: Assistant,
+                                ids: Mapping[str, Sequence[str]]) -> list[EvalQuestion]:
+    """Answerable lines none of whose gold answers occurs in the article they name, as str_em reads (normalised):
+    a gold copied wrong scores 0 however good the answer (xquad-dev's all occur)."""
+    texts: dict[str, str] = {}
+    missing = []
+    for question in questions:
+        matches = ids.get(question.article or "", ())
+        if not question.answerable or not question.answers or len(matches) != 1:
+            continue
+        if matches[0] not in texts:
+            texts[matches[0]] = assistant.article(matches[0]).text
+        if not contains_answer(texts[matches[0]], question.answers):
+            missing.append(question)
+    return missing
 
 
 def scope_filters(question: EvalQuestion, ids: Mapping[str, Sequence[str]]) -> Filters | None:
