@@ -255,6 +255,38 @@ def test_sigterm_is_taken_as_ctrl_c_and_a_compare_with_that_run_says_it_stopped(
     assert "setting changed: interrupted: True → False" in compared.stdout
 
 
+def test_resume_asks_only_what_a_stopped_run_had_not_answered(first_run, workspace, monkeypatch):
+    _, whole = first_run
+    real_ask_one = eval_runner.ask_one
+    asked: list[str] = []
+    stop_at = [3]
+
+    def interrupted_on_third(assistant, question, *args, **kwargs):
+        asked.append(question.id)
+        if len(asked) == stop_at[0]:
+            raise KeyboardInterrupt
+        return real_ask_one(assistant, question, *args, **kwargs)
+
+    monkeypatch.setattr(eval_runner, "ask_one", interrupted_on_third)
+    assert run_eval(workspace, *default_args(workspace, "resumed")).exit_code == 130
+    other = run_eval(workspace, *default_args(workspace, "resumed"), "--resume", "--k", "2")
+    assert other.exit_code == 1 and "ran with other settings (k): run without --resume" in other.stderr
+    asked.clear()
+    stop_at[0] = None  # the resumed run goes to the end
+    resumed = run_eval(workspace, *default_args(workspace, "resumed"), "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming: 2 of 5 questions were answered" in resumed.stderr
+    assert asked == [q["id"] for q in QUESTIONS[2:]]  # the two answered are not asked again
+    out = workspace / "resumed"
+    assert [r["id"] for r in read_jsonl(out / "results.jsonl")] == [q["id"] for q in QUESTIONS]
+    summary, first = (json.loads((folder / "summary.json").read_text()) for folder in (out, whole))
+    assert summary["interrupted"] is False and summary["n_questions"] == 5
+    scored = ("str_em", "mrr", "refusal_recall")
+    assert {m: summary[m] for m in scored} == {m: first[m] for m in scored}
+    done = run_eval(workspace, *default_args(workspace, "resumed"), "--resume")
+    assert done.exit_code == 1 and "finished: nothing to resume" in done.stderr
+
+
 def test_an_overview_metric_can_gate_a_run(first_run, workspace):
     lines = [{"id": "rover-overview", "task": "summary", "question": "Summarize the article.",
               "highlights": ["Boeing built the battery-powered Lunar Roving Vehicle."],

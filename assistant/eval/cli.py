@@ -55,6 +55,11 @@ def register(app: typer.Typer, run: Callable) -> None:
             typer.Option(help="Each top-level folder of the corpus is a collection of its name; ask every question "
                          "within this one, as a key scoped to it would (the others' articles are indexed too)."),
         ] = None,
+        resume: Annotated[
+            bool,
+            typer.Option(help="Go on with the run stopped (Ctrl-C, SIGTERM) in --out: ask only the questions it had "
+                         "not answered, with the same questions, corpus and settings."),
+        ] = False,
     ):
         """Evaluate answers on scripted questions; writes results.jsonl, summary.json and report.html."""
 
@@ -63,6 +68,6 @@ def register(app: typer.Typer, run: Callable) -> None:
 
             evaluate(questions, corpus, backend=backend, k=k, limit=limit, out_dir=out_dir, compare_to=compare_to,
                      fail_under=fail_under, fail_over=fail_over, ragas=ragas, cache_dir=cache_dir,
-                     collection=collection)
+                     collection=collection, resume=resume)
 
         run(go)

@@ -33,6 +33,7 @@ from .outputs import (
     format_metric,
     load_summary,
     questions_digest,
+    read_results,
     run_info,
     settings_used,
     write_json,
@@ -74,7 +75,7 @@ def _sigterm_as_ctrl_c(received: list[int]) -> Iterator[None]:
 
 def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | None, limit: int | None, out_dir: Path,
              compare_to: Path | None, fail_under: list[str] | None, fail_over: list[str] | None, ragas: Path | None,
-             cache_dir: Path | None, collection: str | None) -> None:
+             cache_dir: Path | None, collection: str | None, resume: bool = False) -> None:
     """`assistant eval` with its options (see assistant/eval/cli.py): ingest the corpus, ask, score, write, gate."""
     # Everything that can be wrong with the arguments fails before the (slow) ingest and run.
     gates = parse_gates(fail_under or [], fail_over or [])
@@ -82,6 +83,7 @@ def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | Non
     digest = questions_digest(questions) if questions.is_file() else ""
     planned = load_questions(questions, warn=_note)[:limit]
     _check_outputs(out_dir, corpus, ragas)
+    stopped = _stopped_run(out_dir, digest, corpus, collection) if resume else None
     if corpus.is_dir():  # a scope naming no corpus file fails before the ingest, too
         corpus_files = files_by_name(article_files([corpus]))
         check_scopes(questions, planned, corpus_files)
@@ -93,6 +95,7 @@ def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | Non
     index = _open_index(corpus, settings, cache_dir or default_cache_root(), by_folder=collection is not None)
     article_ids = ids_by_file_name(index.assistant)
     check_scopes(questions, planned, article_ids)  # e.g. the scoped file could not be ingested
+    kept = _resumed(out_dir, stopped, index.assistant.settings, planned) if stopped is not None else []
     astray = golds_not_in_their_article(planned, index.assistant, article_ids)
     if astray:
         shown = ", ".join(f"line {q.line} ({q.answers[0]!r})" for q in astray[:3])
@@ -100,7 +103,7 @@ def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | Non
               f"{shown}{' …' if len(astray) > 3 else ''}; they score 0 whatever is answered")
     terminated: list[int] = []
     with _sigterm_as_ctrl_c(terminated):
-        run_results = _ask(index, planned, out_dir, article_ids, collection)
+        run_results = _ask(index, planned, out_dir, article_ids, collection, kept)
 
     summary = {
         **summarise(run_results.results, index.ingest_s),
@@ -214,32 +217,71 @@ def _open_index(corpus: Path, settings: Settings, cache_root: Path, by_folder: b
     return index
 
 
+def _stopped_run(out_dir: Path, digest: str, corpus: Path, collection: str | None) -> dict:
+    """--resume: the summary of the run stopped in ``out_dir``, if it asked what this one asks (the settings are
+    compared once the index is open)."""
+    summary = load_summary(out_dir / SUMMARY_FILE, "--resume")
+    if not summary.get("interrupted"):
+        raise InvalidRequest("--resume", f"the run in {out_dir} finished: nothing to resume (run without --resume)")
+    asked = {"questions_sha256": digest, "corpus": str(corpus.resolve()), "collection": collection}
+    other = [name for name, value in asked.items() if summary.get(name) != value]
+    if other:
+        raise InvalidRequest("--resume", f"the run in {out_dir} asked other questions ({', '.join(other)} "
+                                         "changed): run without --resume")
+    return summary
+
+
+def _resumed(out_dir: Path, stopped: dict, settings: Settings, planned: list[EvalQuestion]) -> list[QuestionResult]:
+    """The stopped run's results for the questions planned, when it ran with these settings."""
+    changed = sorted(name for name, value in settings_used(settings).items()
+                     if (stopped.get("settings") or {}).get(name) != value)
+    if changed:
+        raise InvalidRequest("--resume", f"the run in {out_dir} ran with other settings ({', '.join(changed)}): "
+                                         "run without --resume")
+    wanted = {question.id for question in planned}
+    kept = [result for result in read_results(out_dir / RESULTS_FILE) if result.id in wanted]
+    console.print(f"resuming: {len(kept)} of {len(planned)} questions were answered; asking the rest",
+                  highlight=False)
+    return kept
+
+
 def _ask(index: EvalIndex, questions: list[EvalQuestion], out_dir: Path, article_ids: dict,
-         collection: str | None = None) -> RunResults:
+         collection: str | None = None, kept: list[QuestionResult] | None = None) -> RunResults:
+    """Ask ``questions`` but those ``kept`` answered (a resumed run's), writing each result as it comes."""
+    kept = kept or []
     out_dir.mkdir(parents=True, exist_ok=True)
     results_path = out_dir / RESULTS_FILE
     for stale in (SUMMARY_FILE, REPORT_FILE):  # the last run's, which would sit beside a killed run's results
         (out_dir / stale).unlink(missing_ok=True)
+    done_ids = {result.id for result in kept}
     so_far: dict[str, list[float]] = {"str_em": [], "rouge1": []}  # shown on the bar as the run goes
     with results_path.open("w", encoding="utf-8") as stream, Progress(
         TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
         TimeRemainingColumn(), TextColumn("{task.description}"), console=console, transient=True,
     ) as progress:
-        task = progress.add_task("", total=len(questions))
-        done = 0
+        task = progress.add_task("", total=len(questions), completed=len(kept))
+        done = len(kept)
 
-        def on_result(result: QuestionResult) -> None:
-            nonlocal done
+        def tally(result: QuestionResult) -> str:
             write_result_line(stream, result)
             for name, values in so_far.items():
                 if result.outcome.get(name) is not None:
                     values.append(result.outcome[name])
-            shown = [f"{name} {sum(values) / len(values):.3f}" for name, values in so_far.items() if values]
-            progress.update(task, advance=1, description=" · ".join(shown))
-            done += 1
-            _log_progress("eval", done, len(questions), " · ".join(shown))
+            return " · ".join(f"{name} {sum(values) / len(values):.3f}" for name, values in so_far.items() if values)
 
-        return ask_all(index.assistant, questions, on_result=on_result, article_ids=article_ids, collection=collection)
+        for result in kept:
+            tally(result)
+
+        def on_result(result: QuestionResult) -> None:
+            nonlocal done
+            shown = tally(result)
+            progress.update(task, advance=1, description=shown)
+            done += 1
+            _log_progress("eval", done, len(questions), shown)
+
+        run = ask_all(index.assistant, [q for q in questions if q.id not in done_ids], on_result=on_result,
+                      article_ids=article_ids, collection=collection)
+        return RunResults(kept + run.results, run.interrupted)
 
 
 def _print_summary(summary: dict, previous: dict | None) -> None:

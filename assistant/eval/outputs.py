@@ -148,21 +148,32 @@ class MetricChange:
         return "better" if (self.delta > 0) == (better == "higher") else "worse"
 
 
-def load_summary(path: Path) -> dict:
+def load_summary(path: Path, option: str = "--compare") -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise errors.InvalidRequest("--compare", f"{path}: no such file") from None
+        raise errors.InvalidRequest(option, f"{path}: no such file") from None
     except IsADirectoryError:
-        raise errors.InvalidRequest("--compare", f"{path} is a folder: name its summary.json") from None
+        raise errors.InvalidRequest(option, f"{path} is a folder: name its summary.json") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise errors.InvalidRequest("--compare", f"{path} is not a summary.json ({exc})") from None
+        raise errors.InvalidRequest(option, f"{path} is not a summary.json ({exc})") from None
     if not isinstance(data, dict) or not any(name in data for name in METRICS):
-        raise errors.InvalidRequest("--compare", f"{path} is not a summary.json (no metric keys)")
+        raise errors.InvalidRequest(option, f"{path} is not a summary.json (no metric keys)")
     for part in ("settings", "summary"):  # read by the comparison after the run: a wrong one fails now
         if not isinstance(data.get(part, {}), dict):
-            raise errors.InvalidRequest("--compare", f"{path} is not a summary.json ({part!r} is not an object)")
+            raise errors.InvalidRequest(option, f"{path} is not a summary.json ({part!r} is not an object)")
     return data
+
+
+def read_results(path: Path) -> list[QuestionResult]:
+    """The results a run wrote (one line each, as write_result_line wrote it); a line cut off by a kill is dropped."""
+    results = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            results.append(QuestionResult(**json.loads(line)))
+        except (json.JSONDecodeError, TypeError):
+            break  # the last line, half written when the run was killed: that question is asked again
+    return results
 
 
 def metric_info(name: str) -> Metric:
