@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -322,16 +323,21 @@ class Assistant:
             return replace(state.info, last_error=outcome["error"], last_report=outcome["report"])
 
     def poll_due_feeds(self, owner: str = OWNER) -> list[FeedInfo]:
-        """Poll every feed whose time has come and that no other replica holds; what was polled."""
-        polled = []
-        for feed_id in self.feeds.table.due():
+        """Poll every feed whose time has come and that no other replica holds, ``feed_poll_workers`` at a time (a
+        slow site delays its own feed only); what was polled, in the order the feeds fell due."""
+        due = self.feeds.table.due()
+
+        def poll(feed_id: int) -> FeedInfo | None:
             try:
-                info = self.poll_feed(feed_id, owner=owner)
+                return self.poll_feed(feed_id, owner=owner)
             except errors.FeedNotFound:  # removed since due() listed it: the others are polled all the same
-                continue
-            if info is not None:
-                polled.append(info)
-        return polled
+                return None
+
+        if not due:
+            return []
+        workers = min(self.settings.feed_poll_workers, len(due))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assistant-feed-poll") as pool:
+            return [info for info in pool.map(poll, due) if info is not None]
 
     def _poll(self, state: FeedState, owner: str) -> dict:
         info = state.info

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     feed_min_every_s: float = Field(
         60.0, ge=0.5, description="The shortest `--every` a feed may have: polling a site more often is rude.",
     )
+    feed_poll_workers: int = Field(
+        4, ge=1, le=32, description="Feeds a server polls at once: a slow site delays its own feed, not the others "
+        "(their items are written one ingest at a time, as any are).",
+    )
     feed_lease_s: float = Field(
         120.0, ge=5, le=86_400, description="How long a replica's hold on a feed it polls lasts unless renewed (it "
         "is, every third of this, while the poll runs): another replica takes over a feed from one that died "

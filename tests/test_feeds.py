@@ -14,6 +14,7 @@ import os
 import subprocess
 import threading
 import time
+from datetime import datetime
 from email.utils import formatdate
 
 import httpx
@@ -302,6 +303,20 @@ def test_a_feed_removed_while_polled_leaves_the_round_to_poll_the_others(feeding
     assert [f.id for f in feeding.feeds.list()] == [other.id]
 
 
+def test_a_slow_site_delays_its_own_feed_only(feeding, site):
+    """Due feeds are polled at once (feed_poll_workers): the quick one is done while the slow site still sends."""
+    slow = feeding.feeds.add(site.page("/slow-desk.xml", rss(site, FIRST[:1]), "application/rss+xml", delay=4),
+                             "default", 60)
+    quick = feeding.feeds.add(site.feed("/quick-desk.xml", NEW[1:2]), "default", 60)
+    polled = feeding.poll_due_feeds()
+    assert [f.id for f in polled] == [slow.id, quick.id]  # in the order they fell due
+    assert [f.last_error for f in polled] == [None, None]
+    finished = {f.id: datetime.fromisoformat(f.last_polled_at) for f in polled}
+    assert finished[quick.id] < finished[slow.id]  # the slow feed came due first, and finished last
+    for feed in (slow, quick):
+        feeding.feeds.remove(feed.id)
+
+
 # --- the lease: exactly one replica polls a feed at a time -------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -433,7 +448,7 @@ def test_a_feed_that_fails_on_the_server_says_why_and_leaves_its_collection_as_i
         "not XML": (site.page("/page.html", "<html><body><p>Just a page.</p></body></html>"),
                     "is not an RSS or Atom feed (served as text/html)"),
         "too large": (site.page("/big.xml", big, "application/rss+xml"), "is over the 200,000-byte limit"),
-        "too slow": (site.page("/slow.xml", rss(site, FIRST), "application/rss+xml", delay=3),
+        "too slow": (site.page("/slow.xml", rss(site, FIRST), "application/rss+xml", delay=4),
                      "no answer within 1.5 s"),
     }[kind]
     with client_of_its_own(served.url, Authorization=f"Bearer {ADMIN}") as api:
