@@ -241,6 +241,17 @@ def test_head_answers_as_get_and_other_methods_are_405(client):
     assert client.head("/v1/models", headers=admin()).status_code == 200
 
 
+def test_responses_are_compressed_for_clients_that_take_it_and_streams_are_not_held(client):
+    script = client.get("/embed.js", headers={"Accept-Encoding": "gzip"})
+    plain = client.get("/embed.js", headers={"Accept-Encoding": "identity"})
+    assert script.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert script.text == plain.text and int(script.headers["content-length"]) < len(plain.content) / 2
+    with client.stream("POST", "/api/ask/stream", json={"question": JIG},
+                       headers=admin(**{"Accept-Encoding": "gzip"})) as stream:
+        assert stream.status_code == 200 and "content-encoding" not in stream.headers  # each event as it comes
+        assert any(name == "done" for name, _ in sse_events(stream))
+
+
 def test_a_reversed_date_range_is_422_not_a_refusal(client):
     filters = {"published_from": "2020-01-01", "published_to": "2010-01-01"}
     response = client.post("/api/ask", json={"question": JIG, "filters": filters}, headers=admin())

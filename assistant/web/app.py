@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..core import Assistant
@@ -70,6 +71,9 @@ def create_app(assistant: Assistant) -> FastAPI:
     # Outside it: the page's first response names this browser's session (whose conversations are whose).
     app.add_middleware(BrowserSessions, max_age_s=int((settings.conversation_days or 400) * 86400),
                        settings=settings)
+    # The widget's script, article lists and answers, compressed for clients that accept it (the chat page's
+    # assets are Gradio's, which compresses them itself; streams, text/event-stream, are never held back).
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(HeadLikeGet, prefixes=("/api/", OPENAI_PREFIX))  # outermost: a HEAD passes every check a GET does
     add_error_handlers(app)
     json_errors(app)
