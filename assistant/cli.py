@@ -640,6 +640,9 @@ register_eval(app, run)
 
 
 def main() -> None:  # console-script entry point
+    for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show "ü" (LC_ALL=C) gets "?", not a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     app(prog_name="assistant")
 
 

@@ -41,8 +41,8 @@ def collection_name(name: object, field: str = "collection") -> str:
     digit), else InvalidRequest naming ``field``."""
     if not is_collection_name(name):
         shown = repr(name)[:80]
-        raise errors.InvalidRequest(field, f"{shown} is not a collection name: use 1 to 64 letters, digits, '.', '_' "
-                                           "or '-', starting with a letter or digit")
+        raise errors.InvalidRequest(field, f"{shown} is not a collection name: use 1 to 64 ASCII letters, digits, '.', "
+                                           "'_' or '-', starting with a letter or digit")
     return name
 
 

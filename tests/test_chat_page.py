@@ -488,6 +488,13 @@ def test_the_reader_shows_article_text_as_text_and_links_only_web_urls():
     assert link_html('https://news.example/"><b>', "original").startswith('<a href="https://news.example/&quot;&gt;&lt;b&gt;"')
     moved = reader_html(Article(id="bridge", title="Bridge", text="Rewritten since.", source="upload:bridge.md"), cited)
     assert "no longer in it" in moved and "No publication date" in moved
+    # An article in Hebrew or Arabic reads right to left in an English page: its text sets its own direction.
+    hebrew = "המוזיאון נפתח מחדש ביום שני אחרי שנתיים."
+    opened = Citation(n=1, article_id="he", title="מוזיאון", source="upload:he.txt", quote=hebrew, start=0,
+                      end=len(hebrew), score=0.9)
+    shown = reader_html(Article(id="he", title="מוזיאון", text=hebrew, source="upload:he.txt"), opened)
+    assert '<h3 class="reader-title" id="reader-title" tabindex="-1" dir="auto">מוזיאון</h3>' in shown
+    assert '<div class="reader-text" dir="auto"' in shown
 
 
 def test_a_handler_can_be_called_alone(seeded_assistant):

@@ -73,6 +73,20 @@ def test_titles_file_names_and_reasons_print_as_text_never_as_terminal_markup(tm
     assert asked.returncode == 0 and "Monday" in asked.stdout and title in asked.stdout  # the citation's title line
 
 
+def test_a_terminal_that_cannot_show_a_letter_gets_a_question_mark_not_a_traceback(tmp_path):
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index"), "LC_ALL": "C", "PYTHONIOENCODING": "ascii"}
+    (tmp_path / "opera.txt").write_text("Zürich opera\n\nThe Zürich opera tour was paid by the Dvořák society.\n")
+    assert run(env, "ingest", str(tmp_path / "opera.txt")).returncode == 0
+    for args in (("ask", "Who paid the opera tour?"), ("list",), ("python-m", "ask", "Who paid the opera tour?")):
+        if args[0] == "python-m":  # `python -m assistant`, the same command line
+            shown = subprocess.run([str(CLI.parent / "python"), "-m", "assistant", *args[1:]], env=env,
+                                   capture_output=True, text=True, timeout=300)
+        else:
+            shown = run(env, *args)
+        assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+        assert "Z?rich opera" in shown.stdout
+
+
 def test_piped_tables_keep_whole_cells_and_an_empty_index_is_said_to_be_empty(tmp_path):
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index")}
     title = "The harbour bridge reopened on Monday after two years of repairs to its northern span"

@@ -343,6 +343,20 @@ def test_a_declared_charset_is_read_where_the_bytes_need_it_and_never_over_valid
         decode_bytes(where, b"\x00\x01\x02binary" * 10, declared="iso-8859-2")
 
 
+def test_an_html_file_is_read_in_the_charset_it_declares(tmp_path):
+    """Turkish and Central European pages written in their code pages read as Western text: only their own
+    <meta charset> says which, as browsers read it when the server says nothing (a link's HTTP charset comes first)."""
+    for name, charset, title, body in (
+        ("tr.html", "iso-8859-9", "Şişli haberleri", "Kadıköy feribotu Şişli'den kalkıyor ve iki yakayı bağlıyor."),
+        ("pl.html", "windows-1250", "Łódź otwiera most", "Nowy most w Łodzi kosztował 40 milionów złotych."),
+    ):
+        page = (f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={charset}">'
+                f"<title>{title}</title></head><body><article><p>{body}</p></article></body></html>")
+        (tmp_path / name).write_bytes(page.encode(charset))
+        article = load_article(tmp_path / name, max_bytes=LIMIT)
+        assert article.title == title and body in article.text, name
+
+
 @pytest.mark.fast
 def test_a_cookie_notice_is_page_furniture_but_an_article_about_cookies_stays():
     from assistant.ingest.cleaning import clean_text

@@ -55,6 +55,12 @@ def test_a_span_is_widened_to_whole_words_without_edge_punctuation():
     start = sentence.index("1,000")
     assert reader._whole_words(sentence, start + 2, start + 5) == (start, start + len("1,000,000"))
     assert sentence[slice(*reader._whole_words(sentence, sentence.index("dollars"), sentence.index(" said")))] == "dollars"
+    # a vowel sign or vowel mark is part of its word: the bold never ends between a letter and its mark
+    hindi = "मुख्यमंत्री एकनाथ शिंदे ने घोषणा की।"
+    end = hindi.index("शिंदे") + len("शिंद")
+    assert hindi[slice(*reader._whole_words(hindi, hindi.index("एकनाथ"), end))] == "एकनाथ शिंदे"
+    arabic = "قَالَ الوزيرُ إنّ الميناء سيفتح."
+    assert arabic[slice(*reader._whole_words(arabic, 0, len("قَال")))] == "قَالَ"
 
 
 @pytest.mark.fast

@@ -12,6 +12,7 @@ on first use and cached; answers run it on ONNX Runtime, no torch.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -110,9 +111,11 @@ def _best_span(start: np.ndarray, end: np.ndarray, encoding, sentence: str) -> R
 def _whole_words(sentence: str, begin: int, finish: int) -> tuple[int, int]:
     """The span widened to whole words and numbers (a word piece may end mid-word: "1,0" of "1,000") and without
     punctuation at its end."""
-    def inside_word(at: int) -> bool:  # a letter or digit, or the comma or point inside a number ("1,000")
-        return sentence[at].isalnum() or (sentence[at] in ",." and 0 < at < len(sentence) - 1
-                                          and sentence[at - 1].isdigit() and sentence[at + 1].isdigit())
+    def inside_word(at: int) -> bool:  # a letter or digit, a mark on one (Hindi's vowel signs, Arabic's vowels),
+        # or the comma or point inside a number ("1,000")
+        return (sentence[at].isalnum() or unicodedata.category(sentence[at])[0] == "M"
+                or (sentence[at] in ",." and 0 < at < len(sentence) - 1
+                    and sentence[at - 1].isdigit() and sentence[at + 1].isdigit()))
 
     while begin > 0 and inside_word(begin - 1):
         begin -= 1

@@ -1,5 +1,6 @@
-"""Bytes → text: by BOM, then strict UTF-8, then the encoding a server declared (a fetched page's charset), then
-windows-1252 when it reads as Western text, then charset-normalizer's best guess. A file that decodes to nothing readable is rejected, never mangled."""
+"""Bytes → text: by BOM, then strict UTF-8, then the encoding declared (a fetched page's HTTP charset, else an HTML
+page's own <meta charset>), then windows-1252 when it reads as Western text, then charset-normalizer's best guess.
+A file that decodes to nothing readable is rejected, never mangled."""
 
 from __future__ import annotations
 
@@ -35,6 +36,17 @@ _ASCII_LETTER = re.compile(r"[A-Za-z]")
 # What WHATWG's Encoding standard reads these labels as (browsers do): text labelled Latin-1 is windows-1252.
 _AS_BROWSERS_READ = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252",
                      "ascii": "cp1252", "iso8859-1": "cp1252", "l1": "cp1252"}
+
+
+# A page's own declaration, <meta charset="…"> or <meta http-equiv="Content-Type" content="…; charset=…">, which
+# browsers look for in its first 1,024 bytes when the server said none (WHATWG's prescan).
+_META_CHARSET = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+
+
+def html_declared_charset(data: bytes) -> str | None:
+    """The charset an HTML page declares in its first 1,024 bytes, or None."""
+    found = _META_CHARSET.search(data[:1024])
+    return found.group(1).decode("ascii") if found else None
 
 
 def _declared_codec(declared: str | None) -> str | None:

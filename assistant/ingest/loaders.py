@@ -22,7 +22,7 @@ from .. import errors
 from ..models import HTML_SUFFIXES, MARKDOWN_SUFFIXES, PDF_SUFFIXES, SUPPORTED_SUFFIXES, Article, parse_link
 from ..text import find_dateline
 from .cleaning import clean_text, strip_byline
-from .decoding import decode_bytes
+from .decoding import decode_bytes, html_declared_charset
 
 
 def iter_files(paths: list[str | Path]) -> Iterator[Path]:
@@ -94,7 +94,8 @@ def load_article(path: str | Path, *, max_bytes: int, source: str | None = None,
     if suffix in PDF_SUFFIXES:
         title, text, url, published = _extract_pdf(path, data)
     elif suffix in HTML_SUFFIXES:
-        title, text, url, published = _extract_html(path, decode_bytes(path, data, declared=charset))
+        declared = charset or html_declared_charset(data)  # the server's word first, as browsers take it
+        title, text, url, published = _extract_html(path, decode_bytes(path, data, declared=declared))
     else:
         markdown = suffix in MARKDOWN_SUFFIXES
         title, text, url, published = _extract_plain(path, decode_bytes(path, data, declared=charset), markdown=markdown)

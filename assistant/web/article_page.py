@@ -172,4 +172,4 @@ h1 {{ font-size: 1.5rem; line-height: 1.3; overflow-wrap: anywhere; }}
 .text {{ white-space: pre-wrap; overflow-wrap: anywhere; }}
 mark {{ background: #fff1a8; padding: .1em 0; scroll-margin-top: 30vh; }}
 </style></head>
-<body><main><h1>{escape(title)}</h1>{own}<div class="text">{body}</div></main></body></html>"""
+<body><main><h1 dir="auto">{escape(title)}</h1>{own}<div class="text" dir="auto">{body}</div></main></body></html>"""

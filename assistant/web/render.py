@@ -53,10 +53,10 @@ def citation_html(c: Citation, *, reader: bool = False, answer_id: str | None = 
     return (
         f'<div class="citation{" selected" if selected else ""}" data-n="{c.n}">'
         f'<div class="citation-head"><span class="citation-n">[{c.n}]</span> '
-        f'<span class="citation-title">{escape(c.title)}</span></div>'
+        f'<span class="citation-title" dir="auto">{escape(c.title)}</span></div>'
         f'<div class="citation-source">{escape(display_source(c.source) if reader else c.source)}'
         f'{" · " + link_html(c.url) if c.url else ""} · characters {c.start}–{c.end}</div>'
-        f'<blockquote class="citation-passage">{body}</blockquote>{opener}</div>'
+        f'<blockquote class="citation-passage" dir="auto">{body}</blockquote>{opener}</div>'
     )
 
 
@@ -105,10 +105,10 @@ def reader_html(article: Article, citation: Citation) -> str:
                 "</mark>" + escape(text[end:]))
     return (
         '<section class="reader" aria-labelledby="reader-title">'
-        f'<h3 class="reader-title" id="reader-title" tabindex="-1">{escape(article.title)}</h3>'
+        f'<h3 class="reader-title" id="reader-title" tabindex="-1" dir="auto">{escape(article.title)}</h3>'
         f'<p class="reader-meta">{" · ".join(meta)}</p><p class="reader-note">{note} '
         '<a class="reader-back" href="#reader-back">Back to the answer</a></p>'
-        f'<div class="reader-text" role="region" tabindex="0" aria-label="Text of {escape(article.title)}">{body}</div>'
+        f'<div class="reader-text" dir="auto" role="region" tabindex="0" aria-label="Text of {escape(article.title)}">{body}</div>'
         "</section>"
     )
 

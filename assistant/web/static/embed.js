@@ -368,6 +368,7 @@
   readerHead.append(backButton, readerTitle);
   const readerMeta = el("p", "reader-meta");
   const readerText = el("div", "reader-text");
+  readerText.dir = "auto"; // the article's own direction
   readerText.tabIndex = 0;
   readerText.setAttribute("role", "region");
   readerText.setAttribute("aria-label", "Article text");
@@ -396,7 +397,9 @@
 
   // The quote, its answering phrase in bold (as on the chat page); text nodes only, never markup.
   function quoteNode(c) {
-    return withPhrase(el("blockquote", "quote"), String(c.quote), c.phrase);
+    const quote = el("blockquote", "quote");
+    quote.dir = "auto"; // an article in Hebrew or Arabic reads right to left, whatever the host page's direction
+    return withPhrase(quote, String(c.quote), c.phrase);
   }
 
   function withPhrase(node, quote, phrase) {
@@ -430,6 +433,7 @@
       for (const c of citations) {
         const item = el("li", "citation");
         const title = el("div", "citation-title");
+        title.dir = "auto";
         title.append(el("span", "citation-n", "[" + c.n + "]"), document.createTextNode(String(c.title)));
         title.title = String(c.title); // shown whole on hover: a long one is cut to two lines
         // The spoken name begins with the visible words, so "Read it in the article" works by voice too.
