@@ -277,6 +277,9 @@ def test_compare_deltas_and_verdicts():
     assert MetricChange("str_em", 0.5, 0.5).verdict == ""
     assert MetricChange("token_f1", 0.1193, 0.1194).verdict == ""  # shown as +0.000: not "better"
     assert MetricChange("latency_p50_ms", 100.0, 100.04).verdict == ""  # shown as +0.0
+    assert MetricChange("latency_p50_ms", 100.0, 109.0).verdict == ""  # within a time's noise (10 %)
+    assert MetricChange("latency_p95_ms", 100.0, 89.0).verdict == "better"
+    assert MetricChange("ingest_s", 36.0, 0.0).verdict == ""  # a cached index, not faster code
 
 
 @pytest.mark.parametrize(

@@ -125,6 +125,11 @@ def format_metric(name: str, value, *, signed: bool = False) -> str:
 
 
 # --- --compare -----------------------------------------------------------------
+# Latencies of two runs of the same code on a shared machine differ by several per cent: within this share of the
+# earlier one, no verdict.
+TIME_NOISE = 0.10
+
+
 @dataclass(frozen=True)
 class MetricChange:
     metric: str
@@ -142,8 +147,10 @@ class MetricChange:
         """"better", "worse" or "" (no change, no direction, or n/a)."""
         better = metric_info(self.metric).better
         decimals = shown_decimals(self.metric)
-        # A change too small to show (+0.000) is no change.
+        # A change too small to show (+0.000) is no change, and so is a time within its noise.
         if better is None or not self.delta or (decimals is not None and round(self.delta, decimals) == 0):
+            return ""
+        if self.metric.startswith("latency_") and abs(self.delta) <= TIME_NOISE * abs(self.previous or 0):
             return ""
         return "better" if (self.delta > 0) == (better == "higher") else "worse"
 
