@@ -182,7 +182,7 @@ def ask(
             _say_if_empty(assistant)
             answer = assistant.ask(question, filters=filters, backend=backend, k=k)
         if as_json:
-            print(json.dumps(answer.public(), ensure_ascii=False, indent=2))  # the API's shape
+            print_json(answer.public())  # the API's shape
             return
         _print_answer(answer)
 
@@ -278,7 +278,7 @@ def list_articles(
         with _assistant("list") as assistant:
             articles = assistant.articles(_named(collection))
         if as_json:
-            print(json.dumps([dataclasses.asdict(a) for a in articles], indent=2, ensure_ascii=False))
+            print_json([dataclasses.asdict(a) for a in articles])
             return
         table = Table("title", "published", "chunks", "collections", "source")
         table.add_column("id", no_wrap=True, overflow="ignore")  # whole: `remove` takes it (or a unique prefix)
@@ -334,7 +334,7 @@ def collections_list(as_json: Annotated[bool, typer.Option("--json")] = False):
         with _assistant("collections") as assistant:
             listed = assistant.collections()
         if as_json:
-            print(json.dumps([dataclasses.asdict(c) for c in listed], indent=2, ensure_ascii=False))
+            print_json([dataclasses.asdict(c) for c in listed])
             return
         table = Table("collection", "articles", "chunks", "created")
         for c in listed:
@@ -463,7 +463,7 @@ def feeds_list(as_json: Annotated[bool, typer.Option("--json")] = False):
     def go():
         feeds = _feeds().list()
         if as_json:
-            print(json.dumps([dataclasses.asdict(f) for f in feeds], indent=2, ensure_ascii=False))
+            print_json([dataclasses.asdict(f) for f in feeds])
             return
         table = Table("id", "feed", "collection", "every", "last polled", "last poll")
         for f in feeds:
@@ -637,6 +637,12 @@ def feedback_export(
 
 
 register_eval(app, run)
+
+
+def print_json(value) -> None:
+    """``--json`` output: UTF-8 as it is, or escaped (``\\u00fc``) where stdout cannot take it, never "?"."""
+    unicode = (sys.stdout.encoding or "").lower().replace("-", "") in ("utf8", "utf8sig")
+    print(json.dumps(value, indent=2, ensure_ascii=not unicode))
 
 
 def main() -> None:  # console-script entry point

@@ -324,20 +324,35 @@ class Assistant:
 
     def poll_due_feeds(self, owner: str = OWNER) -> list[FeedInfo]:
         """Poll every feed whose time has come and that no other replica holds, ``feed_poll_workers`` at a time (a
-        slow site delays its own feed only); what was polled, in the order the feeds fell due."""
+        slow site delays its own feed only); what was polled, in the order the feeds fell due.
+
+        The feeds of a collection that one of them prunes are polled one after another: a prune takes out what
+        no other feed of the collection lists as of its last poll, so a sibling's poll under way (which may just
+        have added that item) must finish first."""
         due = self.feeds.table.due()
-
-        def poll(feed_id: int) -> FeedInfo | None:
-            try:
-                return self.poll_feed(feed_id, owner=owner)
-            except errors.FeedNotFound:  # removed since due() listed it: the others are polled all the same
-                return None
-
         if not due:
             return []
-        workers = min(self.settings.feed_poll_workers, len(due))
+        feeds = {state.info.id: state.info for state in self.feeds.table.states()}
+        pruned = {info.collection for info in feeds.values() if info.prune}
+        turns: dict[object, list[int]] = {}  # each list polled in order, the lists side by side
+        for feed_id in due:
+            collection = feeds[feed_id].collection if feed_id in feeds else None
+            turns.setdefault(collection if collection in pruned else feed_id, []).append(feed_id)
+
+        def poll(feed_ids: list[int]) -> list[FeedInfo | None]:
+            return [self._poll_if_there(feed_id, owner) for feed_id in feed_ids]
+
+        workers = min(self.settings.feed_poll_workers, len(turns))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assistant-feed-poll") as pool:
-            return [info for info in pool.map(poll, due) if info is not None]
+            polled = {feed_id: info for feed_ids, infos in zip(turns.values(), pool.map(poll, turns.values()))
+                      for feed_id, info in zip(feed_ids, infos)}
+        return [polled[feed_id] for feed_id in due if polled[feed_id] is not None]
+
+    def _poll_if_there(self, feed_id: int, owner: str) -> FeedInfo | None:
+        try:
+            return self.poll_feed(feed_id, owner=owner)
+        except errors.FeedNotFound:  # removed since due() listed it: the others are polled all the same
+            return None
 
     def _poll(self, state: FeedState, owner: str) -> dict:
         info = state.info

@@ -239,6 +239,9 @@ def test_head_answers_as_get_and_other_methods_are_405(client):
     assert models.status_code == 405 and models.headers["allow"] == "GET, HEAD"
     assert models.json()["error"]["message"] == "/v1/models takes GET, not OPTIONS"
     assert client.head("/v1/models", headers=admin()).status_code == 200
+    asked = client.head("/api/ask", headers=admin())
+    assert asked.status_code == 405 and asked.headers["allow"] == "POST"  # named as asked: HEAD, not GET
+    assert client.head("/v1", headers=admin()).headers["content-type"] == "application/json"  # OpenAI's 404
 
 
 def test_responses_are_compressed_for_clients_that_take_it_and_streams_are_not_held(client):

@@ -85,6 +85,9 @@ def test_a_terminal_that_cannot_show_a_letter_gets_a_question_mark_not_a_traceba
             shown = run(env, *args)
         assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
         assert "Z?rich opera" in shown.stdout
+    listed = run(env, "list", "--json")  # data for a program: escaped, never "?"
+    assert listed.returncode == 0 and "\\u00fc" in listed.stdout
+    assert json.loads(listed.stdout)[0]["title"] == "Zürich opera"
 
 
 def test_piped_tables_keep_whole_cells_and_an_empty_index_is_said_to_be_empty(tmp_path):

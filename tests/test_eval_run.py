@@ -271,6 +271,9 @@ def test_resume_asks_only_what_a_stopped_run_had_not_answered(first_run, workspa
     assert run_eval(workspace, *default_args(workspace, "resumed")).exit_code == 130
     other = run_eval(workspace, *default_args(workspace, "resumed"), "--resume", "--k", "2")
     assert other.exit_code == 1 and "ran with other settings (k): run without --resume" in other.stderr
+    fewer = run_eval(workspace, *default_args(workspace, "resumed"), "--resume", "--limit", "3")
+    assert fewer.exit_code == 1 and "asked other questions (n_questions_planned changed)" in fewer.stderr
+    assert len(read_jsonl(workspace / "resumed" / "results.jsonl")) == 2  # nothing it had was thrown away
     asked.clear()
     stop_at[0] = None  # the resumed run goes to the end
     resumed = run_eval(workspace, *default_args(workspace, "resumed"), "--resume")

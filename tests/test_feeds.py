@@ -317,6 +317,24 @@ def test_a_slow_site_delays_its_own_feed_only(feeding, site):
         feeding.feeds.remove(feed.id)
 
 
+def test_the_feeds_of_a_collection_one_of_them_prunes_are_polled_one_after_another(feeding, site):
+    """A prune takes out what no sibling lists as of its last poll: a sibling's poll under way (which may just
+    have added the item) finishes first, or the item would be taken out and never read again."""
+    feeding.create_collection("desk")
+    slow = feeding.feeds.add(site.page("/slow-pruning.xml", rss(site, FIRST[:1]), "application/rss+xml", delay=3),
+                             "desk", 60, prune=True)
+    quick = feeding.feeds.add(site.feed("/quick-sibling.xml", NEW[1:2]), "desk", 60)
+    elsewhere = feeding.feeds.add(site.feed("/quick-elsewhere.xml", NEW[:1]), "default", 60)
+    polled = feeding.poll_due_feeds()
+    assert [f.id for f in polled] == [slow.id, quick.id, elsewhere.id]
+    assert [f.last_error for f in polled] == [None, None, None]
+    finished = {f.id: datetime.fromisoformat(f.last_polled_at) for f in polled}
+    assert finished[slow.id] <= finished[quick.id]  # in turn, within the collection
+    assert finished[elsewhere.id] < finished[slow.id]  # beside it, outside
+    for feed in (slow, quick, elsewhere):
+        feeding.feeds.remove(feed.id)
+
+
 # --- the lease: exactly one replica polls a feed at a time -------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -355,6 +355,11 @@ def test_an_html_file_is_read_in_the_charset_it_declares(tmp_path):
         (tmp_path / name).write_bytes(page.encode(charset))
         article = load_article(tmp_path / name, max_bytes=LIMIT)
         assert article.title == title and body in article.text, name
+    # a charset named in another meta's words declares nothing: this page is windows-1252, as browsers read it
+    page = ('<html><head><meta name="description" content="text/html; charset=iso-8859-5"><title>Café</title>'
+            "</head><body><article><p>Le café ouvre après les travaux du port.</p></article></body></html>")
+    (tmp_path / "fr.html").write_bytes(page.encode("cp1252"))
+    assert load_article(tmp_path / "fr.html", max_bytes=LIMIT).title == "Café"
 
 
 @pytest.mark.fast

@@ -57,8 +57,8 @@ def register(app: typer.Typer, run: Callable) -> None:
         ] = None,
         resume: Annotated[
             bool,
-            typer.Option(help="Go on with the run stopped (Ctrl-C, SIGTERM) in --out: ask only the questions it had "
-                         "not answered, with the same questions, corpus and settings."),
+            typer.Option("--resume", help="Go on with the run stopped (Ctrl-C, SIGTERM) in --out: ask only the "
+                         "questions it had not answered, with the same questions, corpus and settings."),
         ] = False,
     ):
         """Evaluate answers on scripted questions; writes results.jsonl, summary.json and report.html."""

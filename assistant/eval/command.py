@@ -83,7 +83,7 @@ def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | Non
     digest = questions_digest(questions) if questions.is_file() else ""
     planned = load_questions(questions, warn=_note)[:limit]
     _check_outputs(out_dir, corpus, ragas)
-    stopped = _stopped_run(out_dir, digest, corpus, collection) if resume else None
+    stopped = _stopped_run(out_dir, digest, corpus, collection, len(planned)) if resume else None
     if corpus.is_dir():  # a scope naming no corpus file fails before the ingest, too
         corpus_files = files_by_name(article_files([corpus]))
         check_scopes(questions, planned, corpus_files)
@@ -95,7 +95,7 @@ def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | Non
     index = _open_index(corpus, settings, cache_dir or default_cache_root(), by_folder=collection is not None)
     article_ids = ids_by_file_name(index.assistant)
     check_scopes(questions, planned, article_ids)  # e.g. the scoped file could not be ingested
-    kept = _resumed(out_dir, stopped, index.assistant.settings, planned) if stopped is not None else []
+    kept = _resumed(out_dir, stopped, index.assistant.settings, planned) if stopped is not None else None
     astray = golds_not_in_their_article(planned, index.assistant, article_ids)
     if astray:
         shown = ", ".join(f"line {q.line} ({q.answers[0]!r})" for q in astray[:3])
@@ -217,13 +217,16 @@ def _open_index(corpus: Path, settings: Settings, cache_root: Path, by_folder: b
     return index
 
 
-def _stopped_run(out_dir: Path, digest: str, corpus: Path, collection: str | None) -> dict:
+def _stopped_run(out_dir: Path, digest: str, corpus: Path, collection: str | None, planned: int) -> dict:
     """--resume: the summary of the run stopped in ``out_dir``, if it asked what this one asks (the settings are
     compared once the index is open)."""
     summary = load_summary(out_dir / SUMMARY_FILE, "--resume")
     if not summary.get("interrupted"):
         raise InvalidRequest("--resume", f"the run in {out_dir} finished: nothing to resume (run without --resume)")
-    asked = {"questions_sha256": digest, "corpus": str(corpus.resolve()), "collection": collection}
+    if not (out_dir / RESULTS_FILE).is_file():
+        raise InvalidRequest("--resume", f"{out_dir / RESULTS_FILE}: no such file, so nothing to go on from")
+    asked = {"questions_sha256": digest, "corpus": str(corpus.resolve()), "collection": collection,
+             "n_questions_planned": planned}  # another --limit: its questions are not the stopped run's
     other = [name for name, value in asked.items() if summary.get(name) != value]
     if other:
         raise InvalidRequest("--resume", f"the run in {out_dir} asked other questions ({', '.join(other)} "
@@ -247,11 +250,14 @@ def _resumed(out_dir: Path, stopped: dict, settings: Settings, planned: list[Eva
 
 def _ask(index: EvalIndex, questions: list[EvalQuestion], out_dir: Path, article_ids: dict,
          collection: str | None = None, kept: list[QuestionResult] | None = None) -> RunResults:
-    """Ask ``questions`` but those ``kept`` answered (a resumed run's), writing each result as it comes."""
-    kept = kept or []
+    """Ask ``questions`` but those ``kept`` answered (a resumed run's; None: not resuming), writing each result as
+    it comes."""
+    resuming, kept = kept is not None, kept or []
     out_dir.mkdir(parents=True, exist_ok=True)
     results_path = out_dir / RESULTS_FILE
-    for stale in (SUMMARY_FILE, REPORT_FILE):  # the last run's, which would sit beside a killed run's results
+    # The last run's, which would sit beside a killed run's results; a stopped run's stay while it is resumed (its
+    # summary is what a run killed meanwhile is resumed from again).
+    for stale in (SUMMARY_FILE, REPORT_FILE) if not resuming else ():
         (out_dir / stale).unlink(missing_ok=True)
     done_ids = {result.id for result in kept}
     so_far: dict[str, list[float]] = {"str_em": [], "rouge1": []}  # shown on the bar as the run goes

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import difflib
 import io
 import json
 from collections.abc import Callable
@@ -29,7 +30,8 @@ CSV_SUFFIXES = {".csv"}
 
 
 def load_questions(path: Path, warn: Callable[[str], None] | None = None) -> list[EvalQuestion]:
-    """The file's questions; ``warn`` is told of fields the reader ignores (a misspelt one changes the scores)."""
+    """The file's questions; ``warn`` is told of fields it ignores that look like a known one misspelt (which
+    would change the scores)."""
     if path.is_dir():
         raise errors.InvalidRequest(str(path), "is a folder, not a questions file")
     if not path.is_file():
@@ -77,15 +79,17 @@ def _load_jsonl(path: Path, warn: Callable[[str], None]) -> list[EvalQuestion]:
             raise _problem(path, line_no, "expected a JSON object")
         question = _question_from_record(record, default_id=f"line-{line_no}", fail=lambda r, at=line_no: _problem(path, at, r))
         question = dataclasses.replace(question, line=line_no)
-        for field in record.keys() - set(FIELDS):
-            ignored.setdefault(field, []).append(line_no)
+        for field in record.keys() - set(FIELDS):  # a field of one's own (a category, a note) is no mistake
+            if difflib.get_close_matches(field.lower(), FIELDS, n=1, cutoff=0.75):
+                ignored.setdefault(field, []).append(line_no)
         if question.id in seen_ids:
             raise _duplicate(path, line_no, question.id, seen_ids[question.id])
         seen_ids[question.id] = line_no
         questions.append(question)
     for field, lines in sorted(ignored.items()):
         more = f" and {len(lines) - 1} more" if len(lines) > 1 else ""
-        warn(f"{path}: the field {field!r} (line {lines[0]}{more}) is not read; the fields are {', '.join(FIELDS)}")
+        meant = difflib.get_close_matches(field.lower(), FIELDS, n=1, cutoff=0.75)[0]
+        warn(f"{path}: the field {field!r} (line {lines[0]}{more}) is not read: did you mean {meant!r}?")
     return questions
 
 

@@ -39,14 +39,24 @@ _AS_BROWSERS_READ = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1
 
 
 # A page's own declaration, <meta charset="…"> or <meta http-equiv="Content-Type" content="…; charset=…">, which
-# browsers look for in its first 1,024 bytes when the server said none (WHATWG's prescan).
-_META_CHARSET = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+# browsers look for in its first 1,024 bytes when the server said none (WHATWG's prescan); a charset named in any
+# other meta's content (a description) declares nothing.
+_META = re.compile(rb"<meta\s([^>]*)>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(rb"""([a-z][a-z0-9_:-]*)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""", re.IGNORECASE)
+_CHARSET_IN_CONTENT = re.compile(rb"""charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 
 
 def html_declared_charset(data: bytes) -> str | None:
     """The charset an HTML page declares in its first 1,024 bytes, or None."""
-    found = _META_CHARSET.search(data[:1024])
-    return found.group(1).decode("ascii") if found else None
+    for meta in _META.finditer(data[:1024]):
+        attributes = {name.lower(): value.strip(b"\"'").strip() for name, value in _ATTRIBUTE.findall(meta.group(1))}
+        if attributes.get(b"charset"):
+            return attributes[b"charset"].decode("ascii", "replace")
+        if attributes.get(b"http-equiv", b"").lower() == b"content-type":
+            found = _CHARSET_IN_CONTENT.search(attributes.get(b"content", b""))
+            if found:
+                return found.group(1).decode("ascii")
+    return None
 
 
 def _declared_codec(declared: str | None) -> str | None:

@@ -571,10 +571,11 @@ def unknown_route(request: Request, rest: str) -> JSONResponse:
                and getattr(route, "path_regex", None) and route.path_regex.match(request.url.path)
                for method in getattr(route, "methods", None) or ()}
     allowed = sorted(allowed | ({"HEAD"} if "GET" in allowed else set()))
+    asked = request.scope.get("asked_method", request.method)
     if allowed:
-        return error(405, f"{request.url.path} takes {', '.join(allowed)}, not {request.method}",
+        return error(405, f"{request.url.path} takes {', '.join(allowed)}, not {asked}",
                      {"Allow": ", ".join(allowed)})
-    return error(404, f"no such route: {request.method} {request.url.path} (GET /docs lists the API)")
+    return error(404, f"no such route: {asked} {request.url.path} (GET /docs lists the API)")
 
 
 def json_errors(app: FastAPI) -> None:

@@ -124,7 +124,7 @@ class HeadLikeGet:
         self.app, self.prefixes = app, prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD" or not scope["path"].startswith(self.prefixes):
+        if scope["type"] != "http" or scope["method"] != "HEAD" or not (scope["path"] + "/").startswith(self.prefixes):
             return await self.app(scope, receive, send)
 
         async def headers_only(message: Message) -> None:
@@ -134,7 +134,7 @@ class HeadLikeGet:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+        await self.app({**scope, "method": "GET", "asked_method": "HEAD"}, receive, headers_only)  # 405 names HEAD
 
 
 class _RedactSecrets(logging.Filter):

@@ -488,7 +488,8 @@ def unknown_route(request: Request, rest: str = ""):
     path = "/v1/" + rest
     if ROUTES.get(path) and ROUTES[path] != request.method:
         allowed = "GET, HEAD" if ROUTES[path] == "GET" else ROUTES[path]  # HEAD arrives as GET (app.HeadLikeGet)
-        return openai_error(405, f"{path} takes {ROUTES[path]}, not {request.method}", {"Allow": allowed})
+        asked = request.scope.get("asked_method", request.method)
+        return openai_error(405, f"{path} takes {ROUTES[path]}, not {asked}", {"Allow": allowed})
     offered = ", ".join(f"{method} {route}" for route, method in ROUTES.items())
     return Failure(404, f"no such route: {request.method} {path}; this server offers {offered}",
                    code="unknown_url").response()
