@@ -62,9 +62,11 @@ def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
 
 @pytest.fixture(scope="module")
 def api(seeded_assistant):
-    # Many wrong keys are sent on purpose here; tests/test_security.py checks their limit.
+    # Many wrong keys, and many requests in a minute, are sent on purpose here; test_each_key_has_a_rate_limit
+    # below and tests/test_security.py check the limits.
     assistant = keyed(
-        seeded_assistant, admin_keys=ADMIN, widget_keys=WIDGET, widget_origins=ALLOWED, failed_auth_per_minute=10_000
+        seeded_assistant, admin_keys=ADMIN, widget_keys=WIDGET, widget_origins=ALLOWED, failed_auth_per_minute=10_000,
+        api_rate_per_minute=10_000,
     )
     with ServerThread(create_app(assistant)) as server:
         yield server
