@@ -25,8 +25,8 @@ from ..models import Turn
 from .records import FACTOID, SUMMARY, TASKS, EvalQuestion
 
 JSONL_SUFFIXES = {".jsonl", ".json", ".ndjson"}
-FIELDS = ("id", "question", "answers", "article", "answerable", "task", "highlights", "scope", "history")
 CSV_SUFFIXES = {".csv"}
+FIELDS = ("id", "question", "answers", "article", "answerable", "task", "highlights", "scope", "history")
 
 
 def load_questions(path: Path, warn: Callable[[str], None] | None = None) -> list[EvalQuestion]:
@@ -67,7 +67,7 @@ def _duplicate(path: Path, line: int, question_id: str, first: int) -> errors.In
 def _load_jsonl(path: Path, warn: Callable[[str], None]) -> list[EvalQuestion]:
     questions: list[EvalQuestion] = []
     seen_ids: dict[str, int] = {}
-    ignored: dict[str, list[int]] = {}  # field -> the lines that have it
+    misspelt: dict[str, tuple[str, list[int]]] = {}  # field -> (the field it looks like, the lines that have it)
     for line_no, line in enumerate(_read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
@@ -80,15 +80,15 @@ def _load_jsonl(path: Path, warn: Callable[[str], None]) -> list[EvalQuestion]:
         question = _question_from_record(record, default_id=f"line-{line_no}", fail=lambda r, at=line_no: _problem(path, at, r))
         question = dataclasses.replace(question, line=line_no)
         for field in record.keys() - set(FIELDS):  # a field of one's own (a category, a note) is no mistake
-            if difflib.get_close_matches(field.lower(), FIELDS, n=1, cutoff=0.75):
-                ignored.setdefault(field, []).append(line_no)
+            meant = difflib.get_close_matches(field.lower(), FIELDS, n=1, cutoff=0.75)
+            if meant:
+                misspelt.setdefault(field, (meant[0], []))[1].append(line_no)
         if question.id in seen_ids:
             raise _duplicate(path, line_no, question.id, seen_ids[question.id])
         seen_ids[question.id] = line_no
         questions.append(question)
-    for field, lines in sorted(ignored.items()):
+    for field, (meant, lines) in sorted(misspelt.items()):
         more = f" and {len(lines) - 1} more" if len(lines) > 1 else ""
-        meant = difflib.get_close_matches(field.lower(), FIELDS, n=1, cutoff=0.75)[0]
         warn(f"{path}: the field {field!r} (line {lines[0]}{more}) is not read: did you mean {meant!r}?")
     return questions
 
