@@ -80,7 +80,7 @@ def test_a_conversation_is_kept_for_its_browser_and_another_session_gets_404(ser
         assert mine.get(f"/conversations/{listed['id']}").status_code == 200  # untouched
         event, (sources_html, reader) = gradio_call(mine, "open_citation", [f"{answer_id}-1"])
         assert '<mark class="cited" id="reader-cited">' in reader and "Original article" not in reader
-        assert mine.delete(f"/conversations/{listed['id']}").json() == {"deleted": listed["id"]}
+        assert mine.delete(f"/conversations/{listed['id']}").json() == {"removed": listed["id"]}
         assert mine.get("/conversations").json() == []
 
 
@@ -108,6 +108,8 @@ def test_stream_answers_carry_an_id_too(server):
         answer = json.loads(re.search(r"event: answer\r?\ndata: (.*)", text).group(1))
         sent = client.post("/api/feedback", json={"answer_id": answer["id"], "rating": "up"}, headers=widget())
         assert sent.status_code == 201
+        changed = client.post("/api/feedback", json={"answer_id": answer["id"], "rating": "down"}, headers=widget())
+        assert changed.status_code == 200 and changed.json() == {**sent.json(), "rating": "down"}  # replaced, not new
 
 
 def test_bad_feedback_is_a_clear_4xx_and_stores_nothing(server):
@@ -192,5 +194,5 @@ def test_widget_conversations_are_kept_per_site_and_visitor(server):
         assert client.post("/api/feedback", json={"answer_id": follow["id"], "rating": "up"},
                            headers=other_visitor).status_code == 404
         assert client.post("/api/feedback", json={"answer_id": follow["id"], "rating": "up"}, headers=me).status_code == 201
-        assert client.delete(f"/api/conversations/{conversation_id}", headers=me).json() == {"deleted": conversation_id}
+        assert client.delete(f"/api/conversations/{conversation_id}", headers=me).json() == {"removed": conversation_id}
         assert client.get(f"/api/conversations/{conversation_id}", headers=me).status_code == 404

@@ -52,6 +52,7 @@ from ..store import Conversation, ConversationInfo, Feedback
 from .guard import error, is_anonymous, refusal, site_of
 from .schemas import (
     MAX_HISTORY,
+    ArticleRemoved,
     ArticleText,
     AskRequest,
     CollectionIn,
@@ -59,6 +60,7 @@ from .schemas import (
     ErrorOut,
     FeedbackIn,
     FeedbackOut,
+    FeedRemoved,
     IngestReportOut,
     JobOut,
     Removed,
@@ -315,12 +317,15 @@ def reader_filters(request: Request, filters: Filters | None) -> None:
                                                               "article_ids, never by a path on the server")
 
 
-@router.post("/feedback", tags=["feedback"], status_code=201, dependencies=JSON_BODY)
-def give_feedback(body: FeedbackIn, assistant: AssistantDep, request: Request) -> FeedbackOut:
+@router.post("/feedback", tags=["feedback"], status_code=201, dependencies=JSON_BODY,
+             responses={200: {"model": FeedbackOut, "description": "An earlier rating of this answer, replaced"}})
+def give_feedback(body: FeedbackIn, assistant: AssistantDep, request: Request, response: Response) -> FeedbackOut:
     """Rate an answer this key was given (admin or widget key): thumbs `up` or `down`, and an optional comment.
-    Rating an answer again replaces the rating. Kept with the question, history, answer, citations and settings;
-    `assistant feedback export` turns them into eval questions."""
+    Rating an answer again replaces the rating (`200`, where the first is `201`). Kept with the question, history,
+    answer, citations and settings; `assistant feedback export` turns them into eval questions."""
     given = assistant.store.feedback.give(caller(request), body.answer_id, body.rating, body.comment)
+    if given.updated_at != given.created_at:
+        response.status_code = 200  # nothing new was created: the record this caller gave before was changed
     return FeedbackOut(id=given.id, answer_id=given.answer_id, rating=given.rating)
 
 
@@ -361,10 +366,10 @@ def get_conversation(conversation_id: str, assistant: AssistantDep, request: Req
 
 
 @router.delete("/conversations/{conversation_id}", tags=["conversations"])
-def delete_conversation(conversation_id: str, assistant: AssistantDep, request: Request) -> dict:
+def delete_conversation(conversation_id: str, assistant: AssistantDep, request: Request) -> Removed:
     """Delete one of this caller's conversations (feedback given on its answers is kept)."""
     assistant.store.conversations.delete(conversation_owner(request), conversation_id)
-    return {"deleted": conversation_id}
+    return Removed(removed=conversation_id)
 
 
 # --- feeds ---------------------------------------------------------------------------------------------
@@ -406,10 +411,10 @@ def poll_feed(feed_id: int, assistant: AssistantDep, request: Request) -> FeedIn
 
 
 @router.delete("/feeds/{feed_id}", tags=["feeds"])
-def remove_feed(feed_id: int, assistant: AssistantDep, request: Request) -> dict:
+def remove_feed(feed_id: int, assistant: AssistantDep, request: Request) -> FeedRemoved:
     """Stop following a feed (admin key); the articles it brought stay."""
     assistant.feeds.remove(feed_id, scoped_collections(assistant, request, None))
-    return {"removed": feed_id}
+    return FeedRemoved(removed=feed_id)
 
 
 class LinksIn(BaseModel):
@@ -549,15 +554,15 @@ def upload_job(job_id: str, request: Request) -> JobOut:
 
 @router.delete("/articles/{article_id}", tags=["articles"], response_model_exclude_none=True)
 def remove_article(article_id: str, assistant: AssistantDep, request: Request,
-                   collection: CollectionQuery = None) -> Removed:
+                   collection: CollectionQuery = None) -> ArticleRemoved:
     """Remove an article and its vectors (admin key). With `collection`, or with a key scoped to collections, it
     is taken out of those only: it stays in the index while another collection holds it (`left_collections`
     then says which it left); an article in none of them is a 404."""
     scope = scoped_collections(assistant, request, collection)
     before = assistant.article_collections(article_id, scope)
     if assistant.remove(article_id, scope):
-        return Removed(removed=article_id)
-    return Removed(removed=article_id, left_collections=before)
+        return ArticleRemoved(removed=article_id)
+    return ArticleRemoved(removed=article_id, left_collections=before)
 
 
 ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]  # HEAD arrives as GET (app.HeadLikeGet)

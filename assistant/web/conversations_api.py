@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from ..errors import ConversationNotFound
 from ..store import Conversation, ConversationInfo
 from .browser import page_owner
-from .schemas import ErrorOut
+from .schemas import ErrorOut, Removed
 
 
 def conversations_router() -> APIRouter:
@@ -40,12 +40,12 @@ def conversations_router() -> APIRouter:
         return conversation
 
     @router.delete("/{conversation_id}")
-    def delete_conversation(conversation_id: str, request: Request) -> dict:
+    def delete_conversation(conversation_id: str, request: Request) -> Removed:
         """Delete one of this browser's conversations and its answers (feedback given on them is kept)."""
         owner = owner_of(request)
         if owner is None:
             raise ConversationNotFound(conversation_id)
         request.app.state.assistant.store.conversations.delete(owner, conversation_id)
-        return {"deleted": conversation_id}
+        return Removed(removed=conversation_id)
 
     return router

@@ -84,7 +84,12 @@ class JobOut(BaseModel):
 
 
 class Removed(BaseModel):
+    """What every DELETE answers: the id or name of what went (a conversation; the classes below add to it)."""
+
     removed: str
+
+
+class ArticleRemoved(Removed):
     left_collections: list[str] | None = Field(
         None, description="Present when the article stays in the index because a collection outside this request's "
         "holds it too: the collections it was taken out of.",
@@ -97,8 +102,11 @@ class CollectionIn(BaseModel):
     name: str = Field(examples=["sport"], description="1 to 64 letters, digits, '.', '_' or '-'.")
 
 
-class CollectionRemoved(BaseModel):
-    removed: str
+class FeedRemoved(BaseModel):
+    removed: int = Field(description="The feed's id; the articles it brought stay.")
+
+
+class CollectionRemoved(Removed):
     articles_removed: list[str] = Field(description="Articles that were in no other collection: gone from the index.")
     articles_kept: list[str] = Field(description="Articles another collection holds too: they stay there.")
 
