@@ -71,14 +71,14 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def run(fn):
-    """Turn AssistantError into a one-line message and a non-zero exit, never a traceback."""
+def run(fn, error_code: int = 1):
+    """Turn AssistantError into a one-line message and a non-zero exit (``error_code``), never a traceback."""
     try:
         return fn()
     except errors.AssistantError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code or error_code)
     except OSError as exc:  # a file that cannot be written or read at the end of the work (a full disk, say)
-        fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
+        fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc), error_code)
 
 
 @app.command()

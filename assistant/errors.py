@@ -43,6 +43,8 @@ class AssistantError(Exception):
 
     #: HTTP status a web surface answers with.
     status_code = 400
+    #: The CLI's exit status, where it is not the command's own for errors (GateFailed's 1 is a verdict, not a fault).
+    exit_code: int | None = None
 
 
 class ConfigError(AssistantError):

@@ -318,7 +318,7 @@ def test_eval_asks_within_a_collection_as_a_scoped_key_would(tmp_path):
     assert "55 million" in results[0]["answer"] and "41 million" not in results[1]["answer"]
     assert __import__("json").loads((out / "summary.json").read_text())["collection"] == "desk-a"
     wrong = cli(env, "eval", str(questions), "--corpus", str(corpus), "--collection", "desk-c", "--out", str(out))
-    assert wrong.returncode == 1 and "has no folder 'desk-c'" in wrong.stderr
+    assert wrong.returncode == 2 and "has no folder 'desk-c'" in wrong.stderr
 
 
 def test_a_scope_cached_by_one_process_follows_a_change_made_by_another(desks):

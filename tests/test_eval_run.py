@@ -270,9 +270,9 @@ def test_resume_asks_only_what_a_stopped_run_had_not_answered(first_run, workspa
     monkeypatch.setattr(eval_runner, "ask_one", interrupted_on_third)
     assert run_eval(workspace, *default_args(workspace, "resumed")).exit_code == 130
     other = run_eval(workspace, *default_args(workspace, "resumed"), "--resume", "--k", "2")
-    assert other.exit_code == 1 and "ran with other settings (k): run without --resume" in other.stderr
+    assert other.exit_code == 2 and "ran with other settings (k): run without --resume" in other.stderr
     fewer = run_eval(workspace, *default_args(workspace, "resumed"), "--resume", "--limit", "3")
-    assert fewer.exit_code == 1 and "asked other questions (n_questions_planned changed)" in fewer.stderr
+    assert fewer.exit_code == 2 and "asked other questions (n_questions_planned changed)" in fewer.stderr
     assert len(read_jsonl(workspace / "resumed" / "results.jsonl")) == 2  # nothing it had was thrown away
     asked.clear()
     stop_at[0] = None  # the resumed run goes to the end
@@ -287,7 +287,7 @@ def test_resume_asks_only_what_a_stopped_run_had_not_answered(first_run, workspa
     scored = ("str_em", "mrr", "refusal_recall")
     assert {m: summary[m] for m in scored} == {m: first[m] for m in scored}
     done = run_eval(workspace, *default_args(workspace, "resumed"), "--resume")
-    assert done.exit_code == 1 and "finished: nothing to resume" in done.stderr
+    assert done.exit_code == 2 and "finished: nothing to resume" in done.stderr
 
 
 def test_an_overview_metric_can_gate_a_run(first_run, workspace):
@@ -302,7 +302,7 @@ def test_an_overview_metric_can_gate_a_run(first_run, workspace):
     failed = run_eval(workspace, *args, "--fail-under", "summary.rouge1=1.01")
     assert failed.exit_code == 1 and "summary.rouge1 = " in failed.stderr and "under the floor 1.01" in failed.stderr
     unknown = run_eval(workspace, *args, "--fail-under", "summary.nope=1")
-    assert unknown.exit_code == 1 and "unknown metric 'summary.nope'" in unknown.stderr
+    assert unknown.exit_code == 2 and "unknown metric 'summary.nope'" in unknown.stderr
 
 
 def test_ctrl_c_while_the_models_load_leaves_files_that_agree(first_run, workspace, monkeypatch):
@@ -341,7 +341,7 @@ def test_output_paths_that_cannot_be_written_fail_before_the_ingest(workspace):
         args = [str(workspace / "questions.jsonl"), "--corpus", str(corpus)]
         result = run_eval(workspace, *args, *(["--out", str(workspace / "unwritten")] if "--out" not in extra else []),
                           *extra)
-        assert result.exit_code == 1 and result.stderr.startswith(message), result.stderr
+        assert result.exit_code == 2 and result.stderr.startswith(message), result.stderr
         assert "Traceback" not in result.output and "corpus index" not in result.stderr  # before the ingest
     assert not (corpus / "eval").exists() and not (workspace / "unwritten").exists()
 
@@ -364,20 +364,20 @@ def test_limit(first_run, workspace):
 )
 def test_bad_options_are_one_line_errors(workspace, extra, message):
     result = run_eval(workspace, *default_args(workspace, "bad"), *extra)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.startswith(message), result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
 
 
 def test_missing_corpus_and_malformed_questions_are_one_line_errors(workspace):
     result = run_eval(workspace, str(workspace / "questions.jsonl"), "--corpus", str(workspace / "no-corpus"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr == f"error: --corpus: {workspace / 'no-corpus'} is not a folder\n"
 
     broken = workspace / "broken.jsonl"
     broken.write_text(json.dumps(QUESTIONS[0]) + "\n" + '{"question": "unterminated\n')
     result = run_eval(workspace, str(broken), "--corpus", str(workspace / "corpus"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {broken}, line 2: not valid JSON")
     assert result.stderr.count("\n") == 1
 

@@ -181,7 +181,7 @@ def test_compare_goes_into_summary_json_and_the_report(workspace, mixed, factoid
 def test_bad_lines_are_one_line_errors_naming_line_and_field(workspace, line, message):
     questions = write_jsonl(workspace / "bad.jsonl", [SUMMARY[0], line])
     result = run_eval(workspace, "bad.jsonl", "bad")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {questions}, line 2: {message}"), result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
     assert "corpus index" not in result.stderr  # found before the ingest

@@ -13,6 +13,9 @@ from typing import Annotated
 import typer
 
 CACHE_DIR_ENV = "ASSISTANT_EVAL_CACHE_DIR"
+# Exit statuses a CI job can tell apart: 0 passed, 1 a metric outside its bound (GateFailed), 2 the run could not
+# happen or finish (a bad file, option or corpus: as for a usage error), 130 / 143 stopped by Ctrl-C / SIGTERM.
+EXIT_NOT_RUN = 2
 
 
 def register(app: typer.Typer, run: Callable) -> None:
@@ -37,7 +40,7 @@ def register(app: typer.Typer, run: Callable) -> None:
             typer.Option("--compare", help="An earlier summary.json: each metric's change (printed, and in the files)."),
         ] = None,
         fail_under: Annotated[
-            list[str] | None, typer.Option(help="METRIC=VALUE floor: exit 1 if below (repeatable).")
+            list[str] | None, typer.Option(help="METRIC=VALUE floor: exit 1 if below (repeatable; 2 means the run could not happen).")
         ] = None,
         fail_over: Annotated[
             list[str] | None,
@@ -70,4 +73,4 @@ def register(app: typer.Typer, run: Callable) -> None:
                      fail_under=fail_under, fail_over=fail_over, ragas=ragas, cache_dir=cache_dir,
                      collection=collection, resume=resume)
 
-        run(go)
+        run(go, error_code=EXIT_NOT_RUN)

@@ -21,6 +21,8 @@ GATED = (*METRICS, *(SUMMARY_PREFIX + name for name in SUMMARY_METRICS))  # as -
 class GateFailed(errors.AssistantError):
     """The run finished but a metric fell outside a --fail-under/--fail-over bound."""
 
+    exit_code = 1  # a verdict: a run that could not happen exits 2 (EXIT_NOT_RUN in eval/cli.py)
+
 
 @dataclass(frozen=True)
 class Gate:
