@@ -321,6 +321,16 @@ def test_unknown_keys_are_limited_and_logged(served):
         assert statuses[:FAILED_KEYS] == [401] * FAILED_KEYS
         assert set(statuses[FAILED_KEYS:]) == {429}
         assert guesser.get("/api/articles", headers=admin_headers()).status_code == 429  # it waits, key or not
+        # A widget on an allowed site at that address is told to wait, not that its site is not allowed: the
+        # preflight passes and the 429 carries CORS headers, so the browser lets the widget read it.
+        preflight = guesser.options("/api/ask/stream", headers={
+            "Origin": ALLOWED, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type"})
+        assert preflight.status_code == 200 and preflight.headers["access-control-allow-origin"] == ALLOWED
+        waited = guesser.post("/api/ask/stream", json={"question": JIG},
+                              headers={"Origin": ALLOWED, "Authorization": f"Bearer {WIDGET}"})
+        assert waited.status_code == 429 and waited.headers["access-control-allow-origin"] == ALLOWED
+        assert int(waited.headers["retry-after"]) > 0
     assert served.log().count("refused unknown key") == FAILED_KEYS
     assert "guess-0" not in served.log()  # fingerprints only
     assert articles(served)  # another client is not affected

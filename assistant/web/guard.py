@@ -237,12 +237,9 @@ class Guard:
             await refusal(scope, 400, message)(scope, receive, send)
             return
         is_api = (scope["path"] + "/").startswith((API_PREFIX, OPENAI_PREFIX, MCP_PREFIX))
-        if is_api or _route(scope) in SIGN_IN_ROUTES:
-            wait = self.limits.failures_exhausted(client)
-            if wait:  # this client has presented too many wrong keys: it waits before it may present more
-                await self._too_many(scope, receive, send, wait, f"too many refused keys from {client}")
-                return
         if _route(scope) in SIGN_IN_ROUTES:
+            if await self._refused_keys_exhausted(scope, receive, send):
+                return
             send = self._counting_refusals(send, client)
         if is_api:
             await self.cors(scope, receive, send)
@@ -256,7 +253,18 @@ class Guard:
             await self.app(scope, receive, send)
 
     # --- the HTTP API -----------------------------------------------------------
+    async def _refused_keys_exhausted(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer 429 if this client has presented too many wrong keys: it waits before it may present more."""
+        client = client_address(scope)
+        wait = self.limits.failures_exhausted(client)
+        if wait:
+            await self._too_many(scope, receive, send, wait, f"too many refused keys from {client}")
+        return bool(wait)
+
     async def api(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Inside CORS: preflights pass and the 429 carries CORS headers, so a widget says "too many", not "not allowed"
+        if await self._refused_keys_exhausted(scope, receive, send):
+            return
         headers = Headers(scope=scope)
         secret = presented_key(headers)
         key = self.keyring.lookup(secret)
