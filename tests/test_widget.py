@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT, SEED_ARTICLE, SEEDS
 from servers import ServerThread, free_port
 from starlette.applications import Starlette
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from test_chat_page import HOSTILE, _browser
 
@@ -48,6 +48,34 @@ IFRAME_PAGE = """<!doctype html>
 <body><h1>Harbour News</h1>
   <iframe src="{assistant}/widget#key={key}&title=Ask%20in%20a%20frame" width="420" height="560"></iframe>
 </body></html>
+"""
+
+# A legacy site with a strict Content-Security-Policy (the one docs/widget.md gives: no inline styles or scripts),
+# Prototype.js's Array.prototype.toJSON, a fetch that cannot stream, a right-to-left page and CSS that forces
+# itself on every element.
+STRICT_PAGE = """<!doctype html>
+<html dir="rtl"><head><title>Harbour News (strict)</title><link rel="stylesheet" href="/site.css"></head>
+<body><h1>Harbour News</h1>
+  <script src="/prototype.js"></script>
+  <script src="{assistant}/embed.js" data-key="{key}" data-title="Ask Harbour News"></script>
+</body></html>
+"""
+STRICT_CSS = "* { letter-spacing: 4px !important; text-transform: uppercase !important; }\n"
+PROTOTYPE_JS = """Array.prototype.toJSON = function () { return '[' + this.join(',') + ']'; };
+// fetch over XMLHttpRequest, as old polyfills do: a whole response, no stream to read
+const realFetch = window.fetch;
+window.fetch = function (url, options) {
+  return realFetch(url, options).then(function (r) {
+    const text = r.text();
+    return { ok: r.ok, status: r.status, headers: r.headers, body: undefined,
+             text: function () { return text; }, json: function () { return text.then(JSON.parse); } };
+  });
+};
+"""
+SANDBOXED_IFRAME_PAGE = """<!doctype html>
+<html><head><title>Harbour News (sandboxed iframe)</title></head>
+<body><iframe sandbox="{sandbox}" src="{assistant}/widget#key={key}&title=Ask%20in%20a%20sandbox"
+        width="400" height="560"></iframe></body></html>
 """
 
 # The README's own iframe snippet (border: 0), at a size the test picks.
@@ -100,7 +128,23 @@ def host_site(assistant_url: str, article_id: str = "") -> Starlette:
         html = SIZED_IFRAME_PAGE.format(assistant=assistant_url, key=WIDGET_KEY, width=width, height=height)
         return HTMLResponse(html)
 
+    def strict(request):
+        policy = (f"default-src 'none'; script-src 'self' {assistant_url}; style-src 'self'; "
+                  f"connect-src {assistant_url}; frame-src {assistant_url}")
+        html = STRICT_PAGE.format(assistant=assistant_url, key=WIDGET_KEY)
+        return HTMLResponse(html, headers={"Content-Security-Policy": policy})
+
+    def sandboxed(request):
+        return HTMLResponse(SANDBOXED_IFRAME_PAGE.format(assistant=assistant_url, key=WIDGET_KEY,
+                                                         sandbox=request.query_params["sandbox"]))
+
+    def asset(text: str, media_type: str):
+        return lambda request: Response(text, media_type=media_type)
+
     return Starlette(routes=[Route("/", page(HOST_PAGE)), Route("/iframe", page(IFRAME_PAGE)),
+                             Route("/strict", strict), Route("/site.css", asset(STRICT_CSS, "text/css")),
+                             Route("/prototype.js", asset(PROTOTYPE_JS, "text/javascript")),
+                             Route("/iframe-sandboxed", sandboxed),
                              Route("/iframe-sized", sized_iframe),
                              Route("/article", page(ARTICLE_PAGE)), Route("/story/ferry", page(HOST_PAGE)),
                              Route("/news/{slug}", page(OG_ARTICLE_PAGE)),
@@ -272,6 +316,49 @@ def test_widget_page_in_an_iframe(page, sites, artifacts_dir):
     # frame-ancestors: a site that is not allowed cannot frame /widget at all.
     page.goto(sites["not_allowed"] + "/iframe", wait_until="load")  # "load" waits for the frame too
     assert page.frames[1].url == "chrome-error://chromewebdata/"  # Chromium's page for a blocked frame
+
+
+def test_the_widget_works_under_a_strict_content_security_policy_on_a_legacy_page(page, sites, artifacts_dir):
+    """No inline style or script, no style-src for the assistant, a page-wide !important rule, a right-to-left page,
+    Prototype.js's Array.prototype.toJSON and a fetch that cannot stream: the widget is styled as anywhere, left to
+    right, and answers."""
+    from playwright.sync_api import expect
+
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    open_widget(page, sites["allowed"] + "/strict")
+    panel = page.locator("article-assistant .panel")
+    expect(panel).to_be_visible()
+    box = panel.bounding_box()
+    assert (box["width"], box["height"]) == (380, 560)  # its own stylesheet applies
+    title = page.locator("article-assistant .title")
+    style = title.evaluate("t => [getComputedStyle(t).letterSpacing, getComputedStyle(t).textTransform, "
+                           "getComputedStyle(t).direction]")
+    assert style == ["normal", "none", "ltr"]  # the page's CSS does not reach in
+    ask(page, "What does JIG stand for?")  # sent as JSON lists, not the strings Prototype's toJSON makes
+    expect(page.locator("article-assistant .citation")).to_contain_text("Kerry in Moscow", timeout=60_000)
+    page.screenshot(path=str(artifacts_dir / "widget-strict-csp.png"))
+    assert violations == []
+
+
+def test_a_sandboxed_iframe_asks_without_allow_forms_and_says_what_its_sandbox_lacks(page, sites):
+    from playwright.sync_api import expect
+
+    page.goto(sites["allowed"] + "/iframe-sandboxed?sandbox=allow-scripts allow-same-origin")  # no allow-forms
+    frame = page.frame_locator("iframe")
+    box = frame.locator("article-assistant form.ask textarea")
+    box.fill("What does JIG stand for?")
+    box.press("Enter")
+    expect(frame.locator("article-assistant .citation")).to_contain_text("Kerry in Moscow", timeout=60_000)
+
+    warnings: list[str] = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    page.goto(sites["allowed"] + "/iframe-sandboxed?sandbox=allow-scripts")  # no origin: CORS cannot allow it
+    frame = page.frame_locator("iframe")
+    frame.locator("article-assistant form.ask textarea").fill("What does JIG stand for?")
+    frame.locator("article-assistant form.ask button.send").click()
+    expect(frame.locator("article-assistant .error")).to_have_text(NOT_SET_UP, timeout=30_000)
+    assert any("allow-same-origin" in w for w in warnings), warnings
 
 
 def test_widget_on_an_articles_own_page_answers_about_that_article(page, sites, artifacts_dir):

@@ -25,7 +25,10 @@ def widget_router(keyring: KeyRing) -> APIRouter:
 
     @router.api_route("/embed.css", methods=["GET", "HEAD"], include_in_schema=False)
     def embed_css() -> FileResponse:
-        return FileResponse(STATIC / "embed.css", media_type="text/css", headers=NO_CACHE)
+        # Read by embed.js with fetch on other sites' pages (a constructed stylesheet passes their CSP's
+        # style-src): public, like the file itself, so any origin may read it.
+        return FileResponse(STATIC / "embed.css", media_type="text/css",
+                            headers={**NO_CACHE, "Access-Control-Allow-Origin": "*"})
 
     @router.api_route("/widget", methods=["GET", "HEAD"], include_in_schema=False)
     def widget_page() -> FileResponse:

@@ -53,6 +53,14 @@
   const HISTORY_TURNS = 6; // earlier exchanges sent along, so follow-ups resolve
 
   // --- small DOM helpers (text only) -------------------------------------
+  // JSON as the server reads it on any page: a page's Array.prototype.toJSON (Prototype.js, on older sites) would
+  // send every list as a string. A replacer sees each value as it was (`this[key]`), so lists go out as lists.
+  function jsonText(value) {
+    return JSON.stringify(value, function (key, serialized) {
+      return Array.isArray(this[key]) ? this[key] : serialized;
+    });
+  }
+
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
@@ -153,13 +161,13 @@
     try {
       state.messages = state.messages.slice(-MAX_SAVED_MESSAGES);
       if (!inView) {
-        localStorage.setItem(STORAGE_KEY, JSON.stringify(state));
+        localStorage.setItem(STORAGE_KEY, jsonText(state));
         return;
       }
       const site = JSON.parse(localStorage.getItem(SITE_KEY) || "{}");
-      if (site.open !== state.open) localStorage.setItem(SITE_KEY, JSON.stringify(Object.assign(site, { open: state.open })));
+      if (site.open !== state.open) localStorage.setItem(SITE_KEY, jsonText(Object.assign(site, { open: state.open })));
       if (state.messages.length || state.conversation) {
-        localStorage.setItem(STORAGE_KEY, JSON.stringify({ messages: state.messages, conversation: state.conversation }));
+        localStorage.setItem(STORAGE_KEY, jsonText({ messages: state.messages, conversation: state.conversation }));
         keepArticleConversation(STORAGE_KEY);
       } else {
         localStorage.removeItem(STORAGE_KEY);
@@ -174,7 +182,7 @@
     const kept = (Array.isArray(listed) ? listed : []).filter(function (k) { return typeof k === "string" && k !== key; });
     kept.push(key); // the most recent last
     while (kept.length > ARTICLE_CONVERSATIONS_KEPT) localStorage.removeItem(kept.shift());
-    localStorage.setItem(KEPT_KEY, JSON.stringify(kept));
+    localStorage.setItem(KEPT_KEY, jsonText(kept));
   }
 
   function historyTurns() {
@@ -222,14 +230,14 @@
       response = await fetch(server + "/api/ask/stream", {
         method: "POST",
         headers: authHeaders({ "Content-Type": "application/json", Accept: "text/event-stream" }),
-        body: JSON.stringify(requestBody(question, history)),
+        body: jsonText(requestBody(question, history)),
       });
     } catch (err) {
       throw new Error(await whyUnreachable());
     }
     if (!response.ok) throw new Error(await httpErrorMessage(response));
     let answer = null;
-    for await (const event of serverSentEvents(response.body)) {
+    for await (const event of serverSentEvents(response)) {
       const data = event.data ? JSON.parse(event.data) : {};
       if (event.type === "token") onToken(String(data.text || ""));
       else if (event.type === "answer") answer = data;
@@ -242,9 +250,24 @@
     return answer;
   }
 
+  // A page's Content-Security-Policy that leaves the server out of connect-src: said, not taken for an outage.
+  let blockedByPolicy = "";
+  document.addEventListener("securitypolicyviolation", function (event) {
+    if (String(event.blockedURI || "").startsWith(server)) blockedByPolicy = event.effectiveDirective || "connect-src";
+  });
+
   // A failed fetch hides its reason. If the server answers a no-cors request,
   // it is up, so the failure was CORS: this page's origin is not allowed.
   async function whyUnreachable() {
+    if (self.origin === "null") {  // a sandboxed frame without allow-same-origin: no origin a server could allow
+      return misconfigured("this frame has no origin (sandbox without allow-same-origin): its sandbox needs " +
+        "allow-scripts allow-same-origin allow-popups").message;
+    }
+    await new Promise(function (done) { setTimeout(done, 0); }); // the violation's event comes as its own task
+    if (blockedByPolicy) {
+      return misconfigured("this page's Content-Security-Policy blocks " + server + ": add it to " +
+        blockedByPolicy).message;
+    }
     try {
       await fetch(server + "/health", { mode: "no-cors", cache: "no-store" });
       if (window.console) console.warn("article assistant widget: add " + location.origin + " to the widget origins");
@@ -279,8 +302,15 @@
   }
 
   // Server-Sent Events over fetch: EventSource cannot POST or send a key header.
-  async function* serverSentEvents(body) {
-    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  async function* serverSentEvents(response) {
+    if (!response.body) { // a page's own fetch (over XMLHttpRequest) that cannot stream: the events at the end
+      for (const block of (await response.text()).split(/\r?\n\r?\n/)) {
+        const event = parseEvent(block);
+        if (event) yield event;
+      }
+      return;
+    }
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     try {
       for (;;) {
@@ -316,18 +346,50 @@
 
   // --- the UI -------------------------------------------------------------------
   const host = document.createElement("article-assistant"); // a tag no page stylesheet targets
-  host.setAttribute("style", inline ? "all: initial; display: block; height: 100%;" : "all: initial;");
+  // Set through the CSSOM, which a page's Content-Security-Policy allows (an inline style attribute it may block);
+  // important, so a page's `* { … !important }` does not reach in; English reads left to right on any page.
+  host.style.setProperty("all", "initial", "important");
+  host.style.setProperty("direction", "ltr", "important");
+  if (inline) {
+    host.style.setProperty("display", "block", "important");
+    host.style.setProperty("height", "100%", "important");
+  }
   const root = host.attachShadow({ mode: "open" });
 
-  const stylesheet = el("link");
-  stylesheet.rel = "stylesheet";
-  stylesheet.href = server + "/embed.css";
   const frame = el("div", "frame " + (inline ? "inline" : config.position)); // inline: no floating offsets
   frame.style.visibility = "hidden"; // until styled, so no unstyled flash
-  const reveal = function () { frame.style.visibility = ""; };
-  stylesheet.addEventListener("load", reveal);
-  stylesheet.addEventListener("error", reveal);
-  root.append(stylesheet, frame);
+  root.append(frame);
+  adoptStyles().finally(function () { frame.style.visibility = ""; });
+
+  // A constructed stylesheet, which a page's CSP allows where its style-src would block a <link> to another
+  // origin (the fetch needs only connect-src, which the API needs anyway); a <link> where that is not possible.
+  async function adoptStyles() {
+    if ("adoptedStyleSheets" in root && "replaceSync" in CSSStyleSheet.prototype) {
+      try {
+        const response = await fetch(server + "/embed.css");
+        if (response.ok) {
+          const sheet = new CSSStyleSheet();
+          sheet.replaceSync(await response.text());
+          root.adoptedStyleSheets = [sheet];
+          return;
+        }
+      } catch (err) {
+        /* no fetch for it (a page's own fetch, a CSP): the <link> below */
+      }
+    }
+    await new Promise(function (done) {
+      const link = el("link");
+      link.rel = "stylesheet";
+      link.href = server + "/embed.css";
+      link.addEventListener("load", done);
+      link.addEventListener("error", function () {
+        if (window.console) console.warn("article assistant widget: " + server + "/embed.css could not be loaded " +
+          "(a Content-Security-Policy? allow " + server + " in connect-src; see the widget's docs)");
+        done();
+      });
+      root.prepend(link);
+    });
+  }
 
   const launcher = button("launcher");
   launcher.appendChild(icon("chat", 26));
@@ -356,7 +418,7 @@
   input.placeholder = "Ask a question\u2026";
   input.setAttribute("aria-label", "Your question");
   const send = el("button", "send", "Ask");
-  send.type = "submit";
+  send.type = "button";
   form.append(input, send);
   const reader = el("section", "reader");
   reader.hidden = true;
@@ -466,7 +528,7 @@
     commentBox.placeholder = "What was wrong or right? (optional)";
     commentBox.setAttribute("aria-label", "Comment on this answer (optional)");
     const sendComment = el("button", "send-comment", "Send");
-    sendComment.type = "submit";
+    sendComment.type = "button";
     comment.append(commentBox, sendComment);
     function show() {
       up.setAttribute("aria-pressed", String(message.rating === "up"));
@@ -478,7 +540,7 @@
         const response = await fetch(server + "/api/feedback", {
           method: "POST",
           headers: authHeaders({ "Content-Type": "application/json" }),
-          body: JSON.stringify(text == null ? { answer_id: message.id, rating: rating }
+          body: jsonText(text == null ? { answer_id: message.id, rating: rating }
             : { answer_id: message.id, rating: rating, comment: text }),
         });
         if (!response.ok) throw new Error(await httpErrorMessage(response));
@@ -493,8 +555,8 @@
     }
     up.addEventListener("click", function () { rate("up"); });
     down.addEventListener("click", function () { rate("down"); });
-    comment.addEventListener("submit", function (event) {
-      event.preventDefault();
+    comment.addEventListener("submit", function (event) { event.preventDefault(); });
+    sendComment.addEventListener("click", function () {
       if (message.rating) rate(message.rating, commentBox.value.trim());
     });
     show();
@@ -668,17 +730,19 @@
     }
   }
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
+  // Asked by a click or Enter, never by submitting the form: a sandboxed iframe without allow-forms drops submits.
+  function askFromBox() {
     const question = input.value.trim();
     if (!question || send.disabled) return;
     input.value = "";
     ask(question);
-  });
+  }
+  form.addEventListener("submit", function (event) { event.preventDefault(); });
+  send.addEventListener("click", askFromBox);
   input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
-      form.requestSubmit();
+      askFromBox();
     }
   });
   newButton.addEventListener("click", function () {
@@ -728,7 +792,7 @@
       }
       saveState();
       // The log is live: what is already on screen is not put there again (a screen reader would say it all again).
-      const said = function (messages) { return JSON.stringify(messages.map(function (m) { return [m.role, m.text, m.id]; })); };
+      const said = function (messages) { return jsonText(messages.map(function (m) { return [m.role, m.text, m.id]; })); };
       if (said(state.messages) !== said(saved)) renderLog();
     } catch (err) {
       /* unreachable: what this browser saved is shown */
