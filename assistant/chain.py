@@ -59,7 +59,7 @@ class AnswerChain:
         request = classify(question)
         named = self._named_by_title(question, request, filters, scope)
         if named is not None and named.ambiguous:  # say which articles it could be, one line each
-            passages = [self.retriever.article_passages(a, 1)[0] for a in named.article_ids]
+            passages = self.retriever.openings(named.article_ids, 1)
             return Prepared(question, passages, Request("catalogue", ambiguous=named.said,
                                                         articles_total=len(passages)))
         if named is not None:
@@ -80,11 +80,11 @@ class AnswerChain:
             about = history if history and not _MANY.search(question) else ()
             article_ids = self._overview_articles(request, filters, in_scope, about)
             if article_ids is not None:
-                passages = [p for a in article_ids for p in self.retriever.article_passages(a, OVERVIEW_CHUNKS)]
+                passages = self.retriever.openings(article_ids, OVERVIEW_CHUNKS)
                 return Prepared(question, passages, request)
             request = replace(request, kind="catalogue")  # several articles and none named: a line for each
         newest = sorted(in_scope, key=lambda a: a.published or "", reverse=True)[:CATALOGUE_ARTICLES]
-        passages = [self.retriever.article_passages(a.id, 1)[0] for a in newest if a.chunks]
+        passages = self.retriever.openings([a.id for a in newest if a.chunks], 1)
         return Prepared(question, passages, replace(request, articles_total=len(in_scope)))
 
     def _named_by_title(self, question: str, request: Request, filters: Filters,

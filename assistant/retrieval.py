@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -179,6 +180,23 @@ class HybridRetriever(BaseRetriever):
             for i, c in enumerate(chunks, start=1)
         ]
 
+    def openings(self, article_ids: Sequence[str], limit: int) -> list[Passage]:
+        """The first ``limit`` passages of each of these articles, leaving out any removed since it was listed
+        (a delete, a feed's prune or a collection's removal while the question is answered)."""
+        passages = []
+        for article_id in article_ids:
+            try:
+                passages.extend(self.article_passages(article_id, limit))
+            except errors.ArticleNotFound:
+                continue
+        return passages
+
+    def _article_if_still_there(self, article_id: str):
+        try:
+            return self.index.manifest.article(article_id)
+        except errors.ArticleNotFound:  # removed between the search and this read: its chunks are not answered from
+            return None
+
     def _to_passages(self, chunks: list[Chunk], similarity: dict[str, float], k: int) -> list[Passage]:
         articles: dict = {}
         passages: list[Passage] = []
@@ -190,8 +208,10 @@ class HybridRetriever(BaseRetriever):
                 continue
             seen_texts.append(words)
             if chunk.article_id not in articles:
-                articles[chunk.article_id] = self.index.manifest.article(chunk.article_id)
+                articles[chunk.article_id] = self._article_if_still_there(chunk.article_id)
             article = articles[chunk.article_id]
+            if article is None:
+                continue
             passages.append(
                 Passage(
                     chunk=chunk,

@@ -79,3 +79,33 @@ def test_sync_leaves_a_feeds_items_to_the_feed(make_assistant):
         assert len([path for path, _, _ in site.log if path == "/story-1.html"]) == fetched
     finally:
         site.close()
+
+
+FERRY = "---\ntitle: Night ferry returns\n---\n\nThe night ferry to Saltmarsh returns on Friday after a winter pause.\n"
+
+
+def test_an_article_removed_while_a_question_is_answered_is_left_out(make_assistant, tmp_path, monkeypatch):
+    """A delete, a feed's prune or a collection's removal can land between a question's reads of the index: the
+    article listed or found a moment before is left out of the answer, never a 500 (or a 404 naming an article the
+    question never named)."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "quill.md").write_text(QUILL.format(title="The Quill engine", date="2024-05-02", year=1911))
+    (folder / "ferry.md").write_text(FERRY)
+    assistant = make_assistant()
+    assert assistant.ingest([folder]).ok
+    index = assistant.index
+    [gone] = [a.id for a in index.articles() if a.title == "The Quill engine"]
+    listed, chunks_then = index.articles(), {c.id: c for c in index.manifest.all_chunks()}
+    question_vector = assistant.embedder.encode_one("Who designed the Quill engine?")
+    hits_then = index.dense_search(question_vector, 20)
+    assert assistant.remove(gone)
+    # Each read as it was just before the removal: the listing, the search's hits and their chunks.
+    monkeypatch.setattr(index, "articles", lambda scope=None: listed)
+    monkeypatch.setattr(index, "dense_search", lambda vector, k, where=None, scope=None: hits_then)
+    monkeypatch.setattr(index.manifest, "chunks", lambda ids: {i: chunks_then[i] for i in ids if i in chunks_then})
+
+    catalogue = assistant.ask("What articles do you have?")
+    assert "Night ferry returns" in catalogue.answer and "Quill" not in catalogue.answer
+    factoid = assistant.ask("Who designed the Quill engine?")
+    assert "Ada Brennan" not in factoid.answer and all(c.article_id != gone for c in factoid.citations)
