@@ -143,8 +143,11 @@ def test_memberships_join_leave_and_removing_a_collection_says_what_goes(desks, 
         desks.remove_collection("desk-a")
     assert "3 article" not in str(refused.value) and "'Central library reopens after repairs'" in str(refused.value)
     assert "removes the 1 in no other collection" in str(refused.value)
+    folders = set((desks.settings.index_dir / "chroma").iterdir())
     removed, kept = desks.remove_collection("desk-a", force=True)
     assert kept == [bridge] and len(removed) == 1
+    gone = folders - set((desks.settings.index_dir / "chroma").iterdir())
+    assert len(gone) == 1  # desk-a's vector files, not left on disk (Chroma leaves them)
     assert [c.name for c in desks.collections()] == ["default", "desk-b"]
     assert desks.article_collections(bridge) == ["desk-b"]
     assert desks.status().vectors == len(desks.chunks())  # the library's vectors went with it

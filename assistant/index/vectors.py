@@ -8,8 +8,10 @@ server) is a setting.
 from __future__ import annotations
 
 import abc
+import shutil
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -102,6 +104,7 @@ class ChromaVectorStore(VectorStore):
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         self.where = url or str(path)
+        self.path = None if url or client is not None else path  # an embedded store's own folder
         self.name = collection
         self._partitions: dict[str, ChromaVectorStore] = {}
         try:
@@ -201,10 +204,29 @@ class ChromaVectorStore(VectorStore):
 
     def drop_partition(self, name: str) -> None:
         self._partitions.pop(name, None)
+        dropped = f"{self.name}-{name}"
+        folders = self._segment_folders(dropped)  # read first: the rows naming them go with the collection
         try:
-            self.client.delete_collection(f"{self.name}-{name}")
+            self.client.delete_collection(dropped)
         except Exception:  # chromadb raises NotFoundError or ValueError for a collection that is not there
-            pass
+            return
+        # Chroma 1.x deletes a collection's rows and leaves its HNSW files (chroma-core/chroma#5259): removed here,
+        # so a removed collection frees its disk (its open files are let go when the process ends).
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _segment_folders(self, collection: str) -> list[Path]:
+        """The folders of an embedded store's collection's segments (none for a Chroma server's)."""
+        if self.path is None:
+            return []
+        database = (self.path / "chroma.sqlite3").resolve()
+        try:
+            with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as db:
+                rows = db.execute("SELECT s.id FROM segments s JOIN collections c ON s.collection = c.id "
+                                  "WHERE c.name = ?", (collection,)).fetchall()
+        except sqlite3.Error:  # a Chroma whose tables differ: its files are left to it
+            return []
+        return [self.path / str(segment) for (segment,) in rows if (self.path / str(segment)).is_dir()]
 
     OWNER_KEY = "article_assistant_index"  # in the collection's metadata (its HNSW configuration is apart)
 
