@@ -78,6 +78,66 @@ def test_pdf_text_layer(tmp_path):
     assert "counted 42 ships" in article.text
 
 
+def typeset_pdf(path, pages, *, header=None, footer=None):
+    """A PDF drawn line by line at set places, as typesetters write one: ``header`` and ``footer`` (``{n}`` the
+    page's number) in small type above and below each page's lines."""
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.set_auto_page_break(False)
+    for n, lines in enumerate(pages, 1):
+        pdf.add_page()
+        pdf.set_font("helvetica", size=8)
+        if header:
+            pdf.text(72, 40, header.format(n=n))
+        pdf.set_font("helvetica", size=11)
+        for i, line in enumerate(lines):
+            pdf.text(72, 72 + 14 * i, line)
+        pdf.set_font("helvetica", size=8)
+        if footer:
+            pdf.text(280, 810, footer.format(n=n))
+    pdf.output(str(path))
+    return path
+
+
+BRIDGE_PAGES = [
+    ["Bridge repairs delayed again", "", "The chief engineer, Marta Kowalczyk, said the repairs to the northern",
+     "lift bridge would cost about 14.2 million euros"],
+    ["and would be finished by the end of September, the council said.", "",
+     "The ferry operator Bluewake Lines will add a night crossing to Tallinn."],
+    ["Harbour pilots will strike for 48 hours on 3 May unless their overtime", "pay is restored, the union said."],
+]
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("footer", ["Harbor Quarterly | {n}", "{n}", "Page {n} of 3", "- {n} -", None])
+def test_a_pdfs_running_header_footer_and_page_numbers_go_and_a_sentence_goes_on_over_a_page_break(tmp_path, footer):
+    """Pages were joined as paragraphs: a sentence over a page break was cut in two, and its first half took the
+    footer and the next page's header ("14.2 million euros Harbor Quarterly | 1")."""
+    header = "Harbor Quarterly, Spring Issue 2024" if footer else None
+    path = typeset_pdf(tmp_path / "harbor.pdf", BRIDGE_PAGES, header=header, footer=footer)
+    text = load_article(path, max_bytes=LIMIT).text
+    assert text == (
+        "Bridge repairs delayed again\nThe chief engineer, Marta Kowalczyk, said the repairs to the northern lift "
+        "bridge would cost about 14.2 million euros and would be finished by the end of September, the council said."
+        "\nThe ferry operator Bluewake Lines will add a night crossing to Tallinn.\n\nHarbour pilots will strike "
+        "for 48 hours on 3 May unless their overtime pay is restored, the union said.")
+
+
+@pytest.mark.fast
+def test_a_line_at_a_pages_edge_seen_once_or_a_one_page_pdf_is_kept_as_it_is(tmp_path):
+    pages = [["Harbour news", "The ferry to Saltmarsh runs again.", "12"],
+             ["Ferry times", "The first boat leaves at nine.", "Pier 4"],
+             ["Tide tables", "High water is at noon.", "Pier 5"]]
+    text = load_article(typeset_pdf(tmp_path / "edges.pdf", pages), max_bytes=LIMIT).text
+    for line in ("Harbour news", "12", "Ferry times", "Tide tables"):  # each line once: body text, however short
+        assert f"\n{line}\n" in f"\n{text}\n"
+    assert "Pier" not in text  # "Pier #" at the bottom of two pages of three
+
+    one = typeset_pdf(tmp_path / "one.pdf", [["Harbour news", "The ferry runs again.", "1"]], footer="Harbor | 1")
+    assert load_article(one, max_bytes=LIMIT).text == "Harbour news\nThe ferry runs again.\n1\nHarbor | 1"
+
+
 @pytest.mark.fast
 @pytest.mark.parametrize("metadata_title, title", [
     ("Microsoft Word - keeper.docx", "The lighthouse keeper's log"),  # a printer's title: the first line instead

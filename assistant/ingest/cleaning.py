@@ -7,8 +7,10 @@ sometimes the same paragraph twice. Both would pollute retrieval and citations.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from collections import Counter
 
 from dateutil import parser as dateparser
 
@@ -59,6 +61,49 @@ def strip_byline(text: str) -> tuple[str, str | None]:
         except (ValueError, OverflowError):
             published = None
     return text[match.end():], published
+
+
+# Lines at a page's top and bottom where a running header or footer sits; a page's number once its digits are
+# "#": "#", "- # -", "Page # of #", "Harbor Quarterly | #".
+_EDGE_LINES = 2
+_PAGE_NUMBER = re.compile(r"(?:.{1,80} [|·•–—-] )?(?:page )?#(?: of #)?(?: [|·•–—-] .{1,80})?|[-–—] ?# ?[-–—]")
+
+
+def join_pages(pages: list[str]) -> str:
+    """A PDF's pages as one text, without the running headers, footers and page numbers at their tops and bottoms
+    (a line there that repeats, digits aside, in the same place on half the pages, or a page number on two), and
+    with a sentence that a page break cut going on: only a page that ends a sentence ends a paragraph."""
+    texts = [page for page in pages if page.strip()]
+    if len(texts) < 2:
+        return "\n\n".join(pages)
+    lines = [page.replace("\r\n", "\n").replace("\r", "\n").split("\n") for page in texts]
+    edges = [_edges(page) for page in lines]
+    placed = Counter(key for page in edges for key in {key for keys in page.values() for key in keys})
+    numbers = Counter(text for page in edges for text in {text for keys in page.values() for _, _, text in keys}
+                      if _PAGE_NUMBER.fullmatch(text))
+    need = max(2, math.ceil(len(texts) / 2))
+    furniture = {(where, text) for (where, _, text), count in placed.items() if count >= need}
+    out = ""
+    for page, edge in zip(lines, edges):
+        kept = "\n".join(line for i, line in enumerate(page) if not any(
+            (where, text) in furniture or numbers[text] >= 2 for where, _, text in edge.get(i, ()))).strip()
+        if kept and out:  # a page ending inside a sentence goes on as a wrapped line does (cleaning unwraps it)
+            out += ("\n" if _OPEN_END.search(out) else "\n\n") + kept
+        elif kept:
+            out = kept
+    return out
+
+
+def _edges(page: list[str]) -> dict[int, list[tuple[str, int, str]]]:
+    """The page's first and last few non-blank lines, by index: where each is (top or bottom, its place from that
+    edge) and the line with its digits as "#"."""
+    filled = [i for i, line in enumerate(page) if line.strip()]
+    found: dict[int, list[tuple[str, int, str]]] = {}
+    for where, order in (("top", filled), ("bottom", filled[::-1])):
+        for slot, i in enumerate(order[:_EDGE_LINES]):
+            key = re.sub(r"\d+", "#", _WS.sub(" ", page[i]).strip().casefold())
+            found.setdefault(i, []).append((where, slot, key))
+    return found
 
 
 def clean_text(text: str) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from .. import errors
 from ..models import HTML_SUFFIXES, MARKDOWN_SUFFIXES, PDF_SUFFIXES, SUPPORTED_SUFFIXES, Article, parse_link
 from ..text import find_dateline
-from .cleaning import clean_text, strip_byline
+from .cleaning import clean_text, join_pages, strip_byline
 from .decoding import decode_bytes, html_declared_charset
 
 
@@ -300,7 +300,7 @@ def _extract_pdf(path: Path, data: bytes) -> tuple[str | None, str, str | None, 
         title = _author_title(reader.metadata.title) if reader.metadata else None
     except Exception as exc:  # pypdf raises many types on hostile files (its limits on inflating, among them)
         raise errors.UndecodableFile(path, f"not a readable PDF ({type(exc).__name__}: {exc})") from None
-    text = "\n\n".join(pages)
+    text = join_pages(pages)
     if not text.strip():
         raise errors.EmptyDocument(path, "PDF has no text layer (scanned image?); OCR it first")
     return title, text, None, None
