@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from conftest import SEED_ARTICLE
@@ -78,22 +79,27 @@ def test_pdf_text_layer(tmp_path):
     assert "counted 42 ships" in article.text
 
 
-def typeset_pdf(path, pages, *, header=None, footer=None):
+def typeset_pdf(path, pages, *, header=None, footer=None, font=None):
     """A PDF drawn line by line at set places, as typesetters write one: ``header`` and ``footer`` (``{n}`` the
-    page's number) in small type above and below each page's lines."""
+    page's number) in small type above and below each page's lines; ``font`` a TrueType file, for letters beyond
+    Latin-1."""
     from fpdf import FPDF
 
     pdf = FPDF(unit="pt", format="A4")
     pdf.set_auto_page_break(False)
+    family = "helvetica"
+    if font:
+        pdf.add_font("typeset", "", str(font))
+        family = "typeset"
     for n, lines in enumerate(pages, 1):
         pdf.add_page()
-        pdf.set_font("helvetica", size=8)
+        pdf.set_font(family, size=8)
         if header:
             pdf.text(72, 40, header.format(n=n))
-        pdf.set_font("helvetica", size=11)
+        pdf.set_font(family, size=11)
         for i, line in enumerate(lines):
             pdf.text(72, 72 + 14 * i, line)
-        pdf.set_font("helvetica", size=8)
+        pdf.set_font(family, size=8)
         if footer:
             pdf.text(280, 810, footer.format(n=n))
     pdf.output(str(path))
@@ -136,6 +142,28 @@ def test_a_line_at_a_pages_edge_seen_once_or_a_one_page_pdf_is_kept_as_it_is(tmp
 
     one = typeset_pdf(tmp_path / "one.pdf", [["Harbour news", "The ferry runs again.", "1"]], footer="Harbor | 1")
     assert load_article(one, max_bytes=LIMIT).text == "Harbour news\nThe ferry runs again.\n1\nHarbor | 1"
+
+
+@pytest.mark.fast
+def test_typeset_ligatures_are_read_as_their_letters_in_every_format(tmp_path):
+    """A PDF's (or a page's) "ﬁnancial" was stored with U+FB01, so "financial" in a question never matched it."""
+    import matplotlib
+
+    dejavu = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"  # has the ligatures' glyphs
+    written = "The chief ﬁnancial ofﬁcer conﬁrmed that the ﬂood barrier is ﬁnished: ﬀ ﬃ ﬄ ﬅ ﬆ."
+    read = "The chief financial officer confirmed that the flood barrier is finished: ff ffi ffl st st."
+    pdf = typeset_pdf(tmp_path / "flood.pdf", [["Flood defences", written]], font=dejavu)
+    html = tmp_path / "flood.html"
+    html.write_text(f"<html><head><title>Flood defences</title></head><body><article><h1>Flood defences</h1>"
+                    f"{f'<p>{written}</p>' * 3}</article></body></html>", encoding="utf-8")
+    txt = tmp_path / "flood.txt"
+    txt.write_text(f"Ofﬁcial ﬂood defences\n\n{written} It covers 10 m² for ½ the cost, in ＦＵＬＬ.\n",
+                   encoding="utf-8")
+    for path in (pdf, html, txt):
+        assert read in load_article(path, max_bytes=LIMIT).text, path.name
+    article = load_article(txt, max_bytes=LIMIT)
+    assert article.title == "Official flood defences"
+    assert "10 m² for ½ the cost, in ＦＵＬＬ." in article.text  # only the ligatures: no NFKC
 
 
 @pytest.mark.fast

@@ -36,6 +36,10 @@ _FURNITURE = [
 ]
 
 _WS = re.compile(r"[ \t\u00a0]+")
+# A typesetter's ligatures (U+FB00–FB06, "ﬁnancial") as their letters, so a search or a quote finds "financial".
+# Only these: NFKC would also rewrite superscripts, fractions and full-width forms.
+_LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+                            "\ufb05": "st", "\ufb06": "st"})
 
 # A Daily Mail byline as scraped: "By . Associated Press . PUBLISHED: . 14:11 EST, 25 October 2013 . | .
 # UPDATED: . 15:36 EST, 25 October 2013 . " (or "By . John Hall . and Ted Thornhill . ", "Last updated at
@@ -106,9 +110,13 @@ def _edges(page: list[str]) -> dict[int, list[tuple[str, int, str]]]:
     return found
 
 
+def fold_ligatures(text: str) -> str:
+    return text.translate(_LIGATURES)
+
+
 def clean_text(text: str) -> str:
-    """Normalise whitespace and Unicode, drop furniture lines and repeated paragraphs."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """Normalise whitespace and Unicode (ligatures as letters), drop furniture lines and repeated paragraphs."""
+    text = fold_ligatures(text.replace("\r\n", "\n").replace("\r", "\n"))
     # Breaks of other kinds are breaks, not nothing: a PDF's pages end in a form feed ("town hall\fThe bridge").
     text = _BREAKS.sub("\n", text)
     # A soft hyphen where a line breaks hyphenates the word across it: "sum\u00ad" + "mer" is "summer".
