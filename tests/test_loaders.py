@@ -167,6 +167,20 @@ def test_typeset_ligatures_are_read_as_their_letters_in_every_format(tmp_path):
 
 
 @pytest.mark.fast
+def test_a_compound_hyphenated_at_a_line_break_keeps_its_hyphen(tmp_path):
+    """"self-" + "driving" was stored as "selfdriving": every hyphen at a line's end was taken for the typesetter's.
+    A word whose halves are words and whose join is none (in MiniLM's vocabulary) keeps it; the text's own spelling
+    elsewhere comes first."""
+    lines = ["Orchard Report", "", "The agency hired forty new engi-", "neers, who consid-",
+             "ered the self-", "driving tractors a long-", "term bet. The Vostra co-", "operative had over-",
+             "estimated their cost; the cost was overestimated, said the co-operative's well-", "known chair."]
+    text = load_article(typeset_pdf(tmp_path / "orchard.pdf", [lines]), max_bytes=LIMIT).text
+    assert text == ("Orchard Report\nThe agency hired forty new engineers, who considered the self-driving tractors "
+                    "a long-term bet. The Vostra co-operative had overestimated their cost; the cost was "
+                    "overestimated, said the co-operative's well-known chair.")
+
+
+@pytest.mark.fast
 @pytest.mark.parametrize("metadata_title, title", [
     ("Microsoft Word - keeper.docx", "The lighthouse keeper's log"),  # a printer's title: the first line instead
     ("Untitled", "The lighthouse keeper's log"),

