@@ -28,7 +28,8 @@ from .settings import Settings
 
 log = logging.getLogger("assistant")
 
-#: progress(done_files, total_files, current_path)
+#: progress(done_files, total_files, current_path): before each file, naming it (a long one is seen being read),
+#: and once more, total of total, when the last is written.
 ProgressCallback = Callable[[int, int, str], None]
 
 # Chunks embedded and committed together: big enough for efficient batches,
@@ -160,15 +161,18 @@ class Ingester:
             if unfiled:
                 self.index.join(unfiled, self.index.manifest.collection_id(DEFAULT_COLLECTION))
             self.index.sweep_orphans()
-            for done, item in enumerate(items, start=1):
+            name = ""
+            for done, item in enumerate(items):
                 name = str(item.link) if isinstance(item, LoadedLink) else str(item)
+                if on_progress:
+                    on_progress(done, len(items), name)
                 if run.disk_full:
                     run.report.failed.append((name, f"not ingested: {run.disk_full}"))
                 else:
                     self._ingest_one(item, run, (sources or {}).get(name))
-                if on_progress:
-                    on_progress(done, len(items), name)
             self._write(run)
+            if on_progress and items:
+                on_progress(len(items), len(items), name)
             if roots and not run.disk_full:
                 self._prune(roots, files, run.report)
         if run.report.added or run.report.replaced or run.report.removed:

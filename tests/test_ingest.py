@@ -35,6 +35,19 @@ def test_reingesting_an_unchanged_file_adds_nothing(make_assistant):
     assert _snapshot(assistant) == before
 
 
+def test_progress_names_each_file_before_it_is_read_and_ends_when_all_are_written(make_assistant, tmp_path):
+    """A big PDF takes minutes to read: the bar names it from the start, not after; and N of N means written."""
+    files = [tmp_path / "first.txt", tmp_path / "second.txt"]
+    files[0].write_text("The first\n\nThe harbour opened a ferry line to Saltmarsh in May.\n")
+    files[1].write_text("The second\n\nThe library reopened after repairs in June.\n")
+    assistant = make_assistant()
+    calls = []
+    assistant.ingest(files, on_progress=lambda done, total, path: calls.append(
+        (done, total, os.path.basename(path), len(assistant.index.manifest.all_chunk_ids()))))
+    assert [call[:3] for call in calls] == [(0, 2, "first.txt"), (1, 2, "second.txt"), (2, 2, "second.txt")]
+    assert calls[-1][3] > 0  # the last call comes after the write
+
+
 def test_one_path_as_a_string_is_one_path_not_its_characters(make_assistant, tmp_path, monkeypatch):
     (tmp_path / "private.txt").write_text("Private\n\nNot for the index.\n")
     (tmp_path / "x.txt").write_text("Harbour\n\nThe ferry leaves at noon.\n")
