@@ -270,6 +270,24 @@ def test_pdf_without_a_text_layer(library, tmp_path):
     _assert_names_the_file(path, reason, bad, "pdf has no text layer", "ocr")
 
 
+def test_pdf_that_needs_a_password(library, tmp_path):
+    from fpdf import FPDF
+    from pypdf import PdfReader, PdfWriter
+
+    plain = tmp_path / "plain.pdf"
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(text="The harbour budget for 2025 is 3.2 million euros.")
+    pdf.output(str(plain))
+    writer = PdfWriter(clone_from=PdfReader(plain))
+    writer.encrypt(user_password="open-sesame", owner_password="owner", algorithm="AES-256")
+    bad = tmp_path / "locked.pdf"
+    writer.write(bad)
+    path, reason = _ingest_beside_a_good_file(library, bad, tmp_path)
+    _assert_names_the_file(path, reason, bad, "needs a password to open")
+
+
 def _multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
     """A multipart body built by hand, so the filenames reach the server exactly as written."""
     boundary = "hostile-boundary-7f3a9c"

@@ -291,6 +291,7 @@ def _author_title(title: str | None) -> str | None:
 
 def _extract_pdf(path: Path, data: bytes) -> tuple[str | None, str, str | None, str | None]:
     from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError
 
     # pypdf logs its own complaints about a broken file ("EOF marker not found"); the one-line error below says it.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -298,6 +299,8 @@ def _extract_pdf(path: Path, data: bytes) -> tuple[str | None, str, str | None, 
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
         title = _author_title(reader.metadata.title) if reader.metadata else None
+    except FileNotDecryptedError:  # a password to open it (one that only restricts printing or copying reads fine)
+        raise errors.UndecodableFile(path, "the PDF needs a password to open; save a copy without one") from None
     except Exception as exc:  # pypdf raises many types on hostile files (its limits on inflating, among them)
         raise errors.UndecodableFile(path, f"not a readable PDF ({type(exc).__name__}: {exc})") from None
     text = join_pages(pages)
