@@ -271,12 +271,16 @@ MAX_CHAT_TURNS = 50  # as /api/ask's history
 def list_articles(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     collection: Annotated[str | None, typer.Option("--collection", "-c", help="Only this collection's.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many (default: every one).")] = None,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many first: the next page.")] = 0,
 ):
-    """List indexed articles (with the collections each is in)."""
+    """List indexed articles in title order (with the collections each is in); --limit and --offset page through
+    them, as the API's do."""
 
     def go():
         with _assistant("list") as assistant:
-            articles = assistant.articles(_named(collection))
+            every = assistant.articles(_named(collection))
+        articles = every[offset : offset + limit if limit is not None else None]
         if as_json:
             print_json([dataclasses.asdict(a) for a in articles])
             return
@@ -285,7 +289,9 @@ def list_articles(
         for a in articles:
             table.add_row(a.title, a.published or "", str(a.chunks), ", ".join(a.collections), a.source, a.id)
         out.print(table)
-        console.print(f"{len(articles)} article(s)" + (f" in {collection}" if collection else ""), highlight=False)
+        where = f" in {collection}" if collection else ""
+        shown = (f"{offset + 1:,}–{offset + len(articles):,} of " if articles else "none of ") if len(articles) < len(every) else ""
+        console.print(f"{shown}{len(every):,} article(s){where}", highlight=False)
 
     run(go)
 

@@ -25,6 +25,10 @@ def test_list_prints_whole_ids_and_remove_takes_a_unique_prefix(tmp_path):
     ids = sorted(a["id"] for a in json.loads(run(env, "list", "--json").stdout))  # seed, harbour-bridge, harbour-ferry
     table = run(env, "list").stdout
     assert all(article_id in table for article_id in ids)  # whole, even at 80 columns
+    titled = [a["id"] for a in json.loads(run(env, "list", "--json").stdout)]  # in title order, as the API lists
+    assert [a["id"] for a in json.loads(run(env, "list", "--json", "--limit", "1", "--offset", "1").stdout)] == titled[1:2]
+    page = run(env, "list", "--limit", "2")
+    assert titled[0] in page.stdout and titled[2] not in page.stdout and "1–2 of 3 article(s)" in page.stderr
 
     shared = os.path.commonprefix([ids[1], ids[2]])
     assert shared == "harbour-"
