@@ -134,6 +134,13 @@ def host_site(assistant_url: str, article_id: str = "") -> Starlette:
         html = STRICT_PAGE.format(assistant=assistant_url, key=WIDGET_KEY)
         return HTMLResponse(html, headers={"Content-Security-Policy": policy})
 
+    def csp(policy: str):  # the host page with a policy (a header of the given name) that leaves the API out
+        def page(request):
+            html = HOST_PAGE.format(assistant=assistant_url, key=WIDGET_KEY, article="")
+            name = request.query_params.get("header", "Content-Security-Policy")
+            return HTMLResponse(html, headers={name: policy})
+        return page
+
     def sandboxed(request):
         return HTMLResponse(SANDBOXED_IFRAME_PAGE.format(assistant=assistant_url, key=WIDGET_KEY,
                                                          sandbox=request.query_params["sandbox"]))
@@ -144,7 +151,7 @@ def host_site(assistant_url: str, article_id: str = "") -> Starlette:
     return Starlette(routes=[Route("/", page(HOST_PAGE)), Route("/iframe", page(IFRAME_PAGE)),
                              Route("/strict", strict), Route("/site.css", asset(STRICT_CSS, "text/css")),
                              Route("/prototype.js", asset(PROTOTYPE_JS, "text/javascript")),
-                             Route("/iframe-sandboxed", sandboxed),
+                             Route("/iframe-sandboxed", sandboxed), Route("/no-connect", csp("connect-src 'self'")),
                              Route("/iframe-sized", sized_iframe),
                              Route("/article", page(ARTICLE_PAGE)), Route("/story/ferry", page(HOST_PAGE)),
                              Route("/news/{slug}", page(OG_ARTICLE_PAGE)),
@@ -339,6 +346,20 @@ def test_the_widget_works_under_a_strict_content_security_policy_on_a_legacy_pag
     expect(page.locator("article-assistant .citation")).to_contain_text("Kerry in Moscow", timeout=60_000)
     page.screenshot(path=str(artifacts_dir / "widget-strict-csp.png"))
     assert violations == []
+
+
+def test_a_page_whose_policy_blocks_the_api_is_told_so_and_a_report_only_one_changes_nothing(page, sites):
+    from playwright.sync_api import expect
+
+    warnings: list[str] = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    open_widget(page, sites["allowed"] + "/no-connect")  # the stylesheet comes by its <link> instead
+    ask(page, "What does JIG stand for?")
+    expect(page.locator("article-assistant .error")).to_have_text(NOT_SET_UP, timeout=30_000)  # not "try again"
+    assert any("add it to connect-src" in w for w in warnings), warnings
+    page.goto(sites["allowed"] + "/no-connect?header=Content-Security-Policy-Report-Only")  # the panel stays open
+    ask(page, "What does JIG stand for?")
+    expect(page.locator("article-assistant .citation")).to_contain_text("Kerry in Moscow", timeout=60_000)
 
 
 def test_a_sandboxed_iframe_asks_without_allow_forms_and_says_what_its_sandbox_lacks(page, sites):

@@ -253,15 +253,19 @@
   // A page's Content-Security-Policy that leaves the server out of connect-src: said, not taken for an outage.
   let blockedByPolicy = "";
   document.addEventListener("securitypolicyviolation", function (event) {
-    if (String(event.blockedURI || "").startsWith(server)) blockedByPolicy = event.effectiveDirective || "connect-src";
+    // enforced only (a report-only policy blocks nothing), and connect-src: a blocked <link> has its fallback
+    if (event.disposition === "enforce" && event.effectiveDirective === "connect-src" &&
+        String(event.blockedURI || "").startsWith(server)) blockedByPolicy = "connect-src";
   });
 
   // A failed fetch hides its reason. If the server answers a no-cors request,
   // it is up, so the failure was CORS: this page's origin is not allowed.
   async function whyUnreachable() {
-    if (self.origin === "null") {  // a sandboxed frame without allow-same-origin: no origin a server could allow
-      return misconfigured("this frame has no origin (sandbox without allow-same-origin): its sandbox needs " +
-        "allow-scripts allow-same-origin allow-popups").message;
+    if (self.origin === "null") {  // no origin a server could allow
+      return misconfigured(location.protocol === "file:"
+        ? "a file:// page has no origin a server could allow: serve the page over http(s)"
+        : "this frame has no origin (sandbox without allow-same-origin): its sandbox needs " +
+          "allow-scripts allow-same-origin allow-popups").message;
     }
     await new Promise(function (done) { setTimeout(done, 0); }); // the violation's event comes as its own task
     if (blockedByPolicy) {
