@@ -84,8 +84,10 @@ class AnswerChain:
                 return Prepared(question, passages, request)
             request = replace(request, kind="catalogue")  # several articles and none named: a line for each
         newest = sorted(in_scope, key=lambda a: a.published or "", reverse=True)[:CATALOGUE_ARTICLES]
-        passages = self.retriever.openings([a.id for a in newest if a.chunks], 1)
-        return Prepared(question, passages, replace(request, articles_total=len(in_scope)))
+        listed = [a.id for a in newest if a.chunks]
+        passages = self.retriever.openings(listed, 1)
+        removed_meanwhile = len(listed) - len({p.chunk.article_id for p in passages})  # not counted either
+        return Prepared(question, passages, replace(request, articles_total=len(in_scope) - removed_meanwhile))
 
     def _named_by_title(self, question: str, request: Request, filters: Filters,
                         scope: CollectionScope | None = None) -> NamedArticles | None:

@@ -107,5 +107,6 @@ def test_an_article_removed_while_a_question_is_answered_is_left_out(make_assist
 
     catalogue = assistant.ask("What articles do you have?")
     assert "Night ferry returns" in catalogue.answer and "Quill" not in catalogue.answer
+    assert catalogue.answer.startswith("1 article:"), catalogue.answer  # nor counted ("the 1 most recent of the 2")
     factoid = assistant.ask("Who designed the Quill engine?")
     assert "Ada Brennan" not in factoid.answer and all(c.article_id != gone for c in factoid.citations)

@@ -181,7 +181,8 @@ def _goes_on(line: str) -> bool:
 
 def _unwrapped(lines: list[str]) -> list[str]:
     """Lines a PDF or a hard-wrapped text broke inside a sentence, joined again (a word hyphenated at the break,
-    "sum-" + "mer", made whole; a compound, "self-" + "driving", keeps its hyphen), so the sentence splitter, which ends a paragraph at every line, sees the sentence.
+    "sum-" + "mer", made whole; a compound, "self-" + "driving", keeps its hyphen where the article writes it so
+    elsewhere), so the sentence splitter, which ends a paragraph at every line, sees the sentence.
     Once a paragraph is seen to wrap, a line starting with a capital ("on" + "Monday.") goes on it too. A line
     that ends a sentence, a heading before a capital, a list item or a table row stays a line."""
     out: list[str] = []
