@@ -31,6 +31,8 @@ from .retrieval import HybridRetriever
 OVERVIEW_CHUNKS = 6
 # The catalogue reads every article's first chunk, most recent first, up to this many.
 CATALOGUE_ARTICLES = 200
+# Beyond that many, "Which articles are about X?" reads first the articles of this many passages nearest X.
+TOPIC_PASSAGES = 100
 
 
 @dataclass(frozen=True)
@@ -83,11 +85,17 @@ class AnswerChain:
                 passages = self.retriever.openings(article_ids, OVERVIEW_CHUNKS)
                 return Prepared(question, passages, request)
             request = replace(request, kind="catalogue")  # several articles and none named: a line for each
-        newest = sorted(in_scope, key=lambda a: a.published or "", reverse=True)[:CATALOGUE_ARTICLES]
+        newest = sorted(in_scope, key=lambda a: a.published or "", reverse=True)
         listed = [a.id for a in newest if a.chunks]
+        searched = bool(request.topic) and len(listed) > CATALOGUE_ARTICLES
+        if searched:  # too many leads to read: the articles nearest the topic first, whatever their age
+            nearest = self.retriever.search(request.topic, filters=filters, k=TOPIC_PASSAGES)
+            listed = list(dict.fromkeys([p.chunk.article_id for p in nearest] + listed))
+        listed = listed[:CATALOGUE_ARTICLES]
         passages = self.retriever.openings(listed, 1)
         removed_meanwhile = len(listed) - len({p.chunk.article_id for p in passages})  # not counted either
-        return Prepared(question, passages, replace(request, articles_total=len(in_scope) - removed_meanwhile))
+        return Prepared(question, passages, replace(request, articles_total=len(in_scope) - removed_meanwhile,
+                                                    searched=searched))
 
     def _named_by_title(self, question: str, request: Request, filters: Filters,
                         scope: CollectionScope | None = None) -> NamedArticles | None:

@@ -10,7 +10,8 @@ the sentences closest to X instead, in article order.
 
 Catalogue ("What articles do you have?"): one line per article, most recent first, each citing its
 lead sentence; "Which articles are about X?" keeps the articles whose title and lead are about X, the closest
-first, among the most recent ones (``chain.CATALOGUE_ARTICLES``; the answer says so when there are more).
+first. Past ``chain.CATALOGUE_ARTICLES`` articles, those read are the ones whose passages a search finds nearest X
+(then the most recent), and the answer says it searched.
 """
 
 from __future__ import annotations
@@ -66,23 +67,22 @@ def catalogue(request: Request, passages: list[Passage], encode: Encode) -> Answ
     """A cited line per article (``passages``: each article's first chunk, most recent first)."""
     total = request.articles_total or len(passages)
     leads = [sentence for p in passages for sentence in _sentences([p])[:1]]  # (passage, start, end)
-    # Only the most recent articles are read for a topic (chain.CATALOGUE_ARTICLES): said, or a count of them
-    # would pass for a count of all.
-    read = f"the {len(passages)} most recent of the {total} articles" if total > len(passages) else ""
+    # Past chain.CATALOGUE_ARTICLES articles not every lead is read: said, or the count would pass for a census.
+    searched = f"Searching the {total:,} articles found" if request.searched else ""
     if request.topic:
         vectors = encode([request.topic] + [f"{p.title}. {p.article_text[s:e]}" for p, s, e in leads])
         similarity = vectors[1:] @ vectors[0]
         leads = [lead for lead, sim in sorted(zip(leads, similarity), key=lambda x: -x[1]) if sim >= MIN_TOPIC_SIMILARITY]
         if not leads:
-            among = read or (f"the {total} article" if total == 1 else f"the {total} articles")
-            return Answer(answer=f"None of {among} is about {request.topic}.", refused=True,
+            among = f"the {total} article" if total == 1 else f"the {total:,} articles"
+            said = f"{searched} none about {request.topic}." if searched else f"None of {among} is about {request.topic}."
+            return Answer(answer=said, refused=True,
                           refusal_reason="no article about the topic")
     shown = leads[:CATALOGUE_MAX_LINES]
     count = len(leads) if request.topic else total
     if request.topic:  # ordered by how close each is to the topic
         order = ", the closest first:" if count > 1 else ":"
-        head = (f"Of {read}, {count} {'are' if count != 1 else 'is'} about {request.topic}" if read
-                else f"{count} article{'s' if count != 1 else ''} about {request.topic}") + order
+        head = f"{searched or ''} {count} article{'s' if count != 1 else ''} about {request.topic}".lstrip() + order
     else:
         head = f"{count} article{'s' if count != 1 else ''}" + (", most recent first:" if count > 1 else ":")
     if request.ambiguous:

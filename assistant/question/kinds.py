@@ -63,6 +63,7 @@ class Request:
     names: str | None = None  # overview: the words that name the article ("the article about X")
     topic: str | None = None  # catalogue: what the articles must be about
     articles_total: int = 0  # catalogue: how many articles the index holds (the chain fills it in)
+    searched: bool = False  # catalogue: too many articles to read each lead, so the topic's were searched for
     ambiguous: str | None = None  # catalogue: the title the request named, which several articles could be
 
 
