@@ -59,6 +59,8 @@ class AnswerChain:
         question, the scoped article's opening for an overview, every article's lead for a catalogue."""
         filters, scope = self.retriever.resolve(filters or Filters())
         request = classify(question)
+        if request.kind == "small_talk":  # "Hi!", "Thanks.": nothing to look up
+            return Prepared(question, [], request)
         named = self._named_by_title(question, request, filters, scope)
         if named is not None and named.ambiguous:  # say which articles it could be, one line each
             passages = self.retriever.openings(named.article_ids, 1)
@@ -147,12 +149,19 @@ class AnswerChain:
         self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None
     ) -> Answer:
         prepared = self.prepare(question, history, filters, k)
+        if prepared.request.kind == "small_talk":
+            return self._traced(_small_talk(prepared.request), prepared)
         return self._traced(self.backend.answer(prepared.question, prepared.passages, prepared.request), prepared)
 
     def stream(
         self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None
     ) -> Iterator[str | Answer]:
         prepared = self.prepare(question, history, filters, k)
+        if prepared.request.kind == "small_talk":
+            reply = _small_talk(prepared.request)
+            yield reply.answer
+            yield self._traced(reply, prepared)
+            return
         for piece in self.backend.stream(prepared.question, prepared.passages, prepared.request):
             yield self._traced(piece, prepared) if isinstance(piece, Answer) else piece
 
@@ -161,3 +170,9 @@ class AnswerChain:
         return answer.model_copy(
             update={"question": prepared.question, "passages": prepared.passages, "kind": prepared.request.kind}
         )
+
+
+def _small_talk(request: Request) -> Answer:
+    """The same reply whatever the backend: no article holds an answer to "Hi!", so it is marked refused (no
+    sources to show, nothing to rate as an answer)."""
+    return Answer(answer=request.reply, refused=True, refusal_reason="small talk")

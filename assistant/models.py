@@ -253,7 +253,7 @@ class Answer(_SentWithoutNones):
     refusal_reason: SkipJsonSchema[str | None] = Field(None, exclude=True)
     # What the refusal decision looked at (extractive: the answerability), for the evaluator's results.
     refusal_signals: SkipJsonSchema[dict[str, float] | None] = Field(None, exclude=True)
-    kind: SkipJsonSchema[str] = Field("factoid", exclude=True, description="factoid, overview or catalogue")
+    kind: SkipJsonSchema[str] = Field("factoid", exclude=True, description="factoid, overview, catalogue or small_talk")
 
     def for_reader(self) -> Answer:
         """This answer as readers outside the server's trust (widget keys, the chat page) see it."""

@@ -53,6 +53,11 @@ def test_no_factoid_question_of_the_shared_sets_is_taken_for_an_overview():
         ("What are these articles about?", "catalogue", {}),
         ("What does JIG stand for?", "factoid", {}),
         ("What happened in Moscow on Thursday?", "factoid", {}),
+        ("Hi there!", "small_talk", {}),
+        ("great, thanks!", "small_talk", {}),
+        ("What can you do?", "small_talk", {}),
+        ("Hi! What does JIG stand for?", "factoid", {}),  # a question along with it: answered
+        ("Help me find when the treaty was signed.", "factoid", {}),
     ],
 )
 def test_request_kinds(question, kind, detail):
@@ -111,6 +116,18 @@ def test_what_does_it_say_about_x_picks_those_sentences(library):
     answer = library.ask("What does the article say about the leaked proposal?",
                          filters=Filters(article_ids=(_seed_id(library),)))
     assert answer.citations and any("leaked proposal" in c.quote for c in answer.citations)
+
+
+def test_small_talk_gets_a_reply_rather_than_a_quoted_sentence(api, library):
+    """"hi" is the first message on many a chat page: the nearest sentence to it, quoted, is no answer."""
+    for question, said in [("hi", "Hello! I answer questions about the articles"), ("Thanks!", "You're welcome."),
+                           ("help", "I answer questions about the articles"), ("bye", "Goodbye!")]:
+        body = api.post("/api/ask", json={"question": question}).json()
+        assert body["answer"].startswith(said) and body["citations"] == [] and body["refused"] is True, body
+    streamed = list(library.stream("Hello!"))
+    assert streamed[0] == streamed[-1].answer and streamed[-1].kind == "small_talk"
+    body = api.post("/api/ask", json={"question": "Hi! What does JIG stand for?"}).json()
+    assert "Joint Implementation Group" in body["answer"] and body["citations"]
 
 
 def test_the_catalogue_lists_every_article_with_its_date(api):

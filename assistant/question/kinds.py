@@ -1,13 +1,16 @@
-"""What kind of request a question is: a factoid question, an overview request, or a catalogue request.
+"""What kind of request a question is: a factoid question, an overview or catalogue request, or small talk.
 
     factoid     "What does JIG stand for?"                 → the sentence that answers (extractive.py)
     overview    "Summarize the article." "TL;DR?"          → the article's key sentences (overview.py)
                 "What does the article say about X?"       → the sentences about X
     catalogue   "What articles do you have?"               → one cited line per article (overview.py)
                 "Which articles are about sport?"          → those about it
+    small_talk  "Hi!" "Thanks." "What can you do?"         → a fixed reply, no passage quoted (chain.py)
 
 The patterns are anchored at the start and need an overview or catalogue word, so a factoid question
-never becomes one: tests/test_overviews.py runs every question of the shared sets through this.
+never becomes one: tests/test_overviews.py runs every question of the shared sets through this. Small talk
+must be the whole message ("Hi! Who chairs the IPCC?" is a question), or the nearest sentence to "hi" would be
+quoted as its answer.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["factoid", "overview", "catalogue"]
+Kind = Literal["factoid", "overview", "catalogue", "small_talk"]
 
 _DOC = r"(?:article|story|piece|report|text|page|post|document|item)"
 _THIS = r"(?:this|the|that|it'?s|its|your)"
@@ -52,6 +55,27 @@ _FOCUS = re.compile(r"\b(?:say|says|said|tell\s+us|report|reports)\s+(?:about|on
 _NAMED = re.compile(rf"\b{_DOC}\s+(?:about|on|called|titled|named|describing)\s+(.+?)\W*$", re.I)
 # "Which articles are about sport?", "What articles mention Putin?"
 _CATALOGUE_TOPIC = re.compile(r"\b(?:about|on|mention|mentions|mentioning|cover|covers|covering|discuss|discussing)\s+(.+?)\W*$", re.I)
+def _whole_message(words: str) -> re.Pattern:
+    """A pattern for a message that is only these words (and punctuation, emoji, "there", "bot")."""
+    return re.compile(rf"^\W*(?:{words})(?:\W+(?:there|again|all|everyone|bot|assistant))?\W*$", re.I | re.X)
+
+
+_OK = r"ok(?:ay)?|great|cool|nice|perfect|awesome|brilliant|got\s+it|i\s+see"
+HELP = ("I answer questions about the articles here, quoting the passage each answer comes from, and I say so "
+        "when they don't hold the answer. Ask about something an article reports, or “What articles do you "
+        "have?”, or “Summarize the article about …”.")
+SMALL_TALK = (  # (message, reply); the first that matches the whole message
+    (_whole_message(rf"(?:(?:{_OK})\W+)?(?:thanks?(?:\s+you)?(?:\s+(?:so|very)\s+much|\s+a\s+lot)?|thx|ty|cheers"
+                    r"|much\s+appreciated)"), "You're welcome. Ask me anything else about the articles."),
+    (_whole_message(r"(?:ok(?:ay)?\W+)?(?:bye|goodbye|good\s*bye|see\s+you|see\s+ya|cya)"), "Goodbye!"),
+    (_whole_message(_OK), "Ask me anything else about the articles."),
+    (_whole_message(r"hi|hello|hey|hiya|howdy|yo|greetings|good\s+(?:morning|afternoon|evening|day)|what'?s\s+up"
+                    r"|how\s+are\s+you(?:\s+doing)?(?:\s+today)?|how'?s\s+it\s+going"), "Hello! " + HELP),
+    (_whole_message(r"help(?:\s+me)?|i\s+need\s+help|test(?:ing)?|what\s+can\s+(?:you\s+do|i\s+do\s+here)"
+                    r"|how\s+do(?:es)?\s+(?:you|this|it)\s+work|how\s+do\s+i\s+use\s+(?:you|this|it)"
+                    r"|who\s+are\s+you|what\s+are\s+you|what(?:'s|\s+is)\s+your\s+name"
+                    r"|who\s+(?:made|built|created|wrote)\s+you"), HELP),
+)
 # "What are these articles about?": an overview of every article, one line each
 _ALL_ABOUT = re.compile(r"^\W*what\s+(?:are|is)\s+(?:these|the|your|all\s+the|all\s+these)\s+\w+\s+about\W*$", re.I)
 
@@ -65,10 +89,14 @@ class Request:
     articles_total: int = 0  # catalogue: how many articles the index holds (the chain fills it in)
     searched: bool = False  # catalogue: too many articles to read each lead, so the topic's were searched for
     ambiguous: str | None = None  # catalogue: the title the request named, which several articles could be
+    reply: str | None = None  # small_talk: what to say
 
 
 def classify(question: str) -> Request:
     text = " ".join(question.split())
+    for pattern, reply in SMALL_TALK:
+        if pattern.match(text):
+            return Request("small_talk", reply=reply)
     if _CATALOGUE.match(text):
         if _ALL_ABOUT.match(text):
             return Request("catalogue")
