@@ -23,7 +23,7 @@ from .answer.base import AnswerBackend
 from .index import CollectionScope
 from .models import Answer, Filters, Passage, Turn
 from .question.condense import condense
-from .question.kinds import Request, classify
+from .question.kinds import Request, asking_part, classify
 from .question.titles import NamedArticles, folded, named_articles, quotes_something
 from .retrieval import HybridRetriever
 
@@ -58,6 +58,7 @@ class AnswerChain:
         """What the question is (kinds.py), and the passages that answer it: the retrieved ones for a factoid
         question, the scoped article's opening for an overview, every article's lead for a catalogue."""
         filters, scope = self.retriever.resolve(filters or Filters())
+        question = asking_part(question)
         request = classify(question)
         if request.kind == "small_talk":  # "Hi!", "Thanks.": nothing to look up
             return Prepared(question, [], request)

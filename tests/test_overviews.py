@@ -130,6 +130,15 @@ def test_small_talk_gets_a_reply_rather_than_a_quoted_sentence(api, library):
     assert "Joint Implementation Group" in body["answer"] and body["citations"]
 
 
+def test_a_long_message_is_answered_by_the_sentence_that_asks(library):
+    """Context pasted before a question would push the question past what the reader and the embedder read."""
+    lead = "I have been reading about diplomacy lately and I am curious about many things in these stories. " * 4
+    answer = library.ask(lead + "What does JIG stand for?")
+    assert answer.question == "What does JIG stand for?" and "Joint Implementation Group" in answer.answer
+    answer = library.ask("What does JIG stand for? " + lead)  # the question first, the story after
+    assert answer.question == "What does JIG stand for?" and "Joint Implementation Group" in answer.answer
+
+
 def test_the_catalogue_lists_every_article_with_its_date(api):
     body = api.post("/api/ask", json={"question": "What articles do you have?"}).json()
     assert body["answer"].startswith("2 articles, most recent first:")
