@@ -24,7 +24,7 @@ from .index import CollectionScope
 from .models import Answer, Filters, Passage, Turn
 from .question.condense import condense
 from .question.kinds import Request, asking_part, classify
-from .question.titles import NamedArticles, folded, named_articles, quotes_something
+from .question.titles import NamedArticles, folded, named_articles, quotes_something, titled_articles
 from .retrieval import HybridRetriever
 
 # How much of an article an overview reads: news puts its key facts in the first chunks.
@@ -63,6 +63,8 @@ class AnswerChain:
         if request.kind == "small_talk":  # "Hi!", "Thanks.": nothing to look up
             return Prepared(question, [], request)
         named = self._named_by_title(question, request, filters, scope)
+        if request.untitled is not None and named is None:  # "Who was X?" with no article titled X: a question
+            request = request.untitled
         if named is not None and named.ambiguous:  # say which articles it could be, one line each
             passages = self.retriever.openings(named.article_ids, 1)
             return Prepared(question, passages, Request("catalogue", ambiguous=named.said,
@@ -103,8 +105,9 @@ class AnswerChain:
     def _named_by_title(self, question: str, request: Request, filters: Filters,
                         scope: CollectionScope | None = None) -> NamedArticles | None:
         """The article(s) the request names by title (titles.py), among those in scope (its collections too: a
-        title of another collection is never matched). Looked for in overview requests and in questions with a
-        quotation: a plain question pays nothing for it."""
+        title of another collection is never matched). Looked for in overview requests (those that may say a title,
+        "Tell me about X", "Who was X?", only there) and in questions with a quotation: a plain question pays
+        nothing for it."""
         if filters.article_ids or request.kind == "catalogue":
             return None
         if request.kind == "factoid" and not quotes_something(question):
@@ -116,6 +119,8 @@ class AnswerChain:
             admitted = {a.id for a in self.retriever.index.articles(scope)
                         if filters.admits(a.id, a.source, a.published)}
             titles = [(i, t) for i, t in titles if i in admitted]
+        if request.title is not None:  # "Summarize Warsaw", "Who was Nikola Tesla?": those words or no title
+            return titled_articles(request.title, titles, exact=request.exact_title)
         return named_articles(question, titles)
 
     def _folded_titles(self) -> list[tuple[str, str]]:

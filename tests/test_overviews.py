@@ -6,12 +6,14 @@ import json
 
 import httpx
 import pytest
-from conftest import EVALDATA, SEED_ARTICLE
+from conftest import EVALDATA, SEED_ARTICLE, SEEDS
 from servers import ServerThread
 
 from assistant import Filters
 from assistant.ingest.cleaning import strip_byline
-from assistant.question.kinds import classify
+from assistant.ingest.loaders import load_article
+from assistant.question.kinds import Request, classify
+from assistant.question.titles import folded, titled_articles
 from assistant.web.app import create_app
 
 ADMIN = "admin-key-overviews-0123456789"
@@ -24,16 +26,20 @@ OTHER = (
 
 @pytest.mark.fast
 def test_no_factoid_question_of_the_shared_sets_is_taken_for_an_overview():
+    """Nor by a title: "What is X?" is an overview only when X is the title of one of its own articles."""
     stolen, summaries = [], []
-    for path in [EVALDATA / "xquad-dev/questions.jsonl", EVALDATA / "seed/questions.jsonl",
-                 EVALDATA / "cnn-summary-dev/questions.jsonl"]:
-        for line in path.read_text().splitlines():
+    for name, articles in [("xquad-dev", EVALDATA / "xquad-dev/articles"), ("seed", SEEDS),
+                           ("cnn-summary-dev", EVALDATA / "cnn-summary-dev/articles")]:
+        titles = folded([(str(path), load_article(path, max_bytes=10**7).title) for path in articles.iterdir()])
+        for line in (EVALDATA / name / "questions.jsonl").read_text().splitlines():
             q = json.loads(line)
-            kind = classify(q["question"]).kind
-            if q.get("task", "factoid") == "factoid" and kind != "factoid":
+            request = classify(q["question"])
+            if request.title is not None and not titled_articles(request.title, titles, exact=request.exact_title):
+                request = request.untitled
+            if q.get("task", "factoid") == "factoid" and request.kind != "factoid":
                 stolen.append(q["question"])
             elif q.get("task") == "summary":
-                summaries.append(kind)
+                summaries.append(request.kind)
     assert stolen == []
     assert summaries and set(summaries) == {"overview"}
 
@@ -58,6 +64,14 @@ def test_no_factoid_question_of_the_shared_sets_is_taken_for_an_overview():
         ("What can you do?", "small_talk", {}),
         ("Hi! What does JIG stand for?", "factoid", {}),  # a question along with it: answered
         ("Help me find when the treaty was signed.", "factoid", {}),
+        # words that may be a title: looked up by the chain, which reads the request as `untitled` if none is
+        ("Summarise Warsaw", "overview", {"title": "Warsaw", "untitled": Request("overview")}),
+        ("Give me a summary of the Harvard article", "overview", {"title": "Harvard"}),
+        ("What does the Rhine article say about castles?", "overview", {"title": "Rhine", "focus": "castles",
+                                                                        "untitled": Request("factoid")}),
+        ("Tell me about Nikola Tesla.", "overview", {"title": "Nikola Tesla", "untitled": Request("factoid")}),
+        ("Who was Nikola Tesla?", "overview", {"title": "Nikola Tesla", "exact_title": True}),
+        ("Summarize the article.", "overview", {"title": None}),
     ],
 )
 def test_request_kinds(question, kind, detail):
@@ -137,6 +151,36 @@ def test_a_long_message_is_answered_by_the_sentence_that_asks(library):
     assert answer.question == "What does JIG stand for?" and "Joint Implementation Group" in answer.answer
     answer = library.ask("What does JIG stand for? " + lead)  # the question first, the story after
     assert answer.question == "What does JIG stand for?" and "Joint Implementation Group" in answer.answer
+
+
+TITLED = {
+    "warsaw.md": "---\ntitle: Warsaw\n---\nWarsaw is the capital and largest city of Poland. The Vistula River "
+                 "flows through it.\n",
+    "tesla.md": "---\ntitle: Nikola Tesla\n---\nNikola Tesla was a Serbian-American inventor and engineer. He "
+                "designed the alternating current supply system.\n",
+    "rhine.md": "---\ntitle: Rhine\n---\nThe Rhine flows from the Swiss Alps to the North Sea. Many castles and "
+                "vineyards line the Middle Rhine gorge.\n",
+}
+
+
+def test_an_article_named_by_its_title_alone_is_summarised(assistant_over):
+    """"Summarise Warsaw", "Who was Nikola Tesla?", "the Rhine article": a title said without "the article about"
+    was listed with every other article, or refused."""
+    titled = assistant_over(TITLED)
+    ids = {a.title: a.id for a in titled.articles()}
+    for question, title, said in [("Summarise Warsaw", "Warsaw", "capital and largest city of Poland"),
+                                  ("Who was Nikola Tesla?", "Nikola Tesla", "Serbian-American inventor"),
+                                  ("Tell me about Tesla.", "Nikola Tesla", "Serbian-American inventor"),
+                                  ("What does the Rhine article say about castles?", "Rhine", "Many castles")]:
+        answer = titled.ask(question)
+        assert answer.kind == "overview" and said in answer.answer, (question, answer.answer)
+        assert {c.article_id for c in answer.citations} == {ids[title]}, question
+    # no article has that title: a question, as before
+    assert titled.ask("What is the capital of Poland?").kind == "factoid"
+    assert titled.ask("Tell me about the moon landing.").kind == "factoid"
+    in_view = Filters(article_ids=(ids["Warsaw"],))  # the article in view is what the question is about
+    answer = titled.ask("Tell me about Nikola Tesla.", filters=in_view)
+    assert answer.kind == "factoid" and all(c.article_id == ids["Warsaw"] for c in answer.citations)
 
 
 def test_the_catalogue_lists_every_article_with_its_date(api):

@@ -16,7 +16,7 @@ quoted as its answer.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ..text import split_sentences
@@ -92,6 +92,12 @@ class Request:
     searched: bool = False  # catalogue: too many articles to read each lead, so the topic's were searched for
     ambiguous: str | None = None  # catalogue: the title the request named, which several articles could be
     reply: str | None = None  # small_talk: what to say
+    # overview: words that may be an article's title ("Summarize Warsaw", "the Rhine article"); the chain looks
+    # them up among the titles (``exact_title``: the whole title, as in "Who was Nikola Tesla?"), and when no title
+    # matches, the request is ``untitled`` instead
+    title: str | None = None
+    exact_title: bool = False
+    untitled: Request | None = None
 
 
 # Past this many words a message is more than its question (context pasted before it, a story around it). The
@@ -111,6 +117,45 @@ def asking_part(message: str) -> str:
     return (asking or sentences or [message])[-1]
 
 
+# "Summarize Warsaw", "a summary of the Harvard article", "Tell me about Nikola Tesla": what follows may be a title
+_OF_TITLE = re.compile(
+    r"""^\W*(?:please\s+|can\s+you\s+|could\s+you\s+)?(?:
+        (?:summari[sz]e|sum\s+up|recap|outline)
+      | tl\s*;?\s*dr\s+(?:of|on|for)
+      | (?:give\s+(?:me\s+|us\s+)?|write\s+|provide\s+)?(?:a\s+|an\s+)?(?:short\s+|brief\s+|quick\s+)?
+        (?:summary|overview|rundown|synopsis|gist|recap)\s+(?:of|on|for)
+      | (?:(?P<tell>tell\s+(?:me|us)\s+(?:more\s+)?about|what\s+do\s+you\s+know\s+about))
+    )\s+(?P<title>.+?)\W*$""",
+    re.I | re.X,
+)
+# "What is the Rhine article about?", 'What does the article "Rhine" say about castles?': a title said with "article"
+_TITLED_DOC = re.compile(
+    rf"""\b{_THIS}\s+(?:(?P<before>["“]?[^\W\d_][\w'’.&-]*(?:\s+[\w'’.&-]+){{0,5}}?["”]?)\s+{_DOC}\b
+                     | {_DOC}\s+["“](?P<quoted>[^"”]{{1,100}})["”])""",
+    re.I | re.X,
+)
+# "Who was Nikola Tesla?", "What is Warsaw?": asked of an article's whole title, its overview answers
+_WHO_WHAT = re.compile(r"^\W*(?:who|what)\s+(?:is|was|are|were)\s+(?P<title>.+?)\W*$", re.I)
+_DETERMINER = re.compile(r"^(?:(?:the|this|that|these|those|a|an|its?|your|my|all|each|every)\s+)+", re.I)
+_DOC_WORD = re.compile(rf"\s*\b{_DOC}s?$|^{_DOC}s?\b\s*", re.I)
+
+
+def _title_said(words: str) -> str | None:
+    """``words`` as a title: without "the" or a trailing "article"; None when nothing else is left ("the article",
+    "it", "them")."""
+    words = _DOC_WORD.sub("", _DETERMINER.sub("", words.strip(" \"“”'‘’"))).strip()
+    return words if words and words.lower() not in {"it", "them", "everything", "this", "that"} else None
+
+
+def _titled(request: Request, text: str) -> Request:
+    """``request``, with the words of ``text`` that may name its article by title, if any."""
+    if request.kind != "overview" or request.names or request.focus:
+        return request
+    said = _OF_TITLE.match(text)
+    title = _title_said(said.group("title")) if said else None
+    return replace(request, title=title, untitled=request) if title else request
+
+
 def classify(question: str) -> Request:
     text = " ".join(question.split())
     for pattern, reply in SMALL_TALK:
@@ -124,5 +169,20 @@ def classify(question: str) -> Request:
     if _OVERVIEW.match(text):
         focus = _FOCUS.search(text)
         named = _NAMED.search(text)
-        return Request("overview", focus=focus.group(1) if focus else None, names=named.group(1) if named else None)
+        request = Request("overview", focus=focus.group(1) if focus else None, names=named.group(1) if named else None)
+        return _titled(request, text)
+    # Each of these is a factoid question unless its words are an article's title (the chain looks them up).
+    doc = _TITLED_DOC.search(text)
+    if doc:  # "What is the Rhine article about?" reads as "What is the article about?" of the article "Rhine"
+        plain = text[: doc.start()] + "the article" + text[doc.end():]
+        title = _title_said(doc.group("before") or doc.group("quoted"))
+        if title and _OVERVIEW.match(plain):
+            return replace(classify(plain), title=title, untitled=Request("factoid"))
+    said = _OF_TITLE.match(text)
+    if said and said.group("tell") and _title_said(said.group("title")):
+        return Request("overview", title=_title_said(said.group("title")), untitled=Request("factoid"))
+    said = _WHO_WHAT.match(text)
+    if said and _title_said(said.group("title")):
+        return Request("overview", title=_title_said(said.group("title")), exact_title=True,
+                       untitled=Request("factoid"))
     return Request("factoid")

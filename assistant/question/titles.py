@@ -84,6 +84,17 @@ def named_articles(question: str, folded: Sequence[tuple[str, str]]) -> NamedArt
     return None
 
 
+def titled_articles(said: str, folded: Sequence[tuple[str, str]], *, exact: bool = False) -> NamedArticles | None:
+    """The articles (of ``folded``) whose title ``said`` is: the title itself (``exact``: nothing else); else the
+    closest titles within a few typos; else the titles that hold its words whole ("Tesla" in "Nikola Tesla")."""
+    key = normalized(said)
+    if exact:
+        found = tuple(article_id for article_id, title in folded if title == key)
+    else:
+        found = _closest(key, folded) or tuple(article_id for article_id, title in folded if f" {key} " in f" {title} ")
+    return NamedArticles(found, said) if key and found else None
+
+
 def _closest(said: str, folded: Sequence[tuple[str, str]]) -> tuple[str, ...]:
     if not said:
         return ()
