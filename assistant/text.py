@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import blingfire
+import regex
 from dateutil import parser as dateparser
 
 from .vocabulary import MONTH
@@ -53,6 +54,16 @@ def clean_question(question: str) -> str:
     spaced = "".join(" " if c.isspace() else c for c in _TERMINAL_ESCAPE.sub(" ", question))
     text = strip_invisible(strip_controls(spaced))
     return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+# Nonspacing marks once a text is decomposed: accents ("é" is "e" + U+0301), Arabic and Hebrew vowel points.
+_MARKS = regex.compile(r"\p{Mn}+")
+
+
+def without_accents(text: str) -> str:
+    """``text`` decomposed, compatibility forms folded ("ﬁ" is "fi") and nonspacing marks dropped: "Beyoncé" is
+    "Beyonce", as users type it and as the embedder's uncased tokenizer already reads it."""
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text))
 
 
 # --- orders to a model ----------------------------------------------------------------------

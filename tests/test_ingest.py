@@ -274,6 +274,24 @@ def test_cli_ingest_saves_the_keyword_index_for_the_next_process(tmp_path, make_
     assert sorted(p.name for p in (index / "keyword").iterdir()) == [f"gen-{generation}"]
 
 
+def test_a_keyword_index_saved_by_an_older_tokeniser_is_rebuilt(tmp_path, make_assistant):
+    """An index saved before accents were folded would keep "Beyoncé" apart from a question's "Beyonce"."""
+    from assistant.index.keyword import CHUNKS_FILE, TOKENS
+
+    article = tmp_path / "singer.md"
+    article.write_text("# Singer\n\nBeyoncé sang the closing song at the Harbour festival in 2003.\n")
+    index = tmp_path / "index"
+    result = CliRunner().invoke(app, ["ingest", str(article)], env={"ASSISTANT_INDEX_DIR": str(index)})
+    assert result.exit_code == 0, result.output
+    [saved] = (index / "keyword").iterdir()
+    rows = json.loads((saved / CHUNKS_FILE).read_text())
+    assert rows.pop("tokens") == TOKENS
+    (saved / CHUNKS_FILE).write_text(json.dumps(rows))  # as the older release wrote it
+    assistant = make_assistant()
+    assert assistant.retriever.keyword_index().search("beyonce harbour", 5)  # rebuilt, accents folded
+    assert json.loads((saved / CHUNKS_FILE).read_text())["tokens"] == TOKENS  # and saved again in its place
+
+
 def test_index_refuses_another_embedder(make_assistant):
     assistant = make_assistant()
     assistant.ingest([SEEDS])

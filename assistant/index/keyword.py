@@ -7,7 +7,10 @@ cache, never the truth: a missing or unreadable one is rebuilt. `assistant inges
 saves it before exiting, so the next process starts without the wait.
 
 Saves go to a temporary folder renamed into place, so a reader never sees a
-half-written index; older generations are pruned after a save.
+half-written index; older generations are pruned after a save. A copy made by an older tokeniser (its
+``TOKENS`` in chunks.json) is rebuilt, since its words would no longer match the questions'.
+
+Words are compared without accents ("Beyonce" finds "Beyoncé"), stemmed, English stopwords left out.
 """
 
 from __future__ import annotations
@@ -23,15 +26,22 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from ..text import without_accents
 from .manifest import Manifest
 
 log = logging.getLogger("assistant.index")
 _stemmer = Stemmer.Stemmer("english")
 CHUNKS_FILE = "chunks.json"
+TOKENS = 2  # how words are read: raised whenever keyword_tokens changes (2: accents folded)
 
 
 def keyword_tokens(text: str) -> list[str]:
-    return bm25s.tokenize(text, stopwords="en", stemmer=_stemmer, return_ids=False, show_progress=False)[0]
+    return _tokenize([text], return_ids=False)[0]
+
+
+def _tokenize(texts: list[str], **options):
+    return bm25s.tokenize([without_accents(t) for t in texts], stopwords="en", stemmer=_stemmer,
+                          show_progress=False, **options)
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,7 @@ def load_or_build(manifest: Manifest, folder: Path | None) -> KeywordIndex:
             return _load(saved, generation)
         except (OSError, ValueError) as exc:  # a cache: rebuild rather than fail
             log.warning("keyword index %s unreadable (%s); rebuilding", saved, exc)
+            shutil.rmtree(saved, ignore_errors=True)  # so the rebuilt one can be saved in its place
     index = _build(manifest, generation)
     if saved is not None and index.bm25 is not None:
         _save(index, saved)
@@ -95,7 +106,7 @@ def _build(manifest: Manifest, generation: int) -> KeywordIndex:
     chunks = manifest.all_chunks()
     bm25 = None
     if chunks:
-        corpus = bm25s.tokenize([c.text for c in chunks], stopwords="en", stemmer=_stemmer, show_progress=False)
+        corpus = _tokenize([c.text for c in chunks])
         bm25 = bm25s.BM25()
         bm25.index(corpus, show_progress=False)
     return KeywordIndex(generation, [c.id for c in chunks], np.array([c.article_id for c in chunks]), bm25)
@@ -103,6 +114,8 @@ def _build(manifest: Manifest, generation: int) -> KeywordIndex:
 
 def _load(saved: Path, generation: int) -> KeywordIndex:
     rows = json.loads((saved / CHUNKS_FILE).read_text())
+    if rows.get("tokens", 1) != TOKENS:
+        raise ValueError(f"its words were read by tokeniser {rows.get('tokens', 1)}, now {TOKENS}")
     bm25 = bm25s.BM25.load(str(saved), mmap=True, show_progress=False)
     return KeywordIndex(generation, rows["chunk_ids"], np.array(rows["article_ids"]), bm25)
 
@@ -112,7 +125,7 @@ def _save(index: KeywordIndex, target: Path) -> None:
     partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
     try:
         index.bm25.save(str(partial), show_progress=False)
-        rows = {"chunk_ids": index.chunk_ids, "article_ids": index.article_ids.tolist()}
+        rows = {"tokens": TOKENS, "chunk_ids": index.chunk_ids, "article_ids": index.article_ids.tolist()}
         (partial / CHUNKS_FILE).write_text(json.dumps(rows))
         partial.rename(target)
     except OSError as exc:  # another process saved the same generation first, or the disk is full

@@ -15,11 +15,12 @@ words never scope it by chance.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
+
+from ..text import without_accents
 
 # Double quotes of any kind; single quotes only around a phrase (not an apostrophe inside "Kerry's").
 _QUOTED = re.compile(r"[\"“”«„]([^\"“”«»„]{3,300})[\"“”»]|(?:^|(?<=[\s(]))[‘']([^‘’']{3,300})[’'](?=[\s.,;:!?)]|$)")
@@ -52,8 +53,7 @@ class NamedArticles:
 
 def normalized(text: str) -> str:
     """Case, accents, punctuation and spacing folded: "TimeWarner’s" ~ "timewarner s"."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = without_accents(text.casefold())
     return " ".join(re.sub(r"[^\w]+", " ", text).split())
 
 
