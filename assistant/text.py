@@ -106,12 +106,26 @@ _ORDERS = re.compile(
 # "[1]", "[2, 3]" or "[passage 4]" of its own (a footnote, or one planted to pass as a citation of ours); the
 # citation's quote keeps the article's words exactly.
 _CITATION_LIKE = re.compile(r"\s*\[\s*(?:passage\s*)?\d+(?:\s*[,;\u2013-]\s*(?:passage\s*)?\d+)*\s*\]", re.I)
+# What else an encyclopedia's text keeps of its apparatus, which would read as the answer's own words: editors'
+# tags ("[citation needed]", "[who?]", "[dubious – discuss]"), notes ("[note 4]", and "[a]" after a sentence or
+# clause), and the brackets a removed marker leaves ("(see [1])" would read "(see)").
+_EDITORIAL = re.compile(
+    r"""\s*\[\s*(?:
+        (?:citation|clarification|verification|better\s+source|full\s+citation|page|year|date|quotation|source
+          |specify|elaboration|examples?|attribution)\s+needed
+      | (?:who|when|where|which|why|according\s+to\s+whom|by\s+whom|original\s+research|dubious|disputed
+          |failed\s+verification|not\s+in\s+citation\s+given|unreliable\s+source|vague)\b[^\[\]]{0,30}
+      | (?:note|nb)\s*\d+
+    )\s*\]|(?<=[.,;:!?)"”’])\[[a-z]\](?=[\s.,;:!?)]|$)""",
+    re.I | re.X,
+)
+_EMPTIED = re.compile(r"\s*\((?:\s*(?:see(?:\s+also)?|cf\.?)\s*)?(?:\[\s*\d+[^\[\]]*\]\s*[,;]?\s*)+\)")
 
 
 def without_markers(text: str) -> str:
     """``text`` with every citation-like marker removed, including one that removing another would rebuild
-    ("[[1]1]" becomes "[1]" after one pass, so the removal repeats until nothing changes)."""
-    while (stripped := _CITATION_LIKE.sub("", text)) != text:
+    ("[[1]1]" becomes "[1]" after one pass, so the removal repeats until nothing changes), and editors' tags."""
+    while (stripped := _CITATION_LIKE.sub("", _EDITORIAL.sub("", _EMPTIED.sub("", text)))) != text:
         text = stripped
     return text
 

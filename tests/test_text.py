@@ -101,3 +101,17 @@ def test_ordinary_sentences_are_not_orders(sentence):
 def test_a_marker_nested_in_a_marker_is_removed_too(planted):
     """Removing the inner marker must not leave an outer one rebuilt from what is left."""
     assert without_markers(f"Josephine Wilde{planted} lives in the cottage.") == "Josephine Wilde lives in the cottage."
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(("text", "shown"), [
+    ("The bridge is 412 metres long (see [1]).", "The bridge is 412 metres long."),
+    ("Many fled to Prussia.[citation needed] Others stayed.", "Many fled to Prussia. Others stayed."),
+    ("It was founded in 1636.[note 4]", "It was founded in 1636."),
+    ("It was the largest port.[a] Trade grew.", "It was the largest port. Trade grew."),
+    ("Some historians[who?] disagree.[dubious – discuss]", "Some historians disagree."),
+    ("Set array[i] to zero.", "Set array[i] to zero."),  # no footnote: a letter in brackets after a word
+    ("He wrote [sic] as given.", "He wrote [sic] as given."),
+])
+def test_an_encyclopedias_apparatus_is_not_shown_as_the_answers_words(text, shown):
+    assert without_markers(text) == shown

@@ -90,7 +90,7 @@ def catalogue(request: Request, passages: list[Passage], encode: Encode) -> Answ
     lines, citations = [head], []
     for n, (p, s, e) in enumerate(shown, start=1):
         when = f" ({p.published})" if p.published else ""
-        lines.append(f"- {without_markers(p.title)}{when}: {without_markers(p.article_text[s:e])} [{n}]")
+        lines.append(f"- {without_markers(p.title)}{when}: {without_markers(p.article_text[s:e]).strip()} [{n}]")
         citations.append(Citation.quoting(n, p, s, e, 1.0))
     if count > len(shown):
         lines.append(f"… and {count - len(shown)} more.")
@@ -165,5 +165,5 @@ def _compose(picked: list[tuple[Passage, int, int]]) -> Answer:
     parts, citations = [], []
     for n, (p, s, e) in enumerate(picked, start=1):
         citations.append(Citation.quoting(n, p, s, e, 1.0))
-        parts.append(f"{without_markers(p.article_text[s:e])} [{n}]")
+        parts.append(f"{without_markers(p.article_text[s:e]).strip()} [{n}]")
     return Answer(answer=" ".join(parts), citations=citations)
