@@ -84,12 +84,13 @@ class AnswerChain:
             if request.focus and history:  # "What does the article say about him?" after a question about Kerry
                 request = replace(request, focus=condense(request.focus, history))
             # "the article" in a conversation is the one it is about; "the articles", "each article" are all of them
-            about = history if history and not _MANY.search(question) else ()
-            article_ids = self._overview_articles(request, filters, in_scope, about)
+            many = bool(_MANY.search(question))
+            article_ids = self._overview_articles(request, filters, in_scope, history if not many else (), many)
             if article_ids is not None:
                 passages = self.retriever.openings(article_ids, OVERVIEW_CHUNKS)
                 return Prepared(question, passages, request)
-            request = replace(request, kind="catalogue")  # several articles and none named: a line for each
+            # several articles and none named: a line for each ("What do the articles say about X?": those about X)
+            request = replace(request, kind="catalogue", topic=request.focus)
         newest = sorted(in_scope, key=lambda a: a.published or "", reverse=True)
         listed = [a.id for a in newest if a.chunks]
         searched = bool(request.topic) and len(listed) > CATALOGUE_ARTICLES
@@ -133,9 +134,10 @@ class AnswerChain:
         return cached[1]
 
     def _overview_articles(self, request: Request, filters: Filters, in_scope: list,
-                           history: Sequence[Turn] = ()) -> list[str] | None:
+                           history: Sequence[Turn] = (), many: bool = False) -> list[str] | None:
         """The articles an overview is of: the scope, else the article the request names, else the only one, else
-        in a conversation the one it is about ("Summarize the article." after a question about Kerry's visit)."""
+        in a conversation the one it is about ("Summarize the article." after a question about Kerry's visit), else
+        the one most about its focus ("What does the article say about castles?"; not "the articles")."""
         if filters.article_ids:
             return list(filters.article_ids)
         if request.names:  # "Summarize the article about Kerry's visit": the article that best matches the words
@@ -147,6 +149,10 @@ class AnswerChain:
         if history:  # the article that best matches the last exchange: what its answer quoted
             last = history[-1]
             found = self.retriever.search(f"{last.question} {last.answer[:1000]}", filters=filters, k=1)
+            if found:
+                return [found[0].chunk.article_id]
+        if request.focus and not many:
+            found = self.retriever.search(request.focus, filters=filters, k=1)
             if found:
                 return [found[0].chunk.article_id]
         return None

@@ -57,6 +57,7 @@ def test_no_factoid_question_of_the_shared_sets_is_taken_for_an_overview():
         ("What articles do you have?", "catalogue", {}),
         ("Which articles are about Russia?", "catalogue", {"topic": "Russia"}),
         ("What are these articles about?", "catalogue", {}),
+        ("What do the articles say about Russia?", "catalogue", {"topic": "Russia"}),
         ("What does JIG stand for?", "factoid", {}),
         ("What happened in Moscow on Thursday?", "factoid", {}),
         ("Hi there!", "small_talk", {}),
@@ -175,6 +176,9 @@ def test_an_article_named_by_its_title_alone_is_summarised(assistant_over):
         answer = titled.ask(question)
         assert answer.kind == "overview" and said in answer.answer, (question, answer.answer)
         assert {c.article_id for c in answer.citations} == {ids[title]}, question
+    # no article named at all: the one most about what is asked of it
+    answer = titled.ask("What does the article say about vineyards?")
+    assert answer.kind == "overview" and {c.article_id for c in answer.citations} == {ids["Rhine"]}, answer.answer
     # no article has that title: a question, as before
     assert titled.ask("What is the capital of Poland?").kind == "factoid"
     assert titled.ask("Tell me about the moon landing.").kind == "factoid"
@@ -210,6 +214,7 @@ def test_which_articles_are_about_a_topic_finds_old_ones_past_the_leads_it_reads
     ferries = assistant_over(FERRIES)
     answer = ferries.ask("Which articles are about ferries?")
     assert answer.answer.startswith("2 articles about ferries, the closest first:"), answer.answer
+    assert ferries.ask("What do the articles say about ferries?").answer == answer.answer
     assert ferries.ask("Which articles are about volcanoes?").answer == "None of the 3 articles is about volcanoes."
     monkeypatch.setattr(assistant.chain, "CATALOGUE_ARTICLES", 2)  # as 200 of thousands
     monkeypatch.setattr(assistant.chain, "TOPIC_PASSAGES", 1)  # the nearest passage is the older ferry article's

@@ -48,6 +48,8 @@ _CATALOGUE = re.compile(
       | (?:list|show)\s+(?:me\s+)?(?:all\s+)?(?:the\s+|your\s+)?(?:articles|stories|documents)\b
       | what\s+(?:are|is)\s+(?:these|the|your|all\s+the|all\s+these)\s+(?:articles|stories|documents)\s+about\b
       | what\s+(?:do\s+you\s+have|have\s+you\s+got|can\s+i\s+ask\s+about)\b
+      | what\s+do\s+(?:the|these|your|all\s+the|all\s+these|all)\s+(?:articles|stories|documents|reports)\s+
+        (?:say|tell\s+us|report)\s+(?:about|on)\b
     )""",
     re.I | re.X,
 )
