@@ -21,7 +21,7 @@ from .index import Index
 from .ingest.chunking import chunk_article
 from .ingest.feeds import Feed, FeedItem, item_article
 from .ingest.fetch import LoadedLink, load_link
-from .ingest.loaders import article_id_for, iter_files, load_article
+from .ingest.loaders import article_id_for, is_folder, iter_files, load_article
 from .models import DEFAULT_COLLECTION, Article, ArticleInfo, Chunk, IngestReport, Link, parse_link
 from .retrieval import HybridRetriever
 from .settings import Settings
@@ -45,12 +45,19 @@ def article_files(paths: Sequence[str | Path]) -> list[Path]:
 def _prune_roots(paths: Sequence[str | Path]) -> list[Path]:
     """The folders among ``paths`` that ``prune`` mirrors; InvalidRequest naming ``prune`` when there is none."""
     given = [Path(p) for p in paths if not isinstance(p, Link)]
-    folders = [p.resolve() for p in given if p.is_dir()]
+    folders = [p.resolve() for p in given if is_folder(p)]
     if not folders:
-        missing = next((p for p in given if not p.exists()), None)
+        missing = next((p for p in given if not _exists(p)), None)
         why = f"{missing}: no such folder" if missing is not None else "none of the paths is a folder"
         raise errors.InvalidRequest("prune", f"{why}; prune mirrors a folder, so name the one the files are in")
     return folders
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long: no such file can be there
+        return False
 
 
 def file_is_gone(source: Path) -> bool:
@@ -319,7 +326,7 @@ class Ingester:
         under a folder that stood for no files: one with no article file in it (an unmounted disk's mount point
         looks like that) or one that could not be listed; their failures say so."""
         listed = {article_id_for(str(f.resolve())) for f in files}
-        held = [f.resolve() for f in files if f.is_dir()]
+        held = [f.resolve() for f in files if is_folder(f)]
         for article in self.index.articles():
             source = Path(article.source)  # a file's source is its absolute path; a link's or an upload's is not one
             if (article.id not in listed and source.is_absolute()

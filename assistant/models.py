@@ -8,10 +8,11 @@ reads the API's JSON, and the evaluator records ``Citation.model_dump()``.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_serializer, model_validator
@@ -451,7 +452,7 @@ def link_or_path(text: str, field: str = "paths") -> Link | str:
     scheme = urlsplit(text.strip()).scheme.lower()
     if scheme in ("http", "https"):
         return page_link(text, field)
-    if "://" in text and re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme) and not Path(text).exists():
+    if "://" in text and re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme) and not os.path.exists(text):
         # ftp://, file://…: a link of a kind not fetched, not a missing file
         raise errors.InvalidRequest(field, f"{text!r}: only http(s) links are fetched ({scheme}:// is not)")
     return text

@@ -218,6 +218,20 @@ def test_cli_ingest_reports_each_bad_file_and_exits_nonzero(tmp_path):
     assert [a["title"] for a in json.loads(listed.stdout)] == ["Kerry in Moscow 'seeking joint bombing campaign in Syria'"]
 
 
+def test_a_path_too_long_fails_alone_and_the_other_files_land(make_assistant, tmp_path):
+    """A name over the file system's limit made is_dir() raise ENAMETOOLONG, which stopped the whole batch."""
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    (shelf / "bridge.txt").write_text("Bridge\n\nThe bridge was painted red in 2021.\n")
+    too_long = str(shelf / ("y" * 300 + ".txt"))  # in a folder that is there: ENAMETOOLONG, not ENOENT
+    report = make_assistant().ingest([too_long, shelf], prune=True)
+    assert report.failed == [(too_long, "the file name is too long")] and len(report.added) == 1
+    env = {"ASSISTANT_INDEX_DIR": str(tmp_path / "cli-index"), "ASSISTANT_CONFIG": "", "COLUMNS": "1000"}
+    done = CliRunner().invoke(app, ["ingest", str(shelf), too_long], env=env)
+    assert done.exit_code == 1 and f"failed: {too_long}: the file name is too long" in done.output, done.output
+    assert "error:" not in done.output and "added 1" in done.output, done.output
+
+
 def test_cli_ingest_prune_says_what_it_removed(tmp_path):
     shelf, env = tmp_path / "shelf", {"ASSISTANT_INDEX_DIR": str(tmp_path / "index"), "ASSISTANT_CONFIG": ""}
     shelf.mkdir()

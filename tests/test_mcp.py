@@ -223,6 +223,11 @@ def test_stdio_ingest(stdio_index, tmp_path):
             assert again["unchanged"] == report["added"] and not again["added"]
             bad = (await client.call_tool("ingest", {"paths": [str(tmp_path / "missing.txt")]})).structured_content
             assert not bad["ok"] and bad["failed"][0]["file"].endswith("missing.txt")
+            # a name too long for the file system fails alone (its ENAMETOOLONG was "Error executing tool ingest")
+            too_long = str(new.parent / ("y" * 300 + ".txt"))
+            mixed = (await client.call_tool("ingest", {"paths": [too_long, str(new)]})).structured_content
+            assert mixed["failed"] == [{"file": too_long, "error": "the file name is too long"}]
+            assert mixed["unchanged"] == report["added"]
             # a malformed link is named by its place; the HTTP server's field is answered with this one's
             malformed = await client.call_tool("ingest", {"paths": [str(new), "https://"]})
             assert malformed.is_error and "paths[1]: 'https://' is not a link" in text_of(malformed)

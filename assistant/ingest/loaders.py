@@ -9,6 +9,7 @@ plain ``key: value`` scalars only (no anchors or aliases), and a bad one is a cl
 from __future__ import annotations
 
 import datetime
+import errno
 import hashlib
 import io
 import logging
@@ -33,12 +34,28 @@ def iter_files(paths: list[str | Path]) -> Iterator[Path]:
     seen: set[str] = set()
     for raw in paths:
         path = Path(raw)
-        found = folder_files(path) if path.is_dir() else [path]  # missing or unsupported files: load_article's
+        found = folder_files(path) if is_folder(path) else [path]  # missing or unsupported files: load_article's
         for one in found:
             same = os.path.abspath(one)  # a folder and a file in it, given both: read once (abspath: no disk access)
             if same not in seen:
                 seen.add(same)
                 yield one
+
+
+def is_folder(path: Path) -> bool:
+    """``path.is_dir()``, False for a path the system will not look at (a name too long, say): load_article then
+    says why for that path alone, where the OSError would have stopped the whole batch."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def unreachable(exc: OSError) -> str:
+    """Why a path could not be looked at, in the words of an ingest's failure."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the file name is too long"
+    return f"the file cannot be read ({exc.strerror or exc})"
 
 
 def folder_files(folder: Path) -> list[Path]:
@@ -68,27 +85,12 @@ def load_article(path: str | Path, *, max_bytes: int, source: str | None = None,
     """Read, extract and clean one file. ``source`` overrides the recorded origin (uploads); ``charset`` is the
     encoding a server declared for it (a fetched page's Content-Type), read before any guess."""
     path = Path(path)
-    if not path.exists():
-        raise errors.SourceNotFound(path, "no such file or folder")
-    if path.is_dir():
-        try:
-            os.scandir(path).close()
-        except OSError as exc:
-            raise errors.SourceNotFound(path, f"the folder cannot be read ({exc.strerror or exc})") from None
-        raise errors.UnsupportedFileType(path, f"a folder with no {', '.join(sorted(SUPPORTED_SUFFIXES))} file in it")
-    if not path.is_file():
-        raise errors.UnsupportedFileType(path, "not a regular file")
+    try:
+        data = _file_bytes(path, max_bytes)
+    except OSError as exc:  # a name too long, a file that cannot be opened: this file fails, not the run
+        kind = errors.SourceNotFound if exc.errno == errno.ENAMETOOLONG else errors.IngestError
+        raise kind(path, unreachable(exc)) from None
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise errors.UnsupportedFileType(
-            path, f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(sorted(SUPPORTED_SUFFIXES))}"
-        )
-    size = path.stat().st_size
-    if size > max_bytes:  # checked before reading, so a huge file never lands in memory
-        raise errors.FileTooLarge(path, f"{size:,} bytes is over the {max_bytes:,}-byte limit")
-    if size == 0:
-        raise errors.EmptyDocument(path, "file is empty")
-    data = path.read_bytes()
     source = source or str(path.resolve())
 
     if suffix in PDF_SUFFIXES:
@@ -119,6 +121,31 @@ def load_article(path: str | Path, *, max_bytes: int, source: str | None = None,
         published=published,
         content_hash=hashlib.sha256(text.encode()).hexdigest(),
     )
+
+
+def _file_bytes(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, once it is known to be a regular article file of a readable size."""
+    if not path.exists():
+        raise errors.SourceNotFound(path, "no such file or folder")
+    if path.is_dir():
+        try:
+            os.scandir(path).close()
+        except OSError as exc:
+            raise errors.SourceNotFound(path, f"the folder cannot be read ({exc.strerror or exc})") from None
+        raise errors.UnsupportedFileType(path, f"a folder with no {', '.join(sorted(SUPPORTED_SUFFIXES))} file in it")
+    if not path.is_file():
+        raise errors.UnsupportedFileType(path, "not a regular file")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise errors.UnsupportedFileType(
+            path, f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
+    size = path.stat().st_size
+    if size > max_bytes:  # checked before reading, so a huge file never lands in memory
+        raise errors.FileTooLarge(path, f"{size:,} bytes is over the {max_bytes:,}-byte limit")
+    if size == 0:
+        raise errors.EmptyDocument(path, "file is empty")
+    return path.read_bytes()
 
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)

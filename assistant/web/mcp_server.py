@@ -347,8 +347,12 @@ class _Tools:
             files = [s for s in sources if not isinstance(s, Link)]
             self._check_roots(files)
             into = ingest_collection(self.assistant, None, collection)
-            report = self.assistant.ingest(files, links=[s for s in sources if isinstance(s, Link)], collection=into,
-                                           prune=prune)
+            try:
+                report = self.assistant.ingest(files, links=[s for s in sources if isinstance(s, Link)],
+                                               collection=into, prune=prune)
+            except OSError as exc:  # a path the loader did not expect to fail so: named, not "Error executing tool"
+                where = f" ({exc.filename})" if exc.filename else ""
+                raise errors.InvalidRequest("paths", f"could not be read{where}: {exc.strerror or exc}") from None
         return _report_out(report)
 
     def _key_scope(self, ctx: Context | None) -> tuple[str, ...] | None:
