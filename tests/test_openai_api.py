@@ -356,6 +356,15 @@ def test_completions_through_the_sdk(served):
                             "invalid_request_error", "prompt")
         assert_openai_error(c.post("/v1/completions", json={"model": MODEL, "prompt": ""}), 400,
                             "invalid_request_error", "prompt")
+        # token ids were pydantic's union dump naming "prompt.str"
+        for ids in ([1, 2, 3], [[1, 2], [3]]):
+            error = assert_openai_error(c.post("/v1/completions", json={"model": MODEL, "prompt": ids}), 400,
+                                        "invalid_request_error", "prompt")
+            assert error["message"] == "prompt: token ids are not supported; send text"
+        # the legacy API has no system messages: its advice is its own
+        long = assert_openai_error(c.post("/v1/completions", json={"model": MODEL, "prompt": "why " * 1000}), 400,
+                                   "invalid_request_error", "prompt")
+        assert "send the question alone" in long["message"] and "/v1/chat/completions" in long["message"]
 
 
 TITLE_CHORE = (

@@ -156,6 +156,9 @@ CONTENT_SCHEMA = WithJsonSchema({
 })
 
 
+PROMPT_SCHEMA = WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})
+
+
 _MODEL_HELP = ("; ".join(f"`{model}`: {what}" for model, what in MODELS.items())
                + "; either followed by `/COLLECTION` answers from that collection only (GET /v1/models)")
 
@@ -187,7 +190,8 @@ class CompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # max_tokens, temperature, echo, … are ignored
 
     model: str = Field(examples=[MODEL_ID], description=_MODEL_HELP)
-    prompt: str | list[str] = Field(
+    # Checked by hand (``_prompt_text``) so that token ids are one line naming `prompt`, not pydantic's union dump.
+    prompt: Annotated[Any, PROMPT_SCHEMA] = Field(
         description="The question; or a prompt template holding it (\"Query: …\"), or a chat flattened into "
                     "`user:`/`assistant:` lines ending with `assistant:`. A list holds exactly one prompt.",
         examples=["What does JIG stand for?"],
@@ -335,9 +339,11 @@ def _answer(assistant: Assistant, completion: Completion, request: Request, ques
     question = question_in(question)
     limit = assistant.settings.max_question_chars
     if len(question) > limit:  # most often a client's context sent as the question: say where it belongs
+        where = ("send your own context and instructions in a system message instead (up to the body limit)"
+                 if question_param.startswith("messages") else  # the legacy API has no system messages
+                 "send the question alone, or send your context in a system message to /v1/chat/completions")
         raise InvalidRequest(question_param, f"is {len(question):,} characters; the limit for the question is "
-                                             f"{limit:,}: send your own context and instructions in a system message "
-                                             "instead (up to the body limit)")
+                                             f"{limit:,}: {where}")
     reader_filters(request, filters)
     make_reply = _reply_maker(request, completion.model)
     try:
@@ -437,14 +443,25 @@ def completions(body: CompletionRequest, request: Request, assistant: Annotated[
         return _check_model(body.model).response()
     if body.n not in (None, 1):
         raise InvalidRequest("n", f"only 1 is supported (one answer per prompt); got {body.n}")
-    prompt = body.prompt
-    if isinstance(prompt, list):
-        if len(prompt) != 1:
-            raise InvalidRequest("prompt", f"holds {len(prompt)} prompts; send exactly one")
-        prompt = prompt[0]
+    prompt = _prompt_text(body.prompt)
     question, history = transcript(prompt) or (prompt, [])
     return _answer(assistant, Completion(body.model, "text"), request, question, history, body.filters,
                    body.stream, "prompt")
+
+
+def _prompt_text(prompt: Any) -> str:
+    """The one prompt of a completion request: a string, or a list holding one (token ids are refused)."""
+    if isinstance(prompt, list) and prompt and all(isinstance(p, int) or isinstance(p, list) for p in prompt):
+        raise InvalidRequest("prompt", "token ids are not supported; send text")
+    if isinstance(prompt, list):
+        if len(prompt) != 1:
+            raise InvalidRequest("prompt", f"holds {len(prompt)} prompts; send exactly one")
+        if not isinstance(prompt[0], str):
+            raise InvalidRequest("prompt[0]", f"must be a string; got {_json_type(prompt[0])}")
+        return prompt[0]
+    if not isinstance(prompt, str):
+        raise InvalidRequest("prompt", f"must be a string or a list of one string; got {_json_type(prompt)}")
+    return prompt
 
 
 def _models(assistant: Assistant, request: Request) -> list[str]:
