@@ -315,6 +315,33 @@ def test_structured_output_is_refused_clearly(served):
     assert "response_format" in str(refused.value) and "text" in str(refused.value)
 
 
+def test_a_forced_tool_call_is_refused_and_tools_alone_are_ignored(served):
+    """A client that must get a tool call got plain text: LangChain's function-calling structured output
+    returned None. Tools a client merely offers are ignored, as before."""
+    from langchain_core.tools import tool
+    from pydantic import BaseModel
+
+    class Acronym(BaseModel):
+        expansion: str
+
+    with pytest.raises(openai.BadRequestError) as forced:
+        langchain(served).with_structured_output(Acronym, method="function_calling").invoke(JIG)
+    assert forced.value.param == "tool_choice" and "calls no tools" in forced.value.message
+
+    @tool
+    def lookup(term: str) -> str:
+        """Look a term up."""
+        return term
+
+    with pytest.raises(openai.BadRequestError) as required:
+        langchain(served).bind_tools([lookup], tool_choice="required").invoke(JIG)
+    assert required.value.param == "tool_choice" and "tool_choice: 'required' cannot be honoured" in str(required.value)
+    assert JIG_ANSWER in langchain(served).bind_tools([lookup]).invoke(JIG).content  # tool_choice left out: text
+    offered = sdk(served).chat.completions.create(model=MODEL, messages=[user(JIG)], tool_choice="auto", tools=[
+        {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}])
+    assert JIG_ANSWER in offered.choices[0].message.content and not offered.choices[0].message.tool_calls
+
+
 def llama_index(served, model: str = MODEL, **options):
     from llama_index.llms.openai_like import OpenAILike
 
@@ -482,6 +509,12 @@ BAD_BODIES = [
      "messages[1].content", "is empty"),
     ("question too long", completion_body(user("why " * 1000)), 400, "invalid_request_error", "messages[0].content",
      "the limit for the question is 2,000"),
+    ("response_format without a type", completion_body(user(JIG), response_format={}), 400,
+     "invalid_request_error", "response_format", "has no type"),
+    ("tool_choice required", completion_body(user(JIG), tool_choice="required"), 400, "invalid_request_error",
+     "tool_choice", "calls no tools"),
+    ("tool_choice naming a function", completion_body(user(JIG), tool_choice={"type": "function", "function": {
+        "name": "lookup"}}), 400, "invalid_request_error", "tool_choice", "calls no tools"),
     ("n above 1", completion_body(user(JIG), n=3), 400, "invalid_request_error", "n", "only 1 is supported"),
     ("stream not a boolean", completion_body(user(JIG), stream="sometimes"), 400, "invalid_request_error", "stream",
      "valid boolean"),

@@ -238,6 +238,18 @@ def _conversation(messages: Sequence[ChatMessage]) -> tuple[str, int, list[Turn]
     return question, index, [Turn(question=q, answer=a or "") for q, a in pairs]
 
 
+def _check_tool_choice(extra: dict[str, Any]) -> None:
+    """``tools`` are ignored, as a client may send them with every request; a request that must get a tool call
+    (``tool_choice`` "required" or naming a function, or the older ``function_call`` naming one) is refused: a
+    text answer would reach it as "no tool was called" (LangChain's structured output returns None)."""
+    for param in ("tool_choice", "function_call"):
+        choice = extra.get(param)
+        if choice == "required" or isinstance(choice, dict):
+            shown = repr(choice) if isinstance(choice, str) else "a function"
+            raise InvalidRequest(param, f"{shown} cannot be honoured: this model calls no tools, it answers in text "
+                                        "with citations; leave it out, or use 'auto' or 'none'")
+
+
 def _text_of(content: Any, param: str, *, optional: bool = False) -> str:
     """A message's text: a string, or OpenAI's list of content parts of which only text parts are accepted."""
     if isinstance(content, str):
@@ -416,10 +428,13 @@ def chat_completions(
         return _check_model(body.model).response()
     if body.n not in (None, 1):
         raise InvalidRequest("n", f"only 1 is supported (one answer per question); got {body.n}")
-    if body.response_format and body.response_format.get("type") != "text":
-        kind = body.response_format.get("type")
+    if body.response_format is not None and "type" not in body.response_format:
+        raise InvalidRequest("response_format", 'has no type; only {"type": "text"} is supported')
+    if body.response_format is not None and body.response_format["type"] != "text":
+        kind = body.response_format["type"]
         raise InvalidRequest("response_format", f"{kind!r} is not supported: this model answers in text with "
                                                 "citations (use the `citations` field for structured passages)")
+    _check_tool_choice(body.model_extra or {})
     question, index, history = _conversation(body.messages)
     return _answer(assistant, Completion(body.model), request, question, history, body.filters, body.stream,
                    f"messages[{index}].content")
