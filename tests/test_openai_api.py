@@ -24,7 +24,7 @@ from servers import ServeProcess
 from assistant.errors import BackendError
 from assistant.models import Answer
 from assistant.web.openai_api import stream_error
-from assistant.web.openai_replies import Completion, Reply, events
+from assistant.web.openai_replies import MODEL_CREATED, Completion, Reply, events
 
 pytestmark = pytest.mark.slow
 
@@ -137,6 +137,16 @@ def test_models_lists_the_two_models(served):
         assert body["object"] == "list" and body["data"][0]["object"] == "model"
         error = assert_openai_error(c.get("/v1/models/gpt-4o"), 404, "invalid_request_error", "model")
     assert error["code"] == "model_not_found"
+
+
+def test_a_model_chat_takes_is_one_to_retrieve_and_its_created_time_is_fixed(served):
+    """Chat takes `MODEL/default` though the list leaves it out (only `default` exists); `created` was the
+    server's start time, so a model seemed new after every restart."""
+    assert sdk(served).models.retrieve(f"{MODEL}/default").id == f"{MODEL}/default"
+    with pytest.raises(openai.NotFoundError):
+        sdk(served).models.retrieve(f"{MODEL}/nope")  # no such collection
+    created = {m.created for m in sdk(served).models.list()} | {sdk(served).models.retrieve(MODEL).created}
+    assert created == {MODEL_CREATED} and MODEL_CREATED == 1796083200  # 2026-12-01, the day /v1 shipped
 
 
 # --- answers, with their citations ---------------------------------------------------------------------

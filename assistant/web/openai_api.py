@@ -499,7 +499,10 @@ def list_models(request: Request, assistant: Annotated[Assistant, Depends(get_as
 @router.get("/models/{model:path}", summary="One model (OpenAI-compatible)")
 def get_model(model: str, request: Request, assistant: Annotated[Assistant, Depends(get_assistant)]) -> dict:
     """The model called `model`, or 404 (admin key)."""
-    if model not in _models(assistant, request):
+    # Any id chat completions take: `MODEL/default` too, which the list leaves out when it is the only collection.
+    _, _, collection = model.partition("/")
+    if _check_model(model) or (collection and collection not in {
+            c.name for c in assistant.collections(scoped_collections(assistant, request, None))}):
         return _no_such_model(model).response()
     return model_card(model)
 

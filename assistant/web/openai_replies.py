@@ -34,7 +34,8 @@ MODELS = {
     MODEL_ID: "Answers with [n] markers; the passages in `annotations` and `citations`.",
     SOURCES_MODEL_ID: "The same answers, their text ending with a plain-text Sources list.",
 }
-MODEL_CREATED = int(time.time())
+# A fixed time (the day /v1 first shipped, 2026-12-01 UTC): a model's `created` must not change when the server restarts.
+MODEL_CREATED = 1796083200
 # The final answer's markers: the answer stage writes each citation as "[n]" (article text never adds one).
 MARKER = re.compile(r"\[(\d+)\]")
 
