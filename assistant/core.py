@@ -418,8 +418,8 @@ class Assistant:
         if allowed is not None:
             outside = [c for c in filters.collections if c not in allowed]
             if outside:
-                raise errors.OutOfScope(f"{field}: this key may not use the collection {outside[0]!r}; it may use "
-                                        f"{', '.join(map(repr, sorted(allowed)))}")
+                raise errors.OutOfScope(f"this key may not use the collection {outside[0]!r}; it may use "
+                                        f"{', '.join(map(repr, sorted(allowed)))}", field)
         for name in filters.collections:
             if name not in known:
                 raise errors.CollectionNotFound(name, field)

@@ -19,7 +19,7 @@ Surfaces turn these into a one-line CLI message with a non-zero exit, an HTTP
     ├── ArticleNotFound
     ├── CollectionNotFound          no collection with that name
     ├── CollectionConflict          a name taken, a non-empty collection removed without force, `default` touched
-    ├── OutOfScope                  a key scoped to some collections named another (403)
+    ├── OutOfScope(field)           a key scoped to some collections named another (403)
     ├── JobNotFound                 no upload job with that id (or it is long gone)
     ├── FeedNotFound                no followed feed with that id or link
     ├── ConversationNotFound        no conversation with that id for this browser session or key
@@ -121,9 +121,14 @@ class CollectionConflict(AssistantError):
 
 
 class OutOfScope(AssistantError):
-    """A key scoped to some collections asked for another: refused, never answered from nothing."""
+    """A key scoped to some collections asked for another: refused, never answered from nothing. ``field`` is the
+    request's field that named it, where one did (a route that needs an unscoped key names none)."""
 
     status_code = 403
+
+    def __init__(self, reason: str, field: str | None = None):
+        self.field, self.reason = field, reason
+        super().__init__(f"{field}: {reason}" if field else reason)
 
 
 class JobNotFound(AssistantError):

@@ -281,8 +281,16 @@ def test_v1_offers_a_model_per_collection_and_a_scoped_key_gets_its_own(served):
         assert_no_desk_b(served, reply.model_dump_json())
     stream = scoped.chat.completions.create(model="article-assistant", messages=question, stream=True)
     assert_no_desk_b(served, "".join(chunk.model_dump_json() for chunk in stream))
-    with pytest.raises(openai.PermissionDeniedError, match="may not use the collection 'desk-b'"):
+    with pytest.raises(openai.PermissionDeniedError, match="may not use the collection 'desk-b'") as outside:
         scoped.chat.completions.create(model="article-assistant/desk-b", messages=question)
+    assert outside.value.param == "model"  # the field its message starts with; it was null
+    with pytest.raises(openai.PermissionDeniedError, match="may not use the collection 'default'") as outside:
+        scoped.chat.completions.create(model="article-assistant/default", messages=question)
+    assert outside.value.param == "model"
+    with pytest.raises(openai.PermissionDeniedError, match="filters.collections: this key may not") as outside:
+        scoped.completions.create(model="article-assistant", prompt=QUESTION,
+                                  extra_body={"filters": {"collections": ["desk-b"]}})
+    assert outside.value.param == "filters.collections"
     with pytest.raises(openai.NotFoundError, match="does not exist"):
         sdk(served, ADMIN).chat.completions.create(model="article-assistant/nope", messages=question)
     narrowed = sdk(served, ADMIN).chat.completions.create(model="article-assistant/desk-a", messages=question)
