@@ -38,6 +38,14 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def quoted(value: object, limit: int = 80) -> str:
+    """``value`` as a message quotes it: its repr, cut after ``limit`` characters (an id a caller sends can be of
+    any length, and a message echoing 100,000 of them is no one line)."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value):,} characters)"
+    return repr(value)
+
+
 class AssistantError(Exception):
     """Base class: the message is meant for the user."""
 
@@ -105,7 +113,7 @@ class ArticleNotFound(AssistantError):
 
     def __init__(self, article_id: str, field: str = "article_id", where: str = "the index"):
         self.article_id, self.field = article_id, field
-        super().__init__(f"{field}: no article with id {article_id!r} in {where}")
+        super().__init__(f"{field}: no article with id {quoted(article_id)} in {where}")
 
 
 class CollectionNotFound(AssistantError):
@@ -136,7 +144,7 @@ class JobNotFound(AssistantError):
 
     def __init__(self, job_id: str):
         self.field = "job_id"
-        super().__init__(f"job_id: no upload job with id {job_id!r} (jobs are kept 7 days)")
+        super().__init__(f"job_id: no upload job with id {quoted(job_id)} (jobs are kept 7 days)")
 
 
 class FeedNotFound(AssistantError):
@@ -144,7 +152,7 @@ class FeedNotFound(AssistantError):
 
     def __init__(self, feed: int | str, where: str = ""):
         self.field = "feed"
-        super().__init__(f"feed: no feed {feed!r}{where} (`assistant feeds list`)")
+        super().__init__(f"feed: no feed {quoted(feed)}{where} (`assistant feeds list`)")
 
 
 class ConversationNotFound(AssistantError):
@@ -152,7 +160,7 @@ class ConversationNotFound(AssistantError):
 
     def __init__(self, conversation_id: str):
         self.field = "conversation_id"
-        super().__init__(f"conversation_id: no conversation with id {conversation_id!r} in this session")
+        super().__init__(f"conversation_id: no conversation with id {quoted(conversation_id)} in this session")
 
 
 class AnswerNotFound(AssistantError):
@@ -160,7 +168,7 @@ class AnswerNotFound(AssistantError):
 
     def __init__(self, answer_id: str):
         self.field = "answer_id"
-        super().__init__(f"answer_id: no answer with id {answer_id!r} was given to you (or it has expired)")
+        super().__init__(f"answer_id: no answer with id {quoted(answer_id)} was given to you (or it has expired)")
 
 
 class InvalidRequest(AssistantError):

@@ -179,6 +179,9 @@ def test_stdio_read_tools(stdio_index, tmp_path):
             # the assistant's errors are tool errors with their message, never a traceback
             missing = await client.call_tool("get_article", {"article_id": "no-such-article"})
             assert missing.is_error and "no article with id 'no-such-article'" in text_of(missing)
+            huge = await client.call_tool("get_article", {"article_id": "x" * 100_000})  # was echoed whole
+            assert huge.is_error and f"id {'x' * 80!r}… (100,000 characters)" in text_of(huge)
+            assert len(text_of(huge)) < 300, len(text_of(huge))
             empty = await client.call_tool("ask", {"question": "   "})
             assert empty.is_error and "question: is empty" in text_of(empty)
             too_many = await client.call_tool("search", {"query": "JIG", "k": 500})
