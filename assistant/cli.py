@@ -551,10 +551,11 @@ def mcp():
     """Serve the tools (ask, search, list_articles, list_collections, get_article, ingest) to an MCP client on stdin/stdout."""
 
     def go():
-        from .web.mcp_server import run_stdio
+        from .web.mcp_server import exit_if_warming_up, run_stdio
 
         with _assistant("mcp") as assistant:
             run_stdio(assistant)
+        exit_if_warming_up()
 
     run(go)
 

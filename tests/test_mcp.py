@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
@@ -252,6 +253,32 @@ def test_stdio_ingest(stdio_index, tmp_path):
             assert pruned["removed"] == report["added"] and len(pruned["added"]) == 1 and pruned["ok"]
 
     run(scenario)
+
+
+def test_stdio_a_client_that_leaves_at_once_ends_the_server_cleanly(stdio_index, tmp_path):
+    """Connect, list the tools, go: the models the warm-up was still loading were torn down by the interpreter's
+    exit, which aborted ("terminate called without an active exception", status -6). A shell records the status."""
+    log, status = tmp_path / "server.log", tmp_path / "status"
+    params = StdioServerParameters(
+        command="sh", args=["-c", '"$0" -m assistant.web.mcp_server; echo $? > "$1"', sys.executable, str(status)],
+        cwd=ROOT, env={**os.environ, "ASSISTANT_INDEX_DIR": str(stdio_index)},
+    )
+
+    async def scenario(stay: float):
+        with log.open("w") as errlog:
+            async with Client(stdio_client(params, errlog=errlog), read_timeout_seconds=240) as client:
+                assert tool_names(await client.list_tools()) == set(ADMIN_TOOLS)
+                await anyio.sleep(stay)
+
+    for stay in (0, 0.25, 0.5, 0.75, 1):  # the abort needed the client gone mid-load (0.3 to 0.6 s here)
+        status.unlink(missing_ok=True)
+        run(scenario, stay)
+        for _ in range(100):
+            if status.exists() and status.read_text().strip():
+                break
+            time.sleep(0.1)
+        said = log.read_text()
+        assert status.read_text().strip() == "0" and "terminate called" not in said, said
 
 
 # --- streamable HTTP ----------------------------------------------------------------------------------------

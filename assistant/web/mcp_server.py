@@ -33,6 +33,7 @@ logged with its traceback and the caller sees only "Error executing tool NAME".
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -523,10 +524,24 @@ def run_stdio(assistant: Assistant) -> None:
 
     @asynccontextmanager
     async def warm_up(_server: MCPServer) -> AsyncIterator[dict]:
-        threading.Thread(target=_warm_up, args=(assistant,), name="mcp-warm-up", daemon=True).start()
+        threading.Thread(target=_warm_up, args=(assistant,), name=WARM_UP_THREAD, daemon=True).start()
         yield {}
 
     build_server(assistant, admin=True, remote=False, lifespan=warm_up).run("stdio")
+
+
+WARM_UP_THREAD = "mcp-warm-up"
+
+
+def exit_if_warming_up() -> None:
+    """Called once the stdio loop has returned and the index is released. A client that leaves at once (connect,
+    list the tools, go) leaves the warm-up loading models in native threads, which the interpreter's exit tears
+    down mid-load: the process aborted ("terminate called without an active exception", status -6). It ends here
+    instead, with 0: the tools' calls ended with the loop, and a model half-loaded is nothing to keep."""
+    if any(t.name == WARM_UP_THREAD and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _warm_up(assistant: Assistant) -> None:
@@ -547,6 +562,7 @@ def main() -> None:
         on_wait = lambda why: print(f"waiting: {why}", file=sys.stderr, flush=True)  # noqa: E731
         with claimed(settings, "mcp", on_wait=on_wait) as assistant:
             run_stdio(assistant)
+        exit_if_warming_up()
     except errors.AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)
