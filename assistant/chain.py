@@ -62,9 +62,15 @@ class AnswerChain:
         request = classify(question)
         if request.kind == "small_talk":  # "Hi!", "Thanks.": nothing to look up
             return Prepared(question, [], request)
-        named = self._named_by_title(question, request, filters, scope)
-        if request.untitled is not None and named is None:  # "Who was X?" with no article titled X: a question
-            request = request.untitled
+        # A "Thanks" turn is no exchange about an article: the one before it is what a follow-up follows
+        history = [turn for turn in history if classify(turn.question).kind != "small_talk"]
+        named = None
+        if request.title is not None:  # "Summarize Warsaw", "Who was Nikola Tesla?": those words, if a title
+            named = self._named_by_title(question, request, filters, scope)
+            if named is None:  # no article titled so: the request as it reads without a title
+                request = request.untitled
+        if named is None:
+            named = self._named_by_title(question, request, filters, scope)
         if named is not None and named.ambiguous:  # say which articles it could be, one line each
             passages = self.retriever.openings(named.article_ids, 1)
             return Prepared(question, passages, Request("catalogue", ambiguous=named.said,
@@ -91,6 +97,8 @@ class AnswerChain:
                 return Prepared(question, passages, request)
             # several articles and none named: a line for each ("What do the articles say about X?": those about X)
             request = replace(request, kind="catalogue", topic=request.focus)
+        elif request.topic and history:  # "Which articles mention him?" after a question about Kerry
+            request = replace(request, topic=condense(request.topic, history))
         newest = sorted(in_scope, key=lambda a: a.published or "", reverse=True)
         listed = [a.id for a in newest if a.chunks]
         searched = bool(request.topic) and len(listed) > CATALOGUE_ARTICLES
@@ -120,7 +128,7 @@ class AnswerChain:
             admitted = {a.id for a in self.retriever.index.articles(scope)
                         if filters.admits(a.id, a.source, a.published)}
             titles = [(i, t) for i, t in titles if i in admitted]
-        if request.title is not None:  # "Summarize Warsaw", "Who was Nikola Tesla?": those words or no title
+        if request.title is not None:
             return titled_articles(request.title, titles, exact=request.exact_title)
         return named_articles(question, titles)
 

@@ -306,6 +306,32 @@ def test_a_keyword_index_saved_by_an_older_tokeniser_is_rebuilt(tmp_path, make_a
     assert json.loads((saved / CHUNKS_FILE).read_text())["tokens"] == TOKENS  # and saved again in its place
 
 
+def test_a_keyword_index_that_cannot_be_saved_serves_from_memory(tmp_path, make_assistant, monkeypatch):
+    """A read-only index folder holding an older release's copy: rebuilt in memory every start, never an error."""
+    import errno
+
+    from assistant.index import keyword
+    from assistant.index.keyword import CHUNKS_FILE
+
+    article = tmp_path / "singer.md"
+    article.write_text("# Singer\n\nBeyoncé sang the closing song at the Harbour festival in 2003.\n")
+    result = CliRunner().invoke(app, ["ingest", str(article)], env={"ASSISTANT_INDEX_DIR": str(tmp_path / "index")})
+    assert result.exit_code == 0, result.output
+    [saved] = (tmp_path / "index" / "keyword").iterdir()
+    rows = json.loads((saved / CHUNKS_FILE).read_text())
+    del rows["tokens"]
+    (saved / CHUNKS_FILE).write_text(json.dumps(rows))
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(keyword.tempfile, "mkdtemp", read_only)  # the disk, at the boundary: root ignores modes
+    assistant = make_assistant()
+    assert assistant.retriever.keyword_index().search("beyonce harbour", 5)
+    assert "tokens" not in json.loads((saved / CHUNKS_FILE).read_text())  # left as it was, not removed
+    assert "Beyoncé" in assistant.ask("Who sang the closing song at the Harbour festival?").answer
+
+
 def test_index_refuses_another_embedder(make_assistant):
     assistant = make_assistant()
     assistant.ingest([SEEDS])

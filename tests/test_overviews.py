@@ -12,7 +12,8 @@ from servers import ServerThread
 from assistant import Filters
 from assistant.ingest.cleaning import strip_byline
 from assistant.ingest.loaders import load_article
-from assistant.question.kinds import Request, classify
+from assistant.models import Turn
+from assistant.question.kinds import Request, asking_part, classify
 from assistant.question.titles import folded, titled_articles
 from assistant.web.app import create_app
 
@@ -141,6 +142,9 @@ def test_small_talk_gets_a_reply_rather_than_a_quoted_sentence(api, library):
         assert body["answer"].startswith(said) and body["citations"] == [] and body["refused"] is True, body
     streamed = list(library.stream("Hello!"))
     assert streamed[0] == streamed[-1].answer and streamed[-1].kind == "small_talk"
+    from assistant.web.render import sources_html  # the chat page's panel: no "nothing supports an answer"
+
+    assert sources_html(streamed[-1]) == sources_html(None)
     body = api.post("/api/ask", json={"question": "Hi! What does JIG stand for?"}).json()
     assert "Joint Implementation Group" in body["answer"] and body["citations"]
 
@@ -185,6 +189,41 @@ def test_an_article_named_by_its_title_alone_is_summarised(assistant_over):
     in_view = Filters(article_ids=(ids["Warsaw"],))  # the article in view is what the question is about
     answer = titled.ask("Tell me about Nikola Tesla.", filters=in_view)
     assert answer.kind == "factoid" and all(c.article_id == ids["Warsaw"] for c in answer.citations)
+
+
+def test_a_title_said_where_a_question_is_meant_is_no_title(assistant_over):
+    """The regression review's cases: a one-word title in an ordinary question, a quoted title in a "What was …"
+    question, a small-talk turn in the history, a pronoun as a catalogue's topic."""
+    titled = assistant_over({**TITLED, "teacher.md": "---\ntitle: Teacher\n---\nA teacher helps students learn. "
+                                                     "Teachers often hold a degree in education.\n",
+                             "mayor.md": "---\ntitle: Anna Kowalski re-elected\n---\nMayor Anna Kowalski was "
+                                         "re-elected on Sunday with 61 percent of the vote.\n"})
+    ids = {a.title: a.id for a in titled.articles()}
+    assert titled.ask("Who is the teacher?").kind == "factoid"  # a teacher, not the article "Teacher"
+    assert titled.ask("What does the war article say about Tesla?").kind != "catalogue"  # "war" is no title said
+    answer = titled.ask('What was the longest river in "Rhine"?')  # a quoted title scopes a question, as before
+    assert answer.kind == "factoid" and all(c.article_id == ids["Rhine"] for c in answer.citations)
+    history = [Turn(question="Who designed the alternating current supply system?",
+                    answer="Nikola Tesla was a Serbian-American inventor and engineer. [1]"),
+               Turn(question="Thanks!", answer="You're welcome. Ask me anything else about the articles.")]
+    answer = titled.ask("Summarize the article.", history=history)  # the exchange before the thanks
+    assert {c.article_id for c in answer.citations} == {ids["Nikola Tesla"]}, answer.answer
+    mayor = [Turn(question="Who was re-elected on Sunday?", answer="Mayor Anna Kowalski was re-elected. [1]")]
+    answer = titled.ask("Which articles are about her?", history=mayor)
+    assert "about Mayor Anna Kowalski" in answer.answer, answer.answer  # "her", as the conversation says
+    assert answer.citations[0].article_id == ids["Anna Kowalski re-elected"]
+    assert titled.ask("How does it work?", history=history[:1]).kind == "factoid"  # a follow-up, not "help"
+
+
+@pytest.mark.fast
+def test_a_long_message_keeps_what_it_asks():
+    lead = "I have been reading about rivers lately and I am curious about many things in these stories. " * 3
+    assert asking_part(lead + "Could you tell me how long the Rhine is. Thanks a lot.") == \
+        "Could you tell me how long the Rhine is."
+    assert asking_part("Summarize the article about the Rhine for me please. " + lead + "Keep it short.") == \
+        "Summarize the article about the Rhine for me please."
+    assert asking_part(lead + "When was Tesla's patent granted? And where was he born? Thank you!") == \
+        "When was Tesla's patent granted? And where was he born?"
 
 
 def test_the_catalogue_lists_every_article_with_its_date(api):

@@ -95,7 +95,6 @@ def load_or_build(manifest: Manifest, folder: Path | None) -> KeywordIndex:
             return _load(saved, generation)
         except (OSError, ValueError) as exc:  # a cache: rebuild rather than fail
             log.warning("keyword index %s unreadable (%s); rebuilding", saved, exc)
-            shutil.rmtree(saved, ignore_errors=True)  # so the rebuilt one can be saved in its place
     index = _build(manifest, generation)
     if saved is not None and index.bm25 is not None:
         _save(index, saved)
@@ -121,16 +120,20 @@ def _load(saved: Path, generation: int) -> KeywordIndex:
 
 
 def _save(index: KeywordIndex, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
-    try:
+    partial = None
+    try:  # a cache: a folder that cannot be written (read-only, full) leaves the index in memory, serving
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
         index.bm25.save(str(partial), show_progress=False)
         rows = {"tokens": TOKENS, "chunk_ids": index.chunk_ids, "article_ids": index.article_ids.tolist()}
         (partial / CHUNKS_FILE).write_text(json.dumps(rows))
+        if target.exists():  # this generation saved by an older tokeniser (unreadable now): replaced
+            shutil.rmtree(target)
         partial.rename(target)
-    except OSError as exc:  # another process saved the same generation first, or the disk is full
+    except OSError as exc:  # another process saved the same generation first, or the disk is read-only or full
         log.debug("keyword index not saved to %s: %s", target, exc)
-        shutil.rmtree(partial, ignore_errors=True)
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
         return
     for old in target.parent.iterdir():
         if old != target and old.name.startswith("gen-"):

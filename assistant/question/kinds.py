@@ -76,7 +76,7 @@ SMALL_TALK = (  # (message, reply); the first that matches the whole message
     (_whole_message(r"hi|hello|hey|hiya|howdy|yo|greetings|good\s+(?:morning|afternoon|evening|day)|what'?s\s+up"
                     r"|how\s+are\s+you(?:\s+doing)?(?:\s+today)?|how'?s\s+it\s+going"), "Hello! " + HELP),
     (_whole_message(r"help(?:\s+me)?|i\s+need\s+help|test(?:ing)?|what\s+can\s+(?:you\s+do|i\s+do\s+here)"
-                    r"|how\s+do(?:es)?\s+(?:you|this|it)\s+work|how\s+do\s+i\s+use\s+(?:you|this|it)"
+                    r"|how\s+do\s+you\s+work|how\s+do\s+i\s+use\s+you"  # not "how does it work?": a follow-up
                     r"|who\s+are\s+you|what\s+are\s+you|what(?:'s|\s+is)\s+your\s+name"
                     r"|who\s+(?:made|built|created|wrote)\s+you"), HELP),
 )
@@ -110,13 +110,23 @@ QUESTION_MAX_WORDS = 40
 
 
 def asking_part(message: str) -> str:
-    """The sentence of a long message that asks: its last ending in "?", else its last. A message of at most
-    ``QUESTION_MAX_WORDS`` words is the question as it stands."""
+    """What a long message asks: its request for a summary or a list, else its sentences ending in "?" (all of
+    them, within ``QUESTION_MAX_WORDS``, else the last), else its last sentence; never a "Thanks a lot." A message
+    of at most ``QUESTION_MAX_WORDS`` words is the question as it stands."""
     if len(message.split()) <= QUESTION_MAX_WORDS:
         return message
     sentences = [message[s:e].strip() for s, e in split_sentences(message)]
-    asking = [sentence for sentence in sentences if sentence.endswith("?")]
-    return (asking or sentences or [message])[-1]
+    sentences = [s for s in sentences if s and not any(pattern.match(s) for pattern, _ in SMALL_TALK)]
+    if not sentences:
+        return message
+    requests = [s for s in sentences if _OVERVIEW.match(s) or _CATALOGUE.match(s)]
+    if requests:
+        return requests[0]
+    asking = [s for s in sentences if s.endswith("?")]
+    together = " ".join(asking)
+    if asking and len(together.split()) <= QUESTION_MAX_WORDS:
+        return together
+    return (asking or sentences)[-1]
 
 
 # "Summarize Warsaw", "a summary of the Harvard article", "Tell me about Nikola Tesla": what follows may be a title
@@ -142,10 +152,14 @@ _DETERMINER = re.compile(r"^(?:(?:the|this|that|these|those|a|an|its?|your|my|al
 _DOC_WORD = re.compile(rf"\s*\b{_DOC}s?$|^{_DOC}s?\b\s*", re.I)
 
 
-def _title_said(words: str) -> str | None:
+def _title_said(words: str, *, as_a_name: bool = False) -> str | None:
     """``words`` as a title: without "the" or a trailing "article"; None when nothing else is left ("the article",
-    "it", "them")."""
+    "it", "them"). ``as_a_name``: only words written as a name (capitalised, or quoted) can be a title where the
+    request does not say it names one: "Who is the teacher?" asks about a teacher, not the article "Teacher"."""
+    quoted = words.strip()[:1] in "\"“'‘"
     words = _DOC_WORD.sub("", _DETERMINER.sub("", words.strip(" \"“”'‘’"))).strip()
+    if as_a_name and not quoted and not (words[:1].isupper() or words[:1].isdigit()):
+        return None
     return words if words and words.lower() not in {"it", "them", "everything", "this", "that"} else None
 
 
@@ -177,14 +191,14 @@ def classify(question: str) -> Request:
     doc = _TITLED_DOC.search(text)
     if doc:  # "What is the Rhine article about?" reads as "What is the article about?" of the article "Rhine"
         plain = text[: doc.start()] + "the article" + text[doc.end():]
-        title = _title_said(doc.group("before") or doc.group("quoted"))
+        title = _title_said(doc.group("before") or f'"{doc.group("quoted")}"', as_a_name=True)
         if title and _OVERVIEW.match(plain):
             return replace(classify(plain), title=title, untitled=Request("factoid"))
     said = _OF_TITLE.match(text)
     if said and said.group("tell") and _title_said(said.group("title")):
         return Request("overview", title=_title_said(said.group("title")), untitled=Request("factoid"))
     said = _WHO_WHAT.match(text)
-    if said and _title_said(said.group("title")):
-        return Request("overview", title=_title_said(said.group("title")), exact_title=True,
+    if said and _title_said(said.group("title"), as_a_name=True):
+        return Request("overview", title=_title_said(said.group("title"), as_a_name=True), exact_title=True,
                        untitled=Request("factoid"))
     return Request("factoid")

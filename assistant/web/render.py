@@ -62,7 +62,7 @@ def citation_html(c: Citation, *, reader: bool = False, answer_id: str | None = 
 
 def sources_html(answer: Answer | None, *, reader: bool = False, selected: int | None = None) -> str:
     """The cited passages of one answer (a kept answer's cards open the reader)."""
-    if answer is None:
+    if answer is None or answer.kind == "small_talk":  # "Hi!" is answered by no passage, nor refused one
         return '<div class="sources-empty">Cited passages appear here.</div>'
     if answer.refused or not answer.citations:
         return '<div class="sources-empty">No passage supports an answer, so nothing is cited.</div>'
