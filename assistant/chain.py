@@ -194,5 +194,5 @@ class AnswerChain:
 
 def _small_talk(request: Request) -> Answer:
     """The same reply whatever the backend: no article holds an answer to "Hi!", so it is marked refused (no
-    sources to show, nothing to rate as an answer)."""
+    sources to show; a rating of it exports as an unanswerable question, which "Hi!" is)."""
     return Answer(answer=request.reply, refused=True, refusal_reason="small talk")

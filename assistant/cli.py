@@ -223,43 +223,54 @@ def chat(
     from .models import Turn
 
     def go():
-        with _assistant("chat") as assistant:
-            filters = _filters(assistant, article, collection)
-            assistant.backend(backend)  # an unknown backend fails now, not at every question
-            assistant.warm_up(follow_ups=True)  # a chat is follow-ups
-            _say_if_empty(assistant)
-            articles = len([a for a in assistant.articles(filters.collections or None)
-                            if not filters.article_ids or a.id in filters.article_ids])
-            console.print(f"Chatting with {articles} article{'s' * (articles != 1)}. {CHAT_HELP}", highlight=False)
-            history: list[Turn] = []
-            while True:
-                try:
-                    question = input("> ").strip()
-                except EOFError:
-                    console.print()
-                    return
-                except KeyboardInterrupt:  # as in a shell or Python's prompt: the line goes, the chat stays
-                    console.print("\n(exit, quit or Ctrl-D leaves)", highlight=False)
-                    continue
-                if question.lower() in ("exit", "quit"):
-                    return
-                if question == "!new":
-                    history = []
-                    console.print("Started over: earlier questions are forgotten.", highlight=False)
-                    continue
-                if not question:
-                    continue
-                try:
-                    answer = assistant.ask(question, history, filters, backend=backend)
-                    _print_answer(answer)  # Ctrl-C while it prints (a quick answer) stops it too, never the chat
-                    out.print()
-                except errors.AssistantError as exc:  # a bad question is said, and the conversation goes on
-                    console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True)
-                    continue
-                except KeyboardInterrupt:  # the answer is dropped; the conversation so far is kept
-                    console.print("\n(stopped: that question is not part of the conversation)", highlight=False)
-                    continue
-                history = [*history, Turn(question=question, answer=answer.answer)][-MAX_CHAT_TURNS:]
+        # Ctrl-C must reach this thread, which waits at the prompt: a thread the libraries start (Chroma's, the
+        # models') inherits this mask, so SIGINT is held until they are all started, then let through here alone.
+        # Delivered to one of them, it left the prompt waiting and the Ctrl-C unseen.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            with _assistant("chat") as assistant:
+                filters = _filters(assistant, article, collection)
+                assistant.backend(backend)  # an unknown backend fails now, not at every question
+                assistant.warm_up(follow_ups=True)  # a chat is follow-ups
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+                _converse(assistant, filters)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+    def _converse(assistant, filters):
+        _say_if_empty(assistant)
+        articles = len([a for a in assistant.articles(filters.collections or None)
+                        if not filters.article_ids or a.id in filters.article_ids])
+        console.print(f"Chatting with {articles} article{'s' * (articles != 1)}. {CHAT_HELP}", highlight=False)
+        history: list[Turn] = []
+        while True:
+            try:
+                question = input("> ").strip()
+            except EOFError:
+                console.print()
+                return
+            except KeyboardInterrupt:  # as in a shell or Python's prompt: the line goes, the chat stays
+                console.print("\n(exit, quit or Ctrl-D leaves)", highlight=False)
+                continue
+            if question.lower() in ("exit", "quit"):
+                return
+            if question == "!new":
+                history = []
+                console.print("Started over: earlier questions are forgotten.", highlight=False)
+                continue
+            if not question:
+                continue
+            try:
+                answer = assistant.ask(question, history, filters, backend=backend)
+                _print_answer(answer)  # Ctrl-C while it prints (a quick answer) stops it too, never the chat
+                out.print()
+            except errors.AssistantError as exc:  # a bad question is said, and the conversation goes on
+                console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True)
+                continue
+            except KeyboardInterrupt:  # the answer is dropped; the conversation so far is kept
+                console.print("\n(stopped: that question is not part of the conversation)", highlight=False)
+                continue
+            history = [*history, Turn(question=question, answer=answer.answer)][-MAX_CHAT_TURNS:]
 
     run(go)
 

@@ -105,14 +105,15 @@ _ORDERS = re.compile(
 # Citation markers belong to the answer stage alone. Article text that becomes answer or prompt text loses any
 # "[1]", "[2, 3]" or "[passage 4]" of its own (a footnote, or one planted to pass as a citation of ours); the
 # citation's quote keeps the article's words exactly.
-_CITATION_LIKE = re.compile(r"\s*\[\s*(?:passage\s*)?\d+(?:\s*[,;\u2013-]\s*(?:passage\s*)?\d+)*\s*\]", re.I)
+# Each pattern starts where a run of spaces starts ((?<!\s)): tried from every space of a long run, it was quadratic.
+_CITATION_LIKE = re.compile(r"(?<!\s)\s*\[\s*(?:passage\s*)?\d+(?:\s*[,;\u2013-]\s*(?:passage\s*)?\d+)*\s*\]", re.I)
 # What else an encyclopedia's text keeps of its apparatus, which would read as the answer's own words: its editors'
 # tags, exactly as Wikipedia writes them ("[citation needed]", "[who?]", "[dubious – discuss]"; a journalist's
 # "[When] he came home" is text), notes ("[note 4]", and "[a]" after a word's sentence or clause), and the
 # brackets a removed marker leaves ("(see [1])" would read "(see)"). Each is matched one way only: these run on
 # every quoted sentence, and a pattern that can split the same text many ways takes minutes on a short one.
 _EDITORIAL = re.compile(
-    r"""\s*\[(?:
+    r"""(?<!\s)\s*\[(?:
         (?:citation|clarification|verification|better\ source|full\ citation|page|year|date|quotation|specify
           |elaboration|examples?|attribution)\ needed
       | (?:who|whom|when|where|which|why|how|according\ to\ whom|by\ whom|original\ research|unreliable\ source)\?
@@ -120,13 +121,16 @@ _EDITORIAL = re.compile(
     )\]|(?<=[^\W\d_]{2}[.,;:!?])\[[a-z]\](?=\s|$)""",
     re.X,
 )
-_EMPTIED = re.compile(r"\s*\((?:\s*(?:see(?:\s+also)?|cf\.?)\s*)?(?:\[\s*\d+(?:\s*[,;\u2013-]\s*\d+)*\s*\](?:\s*[,;])?\s*)+\)")
+_POINTER = r"(?:see(?:\s+also)?|cf\.?|e\.g\.?,?)\s*"  # "(see [1])", "(e.g. [2]; cf. [3])"
+_MARKER = r"\[\s*(?:passage\s*)?\d+(?:\s*[,;\u2013-]\s*(?:passage\s*)?\d+)*\s*\]"
+_EMPTIED = re.compile(rf"(?<!\s)\s*\(\s*(?:{_POINTER})?{_MARKER}(?:(?:\s*[,;\u2013-])?\s*(?:{_POINTER})?{_MARKER})*+\s*\)",
+                      re.I)  # *+: markers matched are never given back one by one when no ")" follows
 
 
 def without_markers(text: str) -> str:
     """``text`` with every citation-like marker removed, including one that removing another would rebuild
     ("[[1]1]" becomes "[1]" after one pass, so the removal repeats until nothing changes), and editors' tags."""
-    while (stripped := _CITATION_LIKE.sub("", _EDITORIAL.sub("", _EMPTIED.sub("", text)))) != text:
+    while (stripped := _CITATION_LIKE.sub("", _EMPTIED.sub("", _EDITORIAL.sub("", text)))) != text:
         text = stripped
     return text
 

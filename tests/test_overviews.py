@@ -224,6 +224,10 @@ def test_a_long_message_keeps_what_it_asks():
         "Summarize the article about the Rhine for me please."
     assert asking_part(lead + "When was Tesla's patent granted? And where was he born? Thank you!") == \
         "When was Tesla's patent granted? And where was he born?"
+    # context that only reads like a request is context; a long message of pleasantries is small talk
+    assert asking_part("The key points of the treaty were settled in 1990. " + lead + "Who signed the treaty?") == \
+        "Who signed the treaty?"
+    assert classify(asking_part("Hi! " * 15 + "Thanks! " * 15 + "Bye! " * 15)).kind == "small_talk"
 
 
 def test_the_catalogue_lists_every_article_with_its_date(api):

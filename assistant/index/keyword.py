@@ -90,14 +90,16 @@ def load_or_build(manifest: Manifest, folder: Path | None) -> KeywordIndex:
     """The keyword index for the manifest's current generation: loaded if saved, else built (and saved)."""
     generation = manifest.generation
     saved = folder / f"gen-{generation}" if folder else None
+    stale = False
     if saved is not None and (saved / CHUNKS_FILE).exists():
         try:
             return _load(saved, generation)
         except (OSError, ValueError) as exc:  # a cache: rebuild rather than fail
             log.warning("keyword index %s unreadable (%s); rebuilding", saved, exc)
+            stale = True
     index = _build(manifest, generation)
     if saved is not None and index.bm25 is not None:
-        _save(index, saved)
+        _save(index, saved, replace=stale)
     return index
 
 
@@ -119,7 +121,9 @@ def _load(saved: Path, generation: int) -> KeywordIndex:
     return KeywordIndex(generation, rows["chunk_ids"], np.array(rows["article_ids"]), bm25)
 
 
-def _save(index: KeywordIndex, target: Path) -> None:
+def _save(index: KeywordIndex, target: Path, *, replace: bool = False) -> None:
+    """Saves ``index`` as ``target``; ``replace``: over the unreadable copy there (an older tokeniser's), where
+    a copy another process has just saved is left as it is."""
     partial = None
     try:  # a cache: a folder that cannot be written (read-only, full) leaves the index in memory, serving
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -127,8 +131,8 @@ def _save(index: KeywordIndex, target: Path) -> None:
         index.bm25.save(str(partial), show_progress=False)
         rows = {"tokens": TOKENS, "chunk_ids": index.chunk_ids, "article_ids": index.article_ids.tolist()}
         (partial / CHUNKS_FILE).write_text(json.dumps(rows))
-        if target.exists():  # this generation saved by an older tokeniser (unreadable now): replaced
-            shutil.rmtree(target)
+        if replace:
+            shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
     except OSError as exc:  # another process saved the same generation first, or the disk is read-only or full
         log.debug("keyword index not saved to %s: %s", target, exc)

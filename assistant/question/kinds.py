@@ -59,6 +59,8 @@ _FOCUS = re.compile(r"\b(?:say|says|said|tell\s+us|report|reports)\s+(?:about|on
 _NAMED = re.compile(rf"\b{_DOC}\s+(?:about|on|called|titled|named|describing)\s+(.+?)\W*$", re.I)
 # "Which articles are about sport?", "What articles mention Putin?"
 _CATALOGUE_TOPIC = re.compile(r"\b(?:about|on|mention|mentions|mentioning|cover|covers|covering|discuss|discussing)\s+(.+?)\W*$", re.I)
+
+
 def _whole_message(words: str) -> re.Pattern:
     """A pattern for a message that is only these words (and punctuation, emoji, "there", "bot")."""
     return re.compile(rf"^\W*(?:{words})(?:\W+(?:there|again|all|everyone|bot|assistant))?\W*$", re.I | re.X)
@@ -102,6 +104,9 @@ class Request:
     untitled: Request | None = None
 
 
+# A request said as one: "Summarize …", "List the articles …", "Give me …", "Can you tell me …"
+_ASKED_OF_YOU = re.compile(r"^\W*(?:please\s+|can\s+you\s+|could\s+you\s+)?(?:summari[sz]e|sum\s+up|list|show|give|tell|"
+                           r"write|provide|tl\s*;?\s*dr)\b", re.I)
 # Past this many words a message is more than its question (context pasted before it, a story around it). The
 # reader reads question and sentence within 128 tokens and the embedder 256, each cut at the end, where the
 # question mostly is: 0 of 30 questions led in by 1,700 characters were answered. No question of the shared sets
@@ -115,11 +120,13 @@ def asking_part(message: str) -> str:
     of at most ``QUESTION_MAX_WORDS`` words is the question as it stands."""
     if len(message.split()) <= QUESTION_MAX_WORDS:
         return message
-    sentences = [message[s:e].strip() for s, e in split_sentences(message)]
-    sentences = [s for s in sentences if s and not any(pattern.match(s) for pattern, _ in SMALL_TALK)]
-    if not sentences:
-        return message
-    requests = [s for s in sentences if _OVERVIEW.match(s) or _CATALOGUE.match(s)]
+    said = [message[s:e].strip() for s, e in split_sentences(message)]
+    sentences = [s for s in said if s and not any(pattern.match(s) for pattern, _ in SMALL_TALK)]
+    if not sentences:  # "Hi! Thanks! Bye!" at length: small talk, as its last sentence is
+        return said[-1] if said else message
+    # A request for a summary or a list, when asked as one ("The key points were settled in 1990." is context)
+    requests = [s for s in sentences
+                if (_OVERVIEW.match(s) or _CATALOGUE.match(s)) and (s.endswith(("?", "!")) or _ASKED_OF_YOU.match(s))]
     if requests:
         return requests[0]
     asking = [s for s in sentences if s.endswith("?")]
@@ -142,7 +149,7 @@ _OF_TITLE = re.compile(
 )
 # "What is the Rhine article about?", 'What does the article "Rhine" say about castles?': a title said with "article"
 _TITLED_DOC = re.compile(
-    rf"""\b{_THIS}\s+(?:(?P<before>["“]?[^\W\d_][\w'’.&-]*(?:\s+[\w'’.&-]+){{0,5}}?["”]?)\s+{_DOC}\b
+    rf"""\b{_THIS}\s+(?:(?P<before>["“'‘]?[^\W\d_][\w'’.&-]*(?:\s+[\w'’.&-]+){{0,5}}?["”'’]?)\s+{_DOC}\b
                      | {_DOC}\s+["“](?P<quoted>[^"”]{{1,100}})["”])""",
     re.I | re.X,
 )
@@ -150,6 +157,9 @@ _TITLED_DOC = re.compile(
 _WHO_WHAT = re.compile(r"^\W*(?:who|what)\s+(?:is|was|are|were)\s+(?P<title>.+?)\W*$", re.I)
 _DETERMINER = re.compile(r"^(?:(?:the|this|that|these|those|a|an|its?|your|my|all|each|every)\s+)+", re.I)
 _DOC_WORD = re.compile(rf"\s*\b{_DOC}s?$|^{_DOC}s?\b\s*", re.I)
+
+
+_NO_TITLE = {"it", "them", "everything", "this", "that", "he", "she", "i", "we", "they", "you", "him", "her", "us"}
 
 
 def _title_said(words: str, *, as_a_name: bool = False) -> str | None:
@@ -160,7 +170,7 @@ def _title_said(words: str, *, as_a_name: bool = False) -> str | None:
     words = _DOC_WORD.sub("", _DETERMINER.sub("", words.strip(" \"“”'‘’"))).strip()
     if as_a_name and not quoted and not (words[:1].isupper() or words[:1].isdigit()):
         return None
-    return words if words and words.lower() not in {"it", "them", "everything", "this", "that"} else None
+    return words if words and words.lower() not in _NO_TITLE else None
 
 
 def _titled(request: Request, text: str) -> Request:
