@@ -241,13 +241,16 @@ def chat(
         prompt = _Prompt()
         while True:
             try:
-                question = prompt("> ").strip()
-            except EOFError:
-                console.print()
-                return
+                question = prompt("> ")
+            except EOFError:  # input()'s Ctrl-D, where the prompt falls back to it
+                question = None
             except KeyboardInterrupt:  # as in a shell or Python's prompt: the line goes, the chat stays
                 console.print("\n(exit, quit or Ctrl-D leaves)", highlight=False)
                 continue
+            if question is None:  # Ctrl-D, or the end of piped input
+                console.print()
+                return
+            question = question.strip()
             if question.lower() in ("exit", "quit"):
                 return
             if question == "!new":
@@ -289,7 +292,8 @@ class _Prompt:
             os.set_blocking(wake_w, False)
             signal.set_wakeup_fd(wake_w)
 
-    def __call__(self, text: str) -> str:
+    def __call__(self, text: str) -> str | None:
+        """The next line, or None at the end of the input."""
         if self.wake is None:
             return input(text)
         sys.stdout.write(text)
@@ -305,7 +309,7 @@ class _Prompt:
                 continue
             if not chunk:
                 if not self.pending:
-                    raise EOFError
+                    return None
                 self.pending += b"\n"
             self.pending += chunk
         line, _, self.pending = self.pending.partition(b"\n")
