@@ -226,6 +226,9 @@ def chat(
     from .models import Turn
 
     def go():
+        # A process started with SIGINT ignored (a test runner's worker, a script's background job) passes that on,
+        # and Python then never raises KeyboardInterrupt: the chat's Ctrl-C must work wherever it was started from.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         with _assistant("chat") as assistant:
             filters = _filters(assistant, article, collection)
             assistant.backend(backend)  # an unknown backend fails now, not at every question
