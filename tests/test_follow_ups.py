@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pexpect
@@ -213,12 +214,24 @@ def test_it_or_they_beside_a_name_is_left_as_asked(follow_up):
 
 # --- `assistant chat`, through a pseudo-terminal -------------------------------------------------------------
 
-def test_assistant_chat_holds_a_conversation_and_starts_over(over_articles):
+@contextmanager
+def _chatting(over_articles, timeout):
+    """`assistant chat` on a terminal of 40 by 200; leaving the block says "exit" and expects a clean end."""
     cli = Path(sys.executable).parent / "assistant"
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(over_articles.root / "index"), "COLUMNS": "200",
            "ASSISTANT_CONFIG": ""}
-    chat = pexpect.spawn(str(cli), ["chat"], env=env, encoding="utf-8", timeout=120, dimensions=(40, 200))
+    chat = pexpect.spawn(str(cli), ["chat"], env=env, encoding="utf-8", timeout=timeout, dimensions=(40, 200))
     try:
+        yield chat
+        chat.sendline("exit")
+        chat.expect(pexpect.EOF)
+    finally:
+        chat.close()
+    assert chat.exitstatus == 0
+
+
+def test_assistant_chat_holds_a_conversation_and_starts_over(over_articles):
+    with _chatting(over_articles, timeout=120) as chat:
         chat.expect(r"Chatting with 6 articles\. .*!new starts over")
         chat.expect_exact("> ")
         chat.sendline("Who will Kerry meet?")
@@ -239,31 +252,18 @@ def test_assistant_chat_holds_a_conversation_and_starts_over(over_articles):
         chat.expect_exact("> ")
         chat.sendline("")  # an empty line asks nothing
         chat.expect_exact("> ")
-        chat.sendline("exit")
-        chat.expect(pexpect.EOF)
-    finally:
-        chat.close()
-    assert chat.exitstatus == 0
 
 
 def test_a_ctrl_c_sent_with_a_question_is_never_lost(over_articles):
     """SIGINT may go to any thread of the process: one that missed the prompt's thread left it waiting with its
     line flushed (3 of 4 runs of this lost one before the prompt watched the signal's wakeup pipe)."""
-    cli = Path(sys.executable).parent / "assistant"
-    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(over_articles.root / "index"), "ASSISTANT_CONFIG": ""}
-    chat = pexpect.spawn(str(cli), ["chat"], env=env, encoding="utf-8", timeout=60, dimensions=(40, 200))
-    try:
+    with _chatting(over_articles, timeout=60) as chat:
         chat.expect_exact("> ")
         for _ in range(15):
             chat.sendline("Who will Kerry meet?")
             chat.sendintr()
             chat.expect(r"\((stopped|exit, quit or Ctrl-D leaves)")
             chat.expect_exact("> ")
-        chat.sendline("exit")
-        chat.expect(pexpect.EOF)
-    finally:
-        chat.close()
-    assert chat.exitstatus == 0
 
 
 def test_a_huge_earlier_answer_is_read_by_its_head():
