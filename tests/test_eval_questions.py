@@ -171,3 +171,64 @@ def test_a_field_that_looks_misspelt_is_named_once_and_ones_own_fields_are_not(t
         f"{path}: the field 'Answers' (line 1) is not read: did you mean 'answers'?",
         f"{path}: the field 'artcile' (line 2 and 1 more) is not read: did you mean 'article'?",
     ]
+
+
+# --- SQuAD's JSON ---------------------------------------------------------------
+def squad(*entries: dict, version: str = "v2.0") -> str:
+    return json.dumps({"version": version, "data": list(entries)})
+
+
+def test_a_squad_file_gives_questions_naming_their_article_and_the_articles(tmp_path):
+    from assistant.eval.questions import squad_file
+
+    path = tmp_path / "dev-v2.0.json"
+    path.write_text(squad(
+        {"title": "Apollo_%28program%29", "paragraphs": [
+            {"context": "Boeing built  the rover.\n", "qas": [
+                {"id": "q1", "question": " Who built the rover? ", "is_impossible": False,
+                 "answers": [{"text": "Boeing", "answer_start": 0}, {"text": "Boeing", "answer_start": 0}]},
+                {"id": "q2", "question": "Who painted the rover?", "is_impossible": True, "answers": [],
+                 "plausible_answers": [{"text": "Boeing", "answer_start": 0}]}]},
+            {"context": "It flew in 1971.", "qas": [{"question": "When did it fly?",  # no id: named by place
+                                                     "answers": [{"text": "1971", "answer_start": 11}]}]}]},
+        {"title": "apollo_(program)", "paragraphs": [{"context": "Another article, the same name but for case.",
+                                                      "qas": []}]},
+    ))
+    assert load_questions(path) == [
+        EvalQuestion("q1", "Who built the rover?", ("Boeing",), "Apollo_(program).md", True),
+        EvalQuestion("q2", "Who painted the rover?", (), "Apollo_(program).md", False),  # plausible is not gold
+        EvalQuestion("data[0].paragraphs[1].qas[0]", "When did it fly?", ("1971",), "Apollo_(program).md", True),
+    ]
+    assert squad_file(path).articles == {  # paragraphs in order under the title; a name only case tells apart
+        "Apollo_(program).md": "# Apollo (program)\n\nBoeing built the rover.\n\nIt flew in 1971.\n",
+        "apollo_(program)-2.md": "# apollo (program)\n\nAnother article, the same name but for case.\n",
+    }
+
+
+def test_a_one_line_jsonl_file_named_json_is_still_jsonl(tmp_path):
+    path = tmp_path / "q.json"
+    path.write_text(json.dumps({"question": "Who?", "answers": ["Kerry"]}) + "\n")
+    assert load_questions(path) == [EvalQuestion("line-1", "Who?", ("Kerry",), None, True)]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "data: must be a non-empty list of articles"),
+        ([{"title": "A"}], 'data[0]: must be an object with "paragraphs", a list'),
+        ([{"title": "A", "paragraphs": [{"context": " ", "qas": []}]}], 'data[0].paragraphs[0]: "context" must be'),
+        ([{"title": "A", "paragraphs": [{"context": "x", "qas": [{"id": "a", "answers": []}]}]}],
+         'data[0].paragraphs[0].qas[0]: "question" must be a non-empty string'),
+        ([{"title": "A", "paragraphs": [{"context": "x", "qas": [{"question": "Who?", "answers": ["x"]}]}]}],
+         'data[0].paragraphs[0].qas[0]: "answers" must be a list of {"text": …, "answer_start": …}'),
+        ([{"title": "A", "paragraphs": [{"context": "x", "qas": [{"id": "a", "question": "Who?"}]}]},
+          {"title": "B", "paragraphs": [{"context": "y", "qas": [{"id": "a", "question": "What?"}]}]}],
+         "data[1].paragraphs[0].qas[0]: duplicate id 'a', the id of data[0].paragraphs[0].qas[0] too"),
+    ],
+)
+def test_a_bad_squad_file_names_the_place(tmp_path, data, message):
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps({"version": "1.1", "data": data}))
+    with pytest.raises(errors.InvalidRequest) as raised:
+        load_questions(path)
+    assert str(raised.value).startswith(f"{path}, {message}")

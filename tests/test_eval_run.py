@@ -408,3 +408,44 @@ def test_report_plots_a_name_with_dollar_signs_as_text():
              for i, article in enumerate(["$\\undefinedmacro{x}$.md", "costs $5 and $6.txt"])]
     plot = _article_plot(named)
     assert plot is not None and plot["image"].startswith("data:image/png;base64,")
+
+
+def test_a_squad_file_is_scored_over_the_articles_it_carries(workspace):
+    """SQuAD's JSON holds its articles: no --corpus; they are written once under the cache and indexed there."""
+    def paragraph(name: str, qas: list[dict]) -> dict:
+        return {"context": ARTICLES[name].split("\n\n", 1)[1], "qas": qas}
+
+    squad = {"version": "v2.0", "data": [
+        {"title": "Lunar_Roving_Vehicle", "paragraphs": [paragraph("Lunar_Rover.md", [
+            {"id": "rover", "question": "Which company built the lunar rover?", "is_impossible": False,
+             "answers": [{"text": "Boeing", "answer_start": 180}]},
+            {"id": "seats", "question": "What colour were the rover's seats?", "is_impossible": True,
+             "answers": [], "plausible_answers": [{"text": "Boeing", "answer_start": 180}]}])]},
+        {"title": "Honey_bee", "paragraphs": [paragraph("Honey_Bee.md", [
+            {"id": "queen", "question": "How long can a queen bee live?", "is_impossible": False,
+             "answers": [{"text": "five years", "answer_start": 150}]}])]},
+    ]}
+    path = workspace / "dev-v2.0.json"
+    path.write_text(json.dumps(squad))
+    result = run_eval(workspace, str(path), "--out", str(workspace / "squad"))
+    assert result.exit_code == 0, result.output
+    lines = {line["id"]: line for line in read_jsonl(workspace / "squad/results.jsonl")}
+    assert lines["rover"]["article"] == "Lunar_Roving_Vehicle.md" and lines["rover"]["outcome"]["str_em"] == 1.0
+    assert lines["queen"]["outcome"]["str_em"] == 1.0 and lines["queen"]["outcome"]["article_hit_at_1"] is True
+    assert lines["seats"]["answerable"] is False and lines["seats"]["gold"] == []
+    summary = json.loads((workspace / "squad/summary.json").read_text())
+    corpus = Path(summary["corpus"])
+    assert corpus.parent == workspace / "cache" / "squad-articles"
+    assert sorted(p.name for p in corpus.iterdir()) == ["Honey_bee.md", "Lunar_Roving_Vehicle.md"]
+    assert (corpus / "Honey_bee.md").read_text().startswith("# Honey bee\n\nHoney bees live in colonies")
+
+    again = run_eval(workspace, str(path), "--out", str(workspace / "squad-again"))
+    assert again.exit_code == 0 and "corpus index reused: 2 article(s)" in again.stderr
+
+
+def test_without_corpus_a_file_that_carries_no_articles_is_a_one_line_error(workspace):
+    result = run_eval(workspace, str(workspace / "questions.jsonl"), "--out", str(workspace / "no-corpus-out"))
+    assert result.exit_code == 2
+    assert result.stderr == ("error: --corpus: is required: the folder of the articles the questions are about (only a "
+                             "SQuAD JSON file carries its own)\n")
+    assert not (workspace / "no-corpus-out").exists()

@@ -25,10 +25,12 @@ def register(app: typer.Typer, run: Callable) -> None:
             Path,
             typer.Argument(
                 help="Questions: JSONL (id, question, answers, article, answerable; task, highlights, scope for "
-                "summary lines) or CSV (question,answer)."
+                "summary lines), CSV (question,answer) or SQuAD's JSON (v1.1 or v2.0, with its articles)."
             ),
         ],
-        corpus: Annotated[Path, typer.Option(help="Folder of articles; indexed on its own, apart from your index.")],
+        corpus: Annotated[Path | None, typer.Option(
+            help="Folder of articles; indexed on its own, apart from your index. A SQuAD file needs none: its "
+            "articles are used.")] = None,
         backend: Annotated[str | None, typer.Option(help="Answer backend (default from settings).")] = None,
         k: Annotated[int | None, typer.Option(help="Passages to retrieve (default from settings).")] = None,
         limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,

@@ -40,11 +40,12 @@ from .outputs import (
     write_ragas,
     write_result_line,
 )
-from .questions import load_questions
+from .questions import load_questions, squad_file
 from .records import EvalQuestion, QuestionResult
 from .report import write_report
 from .runner import RunResults, ask_all
 from .scopes import check_articles, check_scopes, files_by_name, golds_not_in_their_article, ids_by_file_name
+from .squad import corpus_folder
 from .summary_metrics import SUMMARY_METRICS, SUMMARY_PREFIX, summarise_overviews
 
 console = Console(stderr=True)
@@ -73,7 +74,7 @@ def _sigterm_as_ctrl_c(received: list[int]) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | None, limit: int | None, out_dir: Path,
+def evaluate(questions: Path, corpus: Path | None, *, backend: str | None, k: int | None, limit: int | None, out_dir: Path,
              compare_to: Path | None, fail_under: list[str] | None, fail_over: list[str] | None, ragas: Path | None,
              cache_dir: Path | None, collection: str | None, resume: bool = False) -> None:
     """`assistant eval` with its options (see assistant/eval/cli.py): ingest the corpus, ask, score, write, gate."""
@@ -82,6 +83,9 @@ def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | Non
     previous = load_summary(compare_to) if compare_to else None
     digest = questions_digest(questions) if questions.is_file() else ""
     planned = load_questions(questions, warn=_note)[:limit]
+    cache_root = cache_dir or default_cache_root()
+    if corpus is None:
+        corpus = _corpus_of(questions, cache_root)
     _check_outputs(out_dir, corpus, ragas)
     stopped = _stopped_run(out_dir, digest, corpus, collection, len(planned)) if resume else None
     if corpus.is_dir():  # a scope naming no corpus file fails before the ingest, too
@@ -92,13 +96,13 @@ def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | Non
             raise InvalidRequest("--collection", f"{corpus} has no folder {collection!r} (each top-level "
                                                  "folder of the corpus is a collection)")
     settings = load_settings(backend=backend, top_k=k)
-    index = _open_index(corpus, settings, cache_dir or default_cache_root(), by_folder=collection is not None)
+    index = _open_index(corpus, settings, cache_root, by_folder=collection is not None)
     article_ids = ids_by_file_name(index.assistant)
     check_scopes(questions, planned, article_ids)  # e.g. the scoped file could not be ingested
     kept = _resumed(out_dir, stopped, index.assistant.settings, planned) if stopped is not None else None
     astray = golds_not_in_their_article(planned, index.assistant, article_ids)
     if astray:
-        shown = ", ".join(f"line {q.line} ({q.answers[0]!r})" for q in astray[:3])
+        shown = ", ".join(f"{f'line {q.line}' if q.line else q.id} ({q.answers[0]!r})" for q in astray[:3])
         _note(f"{len(astray)} answerable question(s) name an article in which none of their answers occurs: "
               f"{shown}{' …' if len(astray) > 3 else ''}; they score 0 whatever is answered")
     terminated: list[int] = []
@@ -138,6 +142,15 @@ def evaluate(questions: Path, corpus: Path, *, backend: str | None, k: int | Non
 
 def _note(message: str) -> None:
     console.print(f"[yellow]note:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def _corpus_of(questions: Path, cache_root: Path) -> Path:
+    """Without --corpus: the articles a SQuAD file carries, written out as a folder (see squad.py)."""
+    squad = squad_file(questions)
+    if squad is None:
+        raise InvalidRequest("--corpus", "is required: the folder of the articles the questions are about (only a "
+                                         "SQuAD JSON file carries its own)")
+    return corpus_folder(questions, squad, cache_root)
 
 
 def _check_outputs(out_dir: Path, corpus: Path, ragas: Path | None) -> None:

@@ -1,4 +1,5 @@
-"""Read evaluation questions: JSONL (shared/evaldata format) or CSV with ``question,answer`` columns.
+"""Read evaluation questions: JSONL (shared/evaldata format), CSV with ``question,answer`` columns, or SQuAD's
+JSON (v1.1 or v2.0, which carries its articles: see squad.py).
 
 JSONL line: ``{"id", "question", "answers": [gold, ...], "article": file name or null, "answerable": bool}``;
 only ``question`` is required (``answerable`` defaults to "has answers"). ``"history"``, a list of the
@@ -23,6 +24,7 @@ from pathlib import Path
 from .. import errors
 from ..models import Turn
 from .records import FACTOID, SUMMARY, TASKS, EvalQuestion
+from .squad import SquadFile, read_squad, squad_document
 
 JSONL_SUFFIXES = {".jsonl", ".json", ".ndjson"}
 CSV_SUFFIXES = {".csv"}
@@ -37,15 +39,26 @@ def load_questions(path: Path, warn: Callable[[str], None] | None = None) -> lis
     if not path.is_file():
         raise errors.InvalidRequest(str(path), "no such questions file")
     suffix = path.suffix.lower()
-    if suffix in JSONL_SUFFIXES:
+    squad = squad_file(path)
+    if squad is not None:
+        questions = squad.questions
+    elif suffix in JSONL_SUFFIXES:
         questions = _load_jsonl(path, warn or (lambda message: None))
     elif suffix in CSV_SUFFIXES:
         questions = _load_csv(path)
     else:
-        raise errors.InvalidRequest(str(path), f"unsupported questions file type {suffix or '(none)'}; use .jsonl or .csv")
+        raise errors.InvalidRequest(str(path), f"unsupported questions file type {suffix or '(none)'}; use .jsonl, .csv or SQuAD's .json")
     if not questions:
         raise errors.InvalidRequest(str(path), "holds no questions")
     return questions
+
+
+def squad_file(path: Path) -> SquadFile | None:
+    """The questions and articles of a SQuAD JSON file (see squad.py); None for any other file."""
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return None
+    document = squad_document(_read_text(path))
+    return read_squad(path, document) if document is not None else None
 
 
 def _problem(path: Path, line: int, reason: str) -> errors.InvalidRequest:

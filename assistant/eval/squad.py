@@ -1,0 +1,139 @@
+"""SQuAD's JSON (v1.1 and v2.0), the usual file of reading-comprehension questions, which carries its articles.
+
+``{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", "answers": [{"text", …}],
+"is_impossible"}]}]}]}``. Each title is one article: its paragraphs in order under a ``# Title`` line. Each
+question names its article; one marked impossible (v2.0), or with no answers, is one the article does not answer
+(v2.0's ``plausible_answers`` are not gold). The articles are written out once as a corpus folder, so
+``assistant eval FILE.json`` needs no ``--corpus``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+from .. import errors
+from .records import EvalQuestion
+
+MAX_NAME_CHARS = 120  # of a file name made from a title (most file systems allow 255 bytes)
+
+
+@dataclass(frozen=True)
+class SquadFile:
+    questions: list[EvalQuestion]
+    articles: dict[str, str]  # file name -> Markdown text
+
+
+def squad_document(text: str) -> dict | None:
+    """The parsed file when ``text`` is one JSON object with a ``data`` field (SQuAD's shape), else None (JSONL)."""
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return None  # several objects, one a line: JSONL
+    return document if isinstance(document, dict) and "data" in document else None
+
+
+def read_squad(path: Path, document: dict) -> SquadFile:
+    """The questions and articles of a parsed SQuAD file; a problem is ``FILE, data[i]…: what is wrong``."""
+
+    def problem(where: str, reason: str) -> errors.InvalidRequest:
+        return errors.InvalidRequest(f"{path}, {where}", reason)
+
+    entries = document["data"]
+    if not isinstance(entries, list) or not entries:
+        raise problem("data", "must be a non-empty list of articles ({\"title\", \"paragraphs\"})")
+    paragraphs: dict[str, list[str]] = {}  # file name -> contexts (a title given twice is one article)
+    headings: dict[str, str] = {}
+    names: dict[str, str] = {}  # title -> file name
+    questions: list[EvalQuestion] = []
+    seen: dict[str, str] = {}  # question id -> where it was first
+    for i, entry in enumerate(entries):
+        at = f"data[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("paragraphs"), list):
+            raise problem(at, 'must be an object with "paragraphs", a list')
+        title = entry.get("title") or f"article {i + 1}"
+        if not isinstance(title, str):
+            raise problem(f"{at}.title", "must be a string")
+        name = names.get(title) or names.setdefault(title, _file_name(title, set(names.values())))
+        headings.setdefault(name, " ".join(unquote(title).replace("_", " ").split()))
+        for j, paragraph in enumerate(entry["paragraphs"]):
+            where = f"{at}.paragraphs[{j}]"
+            context = paragraph.get("context") if isinstance(paragraph, dict) else None
+            if not isinstance(context, str) or not context.strip():
+                raise problem(where, '"context" must be a non-empty string')
+            if not isinstance(paragraph.get("qas", []), list):
+                raise problem(where, '"qas" must be a list of questions')
+            paragraphs.setdefault(name, []).append(" ".join(context.split()))
+            for k, qa in enumerate(paragraph.get("qas", [])):
+                question = _question(qa, name, f"{where}.qas[{k}]", problem)
+                if question.id in seen:
+                    raise problem(f"{where}.qas[{k}]", f"duplicate id {question.id!r}, the id of {seen[question.id]} too")
+                seen[question.id] = f"{where}.qas[{k}]"
+                questions.append(question)
+    articles = {name: "\n\n".join([f"# {headings[name]}", *texts]) + "\n" for name, texts in paragraphs.items()}
+    return SquadFile(questions=questions, articles=articles)
+
+
+def _question(qa: object, article: str, where: str, problem) -> EvalQuestion:
+    if not isinstance(qa, dict):
+        raise problem(where, 'must be an object ({"id", "question", "answers"})')
+    question = qa.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise problem(where, '"question" must be a non-empty string')
+    given_id = qa.get("id")
+    if given_id is not None and (isinstance(given_id, bool) or not isinstance(given_id, (str, int))):
+        raise problem(where, '"id" must be a string or a whole number (or absent)')
+    answers = qa.get("answers", [])
+    if not isinstance(answers, list) or not all(isinstance(a, dict) and isinstance(a.get("text"), str) for a in answers):
+        raise problem(where, '"answers" must be a list of {"text": …, "answer_start": …}')
+    impossible = qa.get("is_impossible", False)
+    if not isinstance(impossible, bool):
+        raise problem(where, '"is_impossible" must be true or false')
+    golds = () if impossible else tuple(dict.fromkeys(a["text"].strip() for a in answers if a["text"].strip()))
+    return EvalQuestion(
+        id=str(given_id) if given_id not in (None, "") else where,
+        question=question.strip(),
+        answers=golds,
+        article=article,
+        answerable=bool(golds),
+    )
+
+
+def _file_name(title: str, taken: set[str]) -> str:
+    """The title (underscores kept, %-escapes decoded) as a safe file name not yet ``taken``."""
+    stem = re.sub(r"[^\w.,()'+-]", "_", unquote(title)).strip("._")[:MAX_NAME_CHARS] or "article"
+    name, n = f"{stem}.md", 1
+    while name.lower() in {t.lower() for t in taken}:  # a case-insensitive file system would merge them
+        n += 1
+        name = f"{stem}-{n}.md"
+    return name
+
+
+def corpus_folder(path: Path, squad: SquadFile, cache_root: Path) -> Path:
+    """The file's articles as a folder of Markdown files under ``cache_root``, named by the file's content and
+    written once (whole or not at all), so that a second run, or ``--resume``, reads the same folder."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    folder = cache_root / "squad-articles" / f"{path.stem[:40]}-{digest}"
+    if folder.is_dir():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".writing-"))
+    try:
+        for name, text in squad.articles.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        try:
+            staging.rename(folder)
+        except OSError:
+            if not folder.is_dir():  # not another run's folder that got there first
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
