@@ -53,6 +53,7 @@ def read_squad(path: Path, document: dict) -> SquadFile:
     paragraphs: dict[str, list[str]] = {}  # file name -> contexts (a title given twice is one article)
     headings: dict[str, str] = {}
     names: dict[str, str] = {}  # title -> file name
+    taken: set[str] = set()  # the file names given, lower-cased: a case-insensitive file system would merge two
     questions: list[EvalQuestion] = []
     seen: dict[str, str] = {}  # question id -> where it was first
     for i, entry in enumerate(entries):
@@ -62,7 +63,10 @@ def read_squad(path: Path, document: dict) -> SquadFile:
         title = entry.get("title") or f"article {i + 1}"
         if not isinstance(title, str):
             raise problem(f"{at}.title", "must be a string")
-        name = names.get(title) or names.setdefault(title, _file_name(title, set(names.values())))
+        if title not in names:
+            names[title] = _file_name(title, taken)
+            taken.add(names[title].lower())
+        name = names[title]
         headings.setdefault(name, " ".join(unquote(title).replace("_", " ").split()))
         for j, paragraph in enumerate(entry["paragraphs"]):
             where = f"{at}.paragraphs[{j}]"
@@ -108,10 +112,10 @@ def _question(qa: object, article: str, where: str, problem) -> EvalQuestion:
 
 
 def _file_name(title: str, taken: set[str]) -> str:
-    """The title (underscores kept, %-escapes decoded) as a safe file name not yet ``taken``."""
+    """The title (underscores kept, %-escapes decoded) as a safe file name whose lower case is not yet ``taken``."""
     stem = re.sub(r"[^\w.,()'+-]", "_", unquote(title)).strip("._")[:MAX_NAME_CHARS] or "article"
     name, n = f"{stem}.md", 1
-    while name.lower() in {t.lower() for t in taken}:  # a case-insensitive file system would merge them
+    while name.lower() in taken:
         n += 1
         name = f"{stem}-{n}.md"
     return name
