@@ -232,3 +232,31 @@ def test_a_bad_squad_file_names_the_place(tmp_path, data, message):
     with pytest.raises(errors.InvalidRequest) as raised:
         load_questions(path)
     assert str(raised.value).startswith(f"{path}, {message}")
+
+
+def test_squad_flattened_to_jsonl_as_datasets_writes_it(tmp_path):
+    from assistant.eval.questions import squad_file
+
+    rover, flew = "Boeing built the rover.", "It flew in 1971."
+    lines = [
+        {"id": "q1", "title": "Apollo", "context": rover, "question": "Who built it?",
+         "answers": {"text": ["Boeing", "Boeing"], "answer_start": [0, 0]}},
+        {"id": "q2", "title": "Apollo", "context": rover, "question": "Who painted it?",  # v2.0's unanswerable
+         "answers": {"text": [], "answer_start": []}},
+        {"title": "Apollo", "context": flew, "question": "When did it fly?", "answers": {"text": ["1971"], "answer_start": [11]}},
+    ]
+    path = tmp_path / "validation.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert load_questions(path) == [
+        EvalQuestion("q1", "Who built it?", ("Boeing",), "Apollo.md", True),
+        EvalQuestion("q2", "Who painted it?", (), "Apollo.md", False),
+        EvalQuestion("line-3", "When did it fly?", ("1971",), "Apollo.md", True),
+    ]
+    assert squad_file(path).articles == {"Apollo.md": f"# Apollo\n\n{rover}\n\n{flew}\n"}  # each paragraph once
+
+    path.write_text(json.dumps(lines[0]) + "\n" + json.dumps({"question": "Who?", "answers": ["Kerry"]}) + "\n")
+    with pytest.raises(errors.InvalidRequest, match=r'validation.jsonl, line 2: a line of flattened SQuAD needs "context"'):
+        load_questions(path)
+    # a line of the shared format with a "context" of its own is still that format
+    path.write_text(json.dumps({"question": "Who?", "answers": ["Kerry"], "context": "a note"}) + "\n")
+    assert load_questions(path) == [EvalQuestion("line-1", "Who?", ("Kerry",), None, True)]

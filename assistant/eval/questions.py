@@ -1,5 +1,5 @@
 """Read evaluation questions: JSONL (shared/evaldata format), CSV with ``question,answer`` columns, or SQuAD's
-JSON (v1.1 or v2.0, which carries its articles: see squad.py).
+JSON (v1.1 or v2.0, nested or flattened to JSONL; it carries its articles: see squad.py).
 
 JSONL line: ``{"id", "question", "answers": [gold, ...], "article": file name or null, "answerable": bool}``;
 only ``question`` is required (``answerable`` defaults to "has answers"). ``"history"``, a list of the
@@ -18,13 +18,13 @@ import dataclasses
 import difflib
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .. import errors
 from ..models import Turn
 from .records import FACTOID, SUMMARY, TASKS, EvalQuestion
-from .squad import SquadFile, read_squad, squad_document
+from .squad import SquadFile, is_flat_squad, read_flat_squad, read_squad, squad_document
 
 JSONL_SUFFIXES = {".jsonl", ".json", ".ndjson"}
 CSV_SUFFIXES = {".csv"}
@@ -54,11 +54,33 @@ def load_questions(path: Path, warn: Callable[[str], None] | None = None) -> lis
 
 
 def squad_file(path: Path) -> SquadFile | None:
-    """The questions and articles of a SQuAD JSON file (see squad.py); None for any other file."""
-    if path.suffix.lower() != ".json" or not path.is_file():
+    """The questions and articles of a SQuAD file, nested or flattened (see squad.py); None for any other file."""
+    suffix = path.suffix.lower()
+    if suffix not in JSONL_SUFFIXES or not path.is_file():
         return None
-    document = squad_document(_read_text(path))
-    return read_squad(path, document) if document is not None else None
+    text = _read_text(path)
+    document = squad_document(text) if suffix == ".json" else None
+    if document is not None:
+        return read_squad(path, document)
+    records = _jsonl_records(path, text)
+    first = next(records, None)
+    if first is None or not is_flat_squad(first[1]):
+        return None
+    return read_flat_squad(path, [first, *records])
+
+
+def _jsonl_records(path: Path, text: str) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line."""
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise _problem(path, line_no, f"not valid JSON ({exc.msg}, column {exc.colno})") from None
+        if not isinstance(record, dict):
+            raise _problem(path, line_no, "expected a JSON object")
+        yield line_no, record
 
 
 def _problem(path: Path, line: int, reason: str) -> errors.InvalidRequest:
@@ -81,15 +103,7 @@ def _load_jsonl(path: Path, warn: Callable[[str], None]) -> list[EvalQuestion]:
     questions: list[EvalQuestion] = []
     seen_ids: dict[str, int] = {}
     misspelt: dict[str, tuple[str, list[int]]] = {}  # field -> (the field it looks like, the lines that have it)
-    for line_no, line in enumerate(_read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise _problem(path, line_no, f"not valid JSON ({exc.msg}, column {exc.colno})") from None
-        if not isinstance(record, dict):
-            raise _problem(path, line_no, "expected a JSON object")
+    for line_no, record in _jsonl_records(path, _read_text(path)):
         question = _question_from_record(record, default_id=f"line-{line_no}", fail=lambda r, at=line_no: _problem(path, at, r))
         question = dataclasses.replace(question, line=line_no)
         for field in record.keys() - set(FIELDS):  # a field of one's own (a category, a note) is no mistake

@@ -3,8 +3,9 @@
 ``{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", "answers": [{"text", …}],
 "is_impossible"}]}]}]}``. Each title is one article: its paragraphs in order under a ``# Title`` line. Each
 question names its article; one marked impossible (v2.0), or with no answers, is one the article does not answer
-(v2.0's ``plausible_answers`` are not gold). The articles are written out once as a corpus folder, so
-``assistant eval FILE.json`` needs no ``--corpus``.
+(v2.0's ``plausible_answers`` are not gold). SQuAD flattened to JSONL, one question a line with its paragraph and
+title (as Hugging Face ``datasets`` writes it), is read the same way. The articles are written out once as a
+corpus folder, so ``assistant eval FILE`` needs no ``--corpus``.
 """
 
 from __future__ import annotations
@@ -43,50 +44,95 @@ def squad_document(text: str) -> dict | None:
 
 def read_squad(path: Path, document: dict) -> SquadFile:
     """The questions and articles of a parsed SQuAD file; a problem is ``FILE, data[i]…: what is wrong``."""
-
-    def problem(where: str, reason: str) -> errors.InvalidRequest:
-        return errors.InvalidRequest(f"{path}, {where}", reason)
-
+    articles = _Articles(path)
     entries = document["data"]
     if not isinstance(entries, list) or not entries:
-        raise problem("data", "must be a non-empty list of articles ({\"title\", \"paragraphs\"})")
-    paragraphs: dict[str, list[str]] = {}  # file name -> contexts (a title given twice is one article)
-    headings: dict[str, str] = {}
-    names: dict[str, str] = {}  # title -> file name
-    taken: set[str] = set()  # the file names given, lower-cased: a case-insensitive file system would merge two
-    questions: list[EvalQuestion] = []
-    seen: dict[str, str] = {}  # question id -> where it was first
+        raise articles.problem("data", "must be a non-empty list of articles ({\"title\", \"paragraphs\"})")
     for i, entry in enumerate(entries):
         at = f"data[{i}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("paragraphs"), list):
-            raise problem(at, 'must be an object with "paragraphs", a list')
-        title = entry.get("title") or f"article {i + 1}"
-        if not isinstance(title, str):
-            raise problem(f"{at}.title", "must be a string")
-        if title not in names:
-            names[title] = _file_name(title, taken)
-            taken.add(names[title].lower())
-        name = names[title]
-        headings.setdefault(name, " ".join(unquote(title).replace("_", " ").split()))
+            raise articles.problem(at, 'must be an object with "paragraphs", a list')
+        name = articles.named(entry.get("title") or f"article {i + 1}", f"{at}.title")
         for j, paragraph in enumerate(entry["paragraphs"]):
             where = f"{at}.paragraphs[{j}]"
-            context = paragraph.get("context") if isinstance(paragraph, dict) else None
-            if not isinstance(context, str) or not context.strip():
-                raise problem(where, '"context" must be a non-empty string')
+            articles.paragraph(name, paragraph.get("context") if isinstance(paragraph, dict) else None, where)
             if not isinstance(paragraph.get("qas", []), list):
-                raise problem(where, '"qas" must be a list of questions')
-            paragraphs.setdefault(name, []).append(" ".join(context.split()))
+                raise articles.problem(where, '"qas" must be a list of questions')
             for k, qa in enumerate(paragraph.get("qas", [])):
-                question = _question(qa, name, f"{where}.qas[{k}]", problem)
-                if question.id in seen:
-                    raise problem(f"{where}.qas[{k}]", f"duplicate id {question.id!r}, the id of {seen[question.id]} too")
-                seen[question.id] = f"{where}.qas[{k}]"
-                questions.append(question)
-    articles = {name: "\n\n".join([f"# {headings[name]}", *texts]) + "\n" for name, texts in paragraphs.items()}
-    return SquadFile(questions=questions, articles=articles)
+                articles.question(qa, name, f"{where}.qas[{k}]")
+    return articles.read()
 
 
-def _question(qa: object, article: str, where: str, problem) -> EvalQuestion:
+def is_flat_squad(record: object) -> bool:
+    """A JSONL line of SQuAD flattened, one question a line with its paragraph (as Hugging Face ``datasets``
+    writes SQuAD: ``{"id", "title", "context", "question", "answers": {"text": [...], "answer_start": [...]}}``).
+    Told by ``answers`` in columns: a line of the shared format may carry a ``context`` field of its own."""
+    return isinstance(record, dict) and "context" in record and isinstance(record.get("answers"), dict)
+
+
+def read_flat_squad(path: Path, records: list[tuple[int, dict]]) -> SquadFile:
+    """The questions and articles of flattened SQuAD lines (``(line number, record)``): each title is an article
+    of its distinct paragraphs, in the order they first come; a problem is ``FILE, line N: what is wrong``."""
+    articles = _Articles(path)
+    for line, record in records:
+        where = f"line {line}"
+        if not is_flat_squad(record):
+            raise articles.problem(where, 'a line of flattened SQuAD needs "context" and "answers": {"text": [...], '
+                                          '"answer_start": [...]}, as the first line has')
+        name = articles.named(record.get("title") or "article", where)
+        articles.paragraph(name, record["context"], where)
+        texts = record["answers"].get("text")
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise articles.problem(where, '"answers" must be {"text": [...], "answer_start": [...]}')
+        articles.question({**record, "answers": [{"text": t} for t in texts]}, name, where, fallback_id=f"line-{line}")
+    return articles.read()
+
+
+class _Articles:
+    """The articles (a title given twice is one article; a paragraph given twice in it, one paragraph) and the
+    questions of one file, checked as they are added."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.names: dict[str, str] = {}  # title -> file name
+        self.taken: set[str] = set()  # file names given, lower-cased: a case-insensitive file system merges two
+        self.headings: dict[str, str] = {}  # file name -> its # heading
+        self.paragraphs: dict[str, dict[str, None]] = {}  # file name -> its distinct paragraphs, in order
+        self.questions: list[EvalQuestion] = []
+        self.seen: dict[str, str] = {}  # question id -> where it was first
+
+    def problem(self, where: str, reason: str) -> errors.InvalidRequest:
+        return errors.InvalidRequest(f"{self.path}, {where}", reason)
+
+    def named(self, title: object, where: str) -> str:
+        if not isinstance(title, str):
+            raise self.problem(where, '"title" must be a string')
+        if title not in self.names:
+            name = self.names[title] = _file_name(title, self.taken)
+            self.taken.add(name.lower())
+            self.headings[name] = " ".join(unquote(title).replace("_", " ").split())
+            self.paragraphs[name] = {}
+        return self.names[title]
+
+    def paragraph(self, name: str, context: object, where: str) -> None:
+        if not isinstance(context, str) or not context.strip():
+            raise self.problem(where, '"context" must be a non-empty string')
+        self.paragraphs[name].setdefault(" ".join(context.split()))
+
+    def question(self, qa: object, article: str, where: str, fallback_id: str | None = None) -> None:
+        question = _question(qa, article, where, fallback_id or where, self.problem)
+        if question.id in self.seen:
+            raise self.problem(where, f"duplicate id {question.id!r}, the id of {self.seen[question.id]} too")
+        self.seen[question.id] = where
+        self.questions.append(question)
+
+    def read(self) -> SquadFile:
+        articles = {name: "\n\n".join([f"# {self.headings[name]}", *texts]) + "\n"
+                    for name, texts in self.paragraphs.items() if texts}
+        return SquadFile(questions=self.questions, articles=articles)
+
+
+def _question(qa: object, article: str, where: str, fallback_id: str, problem) -> EvalQuestion:
     if not isinstance(qa, dict):
         raise problem(where, 'must be an object ({"id", "question", "answers"})')
     question = qa.get("question")
@@ -103,7 +149,7 @@ def _question(qa: object, article: str, where: str, problem) -> EvalQuestion:
         raise problem(where, '"is_impossible" must be true or false')
     golds = () if impossible else tuple(dict.fromkeys(a["text"].strip() for a in answers if a["text"].strip()))
     return EvalQuestion(
-        id=str(given_id) if given_id not in (None, "") else where,
+        id=str(given_id) if given_id not in (None, "") else fallback_id,
         question=question.strip(),
         answers=golds,
         article=article,
