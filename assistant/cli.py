@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
-from rich.text import Text
 
 from . import errors
 from .eval.cli import register as register_eval
+from .terminal import DataConsole, printable, printable_json
 
 app = typer.Typer(
     help="Answer questions about your articles, citing the passages. Settings: ASSISTANT_* variables or assistant.toml.",
@@ -34,10 +33,10 @@ app = typer.Typer(
 )
 # Article text, titles, file names, feedback and errors are data: nothing printed is read as Rich markup unless a
 # print asks for it (markup=True) and escapes what it interpolates.
-console = Console(stderr=True, soft_wrap=True, markup=False)
+console = DataConsole(stderr=True, soft_wrap=True, markup=False)
 # Piped (to a file, grep, a script), a table keeps whole cells on one line each: at a terminal's 80 columns it
 # would cut paths and wrap titles.
-out = Console(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 100_000)
+out = DataConsole(soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 100_000)
 
 
 @app.callback()
@@ -145,7 +144,7 @@ def _ingest_shown(work) -> None:
         tenths_said = [0] if not console.is_terminal else None
 
         def on_progress(done: int, total: int, path: str) -> None:
-            progress.update(task, completed=done, total=total, description=Path(path).name)
+            progress.update(task, completed=done, total=total, description=printable(Path(path).name))
             if tenths_said is not None and total >= 20 and done * 10 // total > tenths_said[0] and done < total:
                 tenths_said[0] = done * 10 // total
                 console.print(f"ingest: {done:,} of {total:,} files ({done * 100 // total}%)", highlight=False)
@@ -539,7 +538,7 @@ def feeds_list(as_json: Annotated[bool, typer.Option("--json")] = False):
         for f in feeds:
             said = f"[red]error:[/red] {escape(f.last_error)}" if f.last_error else escape(f.last_report or "not yet")
             table.add_row(str(f.id), f.url, f.collection, format_every(f.every_s) + (", prune" if f.prune else ""),
-                          f.last_polled_at or "never", Text.from_markup(said))
+                          f.last_polled_at or "never", out.render_str(said, markup=True))
         out.print(table)
         failing = sum(1 for f in feeds if f.last_error)
         console.print(f"{len(feeds)} feed(s)" + (f", {failing} with an error" if failing else ""), highlight=False)
@@ -674,7 +673,7 @@ def feedback_list(
         records = _feedback_store().all(rating)
         if as_json:
             for record in records:
-                print(record.model_dump_json())
+                print(printable_json(record.model_dump_json()))
             return
         table = Table("when", "rating", "question", "answer", "comment")
         for r in records:
@@ -713,7 +712,7 @@ register_eval(app, run)
 def print_json(value) -> None:
     """``--json`` output: UTF-8 as it is, or escaped (``\\u00fc``) where stdout cannot take it, never "?"."""
     unicode = (sys.stdout.encoding or "").lower().replace("-", "") in ("utf8", "utf8sig")
-    print(json.dumps(value, indent=2, ensure_ascii=not unicode))
+    print(printable_json(json.dumps(value, indent=2, ensure_ascii=not unicode)))
 
 
 def main() -> None:  # console-script entry point

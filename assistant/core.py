@@ -51,7 +51,7 @@ from .prompts import load_prompts
 from .retrieval import HybridRetriever
 from .settings import MAX_TOP_K, Settings, load_settings
 from .store import Store, open_store
-from .text import clean_question
+from .text import clean_line
 
 log = logging.getLogger("assistant")
 
@@ -497,7 +497,7 @@ class Assistant:
     def validate_question(self, question: str) -> str:
         if not isinstance(question, str):
             raise errors.InvalidRequest("question", "must be a string")
-        cleaned = clean_question(question)
+        cleaned = clean_line(question)
         if not cleaned:
             raise errors.InvalidRequest("question", "is empty")
         if len(cleaned) > self.settings.max_question_chars:

@@ -44,14 +44,15 @@ def strip_invisible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
-def clean_question(question: str) -> str:
-    """The question without escape sequences, control and invisible characters, its whitespace collapsed.
+def clean_line(text: str) -> str:
+    """A question or a title as one line: without escape sequences, control and invisible characters, its
+    whitespace collapsed.
 
     A control character that separates (vertical tab, form feed, the separators) becomes a space; any other,
-    like an invisible character, goes, so "J\\0IG" is still "JIG" and the question reads like the article text
+    like an invisible character, goes, so "J\\0IG" is still "JIG" and a question reads like the article text
     it should match (NFC, as clean_text stores articles).
     """
-    spaced = "".join(" " if c.isspace() else c for c in _TERMINAL_ESCAPE.sub(" ", question))
+    spaced = "".join(" " if c.isspace() else c for c in _TERMINAL_ESCAPE.sub(" ", text))
     text = strip_invisible(strip_controls(spaced))
     return " ".join(unicodedata.normalize("NFC", text).split())
 

@@ -77,6 +77,31 @@ def test_titles_file_names_and_reasons_print_as_text_never_as_terminal_markup(tm
     assert asked.returncode == 0 and "Monday" in asked.stdout and title in asked.stdout  # the citation's title line
 
 
+OBEYED = ("\x1b", "\x9b", "\x85", "\r", "\u202e")  # escape, CSI, NEL, carriage return, right-to-left override
+
+
+def test_escapes_in_titles_and_file_names_are_shown_never_obeyed(tmp_path):
+    """A title (a file's, a page's, a feed's) or a file name may hold what a terminal acts on:
+    clear the screen, set the window's title, a hidden link, a line overwritten. Titles are cleaned when ingested;
+    whatever the command line prints from data shows such characters as escapes."""
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index"), "COLUMNS": "400"}
+    title = "Harbour \x1b[2J\x1b]0;PWNED\x07news\x9b31m \u202eswen\r\nINFO forged line"
+    (tmp_path / "fm.md").write_text(f'---\ntitle: "{title.encode("unicode_escape").decode()}"\n---\n\n'
+                                     "The harbour bridge reopened on Monday after two years.\n")
+    named = tmp_path / "ferry\x1b[32mGREEN\x1b]8;;http:evil\x1b\\.txt"
+    named.write_text("Ferry news\n\nThe ferry returns on Friday after a winter pause.\n")
+    assert run(env, "ingest", str(tmp_path / "fm.md"), str(named)).returncode == 0
+    articles = json.loads(run(env, "list", "--json").stdout)
+    assert sorted(a["title"] for a in articles) == ["Ferry news", "Harbour news swen INFO forged line"]
+    listed, asked = run(env, "list"), run(env, "ask", "When does the ferry return?")
+    for shown in (listed.stdout, asked.stdout):
+        assert not any(c in shown for c in OBEYED), shown
+        assert "ferry\\x1b[32mGREEN\\x1b]8;;http:evil\\x1b\\.txt" in shown  # the source, its escapes visible
+    raw = run(env, "list", "--json").stdout
+    assert not any(c in raw for c in OBEYED) and "\\u001b[32mGREEN" in raw  # JSON's own escapes
+    assert {a["source"] for a in json.loads(raw)} == {str(tmp_path / "fm.md"), str(named)}  # and it reads back whole
+
+
 def test_a_terminal_that_cannot_show_a_letter_gets_a_question_mark_not_a_traceback(tmp_path):
     env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index"), "LC_ALL": "C", "PYTHONIOENCODING": "ascii"}
     (tmp_path / "opera.txt").write_text("Zürich opera\n\nThe Zürich opera tour was paid by the Dvořák society.\n")

@@ -123,3 +123,18 @@ def test_export_writes_questions_the_evaluator_reads(store, tmp_path):
     assert (review.question, review.answers, review.answerable) == ("What does the JIG do?", (), False)
     line = (tmp_path / "out" / "feedback.jsonl").read_text().splitlines()[1]
     assert '"review": "thumbs-down"' in line and "Wrong sentence." in line and "It coordinates [1]." in line
+
+
+def test_questions_and_comments_are_kept_without_what_a_screen_would_obey(store):
+    """A visitor (a widget's key is public) may send escapes, a carriage return or a bidi override for an admin's
+    `assistant feedback list` to replay: a question is kept as answered (one clean line), a comment keeps its lines
+    but not those."""
+    kept = store.conversations.add_answer(
+        "page:a", "Who \x1b[2Jwill\u202e Kerry meet?\x9b31m", answer(), conversation_id="new",
+        history=[Turn(question="Where\r\nINFO forged?", answer="In Geneva [1].\nOn Friday.")])
+    store.feedback.give("page:a", kept.id, "down", "wrong\x1b]0;OWNED\x07 city\r\nforged row\u202e\nsecond line")
+    [record] = store.feedback.all()
+    assert record.question == "Who will Kerry meet?"
+    assert record.comment == "wrong]0;OWNED city\nforged row\nsecond line"  # ESC, BEL, CR and U+202E gone
+    turn = store.conversations.conversation("page:a", kept.conversation_id).turns[0]
+    assert list(turn.history) == [Turn(question="Where INFO forged?", answer="In Geneva [1].\nOn Friday.")]

@@ -11,7 +11,7 @@ import pytest
 
 import assistant.text
 import assistant.vocabulary
-from assistant.text import addresses_the_model, clean_question, strip_controls, strip_invisible, without_markers
+from assistant.text import addresses_the_model, clean_line, strip_controls, strip_invisible, without_markers
 
 JIG_WITH_ZWSP = "What does J\u200bIG stand for?"
 
@@ -40,9 +40,9 @@ def test_every_format_character_is_invisible():
 
 @pytest.mark.fast
 def test_invisible_characters_and_controls_inside_a_word_go_and_separators_become_spaces_in_a_question():
-    assert clean_question(JIG_WITH_ZWSP) == "What does JIG stand for?"
-    assert clean_question("naïve\u200d \u202ecafe\u0301\x00x \ud800") == "naïve caféx"
-    assert clean_question("What does J\x00IG\x07 stand\x0bfor?\x1f") == "What does JIG stand for?"
+    assert clean_line(JIG_WITH_ZWSP) == "What does JIG stand for?"
+    assert clean_line("naïve\u200d \u202ecafe\u0301\x00x \ud800") == "naïve caféx"
+    assert clean_line("What does J\x00IG\x07 stand\x0bfor?\x1f") == "What does JIG stand for?"
     assert strip_controls("a\x00b\tc\nd\x85e\ud800") == "ab\tc\nde"
 
 

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -19,6 +18,7 @@ from rich.table import Table
 from ..core import article_files
 from ..errors import InvalidRequest
 from ..settings import Settings, load_settings
+from ..terminal import DataConsole
 from .corpus import EvalIndex, default_cache_root, folder_collections, open_eval_index
 from .gates import check_gates, parse_gates
 from .metrics import METRICS, run_counts, summarise
@@ -48,8 +48,8 @@ from .scopes import check_articles, check_scopes, files_by_name, golds_not_in_th
 from .squad import corpus_folder
 from .summary_metrics import SUMMARY_METRICS, SUMMARY_PREFIX, summarise_overviews
 
-console = Console(stderr=True)
-out = Console()
+console = DataConsole(stderr=True)
+out = DataConsole()
 
 EXIT_INTERRUPTED = 130  # the shell's code for "stopped by Ctrl-C"
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143: stopped by SIGTERM (a CI job's timeout or cancel, `kill`)

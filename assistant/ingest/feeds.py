@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .. import errors
 from ..models import Article
+from ..text import clean_line
 from .cleaning import clean_text, strip_byline
 from .loaders import _flat_html_text, article_id_for
 
@@ -103,7 +104,7 @@ def parse_feed(body: bytes, url: str, max_items: int, content_type: str = "") ->
     # Flaws that lose nothing (a wrong charset or content type declared, a namespace left undeclared) are none.
     benign = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType, feedparser.UndeclaredNamespace)
     flaw = None if not parsed.get("bozo") or isinstance(why, benign) else (str(why)[:200] or "malformed")
-    return Feed(url=url, title=str(parsed.feed.get("title") or url), items=items,
+    return Feed(url=url, title=clean_line(str(parsed.feed.get("title") or "")) or url, items=items,
                 listed=frozenset(item.article_id for item in every if item is not None), flaw=flaw)
 
 
@@ -114,7 +115,7 @@ def _item(entry, feed_url: str) -> FeedItem | None:
     guid = entry.get("id") or link
     if not link and not guid:
         return None  # nothing to know it by the next time: skipped
-    title = " ".join(str(entry.get("title") or "").split())[:300]
+    title = clean_line(str(entry.get("title") or ""))[:300]  # one clean line, as a file's title (loaders.py)
     stamp = _timestamp(entry)
     published = time.strftime("%Y-%m-%d", time.gmtime(stamp)) if stamp else None
     contents = [c.get("value", "") for c in entry.get("content", []) if c.get("value")]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .. import errors
 from ..models import HTML_SUFFIXES, MARKDOWN_SUFFIXES, PDF_SUFFIXES, SUPPORTED_SUFFIXES, Article, parse_link
-from ..text import find_dateline
+from ..text import clean_line, find_dateline
 from .cleaning import clean_text, fold_ligatures, join_pages, strip_byline
 from .decoding import decode_bytes, html_declared_charset
 
@@ -111,7 +111,9 @@ def load_article(path: str | Path, *, max_bytes: int, source: str | None = None,
     if published is None:
         dateline = find_dateline(text)
         published = dateline.iso if dateline else None
-    title = fold_ligatures(title or _first_line(text) or path.stem).strip()[:300]
+    # A title is shown on every surface, the command line's included: one clean line, never escapes or controls.
+    title = clean_line(fold_ligatures(title or "")) or _first_line(text) or clean_line(path.stem) or path.stem
+    title = title[:300]
     return Article(
         id=article_id_for(source),
         title=title,

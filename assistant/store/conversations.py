@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import errors
 from ..models import Answer, Filters, Turn
 from ..settings import Settings
+from ..text import clean_line
 from .records import Conversation, ConversationInfo, StoredAnswer, answer_from_record, answer_record
 from .tables import AnswerRow, ConversationRow
 
@@ -85,8 +86,10 @@ class ConversationStore:
         filters: Filters | None = None, conversation_id: str | None = None, settings: dict | None = None,
     ) -> StoredAnswer:
         """Keep an answer (in a new conversation titled by its question when ``conversation_id`` is "new")."""
-        question = storable(question)
-        history = [Turn(question=storable(t.question), answer=storable(t.answer)) for t in history]
+        # Questions are kept as answered: one clean line (no escapes or controls to replay on a screen later).
+        question = clean_line(question) or storable(question)
+        history = [Turn(question=clean_line(t.question) or storable(t.question), answer=storable(t.answer))
+                   for t in history]
         with writes("the answer"):
             self.purge_expired()
             return self._add_answer(owner, question, answer, history, filters, conversation_id, settings)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import errors
 from ..models import Turn, display_source
 from ..settings import Settings
+from ..text import strip_controls, strip_invisible
 from .conversations import ConversationStore, _aware, new_id, now, storable, writes
 from .records import Feedback, Rating, answer_from_record, answer_record
 from .tables import AnswerRow, FeedbackRow
@@ -48,7 +49,8 @@ class FeedbackStore:
                 "comment", f"is {len(comment):,} characters; the limit is {self.max_comment:,} (feedback_max_comment_chars)"
             )
         answered = self.conversations.answer(owner, answer_id)  # AnswerNotFound for unknown or someone else's
-        comment = storable(comment) if comment is not None else None
+        # Its lines stay; escapes, carriage returns and bidi overrides that would act on a screen later go.
+        comment = storable(strip_invisible(strip_controls(comment))) if comment is not None else None
         with writes("the feedback"):
             return self._give(owner, answered, rating, comment)
 

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..core import Assistant
 from ..errors import ConfigError
 from ..settings import Settings
+from ..terminal import PrintableLogArgs
 from .api import add_error_handlers, json_errors
 from .api import router as api_router
 from .article_page import ArticleLinks, article_page_router, link_secret
@@ -157,8 +158,10 @@ def log_config(level: str) -> dict:
     config["formatters"]["assistant"] = {**config["formatters"]["default"],
                                          "fmt": "%(asctime)s %(levelprefix)s %(name)s: %(message)s"}
     config["filters"] = {"redact": {"()": _RedactSecrets}}  # a request's URL, a feed's link: either may carry ?token=
-    config["handlers"]["access"]["filters"] = ["redact"]
-    config["handlers"]["assistant"] = {**config["handlers"]["default"], "formatter": "assistant", "filters": ["redact"]}
+    config["filters"]["printable"] = {"()": PrintableLogArgs}
+    config["handlers"]["access"]["filters"] = ["redact", "printable"]
+    config["handlers"]["assistant"] = {**config["handlers"]["default"], "formatter": "assistant",
+                                       "filters": ["redact", "printable"]}
     config["loggers"]["assistant"] = {"handlers": ["assistant"], "level": level.upper(), "propagate": False}
     return config
 
