@@ -454,7 +454,7 @@ class Assistant:
         k: int | None = None,
     ) -> Answer:
         question = self.validate_question(question)
-        return self.chain(backend).invoke(question, _history(history), _filters(filters), _k(k))
+        return self.chain(backend).invoke(question, _history(history, self.settings.max_question_chars), _filters(filters), _k(k))
 
     def stream(
         self,
@@ -466,7 +466,7 @@ class Assistant:
         k: int | None = None,
     ) -> Iterator[str | Answer]:
         question = self.validate_question(question)
-        yield from self.chain(backend).stream(question, _history(history), _filters(filters), _k(k))
+        yield from self.chain(backend).stream(question, _history(history, self.settings.max_question_chars), _filters(filters), _k(k))
 
     def retrieve(self, question: str, filters: Filters | None = None, k: int | None = None) -> list[Passage]:
         """The ``k`` best passages for ``question``; ``filters`` are checked as ask checks them (an article id the
@@ -578,12 +578,15 @@ def _filters(filters: Filters | dict | None) -> Filters | None:
         raise errors.InvalidRequest(".".join(["filters", *map(str, first["loc"])]), first["msg"]) from None
 
 
-def _history(history: Sequence[Turn | dict]) -> list[Turn]:
-    """Earlier turns: Turn, or {"question", "answer"} dicts (as /api/ask takes them)."""
+def _history(history: Sequence[Turn | dict], max_question_chars: int) -> list[Turn]:
+    """Earlier turns: Turn, or {"question", "answer"} dicts (as /api/ask takes them). Their questions are read as
+    the question is (one clean line, at most ``max_question_chars``): a client sends them, so they may be anything,
+    and the question's patterns assume that shape (a run of thousands of spaces cost them seconds)."""
     turns = []
     for i, turn in enumerate(history):
         try:
-            turns.append(turn if isinstance(turn, Turn) else Turn.model_validate(turn))
+            turn = turn if isinstance(turn, Turn) else Turn.model_validate(turn)
         except ValidationError:
             raise errors.InvalidRequest(f"history[{i}]", 'must be a Turn or {"question": …, "answer": …}') from None
+        turns.append(turn.model_copy(update={"question": clean_line(turn.question)[:max_question_chars]}))
     return turns

@@ -83,3 +83,15 @@ def test_a_flattened_chat_is_split_back_into_turns():
     assert transcript("user: What does JIG stand for?\nassistant: ") == ("What does JIG stand for?", [])
     assert transcript("What does JIG stand for?") is None
     assert transcript("user: Who?\nassistant: Kerry.") is None  # not waiting for the assistant: no transcript
+
+
+def test_prompts_built_to_make_the_patterns_backtrack_are_read_at_once():
+    """Run on the raw message before its length is checked: a lazy `<query>\\s*(.*?)\\s*</query>` was cubic in a run
+    of spaces (5 s at 2,000; 64 KB, the body limit, would take days) and `<chat_history>(.*?)…` quadratic in
+    opening tags."""
+    spaces = " " * 60_000
+    assert question_in("<query>" + spaces + "x") == "<query>" + spaces + "x"  # never closed: no template
+    assert question_in("<query>a" * 8_000 + "</query>") == "a"  # the last opening tag before the closing one
+    assert question_in("<Query>a</query> <question>" + spaces + "b" + spaces + "</QUESTION>") == "b"
+    assert front_end_task("<chat_history>" * 5_000) is None
+    assert front_end_task('{"title": … <chat_history>' * 5_000) is None

@@ -272,3 +272,13 @@ def test_a_huge_earlier_answer_is_read_by_its_head():
     long_answer = "Kerry will meet Lavrov in Geneva on Friday. [1] " + "The talks went on. " * 60_000
     standalone = condense("When will he arrive?", [Turn(question="Who is travelling?", answer=long_answer)] * 5)
     assert standalone == "When will Kerry arrive?"
+
+
+def test_earlier_turns_are_read_as_a_question_is(over_articles):
+    """A client sends the history, so its questions may be anything: they are cleaned and cut to the question's
+    limit before the question's patterns read them (a turn "and x" + 4,000 spaces + "y" cost `_BARE` a minute)."""
+    hostile = Turn(question="and\x1b[2J when" + " " * 4_000 + "x" * 60_000, answer="Kerry will meet Lavrov. [1]")
+    answer = over_articles.ask("And where?", history=[*KERRY, hostile])
+    assert answer.answer  # answered, whatever it makes of the odd turn
+    follow = over_articles.ask("When?", history=[Turn(question="Who will\u202e Kerry  meet?\r\n", answer=KERRY[0].answer)])
+    assert "Friday" in follow.answer and follow.question == "When will Kerry meet?"

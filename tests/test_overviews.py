@@ -294,3 +294,14 @@ def test_the_chat_pages_article_picker_scopes_the_question(library):
     text = chat[-1]["content"] if isinstance(chat[-1]["content"], str) else chat[-1]["content"][0]["text"]
     assert "John Kerry visits Moscow" in text and "[2]" in text
     assert sources.count('class="citation"') >= 2 and "Harbour crane" not in sources
+
+
+def test_only_a_questions_first_quoted_phrases_are_compared_with_every_title():
+    """Each phrase is compared with every title (fuzzily): 400 of them against 9,000 titles cost a second."""
+    from assistant.question.titles import QUOTED_PHRASES, folded, named_articles
+
+    titles = folded([("bridge", "The Harbour Bridge"), *((f"t{i}", f"Report number {i}") for i in range(9_000))])
+    decoys = " ".join(f'"qzx{i}"' for i in range(QUOTED_PHRASES))
+    assert named_articles(f'Summarise "The Harbour Bridge" {decoys}', titles).article_ids == ("bridge",)
+    assert named_articles(f'Summarise {decoys} "The Harbour Bridge"', titles).article_ids == ("bridge",)  # by its words
+    assert named_articles(f'Summarise {decoys} "Harbour Bridge"', titles) is None  # the sixth phrase is not read

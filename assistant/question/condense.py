@@ -60,7 +60,7 @@ LOOKBACK = 3  # turns searched for what a pronoun points back to
 # may hold 60 KB; parsing all of it cost a minute, and over spaCy's million characters it failed).
 ANSWER_CHARS = 2000
 _WH = r"(?:who|whom|whose|what|which|when|where|why|how(?:\s+(?:many|much|long|old|often|far|big|come))?)"
-_LEAD = r"^\s*(?:(?:and|but|so|ok|okay|then|also)\s*,?\s+)"
+_LEAD = r"^\s*(?:(?:and|but|so|ok|okay|then|also)(?:\s*+,\s*+|\s++))"  # possessive: no backtracking in space runs
 # "When?", "And how many?", "Who else?", "Why exactly?"
 _BARE = re.compile(rf"{_LEAD}?({_WH})(?:\s+(?:else|exactly|then|so|though|now))?\s*[?.!]*\s*$", re.I)
 # "What about Lavrov?", "How about in 2012?", "And Lavrov?" (but not "And when did he resign?")

@@ -14,6 +14,7 @@ words never scope it by chance.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ _QUOTED = re.compile(r"[\"“”«„]([^\"“”«»„]{3,300})[\"“”»]|(?
 LOOSE_SCORE = 85.0  # similarity (0-100, edit distance) a quoted phrase needs with a title to name it loosely
 TIE = 3.0  # titles scoring within this of the best are as likely: the request is ambiguous
 MIN_UNQUOTED_WORDS = 3
+QUOTED_PHRASES = 5  # the quoted phrases of a question compared with the titles (the first ones)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ def folded(titles: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def named_articles(question: str, folded: Sequence[tuple[str, str]]) -> NamedArticles | None:
     """The articles (of ``folded``: (id, normalized title) pairs) the question names by title, or None."""
-    for match in _QUOTED.finditer(question):
+    # A question quotes a title or two; each phrase is compared with every title, so only the first few are.
+    for match in itertools.islice(_QUOTED.finditer(question), QUOTED_PHRASES):
         said = (match.group(1) or match.group(2)).strip()
         found = _closest(normalized(said), folded)
         if found:

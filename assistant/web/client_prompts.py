@@ -24,7 +24,9 @@ from ..models import Turn
 
 # --- front-end tasks -------------------------------------------------------------------------------
 
-_HISTORY = re.compile(r"<chat_history>(.*?)</chat_history>", re.S)
+# Found with str.find, not a lazy pattern: a message of many opening tags made `<chat_history>(.*?)</chat_history>`
+# scan to the end from each (seconds at the body limit).
+_HISTORY_OPEN, _HISTORY_CLOSE = "<chat_history>", "</chat_history>"
 # The JSON a task asks for: `{ "title": …`, `{"follow_ups": [ …` (Open WebUI writes it under "### Output").
 _WANTED = re.compile(r'\{\s*"(\w+)"\s*:\s*(\[)?')
 _SPEAKER = re.compile(r"^(USER|ASSISTANT):\s?", re.M)
@@ -42,13 +44,15 @@ class FrontEndTask:
 
 def front_end_task(text: str) -> FrontEndTask | None:
     """The task in ``text`` (a user message or a completion prompt), or None for a question."""
-    history = _HISTORY.search(text)
-    if history is None:
+    start = text.find(_HISTORY_OPEN)
+    end = text.find(_HISTORY_CLOSE, start + len(_HISTORY_OPEN)) if start >= 0 else -1
+    if end < 0:
         return None
-    wanted = _WANTED.search(text, 0, history.start()) or _WANTED.search(text, history.end())
+    chat = text[start + len(_HISTORY_OPEN):end]
+    wanted = _WANTED.search(text, 0, start) or _WANTED.search(text, end + len(_HISTORY_CLOSE))
     if wanted is None:
         return None
-    said = _SPEAKER.split(history.group(1))  # ["", "USER", text, "ASSISTANT", text, …]
+    said = _SPEAKER.split(chat)  # ["", "USER", text, "ASSISTANT", text, …]
     questions = [said[i + 1].strip() for i in range(1, len(said) - 1, 2) if said[i] == "USER"]
     return FrontEndTask(key=wanted.group(1), wants_list=bool(wanted.group(2)),
                         first_question=questions[0] if questions else "")
@@ -74,10 +78,24 @@ def title_of(question: str) -> str:
 
 # --- the question inside a client's prompt ---------------------------------------------------------
 
-_TAGGED = re.compile(r"<(?:user_query|question|query)>\s*(.*?)\s*</(?:user_query|question|query)>", re.S | re.I)
+# A tagged question: the text between the last opening tag that is closed and the first closing tag after it.
+# Tags are found one by one (linear); a lazy `<query>\s*(.*?)\s*</query>` was cubic in a run of spaces.
+_OPEN_TAG = re.compile(r"<(?:user_query|question|query)>", re.I)
+_CLOSE_TAG = re.compile(r"</(?:user_query|question|query)>", re.I)
 # A line-leading label, as prompt templates write them: "Question: …", "Query: …", "Context: …", "Answer:".
 _LABEL = re.compile(r"^[ \t]*(question|query|context|answer|helpful answer)[ \t]*:[ \t]*", re.I | re.M)
 _QUESTION_LABELS = ("question", "query")
+
+
+def _last_tagged(text: str) -> str | None:
+    closes = [m.start() for m in _CLOSE_TAG.finditer(text)]
+    if not closes:
+        return None
+    opened = [m.end() for m in _OPEN_TAG.finditer(text, 0, closes[-1])]
+    if not opened:
+        return None
+    close = _CLOSE_TAG.search(text, opened[-1])
+    return text[opened[-1]:close.start()].strip()
 
 
 def question_in(text: str) -> str:
@@ -85,9 +103,9 @@ def question_in(text: str) -> str:
 
     A labelled question before a labelled ``Context:`` is the template's (rlm/rag-prompt), whatever the context
     holds; otherwise the last labelled question is (the context came first, as in LlamaIndex's)."""
-    tagged = _TAGGED.findall(text)
-    if tagged:
-        return tagged[-1]
+    tagged = _last_tagged(text)
+    if tagged is not None:
+        return tagged
     labels = list(_LABEL.finditer(text))
     asked = [i for i, label in enumerate(labels) if label.group(1).lower() in _QUESTION_LABELS]
     if not asked:
