@@ -83,8 +83,9 @@ class ServeProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def upload_area(self) -> Path:
-        """The server's upload folder (see assistant/web/uploads.py)."""
-        return self.tmp / f"assistant-uploads-{self.process.pid}"
+        """The server's upload folder (see assistant/web/uploads.py), or a path that does not exist if it has none."""
+        found = sorted(self.tmp.glob(f"assistant-uploads-{self.process.pid}-*"))
+        return found[0] if found else self.tmp / f"assistant-uploads-{self.process.pid}-none"
 
     def rss_mib(self) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text()

@@ -1,6 +1,6 @@
 """Where uploaded files wait to be ingested, and the ingest jobs that take them.
 
-One folder per server process (``$TMPDIR/assistant-uploads-<pid>``), removed at
+One folder per server process (``$TMPDIR/assistant-uploads-<pid>-<random>``, mode 0700), removed at
 exit; a process that was killed leaves its folder behind, and the next server
 on the machine sweeps it. The chat page's uploads (Gradio's cache) go there
 too, unless GRADIO_TEMP_DIR says otherwise.
@@ -20,6 +20,7 @@ import atexit
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -49,14 +50,25 @@ def upload_area() -> Path:
     """This process's upload folder (created, and stale ones of dead processes swept, on first use)."""
     global _area
     with _area_lock:
-        if _area is None:
+        if _area is None or not _area.is_dir():
             base = Path(tempfile.gettempdir())
             sweep(base)
-            _area = base / f"{PREFIX}{os.getpid()}"
-            os.environ.setdefault("GRADIO_TEMP_DIR", str(_area / "page"))  # read by Gradio when the page mounts
+            # mkdtemp: mode 0700 and a name no one can guess. A fixed name in a shared /tmp could be created first by
+            # another local user, who would then read or swap the uploads.
+            _area = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
+            (_area / "page").mkdir()
+            _point_gradio_at(_area / "page")  # read by Gradio when the page mounts
             atexit.register(shutil.rmtree, _area, True)  # a normal exit; SIGTERM ends through release_upload_area
-        (_area / "page").mkdir(parents=True, exist_ok=True)
         return _area
+
+
+_gradio_dir: str | None = None  # the GRADIO_TEMP_DIR this module set (one the operator set is left alone)
+
+
+def _point_gradio_at(folder: Path) -> None:
+    global _gradio_dir
+    if os.environ.get("GRADIO_TEMP_DIR") in (None, _gradio_dir):
+        _gradio_dir = os.environ["GRADIO_TEMP_DIR"] = str(folder)
 
 
 def use_upload_area() -> Path:
@@ -69,22 +81,32 @@ def use_upload_area() -> Path:
 
 def release_upload_area() -> None:
     """An app stopped (uvicorn re-raises SIGTERM after shutdown, so atexit would not run): the last one cleans up."""
-    global _users
+    global _users, _area
     with _area_lock:
         _users = max(0, _users - 1)
         if _users == 0 and _area is not None:
             shutil.rmtree(_area, ignore_errors=True)
+            _area = None  # the next app makes a new one: the old name, known now, is not taken again
 
 
 def sweep(base: Path) -> list[Path]:
-    """Remove the upload folders of processes that no longer run."""
+    """Remove the upload folders of processes that no longer run (named ``<PREFIX><pid>-<random>``)."""
     removed = []
     for folder in base.glob(f"{PREFIX}*"):
-        pid = folder.name.removeprefix(PREFIX)
-        if pid.isdigit() and not _alive(int(pid)):
+        pid = folder.name.removeprefix(PREFIX).split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)) and _ours(folder):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
+
+
+def _ours(folder: Path) -> bool:
+    """A real folder of this user: never follow a link planted in /tmp, nor try to remove another user's folder."""
+    try:
+        st = folder.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid()
 
 
 def _alive(pid: int) -> bool:
