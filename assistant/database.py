@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
 from . import errors
+from .folders import make_private
 
 log = logging.getLogger("assistant.database")
 
@@ -48,7 +49,7 @@ def _create(url: str) -> Engine:
         # pre-ping: a database server restarted under a running app costs one failed check, not a failed request
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        make_private(Path(url.removeprefix("sqlite:///")).parent)  # the index folder, as a rule
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")

@@ -8,6 +8,11 @@ import subprocess
 import sys
 import tempfile
 
+import pytest
+from conftest import SEED_ARTICLE
+
+from assistant.core import Assistant
+from assistant.settings import load_settings
 from assistant.web import uploads
 
 
@@ -52,3 +57,28 @@ def test_the_upload_folders_of_dead_processes_are_swept_and_live_ones_kept(tmp_p
     planted.symlink_to(live)
     assert sorted(uploads.sweep(tmp_path)) == sorted([left, older])
     assert not left.exists() and not older.exists() and live.is_dir() and planted.is_symlink()
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)  # the usual default, under which a plain mkdir is readable by everyone
+    yield
+    os.umask(old)
+
+
+def test_a_new_index_folder_and_its_databases_are_for_the_assistants_user_alone(tmp_path, umask_022):
+    index_dir = tmp_path / "data" / "index"
+    assistant = Assistant(load_settings(index_dir=index_dir))
+    assert assistant.ingest([SEED_ARTICLE]).ok
+    assert assistant.store  # opens conversations.sqlite3, where visitors' questions and feedback go
+    assert {"manifest.sqlite3", "conversations.sqlite3", "chroma"} <= {p.name for p in index_dir.iterdir()}
+    assert mode(index_dir) == 0o700 and mode(index_dir.parent) == 0o700  # both made by the assistant
+    assert mode(index_dir / "chroma") == 0o700
+
+
+def test_an_index_folder_the_operator_made_keeps_its_mode(tmp_path, umask_022):
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    index_dir.chmod(0o750)  # say, for a backup group
+    assert Assistant(load_settings(index_dir=index_dir)).ingest([SEED_ARTICLE]).ok
+    assert mode(index_dir) == 0o750

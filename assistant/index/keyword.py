@@ -26,6 +26,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from ..folders import make_private
 from ..text import without_accents
 from .manifest import Manifest
 
@@ -126,7 +127,7 @@ def _save(index: KeywordIndex, target: Path, *, replace: bool = False) -> None:
     a copy another process has just saved is left as it is."""
     partial = None
     try:  # a cache: a folder that cannot be written (read-only, full) leaves the index in memory, serving
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_private(target.parent)
         partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
         index.bm25.save(str(partial), show_progress=False)
         rows = {"tokens": TOKENS, "chunk_ids": index.chunk_ids, "article_ids": index.article_ids.tolist()}

@@ -29,6 +29,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from ..errors import IndexBusy, StoreError
+from ..folders import make_private
 from ..registry import STORES
 from ..settings import Settings
 
@@ -62,7 +63,7 @@ def claim(
     root = Path(settings.index_dir).resolve()  # messages name the folder in full
     lock = FileLock(str(root / "owner.lock"), is_singleton=False)
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        make_private(root)
         lock.acquire(timeout=0)
     except Timeout:  # (a TimeoutError, so an OSError: before the clause below)
         owner = read_owner(root)

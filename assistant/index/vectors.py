@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from .. import errors
+from ..folders import make_private
 from ..settings import Settings
 
 
@@ -120,7 +121,7 @@ class ChromaVectorStore(VectorStore):
                 )
             else:
                 assert path is not None
-                path.mkdir(parents=True, exist_ok=True)
+                make_private(path)
                 self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
             self.collection = self.client.get_or_create_collection(
                 collection,

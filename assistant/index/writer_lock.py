@@ -20,6 +20,7 @@ from filelock import FileLock, Timeout
 from sqlalchemy import Engine, text
 
 from .. import database, errors
+from ..folders import make_private
 from .manifest import Manifest
 
 # One index per database (its manifest tables), so one lock key per database.
@@ -46,7 +47,7 @@ class WriterLock(abc.ABC):
 
 class FolderLock(WriterLock):
     def __init__(self, index_dir: Path):
-        index_dir.mkdir(parents=True, exist_ok=True)
+        make_private(index_dir)
         self.where = index_dir
         self._lock = FileLock(str(index_dir / "write.lock"))
 

@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse
 from itsdangerous import BadSignature, TimestampSigner
 
 from ..errors import ArticleNotFound
+from ..folders import make_private
 from .render import safe_link
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def link_secret(settings: Settings) -> str:
         return settings.session_secret.get_secret_value()
     path = Path(settings.index_dir) / SECRET_FILE
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(path.parent)
         with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
             out.write(secrets.token_urlsafe(32))
     except FileExistsError:
