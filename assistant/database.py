@@ -12,6 +12,7 @@ included) is brought forward in place when opened, and nothing in it is lost.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -150,11 +151,16 @@ def reason(exc: Exception) -> str:
     return text_.splitlines()[0] if text_ else type(exc).__name__
 
 
+_QUERY_PASSWORD = re.compile(r"([?&][^=&]*pass[^=&]*=)[^&]*", re.IGNORECASE)  # password, sslpassword, passfile
+
+
 def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
+    """The URL without its password, for messages and logs: the one in ``user:password@`` and the query's
+    (``?password=``, ``sslpassword``, ``passfile``: libpq takes them there too)."""
     from sqlalchemy.engine import make_url
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        shown = make_url(url).render_as_string(hide_password=True)
+        return _QUERY_PASSWORD.sub(r"\1***", shown)
     except Exception:
         return "(unparseable database URL)"

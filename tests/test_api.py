@@ -514,6 +514,24 @@ def test_ready_reflects_warm_up_and_the_store(seeded_assistant, monkeypatch):
         assert broken.status_code == 503 and "the Chroma store is gone" in broken.json()["reason"]
 
 
+def test_ready_never_shows_a_drivers_text_that_may_hold_a_password(seeded_assistant, monkeypatch, caplog):
+    assistant = keyed(seeded_assistant)
+    with ServerThread(create_app(assistant)) as server:
+        _wait_for(lambda: httpx.get(server.url + "/ready").status_code == 200)
+
+        def unreadable():  # not the assistant's own message: a library's, quoting its connection string
+            raise RuntimeError("cannot connect to postgresql://app@db:5432/index?password=TOPSECRET")
+
+        monkeypatch.setattr(assistant.index.store, "count", unreadable)
+        with caplog.at_level(logging.WARNING, logger="assistant.web"):
+            broken = httpx.get(server.url + "/ready")
+            httpx.get(server.url + "/ready")
+    assert broken.status_code == 503 and "TOPSECRET" not in broken.text
+    assert broken.json()["reason"] == "the index cannot be read: RuntimeError (details in the server log)"
+    logged = [r for r in caplog.records if r.getMessage() == "/ready: the index cannot be read"]
+    assert len(logged) == 1 and "TOPSECRET" in str(logged[0].exc_info[1])  # the operator's detail, logged once
+
+
 def test_docs_describe_the_api(client):
     docs = client.get("/docs")
     assert docs.status_code == 200 and '<html lang="en">' in docs.text

@@ -96,10 +96,13 @@ def test_an_index_from_before_migrations_is_brought_forward_in_place(tmp_path, c
     assert reopened.index.manifest.last_commit()["change"] == "remove"
 
 
-def _cli(index, *args: str) -> subprocess.CompletedProcess:
+def _cli_env(index) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    return subprocess.run([str(CLI), *args], env={**env, "ASSISTANT_INDEX_DIR": str(index), "ASSISTANT_CONFIG": ""},
-                          capture_output=True, text=True, timeout=180)
+    return {**env, "ASSISTANT_INDEX_DIR": str(index), "ASSISTANT_CONFIG": ""}
+
+
+def _cli(index, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(CLI), *args], env=_cli_env(index), capture_output=True, text=True, timeout=180)
 
 
 def test_a_command_that_brings_an_index_forward_says_so_and_a_newer_ones_is_refused(tmp_path):
@@ -193,6 +196,19 @@ def test_a_database_that_cannot_be_reached_is_a_store_error_naming_it_without_th
     with pytest.raises(errors.StoreError) as caught:
         Manifest(url)
     assert "127.0.0.1:1" in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def test_a_password_in_the_database_urls_query_is_hidden_too(tmp_path):
+    reached = "postgresql+psycopg://someone@127.0.0.1:1/nowhere?sslmode=disable&password=TOPSECRET&sslpassword=KEYPW"
+    no_driver = "postgresql+nodriver://someone@127.0.0.1:1/nowhere?password=TOPSECRET"
+    for url, said in ((reached, "cannot open the database"), (no_driver, "database_url: cannot use")):
+        result = subprocess.run([str(CLI), "list"], capture_output=True, text=True, timeout=180, env={
+            **_cli_env(tmp_path / "index"), "ASSISTANT_DATABASE_URL": url})
+        assert result.returncode == 1 and said in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert "127.0.0.1:1/nowhere?" in result.stderr and "password=***" in result.stderr
+        assert "TOPSECRET" not in result.stderr + result.stdout and "KEYPW" not in result.stderr
+    assert database.redact("postgresql://h/db?passfile=/home/app/.pgpass&sslmode=require") == \
+        "postgresql://h/db?passfile=***&sslmode=require"
 
 
 def test_assistant_migrate_reports_where_each_part_is_and_its_revision(postgres):

@@ -19,9 +19,19 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from .. import errors
 from ..core import Assistant
 
 log = logging.getLogger("assistant.web")
+
+
+def _public(exc: Exception) -> str:
+    """What /ready, open to anyone, says of a failure: the assistant's own messages in full (they name a database
+    by its redacted URL), anything else by its type only, since a driver's or library's text may quote a connection
+    string with its password; the server log has the detail."""
+    if isinstance(exc, errors.AssistantError):
+        return str(exc)
+    return f"{type(exc).__name__} (details in the server log)"
 
 
 class Readiness:
@@ -30,6 +40,7 @@ class Readiness:
         self.problem: str | None = "warming up: loading the models and the keyword index"
         self._thread = threading.Thread(target=self._run, name="assistant-warm-up", daemon=True)
         self._stopped = threading.Event()
+        self._logged: str | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -42,7 +53,7 @@ class Readiness:
             self.assistant.warm_up()
         except Exception as exc:
             log.exception("warm-up failed")
-            self.problem = f"warm-up failed: {exc}"
+            self.problem = f"warm-up failed: {_public(exc)}"
             return
         self.problem = None
         self._watch()
@@ -64,7 +75,10 @@ class Readiness:
         try:  # both halves of the index must answer
             status = self.assistant.status()
         except Exception as exc:
-            return False, {"status": "not ready", "reason": f"the index cannot be read: {exc}"}
+            if not isinstance(exc, errors.AssistantError) and str(exc) != self._logged:
+                self._logged = str(exc)  # once per distinct failure: load balancers ask every few seconds
+                log.warning("/ready: the index cannot be read", exc_info=exc)
+            return False, {"status": "not ready", "reason": f"the index cannot be read: {_public(exc)}"}
         if status.write_problem:  # answers still flow, but no upload could land: send writers elsewhere
             return False, {"status": "not ready", "reason": status.write_problem}
         return True, {
