@@ -151,7 +151,7 @@ def reason(exc: Exception) -> str:
     return text_.splitlines()[0] if text_ else type(exc).__name__
 
 
-_QUERY_PASSWORD = re.compile(r"([?&][^=&]*pass[^=&]*=)[^&]*", re.IGNORECASE)  # password, sslpassword, passfile
+QUERY_PASSWORD = re.compile(r"([?&][^=&]*pass[^=&]*=)[^&]*", re.IGNORECASE)  # password, sslpassword, passfile
 
 
 def redact(url: str) -> str:
@@ -161,6 +161,6 @@ def redact(url: str) -> str:
 
     try:
         shown = make_url(url).render_as_string(hide_password=True)
-        return _QUERY_PASSWORD.sub(r"\1***", shown)
+        return QUERY_PASSWORD.sub(r"\1***", shown)
     except Exception:
         return "(unparseable database URL)"

@@ -158,3 +158,17 @@ def test_serve_seed_must_be_a_folder(clean_env):
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 2 and "--seed" in done.stderr and why in done.stderr, done.stderr
         assert not (clean_env / "index").exists()  # refused before the index was opened
+
+
+def test_a_redis_url_that_cannot_be_used_is_named_without_its_password(clean_env):
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")},
+           "ASSISTANT_INDEX_DIR": str(clean_env / "index"), "ASSISTANT_REDIS_URL": "rediss+bad://:REDISPW@h/0"}
+    done = subprocess.run([str(CLI), "serve", "--port", "7999"], cwd=clean_env, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "error: redis_url: cannot use it: ConfigurationError: unknown storage scheme : rediss+bad://:***@h/0" \
+        in done.stderr and "REDISPW" not in done.stdout + done.stderr
+    from assistant.web.limits import redact  # a Sentinel URL (several hosts), a password in the query
+
+    assert redact("redis+sentinel://:pw@h1:26379,h2:26379/main") == "redis+sentinel://:***@h1:26379,h2:26379/main"
+    assert redact("redis://h:6379/0?password=pw&db=1") == "redis://h:6379/0?password=***&db=1"

@@ -18,12 +18,14 @@ from __future__ import annotations
 import logging
 import math
 import time
+from urllib.parse import urlsplit
 
 from limits import RateLimitItemPerMinute
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from ..database import QUERY_PASSWORD
 from ..errors import ConfigError
 from ..settings import Settings
 
@@ -44,7 +46,32 @@ def shared_storage(settings: Settings) -> Storage | None:
             socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S,
         )
     except Exception as exc:  # a scheme limits does not know, its Redis client not installed
-        raise ConfigError(f"redis_url: cannot use it: {type(exc).__name__}: {exc}") from None
+        # limits' message quotes the URL, password and all: it is shown redacted, or left out if still there
+        url, shown = settings.redis_url, redact(settings.redis_url)
+        said = str(exc).replace(url, shown)
+        password = _password(url)
+        said = said if password is None or password not in said else "(its message quotes the password)"
+        raise ConfigError(f"redis_url: cannot use it: {type(exc).__name__}: {said}") from None
+
+
+def _password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password or None
+    except ValueError:
+        return None
+
+
+def redact(url: str) -> str:
+    """A Redis URL without its password (``:password@``, or ``?password=``), for messages. Not SQLAlchemy's
+    parser (database.redact), which cannot read a Sentinel URL's list of hosts."""
+    try:
+        parts = urlsplit(url)
+        user, at, hosts = parts.netloc.rpartition("@")
+        if at and ":" in user:
+            url = parts._replace(netloc=f"{user.partition(':')[0]}:***@{hosts}").geturl()
+        return QUERY_PASSWORD.sub(r"\1***", url)
+    except ValueError:
+        return "(unparseable URL)"
 
 
 class SweptMemoryStorage(MemoryStorage):
