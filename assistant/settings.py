@@ -127,7 +127,7 @@ class Settings(BaseSettings):
     # --- LLM backends ------------------------------------------------------
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "gpt-4o-mini"
-    openai_api_key: str = "not-needed"
+    openai_api_key: SecretStr = SecretStr("")  # SecretStr, as the keys below: never shown in a printed Settings
     llm_timeout_s: float = Field(
         30.0, gt=0, description="Seconds to wait for the LLM server to connect, answer, or send its next piece."
     )

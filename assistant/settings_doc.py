@@ -36,7 +36,7 @@ EXTRA_DESCRIPTIONS = {
     "refusal.txt, overview.txt, catalogue.txt); an edited template is used from the next answer on.",
     "openai_base_url": "The `openai` backend's server: any OpenAI-compatible chat-completions API.",
     "openai_model": "The model the `openai` backend asks for.",
-    "openai_api_key": "The key the `openai` backend sends to its server.",
+    "openai_api_key": "The key the `openai` backend sends to its server (unset: `not-needed`, for a local server).",
     "host": "Interface `assistant serve` listens on (`--host`). Beyond 127.0.0.1 it needs an admin key, "
     "or page_uploads = off.",
     "port": "Port `assistant serve` listens on (`--port`).",

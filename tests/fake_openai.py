@@ -104,7 +104,8 @@ async def chat_completions(request: Request) -> Response:
     user = next((m["content"] for m in messages if m.get("role") == "user"), "")
     passages = parse_passages(user)
     script = body.get("model", "good")
-    request.app.state.requests.append({"body": body, "system": system, "user": user, "passages": passages})
+    request.app.state.requests.append({"body": body, "system": system, "user": user, "passages": passages,
+                                       "authorization": request.headers.get("authorization")})
 
     if script == "rate-limited":  # asks for a wait far past the client's timeout
         return JSONResponse({"error": {"message": "slow down", "type": "rate_limit"}}, status_code=429,

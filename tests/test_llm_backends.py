@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEED_ARTICLE, SEEDS
 from fake_openai import create_app
+from pydantic import SecretStr
 from servers import ServerThread, free_port
 
 from assistant.answer import create_backend
@@ -166,6 +167,16 @@ def _assert_cites_the_article(assistant: Assistant, answer: Answer) -> None:
     for c in answer.citations:
         assert assistant.article(c.article_id).text[c.start : c.end] == c.quote
         assert f"[{c.n}]" in answer.answer
+
+
+def test_the_openai_key_is_sent_to_its_server_and_never_shown_in_the_settings(llm_assistant, server):
+    settings = load_settings(index_dir=llm_assistant.settings.index_dir, openai_api_key="sk-test-KEY-4417")
+    assert "sk-test-KEY-4417" not in repr(settings) + str(settings) + str(settings.model_dump())
+    requests = server.server.config.app.state.requests
+    for key, sent in (("sk-test-KEY-4417", "Bearer sk-test-KEY-4417"), ("", "Bearer not-needed")):
+        requests.clear()
+        _stream(_chain(llm_assistant, "good", openai_api_key=SecretStr(key)))
+        assert requests and {r["authorization"] for r in requests} == {sent}
 
 
 def test_good_answer_streams_then_is_checked(llm_assistant, server):

@@ -37,7 +37,7 @@ class OpenAIBackend(LLMBackend):
             http_client=httpx.Client(event_hooks=capped),
             model=settings.openai_model,
             base_url=settings.openai_base_url,
-            api_key=settings.openai_api_key,
+            api_key=settings.openai_api_key.get_secret_value() or "not-needed",  # a local server wants none
             timeout=settings.llm_timeout_s,
             max_retries=settings.llm_max_retries,
             max_tokens=settings.llm_max_tokens,
