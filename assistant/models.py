@@ -449,7 +449,13 @@ def link_or_path(text: str, field: str = "paths") -> Link | str:
     (in any case), else the text unchanged, a path."""
     if not text.strip():  # Path("") is the working directory: an agent's empty string would ingest all of it
         raise errors.InvalidRequest(field, "an empty path (the working directory is '.')")
-    scheme = urlsplit(text.strip()).scheme.lower()
+    try:
+        scheme = urlsplit(text.strip()).scheme.lower()
+    except ValueError:  # "http://[oops/": unbalanced brackets, which no path has unless a file is named so
+        if os.path.exists(text):
+            return text
+        raise errors.InvalidRequest(field, f"{text.strip()[:200]!r} is not a link: a link is an absolute http:// or "
+                                           "https:// URL with a host name") from None
     if scheme in ("http", "https"):
         return page_link(text, field)
     if "://" in text and re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme) and not os.path.exists(text):

@@ -418,6 +418,16 @@ def writable(tmp_path_factory):
             yield client
 
 
+def test_a_link_that_cannot_be_split_is_a_422_naming_it(writable):
+    for urls in (["http://[oops/"], ["https://example.com/a", "https://[::1/b"]):
+        refused = writable.post("/api/articles", json={"urls": urls})
+        assert refused.status_code == 422, refused.text
+        assert f"{urls[-1]!r} is not a link" in refused.json()["error"]
+    # the chat page's endpoints read the Origin header as a link: one that is none is a cross-site request, no 500
+    page = writable.post("/gradio_api/call/ask", json={"data": []}, headers={"Origin": "http://[oops"})
+    assert page.status_code == 403 and "may not change anything here" in page.text
+
+
 def test_upload_then_ask_then_delete(writable):
     uploaded = writable.post(
         "/api/articles?wait=true",

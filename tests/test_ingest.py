@@ -218,6 +218,13 @@ def test_cli_ingest_reports_each_bad_file_and_exits_nonzero(tmp_path):
     assert [a["title"] for a in json.loads(listed.stdout)] == ["Kerry in Moscow 'seeking joint bombing campaign in Syria'"]
 
 
+def test_cli_ingest_of_a_link_that_cannot_be_split_is_a_one_line_error(tmp_path):
+    env = {"ASSISTANT_INDEX_DIR": str(tmp_path / "index"), "ASSISTANT_CONFIG": "", "COLUMNS": "1000"}
+    done = CliRunner().invoke(app, ["ingest", "http://[oops/"], env=env)
+    assert done.exit_code == 1 and isinstance(done.exception, SystemExit), repr(done.exception)  # no ValueError
+    assert "'http://[oops/' is not a link" in done.output and "Traceback" not in done.output, done.output
+
+
 def test_a_path_too_long_fails_alone_and_the_other_files_land(make_assistant, tmp_path):
     """A name over the file system's limit made is_dir() raise ENAMETOOLONG, which stopped the whole batch."""
     shelf = tmp_path / "shelf"

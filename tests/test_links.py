@@ -65,6 +65,7 @@ class Site(http.server.ThreadingHTTPServer):
                                                                                    .encode()),
                                                    {"Content-Encoding": "gzip"}),
                     "/to-userinfo": lambda: self._redirect(f"http://user:secret@{site.url[7:]}/story"),
+                    "/to-no-link": lambda: self._redirect("http://[oops/"),  # urljoin raises ValueError on it
                     # the encoding said by the server alone (no <meta charset>, no byte order mark)
                     "/czech": lambda: self._send(200, "text/html; charset=iso-8859-2", CZECH.encode("iso-8859-2")),
                     "/polish.txt": lambda: self._send(200, "text/plain; charset=ISO-8859-2",
@@ -214,6 +215,7 @@ def test_private_addresses_are_refused_unless_allowed(site, make_assistant):
         ("/bomb", "over the 5,242,880-byte limit"),
         ("/brotli", "content encoding br, which is not read"),
         ("/to-userinfo", "redirects to a link with a user name or password"),
+        ("/to-no-link", "redirects to a link that is not one"),
     ],
 )
 def test_bad_links_are_one_line_failures_and_the_index_is_unchanged(site, allowed, path, message):

@@ -109,7 +109,10 @@ def fetch(
                 response = client.send(request, stream=True)
                 try:
                     if response.is_redirect and "location" in response.headers:
-                        current = urljoin(current, response.headers["location"])
+                        try:
+                            current = urljoin(current, response.headers["location"])
+                        except ValueError:  # "Location: http://[oops/"
+                            raise errors.FetchError(url, "redirects to a link that is not one") from None
                         continue
                     return _read(url, current, response, max_bytes, wait_s, any_type)
                 finally:
@@ -232,7 +235,10 @@ class _Pinned:
 
 
 def _pinned(url: str, current: str, allow_hosts: frozenset[str]) -> _Pinned:
-    parts = urlsplit(current)
+    try:
+        parts = urlsplit(current)
+    except ValueError:  # a redirect's Location the site wrote: "http://[oops/"
+        raise errors.FetchError(url, f"{current} is not an http(s) link") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not valid_host(parts.hostname):
         raise errors.FetchError(url, f"{current} is not an http(s) link")
     if parts.username is not None or parts.password is not None:  # as parse_link refuses them: never stored
@@ -356,6 +362,9 @@ def _same_site(declared: str, fetched: str) -> bool:
     from tld import get_fld
 
     def site(url: str) -> str | None:
-        return get_fld(url, fail_silently=True) or urlsplit(url).hostname  # an IP address or a bare host: itself
+        try:
+            return get_fld(url, fail_silently=True) or urlsplit(url).hostname  # an IP address or a bare host: itself
+        except ValueError:  # the page wrote a canonical link that is not one ("http://[oops/")
+            return None
 
     return site(declared) == site(fetched)

@@ -78,7 +78,10 @@ def cross_site(headers: Headers, own_origins: frozenset[str]) -> str | None:
     ``public_url`` behind a proxy), or None."""
     origin = headers.get("origin")
     if origin is not None:
-        same = urlsplit(origin).netloc.lower() == headers.get("host", "").lower()
+        try:
+            same = urlsplit(origin).netloc.lower() == headers.get("host", "").lower()
+        except ValueError:  # "Origin: http://[oops": not this server's page
+            same = False
         if origin == "null" or not (same or origin.lower().rstrip("/") in own_origins):
             return f"requests from {origin[:100]} may not change anything here; use this server's own page"
         return None
