@@ -355,6 +355,17 @@ def test_a_key_in_the_url_is_refused_and_never_logged(served):
     assert ADMIN not in served.log() and "key=[redacted]" in served.log()
 
 
+def test_a_key_under_an_ordinary_parameter_name_is_never_logged(served):
+    with client(served) as careless:
+        for key in (ADMIN, WIDGET):
+            assert careless.get(f"/v1/models?k={key}&limit=5").status_code == 401  # not a way to send a key
+    deadline = time.monotonic() + 10
+    while served.log().count("GET /v1/models?k=[redacted]&limit=5") < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the access log line is written as the response ends
+    assert served.log().count("GET /v1/models?k=[redacted]&limit=5") == 2
+    assert ADMIN not in served.log() and WIDGET not in served.log()
+
+
 def test_the_assistants_own_log_lines_redact_a_links_secrets_too():
     """A private feed's link carries its token (?token=…): a poll's log line shows the link without it."""
     script = ("import logging\nfrom assistant.web.app import configure_logging\nconfigure_logging('info')\n"

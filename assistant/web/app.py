@@ -6,6 +6,7 @@ import copy
 import logging
 import logging.config
 import socket
+import weakref
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from ..terminal import PrintableLogArgs
 from .api import add_error_handlers, json_errors
 from .api import router as api_router
 from .article_page import ArticleLinks, article_page_router, link_secret
-from .auth import load_keyring
+from .auth import KeyRing, load_keyring
 from .browser import BrowserSessions
 from .chat import build_chat_page
 from .conversations_api import conversations_router
@@ -64,6 +65,7 @@ def create_app(assistant: Assistant) -> FastAPI:
     app.state.feed_poller = FeedPoller(assistant)
     # One gate for every surface (see README "Security").
     app.state.keyring = keyring = load_keyring(settings)
+    _KEYRINGS.add(keyring)
     app.state.access = access = PageAccess(keyring, settings, lambda: assistant.store.sign_outs)
     # Each door refuses in the shape its clients read: OpenAI's under /v1/, JSON-RPC under /mcp/, else {"error"}.
     shapes = {OPENAI_PREFIX: openai_error, MCP_PREFIX: jsonrpc_error}
@@ -138,13 +140,22 @@ class HeadLikeGet:
         await self.app({**scope, "method": "GET", "asked_method": "HEAD"}, receive, headers_only)  # 405 names HEAD
 
 
+# The key rings of this process's apps: the log filter, which logging builds on its own, checks query values
+# against them (a digest lookup per value), so a key under any parameter name stays out of the log.
+_KEYRINGS: weakref.WeakSet[KeyRing] = weakref.WeakSet()
+
+
+def _a_key(value: str) -> bool:
+    return bool(value) and any(ring.lookup(value) for ring in list(_KEYRINGS))
+
+
 class _RedactSecrets(logging.Filter):
     """Log lines never carry a credential that someone put in a URL (a request's, a feed's), whatever its parameter
     is called."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(redact_query(a) if isinstance(a, str) and "?" in a else a for a in record.args)
+            record.args = tuple(redact_query(a, _a_key) if isinstance(a, str) and "?" in a else a for a in record.args)
         return True
 
 

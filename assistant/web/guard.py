@@ -83,15 +83,17 @@ def is_key_param(name: str) -> bool:
     return _param_name(name) in KEY_PARAMS
 
 
-def redact_query(target: str) -> str:
-    """A request target (path?query) with the value of every credential-like parameter replaced."""
+def redact_query(target: str, is_key: Callable[[str], bool] = lambda value: False) -> str:
+    """A request target (path?query) with the value of every credential-like parameter replaced, and of any
+    parameter whose value ``is_key`` (a configured key under an ordinary name: ``?k=…``)."""
     path, mark, query = target.partition("?")
     if not mark:
         return target
     parts = []
     for pair in query.split("&"):
-        name, eq, _ = pair.partition("=")
-        parts.append(f"{name}=[redacted]" if eq and _CREDENTIAL_WORDS.search(_param_name(name)) else pair)
+        name, eq, value = pair.partition("=")
+        secret = eq and (_CREDENTIAL_WORDS.search(_param_name(name)) or is_key(unquote_plus(value)))
+        parts.append(f"{name}=[redacted]" if secret else pair)
     return f"{path}?{'&'.join(parts)}"
 
 
