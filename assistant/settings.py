@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     # --- storage -----------------------------------------------------------
     index_dir: Path = Field(Path("index"), description="On-disk index (Chroma + manifest).")
     store: str = Field("chroma", description="Vector store (entry point in article_assistant.stores).")
-    chroma_url: str | None = Field(None, description="Use a Chroma server instead of the on-disk store.")
+    chroma_url: str | None = Field(None, repr=False, description="Use a Chroma server instead of the on-disk store.")
     collection: str = Field("articles", description="Chroma collection name: 3 to 500 letters, digits, '.', '_' or "
                             "'-', starting and ending with a letter or digit (Chroma's rule).",
                             pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,498}[A-Za-z0-9]$")
@@ -168,8 +168,8 @@ class Settings(BaseSettings):
     failed_auth_per_minute: int = Field(
         10, ge=1, description="Refused keys (unknown, wrong origin) per minute per client address before 429."
     )
-    redis_url: str | None = Field(
-        None, description="Keep the rate limits in this Redis (redis://host:6379/0), shared by every replica; "
+    redis_url: str | None = Field(  # repr=False: a URL may hold a password, and a printed Settings shows none
+        None, repr=False, description="Keep the rate limits in this Redis (redis://host:6379/0), shared by every replica; "
         "default: each process counts its own.",
     )
     trusted_proxies: str = Field(
@@ -214,8 +214,8 @@ class Settings(BaseSettings):
     )
 
     # --- conversations and feedback ----------------------------------------
-    database_url: str | None = Field(
-        None, description="The database that holds the index manifest, its commit records, conversations and "
+    database_url: str | None = Field(  # repr=False, as redis_url
+        None, repr=False, description="The database that holds the index manifest, its commit records, conversations and "
         "feedback (an SQLAlchemy URL: postgresql+psycopg://user@host/db). With chroma_url too, app replicas on "
         "any host share one index. Default: manifest.sqlite3 and conversations.sqlite3 in index_dir.",
     )

@@ -158,7 +158,7 @@ def render() -> str:
         "",
         "A comma-separated setting (keys, origins, hosts, proxies) is one string. A value the settings do not "
         "accept (an unknown backend, a number out of range) stops a command that reads the settings at start-up "
-        "with a message naming the setting (`assistant backends`, which lists what is installed, reads none). Secrets (keys, the session secret) never show in a printed or logged configuration.",
+        "with a message naming the setting (`assistant backends`, which lists what is installed, reads none). Secrets (keys, the session secret, the OpenAI key, server URLs that may hold a password) never show in a printed or logged configuration.",
         "",
     ]
     for title, names in groups():

@@ -172,3 +172,11 @@ def test_a_redis_url_that_cannot_be_used_is_named_without_its_password(clean_env
 
     assert redact("redis+sentinel://:pw@h1:26379,h2:26379/main") == "redis+sentinel://:***@h1:26379,h2:26379/main"
     assert redact("redis://h:6379/0?password=pw&db=1") == "redis://h:6379/0?password=***&db=1"
+
+
+def test_a_printed_configuration_shows_no_password_of_a_server_url():
+    settings = load_settings(database_url="postgresql+psycopg://app:DB-PW-1@127.0.0.1/db",
+                             redis_url="redis://:REDIS-PW-2@127.0.0.1:6379/0", chroma_url="http://u:CHROMA-PW-3@127.0.0.1:8000")
+    shown = repr(settings) + str(settings)
+    assert not any(secret in shown for secret in ("DB-PW-1", "REDIS-PW-2", "CHROMA-PW-3"))
+    assert settings.database_url.endswith("DB-PW-1@127.0.0.1/db")  # the value itself is whole
