@@ -324,6 +324,25 @@ def test_bad_front_matter_gets_a_clear_error_naming_the_file(tmp_path, front, me
 
 
 @pytest.mark.fast
+def test_blank_lines_after_the_opening_line_of_front_matter_are_read_past(tmp_path):
+    path = tmp_path / "note.md"
+    path.write_text("---  \n\n\t\n\ntitle: Spaced out\n---\n\n# Heading\n\nBody text here.\n")
+    article = load_article(path, max_bytes=LIMIT)
+    assert article.title == "Spaced out" and article.text == "Heading\n\nBody text here."
+
+
+@pytest.mark.fast
+def test_an_opening_line_then_only_blank_lines_is_read_in_linear_time(tmp_path):
+    """Each blank line after "---" was one more start for the scan to the end: 31,000 of them took 14 s."""
+    path = tmp_path / "open.md"
+    path.write_text("---" + "\n" * 40_000 + "Body text here.")
+    started = time.monotonic()
+    article = load_article(path, max_bytes=LIMIT)
+    assert article.text == "---\n\nBody text here." and article.title == "---"
+    assert time.monotonic() - started < 2.0  # it was 20 s and more
+
+
+@pytest.mark.fast
 def test_front_matter_lists_under_other_keys_are_fine(tmp_path):
     path = tmp_path / "note.md"
     path.write_text("---\ntitle: Tagged\ntags: [harbour, ferry]\nauthor:\n  name: Ann\n---\nBody text here.\n")
