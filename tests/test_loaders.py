@@ -9,7 +9,7 @@ import pytest
 from conftest import SEED_ARTICLE
 
 from assistant import errors
-from assistant.ingest.cleaning import clean_text
+from assistant.ingest.cleaning import _unwrapped, clean_text
 from assistant.ingest.loaders import load_article
 
 LIMIT = 1_000_000
@@ -191,6 +191,17 @@ def test_a_compound_hyphenated_at_a_line_break_keeps_its_hyphen_where_the_articl
                     "overestimated, said the co-operative's lawmakers. Self-driving tractors stay.")
     # a line that goes on in lower case without a letter first ("ⓐ"): joined, never an error
     assert clean_text("Options for the co-\nⓐ first choice") == "Options for the co- ⓐ first choice"
+
+
+@pytest.mark.fast
+def test_a_paragraph_of_many_wrapped_lines_is_joined_in_linear_time():
+    """Each line joined copied the paragraph so far: 300,000 short lines took 8 s, now a fraction of one."""
+    lines = ["Title", "", "The town hall reopened after the repairs of the engi-", "neers"] + ["ab"] * 300_000
+    started = time.monotonic()
+    joined = _unwrapped(lines + ["and the self-", "driving bus.", "Next line."])
+    assert joined == ["Title", "", "The town hall reopened after the repairs of the engineers " + "ab " * 300_000
+                      + "and the selfdriving bus.", "Next line."]
+    assert time.monotonic() - started < 2.0
 
 
 @pytest.mark.fast
