@@ -366,6 +366,11 @@ def _web_link(url: str | None) -> str | None:
         return None
 
 
+# markdown-it's inline parse costs up to ~40 µs a character on a line of brackets ("![" * 250,000: 20 s); a line
+# longer than this is no paragraph a writer wrapped (a long one is a few thousand), and is kept as written.
+_INLINE_MAX = 20_000
+
+
 def _inline_markdown_as_text(text: str) -> str:
     """Each line as a reader sees it: "**4.4 per cent**" as 4.4 per cent, "[GLAMOS](https://…)" as GLAMOS, an
     image as its alt text, `code` as code. Line by line, so paragraphs, list items and table rows keep their lines;
@@ -377,7 +382,8 @@ def _inline_markdown_as_text(text: str) -> str:
     for line in text.split("\n"):
         if line.lstrip().startswith(("```", "~~~")):
             fenced = not fenced
-        if fenced or line.lstrip().startswith(("```", "~~~")) or not re.search(r"[*_`\[\]<&\\]", line):
+        if (fenced or line.lstrip().startswith(("```", "~~~")) or not re.search(r"[*_`\[\]<&\\]", line)
+                or len(line) > _INLINE_MAX):
             out.append(line)
             continue
         lead = line[: len(line) - len(line.lstrip())]
