@@ -44,6 +44,14 @@ def strip_invisible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
+_BIDI_OVERRIDES = re.compile("[\u202a-\u202e\u2066-\u2069]")  # embeddings, overrides, isolates: they reorder
+
+
+def without_bidi_overrides(text: str) -> str:
+    """``text`` without the bidi controls that reorder what follows (joiners and direction marks stay)."""
+    return _BIDI_OVERRIDES.sub("", text)
+
+
 def clean_line(text: str) -> str:
     """A question or a title as one line: without escape sequences, control and invisible characters, its
     whitespace collapsed.
@@ -150,6 +158,8 @@ def _without_nested(run: re.Match) -> str:
     """A run of marker characters without its outermost bracket pairs that hold a digit (and the spaces before
     one that follows a word, as the marker patterns take them)."""
     text, out, depth, opened = run.group(), [], 0, 0
+    if "[[" not in text:  # no nesting here: "[1 2; 3 4]" elsewhere in the text is left to the patterns
+        return text
     for i, c in enumerate(text):
         if c == "[":
             opened, depth = (i if depth == 0 else opened), depth + 1

@@ -95,3 +95,15 @@ def test_prompts_built_to_make_the_patterns_backtrack_are_read_at_once():
     assert question_in("<Query>a</query> <question>" + spaces + "b" + spaces + "</QUESTION>") == "b"
     assert front_end_task("<chat_history>" * 5_000) is None
     assert front_end_task('{"title": … <chat_history>' * 5_000) is None
+
+
+def test_a_clients_earlier_messages_are_read_through_its_template_too():
+    """A client that wraps each message in its template ("Context: … Question: …") wraps the earlier ones as well;
+    their question is what a follow-up points back to (the turn is then cut to the question's limit)."""
+    from assistant.web.openai_api import ChatMessage, _conversation
+
+    wrapped = "Context information is below.\n" + "Some retrieved text. " * 200 + "\nQuestion: Who will Kerry meet?\nAnswer:"
+    question, _, history = _conversation([ChatMessage(role="user", content=wrapped),
+                                          ChatMessage(role="assistant", content="Lavrov. [1]"),
+                                          ChatMessage(role="user", content="When?")])
+    assert question == "When?" and history == [Turn(question="Who will Kerry meet?", answer="Lavrov. [1]")]

@@ -195,13 +195,13 @@ def test_a_squad_file_gives_questions_naming_their_article_and_the_articles(tmp_
                                                       "qas": []}]},
     ))
     assert load_questions(path) == [
-        EvalQuestion("q1", "Who built the rover?", ("Boeing",), "Apollo_(program).md", True),
-        EvalQuestion("q2", "Who painted the rover?", (), "Apollo_(program).md", False),  # plausible is not gold
-        EvalQuestion("data[0].paragraphs[1].qas[0]", "When did it fly?", ("1971",), "Apollo_(program).md", True),
+        EvalQuestion("q1", "Who built the rover?", ("Boeing",), "Apollo_(program).txt", True),
+        EvalQuestion("q2", "Who painted the rover?", (), "Apollo_(program).txt", False),  # plausible is not gold
+        EvalQuestion("data[0].paragraphs[1].qas[0]", "When did it fly?", ("1971",), "Apollo_(program).txt", True),
     ]
     assert squad_file(path).articles == {  # paragraphs in order under the title; a name only case tells apart
-        "Apollo_(program).md": "# Apollo (program)\n\nBoeing built the rover.\n\nIt flew in 1971.\n",
-        "apollo_(program)-2.md": "# apollo (program)\n\nAnother article, the same name but for case.\n",
+        "Apollo_(program).txt": "Apollo (program)\n\nBoeing built the rover.\n\nIt flew in 1971.\n",
+        "apollo_(program)-2.txt": "apollo (program)\n\nAnother article, the same name but for case.\n",
     }
 
 
@@ -248,11 +248,11 @@ def test_squad_flattened_to_jsonl_as_datasets_writes_it(tmp_path):
     path = tmp_path / "validation.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     assert load_questions(path) == [
-        EvalQuestion("q1", "Who built it?", ("Boeing",), "Apollo.md", True),
-        EvalQuestion("q2", "Who painted it?", (), "Apollo.md", False),
-        EvalQuestion("line-3", "When did it fly?", ("1971",), "Apollo.md", True),
+        EvalQuestion("q1", "Who built it?", ("Boeing",), "Apollo.txt", True),
+        EvalQuestion("q2", "Who painted it?", (), "Apollo.txt", False),
+        EvalQuestion("line-3", "When did it fly?", ("1971",), "Apollo.txt", True),
     ]
-    assert squad_file(path).articles == {"Apollo.md": f"# Apollo\n\n{rover}\n\n{flew}\n"}  # each paragraph once
+    assert squad_file(path).articles == {"Apollo.txt": f"Apollo\n\n{rover}\n\n{flew}\n"}  # each paragraph once
 
     path.write_text(json.dumps(lines[0]) + "\n" + json.dumps({"question": "Who?", "answers": ["Kerry"]}) + "\n")
     with pytest.raises(errors.InvalidRequest, match=r'validation.jsonl, line 2: a line of flattened SQuAD needs "context"'):
@@ -260,3 +260,27 @@ def test_squad_flattened_to_jsonl_as_datasets_writes_it(tmp_path):
     # a line of the shared format with a "context" of its own is still that format
     path.write_text(json.dumps({"question": "Who?", "answers": ["Kerry"], "context": "a note"}) + "\n")
     assert load_questions(path) == [EvalQuestion("line-1", "Who?", ("Kerry",), None, True)]
+
+
+def test_squad_titles_and_contexts_of_any_kind_make_articles_that_hold_their_answers(tmp_path):
+    from assistant.eval.questions import squad_file
+
+    long_cjk = "日本語の記事" * 20  # 360 bytes in UTF-8: over a file system's 255
+    context = "The __init__.py file sets *flags* and [links](x); R&amp;D spent  10  million."
+    path = tmp_path / "odd.json"
+    path.write_text(squad(
+        {"title": long_cjk, "paragraphs": [{"context": context, "qas": [
+            {"id": "a", "question": "How much?", "answers": [{"text": "10  million", "answer_start": 60}]}]}]},
+        *({"title": "?" * n, "paragraphs": [{"context": "x", "qas": []}]} for n in range(1, 4)),
+    ))
+    squad_read = squad_file(path)
+    [name, *others] = squad_read.articles
+    assert len(name.encode()) <= 255 and name.startswith("日本語の記事") and others == ["article.txt", "article-2.txt", "article-3.txt"]
+    assert squad_read.articles[name].endswith(context.replace("  ", " ") + "\n")  # plain text: its words as written
+    assert squad_read.questions[0].answers == ("10 million",)  # whitespace as the context's
+
+
+def test_a_json_file_whose_own_data_field_is_no_list_of_articles_is_jsonl(tmp_path):
+    path = tmp_path / "q.json"
+    path.write_text(json.dumps({"question": "What?", "answers": ["x"], "data": "meta"}))
+    assert load_questions(path) == [EvalQuestion("line-1", "What?", ("x",), None, True)]

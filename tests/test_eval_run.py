@@ -430,14 +430,14 @@ def test_a_squad_file_is_scored_over_the_articles_it_carries(workspace):
     result = run_eval(workspace, str(path), "--out", str(workspace / "squad"))
     assert result.exit_code == 0, result.output
     lines = {line["id"]: line for line in read_jsonl(workspace / "squad/results.jsonl")}
-    assert lines["rover"]["article"] == "Lunar_Roving_Vehicle.md" and lines["rover"]["outcome"]["str_em"] == 1.0
+    assert lines["rover"]["article"] == "Lunar_Roving_Vehicle.txt" and lines["rover"]["outcome"]["str_em"] == 1.0
     assert lines["queen"]["outcome"]["str_em"] == 1.0 and lines["queen"]["outcome"]["article_hit_at_1"] is True
     assert lines["seats"]["answerable"] is False and lines["seats"]["gold"] == []
     summary = json.loads((workspace / "squad/summary.json").read_text())
     corpus = Path(summary["corpus"])
     assert corpus.parent == workspace / "cache" / "squad-articles"
-    assert sorted(p.name for p in corpus.iterdir()) == ["Honey_bee.md", "Lunar_Roving_Vehicle.md"]
-    assert (corpus / "Honey_bee.md").read_text().startswith("# Honey bee\n\nHoney bees live in colonies")
+    assert sorted(p.name for p in corpus.iterdir()) == ["Honey_bee.txt", "Lunar_Roving_Vehicle.txt"]
+    assert (corpus / "Honey_bee.txt").read_text().startswith("Honey bee\n\nHoney bees live in colonies")
 
     again = run_eval(workspace, str(path), "--out", str(workspace / "squad-again"))
     assert again.exit_code == 0 and "corpus index reused: 2 article(s)" in again.stderr

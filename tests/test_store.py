@@ -132,9 +132,11 @@ def test_questions_and_comments_are_kept_without_what_a_screen_would_obey(store)
     kept = store.conversations.add_answer(
         "page:a", "Who \x1b[2Jwill\u202e Kerry meet?\x9b31m", answer(), conversation_id="new",
         history=[Turn(question="Where\r\nINFO forged?", answer="In Geneva [1].\nOn Friday.")])
-    store.feedback.give("page:a", kept.id, "down", "wrong\x1b]0;OWNED\x07 city\r\nforged row\u202e\nsecond line")
+    store.feedback.give("page:a", kept.id, "down",
+                        "wrong\x1b]0;OWNED\x07 city\r\nforged row\u202e\nsecond line 👨\u200d👩\u200d👧 می\u200cخواهم")
     [record] = store.feedback.all()
     assert record.question == "Who will Kerry meet?"
-    assert record.comment == "wrong]0;OWNED city\nforged row\nsecond line"  # ESC, BEL, CR and U+202E gone
+    # ESC, BEL, CR and U+202E gone; the joiners that spell a family and a Persian word stay
+    assert record.comment == "wrong]0;OWNED city\nforged row\nsecond line 👨\u200d👩\u200d👧 می\u200cخواهم"
     turn = store.conversations.conversation("page:a", kept.conversation_id).turns[0]
     assert list(turn.history) == [Turn(question="Where INFO forged?", answer="In Geneva [1].\nOn Friday.")]

@@ -142,3 +142,8 @@ def test_markers_nested_thousands_deep_go_at_once():
     nested = "[" * 8_000 + "1" + "]1" * 7_999 + "]"
     assert without_markers(f"Paris is the capital {nested} of France.") == "Paris is the capital of France."
     assert without_markers(f"It grew in 1990 {nested} and [[[[2]1]1]1] ] again[a].") == "It grew in 1990 and ] again[a]."
+
+
+def test_the_nested_marker_fallback_leaves_brackets_that_nest_nothing():
+    text = "The matrix [1 2; 3 4] holds" + " word[[[[[1]1]1]1]1]" + " and [2]."
+    assert without_markers(text) == "The matrix [1 2; 3 4] holds word and."

@@ -1,7 +1,7 @@
 """SQuAD's JSON (v1.1 and v2.0), the usual file of reading-comprehension questions, which carries its articles.
 
 ``{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", "answers": [{"text", …}],
-"is_impossible"}]}]}]}``. Each title is one article: its paragraphs in order under a ``# Title`` line. Each
+"is_impossible"}]}]}]}``. Each title is one article, a text file: the title, then its paragraphs in order. Each
 question names its article; one marked impossible (v2.0), or with no answers, is one the article does not answer
 (v2.0's ``plausible_answers`` are not gold). SQuAD flattened to JSONL, one question a line with its paragraph and
 title (as Hugging Face ``datasets`` writes it), is read the same way. The articles are written out once as a
@@ -22,7 +22,7 @@ from urllib.parse import unquote
 from .. import errors
 from .records import EvalQuestion
 
-MAX_NAME_CHARS = 120  # of a file name made from a title (most file systems allow 255 bytes)
+MAX_NAME_BYTES = 200  # of a file name made from a title, in UTF-8 (file systems allow 255 bytes)
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,9 @@ def squad_document(text: str) -> dict | None:
         document = json.loads(text)
     except json.JSONDecodeError:
         return None  # several objects, one a line: JSONL
-    return document if isinstance(document, dict) and "data" in document else None
+    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+        return None  # one object of the shared format, whose "data" field is its own
+    return document
 
 
 def read_squad(path: Path, document: dict) -> SquadFile:
@@ -95,7 +97,7 @@ class _Articles:
     def __init__(self, path: Path):
         self.path = path
         self.names: dict[str, str] = {}  # title -> file name
-        self.taken: set[str] = set()  # file names given, lower-cased: a case-insensitive file system merges two
+        self.taken: dict[str, int] = {}  # see _file_name (lower-cased: a case-insensitive file system merges two)
         self.headings: dict[str, str] = {}  # file name -> its # heading
         self.paragraphs: dict[str, dict[str, None]] = {}  # file name -> its distinct paragraphs, in order
         self.questions: list[EvalQuestion] = []
@@ -109,7 +111,6 @@ class _Articles:
             raise self.problem(where, '"title" must be a string')
         if title not in self.names:
             name = self.names[title] = _file_name(title, self.taken)
-            self.taken.add(name.lower())
             self.headings[name] = " ".join(unquote(title).replace("_", " ").split())
             self.paragraphs[name] = {}
         return self.names[title]
@@ -127,7 +128,7 @@ class _Articles:
         self.questions.append(question)
 
     def read(self) -> SquadFile:
-        articles = {name: "\n\n".join([f"# {self.headings[name]}", *texts]) + "\n"
+        articles = {name: "\n\n".join([self.headings[name], *texts]) + "\n"
                     for name, texts in self.paragraphs.items() if texts}
         return SquadFile(questions=self.questions, articles=articles)
 
@@ -147,7 +148,8 @@ def _question(qa: object, article: str, where: str, fallback_id: str, problem) -
     impossible = qa.get("is_impossible", False)
     if not isinstance(impossible, bool):
         raise problem(where, '"is_impossible" must be true or false')
-    golds = () if impossible else tuple(dict.fromkeys(a["text"].strip() for a in answers if a["text"].strip()))
+    # whitespace collapsed, as the contexts are written
+    golds = () if impossible else tuple(dict.fromkeys(" ".join(a["text"].split()) for a in answers if a["text"].strip()))
     return EvalQuestion(
         id=str(given_id) if given_id not in (None, "") else fallback_id,
         question=question.strip(),
@@ -157,13 +159,18 @@ def _question(qa: object, article: str, where: str, fallback_id: str, problem) -
     )
 
 
-def _file_name(title: str, taken: set[str]) -> str:
-    """The title (underscores kept, %-escapes decoded) as a safe file name whose lower case is not yet ``taken``."""
-    stem = re.sub(r"[^\w.,()'+-]", "_", unquote(title)).strip("._")[:MAX_NAME_CHARS] or "article"
-    name, n = f"{stem}.md", 1
+def _file_name(title: str, taken: dict[str, int]) -> str:
+    """The title (underscores kept, %-escapes decoded) as a safe file name not yet ``taken`` (lower-cased names,
+    and for each stem the last number given: ``-2``, ``-3``… go on from it). Plain text, not Markdown: a
+    context's ``*``, ``_`` or ``[x](y)`` are its words."""
+    stem = re.sub(r"[^\w.,()'+-]", "_", unquote(title)).strip("._")
+    stem = stem.encode()[:MAX_NAME_BYTES].decode("utf-8", "ignore") or "article"  # cut whole characters
+    n = taken.get(f"{stem.lower()}/", 0)
+    name = f"{stem}.txt" if n == 0 else f"{stem}-{n}.txt"
     while name.lower() in taken:
-        n += 1
-        name = f"{stem}-{n}.md"
+        n = max(n, 1) + 1
+        name = f"{stem}-{n}.txt"
+    taken[name.lower()] = taken[f"{stem.lower()}/"] = n
     return name
 
 

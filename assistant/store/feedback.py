@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .. import errors
 from ..models import Turn, display_source
 from ..settings import Settings
-from ..text import strip_controls, strip_invisible
+from ..text import strip_controls, without_bidi_overrides
 from .conversations import ConversationStore, _aware, new_id, now, storable, writes
 from .records import Feedback, Rating, answer_from_record, answer_record
 from .tables import AnswerRow, FeedbackRow
@@ -49,8 +49,8 @@ class FeedbackStore:
                 "comment", f"is {len(comment):,} characters; the limit is {self.max_comment:,} (feedback_max_comment_chars)"
             )
         answered = self.conversations.answer(owner, answer_id)  # AnswerNotFound for unknown or someone else's
-        # Its lines stay; escapes, carriage returns and bidi overrides that would act on a screen later go.
-        comment = storable(strip_invisible(strip_controls(comment))) if comment is not None else None
+        # Its lines (and joiners: "👨‍👩‍👧") stay; controls and bidi overrides that would act on a screen later go.
+        comment = storable(without_bidi_overrides(strip_controls(comment))) if comment is not None else None
         with writes("the feedback"):
             return self._give(owner, answered, rating, comment)
 

@@ -224,8 +224,8 @@ def _conversation(messages: Sequence[ChatMessage]) -> tuple[str, int, list[Turn]
         )
     pairs: list[list[str | None]] = []  # [question, answer] of each earlier exchange
     for _, role, text in said[:-1]:
-        if role == "user":
-            pairs.append([text, None])
+        if role == "user":  # a client that wraps each message in its template wraps the earlier ones too
+            pairs.append([question_in(text), None])
         elif pairs and pairs[-1][1] is None:
             pairs[-1][1] = text
         elif pairs:  # two replies in a row: one answer
