@@ -284,3 +284,21 @@ def test_a_json_file_whose_own_data_field_is_no_list_of_articles_is_jsonl(tmp_pa
     path = tmp_path / "q.json"
     path.write_text(json.dumps({"question": "What?", "answers": ["x"], "data": "meta"}))
     assert load_questions(path) == [EvalQuestion("line-1", "What?", ("x",), None, True)]
+
+
+def test_a_corpus_folder_written_out_another_way_before_is_not_read_as_this_one(tmp_path):
+    """The folder is named by the file's bytes and by how its articles are written out: a folder of the day's
+    first form (Markdown files) was read back, and every question named an article it did not hold."""
+    import hashlib
+
+    from assistant.eval.questions import squad_file
+    from assistant.eval.squad import corpus_folder
+
+    path = tmp_path / "dev.json"
+    path.write_text(squad({"title": "Apollo", "paragraphs": [{"context": "Boeing built the rover.", "qas": []}]}))
+    older = tmp_path / "cache" / "squad-articles" / f"dev-{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+    older.mkdir(parents=True)
+    (older / "Apollo.md").write_text("# Apollo\n\nBoeing built the rover.\n")
+    folder = corpus_folder(path, squad_file(path), tmp_path / "cache")
+    assert folder != older and [p.name for p in folder.iterdir()] == ["Apollo.txt"]
+    assert corpus_folder(path, squad_file(path), tmp_path / "cache") == folder  # written once, then read back

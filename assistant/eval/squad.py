@@ -22,6 +22,8 @@ from urllib.parse import unquote
 from .. import errors
 from .records import EvalQuestion
 
+# Bump when how the articles are written out changes (names, text), so an older folder is not read as this one.
+ARTICLES_FORMAT = 2
 MAX_NAME_BYTES = 200  # of a file name made from a title, in UTF-8 (file systems allow 255 bytes)
 
 
@@ -175,9 +177,10 @@ def _file_name(title: str, taken: dict[str, int]) -> str:
 
 
 def corpus_folder(path: Path, squad: SquadFile, cache_root: Path) -> Path:
-    """The file's articles as a folder of Markdown files under ``cache_root``, named by the file's content and
-    written once (whole or not at all), so that a second run, or ``--resume``, reads the same folder."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    """The file's articles as a folder of text files under ``cache_root``, named by the file's content and how it
+    is written out, and written once (whole or not at all), so that a second run, or ``--resume``, reads the same
+    folder."""
+    digest = hashlib.sha256(f"{ARTICLES_FORMAT}\0".encode() + path.read_bytes()).hexdigest()[:16]
     folder = cache_root / "squad-articles" / f"{path.stem[:40]}-{digest}"
     if folder.is_dir():
         return folder
