@@ -40,12 +40,12 @@ from .outputs import (
     write_ragas,
     write_result_line,
 )
-from .questions import load_questions, squad_file
+from .questions import load_question_file
 from .records import EvalQuestion, QuestionResult
 from .report import write_report
 from .runner import RunResults, ask_all
 from .scopes import check_articles, check_scopes, files_by_name, golds_not_in_their_article, ids_by_file_name
-from .squad import corpus_folder
+from .squad import SquadFile, corpus_folder
 from .summary_metrics import SUMMARY_METRICS, SUMMARY_PREFIX, summarise_overviews
 
 console = DataConsole(stderr=True)
@@ -82,10 +82,11 @@ def evaluate(questions: Path, corpus: Path | None, *, backend: str | None, k: in
     gates = parse_gates(fail_under or [], fail_over or [])
     previous = load_summary(compare_to) if compare_to else None
     digest = questions_digest(questions) if questions.is_file() else ""
-    planned = load_questions(questions, warn=_note)[:limit]
+    every, squad = load_question_file(questions, warn=_note)
+    planned = every[:limit]
     cache_root = cache_dir or default_cache_root()
     if corpus is None:
-        corpus = _corpus_of(questions, cache_root)
+        corpus = _corpus_of(questions, squad, cache_root)
     _check_outputs(out_dir, corpus, ragas)
     stopped = _stopped_run(out_dir, digest, corpus, collection, len(planned)) if resume else None
     if corpus.is_dir():  # a scope naming no corpus file fails before the ingest, too
@@ -144,9 +145,8 @@ def _note(message: str) -> None:
     console.print(f"[yellow]note:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
 
 
-def _corpus_of(questions: Path, cache_root: Path) -> Path:
+def _corpus_of(questions: Path, squad: SquadFile | None, cache_root: Path) -> Path:
     """Without --corpus: the articles a SQuAD file carries, written out as a folder (see squad.py)."""
-    squad = squad_file(questions)
     if squad is None:
         raise InvalidRequest("--corpus", "is required: the folder of the articles the questions are about (only a "
                                          "SQuAD JSON file carries its own)")

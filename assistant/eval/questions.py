@@ -34,6 +34,12 @@ FIELDS = ("id", "question", "answers", "article", "answerable", "task", "highlig
 def load_questions(path: Path, warn: Callable[[str], None] | None = None) -> list[EvalQuestion]:
     """The file's questions; ``warn`` is told of fields it ignores that look like a known one misspelt (which
     would change the scores)."""
+    return load_question_file(path, warn)[0]
+
+
+def load_question_file(path: Path, warn: Callable[[str], None] | None = None
+                       ) -> tuple[list[EvalQuestion], SquadFile | None]:
+    """The file's questions, and for a SQuAD file (read once) its articles too."""
     if path.is_dir():
         raise errors.InvalidRequest(str(path), "is a folder, not a questions file")
     if not path.is_file():
@@ -50,7 +56,7 @@ def load_questions(path: Path, warn: Callable[[str], None] | None = None) -> lis
         raise errors.InvalidRequest(str(path), f"unsupported questions file type {suffix or '(none)'}; use .jsonl, .csv or SQuAD's .json")
     if not questions:
         raise errors.InvalidRequest(str(path), "holds no questions")
-    return questions
+    return questions, squad
 
 
 def squad_file(path: Path) -> SquadFile | None:
